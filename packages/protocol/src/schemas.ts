@@ -1,0 +1,297 @@
+/**
+ * One source for the wire contracts: TypeBox schemas give both the TypeScript types (`Static`) and the JSON
+ * Schemas the collector validates with. Every object is closed (`additionalProperties: false`).
+ */
+import Type, { type Static, type TSchema } from 'typebox';
+
+const closed = { additionalProperties: false } as const;
+
+export const Uuid = Type.String({
+  pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$',
+  description: 'UUID (v7 for ids made by edgeloop), lower case',
+});
+export const ModelName = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', maxLength: 64 });
+export const VersionName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$', maxLength: 64 });
+export const DeviceId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' });
+export const Sha256Hex = Type.String({ pattern: '^[0-9a-f]{64}$' });
+export const Label = Type.String({ minLength: 1, maxLength: 64 });
+export const Timestamp = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000 });
+const Count = Type.Integer({ minimum: 0, maximum: 1e12 });
+const Probability = Type.Number({ minimum: 0, maximum: 1 });
+const Millis = Type.Number({ minimum: 0, maximum: 3.6e6 });
+
+const base = {
+  id: Uuid,
+  model: ModelName,
+  version: VersionName,
+  deviceId: DeviceId,
+  ts: Timestamp,
+};
+
+export const Tensor = Type.Object(
+  {
+    dtype: Type.Union([Type.Literal('float32'), Type.Literal('uint8')]),
+    shape: Type.Array(Type.Integer({ minimum: 1, maximum: 65536 }), { minItems: 1, maxItems: 8 }),
+    data: Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$', maxLength: 1_048_576 }),
+  },
+  closed,
+);
+
+export const PredictionEvent = Type.Object(
+  {
+    ...base,
+    type: Type.Literal('prediction'),
+    reason: Type.Union([Type.Literal('low_confidence'), Type.Literal('sample'), Type.Literal('reported')]),
+    input: Type.Optional(Tensor),
+    inputHash: Sha256Hex,
+    output: Type.Object(
+      {
+        label: Label,
+        confidence: Probability,
+        topK: Type.Array(Type.Object({ label: Label, p: Probability }, closed), { maxItems: 100 }),
+      },
+      closed,
+    ),
+    engine: Type.String({ minLength: 1, maxLength: 64 }),
+    latencyMs: Millis,
+  },
+  closed,
+);
+
+export const CorrectionEvent = Type.Object(
+  {
+    ...base,
+    type: Type.Literal('correction'),
+    predictionId: Uuid,
+    label: Label,
+    comment: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  closed,
+);
+
+export const StatsEvent = Type.Object(
+  {
+    ...base,
+    type: Type.Literal('stats'),
+    from: Timestamp,
+    to: Timestamp,
+    predictions: Count,
+    lowConfidence: Count,
+    corrections: Count,
+    errors: Count,
+    dropped: Type.Optional(Count),
+    latencyMs: Type.Object({ p50: Millis, p95: Millis }, closed),
+    confidenceHist: Type.Array(Count, { minItems: 10, maxItems: 10 }),
+    labelCounts: Type.Record(Label, Count, { maxProperties: 1000 }),
+  },
+  closed,
+);
+
+export const ErrorEvent = Type.Object(
+  {
+    ...base,
+    type: Type.Literal('error'),
+    code: Type.String({ minLength: 1, maxLength: 64 }),
+    message: Type.String({ maxLength: 2000 }),
+  },
+  closed,
+);
+
+export const Event = Type.Union([PredictionEvent, CorrectionEvent, StatsEvent, ErrorEvent]);
+
+export const MAX_EVENTS_PER_REQUEST = 500;
+export const MAX_BODY_BYTES = 1_048_576;
+
+/** The body of `POST /v1/events`: each event is validated on its own so one bad event is rejected alone. */
+export const IngestRequest = Type.Object(
+  { events: Type.Array(Type.Unknown(), { maxItems: MAX_EVENTS_PER_REQUEST }) },
+  closed,
+);
+
+export const Rejection = Type.Object(
+  { index: Type.Integer({ minimum: 0 }), code: Type.String(), message: Type.String() },
+  closed,
+);
+
+export const IngestResponse = Type.Object(
+  { accepted: Type.Integer(), duplicates: Type.Integer(), rejected: Type.Array(Rejection) },
+  closed,
+);
+
+export const ErrorResponse = Type.Object(
+  {
+    statusCode: Type.Integer(),
+    code: Type.String(),
+    error: Type.String(),
+    message: Type.String(),
+  },
+  { additionalProperties: true },
+);
+
+export const ArtifactFormat = Type.Union([Type.Literal('onnx'), Type.Literal('tfjs-layers')]);
+
+export const Artifact = Type.Object(
+  {
+    format: ArtifactFormat,
+    name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' }),
+    url: Type.String(),
+    sha256: Sha256Hex,
+    bytes: Type.Integer({ minimum: 0 }),
+  },
+  closed,
+);
+
+export const InputSpec = Type.Object(
+  {
+    shape: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 8 }),
+    dtype: Type.Union([Type.Literal('float32'), Type.Literal('uint8')]),
+    normalize: Type.Object(
+      { scale: Type.Number(), offset: Type.Number() },
+      { ...closed, description: 'model input = raw * scale + offset' },
+    ),
+  },
+  closed,
+);
+
+export const Policy = Type.Object(
+  { lowConfidence: Probability, sampleRate: Probability },
+  closed,
+);
+
+export const Channel = Type.Union([Type.Literal('stable'), Type.Literal('canary')]);
+
+export const Manifest = Type.Object(
+  {
+    model: ModelName,
+    version: VersionName,
+    channel: Channel,
+    artifacts: Type.Array(Artifact),
+    labels: Type.Array(Label),
+    input: InputSpec,
+    policy: Policy,
+    pollAfterSec: Type.Integer({ minimum: 1 }),
+  },
+  closed,
+);
+
+export const AutoPolicy = Type.Object(
+  {
+    stepPercent: Type.Number({ minimum: 0.01, maximum: 100 }),
+    maxPercent: Type.Number({ minimum: 0.01, maximum: 100 }),
+    intervalSec: Type.Integer({ minimum: 1, maximum: 86_400 }),
+    minSamples: Type.Integer({ minimum: 1 }),
+    maxCorrectionRateDelta: Type.Number({ minimum: 0, maximum: 1 }),
+  },
+  closed,
+);
+
+export const Rollout = Type.Object(
+  {
+    stable: Type.Union([VersionName, Type.Null()]),
+    canary: Type.Union([VersionName, Type.Null()]),
+    canaryPercent: Type.Number({ minimum: 0, maximum: 100 }),
+    auto: Type.Union([AutoPolicy, Type.Null()]),
+  },
+  closed,
+);
+
+export const BatchCounts = Type.Object(
+  {
+    examples: Type.Integer(),
+    train: Type.Integer(),
+    val: Type.Integer(),
+    byLabel: Type.Record(Type.String(), Type.Integer()),
+    reviewed: Type.Integer(),
+    voted: Type.Integer(),
+    tiesSentToReview: Type.Integer(),
+    cappedByDevice: Type.Integer(),
+  },
+  closed,
+);
+
+export const Batch = Type.Object(
+  {
+    id: Type.String(),
+    model: ModelName,
+    sha256: Sha256Hex,
+    counts: BatchCounts,
+    createdAt: Timestamp,
+    golden: Type.Boolean(),
+  },
+  closed,
+);
+
+export const Split = Type.Union([Type.Literal('train'), Type.Literal('val'), Type.Literal('golden')]);
+
+/** One line of `GET /v1/batches/:id/examples` (NDJSON). */
+export const Example = Type.Object(
+  { inputHash: Sha256Hex, input: Tensor, label: Label, split: Split },
+  closed,
+);
+
+export const GateMetric = Type.Object(
+  {
+    name: Type.String(),
+    stable: Type.Union([Type.Number(), Type.Null()]),
+    candidate: Type.Number(),
+    threshold: Type.Number(),
+    pass: Type.Boolean(),
+  },
+  closed,
+);
+
+/** The `meta` part of `POST /v1/models/:model/versions`. */
+export const VersionMeta = Type.Object(
+  {
+    version: Type.Optional(VersionName),
+    parent: Type.Union([VersionName, Type.Null()]),
+    batches: Type.Array(Type.String()),
+    metrics: Type.Record(Type.String(), Type.Number()),
+    labels: Type.Array(Label, { minItems: 1 }),
+    input: InputSpec,
+    policy: Type.Optional(Policy),
+    gate: Type.Optional(Type.Object({ pass: Type.Boolean(), metrics: Type.Array(GateMetric) }, closed)),
+    trainer: Type.Record(Type.String(), Type.Unknown()),
+    codeVersion: Type.String({ maxLength: 128 }),
+  },
+  closed,
+);
+
+export const Version = Type.Object(
+  {
+    model: ModelName,
+    version: VersionName,
+    createdAt: Timestamp,
+    createdBy: Type.String(),
+    artifacts: Type.Array(Artifact),
+    meta: VersionMeta,
+  },
+  closed,
+);
+
+export type Event = Static<typeof Event>;
+export type PredictionEvent = Static<typeof PredictionEvent>;
+export type CorrectionEvent = Static<typeof CorrectionEvent>;
+export type StatsEvent = Static<typeof StatsEvent>;
+export type ErrorEvent = Static<typeof ErrorEvent>;
+export type Tensor = Static<typeof Tensor>;
+export type IngestRequest = Static<typeof IngestRequest>;
+export type IngestResponse = Static<typeof IngestResponse>;
+export type Rejection = Static<typeof Rejection>;
+export type ErrorResponse = Static<typeof ErrorResponse>;
+export type ArtifactFormat = Static<typeof ArtifactFormat>;
+export type Artifact = Static<typeof Artifact>;
+export type InputSpec = Static<typeof InputSpec>;
+export type Policy = Static<typeof Policy>;
+export type Channel = Static<typeof Channel>;
+export type Manifest = Static<typeof Manifest>;
+export type AutoPolicy = Static<typeof AutoPolicy>;
+export type Rollout = Static<typeof Rollout>;
+export type BatchCounts = Static<typeof BatchCounts>;
+export type Batch = Static<typeof Batch>;
+export type Split = Static<typeof Split>;
+export type Example = Static<typeof Example>;
+export type GateMetric = Static<typeof GateMetric>;
+export type VersionMeta = Static<typeof VersionMeta>;
+export type Version = Static<typeof Version>;
+export type { TSchema };
