@@ -1,0 +1,86 @@
+/**
+ * `buildApp(config)` builds the collector as a Fastify instance (tests drive it with `inject()`);
+ * `server.ts` only listens. Each feature is one plugin under `routes/`.
+ */
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import { MAX_BODY_BYTES } from '@edgeloop/protocol';
+import { resolveConfig, type CollectorConfig, type ResolvedConfig } from './config.js';
+import { openStorage, StorageUnavailableError, type Storage } from './storage/index.js';
+import { createKey } from './keys.js';
+import auth from './plugins/auth.js';
+import health from './routes/health.js';
+import { EL_BODY_TOO_LARGE, EL_INVALID_BODY, EL_STORAGE_UNAVAILABLE } from './errors.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    storage: Storage;
+    config: ResolvedConfig;
+  }
+}
+
+export type App = FastifyInstance;
+
+// Bodies are validated exactly as sent (no coercion, no stripping); query strings and params may coerce.
+const strictAjv = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
+const queryAjv = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
+
+/** Builds the collector: storage opened and migrated, seed keys created, every route registered. */
+export async function buildApp(config: CollectorConfig = {}): Promise<App> {
+  const cfg = resolveConfig(config);
+  const storage = 'kind' in cfg.storage ? cfg.storage : openStorage(cfg.storage);
+  await storage.migrate();
+  for (const scope of ['admin', 'trainer', 'ingest'] as const) {
+    const secret = cfg.seedKeys[scope];
+    if (secret) await createKey(storage, scope, `seed-${scope}`, secret);
+  }
+
+  const app = Fastify({
+    logger: cfg.logger,
+    bodyLimit: MAX_BODY_BYTES,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    genReqId: () => crypto.randomUUID(),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? strictAjv : queryAjv).compile(schema as object),
+  );
+  app.decorate('storage', storage);
+  app.decorate('config', cfg);
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    let error: FastifyError = err;
+    if (err instanceof StorageUnavailableError) error = new EL_STORAGE_UNAVAILABLE(err.message);
+    else if (err.validation) error = new EL_INVALID_BODY(`${err.validationContext ?? 'body'}${err.message.replace(/^[a-z]+/, '')}`);
+    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') error = new EL_BODY_TOO_LARGE(MAX_BODY_BYTES);
+    else if (err.code?.startsWith('FST_ERR_CTP_') || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) {
+      error = new EL_INVALID_BODY(err.message);
+    }
+    const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (statusCode === 503) reply.header('retry-after', String(cfg.retryAfterSec));
+    if (statusCode >= 500 && statusCode !== 503) request.log.error({ err }, 'request failed');
+    const code = error.code && error.code.startsWith('EL_') ? error.code : statusCode >= 500 ? 'EL_INTERNAL' : (error.code ?? 'EL_ERROR');
+    const message = statusCode >= 500 && statusCode !== 503 ? 'Internal error: the collector logged the details' : error.message;
+    return reply.status(statusCode).send({ statusCode, code, error: httpReason(statusCode), message });
+  });
+
+  await app.register(auth, { storage });
+  await app.register(health);
+
+  app.addHook('onClose', async () => {
+    await storage.close();
+  });
+  return app;
+}
+
+function httpReason(status: number): string {
+  const reasons: Record<number, string> = {
+    400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large',
+    415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+  };
+  return reasons[status] ?? 'Error';
+}

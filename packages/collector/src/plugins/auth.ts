@@ -1,0 +1,76 @@
+/**
+ * Every route names the scope it needs in `config.scope` ('none' for probes). Keys come from
+ * `Authorization: Bearer`, or `?key=` on ingest routes (unload-time sends cannot set headers without a
+ * preflight). Key lookups are cached briefly: the manifest route is every device's hot path.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { KeyRecord, Scope, Storage } from '../storage/index.js';
+import { hashKey, scopeAllows } from '../keys.js';
+import { EL_FORBIDDEN, EL_UNAUTHORIZED } from '../errors.js';
+
+export type RouteScope = Scope | 'none';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    scope?: RouteScope;
+  }
+  interface FastifyRequest {
+    key: KeyRecord | null;
+  }
+}
+
+export interface AuthOptions {
+  storage: Storage;
+  /** Milliseconds a key lookup is cached; a revoked key stops working in other processes within this. */
+  cacheMs?: number;
+}
+
+function secretOf(request: FastifyRequest, scope: RouteScope): string | undefined {
+  const header = request.headers.authorization;
+  if (header?.startsWith('Bearer ')) return header.slice(7).trim();
+  if (scope === 'ingest') {
+    const q = (request.query as Record<string, unknown> | undefined)?.key;
+    if (typeof q === 'string') return q;
+  }
+  return undefined;
+}
+
+async function auth(fastify: FastifyInstance, opts: AuthOptions) {
+  const cacheMs = opts.cacheMs ?? 5000;
+  const cache = new Map<string, { record: KeyRecord | null; until: number }>();
+
+  async function lookup(secret: string): Promise<KeyRecord | null> {
+    const hash = hashKey(secret);
+    const now = Date.now();
+    const hit = cache.get(hash);
+    if (hit && hit.until > now) return hit.record;
+    const found = await opts.storage.keys.findByHash(hash);
+    const record = found && found.revokedAt === null ? { id: found.id, name: found.name, scope: found.scope, createdAt: found.createdAt, revokedAt: null } : null;
+    if (cache.size > 10_000) cache.clear();
+    cache.set(hash, { record, until: now + cacheMs });
+    return record;
+  }
+
+  fastify.decorate('forgetKeys', () => cache.clear());
+  fastify.decorateRequest('key', null);
+  fastify.addHook('onRequest', async (request) => {
+    const scope = request.routeOptions.config.scope;
+    if (scope === undefined || scope === 'none') return;
+    const secret = secretOf(request, scope);
+    if (!secret) throw new EL_UNAUTHORIZED();
+    const record = await lookup(secret);
+    if (!record) throw new EL_UNAUTHORIZED();
+    if (!scopeAllows(record.scope, scope)) throw new EL_FORBIDDEN(record.scope, scope);
+    request.key = record;
+  });
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Drops cached key lookups (after a revoke in this process). */
+    forgetKeys(): void;
+  }
+}
+
+export default fp(auth, { name: 'edgeloop-auth', fastify: '5.x' });

@@ -1,0 +1,95 @@
+/**
+ * The scale-out store's connection pool. Any number of stateless collectors share one PostgreSQL; `schema`
+ * (search_path) lets tests and tenants keep their tables apart.
+ */
+import pg from 'pg';
+import { StorageUnavailableError } from '../types.js';
+import type { Migration } from '../migrations.js';
+
+export type PgPool = pg.Pool;
+export type PgClient = pg.PoolClient;
+
+export interface PostgresOptions {
+  url: string;
+  /** Schema to create and use (search_path); default `public`. */
+  schema?: string;
+  poolSize?: number;
+  /** Milliseconds to wait for a connection before answering 503. */
+  connectTimeoutMs?: number;
+  /** Milliseconds a statement may run before it is cancelled. */
+  statementTimeoutMs?: number;
+}
+
+const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Error classes that mean the database is unreachable or out of resources, not that the query is wrong. */
+export function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  const code = e.code ?? '';
+  return (
+    /^(08|53|57P|58)/.test(code) ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code) ||
+    /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|pool after calling end/i.test(e.message ?? '')
+  );
+}
+
+/** Awaits `fn`, turning availability errors into `StorageUnavailableError`. */
+export async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isUnavailable(err)) {
+      throw new StorageUnavailableError(`postgres: ${(err as Error).message}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+export function openPostgres(options: PostgresOptions): PgPool {
+  const schema = options.schema ?? 'public';
+  if (!SCHEMA_RE.test(schema)) throw new Error(`invalid PostgreSQL schema name "${schema}"`);
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
+    statement_timeout: options.statementTimeoutMs ?? 30_000,
+    options: `-c search_path=${schema}`,
+  });
+  // An idle client's error (the server went away) must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** Runs `fn` in one transaction on one client; commits before resolving. */
+export async function inTransaction<T>(pool: PgPool, fn: (client: PgClient) => Promise<T>): Promise<T> {
+  return guard(async () => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  });
+}
+
+/** Creates the schema and applies pending migrations under an advisory lock, so concurrent collectors agree. */
+export async function migratePostgres(pool: PgPool, schema: string, migrations: readonly Migration[]): Promise<void> {
+  await inTransaction(pool, async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`edgeloop-migrate:${schema}`]);
+    await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');
+    const { rows } = await c.query<{ name: string }>('SELECT name FROM schema_migrations');
+    const applied = new Set(rows.map((r) => r.name));
+    for (const m of migrations) {
+      if (applied.has(m.name)) continue;
+      await c.query(m.sql);
+      await c.query('INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)', [m.name, Date.now()]);
+    }
+  });
+}

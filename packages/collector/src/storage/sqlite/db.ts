@@ -1,0 +1,76 @@
+/**
+ * The embedded store's connection: one SQLite file in WAL mode with `synchronous=FULL`, because a device deletes
+ * its copy of an event as soon as we ack it. better-sqlite3 is synchronous; calls are short and batched.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { StorageUnavailableError } from '../types.js';
+import type { Migration } from '../migrations.js';
+
+export type SqliteDb = Database.Database;
+
+export interface SqliteOptions {
+  /** Path of the database file; `:memory:` only for throwaway use. */
+  path: string;
+  /** Milliseconds a writer waits on a locked database before giving up with 503. */
+  busyTimeoutMs?: number;
+  /** Milliseconds between passive WAL checkpoints (0 disables the timer). */
+  checkpointEveryMs?: number;
+}
+
+// Codes that mean "the database cannot serve us right now" rather than "this query is wrong".
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB|PROTOCOL|NOMEM)/;
+
+/** Runs `fn`, turning SQLite's availability errors into `StorageUnavailableError`. */
+export function guard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    if (UNAVAILABLE.test(code) || (err as Error).message === 'The database connection is not open') {
+      throw new StorageUnavailableError(`sqlite: ${code || (err as Error).message}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+export function openSqlite(options: SqliteOptions): SqliteDb {
+  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+  const db = guard(() => new Database(options.path));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 2000}`);
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+/** Applies the migrations not yet recorded in `schema_migrations`, each in its own transaction. */
+export function migrateSqlite(db: SqliteDb, migrations: readonly Migration[]): void {
+  guard(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const applied = new Set(db.prepare('SELECT name FROM schema_migrations').pluck().all() as string[]);
+    const record = db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)');
+    for (const m of migrations) {
+      if (applied.has(m.name)) continue;
+      db.transaction(() => {
+        db.exec(m.sql);
+        record.run(m.name, Date.now());
+      }).immediate();
+    }
+  });
+}
+
+/** Starts passive WAL checkpoints every `ms`; returns the stopper. */
+export function startCheckpoints(db: SqliteDb, ms: number): () => void {
+  if (ms <= 0) return () => {};
+  const timer = setInterval(() => {
+    try {
+      if (db.open) db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // A busy checkpoint is retried on the next tick; it never affects acked data.
+    }
+  }, ms);
+  timer.unref();
+  return () => clearInterval(timer);
+}
