@@ -10,6 +10,7 @@ import { resolveConfig, type CollectorConfig, type ResolvedConfig } from './conf
 import { openStorage, StorageUnavailableError, type Storage } from './storage/index.js';
 import { createKey } from './keys.js';
 import auth from './plugins/auth.js';
+import cors from './plugins/cors.js';
 import health from './routes/health.js';
 import { EL_BODY_TOO_LARGE, EL_INVALID_BODY, EL_STORAGE_UNAVAILABLE } from './errors.js';
 
@@ -68,6 +69,7 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
     return reply.status(statusCode).send({ statusCode, code, error: httpReason(statusCode), message });
   });
 
+  await app.register(cors);
   await app.register(auth, { storage });
   await app.register(health);
 
