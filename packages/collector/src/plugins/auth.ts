@@ -1,5 +1,5 @@
 /**
- * Every route names the scope it needs in `config.scope` ('none' for probes). Keys come from
+ * Every route names the scope it needs in `config.scope` ('none' for probes; unnamed means admin). Keys come from
  * `Authorization: Bearer`, or `?key=` on ingest routes (unload-time sends cannot set headers without a
  * preflight). Key lookups are cached briefly: the manifest route is every device's hot path.
  */
@@ -55,8 +55,10 @@ async function auth(fastify: FastifyInstance, opts: AuthOptions) {
   fastify.decorate('forgetKeys', () => cache.clear());
   fastify.decorateRequest('key', null);
   fastify.addHook('onRequest', async (request) => {
-    const scope = request.routeOptions.config.scope;
-    if (scope === undefined || scope === 'none') return;
+    // Default-deny: a route that forgets to name its scope is admin-only, never public.
+    if (request.method === 'OPTIONS' || request.is404) return;
+    const scope = request.routeOptions.config.scope ?? 'admin';
+    if (scope === 'none') return;
     const secret = secretOf(request, scope);
     if (!secret) throw new EL_UNAUTHORIZED();
     const record = await lookup(secret);
