@@ -29,6 +29,9 @@ export const EL_VERSION_EXISTS = createError('EL_VERSION_EXISTS', 'Version "%s" 
 export const EL_INVALID_ROLLOUT = createError('EL_INVALID_ROLLOUT', 'Invalid rollout: %s', 422);
 export const EL_EMPTY_BATCH = createError('EL_EMPTY_BATCH', 'Nothing labeled since the last batch of model "%s": collect or review more labels first', 409);
 export const EL_INVALID_ARTIFACT = createError('EL_INVALID_ARTIFACT', 'Invalid artifact: %s', 422);
+export const EL_INVALID_VERSION = createError('EL_INVALID_VERSION', 'Invalid version: %s', 422);
+export const EL_NO_CANARY = createError('EL_NO_CANARY', 'Model "%s" has no canary to %s: start one with PUT /v1/models/:model/rollout', 409);
+export const EL_ROLLOUT_CONFLICT = createError('EL_ROLLOUT_CONFLICT', 'The rollout of model "%s" changed while this request ran: read it again and retry', 409);
 export const EL_INVALID_CONFIG = createError('EL_INVALID_CONFIG', 'Invalid collector configuration: %s', 500);
 
 /** Every error constructor, for the docs-sync test and the OpenAPI document. */
@@ -51,4 +54,7 @@ export const catalogue = {
   EL_EMPTY_BATCH,
   EL_INVALID_ARTIFACT,
   EL_INVALID_CONFIG,
+  EL_INVALID_VERSION,
+  EL_NO_CANARY,
+  EL_ROLLOUT_CONFLICT,
 } as const;
