@@ -205,6 +205,10 @@ export const BatchCounts = Type.Object(
     voted: Type.Integer(),
     tiesSentToReview: Type.Integer(),
     cappedByDevice: Type.Integer(),
+    /** Labeled inputs that cannot be trained on: their bytes were never uploaded (capture off) or did not match inputHash. */
+    withoutInput: Type.Optional(Type.Integer()),
+    /** Labeled inputs left out because they are in the model's golden set. */
+    excludedGolden: Type.Optional(Type.Integer()),
   },
   closed,
 );
