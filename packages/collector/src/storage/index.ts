@@ -3,11 +3,22 @@ import { createSqliteStorage } from './sqlite/index.js';
 import { createPostgresStorage } from './postgres/index.js';
 import type { SqliteOptions } from './sqlite/db.js';
 import type { PostgresOptions } from './postgres/db.js';
+import type { BlobStore, RegistryStore } from '../registry/types.js';
+import type { MetricsStore, RolloutStore } from '../rollout/types.js';
 
 export * from './types.js';
 
 /** Everything the collector keeps. Feature stores are added here as fields. */
-export interface Storage extends StorageCore {}
+export interface Storage extends StorageCore {
+  /** Model versions: metadata and lineage. */
+  readonly registry: RegistryStore;
+  /** Artifact bytes when the database keeps them (PostgreSQL); `null`: files under `<dataDir>/artifacts`. */
+  readonly blobs: BlobStore | null;
+  /** Per-model rollout, its audit log and the controller's leadership. */
+  readonly rollout: RolloutStore;
+  /** What metrics and canary analysis read from the events. */
+  readonly metrics: MetricsStore;
+}
 
 export type StorageOptions = { sqlite: SqliteOptions } | { postgres: PostgresOptions };
 

@@ -1,15 +1,19 @@
 import type { Storage } from '../index.js';
 import { openPostgres, migratePostgres, guard, type PostgresOptions } from './db.js';
 import { eventMigrations, postgresEventStore, postgresKeyStore } from './events.js';
+import { registryMigrations, postgresRegistryStore, postgresBlobStore } from './registry.js';
+import { rolloutMigrations, postgresRolloutStore } from './rollout.js';
+import { metricsMigrations, postgresMetricsStore } from './metrics.js';
 
 /** Every table group's migrations, in order. */
-const migrations = [...eventMigrations];
+const migrations = [...eventMigrations, ...registryMigrations, ...rolloutMigrations, ...metricsMigrations];
 
 /** The scale-out store: PostgreSQL, shared by any number of collectors. */
 export function createPostgresStorage(options: PostgresOptions): Storage {
   const pool = openPostgres(options);
   const schema = options.schema ?? 'public';
   let closed = false;
+  const rollout = postgresRolloutStore(pool, options);
   return {
     kind: 'postgres',
     async migrate() {
@@ -21,9 +25,14 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
     async close() {
       if (closed) return;
       closed = true;
+      await rollout.close();
       await pool.end();
     },
     events: postgresEventStore(pool),
     keys: postgresKeyStore(pool),
+    registry: postgresRegistryStore(pool),
+    blobs: postgresBlobStore(pool),
+    rollout,
+    metrics: postgresMetricsStore(pool),
   };
 }

@@ -1,15 +1,21 @@
 import type { Storage } from '../index.js';
 import { openSqlite, migrateSqlite, startCheckpoints, guard, type SqliteDb, type SqliteOptions } from './db.js';
 import { eventMigrations, sqliteEventStore, sqliteKeyStore } from './events.js';
+import { registryMigrations, sqliteRegistryStore } from './registry.js';
+import { rolloutMigrations, sqliteRolloutStore } from './rollout.js';
+import { metricsMigrations, sqliteMetricsStore } from './metrics.js';
 
 /** Every table group's migrations, in order. */
-const migrations = [...eventMigrations];
+const migrations = [...eventMigrations, ...registryMigrations, ...rolloutMigrations, ...metricsMigrations];
 
 // Statements are prepared against migrated tables, so the feature stores are built on first use.
 function buildStores(db: SqliteDb) {
   return {
     events: sqliteEventStore(db),
     keys: sqliteKeyStore(db),
+    registry: sqliteRegistryStore(db),
+    rollout: sqliteRolloutStore(db),
+    metrics: sqliteMetricsStore(db),
   };
 }
 
@@ -38,6 +44,16 @@ export function createSqliteStorage(options: SqliteOptions): Storage {
     },
     get keys() {
       return get().keys;
+    },
+    get registry() {
+      return get().registry;
+    },
+    blobs: null,
+    get rollout() {
+      return get().rollout;
+    },
+    get metrics() {
+      return get().metrics;
     },
   };
 }
