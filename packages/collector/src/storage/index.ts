@@ -5,11 +5,16 @@ import type { SqliteOptions } from './sqlite/db.js';
 import type { PostgresOptions } from './postgres/db.js';
 import type { BlobStore, RegistryStore } from '../registry/types.js';
 import type { MetricsStore, RolloutStore } from '../rollout/types.js';
+import type { BatchStore, LabelStore } from '../labels/store.js';
 
 export * from './types.js';
 
 /** Everything the collector keeps. Feature stores are added here as fields. */
 export interface Storage extends StorageCore {
+  /** Reviewer labels and the review queue. */
+  readonly labels: LabelStore;
+  /** Labeled batches and golden sets. */
+  readonly batches: BatchStore;
   /** Model versions: metadata and lineage. */
   readonly registry: RegistryStore;
   /** Artifact bytes when the database keeps them (PostgreSQL); `null`: files under `<dataDir>/artifacts`. */

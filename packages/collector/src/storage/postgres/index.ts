@@ -1,12 +1,14 @@
 import type { Storage } from '../index.js';
 import { openPostgres, migratePostgres, guard, type PostgresOptions } from './db.js';
 import { eventMigrations, postgresEventStore, postgresKeyStore } from './events.js';
+import { labelMigrations, postgresLabelStore } from './labels.js';
+import { batchMigrations, postgresBatchStore } from './batches.js';
 import { registryMigrations, postgresRegistryStore, postgresBlobStore } from './registry.js';
 import { rolloutMigrations, postgresRolloutStore } from './rollout.js';
 import { metricsMigrations, postgresMetricsStore } from './metrics.js';
 
 /** Every table group's migrations, in order. */
-const migrations = [...eventMigrations, ...registryMigrations, ...rolloutMigrations, ...metricsMigrations];
+const migrations = [...eventMigrations, ...labelMigrations, ...batchMigrations, ...registryMigrations, ...rolloutMigrations, ...metricsMigrations];
 
 /** The scale-out store: PostgreSQL, shared by any number of collectors. */
 export function createPostgresStorage(options: PostgresOptions): Storage {
@@ -30,6 +32,8 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
     },
     events: postgresEventStore(pool),
     keys: postgresKeyStore(pool),
+    labels: postgresLabelStore(pool),
+    batches: postgresBatchStore(pool),
     registry: postgresRegistryStore(pool),
     blobs: postgresBlobStore(pool),
     rollout,

@@ -1,18 +1,22 @@
 import type { Storage } from '../index.js';
 import { openSqlite, migrateSqlite, startCheckpoints, guard, type SqliteDb, type SqliteOptions } from './db.js';
 import { eventMigrations, sqliteEventStore, sqliteKeyStore } from './events.js';
+import { labelMigrations, sqliteLabelStore } from './labels.js';
+import { batchMigrations, sqliteBatchStore } from './batches.js';
 import { registryMigrations, sqliteRegistryStore } from './registry.js';
 import { rolloutMigrations, sqliteRolloutStore } from './rollout.js';
 import { metricsMigrations, sqliteMetricsStore } from './metrics.js';
 
 /** Every table group's migrations, in order. */
-const migrations = [...eventMigrations, ...registryMigrations, ...rolloutMigrations, ...metricsMigrations];
+const migrations = [...eventMigrations, ...labelMigrations, ...batchMigrations, ...registryMigrations, ...rolloutMigrations, ...metricsMigrations];
 
 // Statements are prepared against migrated tables, so the feature stores are built on first use.
 function buildStores(db: SqliteDb) {
   return {
     events: sqliteEventStore(db),
     keys: sqliteKeyStore(db),
+    labels: sqliteLabelStore(db),
+    batches: sqliteBatchStore(db),
     registry: sqliteRegistryStore(db),
     rollout: sqliteRolloutStore(db),
     metrics: sqliteMetricsStore(db),
@@ -44,6 +48,12 @@ export function createSqliteStorage(options: SqliteOptions): Storage {
     },
     get keys() {
       return get().keys;
+    },
+    get labels() {
+      return get().labels;
+    },
+    get batches() {
+      return get().batches;
     },
     get registry() {
       return get().registry;

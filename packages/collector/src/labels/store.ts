@@ -1,0 +1,93 @@
+/** The label and batch stores that both storage implementations provide (SQL lives in storage/<dialect>/). */
+import type { Batch, BatchCounts, Tensor } from '@edgeloop/protocol';
+import type { BuiltBatch } from './batch-content.js';
+
+/** A reviewer's label for an input, given through `POST /v1/events/:id/label`. */
+export interface ReviewRecord {
+  id: string;
+  /** The prediction the reviewer looked at. */
+  eventId: string;
+  model: string;
+  inputHash: string;
+  label: string;
+  comment: string | null;
+  /** Name of the admin key that labeled. */
+  reviewer: string;
+  createdAt: number;
+}
+
+/** One input waiting for a person: a low-confidence prediction without a trusted label, or a tied vote. */
+export interface QueueItem {
+  inputHash: string;
+  reason: 'low_confidence' | 'tie';
+  /** The prediction to label (the latest one that carries the input, else the latest). */
+  predictionId: string;
+  predicted: { label: string; confidence: number };
+  /** Predictions of this input that put it in the queue. */
+  predictions: number;
+  firstSeen: number;
+  /** The input, when a device uploaded it. */
+  input: Tensor | null;
+  /** Users' corrections of this input (label and comment are user text: show them escaped). */
+  corrections: { label: string; deviceId: string; comment: string | null }[];
+}
+
+export type ReviewResult = { review: ReviewRecord } | { error: 'not_found' | 'not_prediction' };
+
+export interface LabelStore {
+  /** Stores a reviewer's label for the input of prediction `eventId`; it wins over every correction. */
+  review(r: { id: string; eventId: string; label: string; comment: string | null; reviewer: string; createdAt: number }): Promise<ReviewResult>;
+  /** The review queue of a model, ties first, then oldest first. */
+  queue(model: string, page: { limit: number; offset: number }): Promise<{ total: number; items: QueueItem[] }>;
+}
+
+export interface FreezeOptions {
+  /** Id of the batch to create. */
+  id: string;
+  now: number;
+  maxLabelsPerDevice: number;
+}
+
+/** A new batch, or `batch: null` with the counts when nothing trainable was labeled since the last one. */
+export type FreezeResult = { batch: Batch } | { batch: null; counts: BatchCounts };
+
+/** One source a batch was made from: a correction, a review, or the prediction whose input it used. */
+export interface LineageEntry {
+  eventId: string;
+  kind: 'correction' | 'review' | 'input';
+  inputHash: string;
+  role: string;
+}
+
+export type GoldenResult = { status: 'created' | 'unchanged'; batch: Batch } | { status: 'conflict'; current: Batch };
+
+export interface BatchStore {
+  /** Freezes everything labeled since the last batch of `model` (serialised per model across collectors). */
+  freeze(model: string, options: FreezeOptions): Promise<FreezeResult>;
+  /** The model's training batches, oldest first (golden sets are not listed). */
+  list(model: string): Promise<Batch[]>;
+  get(id: string): Promise<Batch | undefined>;
+  /** Up to `limit` export lines after position `afterOrd` (start at -1), in order. */
+  lines(id: string, afterOrd: number, limit: number): Promise<{ ord: number; line: string }[]>;
+  /** The events and reviews a batch was made from. */
+  lineage(id: string): Promise<LineageEntry[]>;
+  /** Sets the model's golden set; an existing one is only replaced when `replaces` names it. */
+  putGolden(model: string, content: BuiltBatch, options: { id: string; now: number; replaces: string | null }): Promise<GoldenResult>;
+  /** The model's current golden set. */
+  golden(model: string): Promise<Batch | undefined>;
+}
+
+/** A `batches` row as both stores read it (PostgreSQL returns BIGINT as a string). */
+export interface BatchRow {
+  id: string;
+  model: string;
+  sha256: string;
+  counts: string;
+  created_at: number | string;
+  golden: number | boolean;
+}
+
+/** The wire form of a stored batch. */
+export function batchFromRow(r: BatchRow): Batch {
+  return { id: r.id, model: r.model, sha256: r.sha256, counts: JSON.parse(r.counts) as BatchCounts, createdAt: Number(r.created_at), golden: r.golden === true || r.golden === 1 };
+}

@@ -1,0 +1,202 @@
+/**
+ * SQL for `batches`, `batch_examples`, `batch_sources` and `golden_current` on SQLite. A freeze is one
+ * IMMEDIATE transaction, so freezes (and golden-set changes) of one file are serialised.
+ */
+import type { Migration } from '../migrations.js';
+import { guard, type SqliteDb } from './db.js';
+import { sqliteRecordOutcomes } from './labels.js';
+import { resolveLabels, type LabelSource } from '../../labels/resolver.js';
+import { buildBatch, type BuiltBatch, type InputCandidate } from '../../labels/batch-content.js';
+import { batchFromRow, type BatchRow, type BatchStore, type FreezeResult, type GoldenResult, type LineageEntry } from '../../labels/store.js';
+
+const immutable = (table: string) => `
+  CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} rows are immutable'); END;
+  CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} rows are immutable'); END;`;
+
+export const batchMigrations: Migration[] = [
+  {
+    name: '102_batches',
+    sql: `
+      CREATE TABLE batches (
+        id TEXT PRIMARY KEY,
+        model TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        counts TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        golden INTEGER NOT NULL,
+        replaces TEXT
+      );
+      CREATE INDEX batches_model ON batches (model, golden, created_at);
+      CREATE TABLE batch_examples (
+        batch_id TEXT NOT NULL REFERENCES batches (id),
+        ord INTEGER NOT NULL,
+        input_hash TEXT NOT NULL,
+        label TEXT NOT NULL,
+        split TEXT NOT NULL,
+        source_event_id TEXT,
+        line TEXT NOT NULL,
+        PRIMARY KEY (batch_id, ord)
+      );
+      -- Which labels each batch consumed: "since the last batch" is "not in here", which no late commit can skip.
+      CREATE TABLE batch_sources (
+        source_id TEXT PRIMARY KEY,
+        batch_id TEXT NOT NULL REFERENCES batches (id),
+        kind TEXT NOT NULL,
+        input_hash TEXT NOT NULL,
+        role TEXT NOT NULL
+      );
+      CREATE INDEX batch_sources_batch ON batch_sources (batch_id);
+      CREATE TABLE golden_current (
+        model TEXT PRIMARY KEY,
+        batch_id TEXT NOT NULL REFERENCES batches (id)
+      );
+      ${immutable('batches')}
+      ${immutable('batch_examples')}
+      ${immutable('batch_sources')}
+    `,
+  },
+];
+
+// Every source of every input that has a source no batch has consumed yet (the history decides the vote).
+const COLLECT = `
+  WITH pending AS (
+    SELECT p.input_hash AS h
+    FROM events c JOIN events p ON p.id = c.prediction_id
+    WHERE c.model = @model AND c.type = 'correction' AND p.type = 'prediction' AND p.model = @model
+      AND NOT EXISTS (SELECT 1 FROM batch_sources s WHERE s.source_id = c.id)
+    UNION
+    SELECT r.input_hash FROM reviews r
+    WHERE r.model = @model AND NOT EXISTS (SELECT 1 FROM batch_sources s WHERE s.source_id = r.id)
+  )
+  SELECT c.id AS source_id, 'correction' AS kind, p.input_hash, c.label, c.device_id, c.ts, c.received_at,
+         EXISTS (SELECT 1 FROM batch_sources s WHERE s.source_id = c.id) AS consumed
+  FROM pending
+  JOIN events p ON p.model = @model AND p.input_hash = pending.h AND p.type = 'prediction'
+  JOIN events c ON c.prediction_id = p.id AND c.type = 'correction' AND c.model = @model
+  UNION ALL
+  SELECT r.id, 'review', r.input_hash, r.label, NULL, r.created_at, r.created_at,
+         EXISTS (SELECT 1 FROM batch_sources s WHERE s.source_id = r.id)
+  FROM pending JOIN reviews r ON r.model = @model AND r.input_hash = pending.h`;
+
+// The first few stored predictions of each labeled input that carry the input bytes (the body is compact JSON,
+// and only a top-level key can be written "input":{ unescaped).
+const CANDIDATES = `
+  SELECT input_hash, id, body FROM (
+    SELECT input_hash, id, body, ROW_NUMBER() OVER (PARTITION BY input_hash ORDER BY seq) AS rn
+    FROM events
+    WHERE model = @model AND type = 'prediction' AND input_hash IN (SELECT value FROM json_each(@hashes))
+      AND instr(body, '"input":{') > 0
+  ) WHERE rn <= 3 ORDER BY input_hash, rn`;
+
+interface SourceRow {
+  source_id: string;
+  kind: 'correction' | 'review';
+  input_hash: string;
+  label: string;
+  device_id: string | null;
+  ts: number;
+  received_at: number;
+  consumed: number;
+}
+
+export function sqliteBatchStore(db: SqliteDb): BatchStore {
+  const recordOutcomes = sqliteRecordOutcomes(db);
+  const collect = db.prepare(COLLECT);
+  const candidates = db.prepare(CANDIDATES);
+  const goldenHashes = db.prepare(
+    'SELECT e.input_hash FROM golden_current g JOIN batch_examples e ON e.batch_id = g.batch_id WHERE g.model = ?',
+  ).pluck();
+  const insertBatch = db.prepare('INSERT INTO batches (id, model, sha256, counts, created_at, golden, replaces) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const insertExample = db.prepare(
+    'INSERT INTO batch_examples (batch_id, ord, input_hash, label, split, source_event_id, line) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const insertSource = db.prepare('INSERT INTO batch_sources (source_id, batch_id, kind, input_hash, role) VALUES (?, ?, ?, ?, ?)');
+  const selectBatch = db.prepare('SELECT * FROM batches WHERE id = ?');
+  const selectList = db.prepare('SELECT * FROM batches WHERE model = ? AND golden = 0 ORDER BY created_at, id');
+  const selectLines = db.prepare('SELECT ord, line FROM batch_examples WHERE batch_id = ? AND ord > ? ORDER BY ord LIMIT ?');
+  const selectLineage = db.prepare(`
+    SELECT source_id AS eventId, kind, input_hash AS inputHash, role FROM batch_sources WHERE batch_id = @id
+    UNION ALL
+    SELECT source_event_id, 'input', input_hash, 'input' FROM batch_examples WHERE batch_id = @id AND source_event_id IS NOT NULL`);
+  const selectGolden = db.prepare('SELECT b.* FROM golden_current g JOIN batches b ON b.id = g.batch_id WHERE g.model = ?');
+  const setGolden = db.prepare(
+    'INSERT INTO golden_current (model, batch_id) VALUES (?, ?) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
+  );
+
+  function writeBatch(model: string, content: BuiltBatch, id: string, now: number, golden: boolean, replaces: string | null): void {
+    insertBatch.run(id, model, content.sha256, JSON.stringify(content.counts), now, golden ? 1 : 0, replaces);
+    content.examples.forEach((e, ord) => insertExample.run(id, ord, e.inputHash, e.label, e.split, e.sourceEventId, e.line));
+  }
+
+  const freezeTx = db.transaction((model: string, id: string, now: number, maxLabelsPerDevice: number): FreezeResult => {
+    const sources: LabelSource[] = (collect.all({ model }) as SourceRow[]).map((r) => ({
+      sourceId: r.source_id,
+      kind: r.kind,
+      inputHash: r.input_hash,
+      label: r.label,
+      deviceId: r.device_id,
+      ts: r.ts,
+      receivedAt: r.received_at,
+      consumed: r.consumed === 1,
+    }));
+    const golden = new Set(goldenHashes.all(model) as string[]);
+    const resolution = resolveLabels(sources, { maxLabelsPerDevice, golden });
+    const labeled = resolution.decisions.filter((d) => d.label !== null).map((d) => d.inputHash);
+    const byHash = new Map<string, InputCandidate[]>();
+    if (labeled.length > 0) {
+      for (const r of candidates.all({ model, hashes: JSON.stringify(labeled) }) as { input_hash: string; id: string; body: string }[]) {
+        const list = byHash.get(r.input_hash) ?? [];
+        list.push({ eventId: r.id, body: r.body });
+        byHash.set(r.input_hash, list);
+      }
+    }
+    const content = buildBatch(resolution, byHash);
+    if (content.examples.length === 0) {
+      // Nothing to train on: consume nothing, but ties must still reach the review queue.
+      recordOutcomes(model, resolution.decisions, null, now);
+      return { batch: null, counts: content.counts };
+    }
+    writeBatch(model, content, id, now, false, null);
+    for (const u of resolution.uses) insertSource.run(u.sourceId, id, u.kind, u.inputHash, u.role);
+    recordOutcomes(model, resolution.decisions, id, now);
+    return { batch: batchFromRow(selectBatch.get(id) as BatchRow) };
+  });
+
+  const goldenTx = db.transaction((model: string, content: BuiltBatch, id: string, now: number, replaces: string | null): GoldenResult => {
+    const row = selectGolden.get(model) as BatchRow | undefined;
+    if (row) {
+      const current = batchFromRow(row);
+      if (current.sha256 === content.sha256) return { status: 'unchanged', batch: current };
+      if (replaces !== current.id) return { status: 'conflict', current };
+    }
+    writeBatch(model, content, id, now, true, replaces);
+    setGolden.run(model, id);
+    return { status: 'created', batch: batchFromRow(selectBatch.get(id) as BatchRow) };
+  });
+
+  return {
+    async freeze(model, { id, now, maxLabelsPerDevice }) {
+      return guard(() => freezeTx.immediate(model, id, now, maxLabelsPerDevice));
+    },
+    async list(model) {
+      return guard(() => (selectList.all(model) as BatchRow[]).map(batchFromRow));
+    },
+    async get(id) {
+      const row = guard(() => selectBatch.get(id)) as BatchRow | undefined;
+      return row && batchFromRow(row);
+    },
+    async lines(id, afterOrd, limit) {
+      return guard(() => selectLines.all(id, afterOrd, limit)) as { ord: number; line: string }[];
+    },
+    async lineage(id) {
+      return guard(() => selectLineage.all({ id })) as LineageEntry[];
+    },
+    async putGolden(model, content, { id, now, replaces }) {
+      return guard(() => goldenTx.immediate(model, content, id, now, replaces));
+    },
+    async golden(model) {
+      const row = guard(() => selectGolden.get(model)) as BatchRow | undefined;
+      return row && batchFromRow(row);
+    },
+  };
+}
