@@ -12,7 +12,13 @@ import { createKey } from './keys.js';
 import auth from './plugins/auth.js';
 import cors from './plugins/cors.js';
 import health from './routes/health.js';
-import { EL_BODY_TOO_LARGE, EL_INVALID_BODY, EL_STORAGE_UNAVAILABLE } from './errors.js';
+import shutdown from './plugins/shutdown.js';
+import prometheus from './plugins/prometheus.js';
+import openapi from './plugins/openapi.js';
+import rateLimit from './plugins/rate-limit.js';
+import events from './routes/events.js';
+import { loggerOptions } from './logging.js';
+import { EL_BODY_TOO_LARGE, EL_INVALID_BODY, EL_NOT_FOUND, EL_STORAGE_UNAVAILABLE, EL_UNSUPPORTED_MEDIA_TYPE } from './errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -38,11 +44,11 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
   }
 
   const app = Fastify({
-    logger: cfg.logger,
+    logger: loggerOptions(cfg.logger),
     bodyLimit: MAX_BODY_BYTES,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    return503OnClosing: true,
+    return503OnClosing: false, // plugins/shutdown.ts answers 503 in our error format, with Retry-After
     forceCloseConnections: 'idle',
     genReqId: () => crypto.randomUUID(),
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -58,6 +64,7 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
     if (err instanceof StorageUnavailableError) error = new EL_STORAGE_UNAVAILABLE(err.message);
     else if (err.validation) error = new EL_INVALID_BODY(`${err.validationContext ?? 'body'}${err.message.replace(/^[a-z]+/, '')}`);
     else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') error = new EL_BODY_TOO_LARGE(MAX_BODY_BYTES);
+    else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') error = new EL_UNSUPPORTED_MEDIA_TYPE(request.headers['content-type'] ?? '', 'a type this route accepts');
     else if (err.code?.startsWith('FST_ERR_CTP_') || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) {
       error = new EL_INVALID_BODY(err.message);
     }
@@ -69,9 +76,18 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
     return reply.status(statusCode).send({ statusCode, code, error: httpReason(statusCode), message });
   });
 
+  app.setNotFoundHandler((request) => {
+    throw new EL_NOT_FOUND(`Route ${request.method} ${request.url.split('?')[0]}`);
+  });
+
+  await app.register(shutdown);
+  await app.register(prometheus);
+  await app.register(openapi);
   await app.register(cors);
   await app.register(auth, { storage });
+  if (cfg.rateLimit) await app.register(rateLimit, cfg.rateLimit);
   await app.register(health);
+  await app.register(events);
 
   app.addHook('onClose', async () => {
     await storage.close();

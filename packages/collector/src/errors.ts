@@ -16,6 +16,8 @@ export const EL_TOO_MANY_EVENTS = createError('EL_TOO_MANY_EVENTS', 'At most %s 
 export const EL_BODY_TOO_LARGE = createError('EL_BODY_TOO_LARGE', 'Body over %s bytes after decoding: send smaller batches', 413);
 export const EL_UNSUPPORTED_ENCODING = createError('EL_UNSUPPORTED_ENCODING', 'Content-Encoding "%s" is not supported: send identity or gzip', 415);
 export const EL_BAD_GZIP = createError('EL_BAD_GZIP', 'The gzip body could not be decoded: %s', 400);
+export const EL_UNSUPPORTED_MEDIA_TYPE = createError('EL_UNSUPPORTED_MEDIA_TYPE', 'Content-Type "%s" is not accepted here: send %s', 415);
+export const EL_INTERNAL = createError('EL_INTERNAL', 'Internal error: the collector logged the details', 500);
 export const EL_STORAGE_UNAVAILABLE = createError(
   'EL_STORAGE_UNAVAILABLE',
   'Storage is unavailable (%s); nothing was stored, retry after the Retry-After delay',
@@ -44,6 +46,8 @@ export const catalogue = {
   EL_BODY_TOO_LARGE,
   EL_UNSUPPORTED_ENCODING,
   EL_BAD_GZIP,
+  EL_UNSUPPORTED_MEDIA_TYPE,
+  EL_INTERNAL,
   EL_STORAGE_UNAVAILABLE,
   EL_SHUTTING_DOWN,
   EL_RATE_LIMITED,

@@ -74,3 +74,16 @@ export function startCheckpoints(db: SqliteDb, ms: number): () => void {
   timer.unref();
   return () => clearInterval(timer);
 }
+
+const connections = new WeakMap<object, SqliteDb>();
+
+/** Records that `owner` (a store object) runs on `db`. */
+export function rememberConnection<T extends object>(db: SqliteDb, owner: T): T {
+  connections.set(owner, db);
+  return owner;
+}
+
+/** The SQLite connection behind an opened, migrated store (for benchmarks and fault tests); undefined on PostgreSQL. */
+export function sqliteConnection(storage: { readonly kind: string; readonly events: object }): SqliteDb | undefined {
+  return storage.kind === 'sqlite' ? connections.get(storage.events) : undefined;
+}

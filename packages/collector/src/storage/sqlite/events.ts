@@ -2,8 +2,9 @@
 import type { Event } from '@edgeloop/protocol';
 import type { EventStore, InsertResult, KeyRecord, KeyStore, Scope } from '../types.js';
 import type { Migration } from '../migrations.js';
-import { guard, type SqliteDb } from './db.js';
+import { guard, rememberConnection, type SqliteDb } from './db.js';
 import { eventColumns } from '../event-columns.js';
+import { GroupCommit } from './group-commit.js';
 
 export const eventMigrations: Migration[] = [
   {
@@ -45,23 +46,30 @@ export const eventMigrations: Migration[] = [
   },
 ];
 
-export function sqliteEventStore(db: SqliteDb): EventStore {
+export function sqliteEventStore(db: SqliteDb): EventStore & { flush(): void } {
   const insertOne = db.prepare(`
     INSERT INTO events (id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO NOTHING`);
-  const insertAll = db.transaction((events: Event[], receivedAt: number): InsertResult => {
-    let inserted = 0;
-    for (const e of events) {
-      const c = eventColumns(e);
-      inserted += insertOne.run(e.id, e.model, e.version, e.deviceId, e.type, e.ts, receivedAt, c.inputHash, c.predictionId, c.label, c.confidence, c.reason, JSON.stringify(e)).changes;
-    }
-    return { inserted, duplicates: events.length - inserted };
-  });
+  const insertGroup = db.transaction((writes: { events: Event[]; receivedAt: number }[]): InsertResult[] =>
+    writes.map(({ events, receivedAt }) => {
+      let inserted = 0;
+      for (const e of events) {
+        const c = eventColumns(e);
+        inserted += insertOne.run(e.id, e.model, e.version, e.deviceId, e.type, e.ts, receivedAt, c.inputHash, c.predictionId, c.label, c.confidence, c.reason, JSON.stringify(e)).changes;
+      }
+      return { inserted, duplicates: events.length - inserted };
+    }),
+  );
+  const group = new GroupCommit((writes: { events: Event[]; receivedAt: number }[]) => guard(() => insertGroup.immediate(writes)));
   const getOne = db.prepare('SELECT body FROM events WHERE id = ?').pluck();
-  return {
+  return rememberConnection<EventStore & { flush(): void }>(db, {
     async insert(events, receivedAt) {
-      return guard(() => insertAll.immediate(events, receivedAt));
+      if (events.length === 0) return { inserted: 0, duplicates: 0 };
+      return group.submit({ events, receivedAt });
+    },
+    flush() {
+      group.flush();
     },
     async get(id) {
       const body = guard(() => getOne.get(id)) as string | undefined;
@@ -75,7 +83,7 @@ export function sqliteEventStore(db: SqliteDb): EventStore {
       const sql = `SELECT count(*) FROM events${where.length ? ' WHERE ' + where.join(' AND ') : ''}`;
       return guard(() => db.prepare(sql).pluck().get(...args)) as number;
     },
-  };
+  });
 }
 
 interface KeyRow {

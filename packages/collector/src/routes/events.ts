@@ -1,0 +1,59 @@
+/**
+ * `POST /v1/events`: durable ingest. Each event is validated on its own (good ones stored, bad ones listed in
+ * `rejected`), duplicates by id are accepted but stored once, and the 200 is sent only after the commit, so a
+ * device may delete its copy on our ack. Storage down → 503 + Retry-After (the app's error handler).
+ */
+import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
+import { IngestRequest, IngestResponse, ErrorResponse, MAX_BODY_BYTES, MAX_EVENTS_PER_REQUEST } from '@edgeloop/protocol';
+import { useJsonBody } from '../ingest/body.js';
+import { triageEvents } from '../ingest/triage.js';
+import { EL_TOO_MANY_EVENTS } from '../errors.js';
+
+export default async function events(app: FastifyInstance) {
+  useJsonBody(app, MAX_BODY_BYTES);
+
+  app.post(
+    '/v1/events',
+    {
+      config: { scope: 'ingest' },
+      attachValidation: true,
+      schema: {
+        summary: 'Store a batch of events',
+        description:
+          `At most ${MAX_EVENTS_PER_REQUEST} events and ${MAX_BODY_BYTES} bytes after decoding (\`Content-Encoding: gzip\` accepted). ` +
+          'The body may be sent as `application/json` or `text/plain` (unload-time sends, key in `?key=`). ' +
+          'Answered only after the commit. `accepted` counts every valid event, `duplicates` those of them already stored; ' +
+          '`rejected` lists each invalid event by index with a stable code.',
+        querystring: Type.Object({ key: Type.Optional(Type.String()) }),
+        body: IngestRequest,
+        response: { 200: IngestResponse, '4xx': ErrorResponse, '5xx': ErrorResponse },
+      },
+    },
+    async (request) => {
+      if (request.validationError) {
+        const first = request.validationError.validation?.[0];
+        if (first?.keyword === 'maxItems' && first.instancePath === '/events') throw new EL_TOO_MANY_EVENTS(MAX_EVENTS_PER_REQUEST);
+        throw request.validationError;
+      }
+      const { events: items } = request.body as { events: unknown[] };
+      const { events, rejected } = triageEvents(items, request.surrogateEscapes);
+      const metrics = app.prometheus.ingest;
+      let duplicates = 0;
+      if (events.length > 0) {
+        const stop = metrics.commitSeconds.startTimer();
+        const result = await app.storage.events.insert(events, Date.now());
+        stop();
+        duplicates = result.duplicates;
+        metrics.events.inc({ outcome: 'stored' }, result.inserted);
+        if (duplicates) metrics.events.inc({ outcome: 'duplicate' }, duplicates);
+      }
+      if (rejected.length) {
+        metrics.events.inc({ outcome: 'rejected' }, rejected.length);
+        for (const r of rejected) metrics.rejected.inc({ code: r.code });
+      }
+      request.log.info({ accepted: events.length, duplicates, rejected: rejected.length }, 'events ingested');
+      return { accepted: events.length, duplicates, rejected };
+    },
+  );
+}
