@@ -1,0 +1,128 @@
+/**
+ * TensorFlow.js engines for TF.js Layers models. TF.js has one active backend per page or worker, so a
+ * session switches back to its own backend before it runs if another one was made active meanwhile.
+ */
+import type { Engine, EngineContext, EngineSession, ModelFiles } from './types.js';
+import { gpuUnavailable } from './gpu.js';
+
+type Tf = typeof import('@tensorflow/tfjs-core');
+type TfLayers = typeof import('@tensorflow/tfjs-layers');
+type Backend = 'webgpu' | 'wasm' | 'cpu';
+
+interface WeightsGroup {
+  paths: string[];
+  weights: { name: string; shape: number[]; dtype: 'float32' | 'int32' | 'bool' | 'string' | 'complex64' }[];
+}
+
+let libs: Promise<{ tf: Tf; layers: TfLayers }> | undefined;
+const backends = new Map<Backend, Promise<void>>();
+
+function importTf(): Promise<{ tf: Tf; layers: TfLayers }> {
+  return (libs ??= Promise.all([import('@tensorflow/tfjs-core'), import('@tensorflow/tfjs-layers')]).then(([tf, layers]) => {
+    // Production mode drops TF.js's per-op NaN checks and debug bookkeeping.
+    tf.enableProdMode();
+    return { tf, layers };
+  }));
+}
+
+function importBackend(backend: Backend, ctx: EngineContext): Promise<void> {
+  let ready = backends.get(backend);
+  if (!ready) {
+    ready = (async () => {
+      if (backend === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
+      else if (backend === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
+      else {
+        const wasm = await import('@tensorflow/tfjs-backend-wasm');
+        if (ctx.wasmPaths?.tfjs) wasm.setWasmPaths(ctx.wasmPaths.tfjs);
+      }
+    })();
+    backends.set(backend, ready);
+  }
+  return ready;
+}
+
+async function activate(tf: Tf, backend: Backend): Promise<void> {
+  if (tf.getBackend() !== backend && !(await tf.setBackend(backend))) throw new Error(`TF.js backend "${backend}" failed to initialise`);
+  await tf.ready();
+}
+
+/** Builds TF.js model artifacts from `model.json` and its weight shards, all already in memory. */
+function artifactsOf(model: ModelFiles) {
+  if (model.format !== 'tfjs-layers') throw new Error('no TF.js Layers artifact in this version');
+  const jsonName = [...model.files.keys()].find((n) => n.endsWith('.json'));
+  if (!jsonName) throw new Error('the TF.js Layers artifacts have no model.json');
+  const json = JSON.parse(new TextDecoder().decode(model.files.get(jsonName))) as { modelTopology: object; weightsManifest: WeightsGroup[] };
+  const shards: ArrayBuffer[] = [];
+  for (const group of json.weightsManifest) {
+    for (const path of group.paths) {
+      const name = path.split('/').pop()!;
+      const bytes = model.files.get(name);
+      if (!bytes) throw new Error(`weight shard "${name}" is not among the artifacts`);
+      shards.push(bytes);
+    }
+  }
+  const total = shards.reduce((n, b) => n + b.byteLength, 0);
+  const weightData = new Uint8Array(total);
+  let at = 0;
+  for (const b of shards) {
+    weightData.set(new Uint8Array(b), at);
+    at += b.byteLength;
+  }
+  return { modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData: weightData.buffer };
+}
+
+function tfjsEngine(name: 'tfjs-webgpu' | 'tfjs-wasm' | 'tfjs-cpu', backend: Backend, priority: number): Engine {
+  return {
+    name,
+    priority,
+    format: 'tfjs-layers',
+    unavailable: () => (backend === 'webgpu' ? gpuUnavailable() : Promise.resolve(backend === 'wasm' && typeof WebAssembly !== 'object' ? 'no WebAssembly' : null)),
+    async load(model: ModelFiles, ctx: EngineContext): Promise<EngineSession> {
+      const { tf, layers } = await importTf();
+      await importBackend(backend, ctx);
+      await activate(tf, backend);
+      const artifacts = artifactsOf(model);
+      const net = await layers.loadLayersModel({ load: async () => artifacts });
+      let queue: Promise<unknown> = Promise.resolve();
+      let released = false;
+      return {
+        run(input, shape) {
+          const result = queue.then(async () => {
+            if (released) throw new Error('session released');
+            await activate(tf, backend);
+            const out = tf.tidy(() => {
+              const y = net.predict(tf.tensor(input, [1, ...shape], 'float32'));
+              return Array.isArray(y) ? y[0]! : y;
+            });
+            try {
+              return (await out.data()) as Float32Array;
+            } finally {
+              out.dispose();
+            }
+          });
+          queue = result.catch(() => undefined);
+          return result;
+        },
+        async release() {
+          await queue;
+          released = true;
+          net.dispose();
+        },
+      };
+    },
+  };
+}
+
+/** TensorFlow.js on its WebGPU backend. */
+export const tfjsWebgpu = tfjsEngine('tfjs-webgpu', 'webgpu', 80);
+/** TensorFlow.js on its WebAssembly backend. */
+export const tfjsWasm = tfjsEngine('tfjs-wasm', 'wasm', 70);
+/** TensorFlow.js on plain JavaScript (always available, slowest). */
+export const tfjsCpu = tfjsEngine('tfjs-cpu', 'cpu', 10);
+
+/** Live tensors in TF.js (for leak checks), or `null` if TF.js was never loaded. */
+export async function tfjsTensorCount(): Promise<number | null> {
+  if (!libs) return null;
+  const { tf } = await libs;
+  return tf.memory().numTensors;
+}

@@ -1,0 +1,48 @@
+/** From the app's raw input to the model's tensor, and the raw bytes that are hashed and captured. */
+import type { InputSpec } from '@edgeloop/protocol';
+import type { ModelInput } from './types.js';
+import { RuntimeError } from './errors.js';
+
+/** Number of values in one example. */
+export function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** The raw input as a typed array of the manifest's dtype (a copy, so the app may reuse its buffer). */
+export function rawCopy(input: ModelInput, spec: InputSpec): Float32Array | Uint8Array {
+  const n = sizeOf(spec.shape);
+  if (input.length !== n) throw new RuntimeError('EL_RT_BAD_INPUT', `${input.length} values, the model takes ${n} (shape [${spec.shape.join(', ')}])`);
+  return spec.dtype === 'uint8' ? Uint8Array.from(input) : Float32Array.from(input);
+}
+
+/** The model's input: `raw * scale + offset` as float32. */
+export function toModelInput(raw: Float32Array | Uint8Array, spec: InputSpec): Float32Array {
+  const { scale, offset } = spec.normalize;
+  const out = new Float32Array(raw.length);
+  if (scale === 1 && offset === 0) {
+    out.set(raw);
+    return out;
+  }
+  for (let i = 0; i < raw.length; i++) out[i] = raw[i]! * scale + offset;
+  return out;
+}
+
+/** The bytes of a typed array (what `inputHash` is computed over). */
+export function bytesOf(raw: Float32Array | Uint8Array): Uint8Array {
+  return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+}
+
+/** Base64 of bytes (chunked so large inputs do not overflow the argument limit). */
+export function base64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/** A deterministic probe input for the sanity check after a model loads. */
+export function probeInput(spec: InputSpec): Float32Array {
+  const raw = new Float32Array(sizeOf(spec.shape));
+  const hi = spec.dtype === 'uint8' ? 255 : 1;
+  for (let i = 0; i < raw.length; i++) raw[i] = ((i * 7919) % 97) / 96 * hi;
+  return toModelInput(raw, spec);
+}

@@ -1,0 +1,129 @@
+/**
+ * Turns a manifest into a serving model: picks the engine (measuring candidates when `auto`), downloads and
+ * verifies the artifacts, loads the session, warms it up and checks its output on a probe input.
+ */
+import type { Artifact, ArtifactFormat, Manifest } from '@edgeloop/protocol';
+import type { Engine, EngineContext, EngineName, EngineSession, ModelFiles } from '../engines/types.js';
+import type { EngineChoice } from '../types.js';
+import { listEngines } from '../engines/registry.js';
+import { gpuAdapterName } from '../engines/gpu.js';
+import { probabilityProblem } from '../confidence.js';
+import { probeInput } from '../input.js';
+import { RuntimeError } from '../errors.js';
+import type { ArtifactStore } from './artifacts.js';
+import type { LoadedModel } from './slot.js';
+
+export interface LoadRequest {
+  manifest: Manifest;
+  /** Engines to consider, in order of preference. */
+  engines: readonly EngineName[];
+  /** Measure every candidate and keep the fastest (`engine: 'auto'`). */
+  measure: boolean;
+  runs: number;
+  ctx: EngineContext;
+  artifacts: ArtifactStore;
+  /** Use cached artifacts only (offline start). */
+  offline?: boolean;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+/** Loads `manifest` on the best engine; throws a RuntimeError (and releases everything) if it cannot serve. */
+export async function loadModel(req: LoadRequest): Promise<{ model: LoadedModel; choice: EngineChoice }> {
+  const { manifest } = req;
+  const skipped: EngineChoice['skipped'] = {};
+  const files = new Map<ArtifactFormat, Promise<ModelFiles>>();
+  const filesOf = (format: ArtifactFormat): Promise<ModelFiles> => {
+    let p = files.get(format);
+    if (!p) {
+      p = fetchFiles(manifest.artifacts.filter((a) => a.format === format), format, req);
+      files.set(format, p);
+    }
+    return p;
+  };
+
+  const candidates: Engine[] = [];
+  for (const engine of listEngines(req.engines)) {
+    if (!manifest.artifacts.some((a) => a.format === engine.format)) skipped[engine.name] = `version ${manifest.version} has no ${engine.format} artifact`;
+    else {
+      const why = await engine.unavailable();
+      if (why) skipped[engine.name] = why;
+      else candidates.push(engine);
+    }
+  }
+  // Keep the caller's order of preference when engines were named explicitly.
+  candidates.sort((a, b) => req.engines.indexOf(a.name) - req.engines.indexOf(b.name));
+
+  const probe = probeInput(manifest.input);
+  const loaded: { engine: Engine; session: EngineSession; ms: number }[] = [];
+  try {
+    for (const engine of candidates) {
+      const bytes = await filesOf(engine.format);
+      let session: EngineSession;
+      try {
+        session = await engine.load(bytes, req.ctx);
+      } catch (err) {
+        skipped[engine.name] = `load failed: ${(err as Error).message}`;
+        continue;
+      }
+      let ms: number;
+      try {
+        ms = await check(session, probe, manifest, req.measure ? req.runs : 1);
+      } catch (err) {
+        await session.release().catch(() => undefined);
+        if (err instanceof RuntimeError) throw err;
+        skipped[engine.name] = `run failed: ${(err as Error).message}`;
+        continue;
+      }
+      loaded.push({ engine, session, ms });
+      if (!req.measure) break;
+    }
+    if (loaded.length === 0) {
+      const reasons = Object.entries(skipped).map(([n, r]) => `${n}: ${r}`).join('; ');
+      throw new RuntimeError('EL_RT_NO_ENGINE', reasons || 'no engine was asked for');
+    }
+  } catch (err) {
+    await Promise.all(loaded.map((l) => l.session.release().catch(() => undefined)));
+    throw err;
+  }
+
+  loaded.sort((a, b) => a.ms - b.ms);
+  const [best, ...rest] = loaded as [(typeof loaded)[number], ...typeof loaded];
+  await Promise.all(rest.map((l) => l.session.release().catch(() => undefined)));
+  const measured: EngineChoice['measured'] = {};
+  for (const l of loaded) measured[l.engine.name] = Math.round(l.ms * 1000) / 1000;
+  let reason: string;
+  if (req.measure && loaded.length > 1) {
+    const gpu = await gpuAdapterName();
+    reason = `auto: fastest measured median over ${req.runs} warm runs: ${loaded.map((l) => `${l.engine.name} ${l.ms.toFixed(3)} ms`).join(' < ')}` +
+      (gpu ? `; WebGPU adapter: ${gpu}` : '');
+  } else if (req.measure) reason = `auto: the only engine that can run this model here`;
+  else reason = req.engines.length === 1 ? `asked for ${best.engine.name}` : `first of the requested engines that loaded`;
+  return {
+    model: { manifest, engine: best.engine.name, session: best.session },
+    choice: { name: best.engine.name, reason, measured, skipped },
+  };
+}
+
+/** Warms the session up and checks the probe output; returns the median ms of `runs` timed runs. */
+async function check(session: EngineSession, probe: Float32Array, manifest: Manifest, runs: number): Promise<number> {
+  const out = await session.run(probe, manifest.input.shape);
+  const problem = probabilityProblem(out, manifest.labels.length);
+  if (problem) throw new RuntimeError('EL_RT_PROBE_FAILED', manifest.version, problem);
+  await session.run(probe, manifest.input.shape);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await session.run(probe, manifest.input.shape);
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+async function fetchFiles(artifacts: Artifact[], format: ArtifactFormat, req: LoadRequest): Promise<ModelFiles> {
+  const entries = await Promise.all(artifacts.map(async (a) => [a.name, await req.artifacts.get(a, req.offline)] as const));
+  return { format, files: new Map(entries) };
+}

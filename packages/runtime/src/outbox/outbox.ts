@@ -1,0 +1,377 @@
+/**
+ * The Outbox: events are stored in IndexedDB before anything is sent, and deleted only after the collector
+ * committed them (2xx) or refused them for good (400/401/403/413/422, dropped and counted). One sender per
+ * origin at a time (Web Locks); backoff with jitter and `Retry-After` are shared by every tab through the
+ * database, so nothing is sent early from any of them.
+ */
+import type { Event } from '@edgeloop/protocol';
+import type { OutboxOptions, OutboxStatus } from '../types.js';
+import { CLASS_CORRECTION, CLASS_OTHER, CLASS_SAMPLE, type Counters, type Database, type DropClass, type SenderState, type StoredEvent, type Tx } from './db.js';
+import { backoffMs, batchBody, postEvents, type Destination } from './transport.js';
+
+export const OUTBOX_DEFAULTS: Required<OutboxOptions> = {
+  batchEvents: 10,
+  flushIntervalMs: 5000,
+  maxRequestBytes: 450_000,
+  maxEventBytes: 32_000,
+  maxEvents: 1000,
+  maxBytes: 5_000_000,
+  baseDelayMs: 3000,
+  maxDelayMs: 30 * 60_000,
+  defaultRetryAfterMs: 60_000,
+  timeoutMs: 30_000,
+  maxAgeMs: 7 * 24 * 3600_000,
+  unloadBytes: 54_000,
+};
+
+const LOCK = 'edgeloop-outbox';
+const SENDER = 'sender';
+const COUNTERS = 'counters';
+const MAX_EVENTS_PER_REQUEST = 500;
+const encoder = new TextEncoder();
+
+/** Tells the page which events are stored and not yet acknowledged, for the `pagehide` send. */
+export interface OutboxObserver {
+  queued?(items: { id: string; json: string; bytes: number }[]): void;
+  settled?(ids: string[]): void;
+  status?(status: OutboxStatus): void;
+}
+
+function dropClass(event: Event): DropClass {
+  if (event.type === 'correction' || (event.type === 'prediction' && event.reason === 'reported')) return CLASS_CORRECTION;
+  if (event.type === 'prediction' && event.reason === 'sample') return CLASS_SAMPLE;
+  return CLASS_OTHER;
+}
+
+/** Serialises an event within the per-event limit: a captured input that does not fit is left out (its hash stays). */
+export function serialise(event: Event, maxBytes: number): { json: string; bytes: number } | null {
+  let json = JSON.stringify(event);
+  let bytes = encoder.encode(json).length;
+  if (bytes > maxBytes && event.type === 'prediction' && event.input) {
+    const { input: _dropped, ...rest } = event;
+    json = JSON.stringify(rest);
+    bytes = encoder.encode(json).length;
+  }
+  return bytes > maxBytes ? null : { json, bytes };
+}
+
+export class Outbox {
+  readonly options: Required<OutboxOptions>;
+  private readonly state: OutboxStatus = { pending: 0, pendingBytes: 0, dropped: 0, sent: 0, failures: 0, retryAt: null, lastError: null };
+  private sinceFlush = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt = Infinity;
+  private flushing: Promise<OutboxStatus> | null = null;
+  private again = false;
+  private disposed = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly dest: Destination,
+    options: OutboxOptions = {},
+    private readonly observer: OutboxObserver = {},
+  ) {
+    this.options = { ...OUTBOX_DEFAULTS, ...options };
+  }
+
+  /** Stores events (never throws: a full disk or quota drops and counts instead) and schedules a send. */
+  async add(events: Event[]): Promise<void> {
+    const now = Date.now();
+    const records: StoredEvent[] = [];
+    let tooBig = 0;
+    for (const event of events) {
+      const s = serialise(event, this.options.maxEventBytes);
+      if (!s) tooBig++;
+      else records.push({ id: event.id, dest: this.dest.url, cls: dropClass(event), bytes: s.bytes, createdAt: now, json: s.json });
+    }
+    if (records.length) this.observer.queued?.(records.map(({ id, json, bytes }) => ({ id, json, bytes })));
+    try {
+      await this.store(records, tooBig);
+    } catch (err) {
+      if ((err as DOMException)?.name !== 'QuotaExceededError') {
+        this.state.lastError = `storage: ${(err as Error).message}`;
+        this.state.dropped += records.length + tooBig;
+        this.observer.settled?.(records.map((r) => r.id));
+        this.publish();
+        return;
+      }
+      // The origin is out of quota: make room by dropping the oldest droppable events, then try once more.
+      await this.shrink(Math.max(records.length, Math.ceil(this.state.pending / 4))).catch(() => undefined);
+      try {
+        await this.store(records, tooBig);
+      } catch {
+        this.state.dropped += records.length + tooBig;
+        this.state.lastError = 'storage quota exceeded: events dropped';
+        await this.countDropped(records.length + tooBig).catch(() => undefined);
+        this.observer.settled?.(records.map((r) => r.id));
+        this.publish();
+        return;
+      }
+    }
+    this.sinceFlush += records.length;
+    if (this.sinceFlush >= this.options.batchEvents) void this.flush();
+    else this.schedule(Date.now() + this.options.flushIntervalMs);
+  }
+
+  /** Sends everything due, one batch at a time, while holding the origin-wide sender lock. */
+  flush(): Promise<OutboxStatus> {
+    if (this.disposed) return Promise.resolve(this.status());
+    if (this.flushing) {
+      this.again = true;
+      return this.flushing;
+    }
+    this.sinceFlush = 0;
+    const run = async (): Promise<OutboxStatus> => {
+      try {
+        do {
+          this.again = false;
+          await withLock(() => this.cycle());
+        } while (this.again && !this.disposed);
+      } catch (err) {
+        this.state.lastError = `outbox: ${(err as Error).message}`;
+        this.schedule(Date.now() + this.options.baseDelayMs);
+      } finally {
+        this.flushing = null;
+      }
+      this.publish();
+      return this.status();
+    };
+    this.flushing = run();
+    return this.flushing;
+  }
+
+  /** Events stored and not yet acknowledged that this page queued, oldest first (for the `pagehide` send). */
+  status(): OutboxStatus {
+    return { ...this.state };
+  }
+
+  /** Reads and resets the number of events dropped since the last call (reported in the next `stats` event). */
+  async takeDropped(): Promise<number> {
+    return this.db.use(async (db) => {
+      const tx = db.transaction('meta', 'readwrite');
+      const c = ((await tx.store.get(COUNTERS)) as Counters | undefined) ?? { count: 0, bytes: 0, dropped: 0 };
+      const dropped = c.dropped;
+      if (dropped) await tx.store.put({ ...c, dropped: 0 }, COUNTERS);
+      await tx.done;
+      return dropped;
+    });
+  }
+
+  /** Stops timers; stored events stay for the next start. */
+  dispose(): void {
+    this.disposed = true;
+    clearTimeout(this.timer);
+  }
+
+  private publish(): void {
+    this.observer.status?.(this.status());
+  }
+
+  private schedule(at: number): void {
+    if (this.disposed || at >= this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timerAt = Infinity;
+      void this.flush();
+    }, Math.max(0, at - Date.now()));
+  }
+
+  /** One transaction: put the records, then evict past the bounds (sampled first, corrections last). */
+  private async store(records: StoredEvent[], tooBig: number): Promise<void> {
+    const { maxEvents, maxBytes } = this.options;
+    await this.db.use(async (db) => {
+      const tx = db.transaction(['outbox', 'meta'], 'readwrite');
+      const outbox = tx.objectStore('outbox');
+      const meta = tx.objectStore('meta');
+      const c = ((await meta.get(COUNTERS)) as Counters | undefined) ?? { count: 0, bytes: 0, dropped: 0 };
+      const before = c.dropped;
+      c.dropped += tooBig;
+      for (const r of records) {
+        const old = await outbox.get(r.id);
+        if (old) {
+          c.count--;
+          c.bytes -= old.bytes;
+        }
+        await outbox.put(r);
+        c.count++;
+        c.bytes += r.bytes;
+      }
+      const evicted: string[] = [];
+      for (const cls of [CLASS_SAMPLE, CLASS_OTHER, CLASS_CORRECTION] as const) {
+        if (c.count <= maxEvents && c.bytes <= maxBytes) break;
+        evicted.push(...(await evict(tx, cls, c, maxEvents, maxBytes)));
+      }
+      await meta.put(c, COUNTERS);
+      await tx.done;
+      this.state.pending = c.count;
+      this.state.pendingBytes = c.bytes;
+      this.state.dropped += c.dropped - before;
+      if (evicted.length) this.observer.settled?.(evicted);
+    });
+  }
+
+  /** Drops the `n` oldest droppable events (never corrections) to make room after a quota error. */
+  private async shrink(n: number): Promise<void> {
+    await this.db.use(async (db) => {
+      const tx = db.transaction(['outbox', 'meta'], 'readwrite');
+      const meta = tx.objectStore('meta');
+      const c = ((await meta.get(COUNTERS)) as Counters | undefined) ?? { count: 0, bytes: 0, dropped: 0 };
+      const before = c.dropped;
+      const target = Math.max(0, c.count - n);
+      const evicted: string[] = [];
+      for (const cls of [CLASS_SAMPLE, CLASS_OTHER] as const) evicted.push(...(await evict(tx, cls, c, target, Infinity)));
+      await meta.put(c, COUNTERS);
+      await tx.done;
+      this.state.dropped += c.dropped - before;
+      this.state.pending = c.count;
+      this.state.pendingBytes = c.bytes;
+      if (evicted.length) this.observer.settled?.(evicted);
+    });
+  }
+
+  private async countDropped(n: number): Promise<void> {
+    await this.db.use(async (db) => {
+      const tx = db.transaction('meta', 'readwrite');
+      const c = ((await tx.store.get(COUNTERS)) as Counters | undefined) ?? { count: 0, bytes: 0, dropped: 0 };
+      c.dropped += n;
+      await tx.store.put(c, COUNTERS);
+      await tx.done;
+    });
+  }
+
+  /** Sends batches until nothing is due; runs under the lock. */
+  private async cycle(): Promise<void> {
+    const sender = ((await this.db.getMeta<SenderState>(SENDER)) ?? { retryAt: 0, failures: 0 }) as SenderState;
+    this.state.failures = sender.failures;
+    if (sender.retryAt > Date.now()) {
+      this.state.retryAt = sender.retryAt;
+      this.schedule(sender.retryAt);
+      return;
+    }
+    this.state.retryAt = null;
+    await this.expire();
+    for (;;) {
+      if (this.disposed) return;
+      const batch = await this.readBatch();
+      if (batch.length === 0) return;
+      const ok = await this.send(batch);
+      if (!ok) return;
+    }
+  }
+
+  /** Sends one batch; on 400/413/422 a batch of several is split so one poison event is refused alone. */
+  private async send(batch: StoredEvent[]): Promise<boolean> {
+    const outcome = await postEvents(this.dest, batchBody(batch.map((e) => e.json)), this.options.timeoutMs, this.options.defaultRetryAfterMs);
+    if (outcome.kind === 'ok') {
+      await this.settle(batch, outcome.rejected);
+      this.state.sent += batch.length - outcome.rejected;
+      if (this.state.failures) await this.setSender({ retryAt: 0, failures: 0 });
+      this.state.lastError = outcome.rejected ? `${outcome.rejected} event(s) rejected by the collector` : null;
+      return true;
+    }
+    if (outcome.kind === 'drop') {
+      if (batch.length > 1 && outcome.status !== 401 && outcome.status !== 403) {
+        const half = Math.ceil(batch.length / 2);
+        return (await this.send(batch.slice(0, half))) && this.send(batch.slice(half));
+      }
+      await this.settle(batch, batch.length);
+      this.state.lastError = `HTTP ${outcome.status}: ${batch.length} event(s) dropped`;
+      return true;
+    }
+    const failures = this.state.failures + 1;
+    const wait = outcome.retryAfterMs ?? backoffMs(failures, this.options.baseDelayMs, this.options.maxDelayMs);
+    const retryAt = Date.now() + wait;
+    await this.setSender({ retryAt, failures });
+    this.state.lastError = outcome.error;
+    this.state.retryAt = retryAt;
+    this.schedule(retryAt);
+    return false;
+  }
+
+  private async setSender(s: SenderState): Promise<void> {
+    this.state.failures = s.failures;
+    await this.db.setMeta(SENDER, s);
+  }
+
+  /** Deletes acknowledged (or refused) events and updates the counters in one transaction. */
+  private async settle(batch: StoredEvent[], dropped: number): Promise<void> {
+    await this.db.use(async (db) => {
+      const tx = db.transaction(['outbox', 'meta'], 'readwrite');
+      const outbox = tx.objectStore('outbox');
+      const meta = tx.objectStore('meta');
+      const c = ((await meta.get(COUNTERS)) as Counters | undefined) ?? { count: 0, bytes: 0, dropped: 0 };
+      for (const e of batch) {
+        if (await outbox.getKey(e.id)) {
+          await outbox.delete(e.id);
+          c.count--;
+          c.bytes -= e.bytes;
+        }
+      }
+      c.dropped += dropped;
+      await meta.put(c, COUNTERS);
+      await tx.done;
+      this.state.pending = Math.max(0, c.count);
+      this.state.pendingBytes = Math.max(0, c.bytes);
+    });
+    this.state.dropped += dropped;
+    this.observer.settled?.(batch.map((e) => e.id));
+  }
+
+  /** The oldest stored events for this collector, within the request limits. */
+  private async readBatch(): Promise<StoredEvent[]> {
+    const { maxRequestBytes } = this.options;
+    return this.db.use(async (db) => {
+      const out: StoredEvent[] = [];
+      let size = 14;
+      let cursor = await db.transaction('outbox').store.openCursor();
+      while (cursor) {
+        const e = cursor.value;
+        if (e.dest === this.dest.url) {
+          if (out.length > 0 && size + e.bytes + 1 > maxRequestBytes) break;
+          out.push(e);
+          size += e.bytes + 1;
+          if (out.length >= MAX_EVENTS_PER_REQUEST) break;
+        }
+        cursor = await cursor.continue();
+      }
+      return out;
+    });
+  }
+
+  /** Drops events older than `maxAgeMs`, counted. */
+  private async expire(): Promise<void> {
+    const before = Date.now() - this.options.maxAgeMs;
+    const expired: StoredEvent[] = [];
+    await this.db.use(async (db) => {
+      let cursor = await db.transaction('outbox').store.openCursor();
+      while (cursor) {
+        if (cursor.value.createdAt < before) expired.push(cursor.value);
+        cursor = await cursor.continue();
+      }
+    });
+    if (expired.length) await this.settle(expired, expired.length);
+  }
+}
+
+/** Evicts the oldest events of one class until the counters are within the bounds. */
+async function evict(tx: Tx<'readwrite'>, cls: DropClass, c: Counters, maxEvents: number, maxBytes: number): Promise<string[]> {
+  const index = tx.objectStore('outbox').index('byClass');
+  const ids: string[] = [];
+  let cursor = await index.openCursor(IDBKeyRange.bound([cls, ''], [cls, '\uffff']));
+  while (cursor && (c.count > maxEvents || c.bytes > maxBytes)) {
+    c.count--;
+    c.bytes -= cursor.value.bytes;
+    c.dropped++;
+    ids.push(cursor.value.id);
+    await cursor.delete();
+    cursor = await cursor.continue();
+  }
+  return ids;
+}
+
+/** Runs `work` holding the origin-wide sender lock (Web Locks), so two tabs never send the same batch. */
+function withLock(work: () => Promise<void>): Promise<void> {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  return locks ? locks.request(LOCK, () => work()).then(() => undefined) : work();
+}

@@ -1,0 +1,62 @@
+/** `createRuntime()`: the runtime on the page's thread, or in a dedicated worker with `worker: true`. */
+import type { OutboxStatus, Runtime, RuntimeOptions } from './types.js';
+import { RuntimeCore, checkOptions } from './core.js';
+import { OUTBOX_DEFAULTS } from './outbox/outbox.js';
+import { UnloadQueue } from './outbox/unload.js';
+import { watchPage } from './page.js';
+import { registerServiceWorker, requestBackgroundSync } from './sw/register.js';
+
+/** Loads the model assigned to this device and starts logging, polling and the outbox. */
+export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
+  checkOptions(options);
+  if (options.worker) {
+    const { createWorkerRuntime } = await import('./worker/client.js');
+    return createWorkerRuntime(options);
+  }
+  return createLocalRuntime(options);
+}
+
+/** Whether a failed send should also be handed to the service worker's Background Sync. */
+export function needsSync(s: OutboxStatus): boolean {
+  return s.retryAt !== null && s.pending > 0;
+}
+
+async function createLocalRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const unload = new UnloadQueue();
+  const sw = Boolean(options.serviceWorker);
+  const core = new RuntimeCore(options, {
+    queued: (items) => unload.queued(items),
+    settled: (ids) => unload.settled(ids),
+    status: (s) => {
+      if (sw && needsSync(s)) void requestBackgroundSync();
+    },
+  });
+  if (options.serviceWorker) await registerServiceWorker(options.serviceWorker).catch(() => undefined);
+  try {
+    await core.start();
+  } catch (err) {
+    await core.dispose();
+    throw err;
+  }
+  const stop = watchPage({
+    dest: { url: core.collector, key: options.key },
+    unload,
+    unloadBytes: options.outbox?.unloadBytes ?? OUTBOX_DEFAULTS.unloadBytes,
+    beforeUnload: () => core.unloading(),
+    hidden: () => void core.flush(),
+    serviceWorker: sw,
+  });
+  return {
+    predict: (input) => core.predict(input),
+    reportWrongResult: (id, label, opts) => core.reportWrongResult(id, label, opts),
+    on: (type, listener) => core.events.on(type, listener),
+    flush: () => core.flush(),
+    update: () => core.update(),
+    status: () => core.status(),
+    labels: () => core.labels(),
+    dispose: async () => {
+      stop();
+      await core.dispose();
+    },
+  };
+}

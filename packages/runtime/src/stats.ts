@@ -1,0 +1,90 @@
+/**
+ * Per-version counters for one window: the denominators the collector needs to compare a canary with stable
+ * (predictions, low-confidence, corrections, errors, latency, confidence and label histograms).
+ */
+import type { StatsEvent } from '@edgeloop/protocol';
+
+interface Tally {
+  predictions: number;
+  lowConfidence: number;
+  corrections: number;
+  errors: number;
+  latencies: number[];
+  hist: number[];
+  labels: Record<string, number>;
+}
+
+const MAX_LATENCIES = 10_000;
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+export type StatsBody = Omit<StatsEvent, 'id' | 'model' | 'deviceId' | 'ts' | 'type'>;
+
+export class StatsWindow {
+  private from = Date.now();
+  private readonly byVersion = new Map<string, Tally>();
+
+  private tally(version: string): Tally {
+    let t = this.byVersion.get(version);
+    if (!t) {
+      t = { predictions: 0, lowConfidence: 0, corrections: 0, errors: 0, latencies: [], hist: new Array<number>(10).fill(0), labels: {} };
+      this.byVersion.set(version, t);
+    }
+    return t;
+  }
+
+  prediction(version: string, latencyMs: number, confidence: number, label: string, low: boolean): void {
+    const t = this.tally(version);
+    t.predictions++;
+    if (low) t.lowConfidence++;
+    // Keep a bounded sample of latencies; beyond it, replace at random (reservoir) so quantiles stay fair.
+    if (t.latencies.length < MAX_LATENCIES) t.latencies.push(latencyMs);
+    else {
+      const j = Math.floor(Math.random() * t.predictions);
+      if (j < MAX_LATENCIES) t.latencies[j] = latencyMs;
+    }
+    t.hist[Math.min(9, Math.floor(confidence * 10))]!++;
+    t.labels[label] = (t.labels[label] ?? 0) + 1;
+  }
+
+  correction(version: string): void {
+    this.tally(version).corrections++;
+  }
+
+  error(version: string): void {
+    this.tally(version).errors++;
+  }
+
+  /** Closes the window: one body per version that saw anything; `dropped` goes on the first. */
+  close(now = Date.now(), dropped = 0, fallbackVersion: string | null = null): StatsBody[] {
+    const out: StatsBody[] = [];
+    if (dropped && this.byVersion.size === 0 && fallbackVersion) this.tally(fallbackVersion);
+    for (const [version, t] of this.byVersion) {
+      const sorted = [...t.latencies].sort((a, b) => a - b);
+      const clampMs = (ms: number) => Math.min(3.6e6, Math.max(0, ms));
+      out.push({
+        version,
+        from: this.from,
+        to: Math.max(now, this.from),
+        predictions: t.predictions,
+        lowConfidence: t.lowConfidence,
+        corrections: t.corrections,
+        errors: t.errors,
+        ...(out.length === 0 && dropped ? { dropped } : {}),
+        latencyMs: { p50: clampMs(quantile(sorted, 0.5)), p95: clampMs(quantile(sorted, 0.95)) },
+        confidenceHist: t.hist,
+        labelCounts: t.labels,
+      });
+    }
+    this.byVersion.clear();
+    this.from = now;
+    return out;
+  }
+
+  get empty(): boolean {
+    return this.byVersion.size === 0;
+  }
+}

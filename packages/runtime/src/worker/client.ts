@@ -1,0 +1,106 @@
+/** The page's handle on a runtime that runs in a dedicated worker: inference never blocks the page. */
+import * as Comlink from 'comlink';
+import type { Runtime, RuntimeEvents, RuntimeOptions, RuntimeStatus } from '../types.js';
+import type { PageSide, Result, WorkerSide } from './protocol.js';
+import { Emitter } from '../emitter.js';
+import { RuntimeError } from '../errors.js';
+import { OUTBOX_DEFAULTS } from '../outbox/outbox.js';
+import { UnloadQueue } from '../outbox/unload.js';
+import { watchPage } from '../page.js';
+import { registerServiceWorker, requestBackgroundSync } from '../sw/register.js';
+import { needsSync } from '../runtime.js';
+
+function unwrap<T>(r: Result<T>): T {
+  if (r.ok) return r.value;
+  throw RuntimeError.from(r.code, r.message);
+}
+
+/** Starts the worker and the runtime in it. */
+export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const worker = new Worker(new URL('./entry.js', import.meta.url), { type: 'module', name: 'edgeloop-runtime' });
+  const remote = Comlink.wrap<WorkerSide>(worker);
+  const events = new Emitter<RuntimeEvents>();
+  const unload = new UnloadQueue();
+  const sw = Boolean(options.serviceWorker);
+  let snapshot: RuntimeStatus | null = null;
+  let predictions = 0;
+  let disposed = false;
+  let labelsCache: string[] = [];
+
+  const page: PageSide = {
+    queued: (items) => unload.queued(items),
+    settled: (ids) => unload.settled(ids),
+    status: (s) => {
+      snapshot = s;
+      if (sw && needsSync(s.outbox)) void requestBackgroundSync();
+    },
+    swap: (e) => {
+      void remote.labels().then((l) => {
+        labelsCache = l;
+        events.emit('swap', e);
+      });
+    },
+    error: (e) => events.emit('error', e),
+  };
+  if (options.serviceWorker) await registerServiceWorker(options.serviceWorker).catch(() => undefined);
+  const failed = new Promise<never>((_, reject) => {
+    worker.addEventListener('error', (e) => reject(new RuntimeError('EL_RT_WORKER', e.message || 'the worker script failed to load')), { once: true });
+  });
+  let started: Result<RuntimeStatus>;
+  try {
+    // Options are structured-cloned; the callbacks go as a comlink proxy.
+    started = await Promise.race([remote.start(options, Comlink.proxy(page)), failed]);
+  } catch (err) {
+    worker.terminate();
+    throw err;
+  }
+  if (!started.ok) worker.terminate();
+  snapshot = unwrap(started);
+  labelsCache = await remote.labels();
+  // Callbacks come on another port than answers: read the status again after anything that changes it.
+  const refresh = async <T>(value: T): Promise<T> => {
+    snapshot = await remote.status();
+    return value;
+  };
+  const stop = watchPage({
+    dest: { url: options.collector.replace(/\/+$/, ''), key: options.key },
+    unload,
+    unloadBytes: options.outbox?.unloadBytes ?? OUTBOX_DEFAULTS.unloadBytes,
+    beforeUnload: () => void remote.unloading(),
+    hidden: () => void remote.flush(),
+    serviceWorker: sw,
+  });
+  const live = () => {
+    if (disposed) throw new RuntimeError('EL_RT_DISPOSED');
+  };
+  return {
+    predict: async (input) => {
+      live();
+      const p = unwrap(await remote.predict(input));
+      predictions++;
+      return p;
+    },
+    reportWrongResult: async (id, label, opts) => {
+      live();
+      unwrap(await remote.reportWrongResult(id, label, opts));
+    },
+    on: (type, listener) => events.on(type, listener),
+    flush: async () => refresh(unwrap(await remote.flush())),
+    update: async () => {
+      const swapped = unwrap(await remote.update());
+      if (swapped) labelsCache = await remote.labels();
+      return refresh(swapped);
+    },
+    status: () => ({ ...snapshot!, predictions: Math.max(predictions, snapshot!.predictions), worker: true }),
+    labels: () => [...labelsCache],
+    dispose: async () => {
+      if (disposed) return;
+      disposed = true;
+      stop();
+      await remote.dispose();
+      remote[Comlink.releaseProxy]();
+      worker.terminate();
+      events.clear();
+    },
+  };
+}
