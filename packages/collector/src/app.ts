@@ -12,6 +12,9 @@ import { createKey } from './keys.js';
 import auth from './plugins/auth.js';
 import cors from './plugins/cors.js';
 import health from './routes/health.js';
+import review from './routes/review.js';
+import batches from './routes/batches.js';
+import golden from './routes/golden.js';
 import shutdown from './plugins/shutdown.js';
 import prometheus from './plugins/prometheus.js';
 import openapi from './plugins/openapi.js';
@@ -87,6 +90,9 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
   await app.register(auth, { storage });
   if (cfg.rateLimit) await app.register(rateLimit, cfg.rateLimit);
   await app.register(health);
+  await app.register(review);
+  await app.register(batches);
+  await app.register(golden);
   await app.register(events);
 
   app.addHook('onClose', async () => {

@@ -35,6 +35,14 @@ export const EL_INVALID_VERSION = createError('EL_INVALID_VERSION', 'Invalid ver
 export const EL_NO_CANARY = createError('EL_NO_CANARY', 'Model "%s" has no canary to %s: start one with PUT /v1/models/:model/rollout', 409);
 export const EL_ROLLOUT_CONFLICT = createError('EL_ROLLOUT_CONFLICT', 'The rollout of model "%s" changed while this request ran: read it again and retry', 409);
 export const EL_INVALID_CONFIG = createError('EL_INVALID_CONFIG', 'Invalid collector configuration: %s', 500);
+export const EL_NOT_A_PREDICTION = createError('EL_NOT_A_PREDICTION', 'Event "%s" is a %s event: only a prediction can be labeled, so label the prediction it refers to', 422);
+export const EL_INVALID_EXAMPLE = createError('EL_INVALID_EXAMPLE', 'Invalid example %s: %s', 422);
+export const EL_GOLDEN_EXISTS = createError(
+  'EL_GOLDEN_EXISTS',
+  'Model "%s" already has golden set "%s" and it is immutable: to replace it, an admin key sends the new set with ?replaces=%s',
+  409,
+);
+export const EL_NO_GOLDEN_SET = createError('EL_NO_GOLDEN_SET', 'Model "%s" has no golden set yet: upload one with PUT /v1/models/%s/golden', 404);
 
 /** Every error constructor, for the docs-sync test and the OpenAPI document. */
 export const catalogue = {
@@ -58,6 +66,10 @@ export const catalogue = {
   EL_EMPTY_BATCH,
   EL_INVALID_ARTIFACT,
   EL_INVALID_CONFIG,
+  EL_NOT_A_PREDICTION,
+  EL_INVALID_EXAMPLE,
+  EL_GOLDEN_EXISTS,
+  EL_NO_GOLDEN_SET,
   EL_INVALID_VERSION,
   EL_NO_CANARY,
   EL_ROLLOUT_CONFLICT,

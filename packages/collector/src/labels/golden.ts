@@ -1,0 +1,62 @@
+/**
+ * Golden set uploads: NDJSON lines or a JSON array (or `{ examples }`) of `{ inputHash, input, label }`. Every
+ * example is checked (closed schema, bytes that match its shape and hash, no input twice) before anything is
+ * stored, so a golden set is either whole or absent.
+ */
+import Type from 'typebox';
+import { Ajv } from 'ajv';
+import { Label, Sha256Hex, Split, Tensor } from '@edgeloop/protocol';
+import { buildGolden, tensorMatches, type BuiltBatch } from './batch-content.js';
+import { EL_INVALID_EXAMPLE } from '../errors.js';
+
+export const MAX_GOLDEN_EXAMPLES = 100_000;
+
+const GoldenExample = Type.Object(
+  { inputHash: Sha256Hex, input: Tensor, label: Label, split: Type.Optional(Split) },
+  { additionalProperties: false },
+);
+const check = new Ajv({ coerceTypes: false, strict: false, allErrors: false }).compile<{ inputHash: string; input: Tensor; label: string }>(
+  GoldenExample as object,
+);
+
+type Item = { where: string; value: unknown };
+
+function items(body: unknown): Item[] {
+  if (typeof body === 'string') {
+    const out: Item[] = [];
+    body.split('\n').forEach((text, i) => {
+      if (text.trim() === '') return;
+      const where = `on line ${i + 1}`;
+      try {
+        out.push({ where, value: JSON.parse(text) as unknown });
+      } catch (err) {
+        throw new EL_INVALID_EXAMPLE(where, `not JSON (${(err as Error).message})`);
+      }
+    });
+    return out;
+  }
+  const list = Array.isArray(body) ? body : (body as { examples?: unknown } | null)?.examples;
+  if (!Array.isArray(list)) throw new EL_INVALID_EXAMPLE('set', 'send NDJSON lines, a JSON array, or { "examples": [...] }');
+  return list.map((value, i) => ({ where: `at index ${i}`, value }));
+}
+
+/** Validates an upload and returns its content (sorted by inputHash, split 'golden'); throws EL_INVALID_EXAMPLE. */
+export function parseGolden(body: unknown): BuiltBatch {
+  const list = items(body);
+  if (list.length === 0) throw new EL_INVALID_EXAMPLE('set', 'a golden set needs at least one example');
+  if (list.length > MAX_GOLDEN_EXAMPLES) throw new EL_INVALID_EXAMPLE('set', `at most ${MAX_GOLDEN_EXAMPLES} examples`);
+  const seen = new Set<string>();
+  const examples = list.map(({ where, value }) => {
+    if (!check(value)) {
+      const e = check.errors?.[0];
+      throw new EL_INVALID_EXAMPLE(where, `${e?.instancePath || '/'} ${e?.message ?? 'is invalid'}`);
+    }
+    if (!tensorMatches(value.input, value.inputHash)) {
+      throw new EL_INVALID_EXAMPLE(where, 'the input bytes do not fill its shape or do not hash (sha256) to inputHash');
+    }
+    if (seen.has(value.inputHash)) throw new EL_INVALID_EXAMPLE(where, `input ${value.inputHash} appears twice`);
+    seen.add(value.inputHash);
+    return { inputHash: value.inputHash, input: value.input, label: value.label };
+  });
+  return buildGolden(examples);
+}
