@@ -26,14 +26,22 @@ export interface AuthOptions {
   cacheMs?: number;
 }
 
+const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
+
+/**
+ * The key a request carries, or undefined. A header that is not a well-formed Bearer, two `?key=` values, or a
+ * header and a query key that disagree all count as no key: an ambiguous credential is never guessed at.
+ */
 function secretOf(request: FastifyRequest, scope: RouteScope): string | undefined {
   const header = request.headers.authorization;
-  if (header?.startsWith('Bearer ')) return header.slice(7).trim();
-  if (scope === 'ingest') {
-    const q = (request.query as Record<string, unknown> | undefined)?.key;
-    if (typeof q === 'string') return q;
-  }
-  return undefined;
+  const fromHeader = header === undefined ? undefined : (BEARER.exec(header)?.[1] ?? null);
+  if (fromHeader === null) return undefined;
+  if (scope !== 'ingest') return fromHeader;
+  const q = (request.query as Record<string, unknown> | undefined)?.key;
+  if (q === undefined) return fromHeader;
+  if (typeof q !== 'string' || q === '') return undefined;
+  if (fromHeader !== undefined && fromHeader !== q) return undefined;
+  return q;
 }
 
 async function auth(fastify: FastifyInstance, opts: AuthOptions) {
@@ -48,7 +56,8 @@ async function auth(fastify: FastifyInstance, opts: AuthOptions) {
     const found = await opts.storage.keys.findByHash(hash);
     const record = found && found.revokedAt === null ? { id: found.id, name: found.name, scope: found.scope, createdAt: found.createdAt, revokedAt: null } : null;
     if (cache.size > 10_000) cache.clear();
-    cache.set(hash, { record, until: now + cacheMs });
+    // Unknown keys are remembered briefly only, so a key created by the CLI works almost at once.
+    cache.set(hash, { record, until: now + (record ? cacheMs : Math.min(cacheMs, 1000)) });
     return record;
   }
 
