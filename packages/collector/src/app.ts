@@ -20,6 +20,12 @@ import prometheus from './plugins/prometheus.js';
 import openapi from './plugins/openapi.js';
 import rateLimit from './plugins/rate-limit.js';
 import events from './routes/events.js';
+import release from './rollout/plugin.js';
+import registry from './routes/registry.js';
+import artifacts from './routes/artifacts.js';
+import rollout from './routes/rollout.js';
+import manifest from './routes/manifest.js';
+import modelMetrics from './routes/metrics.js';
 import { loggerOptions } from './logging.js';
 import { EL_BODY_TOO_LARGE, EL_INVALID_BODY, EL_NOT_FOUND, EL_STORAGE_UNAVAILABLE, EL_UNSUPPORTED_MEDIA_TYPE } from './errors.js';
 
@@ -94,6 +100,12 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
   await app.register(batches);
   await app.register(golden);
   await app.register(events);
+  await app.register(release);
+  await app.register(registry);
+  await app.register(artifacts);
+  await app.register(rollout);
+  await app.register(manifest);
+  await app.register(modelMetrics);
 
   app.addHook('onClose', async () => {
     await storage.close();

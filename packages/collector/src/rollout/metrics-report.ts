@@ -1,0 +1,86 @@
+/**
+ * The per-version metrics report: totals over [since, until) and a series per time bucket, with drift as the
+ * PSI of each version's label and confidence histograms against the stable version's over the whole window
+ * (so stable's own series shows how its traffic moves, and a canary's total how it differs from stable).
+ */
+import type { Storage } from '../storage/index.js';
+import { Tally, tallyWindow, type VersionFigures } from './version-metrics.js';
+import { labelPsi, psi } from './psi.js';
+
+export interface Drift {
+  label: number | null;
+  confidence: number | null;
+}
+
+export interface SeriesPoint extends Omit<VersionFigures, 'confidenceHist' | 'labelCounts'> {
+  from: number;
+  to: number;
+  drift: Drift;
+}
+
+export interface VersionReport extends VersionFigures {
+  version: string;
+  channel: 'stable' | 'canary' | null;
+  drift: Drift;
+  series: SeriesPoint[];
+}
+
+export interface MetricsReport {
+  model: string;
+  since: number;
+  until: number;
+  bucketSec: number;
+  stable: string | null;
+  canary: string | null;
+  canaryPercent: number;
+  /** The version drift is measured against (stable), or null when there is none. */
+  reference: string | null;
+  versions: VersionReport[];
+}
+
+/** Builds the report for one model; `bucketMs` must divide the window into a sensible number of buckets. */
+export async function metricsReport(storage: Storage, model: string, since: number, until: number, bucketMs: number): Promise<MetricsReport> {
+  const [rollout, tallies] = await Promise.all([storage.rollout.get(model), tallyWindow(storage.metrics, model, since, until, bucketMs)]);
+  const stable = rollout?.stable ?? null;
+  const canary = rollout?.canary ?? null;
+  const names = new Set(tallies.keys());
+  if (stable) names.add(stable);
+  if (canary) names.add(canary);
+
+  const totals = new Map<string, VersionFigures>();
+  for (const name of names) {
+    const total = new Tally();
+    for (const t of tallies.get(name)?.values() ?? []) total.absorb(t);
+    totals.set(name, total.figures());
+  }
+  const ref = stable ? totals.get(stable) : undefined;
+  const driftOf = (f: VersionFigures): Drift => ({
+    label: ref ? labelPsi(ref.labelCounts, f.labelCounts) : null,
+    confidence: ref ? psi(ref.confidenceHist, f.confidenceHist) : null,
+  });
+
+  const versions: VersionReport[] = [...names].map((name) => {
+    const figures = totals.get(name)!;
+    const series = [...(tallies.get(name) ?? new Map<number, Tally>())]
+      .sort(([a], [b]) => a - b)
+      .map(([bucket, t]): SeriesPoint => {
+        const { confidenceHist: _h, labelCounts: _l, ...point } = t.figures();
+        const from = since + bucket * bucketMs;
+        return { from, to: Math.min(until, from + bucketMs), ...point, drift: driftOf(t.figures()) };
+      });
+    return { version: name, channel: name === stable ? 'stable' : name === canary ? 'canary' : null, ...figures, drift: driftOf(figures), series };
+  });
+  const rank = (v: VersionReport) => (v.channel === 'stable' ? 0 : v.channel === 'canary' ? 1 : 2);
+  versions.sort((a, b) => rank(a) - rank(b) || b.predictions - a.predictions || (a.version < b.version ? -1 : 1));
+  return {
+    model,
+    since,
+    until,
+    bucketSec: bucketMs / 1000,
+    stable,
+    canary,
+    canaryPercent: rollout?.canaryPercent ?? 0,
+    reference: ref ? stable : null,
+    versions,
+  };
+}

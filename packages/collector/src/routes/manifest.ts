@@ -1,0 +1,38 @@
+/**
+ * `GET /v1/models/:model/manifest?device=`: the version this device must run, by the shared bucketing. It is
+ * every device's poll, so it is answered from compiled bytes with a precomputed ETag (rollout/manifest-cache.ts):
+ * no database read per request, and `304` when the device already has it.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { DeviceId, ErrorResponse, Manifest, ModelName } from '@edgeloop/protocol';
+import { etagMatches } from '../rollout/etag.js';
+import { EL_MODEL_NOT_FOUND } from '../errors.js';
+
+export default async function manifest(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  app.get(
+    '/v1/models/:model/manifest',
+    {
+      config: { scope: 'ingest' },
+      schema: {
+        summary: 'The manifest of the version this device must run (ETag, 304)',
+        params: Type.Object({ model: ModelName }),
+        querystring: Type.Object({ device: DeviceId, key: Type.Optional(Type.String()) }),
+        response: { 200: Manifest, 304: Type.Null(), 404: ErrorResponse },
+      },
+    },
+    async (request, typedReply) => {
+      // The body goes out as compiled bytes, past the typed serializer.
+      const reply = typedReply as FastifyReply;
+      const { model } = request.params;
+      const served = await app.manifests.assign(model, request.query.device);
+      if (!served) throw new EL_MODEL_NOT_FOUND(model);
+      // Devices must revalidate every poll (a rollout may change at any time); the ETag makes that cheap.
+      reply.header('etag', served.etag).header('cache-control', 'private, no-cache');
+      if (etagMatches(request.headers['if-none-match'], served.etag)) return reply.code(304).send();
+      return reply.type('application/json; charset=utf-8').send(served.body);
+    },
+  );
+}

@@ -1,0 +1,131 @@
+/**
+ * The model registry: `POST /v1/models/:model/versions` (trainer; multipart, see registry/publication.ts) stores
+ * an immutable version with content-addressed artifacts; `GET /v1/models` and `GET /v1/models/:model/versions[/:version]`
+ * list versions with their lineage (parent, batches, trainer config, code version in `meta`). A model's first
+ * version becomes its stable, since there is nothing to compare it with; the audit log says so.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import multipart from '@fastify/multipart';
+import Type from 'typebox';
+import { ErrorResponse, ModelName, Version, VersionName, type Version as VersionT } from '@edgeloop/protocol';
+import { readPublication } from '../registry/publication.js';
+import { EL_INVALID_BODY, EL_INVALID_VERSION, EL_MODEL_NOT_FOUND, EL_NOT_FOUND, EL_VERSION_EXISTS } from '../errors.js';
+
+/** Largest artifact file accepted (PostgreSQL keeps them as bytea, and they are read into memory once). */
+export const MAX_ARTIFACT_BYTES = 128 * 1024 * 1024;
+
+const ModelParams = Type.Object({ model: ModelName });
+const VersionParams = Type.Object({ model: ModelName, version: VersionName });
+const ModelEntry = Type.Object({
+  model: ModelName,
+  versions: Type.Integer(),
+  latest: VersionName,
+  createdAt: Type.Integer(),
+  updatedAt: Type.Integer(),
+  stable: Type.Union([VersionName, Type.Null()]),
+  canary: Type.Union([VersionName, Type.Null()]),
+  canaryPercent: Type.Number(),
+});
+
+export default async function registry(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  await app.register(multipart, {
+    limits: { fileSize: MAX_ARTIFACT_BYTES, files: 64, fields: 4, parts: 68, fieldSize: 1024 * 1024 },
+    throwFileSizeLimit: true,
+    // Keep the name as sent, so "../x" is refused rather than quietly shortened to "x".
+    preservePath: true,
+  });
+  const { storage } = app;
+
+  app.post(
+    '/v1/models/:model/versions',
+    {
+      config: { scope: 'trainer' },
+      schema: {
+        summary: 'Publish an immutable version: multipart with a "meta" part (VersionMeta JSON) and one file part per artifact named by its format',
+        params: ModelParams,
+        response: { 201: Type.Object({ version: VersionName }), 409: ErrorResponse, 422: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      if (!request.isMultipart()) throw new EL_INVALID_BODY('send multipart/form-data with a "meta" part and the artifact files');
+      const { model } = request.params;
+      const { meta, artifacts } = await readPublication(request.parts());
+      if (meta.version !== undefined && (await storage.registry.get(model, meta.version))) throw new EL_VERSION_EXISTS(meta.version, model);
+      if (meta.parent !== null && !(await storage.registry.get(model, meta.parent))) {
+        throw new EL_INVALID_VERSION(`parent "${meta.parent}" is not a version of model "${model}"`);
+      }
+      // Bytes first: a version row never points at an artifact that is not stored.
+      for (const a of artifacts) await app.blobs.put(a.sha256, a.bytes);
+      const base: Omit<VersionT, 'version' | 'meta'> = {
+        model,
+        createdAt: Date.now(),
+        createdBy: request.key?.name ?? 'unknown',
+        artifacts: artifacts.map((a) => ({ format: a.format, name: a.name, url: `/v1/artifacts/${a.sha256}`, sha256: a.sha256, bytes: a.bytes.length })),
+      };
+      let version = meta.version;
+      if (version !== undefined) {
+        if (!(await storage.registry.create({ ...base, version, meta }))) throw new EL_VERSION_EXISTS(version, model);
+      } else {
+        // Unnamed versions are numbered; a concurrent publish taking the same number makes us try the next.
+        const taken = (await storage.registry.list(model)).length;
+        for (let n = taken + 1; version === undefined; n++) {
+          if (n > taken + 20) throw new EL_INVALID_VERSION('could not pick a free version name: name the version in meta.version');
+          const name = `v${n}`;
+          if (await storage.registry.create({ ...base, version: name, meta: { ...meta, version: name } })) version = name;
+        }
+      }
+      if (!(await storage.rollout.get(model))) {
+        const first = await storage.rollout.apply(model, {
+          expectedRevision: 0,
+          next: { stable: version, canary: null, canaryPercent: 0, auto: null },
+          phaseStartedAt: base.createdAt,
+          entry: { at: base.createdAt, actor: base.createdBy, action: 'publish', reason: `first version of model "${model}" becomes stable`, details: null },
+        });
+        if (first) app.manifests.invalidate(model);
+      }
+      return reply.code(201).send({ version });
+    },
+  );
+
+  app.get(
+    '/v1/models',
+    { config: { scope: 'trainer' }, schema: { summary: 'Every registered model with its rollout', response: { 200: Type.Object({ models: Type.Array(ModelEntry) }) } } },
+    async () => {
+      const summaries = await storage.registry.models();
+      const models = await Promise.all(
+        summaries.map(async (s) => {
+          const r = await storage.rollout.get(s.model);
+          return { ...s, stable: r?.stable ?? null, canary: r?.canary ?? null, canaryPercent: r?.canaryPercent ?? 0 };
+        }),
+      );
+      return { models };
+    },
+  );
+
+  app.get(
+    '/v1/models/:model/versions',
+    {
+      config: { scope: 'trainer' },
+      schema: { summary: 'Versions of a model, newest first, with lineage', params: ModelParams, response: { 200: Type.Object({ model: ModelName, versions: Type.Array(Version) }), 404: ErrorResponse } },
+    },
+    async (request) => {
+      const { model } = request.params;
+      const versions = await storage.registry.list(model);
+      if (versions.length === 0) throw new EL_MODEL_NOT_FOUND(model);
+      return { model, versions };
+    },
+  );
+
+  app.get(
+    '/v1/models/:model/versions/:version',
+    { config: { scope: 'trainer' }, schema: { summary: 'One version: artifacts, metadata and lineage', params: VersionParams, response: { 200: Version, 404: ErrorResponse } } },
+    async (request) => {
+      const { model, version } = request.params;
+      const v = await storage.registry.get(model, version);
+      if (!v) throw new EL_NOT_FOUND(`Version "${version}" of model "${model}"`);
+      return v;
+    },
+  );
+}
