@@ -27,6 +27,7 @@ import rollout from './routes/rollout.js';
 import manifest from './routes/manifest.js';
 import modelMetrics from './routes/metrics.js';
 import { loggerOptions } from './logging.js';
+import { recordRoutes } from './route-table.js';
 import { EL_BODY_TOO_LARGE, EL_INVALID_BODY, EL_NOT_FOUND, EL_STORAGE_UNAVAILABLE, EL_UNSUPPORTED_MEDIA_TYPE } from './errors.js';
 
 declare module 'fastify' {
@@ -65,6 +66,7 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? strictAjv : queryAjv).compile(schema as object),
   );
+  recordRoutes(app);
   app.decorate('storage', storage);
   app.decorate('config', cfg);
 
