@@ -1,1 +1,11 @@
-export {};
+export { catalogue, TrainerError, isTrainerError, type TrainerErrorCode } from './errors.js';
+export { type ExampleSet, exampleSize, pick, take, concat, shuffled, mulberry32, inputTensor, oneHotTensor } from './data/examples.js';
+export { loadMnist, mnistPartOf, DIGIT_LABELS, DIGIT_SHAPE, type MnistPart } from './data/mnist.js';
+export { buildDigitsModel, DIGITS_INPUT, type DigitsModelOptions } from './model/digits.js';
+export { fitModel, type FitOptions, type FitResult } from './train/fit.js';
+export { evaluateModel, predictLabels, type Evaluation } from './train/evaluate.js';
+export { saveLayers, loadLayers, LAYERS_JSON, LAYERS_WEIGHTS, type LayersArtifacts } from './export/tfjs-layers.js';
+export { exportOnnx, ONNX_INPUT, ONNX_OUTPUT, ONNX_FILE } from './export/onnx.js';
+export { SUPPORTED_LAYERS, SUPPORTED_ACTIVATIONS } from './export/onnx-layers.js';
+export { checkParity, runOnnx, type ParityOptions, type ParityResult } from './export/parity.js';
+export { exportModel, type ArtifactFile, type ExportedModel } from './export/artifacts.js';

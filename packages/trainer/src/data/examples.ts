@@ -1,0 +1,92 @@
+/**
+ * ExampleSet: labeled examples as one flat Float32Array, the shape every TF.js and ONNX call here starts from.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { TrainerError } from '../errors.js';
+
+/** Labeled examples: `x` holds `count` examples of `shape` back to back, `y[i]` indexes `labels`. */
+export interface ExampleSet {
+  x: Float32Array;
+  y: Int32Array;
+  count: number;
+  /** One example's shape, without the batch dimension. */
+  shape: readonly number[];
+  labels: readonly string[];
+}
+
+/** Number of values in one example of `shape`. */
+export function exampleSize(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** The examples at `indices`, in that order. */
+export function pick(set: ExampleSet, indices: readonly number[]): ExampleSet {
+  const size = exampleSize(set.shape);
+  const x = new Float32Array(indices.length * size);
+  const y = new Int32Array(indices.length);
+  indices.forEach((src, dst) => {
+    x.set(set.x.subarray(src * size, (src + 1) * size), dst * size);
+    y[dst] = set.y[src]!;
+  });
+  return { x, y, count: indices.length, shape: set.shape, labels: set.labels };
+}
+
+/** The first `n` examples. */
+export function take(set: ExampleSet, n: number): ExampleSet {
+  return pick(set, [...Array(Math.min(n, set.count)).keys()]);
+}
+
+/** All examples of `sets` one after another; they must share shape and labels. */
+export function concat(...sets: ExampleSet[]): ExampleSet {
+  const first = sets[0];
+  if (!first) throw new TrainerError('ELT_BAD_DATA', ['nothing to concatenate']);
+  for (const s of sets) {
+    if (s.shape.join('x') !== first.shape.join('x')) throw new TrainerError('ELT_BAD_DATA', [`shape ${s.shape.join('x')} ≠ ${first.shape.join('x')}`]);
+    if (s.labels.join('\u0000') !== first.labels.join('\u0000')) throw new TrainerError('ELT_BAD_DATA', ['label lists differ']);
+  }
+  const size = exampleSize(first.shape);
+  const count = sets.reduce((a, s) => a + s.count, 0);
+  const x = new Float32Array(count * size);
+  const y = new Int32Array(count);
+  let at = 0;
+  for (const s of sets) {
+    x.set(s.x.subarray(0, s.count * size), at * size);
+    y.set(s.y.subarray(0, s.count), at);
+    at += s.count;
+  }
+  return { x, y, count, shape: first.shape, labels: first.labels };
+}
+
+/** A deterministic shuffle (mulberry32) so runs with the same seed see the same order. */
+export function shuffled(set: ExampleSet, seed: number): ExampleSet {
+  const order = [...Array(set.count).keys()];
+  const rand = mulberry32(seed);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return pick(set, order);
+}
+
+/** A seeded PRNG in [0, 1): small, fast, and good enough for sampling and shuffling. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The inputs as a `[count, ...shape]` tensor (the caller disposes it). */
+export function inputTensor(set: ExampleSet, from = 0, to = set.count): tf.Tensor {
+  const size = exampleSize(set.shape);
+  return tf.tensor(set.x.subarray(from * size, to * size), [to - from, ...set.shape], 'float32');
+}
+
+/** The labels as a one-hot `[count, labels]` tensor (the caller disposes it). */
+export function oneHotTensor(set: ExampleSet, from = 0, to = set.count): tf.Tensor {
+  return tf.tidy(() => tf.oneHot(tf.tensor1d(set.y.subarray(from, to), 'int32'), set.labels.length).toFloat());
+}
