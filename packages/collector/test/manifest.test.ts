@@ -1,0 +1,162 @@
+import { describe, test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { inCanary, type Manifest, type Version } from '@edgeloop/protocol';
+import type { App } from '@edgeloop/collector';
+import { ManifestCache } from '../src/rollout/manifest-cache.js';
+import type { RolloutState } from '../src/rollout/types.js';
+import { KEYS, bearer, makeApp, STORE_KINDS } from './helpers/stores.js';
+import { publish } from './helpers/release.js';
+
+const DEVICES = Array.from({ length: 1000 }, (_, i) => `device-${i}`);
+
+for (const kind of STORE_KINDS) {
+  describe(`manifest (${kind})`, () => {
+    let app: App;
+    let close: () => Promise<void>;
+    const manifest = (device: string, headers: Record<string, string> = bearer(KEYS.ingest)) =>
+      app.inject({ method: 'GET', url: `/v1/models/digits/manifest?device=${encodeURIComponent(device)}`, headers });
+    const put = (body: object) => app.inject({ method: 'PUT', url: '/v1/models/digits/rollout', headers: bearer(KEYS.admin), payload: body });
+    const canaryDevices = async () => {
+      const out = new Set<string>();
+      for (const d of DEVICES) if ((await manifest(d)).json().channel === 'canary') out.add(d);
+      return out;
+    };
+
+    before(async () => {
+      ({ app, close } = await makeApp(kind, { pollAfterSec: 30 }));
+      assert.equal((await publish(app, 'digits', 'v1', { policy: { lowConfidence: 0.7, sampleRate: 0.05 } })).statusCode, 201);
+      assert.equal((await publish(app, 'digits', 'v2', { parent: 'v1' })).statusCode, 201);
+    });
+    after(() => close());
+
+    test('tells a device which version to run, with artifact urls by sha256', async () => {
+      const r = await manifest('device-1');
+      assert.equal(r.statusCode, 200);
+      assert.match(r.headers['content-type'] as string, /^application\/json/);
+      const m = r.json() as Manifest;
+      const v = (await app.inject({ method: 'GET', url: '/v1/models/digits/versions/v1', headers: bearer(KEYS.admin) })).json() as Version;
+      assert.deepEqual(m, {
+        model: 'digits',
+        version: 'v1',
+        channel: 'stable',
+        artifacts: v.artifacts,
+        labels: v.meta.labels,
+        input: { shape: [28, 28, 1], dtype: 'float32', normalize: { scale: 1, offset: 0 } },
+        policy: { lowConfidence: 0.7, sampleRate: 0.05 },
+        pollAfterSec: 30,
+      });
+      for (const a of m.artifacts) assert.equal(a.url, `/v1/artifacts/${a.sha256}`);
+    });
+
+    test('answers 304 to a device that has the current manifest', async () => {
+      const first = await manifest('device-1');
+      const etag = first.headers.etag as string;
+      assert.match(etag, /^"[A-Za-z0-9_-]+"$/);
+      const again = await manifest('device-1', { ...bearer(KEYS.ingest), 'if-none-match': etag });
+      assert.equal(again.statusCode, 304);
+      assert.equal(again.body, '');
+      assert.equal(again.headers.etag, etag);
+      const stale = await manifest('device-1', { ...bearer(KEYS.ingest), 'if-none-match': '"something-else"' });
+      assert.equal(stale.statusCode, 200);
+    });
+
+    test('accepts the ingest key in the query and refuses a missing key or device', async () => {
+      const q = await app.inject({ method: 'GET', url: `/v1/models/digits/manifest?device=d1&key=${KEYS.ingest}` });
+      assert.equal(q.statusCode, 200);
+      assert.equal((await app.inject({ method: 'GET', url: '/v1/models/digits/manifest?device=d1' })).statusCode, 401);
+      assert.equal((await app.inject({ method: 'GET', url: '/v1/models/digits/manifest', headers: bearer(KEYS.ingest) })).statusCode, 400);
+    });
+
+    test('an unknown model has no manifest', async () => {
+      const r = await app.inject({ method: 'GET', url: '/v1/models/unknown/manifest?device=d1', headers: bearer(KEYS.ingest) });
+      assert.equal(r.statusCode, 404);
+      assert.equal(r.json().code, 'EL_MODEL_NOT_FOUND');
+    });
+
+    test('canary assignment follows the shared bucketing', async () => {
+      assert.equal((await put({ stable: 'v1', canary: 'v2', canaryPercent: 10 })).statusCode, 200);
+      const inCanaryNow = await canaryDevices();
+      const expected = new Set(DEVICES.filter((d) => inCanary('digits', d, 10)));
+      assert.deepEqual(inCanaryNow, expected);
+      assert.ok(expected.size > 50 && expected.size < 150, `about 10% of 1000 devices, got ${expected.size}`);
+      const c = (await manifest([...expected][0]!)).json() as Manifest;
+      assert.equal(c.version, 'v2');
+      assert.equal(c.channel, 'canary');
+    });
+
+    test('raising the percent only adds devices', async () => {
+      const at10 = await canaryDevices();
+      assert.equal((await put({ stable: 'v1', canary: 'v2', canaryPercent: 35.5 })).statusCode, 200);
+      const at35 = await canaryDevices();
+      for (const d of at10) assert.ok(at35.has(d), `${d} left the canary when the percent went up`);
+      assert.ok(at35.size > at10.size);
+      assert.deepEqual(at35, new Set(DEVICES.filter((d) => inCanary('digits', d, 35.5))));
+    });
+
+    test('the ETag changes with the assigned version, so a device learns of a rollback', async () => {
+      const device = DEVICES.find((d) => inCanary('digits', d, 35.5))!;
+      const onCanary = await manifest(device);
+      assert.equal(onCanary.json().version, 'v2');
+      assert.equal((await app.inject({ method: 'POST', url: '/v1/models/digits/rollout/rollback', headers: bearer(KEYS.admin) })).statusCode, 200);
+      const after = await manifest(device, { ...bearer(KEYS.ingest), 'if-none-match': onCanary.headers.etag as string });
+      assert.equal(after.statusCode, 200);
+      assert.equal(after.json().version, 'v1');
+      assert.equal((await canaryDevices()).size, 0);
+    });
+  });
+}
+
+describe('manifest cache', () => {
+  const version = (v: string): Version => ({
+    model: 'm',
+    version: v,
+    createdAt: 1,
+    createdBy: 't',
+    artifacts: [],
+    meta: { parent: null, batches: [], metrics: {}, labels: ['a', 'b'], input: { shape: [2], dtype: 'float32', normalize: { scale: 1, offset: 0 } }, trainer: {}, codeVersion: 'x' },
+  });
+  function source() {
+    let rollout: RolloutState = { model: 'm', stable: 'v1', canary: 'v2', canaryPercent: 50, auto: null, revision: 1, updatedAt: 0, phaseStartedAt: 0, decidedAt: null };
+    const reads = { rollout: 0, version: 0 };
+    return {
+      reads,
+      set(next: Partial<RolloutState>) {
+        rollout = { ...rollout, ...next, revision: rollout.revision + 1 };
+      },
+      rollout: async () => (reads.rollout++, rollout),
+      version: async (_m: string, v: string) => (reads.version++, version(v)),
+    };
+  }
+
+  test('serves every device from memory: one rollout read for many requests', async () => {
+    const s = source();
+    const cache = new ManifestCache(s, { ttlMs: 60_000, pollAfterSec: 60 });
+    const served = await Promise.all(DEVICES.map((d) => cache.assign('m', d)));
+    assert.equal(s.reads.rollout, 1);
+    assert.equal(s.reads.version, 2);
+    for (const [i, m] of served.entries()) assert.equal(m!.channel, inCanary('m', DEVICES[i]!, 50) ? 'canary' : 'stable');
+  });
+
+  test('an invalidation makes the next request see the change', async () => {
+    const s = source();
+    const cache = new ManifestCache(s, { ttlMs: 60_000, pollAfterSec: 60 });
+    assert.ok(await cache.assign('m', 'd'));
+    s.set({ stable: 'v2', canary: null, canaryPercent: 0 });
+    cache.invalidate('m');
+    assert.equal((await cache.assign('m', 'd'))!.version, 'v2');
+    assert.equal(s.reads.rollout, 2);
+    assert.equal(s.reads.version, 2, 'versions are immutable and never read twice');
+  });
+
+  test('an expired entry is served while one refresh reads the change', async () => {
+    const s = source();
+    const cache = new ManifestCache(s, { ttlMs: 0, pollAfterSec: 60 });
+    await cache.assign('m', 'd');
+    s.set({ stable: 'v3', canary: null, canaryPercent: 0 });
+    const stale = await Promise.all([cache.assign('m', 'd'), cache.assign('m', 'd')]);
+    assert.ok(stale.every((m) => m!.version !== 'v3'));
+    assert.equal(s.reads.rollout, 2, 'one refresh for concurrent requests');
+    await new Promise((r) => setImmediate(r));
+    assert.equal((await cache.assign('m', 'd'))!.version, 'v3');
+  });
+});
