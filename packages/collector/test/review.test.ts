@@ -1,0 +1,98 @@
+/** The review queue on both stores: what it lists, and labeling through the API. */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { App } from '@edgeloop/collector';
+import { bearer, KEYS, makeApp, STORE_KINDS } from './helpers/stores.js';
+import { correction, freeze, labeled, MODEL, prediction, store } from './helpers/labels.js';
+
+type Item = { inputHash: string; predictionId: string; reason: string; input: unknown; predicted: { label: string; confidence: number }; corrections: { comment: string | null }[] };
+
+for (const kind of STORE_KINDS) {
+  describe(`review queue (${kind})`, () => {
+    let app: App;
+    let close: () => Promise<void>;
+    before(async () => ({ app, close } = await makeApp(kind)));
+    after(() => close());
+
+    const queue = async (query = ''): Promise<{ total: number; items: Item[] }> => {
+      const r = await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/review${query}`, headers: bearer(KEYS.admin) });
+      assert.equal(r.statusCode, 200, r.body);
+      return r.json();
+    };
+    const hashes = async () => (await queue()).items.map((i) => i.inputHash).sort();
+
+    const low = prediction({ seed: 1, reason: 'low_confidence', label: '4', confidence: 0.31 });
+    const lowAgain = { ...prediction({ seed: 1, reason: 'low_confidence', label: '4', confidence: 0.35 }), deviceId: 'other' };
+    const sample = prediction({ seed: 2, reason: 'sample', confidence: 0.2 });
+    const reported = prediction({ seed: 3, reason: 'reported', confidence: 0.3 });
+    const lowNoInput = prediction({ seed: 4, reason: 'low_confidence', withInput: false });
+    const lowReviewed = prediction({ seed: 5, reason: 'low_confidence' });
+    const lowCorrected = prediction({ seed: 6, reason: 'low_confidence' });
+    const otherModel = prediction({ seed: 7, reason: 'low_confidence', model: 'other-model' });
+
+    test('lists only low-confidence predictions without a trusted label, one item per input', async () => {
+      await store(app, low, lowAgain, sample, reported, lowNoInput, lowReviewed, lowCorrected, otherModel);
+      await store(app, correction(lowCorrected, '2', 'a', 'it is a <b>2</b>'));
+      const r = await app.inject({ method: 'POST', url: `/v1/events/${lowReviewed.id}/label`, headers: bearer(KEYS.admin), payload: { label: '5' } });
+      assert.equal(r.statusCode, 201);
+      assert.deepEqual(await hashes(), [low.inputHash, lowNoInput.inputHash, lowCorrected.inputHash].sort());
+      const { items, total } = await queue();
+      assert.equal(total, 3);
+      const item = items.find((i) => i.inputHash === low.inputHash)!;
+      assert.equal(item.reason, 'low_confidence');
+      assert.equal(item.predictionId, lowAgain.id, 'the latest prediction of the input');
+      assert.deepEqual(item.predicted, { label: '4', confidence: 0.35 });
+      assert.deepEqual(item.input, low.input);
+      assert.equal(items.find((i) => i.inputHash === lowNoInput.inputHash)!.input, null);
+      assert.equal(items.find((i) => i.inputHash === lowCorrected.inputHash)!.corrections[0]!.comment, 'it is a <b>2</b>');
+    });
+
+    test('an input resolved into a batch leaves the queue', async () => {
+      const batch = await freeze(app);
+      assert.equal(batch.statusCode, 201, batch.body);
+      assert.deepEqual(await hashes(), [low.inputHash, lowNoInput.inputHash].sort());
+    });
+
+    test('labeling via the API removes the input from the queue', async () => {
+      const before = await queue();
+      const item = before.items.find((i) => i.inputHash === low.inputHash)!;
+      const r = await app.inject({
+        method: 'POST',
+        url: `/v1/events/${item.predictionId}/label`,
+        headers: bearer(KEYS.admin),
+        payload: { label: '9', comment: 'looks like a 9' },
+      });
+      assert.equal(r.statusCode, 201);
+      assert.deepEqual(await hashes(), [lowNoInput.inputHash]);
+      const batch = (await freeze(app)).json();
+      assert.equal(batch.counts.reviewed, 1);
+      assert.deepEqual({ ...batch.counts.byLabel }, { '9': 1 });
+    });
+
+    test('a label must be a short string and nothing else', async () => {
+      for (const payload of [{ label: '' }, { label: 'x'.repeat(65) }, { label: 3 }, { label: '1', extra: true }, {}]) {
+        const r = await app.inject({ method: 'POST', url: `/v1/events/${lowNoInput.id}/label`, headers: bearer(KEYS.admin), payload });
+        assert.equal(r.statusCode, 400, JSON.stringify(payload));
+        assert.equal(r.json().code, 'EL_INVALID_BODY');
+      }
+    });
+
+    test('pages through the queue', async () => {
+      for (let seed = 100; seed < 110; seed++) await store(app, prediction({ seed, reason: 'low_confidence' }));
+      const all = await queue('?limit=500');
+      const first = await queue('?limit=4');
+      const second = await queue('?limit=4&offset=4');
+      assert.equal(first.total, all.total);
+      assert.deepEqual([...first.items, ...second.items].map((i) => i.inputHash), all.items.slice(0, 8).map((i) => i.inputHash));
+    });
+
+    test('a tie from a batch is listed first until someone labels it', async () => {
+      await labeled(app, 200, { a: '1', b: '2' }, { reason: 'sample' });
+      await labeled(app, 201, { a: '1' });
+      assert.equal((await freeze(app)).statusCode, 201);
+      const { items } = await queue();
+      assert.equal(items[0]!.reason, 'tie');
+      assert.equal(items.filter((i) => i.reason === 'tie').length, 1);
+    });
+  });
+}
