@@ -16,8 +16,9 @@ export function sqliteMetricsStore(db: SqliteDb): MetricsStore {
   const statsAll = db.prepare(`
     SELECT version, received_at, body FROM events
     WHERE model = ? AND type = 'stats' AND received_at >= ? AND received_at < ? ORDER BY seq`);
+  // better-sqlite3 binds numbers as REAL, so the division is cast back to a whole bucket index.
   const countsBy = db.prepare(`
-    SELECT version, (received_at - ?) / ? AS bucket, count(*) AS n FROM events
+    SELECT version, CAST((received_at - ?) / ? AS INTEGER) AS bucket, count(*) AS n FROM events
     WHERE model = ? AND type = ? AND received_at >= ? AND received_at < ?
     GROUP BY version, bucket`);
   return {
