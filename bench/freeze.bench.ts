@@ -1,0 +1,242 @@
+/**
+ * Batch freeze time with 1,000,000 stored events, on SQLite and PostgreSQL. Target: ≤ 10 s on each store.
+ * Baseline, measured in the same run on the same rows: a plain full scan (`count(*)` and `sum(length(body))`
+ * over `events`), so the ratio says how many full scans a freeze costs.
+ *
+ * Mix (of N events): 60 % predictions (70 % sample, 20 % low-confidence, 10 % reported; every one with an
+ * 8×8 uint8 input), 20 % corrections over 13 % of the predictions (2.5 per labeled input, 80 % right, from
+ * 20,000 devices), 15 % stats, 5 % errors. Loaded in bulk (SQLite: large transactions with sync off;
+ * PostgreSQL: COPY), then frozen through the HTTP route. Then 1,000 new labels and a second, incremental freeze.
+ *
+ * Usage: npm run bench -- freeze   (FREEZE_EVENTS=200000 for a quicker run; DATABASE_URL for PostgreSQL)
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { newId, type Event } from '@edgeloop/protocol';
+import { buildApp, openStorage, type App, type StorageOptions } from '@edgeloop/collector';
+import { eventColumns } from '../packages/collector/src/storage/event-columns.js';
+import { report, type Row } from './report.js';
+
+const N = Number(process.env.FREEZE_EVENTS ?? 1_000_000);
+const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const MODEL = 'digits';
+const ADMIN = 'bench-admin-key-0123456789abcdef';
+const TARGET_S = 10;
+
+function mulberry32(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type EventRow = (string | number | null)[];
+
+/** The events of the mix, as `events` table rows, in chunks (one chunk never holds all 1M bodies). */
+function* eventRows(n: number, chunk = 20_000): Generator<EventRow[]> {
+  const rand = mulberry32(42);
+  const predictions = Math.round(n * 0.6);
+  const corrections = Math.round(n * 0.2);
+  const stats = Math.round(n * 0.15);
+  const errors = n - predictions - corrections - stats;
+  const labeled: { id: string; label: string }[] = [];
+  let rows: EventRow[] = [];
+  const t0 = Date.UTC(2026, 0, 1);
+  let clock = 0;
+  const push = (e: Event) => {
+    const c = eventColumns(e);
+    rows.push([e.id, e.model, e.version, e.deviceId, e.type, e.ts, t0 + clock++, c.inputHash, c.predictionId, c.label, c.confidence, c.reason, JSON.stringify(e)]);
+  };
+  const base = (k: number) => ({ id: newId(), model: MODEL, version: 'v1', deviceId: `dev-${Math.floor(rand() * 20_000)}`, ts: t0 + k });
+  const others = stats + errors;
+  for (let k = 0; k < predictions; k++) {
+    const bytes = randomBytes(64);
+    const truth = String(k % 10);
+    const reason = k % 10 < 7 ? 'sample' : k % 10 < 9 ? 'low_confidence' : 'reported';
+    const confidence = reason === 'low_confidence' ? 0.3 + rand() * 0.2 : 0.6 + rand() * 0.4;
+    const e: Event = {
+      ...base(k),
+      type: 'prediction',
+      reason,
+      input: { dtype: 'uint8', shape: [8, 8], data: bytes.toString('base64') },
+      inputHash: createHash('sha256').update(bytes).digest('hex'),
+      output: { label: truth, confidence, topK: [{ label: truth, p: confidence }, { label: String((k + 1) % 10), p: (1 - confidence) / 2 }] },
+      engine: 'ort-wasm',
+      latencyMs: 2 + rand() * 5,
+    };
+    push(e);
+    if (reason !== 'sample' && k % 9 < 4) labeled.push({ id: e.id, label: truth });
+    // Stats and errors are spread among the predictions.
+    if (k % Math.ceil(predictions / others) === 0) {
+      if (rand() < stats / others) {
+        push({
+          ...base(k), type: 'stats', from: t0 + k - 60_000, to: t0 + k, predictions: 120, lowConfidence: 20, corrections: 3, errors: 0,
+          latencyMs: { p50: 3, p95: 9 }, confidenceHist: [0, 0, 1, 3, 8, 10, 14, 20, 30, 34], labelCounts: { '1': 40, '7': 50, '3': 30 },
+        });
+      } else {
+        push({ ...base(k), type: 'error', code: 'ENGINE_FAILED', message: 'the session could not be created on this device (webgpu lost)' });
+      }
+    }
+    if (rows.length >= chunk) (yield rows, (rows = []));
+  }
+  for (let j = 0; j < corrections; j++) {
+    const target = labeled[j % labeled.length]!;
+    const label = rand() < 0.8 ? target.label : String(Math.floor(rand() * 10));
+    push({ ...base(predictions + j), type: 'correction', predictionId: target.id, label, ...(rand() < 0.1 ? { comment: 'that is not what I drew' } : {}) });
+    if (rows.length >= chunk) (yield rows, (rows = []));
+  }
+  if (rows.length) yield rows;
+}
+
+const COLUMNS = 'id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body';
+
+async function loadSqlite(path: string): Promise<number> {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = OFF');
+  const insert = db.prepare(`INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const many = db.transaction((rows: EventRow[]) => {
+    for (const r of rows) insert.run(...r);
+  });
+  let n = 0;
+  for (const rows of eventRows(N)) (many(rows), (n += rows.length));
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+  return n;
+}
+
+const copyText = (v: string | number | null) =>
+  v === null ? '\\N' : String(v).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+
+async function loadPostgres(schema: string): Promise<number> {
+  const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
+  await client.connect();
+  let n = 0;
+  try {
+    const lines = Readable.from(
+      (function* () {
+        for (const rows of eventRows(N)) {
+          n += rows.length;
+          yield rows.map((r) => r.map(copyText).join('\t')).join('\n') + '\n';
+        }
+      })(),
+    );
+    await pipeline(lines, client.query(copyFrom(`COPY events (${COLUMNS}) FROM STDIN`)));
+    await client.query('ANALYZE');
+  } finally {
+    await client.end();
+  }
+  return n;
+}
+
+async function seconds<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const t = process.hrtime.bigint();
+  const value = await fn();
+  return [Number(process.hrtime.bigint() - t) / 1e9, value];
+}
+
+/** A full scan of `events` through the store's own driver (the baseline). */
+function scanner(options: StorageOptions): () => Promise<void> {
+  const sql = 'SELECT count(*) AS n, sum(length(body)) AS bytes FROM events';
+  if ('sqlite' in options) {
+    return async () => {
+      const db = new Database(options.sqlite.path, { readonly: true });
+      db.prepare(sql).get();
+      db.close();
+    };
+  }
+  return async () => {
+    const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${options.postgres.schema}` });
+    await client.connect();
+    await client.query(sql);
+    await client.end();
+  };
+}
+
+async function newLabels(app: App, count: number): Promise<void> {
+  const events: Event[] = [];
+  for (let i = 0; i < count; i++) {
+    const bytes = randomBytes(64);
+    const p: Event = {
+      id: newId(), model: MODEL, version: 'v1', deviceId: `late-${i}`, ts: Date.now(), type: 'prediction', reason: 'reported',
+      input: { dtype: 'uint8', shape: [8, 8], data: bytes.toString('base64') }, inputHash: createHash('sha256').update(bytes).digest('hex'),
+      output: { label: '1', confidence: 0.9, topK: [] }, engine: 'ort-wasm', latencyMs: 3,
+    };
+    events.push(p, { id: newId(), model: MODEL, version: 'v1', deviceId: `late-${i}`, ts: Date.now(), type: 'correction', predictionId: p.id, label: '7' });
+  }
+  for (let i = 0; i < events.length; i += 500) await app.storage.events.insert(events.slice(i, i + 500), Date.now());
+}
+
+async function measure(kind: 'sqlite' | 'postgres'): Promise<Row> {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeloop-freeze-'));
+  const schema = `bench_freeze_${randomBytes(4).toString('hex')}`;
+  const options: StorageOptions = kind === 'sqlite' ? { sqlite: { path: join(dir, 'edgeloop.db') } } : { postgres: { url: PG_URL, schema, statementTimeoutMs: 120_000 } };
+  try {
+    const storage = openStorage(options);
+    await storage.migrate();
+    await storage.close();
+    const [loadS, events] = await seconds(() => (kind === 'sqlite' ? loadSqlite(join(dir, 'edgeloop.db')) : loadPostgres(schema)));
+    console.log(`${kind}: loaded ${events} events in ${loadS.toFixed(1)} s`);
+
+    const scan = scanner(options);
+    await scan(); // warm the cache for the baseline and the freeze alike
+    const [scanS] = await seconds(scan);
+
+    const app = await buildApp({ storage: options, dataDir: dir, seedKeys: { admin: ADMIN }, controller: false, rateLimit: false });
+    try {
+      const post = () => app.inject({ method: 'POST', url: `/v1/models/${MODEL}/batches`, headers: { authorization: `Bearer ${ADMIN}` } });
+      const [freezeS, r] = await seconds(post);
+      if (r.statusCode !== 201) throw new Error(`freeze answered ${r.statusCode}: ${r.body}`);
+      const batch = r.json();
+      console.log(`${kind}: froze ${batch.counts.examples} examples in ${freezeS.toFixed(2)} s`, batch.counts.tiesSentToReview, 'ties');
+
+      const [exportS, ex] = await seconds(() => app.inject({ method: 'GET', url: `/v1/batches/${batch.id}/examples`, headers: { authorization: `Bearer ${ADMIN}` } }));
+      if (createHash('sha256').update(ex.body).digest('hex') !== batch.sha256) throw new Error('export does not match the batch sha256');
+
+      await newLabels(app, 1000);
+      const [incrementalS, r2] = await seconds(post);
+      if (r2.statusCode !== 201 || r2.json().counts.examples !== 1000) throw new Error(`incremental freeze: ${r2.statusCode} ${r2.body.slice(0, 200)}`);
+
+      return {
+        store: kind,
+        events,
+        labeledInputs: batch.counts.examples + batch.counts.tiesSentToReview,
+        examples: batch.counts.examples,
+        scanS: +scanS.toFixed(3),
+        freezeS: +freezeS.toFixed(2),
+        freezePerScan: +(freezeS / scanS).toFixed(1),
+        exportS: +exportS.toFixed(2),
+        incrementalFreezeS: +incrementalS.toFixed(2),
+        incrementalPerScan: +(incrementalS / scanS).toFixed(2),
+        targetS: TARGET_S,
+        pass: freezeS <= TARGET_S,
+      };
+    } finally {
+      await app.close();
+    }
+  } finally {
+    if (kind === 'postgres') {
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await client.end();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const rows: Row[] = [];
+for (const kind of ['sqlite', 'postgres'] as const) rows.push(await measure(kind));
+report('freeze', rows, { events: N, mix: '60% predictions, 20% corrections, 15% stats, 5% errors' });
+if (rows.some((r) => !r.pass)) process.exitCode = 1;
