@@ -7,3 +7,8 @@ export { startServer, closeGracefully, type ServeOptions, type RunningCollector 
 export { main as runCli } from './cli.js';
 export { devKeysPath, readDevKeys, type DevKeys } from './dev-keys.js';
 export { sqliteConnection } from './storage/sqlite/db.js';
+export { RolloutController, type ControllerDecision } from './rollout/controller.js';
+export { analyseCanary, type CanaryVerdict } from './rollout/canary-analysis.js';
+export { psi, labelPsi } from './rollout/psi.js';
+export type { RolloutState, AuditEntry, AuditAction } from './rollout/types.js';
+export type { ModelSummary } from './registry/types.js';
