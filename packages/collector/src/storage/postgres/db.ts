@@ -22,12 +22,18 @@ export interface PostgresOptions {
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** Error classes that mean the database is unreachable or out of resources, not that the query is wrong. */
+/**
+ * Error classes that mean "not now" rather than "this query is wrong": connection exceptions (08), out of
+ * resources (53), operator intervention (57P: terminated, shutting down), system errors (58), a statement
+ * cancelled by statement_timeout while waiting on a lock (57014), lock not available (55P03), and
+ * serialization failures and deadlocks (40001, 40P01), which succeed when retried.
+ */
 export function isUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   const code = e.code ?? '';
   return (
     /^(08|53|57P|58)/.test(code) ||
+    ['57014', '55P03', '40001', '40P01'].includes(code) ||
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code) ||
     /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|pool after calling end/i.test(e.message ?? '')
   );

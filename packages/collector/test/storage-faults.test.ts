@@ -1,0 +1,183 @@
+/**
+ * Storage unavailable → 503 with Retry-After, never a false 200, nothing half-stored, and everything arrives
+ * once the client resends after recovery. Real faults: a SQLite write lock held by another connection, a
+ * SQLite database that is full, a PostgreSQL that cannot be reached, and PostgreSQL backends terminated mid-write.
+ */
+import { describe, test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { buildApp, sqliteConnection, type App } from '@edgeloop/collector';
+import type { Event } from '@edgeloop/protocol';
+import { makeStore, bearer, KEYS, PG_URL, type TestStore } from './helpers/stores.js';
+import { predictions } from './helpers/events.js';
+
+const send = (app: App, events: Event[]) =>
+  app.inject({ method: 'POST', url: '/v1/events', headers: { 'content-type': 'application/json', ...bearer(KEYS.ingest) }, payload: JSON.stringify({ events }) });
+
+function assertUnavailable(r: Awaited<ReturnType<typeof send>>): void {
+  assert.equal(r.statusCode, 503, r.body);
+  assert.equal(r.json().code, 'EL_STORAGE_UNAVAILABLE');
+  assert.equal(r.headers['retry-after'], '5');
+}
+
+describe('SQLite unavailable', () => {
+  let store: TestStore;
+  let app: App;
+  before(async () => {
+    store = await makeStore('sqlite');
+    const path = (store.options as { sqlite: { path: string } }).sqlite.path;
+    app = await buildApp({ storage: { sqlite: { path, busyTimeoutMs: 50 } }, dataDir: store.dataDir, seedKeys: KEYS, controller: false, rateLimit: false });
+  });
+  after(async () => {
+    await app.close();
+    await store.destroy();
+  });
+
+  test('a write lock held by another connection → 503 with Retry-After; the resend after release is stored', async () => {
+    const other = new Database((store.options as { sqlite: { path: string } }).sqlite.path);
+    other.exec('BEGIN EXCLUSIVE');
+    const events = predictions(50, { model: 'locked' });
+    try {
+      assertUnavailable(await send(app, events));
+      assert.equal(other.prepare("SELECT count(*) FROM events WHERE model = 'locked'").pluck().get(), 0);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    const r = await send(app, events);
+    assert.equal(r.statusCode, 200, r.body);
+    assert.equal(await app.storage.events.count({ model: 'locked' }), 50);
+  });
+
+  test('a full database → 503 and nothing half-stored; the resend after space is freed is stored', async () => {
+    const db = sqliteConnection(app.storage)!;
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    db.pragma(`max_page_count = ${pages}`); // the file may not grow: the next page it needs fails with SQLITE_FULL
+    const events = predictions(300, { model: 'full' });
+    try {
+      assertUnavailable(await send(app, events));
+      assert.equal(await app.storage.events.count({ model: 'full' }), 0, 'the failed transaction left nothing behind');
+    } finally {
+      db.pragma('max_page_count = 1073741823');
+    }
+    const r = await send(app, events);
+    assert.equal(r.statusCode, 200, r.body);
+    assert.deepEqual(r.json(), { accepted: 300, duplicates: 0, rejected: [] });
+    assert.equal(await app.storage.events.count({ model: 'full' }), 300);
+  });
+
+  test('concurrent requests that share a group commit all fail together and all arrive on resend', async () => {
+    const other = new Database((store.options as { sqlite: { path: string } }).sqlite.path);
+    other.exec('BEGIN EXCLUSIVE');
+    const batches = Array.from({ length: 5 }, () => predictions(20, { model: 'group' }));
+    try {
+      const results = await Promise.all(batches.map((b) => send(app, b)));
+      for (const r of results) assertUnavailable(r);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    const results = await Promise.all(batches.map((b) => send(app, b)));
+    for (const r of results) assert.equal(r.statusCode, 200);
+    assert.equal(await app.storage.events.count({ model: 'group' }), 100);
+  });
+});
+
+/** A TCP proxy in front of PostgreSQL that the test can cut and restore: a real network outage. */
+class Cable {
+  private server: Server | undefined;
+  private sockets = new Set<Socket>();
+  port = 0;
+  async plug(): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = connect(Number(new URL(PG_URL).port || 5432), new URL(PG_URL).hostname);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => {});
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', r));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+  async cut(): Promise<void> {
+    const closed = new Promise((r) => this.server!.close(r));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+}
+
+describe('PostgreSQL unavailable', () => {
+  let store: TestStore;
+  let app: App;
+  const cable = new Cable();
+  const appName = `edgeloop-fault-${process.pid}`;
+  before(async () => {
+    store = await makeStore('postgres');
+    await cable.plug();
+    const url = new URL(PG_URL);
+    url.port = String(cable.port);
+    url.searchParams.set('application_name', appName);
+    const schema = (store.options as { postgres: { schema: string } }).postgres.schema;
+    app = await buildApp({ storage: { postgres: { url: url.href, schema, connectTimeoutMs: 1000 } }, dataDir: store.dataDir, seedKeys: KEYS, controller: false, rateLimit: false });
+  });
+  after(async () => {
+    await app.close();
+    await cable.cut().catch(() => {});
+    await store.destroy();
+  });
+
+  test('an unreachable database → 503 with Retry-After; everything arrives after it is back', async () => {
+    const before = predictions(10, { model: 'outage' });
+    assert.equal((await send(app, before)).statusCode, 200);
+    await cable.cut();
+    const during = predictions(10, { model: 'outage' });
+    assertUnavailable(await send(app, during));
+    assertUnavailable(await send(app, during));
+    const ready = await app.inject({ method: 'GET', url: '/readyz' });
+    assert.equal(ready.statusCode, 503);
+    await cable.plug();
+    const r = await send(app, during);
+    assert.equal(r.statusCode, 200, r.body);
+    assert.equal(await app.storage.events.count({ model: 'outage' }), 20);
+  });
+
+  test('a backend terminated in the middle of a write → 503; the resend is stored once', async () => {
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    const schema = (store.options as { postgres: { schema: string } }).postgres.schema;
+    const events = predictions(25, { model: 'terminated' });
+    try {
+      // Hold a lock so the collector's INSERT is provably in flight, then terminate its backend.
+      await admin.query('BEGIN');
+      await admin.query(`LOCK TABLE ${schema}.events IN EXCLUSIVE MODE`);
+      const pending = send(app, events);
+      let pid: number | undefined;
+      for (let i = 0; i < 500 && pid === undefined; i++) {
+        const { rows } = await admin.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+          [appName],
+        );
+        pid = rows[0]?.pid;
+        if (pid === undefined) await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(pid, 'the collector INSERT is waiting on the lock');
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      assertUnavailable(await pending);
+      await admin.query('ROLLBACK');
+    } finally {
+      await admin.end();
+    }
+    assert.equal(await app.storage.events.count({ model: 'terminated' }), 0);
+    const r = await send(app, events);
+    assert.equal(r.statusCode, 200, r.body);
+    assert.deepEqual(r.json(), { accepted: 25, duplicates: 0, rejected: [] });
+    assert.equal(await app.storage.events.count({ model: 'terminated' }), 25);
+  });
+});
