@@ -1,6 +1,7 @@
 /**
  * What a rollout may become. The one rule devices rely on: a device that saw the canary is never sent back to
  * stable while that canary lives, so a live canary's percent only goes up; rolling back ends the canary instead.
+ * Naming a different canary version ends the old canary and starts a new one at whatever percent is given.
  */
 import type { Rollout } from '@edgeloop/protocol';
 import { EL_INVALID_ROLLOUT } from '../errors.js';
