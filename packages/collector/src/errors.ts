@@ -43,6 +43,7 @@ export const EL_GOLDEN_EXISTS = createError(
   409,
 );
 export const EL_NO_GOLDEN_SET = createError('EL_NO_GOLDEN_SET', 'Model "%s" has no golden set yet: upload one with PUT /v1/models/%s/golden', 404);
+export const EL_ADMIN_NOT_BUILT = createError('EL_ADMIN_NOT_BUILT', 'The admin page is not built (%s is missing): run npm run build -w @edgeloop/collector', 503);
 
 /** Every error constructor, for the docs-sync test and the OpenAPI document. */
 export const catalogue = {
@@ -70,6 +71,7 @@ export const catalogue = {
   EL_INVALID_EXAMPLE,
   EL_GOLDEN_EXISTS,
   EL_NO_GOLDEN_SET,
+  EL_ADMIN_NOT_BUILT,
   EL_INVALID_VERSION,
   EL_NO_CANARY,
   EL_ROLLOUT_CONFLICT,
