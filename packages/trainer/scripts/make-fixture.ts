@@ -5,20 +5,19 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import { buildDigitsModel, DIGITS_INPUT, evaluateModel, exportModel, fitModel, loadMnist } from '../src/index.js';
+import { buildDigitsModel, DIGITS_INPUT, evaluateModel, exportModel, fitModel, loadMnist, useBackend } from '../src/index.js';
 
 const [outDir, examples = '3000', epochs = '4'] = process.argv.slice(2);
 if (!outDir) {
   console.error('usage: make-fixture.ts <outDir> [examples=3000] [epochs=4]');
   process.exit(2);
 }
-await tf.setBackend('cpu');
+await useBackend('cpu');
 const train = loadMnist('train', Number(examples));
 const test = loadMnist('test');
 const model = buildDigitsModel({ seed: 7 });
 const fit = await fitModel(model, train, { epochs: Number(epochs), batchSize: 32 });
-const evaluation = evaluateModel(model, test);
+const evaluation = await evaluateModel(model, test);
 const exported = await exportModel(model, test.x);
 mkdirSync(join(outDir, 'tfjs'), { recursive: true });
 for (const f of exported.files) writeFileSync(f.format === 'onnx' ? join(outDir, f.name) : join(outDir, 'tfjs', f.name), f.bytes);

@@ -9,3 +9,5 @@ export { exportOnnx, ONNX_INPUT, ONNX_OUTPUT, ONNX_FILE } from './export/onnx.js
 export { SUPPORTED_LAYERS, SUPPORTED_ACTIVATIONS } from './export/onnx-layers.js';
 export { checkParity, runOnnx, type ParityOptions, type ParityResult } from './export/parity.js';
 export { exportModel, type ArtifactFile, type ExportedModel } from './export/artifacts.js';
+export { useBackend, releaseBackend, type BackendRequest, type BackendChoice, type AdapterSummary } from './backend/select.js';
+export { installFastCpuKernels, uninstallFastCpuKernels } from './backend/cpu-kernels.js';

@@ -23,7 +23,7 @@ export interface ExportedModel {
 /** Exports `model` as TF.js Layers + ONNX and refuses the export when ONNX parity fails (see checkParity). */
 export async function exportModel(model: tf.LayersModel, parityInputs?: Float32Array): Promise<ExportedModel> {
   const layers = await saveLayers(model);
-  const onnx = exportOnnx(model);
+  const onnx = await exportOnnx(model);
   const parity = await checkParity(model, onnx, parityInputs ? { inputs: parityInputs } : {});
   return {
     files: [

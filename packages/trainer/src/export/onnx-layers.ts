@@ -18,6 +18,10 @@ export interface Flow {
 type Config = Record<string, unknown>;
 type Converter = (g: OnnxGraph, layer: tf.layers.Layer, x: Flow, cfg: Config) => Flow;
 
+/** Weight values by variable, read before conversion (asynchronously: a WebGPU backend has no sync reads). */
+export type WeightValues = ReadonlyMap<tf.LayerVariable, Float32Array>;
+let values: WeightValues = new Map();
+
 /** Layer class names the exporter converts (InputLayer and inference-time no-ops included). */
 export const SUPPORTED_LAYERS = [
   'InputLayer', 'Dense', 'Conv2D', 'DepthwiseConv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D',
@@ -31,12 +35,17 @@ export const SUPPORTED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'sigmoid', 'har
 const IDENTITY = new Set(['InputLayer', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
 
 /** Converts one layer; throws ELT_UNSUPPORTED_LAYER for anything outside SUPPORTED_LAYERS or its options. */
-export function convertLayer(g: OnnxGraph, layer: tf.layers.Layer, x: Flow): Flow {
+export function convertLayer(g: OnnxGraph, layer: tf.layers.Layer, x: Flow, weights: WeightValues): Flow {
   const cls = layer.getClassName();
   if (IDENTITY.has(cls)) return x;
   const convert = converters[cls];
   if (!convert) throw unsupported(layer, '');
-  return convert(g, layer, x, layer.getConfig() as Config);
+  values = weights;
+  try {
+    return convert(g, layer, x, layer.getConfig() as Config);
+  } finally {
+    values = new Map();
+  }
 }
 
 /** Makes `x` NHWC (a Transpose when it is NCHW). */
@@ -206,8 +215,9 @@ function outputShape(layer: tf.layers.Layer): (number | null)[] {
 /** A layer weight by its short name (`kernel`, `bias`, `gamma`, `moving_mean`…) as float32 values. */
 function weight(layer: tf.layers.Layer, short: string): Float32Array {
   const v = layer.weights.find((w) => (w.originalName ?? w.name).split('/').pop()?.replace(/_\d+$/, '') === short);
-  if (!v) throw new TrainerError('ELT_BAD_MODEL', [`layer "${layer.name}" has no "${short}" weight`]);
-  return v.read().dataSync() as Float32Array;
+  const data = v && values.get(v);
+  if (!data) throw new TrainerError('ELT_BAD_MODEL', [`layer "${layer.name}" has no "${short}" weight`]);
+  return data;
 }
 
 /** Transposes a row-major array of `dims` by `perm` (numpy.transpose semantics). */

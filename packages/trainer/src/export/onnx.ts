@@ -6,19 +6,21 @@
 import type * as tf from '@tensorflow/tfjs';
 import { TrainerError } from '../errors.js';
 import { OnnxGraph } from './onnx-graph.js';
-import { convertLayer, toNhwc, type Flow } from './onnx-layers.js';
+import { convertLayer, toNhwc, type Flow, type WeightValues } from './onnx-layers.js';
 
 export const ONNX_INPUT = 'input';
 export const ONNX_OUTPUT = 'output';
 export const ONNX_FILE = 'model.onnx';
 
 /** Exports `model` to ONNX bytes; throws ELT_UNSUPPORTED_LAYER naming the first layer it cannot convert. */
-export function exportOnnx(model: tf.LayersModel, producer = 'edgeloop-trainer'): Uint8Array {
+export async function exportOnnx(model: tf.LayersModel, producer = 'edgeloop-trainer'): Promise<Uint8Array> {
   const chain = layerChain(model);
+  const weights = new Map<tf.LayerVariable, Float32Array>();
+  for (const layer of chain) for (const w of layer.weights) weights.set(w, (await w.read().data()) as Float32Array);
   const inputShape = model.inputs[0]!.shape;
   const g = new OnnxGraph();
   let x: Flow = { name: ONNX_INPUT, layout: 'nhwc', shape: inputShape };
-  for (const layer of chain) x = convertLayer(g, layer, x);
+  for (const layer of chain) x = convertLayer(g, layer, x, weights as WeightValues);
   x = toNhwc(g, x);
   g.node('Identity', [x.name], {}, ONNX_OUTPUT);
   const dims = (s: (number | null)[]) => s.map((d, i) => d ?? (i === 0 ? 'batch' : `d${i}`));

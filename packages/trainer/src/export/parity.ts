@@ -32,7 +32,10 @@ export async function checkParity(model: tf.LayersModel, onnxBytes: Uint8Array, 
     const rand = mulberry32(1234);
     inputs = Float32Array.from({ length: count * size }, () => rand());
   }
-  const expected = tf.tidy(() => (model.predict(tf.tensor(inputs, [count, ...shape])) as tf.Tensor).dataSync() as Float32Array);
+  const x = tf.tensor(inputs, [count, ...shape]);
+  const y = model.predict(x) as tf.Tensor;
+  const expected = (await y.data()) as Float32Array;
+  tf.dispose([x, y]);
   const actual = await runOnnx(onnxBytes, inputs, [count, ...shape]);
   if (actual.length !== expected.length) {
     throw new TrainerError('ELT_PARITY_FAILED', [`output sizes differ: ONNX ${actual.length}, TF.js ${expected.length}`]);

@@ -15,21 +15,23 @@ export interface Evaluation {
 }
 
 /** Predicted label indices for every example of `data`. */
-export function predictLabels(model: tf.LayersModel, data: ExampleSet, chunk = 256): Int32Array {
+export async function predictLabels(model: tf.LayersModel, data: ExampleSet, chunk = 256): Promise<Int32Array> {
   const out = new Int32Array(data.count);
   for (let from = 0; from < data.count; from += chunk) {
     const to = Math.min(data.count, from + chunk);
-    const idx = tf.tidy(() => (model.predict(inputTensor(data, from, to)) as tf.Tensor).argMax(-1).dataSync());
-    out.set(idx, from);
+    const idx = tf.tidy(() => (model.predict(inputTensor(data, from, to)) as tf.Tensor).argMax(-1));
+    // Asynchronous read: the WebGPU backend has no efficient synchronous one.
+    out.set(await idx.data(), from);
+    idx.dispose();
   }
   return out;
 }
 
 /** Evaluates `model` on `data`. */
-export function evaluateModel(model: tf.LayersModel, data: ExampleSet): Evaluation {
+export async function evaluateModel(model: tf.LayersModel, data: ExampleSet): Promise<Evaluation> {
   const n = data.labels.length;
   const confusion = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-  const predicted = predictLabels(model, data);
+  const predicted = await predictLabels(model, data);
   let correct = 0;
   for (let i = 0; i < data.count; i++) {
     const t = data.y[i]!;
