@@ -10,7 +10,6 @@ import { pathToFileURL } from 'node:url';
 import type { Scope } from './storage/index.js';
 import { openStorage, type StorageOptions } from './storage/index.js';
 import { createKey } from './keys.js';
-import { startServer, closeGracefully } from './server.js';
 import { createDevKeysIfNone, devKeysPath, readDevKeys } from './dev-keys.js';
 import { EL_INVALID_CONFIG, EL_NOT_FOUND } from './errors.js';
 
@@ -97,6 +96,8 @@ async function serve(flags: Flags, env: NodeJS.ProcessEnv, out: (line: string) =
   const { options, dataDir, where } = storageFromFlags(flags, env);
   const seedKeys = seedKeysFrom(env);
   const level = flags['log-level'] ?? 'info';
+  // Loaded here so that key commands do not load the whole server.
+  const { startServer, closeGracefully } = await import('./server.js');
   const running = await startServer({
     port: parsePort(flags.port),
     host: flags.host ?? '127.0.0.1',
@@ -172,8 +173,16 @@ async function keys(flags: Flags, positionals: string[], env: NodeJS.ProcessEnv,
   return 0;
 }
 
+export interface CliOutput {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+const CONSOLE: CliOutput = { out: (line) => console.log(line), err: (line) => console.error(line) };
+
 /** Runs the CLI with these arguments; resolves to the exit code. */
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, out = (line: string) => console.log(line)): Promise<number> {
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: CliOutput = CONSOLE): Promise<number> {
+  const out = (line: string) => io.out(line);
   let debug = argv.includes('--debug');
   try {
     const { values: flags, positionals } = parse(argv);
@@ -188,14 +197,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     throw new UsageError(`unknown command "${command}"`);
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`edgeloop-collector: ${err.message}\n\n${USAGE}`);
+      io.err(`edgeloop-collector: ${err.message}\n\n${USAGE}`);
       return 2;
     }
     const e = err as Error & { code?: string };
     const code = e.code && /^(EL_|E[A-Z]+$)/.test(e.code) ? ` [${e.code}]` : '';
-    console.error(`edgeloop-collector: ${e.message}${code}`);
-    if (debug) console.error(e.stack);
-    else if (!(err instanceof EL_INVALID_CONFIG || e.code?.startsWith('EL_'))) console.error('(run with --debug for the stack trace)');
+    io.err(`edgeloop-collector: ${e.message}${code}`);
+    if (debug) io.err(e.stack ?? '');
+    else if (!(err instanceof EL_INVALID_CONFIG || e.code?.startsWith('EL_'))) io.err('(run with --debug for the stack trace)');
     return 1;
   }
 }

@@ -19,18 +19,6 @@ export interface CollectorProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs the CLI with `args`; resolves to the finished process (`code`) and what it printed. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--conditions=source', '--import', TSX, CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 /** Starts a collector process and resolves once it listens. Seeds the test keys unless `env` says otherwise. */
 export async function startCollector(args: string[], env: NodeJS.ProcessEnv = {}, command: string[] = [process.execPath, '--conditions=source', '--import', TSX, CLI]): Promise<CollectorProcess> {
   const seeded = { EDGELOOP_ADMIN_KEY: KEYS.admin, EDGELOOP_TRAINER_KEY: KEYS.trainer, EDGELOOP_INGEST_KEY: KEYS.ingest };
