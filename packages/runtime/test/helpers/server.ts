@@ -13,7 +13,8 @@ export type Fault =
   | { kind: 'reset' }
   | { kind: 'hang' }
   | { kind: 'lose-ack' }
-  | { kind: 'corrupt' };
+  | { kind: 'corrupt' }
+  | { kind: 'delay'; ms: number };
 
 export interface SeenRequest {
   method: string;
@@ -146,7 +147,8 @@ export async function startAppServer(root: string, collectorUrl: string): Promis
       } else if (fault?.kind === 'hang') {
         seen.outcome = 'hang';
         hung.add(res);
-      } else forward(seen, req, res, fault);
+      } else if (fault?.kind === 'delay') setTimeout(() => forward(seen, req, res, undefined), fault.ms);
+      else forward(seen, req, res, fault);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,0 +1,113 @@
+// Engines in real Chromium on the real digits model: onnxruntime-web and TF.js agree, auto picks and explains,
+// the worker runs inference off the page's thread.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { startEnv, type Env } from './helpers/env.js';
+import { digits } from './helpers/fixture.js';
+
+describe('engines', () => {
+  let env: Env;
+  let page: Page;
+  const { x, y } = digits(40);
+
+  before(async () => {
+    env = await startEnv();
+    await env.publish('v1');
+    page = await env.open(await env.context());
+  });
+  after(() => env?.close());
+
+  test('onnxruntime-web (WASM) and TF.js (WASM, CPU) give the same answers on real digits', async () => {
+    const out = await page.evaluate(async ({ opts, x }) => {
+      const res: Record<string, { labels: string[]; probs: number[][]; engine: string; version: string | null }> = {};
+      for (const engine of ['ort-wasm', 'tfjs-wasm', 'tfjs-cpu'] as const) {
+        await window.kit.create(engine, { ...opts, engine, pollIntervalMs: 0 });
+        const preds = await window.kit.predictAll(engine, x);
+        res[engine] = {
+          labels: preds.map((p) => p.label),
+          probs: preds.map((p) => p.topK.map((t) => t.p)),
+          engine: preds[0]!.engine,
+          version: window.kit.rts[engine]!.status().version,
+        };
+        await window.kit.dispose(engine);
+      }
+      return res;
+    }, { opts: env.options(), x });
+    const ort = out['ort-wasm']!;
+    for (const name of ['tfjs-wasm', 'tfjs-cpu']) {
+      const other = out[name]!;
+      assert.equal(other.engine, name);
+      assert.deepEqual(other.labels, ort.labels, `${name} labels differ from ort-wasm`);
+      other.probs.forEach((ps, i) => ps.forEach((p, j) => assert.ok(Math.abs(p - ort.probs[i]![j]!) < 1e-4, `${name} example ${i}: ${p} vs ${ort.probs[i]![j]}`)));
+    }
+    assert.equal(ort.version, 'v1');
+    const correct = ort.labels.filter((l, i) => l === y[i]).length;
+    assert.ok(correct / y.length > 0.3, `accuracy ${correct}/${y.length} is no better than chance`);
+  });
+
+  test("engine 'auto' measures the candidates, runs the fastest and says why", async () => {
+    const status = await page.evaluate(async (opts) => {
+      const s = await window.kit.create('auto', { ...opts, engine: 'auto', pollIntervalMs: 0 });
+      await window.kit.dispose('auto');
+      return s;
+    }, env.options());
+    const choice = status.engine!;
+    const measured = Object.entries(choice.measured) as [string, number][];
+    assert.ok(measured.length >= 3, `measured only ${JSON.stringify(choice.measured)}`);
+    const fastest = measured.reduce((a, b) => (b[1] < a[1] ? b : a));
+    assert.equal(choice.name, fastest[0]);
+    assert.match(choice.reason, /^auto: fastest/);
+    // No GPU in this browser: both WebGPU engines are skipped with the reason.
+    assert.match(choice.skipped['ort-webgpu'] ?? '', /WebGPU/);
+    assert.match(choice.skipped['tfjs-webgpu'] ?? '', /WebGPU/);
+  });
+
+  test('worker: true predicts the same, and the engine never loads on the page thread', async () => {
+    const fresh = await env.open(await env.context());
+    const res = await fresh.evaluate(async ({ opts, x }) => {
+      await window.kit.create('w', { ...opts, engine: 'ort-wasm', worker: true, pollIntervalMs: 0 });
+      const preds = await window.kit.predictAll('w', x);
+      const status = window.kit.rts.w!.status();
+      const wasmOnPage = performance.getEntriesByType('resource').filter((e) => e.name.endsWith('.wasm')).length;
+      await window.kit.dispose('w');
+      return { labels: preds.map((p) => p.label), status, wasmOnPage };
+    }, { opts: env.options(), x: x.slice(0, 10) });
+    const local = await page.evaluate(async ({ opts, x }) => {
+      await window.kit.create('l', { ...opts, engine: 'ort-wasm', pollIntervalMs: 0 });
+      const preds = await window.kit.predictAll('l', x);
+      await window.kit.dispose('l');
+      return preds.map((p) => p.label);
+    }, { opts: env.options(), x: x.slice(0, 10) });
+    assert.deepEqual(res.labels, local);
+    assert.equal(res.status.worker, true);
+    assert.equal(res.status.engine?.name, 'ort-wasm');
+    assert.equal(res.status.predictions, 10);
+    assert.equal(res.wasmOnPage, 0, 'the page thread fetched an engine binary');
+  });
+
+  test('bad input and bad options fail with stable codes', async () => {
+    const codes = await page.evaluate(async (opts) => {
+      const out: string[] = [];
+      try {
+        await window.edgeloop.createRuntime({ ...opts, engine: 'nope' as never });
+      } catch (err) {
+        out.push((err as { code: string }).code);
+      }
+      await window.kit.create('b', { ...opts, engine: 'ort-wasm', pollIntervalMs: 0 });
+      try {
+        await window.kit.rts.b!.predict([1, 2, 3]);
+      } catch (err) {
+        out.push((err as { code: string }).code);
+      }
+      try {
+        await window.kit.rts.b!.reportWrongResult('0190a4c2-0000-7000-8000-000000000000', 'eleven');
+      } catch (err) {
+        out.push((err as { code: string }).code);
+      }
+      await window.kit.dispose('b');
+      return out;
+    }, env.options());
+    assert.deepEqual(codes, ['EL_RT_INVALID_OPTIONS', 'EL_RT_BAD_INPUT', 'EL_RT_UNKNOWN_LABEL']);
+  });
+});
