@@ -4,10 +4,10 @@
  * small gzip bomb is stopped by zlib at the cap instead of being inflated in memory.
  */
 import { gunzip, type ZlibOptions } from 'node:zlib';
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EL_BAD_GZIP, EL_BODY_TOO_LARGE, EL_INVALID_BODY, EL_UNSUPPORTED_ENCODING, EL_UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 // gzip can grow incompressible data by a few bytes per 16 KiB block; the raw cap leaves room for that.
@@ -36,11 +36,8 @@ export async function decodeContent(raw: Buffer, encoding: string | undefined, l
 
 /** Decodes UTF-8 strictly: a body with invalid byte sequences is refused rather than silently repaired. */
 export function decodeUtf8(bytes: Buffer): string {
-  try {
-    return strictUtf8.decode(bytes);
-  } catch {
-    throw new EL_INVALID_BODY('the body is not valid UTF-8');
-  }
+  if (!isUtf8(bytes)) throw new EL_INVALID_BODY('the body is not valid UTF-8');
+  return bytes.toString('utf8');
 }
 
 function assertUtf8Charset(request: FastifyRequest): void {

@@ -1,0 +1,244 @@
+/**
+ * Ingest throughput over HTTP against the raw store, per store, in the same run.
+ *
+ *   http: the collector in its own process (as deployed), CLIENTS concurrent keep-alive clients in this process
+ *         POSTing batches of 100 events of ~400 bytes to /v1/events, each acked only after its commit.
+ *   raw:  the same rows (same table, indexes and pragmas, same INSERT … ON CONFLICT DO NOTHING) written by the
+ *         database driver directly, one transaction per 100 rows — on SQLite one connection (one writer), on
+ *         PostgreSQL CLIENTS connections at once.
+ *
+ * Each measurement starts from an empty store; the figure is the median of REPS. Run: npm run bench -- ingest
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { newId, type Event } from '@edgeloop/protocol';
+import { openStorage, sqliteConnection, startServer, type StorageOptions } from '@edgeloop/collector';
+import { percentile, report, type Row } from './report.js';
+
+const PG_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const BATCH = 100;
+const CLIENTS = Number(process.env.INGEST_CLIENTS ?? 8);
+const EVENTS = Number(process.env.INGEST_EVENTS ?? 60_000);
+const WARMUP = 20 * BATCH;
+const REPS = Number(process.env.INGEST_REPS ?? 3);
+const KEY = 'bench-ingest-key-0123456789abcdef';
+
+type Kind = 'sqlite' | 'postgres';
+
+// ---------------------------------------------------------------- fixtures
+
+/** A prediction of about 400 bytes as JSON, like a device sends. */
+function event(i: number): Event {
+  return {
+    id: newId(),
+    model: 'digits',
+    version: 'v1',
+    deviceId: `device-${i % 1000}`,
+    ts: Date.now(),
+    type: 'prediction',
+    reason: i % 3 === 0 ? 'sample' : 'low_confidence',
+    inputHash: randomBytes(32).toString('hex'),
+    output: { label: String(i % 10), confidence: 0.41, topK: [{ label: String(i % 10), p: 0.41 }, { label: '1', p: 0.33 }, { label: '9', p: 0.12 }] },
+    engine: 'ort-wasm',
+    latencyMs: 3.2,
+  };
+}
+
+function batches(n: number): Event[][] {
+  const out: Event[][] = [];
+  for (let i = 0; i < n; i += BATCH) out.push(Array.from({ length: BATCH }, (_, j) => event(i + j)));
+  return out;
+}
+
+// The row the collector stores for an event (the same columns as storage/event-columns.ts), computed up front.
+function row(e: Event, receivedAt: number): unknown[] {
+  const p = e.type === 'prediction' ? e : undefined;
+  return [e.id, e.model, e.version, e.deviceId, e.type, e.ts, receivedAt, p?.inputHash ?? null, null, p?.output.label ?? null, p?.output.confidence ?? null, p?.reason ?? null, JSON.stringify(e)];
+}
+
+// ---------------------------------------------------------------- stores
+
+interface FreshStore {
+  options: StorageOptions;
+  dataDir: string;
+  drop(): Promise<void>;
+}
+
+async function freshStore(kind: Kind): Promise<FreshStore> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'edgeloop-bench-'));
+  if (kind === 'sqlite') {
+    return { options: { sqlite: { path: join(dataDir, 'edgeloop.db') } }, dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+  }
+  const schema = `bench_${randomBytes(5).toString('hex')}`;
+  return {
+    options: { postgres: { url: PG_URL, schema } },
+    dataDir,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const PG_INSERT = `INSERT INTO events (id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
+                       $8::text[], $9::text[], $10::text[], $11::float8[], $12::text[], $13::text[])
+  ON CONFLICT (id) DO NOTHING`;
+
+/** Writes `data` straight through the driver, one transaction per batch; returns events/s. */
+async function raw(kind: Kind, data: Event[][]): Promise<number> {
+  const store = await freshStore(kind);
+  const storage = openStorage(store.options);
+  await storage.migrate(); // the collector's own tables and indexes
+  try {
+    const now = Date.now();
+    if (kind === 'sqlite') {
+      const db = sqliteConnection(storage)!;
+      const rows = data.map((b) => b.map((e) => row(e, now)));
+      const insert = db.prepare(`INSERT INTO events (id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`);
+      const tx = db.transaction((batch: unknown[][]) => {
+        for (const r of batch) insert.run(...r);
+      });
+      const t0 = performance.now();
+      for (const batch of rows) tx.immediate(batch);
+      return (data.length * BATCH) / ((performance.now() - t0) / 1000);
+    }
+    const schema = (store.options as { postgres: { schema: string } }).postgres.schema;
+    const columns = data.map((b) => {
+      const cols: unknown[][] = Array.from({ length: 13 }, () => []);
+      for (const e of b) row(e, now).forEach((v, i) => cols[i]!.push(v));
+      return cols;
+    });
+    const pool = new pg.Pool({ connectionString: PG_URL, max: CLIENTS, options: `-c search_path=${schema}` });
+    await Promise.all(Array.from({ length: CLIENTS }, () => pool.query('SELECT 1')));
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        while (next < columns.length) await pool.query(PG_INSERT, columns[next++]!);
+      }),
+    );
+    const rate = (data.length * BATCH) / ((performance.now() - t0) / 1000);
+    await pool.end();
+    return rate;
+  } finally {
+    await storage.close();
+    await store.drop();
+  }
+}
+
+// ---------------------------------------------------------------- HTTP
+
+function post(agent: Agent, url: URL, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { agent, host: url.hostname, port: url.port, method: 'POST', path: '/v1/events', headers: { 'content-type': 'application/json', 'content-length': body.length, authorization: `Bearer ${KEY}` } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function startCollector(store: FreshStore): Promise<{ child: ChildProcess; url: URL }> {
+  const execArgv = process.env.INGEST_PROFILE ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${process.env.INGEST_PROFILE}`] : process.execArgv;
+  const child = fork(fileURLToPath(import.meta.url), ['serve', JSON.stringify(store.options), store.dataDir], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m) => resolve((m as { url: string }).url));
+    child.once('exit', (code) => reject(new Error(`collector exited with ${code}`)));
+  });
+  return { child, url: new URL(url) };
+}
+
+/** Sends `data` with CLIENTS concurrent clients; returns events/s and request latencies (ms). */
+async function overHttp(url: URL, data: Event[][]): Promise<{ rate: number; latencies: number[] }> {
+  const bodies = data.map((b) => Buffer.from(JSON.stringify({ events: b })));
+  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+  const latencies: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        const s = performance.now();
+        const status = await post(agent, url, body);
+        latencies.push(performance.now() - s);
+        if (status !== 200) throw new Error(`ingest answered ${status}`);
+      }
+    }),
+  );
+  const rate = (data.length * BATCH) / ((performance.now() - t0) / 1000);
+  agent.destroy();
+  return { rate, latencies };
+}
+
+async function http(kind: Kind, data: Event[][], warmup: Event[][]): Promise<{ rate: number; latencies: number[] }> {
+  const store = await freshStore(kind);
+  const { child, url } = await startCollector(store);
+  try {
+    await overHttp(url, warmup);
+    return await overHttp(url, data);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await store.drop();
+  }
+}
+
+// ---------------------------------------------------------------- run
+
+const median = (xs: number[]) => percentile(xs, 50);
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  for (const kind of ['sqlite', 'postgres'] as const) {
+    const raws: number[] = [];
+    const https: number[] = [];
+    const latencies: number[] = [];
+    for (let rep = 0; rep < REPS; rep++) {
+      // Fresh ids every time: a resent id would be a cheap duplicate, not a write.
+      raws.push(await raw(kind, batches(EVENTS)));
+      const h = await http(kind, batches(EVENTS), batches(WARMUP));
+      https.push(h.rate);
+      latencies.push(...h.latencies);
+      console.error(`${kind} rep ${rep + 1}/${REPS}: raw ${Math.round(raws.at(-1)!)} ev/s, http ${Math.round(h.rate)} ev/s`);
+    }
+    const rawRate = median(raws);
+    const httpRate = median(https);
+    rows.push({ store: kind, path: 'raw driver, 1 tx per 100 rows', 'events/s': Math.round(rawRate), ratio: 1, 'p50 ms': null, 'p99 ms': null });
+    rows.push({
+      store: kind,
+      path: `HTTP POST /v1/events, ${CLIENTS} clients`,
+      'events/s': Math.round(httpRate),
+      ratio: Number((httpRate / rawRate).toFixed(2)),
+      'p50 ms': Number(percentile(latencies, 50).toFixed(1)),
+      'p99 ms': Number(percentile(latencies, 99).toFixed(1)),
+    });
+  }
+  report('ingest', rows, { batch: BATCH, clients: CLIENTS, eventsPerRun: EVENTS, reps: REPS, eventBytes: JSON.stringify(event(0)).length });
+}
+
+// ---------------------------------------------------------------- entry: the bench, or the collector process it forks
+
+if (process.argv[2] === 'serve') {
+  const options = JSON.parse(process.argv[3]!) as StorageOptions;
+  const running = await startServer({ port: 0, storage: options, dataDir: process.argv[4]!, seedKeys: { ingest: KEY }, logger: false, rateLimit: false, controller: false });
+  process.send!({ url: running.url });
+  process.on('SIGTERM', () => void running.close().then(() => process.exit(0)));
+} else {
+  await main();
+}
