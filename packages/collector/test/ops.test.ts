@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeGracefully, type App } from '@edgeloop/collector';
+import { Writable } from 'node:stream';
 import { makeApp, bearer, KEYS, STORE_KINDS } from './helpers/stores.js';
 import { predictions, errorEvent } from './helpers/events.js';
 
@@ -136,6 +137,52 @@ describe('graceful shutdown', () => {
     await reopened.migrate();
     assert.equal(await reopened.events.count({ model: 'drain' }), 3, 'the in-flight events were stored, the refused one was not');
     await reopened.close();
+    await store.destroy();
+  });
+});
+
+describe('structured logs', () => {
+  test('one JSON line per request with the ingest counts; keys never reach the log', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const { app, close } = await makeApp('sqlite', { logger: { level: 'info', stream } });
+    try {
+      await app.inject({ method: 'POST', url: `/v1/events?key=${KEYS.ingest}`, headers: { 'content-type': 'text/plain' }, payload: JSON.stringify({ events: predictions(2) }) });
+      await app.inject({ method: 'POST', url: '/v1/events', headers: { 'content-type': 'application/json', ...bearer(KEYS.trainer) }, payload: '{"events":[]}' });
+    } finally {
+      await close();
+    }
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const ingested = records.filter((r) => r.msg === 'events ingested');
+    assert.equal(ingested.length, 2);
+    assert.equal(ingested[0]!.accepted, 2);
+    assert.ok(ingested[0]!.reqId, 'each line carries the request id');
+    const incoming = records.find((r) => r.msg === 'incoming request') as { req: { url: string } } | undefined;
+    assert.equal(incoming?.req.url, '/v1/events?key=[redacted]');
+    const text = lines.join('\n');
+    for (const key of Object.values(KEYS)) assert.ok(!text.includes(key), 'a key was logged');
+  });
+});
+
+describe('drain timeout', () => {
+  test('a request that never finishes is cut off after drainTimeoutMs and the app still closes', async () => {
+    const { app, store } = await makeApp('sqlite');
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const received = new Promise((r) => app.server.once('request', r));
+    const stuck = new Promise<string>((resolve) => {
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/v1/events', headers: { 'content-type': 'application/json', 'content-length': 1000, ...bearer(KEYS.ingest) } }, () => resolve('answered'));
+      req.on('error', (err) => resolve((err as NodeJS.ErrnoException).code ?? err.message));
+      req.write('{"events":');
+    });
+    await received;
+    await closeGracefully(app, 100);
+    assert.equal(await stuck, 'ECONNRESET');
     await store.destroy();
   });
 });
