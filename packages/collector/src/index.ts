@@ -12,3 +12,9 @@ export { analyseCanary, type CanaryVerdict } from './rollout/canary-analysis.js'
 export { psi, labelPsi } from './rollout/psi.js';
 export type { RolloutState, AuditEntry, AuditAction } from './rollout/types.js';
 export type { ModelSummary } from './registry/types.js';
+// Type-only re-exports that also bring these modules' Fastify augmentations (app.routeTable, app.closing,
+// app.forgetKeys, app.prometheus) to users of the published types.
+export type { RouteEntry } from './route-table.js';
+export type { RouteScope } from './plugins/auth.js';
+export type { Prometheus, IngestMetrics } from './plugins/prometheus.js';
+import './plugins/shutdown.js';

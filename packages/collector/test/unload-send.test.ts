@@ -71,7 +71,7 @@ describe('unload-time send from another origin', () => {
     const events = predictions(20, { model: 'unload-pagehide' });
     await tab.evaluate(
       ({ url, body }) => {
-        addEventListener('pagehide', () => {
+        (globalThis as unknown as { addEventListener(type: string, fn: () => void): void }).addEventListener('pagehide', () => {
           void fetch(url, { method: 'POST', keepalive: true, headers: { 'content-type': 'text/plain;charset=UTF-8' }, body });
         });
       },
