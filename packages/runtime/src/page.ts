@@ -1,7 +1,7 @@
 /**
  * The page side of a runtime (whether the runtime runs here or in a worker): sends what is unacknowledged at
- * `pagehide` with keepalive, flushes when the page is hidden, and asks the service worker for a Background
- * Sync so the outbox drains even after the tab is gone.
+ * `pagehide` with keepalive, and asks the service worker for a Background Sync so the outbox drains even after
+ * the tab is gone.
  */
 import type { Destination } from './outbox/transport.js';
 import type { UnloadQueue } from './outbox/unload.js';
@@ -13,8 +13,6 @@ export interface PageHooks {
   unloadBytes: number;
   /** Synchronous work before the keepalive send (closing the stats window). */
   beforeUnload(): void;
-  /** The page is hidden (it may never come back): flush normally. */
-  hidden(): void;
   serviceWorker: boolean;
 }
 
@@ -26,13 +24,6 @@ export function watchPage(hooks: PageHooks): () => void {
     hooks.unload.send(hooks.dest, hooks.unloadBytes);
     if (hooks.serviceWorker) void requestBackgroundSync();
   };
-  const onVisibility = () => {
-    if (document.visibilityState === 'hidden') hooks.hidden();
-  };
   window.addEventListener('pagehide', onPagehide);
-  document.addEventListener('visibilitychange', onVisibility);
-  return () => {
-    window.removeEventListener('pagehide', onPagehide);
-    document.removeEventListener('visibilitychange', onVisibility);
-  };
+  return () => window.removeEventListener('pagehide', onPagehide);
 }

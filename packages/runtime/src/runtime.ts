@@ -43,7 +43,6 @@ async function createLocalRuntime(options: RuntimeOptions): Promise<Runtime> {
     unload,
     unloadBytes: options.outbox?.unloadBytes ?? OUTBOX_DEFAULTS.unloadBytes,
     beforeUnload: () => core.unloading(),
-    hidden: () => void core.flush(),
     serviceWorker: sw,
   });
   return {

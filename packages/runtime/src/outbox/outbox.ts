@@ -108,6 +108,7 @@ export class Outbox {
         return;
       }
     }
+    this.publish();
     this.sinceFlush += records.length;
     if (this.sinceFlush >= this.options.batchEvents) void this.flush();
     else this.schedule(Date.now() + this.options.flushIntervalMs);

@@ -67,7 +67,6 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
     unload,
     unloadBytes: options.outbox?.unloadBytes ?? OUTBOX_DEFAULTS.unloadBytes,
     beforeUnload: () => void remote.unloading(),
-    hidden: () => void remote.flush(),
     serviceWorker: sw,
   });
   const live = () => {

@@ -1,0 +1,207 @@
+// The outbox's delivery cases from reliability.md, in real Chromium against a real collector, with faults put
+// on the path between the page and the collector.
+import { after, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { BrowserContext, Page } from 'playwright-core';
+import { startEnv, type Env } from './helpers/env.js';
+import { startAppServer, type SeenRequest } from './helpers/server.js';
+import { digits } from './helpers/fixture.js';
+import { sleep, waitFor } from './helpers/wait.js';
+
+const FAST = { baseDelayMs: 150, maxDelayMs: 2000, flushIntervalMs: 100, timeoutMs: 1000 };
+
+describe('outbox delivery', () => {
+  let env: Env;
+  const { x } = digits(100);
+
+  before(async () => {
+    env = await startEnv();
+    // Every prediction is kept (confidence is always below 1): N predictions make N prediction events.
+    await env.publish('keep-all', {}, { lowConfidence: 1, sampleRate: 0 });
+  });
+  after(() => env?.close());
+  beforeEach(() => {
+    env.server.fault = null;
+  });
+
+  async function start(context?: BrowserContext, outbox: Record<string, number> = FAST, extra: Record<string, unknown> = {}): Promise<Page> {
+    const page = await env.open(context ?? (await env.context()));
+    await page.evaluate((opts) => window.kit.create('rt', opts), env.options({ engine: 'ort-wasm', pollIntervalMs: 0, statsWindowMs: 3_600_000, outbox, ...extra }));
+    return page;
+  }
+  const predict = (page: Page, xs: number[][]) => page.evaluate((xs) => window.kit.predictAll('rt', xs).then((ps) => ps.map((p) => p.id)), xs);
+  const flush = (page: Page) => page.evaluate(() => window.kit.rts.rt!.flush());
+  const status = (page: Page) => page.evaluate(() => window.kit.rts.rt!.status());
+  const predictions = () => env.eventCount('prediction');
+  const postsWith = (ids: string[]) => env.server.eventPosts().filter((r) => r.ids.some((id) => ids.includes(id)));
+
+  test('sends once 10 events wait, not before', async () => {
+    const page = await start(undefined, { ...FAST, flushIntervalMs: 600_000 });
+    const first = await predict(page, x.slice(0, 9));
+    await sleep(300);
+    assert.equal(postsWith(first).length, 0, 'sent before 10 events waited');
+    const tenth = await predict(page, x.slice(9, 10));
+    await waitFor('a batch with the 10 events', () => postsWith([...first, ...tenth]).some((r) => r.ids.length >= 10));
+  });
+
+  test('a lost ack is resent and the collector keeps one copy per id', async () => {
+    const page = await start();
+    const before = await predictions();
+    let lost = 0;
+    env.server.fault = (r) => (r.ids.length > 0 && lost++ === 0 ? { kind: 'lose-ack' } : undefined);
+    const ids = await predict(page, x.slice(0, 5));
+    await flush(page);
+    await waitFor('the resend', () => postsWith(ids).filter((r) => r.outcome === '200').length > 0);
+    const posts = postsWith(ids);
+    assert.equal(posts[0]!.outcome, 'lost ack (200)');
+    assert.ok(ids.every((id) => posts[0]!.ids.includes(id) && posts.at(-1)!.ids.includes(id)), 'the resend carries the same ids');
+    assert.equal((await predictions()) - before, 5);
+    await waitFor('an empty outbox', async () => (await status(page)).outbox.pending === 0);
+  });
+
+  test('a tab closed before the ack keeps its events, and they arrive when the app is opened again', async () => {
+    const context = await env.context();
+    const page = await start(context, { ...FAST, flushIntervalMs: 600_000 });
+    const before = await predictions();
+    env.server.fault = (r) => (r.ids.length > 0 ? { kind: 'hang' } : undefined);
+    const ids = await predict(page, x.slice(0, 10));
+    await waitFor('the send to start', () => postsWith(ids).length > 0);
+    await page.close({ runBeforeUnload: true });
+    assert.equal(await predictions(), before, 'nothing may be committed while the collector hangs');
+    env.server.fault = null;
+    const again = await start(context);
+    await waitFor('the events from the closed tab', async () => (await predictions()) - before === 10);
+    await waitFor('an empty outbox', async () => (await status(again)).outbox.pending === 0);
+  });
+
+  test('at pagehide events go to another origin as text/plain with ?key=, without a preflight', async () => {
+    const other = await startAppServer(env.dataDir, env.collectorUrl);
+    try {
+      const context = await env.context();
+      const page = await start(context, { ...FAST, batchEvents: 1000, flushIntervalMs: 600_000 }, { collector: other.url });
+      const before = await predictions();
+      const ids = await predict(page, x.slice(0, 6));
+      assert.equal(other.eventPosts().length, 0, 'sent before pagehide');
+      await page.close({ runBeforeUnload: true });
+      await waitFor('the unload send', () => other.eventPosts().length > 0);
+      const posts = other.eventPosts();
+      for (const p of posts) {
+        assert.match(String(p.headers['content-type']), /^text\/plain/);
+        assert.equal(p.query.get('key'), env.options().key);
+        assert.equal(p.headers.authorization, undefined);
+      }
+      assert.equal(other.seen.filter((r) => r.method === 'OPTIONS' && r.path === '/v1/events').length, 0, 'a preflight was sent');
+      assert.ok(ids.every((id) => posts.some((p) => p.ids.includes(id))));
+      await waitFor('the events on the collector', async () => (await predictions()) - before === 6);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('large unload sends are chunked under the keepalive cap; what does not fit arrives at the next start', async () => {
+    const context = await env.context();
+    const page = await start(context, { ...FAST, batchEvents: 1000, flushIntervalMs: 600_000 });
+    const before = await predictions();
+    // Each event carries its 28×28 float32 input (about 4.7 KB): 40 of them are far over 64 KiB.
+    const ids = await predict(page, x.slice(0, 40));
+    await waitFor('the 40 events stored', async () => (await status(page)).outbox.pending >= 40);
+    await page.close({ runBeforeUnload: true });
+    await waitFor('the unload sends', () => postsWith(ids).length > 0);
+    await sleep(300);
+    const unloadPosts = postsWith(ids);
+    const total = unloadPosts.reduce((n, r) => n + r.body.length, 0);
+    assert.ok(total <= 54_000, `${total} bytes of keepalive bodies in flight`);
+    assert.ok(unloadPosts.length >= 2, 'one keepalive body carried everything');
+    const sentAtUnload = new Set(unloadPosts.flatMap((r) => r.ids)).size;
+    assert.ok(sentAtUnload > 0 && sentAtUnload < 40);
+    await start(context);
+    await waitFor('all 40 events', async () => (await predictions()) - before === 40);
+  });
+
+  test('two tabs, 100 events: exactly 100 ids on the collector, no batch sent twice', async () => {
+    const context = await env.context();
+    const [a, b] = [await start(context), await start(context)];
+    const before = await predictions();
+    const firstPost = env.server.seen.length;
+    // A slow collector makes the two tabs' sends overlap.
+    env.server.fault = (r) => (r.ids.length > 0 ? { kind: 'delay', ms: 150 } : undefined);
+    const [idsA, idsB] = await Promise.all([predict(a, x.slice(0, 50)), predict(b, x.slice(50, 100))]);
+    await Promise.all([flush(a), flush(b)]);
+    await waitFor('100 events', async () => (await predictions()) - before === 100);
+    const sent = env.server.seen.slice(firstPost).filter((r: SeenRequest) => r.path === '/v1/events').flatMap((r) => r.ids);
+    const mine = new Set([...idsA, ...idsB]);
+    const sentMine = sent.filter((id) => mine.has(id));
+    assert.equal(sentMine.length, 100, `${sentMine.length} ids sent for 100 events (a batch was sent twice)`);
+    assert.equal(new Set(sentMine).size, 100);
+  });
+
+  for (const kind of ['network error', 'timeout', '500', '503'] as const) {
+    test(`${kind}: retried with backoff until it arrives`, async () => {
+      const page = await start();
+      const before = await predictions();
+      let failures = 0;
+      env.server.fault = (r) => {
+        if (r.ids.length === 0 || failures >= 2) return undefined;
+        failures++;
+        if (kind === 'network error') return { kind: 'reset' };
+        if (kind === 'timeout') return { kind: 'hang' };
+        return { kind: 'status', status: Number(kind) };
+      };
+      const ids = await predict(page, x.slice(0, 3));
+      await flush(page);
+      const s = await status(page);
+      assert.ok(s.outbox.failures >= 1 && s.outbox.retryAt !== null, `no backoff after a ${kind}: ${JSON.stringify(s.outbox)}`);
+      await waitFor('the events after retries', async () => (await predictions()) - before === 3);
+      const posts = postsWith(ids);
+      assert.ok(posts.length >= 2 && posts.at(-1)!.outcome === '200', 'failures, then one success');
+      // The first retry waits at least half the base delay (±50 % jitter): never at once. (Chromium itself may
+      // replay a request once on a reset connection; that is not the outbox retrying.)
+      assert.ok(posts.at(-1)!.at - posts[0]!.at >= FAST.baseDelayMs / 2, 'retried without backoff');
+      assert.equal((await status(page)).outbox.dropped, 0);
+    });
+  }
+
+  for (const code of [400, 401, 403, 413, 422]) {
+    test(`${code}: dropped and counted, never retried`, async () => {
+      const page = await start();
+      const before = await predictions();
+      let target: string[] = [];
+      env.server.fault = (r) => (r.ids.some((id) => target.includes(id)) ? { kind: 'status', status: code } : undefined);
+      target = await predict(page, x.slice(0, 4));
+      await flush(page);
+      await waitFor('the drop', async () => (await status(page)).outbox.dropped === 4);
+      const s = await status(page);
+      assert.equal(s.outbox.pending, 0);
+      assert.equal(await predictions(), before);
+      const sends = postsWith(target).length;
+      await flush(page);
+      assert.equal(postsWith(target).length, sends, 'a dropped event was sent again');
+    });
+  }
+
+  for (const form of ['seconds', 'HTTP date'] as const) {
+    test(`429 with Retry-After as ${form}: nothing is sent early, from any tab`, async () => {
+      const context = await env.context();
+      const page = await start(context);
+      const before = await predictions();
+      let limited = false;
+      let until = 0;
+      env.server.fault = (r) => {
+        if (r.ids.length === 0 || limited) return undefined;
+        limited = true;
+        until = form === 'seconds' ? Date.now() + 2000 : Math.ceil((Date.now() + 2000) / 1000) * 1000;
+        const value = form === 'seconds' ? '2' : new Date(until).toUTCString();
+        return { kind: 'status', status: 429, headers: { 'retry-after': value } };
+      };
+      const ids = await predict(page, x.slice(0, 3));
+      await flush(page);
+      const other = await start(context);
+      await flush(other);
+      await flush(page);
+      await waitFor('the events after Retry-After', async () => (await predictions()) - before === 3);
+      const posts = postsWith(ids);
+      assert.equal(posts[0]!.outcome, 'fault 429');
+      for (const p of posts.slice(1)) assert.ok(p.at >= until - 5, `sent ${until - p.at} ms before Retry-After allowed`);
+    });
+  }
+});
