@@ -50,9 +50,13 @@ export default async function admin(app: FastifyInstance, opts: AdminOptions) {
     return;
   }
 
+  // The static files are public (see above); routes default to admin scope, so say so for each one.
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, scope: 'none' };
+  });
   await app.register(fastifyStatic, {
     root: dir,
-    prefix: '/admin/',
+    prefix: '/admin', // without the slash, /admin redirects to /admin/
     decorateReply: false,
     redirect: true,
     index: ['index.html'],
