@@ -12,7 +12,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -229,7 +229,10 @@ async function main(): Promise<void> {
       'p99 ms': Number(percentile(latencies, 99).toFixed(1)),
     });
   }
-  report('ingest', rows, { batch: BATCH, clients: CLIENTS, eventsPerRun: EVENTS, reps: REPS, eventBytes: JSON.stringify(event(0)).length });
+  // Other work on a small shared machine moves both figures; the ratio is taken within one run for that reason.
+  const load = loadavg().map((x) => Number(x.toFixed(2)));
+  console.log(`load average at the end: ${load.join(' ')} on ${cpus().length} CPUs`);
+  report('ingest', rows, { batch: BATCH, clients: CLIENTS, eventsPerRun: EVENTS, reps: REPS, eventBytes: JSON.stringify(event(0)).length, loadAverage: load });
 }
 
 // ---------------------------------------------------------------- entry: the bench, or the collector process it forks

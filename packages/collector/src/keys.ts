@@ -5,6 +5,7 @@ import type { KeyRecord, Scope, Storage } from './storage/index.js';
 
 const PREFIX: Record<Scope, string> = { ingest: 'eli_', trainer: 'elt_', admin: 'ela_' };
 
+/** The stored form of a key: sha256 hex of the secret. */
 export function hashKey(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
