@@ -191,6 +191,8 @@ export class Outbox {
       for (const r of records) {
         const old = await outbox.get(r.id);
         if (old) {
+          // A second copy of an event (a prediction reported wrong) upgrades a queued one, never downgrades it.
+          if (old.cls < r.cls) continue;
           c.count--;
           c.bytes -= old.bytes;
         }
@@ -281,7 +283,8 @@ export class Outbox {
       return true;
     }
     const failures = this.state.failures + 1;
-    const wait = outcome.retryAfterMs ?? backoffMs(failures, this.options.baseDelayMs, this.options.maxDelayMs);
+    // Retry-After is a floor, never a shortcut: "Retry-After: 0" from a struggling server still backs off.
+    const wait = Math.max(outcome.retryAfterMs ?? 0, backoffMs(failures, this.options.baseDelayMs, this.options.maxDelayMs));
     const retryAt = Date.now() + wait;
     await this.setSender({ retryAt, failures });
     this.state.lastError = outcome.error;
