@@ -25,10 +25,10 @@ export interface BuiltBatch {
   counts: BatchCounts;
 }
 
-/** A stored prediction that carries an input for this hash (its JSON body as stored). */
+/** A stored prediction that carries an input for this hash, with that input as JSON text. */
 export interface InputCandidate {
   eventId: string;
-  body: string;
+  input: string;
 }
 
 const BYTES_PER: Record<Tensor['dtype'], number> = { float32: 4, uint8: 1 };
@@ -70,7 +70,7 @@ export function buildBatch(resolution: Resolution, candidates: ReadonlyMap<strin
     if (d.label === null) continue;
     let chosen: { eventId: string; input: Tensor } | undefined;
     for (const c of candidates.get(d.inputHash) ?? []) {
-      const input = canonicalTensor((JSON.parse(c.body) as { input?: unknown }).input);
+      const input = canonicalTensor(JSON.parse(c.input) as unknown);
       if (input && tensorMatches(input, d.inputHash)) {
         chosen = { eventId: c.eventId, input };
         break;

@@ -62,83 +62,117 @@ export interface ResolveOptions {
 
 export const DEFAULT_MAX_LABELS_PER_DEVICE = 50;
 
-const byTime = (a: { ts: number; sourceId: string }, b: { ts: number; sourceId: string }) => a.ts - b.ts || (a.sourceId < b.sourceId ? -1 : a.sourceId > b.sourceId ? 1 : 0);
-const byArrival = (a: LabelSource, b: LabelSource) =>
-  a.receivedAt - b.receivedAt || (a.sourceId < b.sourceId ? -1 : a.sourceId > b.sourceId ? 1 : 0);
+const cmpId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Resolves the label of every input that has an unconsumed source; `sources` holds all sources of those inputs. */
+const enum Role {
+  None,
+  Review,
+  Vote,
+  Capped,
+  Superseded,
+}
+const ROLE_NAMES: SourceRole[] = ['superseded', 'review', 'vote', 'capped', 'superseded'];
+
+/**
+ * Resolves the label of every input that has an unconsumed source; `sources` holds all sources of those
+ * inputs (and may hold fully consumed inputs, which are skipped). Works on indices: a first freeze handles
+ * hundreds of thousands of sources.
+ */
 export function resolveLabels(sources: readonly LabelSource[], options: ResolveOptions): Resolution {
-  const byInput = new Map<string, LabelSource[]>();
-  for (const s of sources) {
-    let list = byInput.get(s.inputHash);
-    if (!list) byInput.set(s.inputHash, (list = []));
-    list.push(s);
-  }
+  const n = sources.length;
+  const order = Array.from({ length: n }, (_, i) => i);
+  // Stores return sources sorted by inputHash; sorting an already sorted list is cheap.
+  order.sort((a, b) => cmpId(sources[a]!.inputHash, sources[b]!.inputHash) || cmpId(sources[a]!.sourceId, sources[b]!.sourceId));
 
-  const role = new Map<string, SourceRole>();
-  const outcome = new Map<string, Decision>();
-  const voting: { inputHash: string; votes: LabelSource[] }[] = [];
+  const role = new Uint8Array(n);
+  const decisions: Decision[] = [];
+  const voting: { decision: Decision; votes: number[] }[] = [];
+  const decided: [start: number, end: number][] = [];
   let excludedGolden = 0;
 
-  for (const [inputHash, list] of [...byInput].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (!list.some((s) => !s.consumed)) continue;
+  for (let start = 0; start < n; ) {
+    const inputHash = sources[order[start]!]!.inputHash;
+    let end = start;
+    let pending = false;
+    while (end < n && sources[order[end]!]!.inputHash === inputHash) pending = !sources[order[end++]!]!.consumed || pending;
+    const group = order.slice(start, end);
+    const range: [number, number] = [start, end];
+    start = end;
+    if (!pending) continue;
     if (options.golden.has(inputHash)) {
       excludedGolden++;
       continue;
     }
-    const reviews = list.filter((s) => s.kind === 'review').sort(byTime);
-    const corrections = list.filter((s) => s.kind === 'correction');
-    if (reviews.length > 0) {
-      const winner = reviews[reviews.length - 1]!;
-      for (const s of list) role.set(s.sourceId, s === winner ? 'review' : 'superseded');
-      outcome.set(inputHash, { inputHash, outcome: 'reviewed', label: winner.label });
+    decided.push(range);
+    let review = -1;
+    for (const i of group) {
+      role[i] = Role.Superseded;
+      const s = sources[i]!;
+      if (s.kind !== 'review') continue;
+      const r = review < 0 ? undefined : sources[review]!;
+      if (!r || s.ts > r.ts || (s.ts === r.ts && s.sourceId > r.sourceId)) review = i;
+    }
+    if (review >= 0) {
+      role[review] = Role.Review;
+      decisions.push({ inputHash, outcome: 'reviewed', label: sources[review]!.label });
       continue;
     }
     // One vote per device and input: its latest correction (a user may correct their own correction).
-    const latest = new Map<string, LabelSource>();
-    for (const c of corrections.sort(byTime)) latest.set(c.deviceId ?? '', c);
-    for (const c of corrections) role.set(c.sourceId, 'superseded');
-    voting.push({ inputHash, votes: [...latest.values()] });
+    const latest = new Map<string, number>();
+    for (const i of group) {
+      const s = sources[i]!;
+      const key = s.deviceId ?? '';
+      const prev = latest.get(key);
+      const p = prev === undefined ? undefined : sources[prev]!;
+      if (!p || s.ts > p.ts || (s.ts === p.ts && s.sourceId > p.sourceId)) latest.set(key, i);
+    }
+    const decision: Decision = { inputHash, outcome: 'voted', label: null };
+    decisions.push(decision);
+    voting.push({ decision, votes: [...latest.values()] });
   }
 
   // The cap runs over the whole batch in arrival order, so a flood counts only its first N votes.
-  const perDevice = new Map<string, LabelSource[]>();
+  const perDevice = new Map<string, number[]>();
   for (const { votes } of voting) {
-    for (const v of votes) {
-      const key = v.deviceId ?? '';
-      let list = perDevice.get(key);
-      if (!list) perDevice.set(key, (list = []));
-      list.push(v);
+    for (const i of votes) {
+      const key = sources[i]!.deviceId ?? '';
+      const list = perDevice.get(key);
+      if (list) list.push(i);
+      else perDevice.set(key, [i]);
     }
   }
   let cappedByDevice = 0;
   for (const list of perDevice.values()) {
-    list.sort(byArrival);
-    list.forEach((v, i) => {
-      const counts = i < options.maxLabelsPerDevice;
-      role.set(v.sourceId, counts ? 'vote' : 'capped');
+    if (list.length > options.maxLabelsPerDevice) {
+      list.sort((a, b) => sources[a]!.receivedAt - sources[b]!.receivedAt || cmpId(sources[a]!.sourceId, sources[b]!.sourceId));
+    }
+    list.forEach((i, k) => {
+      const counts = k < options.maxLabelsPerDevice;
+      role[i] = counts ? Role.Vote : Role.Capped;
       if (!counts) cappedByDevice++;
     });
   }
 
   let tiesSentToReview = 0;
-  for (const { inputHash, votes } of voting) {
+  for (const { decision, votes } of voting) {
     const tally = new Map<string, number>();
-    for (const v of votes) if (role.get(v.sourceId) === 'vote') tally.set(v.label, (tally.get(v.label) ?? 0) + 1);
-    const ranked = [...tally].sort((a, b) => b[1] - a[1]);
-    const [first, second] = ranked;
-    if (!first) outcome.set(inputHash, { inputHash, outcome: 'capped', label: null });
-    else if (second && second[1] === first[1]) {
-      outcome.set(inputHash, { inputHash, outcome: 'tie', label: null });
-      tiesSentToReview++;
-    } else outcome.set(inputHash, { inputHash, outcome: 'voted', label: first[0] });
+    for (const i of votes) if (role[i] === Role.Vote) tally.set(sources[i]!.label, (tally.get(sources[i]!.label) ?? 0) + 1);
+    let first: [string, number] | undefined;
+    let tie = false;
+    for (const entry of tally) {
+      if (!first || entry[1] > first[1]) (first = entry), (tie = false);
+      else if (entry[1] === first[1]) tie = true;
+    }
+    if (!first) decision.outcome = 'capped';
+    else if (tie) (decision.outcome = 'tie'), tiesSentToReview++;
+    else decision.label = first[0];
   }
 
-  const decisions = [...outcome.values()].sort((a, b) => (a.inputHash < b.inputHash ? -1 : 1));
   const uses: SourceUse[] = [];
-  for (const d of decisions) {
-    for (const s of byInput.get(d.inputHash)!) {
-      if (!s.consumed) uses.push({ sourceId: s.sourceId, kind: s.kind, inputHash: s.inputHash, role: role.get(s.sourceId) ?? 'superseded' });
+  for (const [start, end] of decided) {
+    for (let k = start; k < end; k++) {
+      const s = sources[order[k]!]!;
+      if (!s.consumed) uses.push({ sourceId: s.sourceId, kind: s.kind, inputHash: s.inputHash, role: ROLE_NAMES[role[order[k]!]!]! });
     }
   }
   return { decisions, uses, tiesSentToReview, cappedByDevice, excludedGolden };

@@ -56,32 +56,22 @@ export const batchMigrations: Migration[] = [
   },
 ];
 
-// Every source of every input that has a source no batch has consumed yet (the history decides the vote).
+// Every label of the model, sorted by input, with whether a batch consumed it: one pass over the corrections,
+// and the resolver keeps the inputs that have a new one (their history decides the vote).
 const COLLECT = `
-  WITH pending AS (
-    SELECT p.input_hash AS h
-    FROM events c JOIN events p ON p.id = c.prediction_id
-    WHERE c.model = $1 AND c.type = 'correction' AND p.type = 'prediction' AND p.model = $1
-      AND NOT EXISTS (SELECT 1 FROM batch_sources s WHERE s.source_id = c.id)
-    UNION
-    SELECT r.input_hash FROM reviews r
-    WHERE r.model = $1 AND NOT EXISTS (SELECT 1 FROM batch_sources s WHERE s.source_id = r.id)
-  )
-  SELECT c.id AS source_id, 'correction' AS kind, p.input_hash, c.label, c.device_id, c.ts, c.received_at,
-         EXISTS (SELECT 1 FROM batch_sources s WHERE s.source_id = c.id) AS consumed
-  FROM pending
-  JOIN events p ON p.model = $1 AND p.input_hash = pending.h AND p.type = 'prediction'
-  JOIN events c ON c.prediction_id = p.id AND c.type = 'correction' AND c.model = $1
+  SELECT c.id AS source_id, 'correction' AS kind, p.input_hash, c.label, c.device_id, c.ts, c.received_at, s.source_id IS NOT NULL AS consumed
+  FROM events c JOIN events p ON p.id = c.prediction_id LEFT JOIN batch_sources s ON s.source_id = c.id
+  WHERE c.model = $1 AND c.type = 'correction' AND p.type = 'prediction' AND p.model = $1
   UNION ALL
-  SELECT r.id, 'review', r.input_hash, r.label, NULL, r.created_at, r.created_at,
-         EXISTS (SELECT 1 FROM batch_sources s WHERE s.source_id = r.id)
-  FROM pending JOIN reviews r ON r.model = $1 AND r.input_hash = pending.h`;
+  SELECT r.id, 'review', r.input_hash, r.label, NULL, r.created_at, r.created_at, s.source_id IS NOT NULL
+  FROM reviews r LEFT JOIN batch_sources s ON s.source_id = r.id WHERE r.model = $1
+  ORDER BY 3, 1`;
 
-// The first few stored predictions of each labeled input that carry the input bytes (the body is compact JSON,
-// and only a top-level key can be written "input":{ unescaped).
+// The input of the first few stored predictions of each labeled input that carry one (the body is compact
+// JSON, and only a top-level key can be written "input":{ unescaped).
 const CANDIDATES = `
-  SELECT input_hash, id, body FROM (
-    SELECT input_hash, id, body, ROW_NUMBER() OVER (PARTITION BY input_hash ORDER BY seq) AS rn
+  SELECT input_hash, id, input FROM (
+    SELECT input_hash, id, (body::json -> 'input')::text AS input, ROW_NUMBER() OVER (PARTITION BY input_hash ORDER BY seq) AS rn
     FROM events
     WHERE model = $1 AND type = 'prediction' AND input_hash = ANY($2::text[]) AND strpos(body, '"input":{') > 0
   ) t WHERE rn <= 3 ORDER BY input_hash, rn`;
@@ -160,10 +150,10 @@ export function postgresBatchStore(pool: PgPool): BatchStore {
         const labeled = resolution.decisions.filter((d) => d.label !== null).map((d) => d.inputHash);
         const byHash = new Map<string, InputCandidate[]>();
         if (labeled.length > 0) {
-          const found = await c.query<{ input_hash: string; id: string; body: string }>(CANDIDATES, [model, labeled]);
+          const found = await c.query<{ input_hash: string; id: string; input: string }>(CANDIDATES, [model, labeled]);
           for (const r of found.rows) {
             const list = byHash.get(r.input_hash) ?? [];
-            list.push({ eventId: r.id, body: r.body });
+            list.push({ eventId: r.id, input: r.input });
             byHash.set(r.input_hash, list);
           }
         }

@@ -44,7 +44,7 @@ export const batchMigrations: Migration[] = [
         kind TEXT NOT NULL,
         input_hash TEXT NOT NULL,
         role TEXT NOT NULL
-      );
+      ) WITHOUT ROWID;
       CREATE INDEX batch_sources_batch ON batch_sources (batch_id);
       CREATE TABLE golden_current (
         model TEXT PRIMARY KEY,
@@ -57,32 +57,24 @@ export const batchMigrations: Migration[] = [
   },
 ];
 
-// Every source of every input that has a source no batch has consumed yet (the history decides the vote).
+// Every label of the model, sorted by input, with whether a batch consumed it: one pass over the corrections,
+// and the resolver keeps the inputs that have a new one (their history decides the vote).
 const COLLECT = `
-  WITH pending AS (
-    SELECT p.input_hash AS h
-    FROM events c JOIN events p ON p.id = c.prediction_id
-    WHERE c.model = @model AND c.type = 'correction' AND p.type = 'prediction' AND p.model = @model
-      AND NOT EXISTS (SELECT 1 FROM batch_sources s WHERE s.source_id = c.id)
-    UNION
-    SELECT r.input_hash FROM reviews r
-    WHERE r.model = @model AND NOT EXISTS (SELECT 1 FROM batch_sources s WHERE s.source_id = r.id)
-  )
   SELECT c.id AS source_id, 'correction' AS kind, p.input_hash, c.label, c.device_id, c.ts, c.received_at,
          EXISTS (SELECT 1 FROM batch_sources s WHERE s.source_id = c.id) AS consumed
-  FROM pending
-  JOIN events p ON p.model = @model AND p.input_hash = pending.h AND p.type = 'prediction'
-  JOIN events c ON c.prediction_id = p.id AND c.type = 'correction' AND c.model = @model
+  FROM events c JOIN events p ON p.id = c.prediction_id
+  WHERE c.model = @model AND c.type = 'correction' AND p.type = 'prediction' AND p.model = @model
   UNION ALL
   SELECT r.id, 'review', r.input_hash, r.label, NULL, r.created_at, r.created_at,
          EXISTS (SELECT 1 FROM batch_sources s WHERE s.source_id = r.id)
-  FROM pending JOIN reviews r ON r.model = @model AND r.input_hash = pending.h`;
+  FROM reviews r WHERE r.model = @model
+  ORDER BY 3, 1`;
 
-// The first few stored predictions of each labeled input that carry the input bytes (the body is compact JSON,
-// and only a top-level key can be written "input":{ unescaped).
+// The input of the first few stored predictions of each labeled input that carry one (the body is compact
+// JSON, and only a top-level key can be written "input":{ unescaped).
 const CANDIDATES = `
-  SELECT input_hash, id, body FROM (
-    SELECT input_hash, id, body, ROW_NUMBER() OVER (PARTITION BY input_hash ORDER BY seq) AS rn
+  SELECT input_hash, id, input FROM (
+    SELECT input_hash, id, json_extract(body, '$.input') AS input, ROW_NUMBER() OVER (PARTITION BY input_hash ORDER BY seq) AS rn
     FROM events
     WHERE model = @model AND type = 'prediction' AND input_hash IN (SELECT value FROM json_each(@hashes))
       AND instr(body, '"input":{') > 0
@@ -144,9 +136,9 @@ export function sqliteBatchStore(db: SqliteDb): BatchStore {
     const labeled = resolution.decisions.filter((d) => d.label !== null).map((d) => d.inputHash);
     const byHash = new Map<string, InputCandidate[]>();
     if (labeled.length > 0) {
-      for (const r of candidates.all({ model, hashes: JSON.stringify(labeled) }) as { input_hash: string; id: string; body: string }[]) {
+      for (const r of candidates.all({ model, hashes: JSON.stringify(labeled) }) as { input_hash: string; id: string; input: string }[]) {
         const list = byHash.get(r.input_hash) ?? [];
-        list.push({ eventId: r.id, body: r.body });
+        list.push({ eventId: r.id, input: r.input });
         byHash.set(r.input_hash, list);
       }
     }
