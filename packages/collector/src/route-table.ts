@@ -24,7 +24,10 @@ export function recordRoutes(app: FastifyInstance): void {
   const table: RouteEntry[] = [];
   app.decorate('routeTable', { getter: () => table });
   app.addHook('onRoute', (route) => {
-    const scope = (route.config as { scope?: RouteScope } | undefined)?.scope ?? 'admin';
-    for (const method of ([] as string[]).concat(route.method)) table.push({ method, url: route.url, scope });
+    // Read the scope when asked, not now: onRoute hooks of inner plugins run after this one and may set it.
+    const scopeOf = () => (route.config as { scope?: RouteScope } | undefined)?.scope ?? 'admin';
+    for (const method of ([] as string[]).concat(route.method)) {
+      table.push({ method, url: route.url, get scope() { return scopeOf(); } });
+    }
   });
 }
