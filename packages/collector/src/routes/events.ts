@@ -3,7 +3,7 @@
  * `rejected`), duplicates by id are accepted but stored once, and the 200 is sent only after the commit, so a
  * device may delete its copy on our ack. Storage down → 503 + Retry-After (the app's error handler).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { IngestRequest, IngestResponse, ErrorResponse, MAX_BODY_BYTES, MAX_EVENTS_PER_REQUEST } from '@edgeloop/protocol';
 import { useJsonBody } from '../ingest/body.js';
@@ -13,11 +13,24 @@ import { EL_TOO_MANY_EVENTS } from '../errors.js';
 export default async function events(app: FastifyInstance) {
   useJsonBody(app, MAX_BODY_BYTES);
 
+  // Tell the store a write is coming as soon as the headers are in, so a group commit can wait for its body.
+  const noop = () => {};
+  app.decorateRequest('writeArriving', null);
+  const release = (request: FastifyRequest) => {
+    request.writeArriving?.();
+    request.writeArriving = null;
+  };
+
   app.post(
     '/v1/events',
     {
       config: { scope: 'ingest' },
       attachValidation: true,
+      onRequest: async (request) => {
+        request.writeArriving = app.storage.events.expectWrite?.() ?? noop;
+      },
+      onResponse: async (request) => release(request),
+      onRequestAbort: async (request) => release(request),
       schema: {
         summary: 'Store a batch of events',
         description:
@@ -31,6 +44,7 @@ export default async function events(app: FastifyInstance) {
       },
     },
     async (request) => {
+      release(request);
       if (request.validationError) {
         const first = request.validationError.validation?.[0];
         if (first?.keyword === 'maxItems' && first.instancePath === '/events') throw new EL_TOO_MANY_EVENTS(MAX_EVENTS_PER_REQUEST);
@@ -56,4 +70,11 @@ export default async function events(app: FastifyInstance) {
       return { accepted: events.length, duplicates, rejected };
     },
   );
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Releases this request's "write on its way" announcement (see `EventStore.expectWrite`). */
+    writeArriving: (() => void) | null;
+  }
 }

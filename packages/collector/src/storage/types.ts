@@ -24,6 +24,11 @@ export interface InsertResult {
 export interface EventStore {
   /** Stores the events whose id is new, in one transaction, and resolves after commit. */
   insert(events: Event[], receivedAt: number): Promise<InsertResult>;
+  /**
+   * Optional hint that an insert is on its way (a request's body is still arriving); call the returned function
+   * when it has been submitted or abandoned. A store that groups commits waits briefly for announced writers.
+   */
+  expectWrite?(): () => void;
   /** One stored event as it was received. */
   get(id: string): Promise<Event | undefined>;
   /** Number of stored events, optionally of one model and/or type. */

@@ -68,6 +68,9 @@ export function sqliteEventStore(db: SqliteDb): EventStore & { flush(): void } {
       if (events.length === 0) return { inserted: 0, duplicates: 0 };
       return group.submit({ events, receivedAt });
     },
+    expectWrite() {
+      return group.expect();
+    },
     flush() {
       group.flush();
     },
