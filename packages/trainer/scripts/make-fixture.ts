@@ -33,4 +33,4 @@ const meta = {
 };
 writeFileSync(join(outDir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
 console.log(`wrote ${outDir}: accuracy ${(evaluation.accuracy * 100).toFixed(1)} % on ${test.count} test digits, ` +
-  `ONNX parity max diff ${exported.parity.maxAbsDiff.toExponential(2)}, ${fit.seconds.toFixed(1)} s training`);
+  `ONNX parity max diff ${exported.parity?.maxAbsDiff.toExponential(2)}, ${fit.seconds.toFixed(1)} s training`);

@@ -17,20 +17,22 @@ export interface ArtifactFile {
 
 export interface ExportedModel {
   files: ArtifactFile[];
-  parity: ParityResult;
+  /** Null when ONNX was not exported (`onnx: false`). */
+  parity: ParityResult | null;
 }
 
-/** Exports `model` as TF.js Layers + ONNX and refuses the export when ONNX parity fails (see checkParity). */
-export async function exportModel(model: tf.LayersModel, parityInputs?: Float32Array): Promise<ExportedModel> {
+/**
+ * Exports `model` as TF.js Layers + ONNX and refuses the export when ONNX parity fails (see checkParity);
+ * `onnx: false` exports TF.js Layers only (a user's model with layers the ONNX exporter does not know).
+ */
+export async function exportModel(model: tf.LayersModel, parityInputs?: Float32Array, options: { onnx?: boolean } = {}): Promise<ExportedModel> {
   const layers = await saveLayers(model);
+  const files: ArtifactFile[] = [
+    { name: LAYERS_JSON, format: 'tfjs-layers', bytes: layers.modelJson },
+    { name: LAYERS_WEIGHTS, format: 'tfjs-layers', bytes: layers.weights },
+  ];
+  if (options.onnx === false) return { files, parity: null };
   const onnx = await exportOnnx(model);
   const parity = await checkParity(model, onnx, parityInputs ? { inputs: parityInputs } : {});
-  return {
-    files: [
-      { name: ONNX_FILE, format: 'onnx', bytes: onnx },
-      { name: LAYERS_JSON, format: 'tfjs-layers', bytes: layers.modelJson },
-      { name: LAYERS_WEIGHTS, format: 'tfjs-layers', bytes: layers.weights },
-    ],
-    parity,
-  };
+  return { files: [{ name: ONNX_FILE, format: 'onnx', bytes: onnx }, ...files], parity };
 }

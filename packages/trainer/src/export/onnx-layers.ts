@@ -25,14 +25,14 @@ let values: WeightValues = new Map();
 /** Layer class names the exporter converts (InputLayer and inference-time no-ops included). */
 export const SUPPORTED_LAYERS = [
   'InputLayer', 'Dense', 'Conv2D', 'DepthwiseConv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D',
-  'GlobalMaxPooling2D', 'Flatten', 'Reshape', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout',
+  'GlobalMaxPooling2D', 'Flatten', 'Reshape', 'Dropout', 'GaussianNoise', 'GaussianDropout',
   'AlphaDropout', 'BatchNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax',
 ] as const;
 
 /** Activation names (TF.js `activation` config values) the exporter converts. */
 export const SUPPORTED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'sigmoid', 'hardSigmoid', 'tanh', 'softmax', 'elu', 'selu', 'softplus', 'softsign', 'swish'] as const;
 
-const IDENTITY = new Set(['InputLayer', 'Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
+const IDENTITY = new Set(['InputLayer', 'Dropout', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
 
 /** Converts one layer; throws ELT_UNSUPPORTED_LAYER for anything outside SUPPORTED_LAYERS or its options. */
 export function convertLayer(g: OnnxGraph, layer: tf.layers.Layer, x: Flow, weights: WeightValues): Flow {
@@ -100,12 +100,13 @@ const converters: Record<string, Converter> = {
     return { ...x, name: g.node('Flatten', [x.name], { axis: 1 }), shape: [x.shape[0] ?? null, size] };
   },
 
-  Reshape(g, _layer, x, cfg) {
+  Reshape(g, layer, x, cfg) {
     x = toNhwc(g, x);
-    const target = cfg.targetShape as number[];
+    // TF.js stores the inferred dimension (-1) as null.
+    const target = (cfg.targetShape as (number | null)[]).map((d) => d ?? -1);
     // 0 copies the batch dimension from the input (allowzero = 0), so a -1 in the target still resolves.
     const name = g.node('Reshape', [x.name, g.int64s('shape', [0, ...target])]);
-    return { name, layout: 'nhwc', shape: [x.shape[0] ?? null, ...target] };
+    return { name, layout: 'nhwc', shape: outputShape(layer) };
   },
 
   BatchNormalization(g, layer, x, cfg) {

@@ -1,0 +1,105 @@
+/**
+ * The command line: `edgeloop-trainer <command> --model M [--collector URL] [--token T] [options]`, parsed with
+ * node:util parseArgs; every value is checked here so that commands get typed options or ELT_BAD_ARGUMENT.
+ */
+import { parseArgs } from 'node:util';
+import { TrainerError } from '../errors.js';
+
+export const COMMANDS = ['bootstrap', 'train', 'evaluate', 'export', 'register'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+const options = {
+  model: { type: 'string' },
+  collector: { type: 'string' },
+  token: { type: 'string' },
+  backend: { type: 'string', default: 'auto' },
+  json: { type: 'boolean', default: false },
+  debug: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+  seed: { type: 'string' },
+  // bootstrap
+  examples: { type: 'string' },
+  epochs: { type: 'string' },
+  'golden-size': { type: 'string' },
+  // train
+  watch: { type: 'boolean', default: false },
+  'min-labels': { type: 'string' },
+  every: { type: 'string' },
+  poll: { type: 'string' },
+  'drift-threshold': { type: 'string' },
+  'learning-rate': { type: 'string' },
+  'replay-ratio': { type: 'string' },
+  'golden-tolerance': { type: 'string' },
+  'recall-tolerance': { type: 'string' },
+  'canary-percent': { type: 'string' },
+  'no-canary': { type: 'boolean', default: false },
+  'max-cycles': { type: 'string' },
+  // evaluate, export, register
+  version: { type: 'string' },
+  data: { type: 'string' },
+  out: { type: 'string' },
+  from: { type: 'string' },
+  labels: { type: 'string' },
+  'input-shape': { type: 'string' },
+  scale: { type: 'string' },
+  offset: { type: 'string' },
+  golden: { type: 'string' },
+  'trainable-tail': { type: 'string' },
+} as const;
+
+export type Flags = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
+
+export const USAGE = `usage: edgeloop-trainer <command> --model M [--collector URL] [--token T] [options]
+
+commands
+  bootstrap   train the first digits model on MNIST, upload its golden set, publish it as stable
+              [--examples N] [--epochs N] [--golden-size N]
+  train       run one retraining cycle now if anything new was labeled (exit 0 with a message if not)
+              --watch: wait for triggers: [--min-labels 50] [--every SEC] [--drift-threshold 0.2] [--poll 30]
+              [--epochs 5] [--learning-rate 2e-4] [--replay-ratio 2] [--golden-tolerance 0.5] (points)
+              [--recall-tolerance 5] (points) [--canary-percent 10 | --no-canary]
+  evaluate    --version V (default: stable) [--data FILE.ndjson | mnist:<part>[:thick|:shift]] [--out report.json]
+  export      --version V (default: stable) --out DIR; or --from DIR (a local TF.js model) --out DIR
+  register    --from DIR (model.json + weights) --labels a,b,c --input-shape 28,28,1 [--scale 1 --offset 0]
+              [--golden FILE.ndjson] [--trainable-tail 1]
+
+common
+  --collector URL  (or EDGELOOP_COLLECTOR)   --token T  (or EDGELOOP_TOKEN)
+  --backend auto|webgpu|cpu (default auto)   --json   --debug   --seed N`;
+
+/** Parses argv (without node and script); throws ELT_BAD_ARGUMENT on anything unknown or malformed. */
+export function parseCommandLine(argv: string[]): { command: Command | null; flags: Flags } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new TrainerError('ELT_BAD_ARGUMENT', [(e as Error).message]);
+  }
+  const [command, ...rest] = parsed.positionals;
+  if (rest.length) throw new TrainerError('ELT_BAD_ARGUMENT', [`unexpected argument "${rest[0]}"`]);
+  if (command !== undefined && !(COMMANDS as readonly string[]).includes(command)) {
+    throw new TrainerError('ELT_BAD_ARGUMENT', [`unknown command "${command}" (one of ${COMMANDS.join(', ')})`]);
+  }
+  const backend = parsed.values.backend;
+  if (!['auto', 'webgpu', 'cpu'].includes(backend)) throw new TrainerError('ELT_BAD_ARGUMENT', [`--backend must be auto, webgpu or cpu, not "${backend}"`]);
+  return { command: (command as Command | undefined) ?? null, flags: parsed.values };
+}
+
+/** A numeric flag within [min, max] (integers only when `int`), or `fallback` when absent. */
+export function num(flags: Flags, name: keyof Flags, fallback: number, range: { min?: number; max?: number; int?: boolean } = {}): number {
+  const raw = flags[name];
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  const { min = -Infinity, max = Infinity, int = false } = range;
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
+    throw new TrainerError('ELT_BAD_ARGUMENT', [`--${name} must be ${int ? 'an integer' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''}${max < Infinity ? ` ≤ ${max}` : ''}, not "${String(raw)}"`]);
+  }
+  return v;
+}
+
+/** A required string flag. */
+export function required(flags: Flags, name: keyof Flags, why: string): string {
+  const v = flags[name];
+  if (typeof v !== 'string' || v === '') throw new TrainerError('ELT_BAD_ARGUMENT', [`--${name} is required ${why}`]);
+  return v;
+}

@@ -1,0 +1,229 @@
+/**
+ * edgeloop-trainer: bootstrap | train [--watch] | evaluate | export | register. Errors are caught in one place:
+ * the message (and code) is printed, the stack only with --debug, and the exit status is the error's.
+ */
+import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Example } from '@edgeloop/protocol';
+import { releaseBackend, useBackend, type BackendRequest } from '../backend/select.js';
+import { CollectorClient } from '../collector/client.js';
+import { bootstrap } from '../cycle/bootstrap.js';
+import { formatGate } from '../cycle/gate.js';
+import { evaluateVersion, exportVersion } from '../cycle/inspect.js';
+import { DEFAULT_AUTO_POLICY } from '../cycle/publish.js';
+import { registerModel } from '../cycle/register.js';
+import { retrain, type RetrainOptions, type RetrainResult } from '../cycle/retrain.js';
+import { watch } from '../cycle/watch.js';
+import { thicken, shift } from '../data/drift.js';
+import type { ExampleSet } from '../data/examples.js';
+import { loadMnist, type MnistPart } from '../data/mnist.js';
+import { decodeExamples } from '../data/wire.js';
+import { catalogue, TrainerError } from '../errors.js';
+import { exportModel } from '../export/artifacts.js';
+import { loadLayers } from '../export/tfjs-layers.js';
+import { num, parseCommandLine, required, USAGE, type Flags } from './args.js';
+import { makeOutput, type Output } from './output.js';
+
+export interface CliIO {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  /** Aborted on SIGINT/SIGTERM (watch mode stops between polls). */
+  signal?: AbortSignal;
+}
+
+/** Runs the CLI and resolves with the exit status. */
+export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  const json = argv.includes('--json');
+  const debug = argv.includes('--debug');
+  const out = makeOutput({ json, stdout: io.stdout, stderr: io.stderr });
+  try {
+    const { command, flags } = parseCommandLine(argv);
+    if (flags.help || command === null) {
+      io.stdout.write(`${USAGE}\n`);
+      return command === null && !flags.help ? 2 : 0;
+    }
+    if (command === 'export' && flags.from) return await exportLocal(flags, out);
+    const model = required(flags, 'model', 'for every command');
+    const client = new CollectorClient({ url: collectorUrl(flags, io.env), token: token(flags, io.env) });
+    const backend = await useBackend(flags.backend as BackendRequest);
+    out.step(`backend: ${backend.name} (${backend.reason})`);
+    switch (command) {
+      case 'bootstrap': {
+        const r = await bootstrap(client, {
+          model,
+          reporter: out,
+          backend: backend.name,
+          ...(flags.examples ? { examples: num(flags, 'examples', 0, { min: 10, int: true }) } : {}),
+          epochs: num(flags, 'epochs', 3, { min: 1, max: 1000, int: true }),
+          ...(flags['golden-size'] ? { goldenSize: num(flags, 'golden-size', 0, { min: 10, int: true }) } : {}),
+          ...(flags.seed ? { seed: num(flags, 'seed', 1, { int: true }) } : {}),
+        });
+        out.result({ backend, ...r }, r.status === 'exists' ? r.message : `published ${r.version} as the stable version of "${model}"`);
+        return 0;
+      }
+      case 'train': {
+        const options = retrainOptions(flags, model, backend.name, out);
+        if (!flags.watch) {
+          const r = await retrain(client, options);
+          out.result({ backend, ...r }, describe(r));
+          return r.status === 'rejected' ? catalogue.ELT_GATE_FAILED.exit : 0;
+        }
+        const cycles = await watch(client, {
+          ...options,
+          minLabels: num(flags, 'min-labels', 50, { min: 1, int: true }),
+          everySec: flags.every ? num(flags, 'every', 0, { min: 1 }) : null,
+          driftThreshold: flags['drift-threshold'] === 'off' ? null : num(flags, 'drift-threshold', 0.2, { min: 0 }),
+          pollSec: num(flags, 'poll', 30, { min: 0.05 }),
+          ...(flags['max-cycles'] ? { maxCycles: num(flags, 'max-cycles', 1, { min: 1, int: true }) } : {}),
+          ...(io.signal ? { signal: io.signal } : {}),
+          onCycle: (r, trigger) => out.result({ trigger, ...r }, `[${trigger}] ${describe(r)}`),
+        });
+        out.step(`watch ended after ${cycles} cycle(s)`);
+        return 0;
+      }
+      case 'evaluate': {
+        const data = flags.data ? readData(flags.data) : undefined;
+        const report = await evaluateVersion(client, model, flags.version, data);
+        const path = flags.out ?? `edgeloop-eval-${model}-${report.version}.json`;
+        writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
+        const recall = report.labels.map((l) => `${l}: ${report.recall[l] == null ? '—' : (report.recall[l]! * 100).toFixed(1)}`).join('  ');
+        out.result({ ...report, report: path }, `${model} ${report.version} on ${report.data} (${report.count} examples): accuracy ${(report.accuracy * 100).toFixed(2)} %\nrecall  ${recall}\nreport written to ${path}`);
+        return 0;
+      }
+      case 'export': {
+        const dir = required(flags, 'out', 'for export (the folder to write to)');
+        const r = await exportVersion(client, model, flags.version, dir);
+        out.result(r, `exported ${model} ${r.version} to ${dir} (ONNX parity max diff ${r.parity?.toExponential(2)})`);
+        return 0;
+      }
+      case 'register': {
+        const dir = required(flags, 'from', 'for register (a folder with model.json and its weights)');
+        const labels = required(flags, 'labels', 'for register (comma-separated, output order)').split(',').map((s) => s.trim());
+        const shape = required(flags, 'input-shape', 'for register (one example, e.g. 28,28,1)').split(',').map(Number);
+        if (shape.some((d) => !Number.isInteger(d) || d < 1)) throw new TrainerError('ELT_BAD_ARGUMENT', ['--input-shape must be positive integers like 28,28,1']);
+        const input = { shape, dtype: 'float32' as const, normalize: { scale: num(flags, 'scale', 1), offset: num(flags, 'offset', 0) } };
+        const r = await registerModel(client, {
+          model,
+          ...readLayersDir(dir),
+          labels,
+          input,
+          ...(flags.golden ? { golden: readNdjson(flags.golden) } : {}),
+          trainableTail: num(flags, 'trainable-tail', 1, { min: 1, int: true }),
+          reporter: out,
+        });
+        out.result(r, `registered ${model} ${r.version}${r.onnx ? '' : ` (TF.js only: ${r.onnxSkipped})`}`);
+        return 0;
+      }
+    }
+  } catch (e) {
+    out.close();
+    return fail(e, { json, debug, io });
+  } finally {
+    await releaseBackend().catch(() => {});
+  }
+}
+
+function retrainOptions(flags: Flags, model: string, backend: string, out: Output): RetrainOptions {
+  return {
+    model,
+    backend,
+    reporter: out,
+    epochs: num(flags, 'epochs', 5, { min: 1, max: 1000, int: true }),
+    learningRate: num(flags, 'learning-rate', 2e-4, { min: 0 }),
+    replayRatio: num(flags, 'replay-ratio', 2, { min: 0 }),
+    gate: {
+      goldenTolerance: num(flags, 'golden-tolerance', 0.5, { min: 0, max: 100 }) / 100,
+      recallTolerance: num(flags, 'recall-tolerance', 5, { min: 0, max: 100 }) / 100,
+    },
+    canary: flags['no-canary'] ? false : { percent: num(flags, 'canary-percent', 10, { min: 0.01, max: 100 }), auto: DEFAULT_AUTO_POLICY },
+    ...(flags.seed ? { seed: num(flags, 'seed', 1, { int: true }) } : {}),
+  };
+}
+
+function describe(r: RetrainResult): string {
+  if (r.status === 'nothing-new') return `nothing new to learn: ${r.message}`;
+  if (r.status === 'rejected') return `${formatGate(r.gate)}\nthe candidate did not pass the gate: nothing published (parent ${r.parent})`;
+  return `${formatGate(r.gate)}\npublished ${r.version} (parent ${r.parent})${r.rollout?.canary ? ` as a ${r.rollout.canaryPercent} % canary` : ''}`;
+}
+
+function collectorUrl(flags: Flags, env: NodeJS.ProcessEnv): string {
+  const url = flags.collector ?? env.EDGELOOP_COLLECTOR;
+  if (!url) throw new TrainerError('ELT_BAD_ARGUMENT', ['no collector: pass --collector URL or set EDGELOOP_COLLECTOR']);
+  if (!/^https?:\/\//.test(url)) throw new TrainerError('ELT_BAD_ARGUMENT', [`--collector must be an http(s) URL, not "${url}"`]);
+  return url;
+}
+
+function token(flags: Flags, env: NodeJS.ProcessEnv): string {
+  const t = flags.token ?? env.EDGELOOP_TOKEN;
+  if (!t) throw new TrainerError('ELT_BAD_ARGUMENT', ['no token: pass --token T or set EDGELOOP_TOKEN (a trainer or admin key)']);
+  return t;
+}
+
+function readNdjson(path: string): Example[] {
+  try {
+    return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Example);
+  } catch (e) {
+    throw new TrainerError('ELT_BAD_DATA', [`cannot read ${path} as NDJSON examples: ${(e as Error).message}`], { cause: e });
+  }
+}
+
+/** `mnist:<part>[:thick|:shift]` or an NDJSON file of wire examples (decoded against the version later). */
+function readData(spec: string): { name: string; set: ExampleSet } {
+  const m = /^mnist:(train|golden|drift|test)(?::(thick|shift))?$/.exec(spec);
+  if (m) {
+    let set = loadMnist(m[1] as MnistPart);
+    if (m[2] === 'thick') set = thicken(set, 1);
+    if (m[2] === 'shift') set = shift(set, 2, -2);
+    return { name: spec, set };
+  }
+  const examples = readNdjson(spec);
+  const first = examples[0];
+  if (!first) throw new TrainerError('ELT_BAD_DATA', [`${spec} holds no examples`]);
+  const labels = [...new Set(examples.map((e) => e.label))].sort();
+  const shape = first.input.shape;
+  const decoded = decodeExamples(examples.map((e) => ({ ...e, split: 'val' as const })), labels, { shape, dtype: first.input.dtype, normalize: { scale: 1, offset: 0 } });
+  return { name: spec, set: decoded.bySplit.val };
+}
+
+function readLayersDir(dir: string): { modelJson: Uint8Array; files: Map<string, Uint8Array> } {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    throw new TrainerError('ELT_BAD_MODEL', [`cannot read ${dir}: ${(e as Error).message}`], { cause: e });
+  }
+  if (!names.includes('model.json')) throw new TrainerError('ELT_BAD_MODEL', [`${dir} has no model.json`]);
+  const files = new Map(names.filter((n) => n.endsWith('.bin')).map((n) => [n, new Uint8Array(readFileSync(join(dir, n)))] as const));
+  return { modelJson: new Uint8Array(readFileSync(join(dir, 'model.json'))), files };
+}
+
+async function exportLocal(flags: Flags, out: Output): Promise<number> {
+  const outDir = required(flags, 'out', 'for export (the folder to write to)');
+  const backend = await useBackend(flags.backend as 'auto' | 'webgpu' | 'cpu');
+  out.step(`backend: ${backend.name} (${backend.reason})`);
+  const net = await loadLayers(readLayersDir(flags.from!));
+  const exported = await exportModel(net);
+  mkdirSync(join(outDir, 'tfjs'), { recursive: true });
+  const files = exported.files.map((f) => {
+    const path = f.format === 'onnx' ? join(outDir, f.name) : join(outDir, 'tfjs', f.name);
+    writeFileSync(path, f.bytes);
+    return path;
+  });
+  out.result({ files, parity: exported.parity }, `exported ${flags.from} to ${outDir} (ONNX parity max diff ${exported.parity?.maxAbsDiff.toExponential(2)})`);
+  return 0;
+}
+
+function fail(e: unknown, { json, debug, io }: { json: boolean; debug: boolean; io: CliIO }): number {
+  const known = e instanceof TrainerError;
+  const code = known ? e.code : 'ELT_UNEXPECTED';
+  const message = known ? e.message : `unexpected error: ${(e as Error)?.message ?? String(e)} (run with --debug for the stack)`;
+  if (json) io.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  io.stderr.write(`error ${code}: ${message}\n`);
+  if (debug) {
+    io.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
+    const cause = (e as { cause?: Error })?.cause;
+    if (cause) io.stderr.write(`caused by: ${cause.stack ?? String(cause)}\n`);
+  }
+  return known ? e.exitCode : 1;
+}

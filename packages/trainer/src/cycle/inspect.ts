@@ -1,0 +1,57 @@
+/**
+ * evaluate and export for stored versions: a version's accuracy, per-class recall and confusion matrix on its
+ * golden set or given data, and a version's files written out (ONNX re-exported and parity-checked).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CollectorClient } from '../collector/client.js';
+import type { ExampleSet } from '../data/examples.js';
+import { decodeExamples } from '../data/wire.js';
+import { TrainerError } from '../errors.js';
+import { exportModel } from '../export/artifacts.js';
+import { evaluateModel, type Evaluation } from '../train/evaluate.js';
+import { stableModel, storedModel } from './lineage.js';
+
+export interface EvaluationReport extends Evaluation {
+  model: string;
+  version: string;
+  data: string;
+  labels: string[];
+  at: string;
+}
+
+/** Evaluates a version (default: stable) on `data`, or on the model's golden set when no data is given. */
+export async function evaluateVersion(client: CollectorClient, model: string, version?: string, data?: { name: string; set: ExampleSet }): Promise<EvaluationReport> {
+  const stored = version ? await storedModel(client, model, version) : await stableModel(client, model);
+  const { labels, input } = stored.version.meta;
+  let set = data?.set;
+  if (!set) {
+    const golden = await client.golden(model);
+    if (!golden) throw new TrainerError('ELT_NO_GOLDEN_SET', [model, model]);
+    set = decodeExamples(golden, labels, input).bySplit.golden;
+  }
+  if (set.count === 0) throw new TrainerError('ELT_BAD_DATA', ['no examples to evaluate on']);
+  const net = await stored.load();
+  const evaluation = await evaluateModel(net, { ...set, labels });
+  net.dispose();
+  return { model, version: stored.version.version, data: data?.name ?? 'golden set', labels, at: new Date().toISOString(), ...evaluation };
+}
+
+/** Writes a version's TF.js Layers files, a fresh parity-checked ONNX export and its meta to `outDir`. */
+export async function exportVersion(client: CollectorClient, model: string, version: string | undefined, outDir: string): Promise<{ version: string; files: string[]; parity: number | null }> {
+  const stored = version ? await storedModel(client, model, version) : await stableModel(client, model);
+  const net = await stored.load();
+  const exported = await exportModel(net, undefined, { onnx: true });
+  net.dispose();
+  mkdirSync(join(outDir, 'tfjs'), { recursive: true });
+  const files: string[] = [];
+  for (const f of exported.files) {
+    const path = f.format === 'onnx' ? join(outDir, f.name) : join(outDir, 'tfjs', f.name);
+    writeFileSync(path, f.bytes);
+    files.push(path);
+  }
+  const metaPath = join(outDir, 'meta.json');
+  writeFileSync(metaPath, JSON.stringify({ model, version: stored.version.version, ...stored.version.meta }, null, 2) + '\n');
+  files.push(metaPath);
+  return { version: stored.version.version, files, parity: exported.parity?.maxAbsDiff ?? null };
+}

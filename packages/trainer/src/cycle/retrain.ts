@@ -1,0 +1,171 @@
+/**
+ * One retraining cycle: freeze what was labeled since the last batch, fine-tune the stable model on the new
+ * batches plus a replay sample of earlier data, gate the candidate against stable, and publish it as a canary —
+ * or publish nothing when it fails the gate.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { Batch, GateMetric, Rollout, Version } from '@edgeloop/protocol';
+import type { CollectorClient } from '../collector/client.js';
+import { concat, mulberry32, pick, shuffled, type ExampleSet } from '../data/examples.js';
+import { loadMnist } from '../data/mnist.js';
+import { decodeExamples } from '../data/wire.js';
+import { TrainerError } from '../errors.js';
+import { exportModel } from '../export/artifacts.js';
+import { fitModel } from '../train/fit.js';
+import { formatGate, runGate, type GateOptions, type GateReport } from './gate.js';
+import { stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
+import { codeVersion, DEFAULT_AUTO_POLICY, DEFAULT_CANARY_PERCENT, publishVersion, startCanary, type CanaryOptions } from './publish.js';
+import { silent, type Reporter } from './reporter.js';
+
+export interface RetrainOptions {
+  model: string;
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  /** Replay examples per new training example (default 1). */
+  replayRatio?: number;
+  gate?: GateOptions;
+  /** The canary to start on success (default 10 % with DEFAULT_AUTO_POLICY); false publishes without one. */
+  canary?: CanaryOptions | false;
+  seed?: number;
+  /** Batch ids not to train on (watch mode: batches a rejected candidate already tried). */
+  exclude?: ReadonlySet<string>;
+  /** Name of the backend in use, stored with the version's trainer config. */
+  backend?: string;
+  reporter?: Reporter;
+}
+
+export type RetrainResult =
+  | { status: 'nothing-new'; message: string }
+  | { status: 'rejected'; parent: string; batches: string[]; gate: GateReport; metrics: Record<string, number> }
+  | { status: 'published'; version: string; parent: string; batches: string[]; gate: GateReport; metrics: Record<string, number>; rollout: Rollout | null };
+
+/** What is waiting to be learned: the stable version and the batches no version has trained on. */
+export interface PendingWork {
+  stable: StableModel;
+  versions: Version[];
+  batches: Batch[];
+  pending: Batch[];
+  /** Labeled examples in the pending batches. */
+  examples: number;
+}
+
+/** Freezes a batch of anything newly labeled and lists the batches no version has trained on yet. */
+export async function pendingWork(client: CollectorClient, model: string, exclude: ReadonlySet<string> = new Set()): Promise<PendingWork> {
+  const stable = await stableModel(client, model);
+  await client.freezeBatch(model);
+  const [versions, batches] = await Promise.all([client.versions(model), client.batches(model)]);
+  const pending = untrainedBatches(batches, versions, exclude);
+  return { stable, versions, batches, pending, examples: pending.reduce((n, b) => n + b.counts.examples, 0) };
+}
+
+/** Runs one cycle now (if anything is new); see RetrainResult for the outcomes. */
+export async function retrain(client: CollectorClient, options: RetrainOptions, work?: PendingWork): Promise<RetrainResult> {
+  const r = options.reporter ?? silent;
+  const { model } = options;
+  const seed = options.seed ?? Date.now() % 2 ** 31;
+  work ??= await pendingWork(client, model, options.exclude);
+  if (work.pending.length === 0) return { status: 'nothing-new', message: `nothing labeled for "${model}" since its last version` };
+  const { stable } = work;
+  const { labels, input } = stable.version.meta;
+  const batchIds = work.pending.map((b) => b.id);
+  r.step(`stable is ${stable.version.version}; new batches: ${batchIds.join(', ')} (${work.examples} examples)`);
+
+  const fresh = decodeExamples((await Promise.all(batchIds.map((id) => client.batchExamples(id)))).flat(), labels, input);
+  const train = fresh.bySplit.train;
+  const val = fresh.bySplit.val;
+  if (fresh.skipped.length) r.step(`skipped ${fresh.skipped.length} examples (${fresh.skipped[0]!.why}${fresh.skipped.length > 1 ? ', …' : ''})`);
+  if (train.count === 0) throw new TrainerError('ELT_EMPTY_BATCH', [model, `the new batches hold no usable training example (${fresh.skipped.length} skipped)`]);
+
+  const goldenWire = await client.golden(model);
+  if (!goldenWire) throw new TrainerError('ELT_NO_GOLDEN_SET', [model, model]);
+  const golden = decodeExamples(goldenWire, labels, input).bySplit.golden;
+
+  const replay = await replaySample(client, work, train, options.replayRatio ?? 1, seed);
+  r.step(`fine-tuning ${stable.version.version} on ${train.count} new + ${replay.count} replayed examples`);
+  const [base, candidate] = [await stable.load(), await stable.load()];
+  const epochs = options.epochs ?? 5;
+  const learningRate = options.learningRate ?? 5e-4;
+  const batchSize = options.batchSize ?? 32;
+  const data = shuffled(replay.count ? concat(train, replay) : train, seed);
+  const fit = await fitModel(candidate, data, {
+    epochs,
+    batchSize,
+    learningRate,
+    ...(stable.config.trainableTail !== undefined ? { trainableTail: stable.config.trainableTail } : {}),
+    onProgress: (p) => r.progress('train', p.samples, p.total, `epoch ${p.epoch + 1}/${p.epochs} loss ${p.loss.toFixed(4)}`),
+  });
+
+  r.step(`gating on ${golden.count} golden and ${val.count} validation examples`);
+  const gate = await runGate(base, candidate, golden, val, options.gate);
+  r.step(formatGate(gate.report));
+  const metrics: Record<string, number> = {
+    'golden.accuracy': gate.candidate.golden.accuracy,
+    'stable.golden.accuracy': gate.stable.golden.accuracy,
+    ...(gate.candidate.val ? { 'val.accuracy': gate.candidate.val.accuracy, 'stable.val.accuracy': gate.stable.val!.accuracy } : {}),
+    'train.examples': train.count,
+    'replay.examples': replay.count,
+    'train.loss': fit.loss.at(-1) ?? NaN,
+    'train.samplesPerSec': fit.samplesPerSec,
+  };
+  if (!gate.report.pass) {
+    dispose(base, candidate);
+    return { status: 'rejected', parent: stable.version.version, batches: batchIds, gate: gate.report, metrics };
+  }
+
+  r.step('exporting TF.js Layers and ONNX (parity-checked on the golden inputs)');
+  // ONNX whenever the stable version has it (a user's model may be TF.js only: see register.ts).
+  const onnx = stable.version.artifacts.some((a) => a.format === 'onnx');
+  const exported = await exportModel(candidate, golden.x, { onnx });
+  if (exported.parity) metrics['parity.maxAbsDiff'] = exported.parity.maxAbsDiff;
+  dispose(base, candidate);
+  const version = await publishVersion(client, model, {
+    parent: stable.version.version,
+    batches: batchIds,
+    metrics: finite(metrics),
+    labels,
+    input,
+    ...(stable.version.meta.policy ? { policy: stable.version.meta.policy } : {}),
+    gate: gate.report,
+    trainer: { ...stable.config, kind: 'fine-tune', epochs, batchSize, learningRate, replayRatio: options.replayRatio ?? 1, seed, backend: options.backend ?? 'cpu', gate: { goldenTolerance: options.gate?.goldenTolerance ?? 0.005, recallTolerance: options.gate?.recallTolerance ?? 0.02 } },
+    codeVersion: codeVersion(),
+  }, exported.files);
+  r.step(`published ${version} (parent ${stable.version.version})`);
+  const canary = options.canary === undefined ? { percent: DEFAULT_CANARY_PERCENT, auto: DEFAULT_AUTO_POLICY } : options.canary;
+  let rollout: Rollout | null = null;
+  if (canary) {
+    rollout = await startCanary(client, model, stable.version.version, version, canary, `trainer: ${version} passed the gate against ${stable.version.version}`);
+    r.step(`canary ${version} at ${canary.percent} %${canary.auto ? ' with the automatic rollout policy' : ''}`);
+  }
+  return { status: 'published', version, parent: stable.version.version, batches: batchIds, gate: gate.report, metrics, rollout };
+}
+
+/** A seeded uniform sample of earlier data: batches earlier versions trained on, plus the base data set. */
+async function replaySample(client: CollectorClient, work: PendingWork, train: ExampleSet, ratio: number, seed: number): Promise<ExampleSet> {
+  const want = Math.round(train.count * ratio);
+  const empty: ExampleSet = { ...train, x: new Float32Array(0), y: new Int32Array(0), count: 0 };
+  if (want === 0) return empty;
+  const { labels, input } = work.stable.version.meta;
+  const pools: ExampleSet[] = [];
+  for (const b of trainedBatches(work.batches, work.versions)) {
+    pools.push(decodeExamples(await client.batchExamples(b.id), labels, input).bySplit.train);
+  }
+  if (work.stable.config.baseData === 'mnist:train') pools.push(loadMnist('train'));
+  const pool = pools.filter((p) => p.count > 0);
+  if (pool.length === 0) return empty;
+  const all = pool.length === 1 ? pool[0]! : concat(...pool);
+  const rand = mulberry32(seed ^ 0x5eed);
+  const picked = new Set<number>();
+  while (picked.size < Math.min(want, all.count)) picked.add(Math.floor(rand() * all.count));
+  return pick(all, [...picked]);
+}
+
+function finite(metrics: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).filter(([, v]) => Number.isFinite(v)));
+}
+
+function dispose(...models: tf.LayersModel[]): void {
+  for (const m of models) m.dispose();
+}
+
+export type { GateMetric };

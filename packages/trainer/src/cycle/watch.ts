@@ -1,0 +1,98 @@
+/**
+ * Watch mode: poll the collector and run a retraining cycle when a trigger fires — N new labels since the last
+ * version, a schedule (every S seconds, if anything is new), or a drift alert from the collector's metrics. A
+ * collector that goes away (restart, network) is waited for; a refused token stops the watch.
+ */
+import { CollectorAnswer, type CollectorClient } from '../collector/client.js';
+import { isTrainerError } from '../errors.js';
+import { pendingWork, retrain, type RetrainOptions, type RetrainResult } from './retrain.js';
+import { silent } from './reporter.js';
+
+export type Trigger = 'labels' | 'schedule' | 'drift';
+
+export interface WatchOptions extends RetrainOptions {
+  /** Label-count trigger: this many new labeled examples since the last version (default 50). */
+  minLabels?: number;
+  /** Schedule trigger: a cycle every this many seconds when anything is new (default: off). */
+  everySec?: number | null;
+  /** Drift trigger: a label or confidence PSI above this on the collector's metrics (default 0.2; null: off). */
+  driftThreshold?: number | null;
+  /** Seconds between polls (default 30). */
+  pollSec?: number;
+  /** Stop after this many cycles (default: never). */
+  maxCycles?: number;
+  signal?: AbortSignal;
+  onCycle?: (result: RetrainResult, trigger: Trigger) => void;
+}
+
+/** Watches until `signal` aborts (or `maxCycles` cycles ran); resolves with the number of cycles. */
+export async function watch(client: CollectorClient, options: WatchOptions): Promise<number> {
+  const r = options.reporter ?? silent;
+  const minLabels = options.minLabels ?? 50;
+  const pollMs = (options.pollSec ?? 30) * 1000;
+  const attempted = new Set<string>();
+  let driftThreshold = options.driftThreshold === undefined ? 0.2 : options.driftThreshold;
+  let lastCycle = Date.now();
+  let cycles = 0;
+  let waitingSaid = '';
+  r.step(`watching "${options.model}": ${minLabels} new labels${options.everySec ? `, every ${options.everySec} s` : ''}${driftThreshold !== null ? `, drift PSI > ${driftThreshold}` : ''}`);
+  while (!options.signal?.aborted && (options.maxCycles === undefined || cycles < options.maxCycles)) {
+    try {
+      const work = await pendingWork(client, options.model, attempted);
+      if (waitingSaid.startsWith('collector')) r.step('collector is back');
+      let trigger: Trigger | null = null;
+      if (work.examples >= minLabels) trigger = 'labels';
+      else if (work.pending.length > 0 && options.everySec && Date.now() - lastCycle >= options.everySec * 1000) trigger = 'schedule';
+      else if (work.pending.length > 0 && driftThreshold !== null) {
+        const drift = await driftAlert(client, options.model, driftThreshold).catch((e: unknown) => {
+          // The metrics route needs an admin key: without one the drift trigger is off, once and with a word.
+          if (isTrainerError(e, 'ELT_BAD_TOKEN')) {
+            r.step('drift trigger off: reading metrics needs an admin key');
+            driftThreshold = null;
+            return false;
+          }
+          throw e;
+        });
+        if (drift) trigger = 'drift';
+      }
+      const status = `${work.examples} new labeled examples in ${work.pending.length} batches`;
+      if (!trigger && status !== waitingSaid) r.step(`waiting: ${status}`);
+      waitingSaid = trigger ? '' : status;
+      if (trigger) {
+        r.step(`trigger: ${trigger} (${status})`);
+        const result = await retrain(client, { ...options, exclude: attempted }, work);
+        cycles++;
+        lastCycle = Date.now();
+        // A rejected candidate's batches wait for new labels rather than being retried as they are, forever.
+        if (result.status === 'rejected') for (const b of result.batches) attempted.add(b);
+        options.onCycle?.(result, trigger);
+        continue;
+      }
+    } catch (e) {
+      // Down or restarting (connection refused, 503 while storage recovers): wait; anything else is for the caller.
+      if (!isTrainerError(e, 'ELT_COLLECTOR_UNREACHABLE') && !(e instanceof CollectorAnswer && e.status >= 500)) throw e;
+      const said = `collector unavailable (${(e as Error).message}); retrying every ${pollMs / 1000} s`;
+      if (waitingSaid !== said) r.step(said);
+      waitingSaid = said;
+    }
+    await sleep(pollMs, options.signal);
+  }
+  return cycles;
+}
+
+async function driftAlert(client: CollectorClient, model: string, threshold: number): Promise<boolean> {
+  const report = await client.metrics(model, Date.now() - 3_600_000);
+  return report.versions.some((v) => Math.max(v.drift.label ?? 0, v.drift.confidence ?? 0) > threshold);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,69 @@
+/**
+ * Wire examples ↔ ExampleSet: the collector's `{ inputHash, input: { dtype, shape, data: base64 }, label, split }`
+ * lines and the flat arrays training uses. Inputs are decoded with the version's InputSpec
+ * (model input = raw × scale + offset), the same normalisation the runtime applies.
+ */
+import type { Example, InputSpec, Split } from '@edgeloop/protocol';
+import { sha256Hex } from '@edgeloop/protocol';
+import { exampleSize, type ExampleSet } from './examples.js';
+
+export interface DecodedExamples {
+  /** Examples by split ('train', 'val', 'golden'). */
+  bySplit: Record<Split, ExampleSet>;
+  /** Examples left out, with why (unknown label, wrong size). */
+  skipped: { inputHash: string; why: string }[];
+}
+
+/** Decodes wire examples for a model with `labels` and `input`; examples that do not fit are skipped, not fatal. */
+export function decodeExamples(examples: readonly Example[], labels: readonly string[], input: InputSpec): DecodedExamples {
+  const size = exampleSize(input.shape);
+  const index = new Map(labels.map((l, i) => [l, i]));
+  const parts: Record<Split, { x: number[][]; y: number[] }> = { train: { x: [], y: [] }, val: { x: [], y: [] }, golden: { x: [], y: [] } };
+  const skipped: DecodedExamples['skipped'] = [];
+  for (const e of examples) {
+    const y = index.get(e.label);
+    if (y === undefined) {
+      skipped.push({ inputHash: e.inputHash, why: `label "${e.label}" is not one of the model's labels` });
+      continue;
+    }
+    const raw = decodeTensor(e.input);
+    if (raw.length !== size) {
+      skipped.push({ inputHash: e.inputHash, why: `input has ${raw.length} values, the model takes ${size} (${input.shape.join('×')})` });
+      continue;
+    }
+    const x = new Array<number>(size);
+    for (let i = 0; i < size; i++) x[i] = raw[i]! * input.normalize.scale + input.normalize.offset;
+    parts[e.split].x.push(x);
+    parts[e.split].y.push(y);
+  }
+  const build = (p: { x: number[][]; y: number[] }): ExampleSet => {
+    const x = new Float32Array(p.x.length * size);
+    p.x.forEach((row, i) => x.set(row, i * size));
+    return { x, y: Int32Array.from(p.y), count: p.y.length, shape: input.shape, labels };
+  };
+  return { bySplit: { train: build(parts.train), val: build(parts.val), golden: build(parts.golden) }, skipped };
+}
+
+/** The raw values of a wire tensor (float32 or uint8, little-endian). */
+export function decodeTensor(t: Example['input']): Float32Array | Uint8Array {
+  const bytes = Buffer.from(t.data, 'base64');
+  if (t.dtype === 'uint8') return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const copy = new Uint8Array(bytes); // aligned copy for the Float32Array view
+  return new Float32Array(copy.buffer, 0, Math.floor(copy.byteLength / 4));
+}
+
+/** Encodes an ExampleSet as wire examples (float32, one example's shape), each with the sha256 of its bytes. */
+export async function encodeExamples(set: ExampleSet, split: Split): Promise<Example[]> {
+  const size = exampleSize(set.shape);
+  const out: Example[] = [];
+  for (let i = 0; i < set.count; i++) {
+    const bytes = new Uint8Array(set.x.slice(i * size, (i + 1) * size).buffer);
+    out.push({
+      inputHash: await sha256Hex(bytes),
+      input: { dtype: 'float32', shape: [...set.shape], data: Buffer.from(bytes).toString('base64') },
+      label: set.labels[set.y[i]!]!,
+      split,
+    });
+  }
+  return out;
+}

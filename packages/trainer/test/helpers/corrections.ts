@@ -1,0 +1,52 @@
+/**
+ * Sends labeled examples to a collector the way devices do: a `reported` prediction carrying the input, then the
+ * user's correction with the true (or given) label, spread over many devices (the collector caps labels per device).
+ */
+import { newId, sha256Hex, type CorrectionEvent, type Event, type PredictionEvent } from '@edgeloop/protocol';
+import { exampleSize, type ExampleSet } from '../../src/index.js';
+import { KEYS } from './collector.js';
+
+export interface SendOptions {
+  model?: string;
+  version?: string;
+  devices?: number;
+  /** Label to send for example i (default: its true label). */
+  labelOf?: (i: number, trueLabel: string) => string;
+}
+
+/** Posts a prediction + correction pair per example to `POST /v1/events`; returns how many were accepted. */
+export async function sendCorrections(url: string, set: ExampleSet, options: SendOptions = {}): Promise<number> {
+  const model = options.model ?? 'digits';
+  const size = exampleSize(set.shape);
+  const events: Event[] = [];
+  for (let i = 0; i < set.count; i++) {
+    const bytes = new Uint8Array(set.x.slice(i * size, (i + 1) * size).buffer);
+    const deviceId = `device-${i % (options.devices ?? 25)}`;
+    const trueLabel = set.labels[set.y[i]!]!;
+    const prediction: PredictionEvent = {
+      id: newId(), model, version: options.version ?? 'v1', deviceId, ts: Date.now(), type: 'prediction', reason: 'reported',
+      input: { dtype: 'float32', shape: [...set.shape], data: Buffer.from(bytes).toString('base64') },
+      inputHash: await sha256Hex(bytes),
+      output: { label: '0', confidence: 0.5, topK: [{ label: '0', p: 0.5 }] },
+      engine: 'test', latencyMs: 1,
+    };
+    const correction: CorrectionEvent = {
+      id: newId(), model, version: prediction.version, deviceId, ts: Date.now(), type: 'correction', predictionId: prediction.id,
+      label: options.labelOf ? options.labelOf(i, trueLabel) : trueLabel,
+    };
+    events.push(prediction, correction);
+  }
+  let accepted = 0;
+  for (let at = 0; at < events.length; at += 100) {
+    const res = await fetch(`${url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEYS.ingest}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ events: events.slice(at, at + 100) }),
+    });
+    if (!res.ok) throw new Error(`POST /v1/events answered ${res.status}: ${await res.text()}`);
+    const body = (await res.json()) as { accepted: number; rejected: unknown[] };
+    if (body.rejected.length) throw new Error(`events rejected: ${JSON.stringify(body.rejected.slice(0, 3))}`);
+    accepted += body.accepted;
+  }
+  return accepted;
+}
