@@ -3,7 +3,7 @@
  * each. Its sha256 is therefore what the trainer can check its download against, and the same labels give the
  * same hash on either store.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { BatchCounts, Split, Tensor } from '@edgeloop/protocol';
 import type { Outcome, Resolution } from './resolver.js';
 import { splitOf } from './split.js';
@@ -16,6 +16,8 @@ export interface BuiltExample {
   line: string;
   /** The prediction event whose input was used; null for golden examples, which are uploaded with their input. */
   sourceEventId: string | null;
+  /** Lineage: JSON of the corrections and reviews that decided the label and how each was used. */
+  sources: string | null;
   outcome: Outcome | 'golden';
 }
 
@@ -25,10 +27,10 @@ export interface BuiltBatch {
   counts: BatchCounts;
 }
 
-/** A stored prediction that carries an input for this hash, with that input as JSON text. */
+/** A stored prediction that carries an input for this hash, with that input (parsed JSON). */
 export interface InputCandidate {
   eventId: string;
-  input: string;
+  input: unknown;
 }
 
 const BYTES_PER: Record<Tensor['dtype'], number> = { float32: 4, uint8: 1 };
@@ -45,7 +47,8 @@ export function canonicalTensor(value: unknown): Tensor | undefined {
 export function tensorMatches(input: Tensor, inputHash: string): boolean {
   const bytes = Buffer.from(input.data, 'base64');
   const size = input.shape.reduce((n, d) => n * d, BYTES_PER[input.dtype]);
-  return bytes.length === size && createHash('sha256').update(bytes).digest('hex') === inputHash;
+  // crypto.hash is the one-shot form: a first freeze checks tens of thousands of inputs.
+  return bytes.length === size && hash('sha256', bytes, 'hex') === inputHash;
 }
 
 /** One export line: keys in a fixed order so that the line, and the batch's sha256, are reproducible. */
@@ -70,7 +73,7 @@ export function buildBatch(resolution: Resolution, candidates: ReadonlyMap<strin
     if (d.label === null) continue;
     let chosen: { eventId: string; input: Tensor } | undefined;
     for (const c of candidates.get(d.inputHash) ?? []) {
-      const input = canonicalTensor(JSON.parse(c.input) as unknown);
+      const input = canonicalTensor(c.input);
       if (input && tensorMatches(input, d.inputHash)) {
         chosen = { eventId: c.eventId, input };
         break;
@@ -87,6 +90,7 @@ export function buildBatch(resolution: Resolution, candidates: ReadonlyMap<strin
       split,
       line: exampleLine({ inputHash: d.inputHash, input: chosen.input, label: d.label, split }),
       sourceEventId: chosen.eventId,
+      sources: JSON.stringify(d.lineage),
       outcome: d.outcome,
     });
   }
@@ -110,6 +114,7 @@ export function buildGolden(items: readonly { inputHash: string; input: Tensor; 
       split: 'golden',
       line: exampleLine({ ...e, split: 'golden' }),
       sourceEventId: null,
+      sources: null,
       outcome: 'golden',
     }));
   const counts: BatchCounts = { ...tally(examples), tiesSentToReview: 0, cappedByDevice: 0, withoutInput: 0, excludedGolden: 0 };

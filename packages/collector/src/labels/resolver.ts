@@ -3,11 +3,15 @@
  * A reviewer's label wins; otherwise each device has one vote per input (its latest correction), at most
  * `maxLabelsPerDevice` of a device's votes count in one batch, and a strict majority decides. A tie has no
  * label and goes to the review queue. Pure and deterministic: the same sources give the same decisions.
+ *
+ * "New since the last batch" is counted, not dated: an input's sources (corrections and reviews) only ever
+ * grow, so an input is pending exactly when it has more sources than the last batch that resolved it saw.
+ * A correction committed late, behind later ones, still raises the count; no cursor can skip it.
  */
 
 /** One label for one input: a user's correction event or a reviewer's label. */
 export interface LabelSource {
-  /** The correction event's id or the review's id; a batch consumes each source at most once. */
+  /** The correction event's id or the review's id. */
   sourceId: string;
   kind: 'correction' | 'review';
   inputHash: string;
@@ -18,13 +22,11 @@ export interface LabelSource {
   ts: number;
   /** Server time the label arrived: orders a device's votes for the cap, since devices cannot forge it. */
   receivedAt: number;
-  /** Already used by an earlier batch. */
-  consumed: boolean;
 }
 
 export type Outcome = 'reviewed' | 'voted' | 'tie' | 'capped';
 
-/** How a batch used one source (its lineage). */
+/** How a decision used one source (its lineage). */
 export type SourceRole = 'review' | 'vote' | 'capped' | 'superseded';
 
 export interface Decision {
@@ -32,20 +34,15 @@ export interface Decision {
   outcome: Outcome;
   /** The resolved label; null for a tie or when every vote was capped. */
   label: string | null;
-}
-
-export interface SourceUse {
-  sourceId: string;
-  kind: LabelSource['kind'];
-  inputHash: string;
-  role: SourceRole;
+  /** How many sources the input has now: a batch made from this decision records it as seen. */
+  sources: number;
+  /** Every source of the input and how it was used. */
+  lineage: { sourceId: string; kind: LabelSource['kind']; role: SourceRole }[];
 }
 
 export interface Resolution {
-  /** One per input that had an unconsumed source, sorted by inputHash; golden inputs are left out. */
+  /** One per pending input, sorted by inputHash; golden inputs are left out. */
   decisions: Decision[];
-  /** Every unconsumed source of a decided input: what a batch made from these decisions consumes. */
-  uses: SourceUse[];
   tiesSentToReview: number;
   /** Votes that did not count because their device had reached its cap. */
   cappedByDevice: number;
@@ -58,6 +55,8 @@ export interface ResolveOptions {
   maxLabelsPerDevice: number;
   /** Input hashes of the model's golden set. */
   golden: ReadonlySet<string>;
+  /** Per input, the number of sources the last batch that resolved it saw (absent: none). */
+  seen: ReadonlyMap<string, number>;
 }
 
 export const DEFAULT_MAX_LABELS_PER_DEVICE = 50;
@@ -65,48 +64,40 @@ export const DEFAULT_MAX_LABELS_PER_DEVICE = 50;
 const cmpId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 const enum Role {
-  None,
+  Superseded,
   Review,
   Vote,
   Capped,
-  Superseded,
 }
-const ROLE_NAMES: SourceRole[] = ['superseded', 'review', 'vote', 'capped', 'superseded'];
+const ROLE_NAMES: SourceRole[] = ['superseded', 'review', 'vote', 'capped'];
 
-/**
- * Resolves the label of every input that has an unconsumed source; `sources` holds all sources of those
- * inputs (and may hold fully consumed inputs, which are skipped). Works on indices: a first freeze handles
- * hundreds of thousands of sources.
- */
+/** Resolves every pending input. Works on indices: a first freeze handles hundreds of thousands of sources. */
 export function resolveLabels(sources: readonly LabelSource[], options: ResolveOptions): Resolution {
   const n = sources.length;
   const order = Array.from({ length: n }, (_, i) => i);
-  // Stores return sources sorted by inputHash; sorting an already sorted list is cheap.
+  // Stores return sources sorted by inputHash and sourceId; sorting an already sorted list is cheap.
   order.sort((a, b) => cmpId(sources[a]!.inputHash, sources[b]!.inputHash) || cmpId(sources[a]!.sourceId, sources[b]!.sourceId));
 
   const role = new Uint8Array(n);
-  const decisions: Decision[] = [];
+  const decided: { decision: Decision; group: number[] }[] = [];
   const voting: { decision: Decision; votes: number[] }[] = [];
-  const decided: [start: number, end: number][] = [];
   let excludedGolden = 0;
 
   for (let start = 0; start < n; ) {
     const inputHash = sources[order[start]!]!.inputHash;
     let end = start;
-    let pending = false;
-    while (end < n && sources[order[end]!]!.inputHash === inputHash) pending = !sources[order[end++]!]!.consumed || pending;
+    while (end < n && sources[order[end]!]!.inputHash === inputHash) end++;
     const group = order.slice(start, end);
-    const range: [number, number] = [start, end];
     start = end;
-    if (!pending) continue;
+    if (group.length <= (options.seen.get(inputHash) ?? 0)) continue;
     if (options.golden.has(inputHash)) {
       excludedGolden++;
       continue;
     }
-    decided.push(range);
+    const decision: Decision = { inputHash, outcome: 'voted', label: null, sources: group.length, lineage: [] };
+    decided.push({ decision, group });
     let review = -1;
     for (const i of group) {
-      role[i] = Role.Superseded;
       const s = sources[i]!;
       if (s.kind !== 'review') continue;
       const r = review < 0 ? undefined : sources[review]!;
@@ -114,7 +105,8 @@ export function resolveLabels(sources: readonly LabelSource[], options: ResolveO
     }
     if (review >= 0) {
       role[review] = Role.Review;
-      decisions.push({ inputHash, outcome: 'reviewed', label: sources[review]!.label });
+      decision.outcome = 'reviewed';
+      decision.label = sources[review]!.label;
       continue;
     }
     // One vote per device and input: its latest correction (a user may correct their own correction).
@@ -126,8 +118,6 @@ export function resolveLabels(sources: readonly LabelSource[], options: ResolveO
       const p = prev === undefined ? undefined : sources[prev]!;
       if (!p || s.ts > p.ts || (s.ts === p.ts && s.sourceId > p.sourceId)) latest.set(key, i);
     }
-    const decision: Decision = { inputHash, outcome: 'voted', label: null };
-    decisions.push(decision);
     voting.push({ decision, votes: [...latest.values()] });
   }
 
@@ -168,12 +158,8 @@ export function resolveLabels(sources: readonly LabelSource[], options: ResolveO
     else decision.label = first[0];
   }
 
-  const uses: SourceUse[] = [];
-  for (const [start, end] of decided) {
-    for (let k = start; k < end; k++) {
-      const s = sources[order[k]!]!;
-      if (!s.consumed) uses.push({ sourceId: s.sourceId, kind: s.kind, inputHash: s.inputHash, role: ROLE_NAMES[role[order[k]!]!]! });
-    }
+  for (const { decision, group } of decided) {
+    for (const i of group) decision.lineage.push({ sourceId: sources[i]!.sourceId, kind: sources[i]!.kind, role: ROLE_NAMES[role[i]!]! });
   }
-  return { decisions, uses, tiesSentToReview, cappedByDevice, excludedGolden };
+  return { decisions: decided.map((d) => d.decision), tiesSentToReview, cappedByDevice, excludedGolden };
 }

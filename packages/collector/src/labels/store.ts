@@ -91,3 +91,22 @@ export interface BatchRow {
 export function batchFromRow(r: BatchRow): Batch {
   return { id: r.id, model: r.model, sha256: r.sha256, counts: JSON.parse(r.counts) as BatchCounts, createdAt: Number(r.created_at), golden: r.golden === true || r.golden === 1 };
 }
+
+/** A `batch_examples` row's lineage columns. */
+export interface LineageRow {
+  input_hash: string;
+  source_event_id: string | null;
+  sources: string | null;
+}
+
+/** The lineage of a batch from its examples: the prediction that gave each input and the labels that decided it. */
+export function lineageOf(rows: readonly LineageRow[]): LineageEntry[] {
+  const out: LineageEntry[] = [];
+  for (const r of rows) {
+    if (r.source_event_id) out.push({ eventId: r.source_event_id, kind: 'input', inputHash: r.input_hash, role: 'input' });
+    for (const s of r.sources ? (JSON.parse(r.sources) as { sourceId: string; kind: 'correction' | 'review'; role: string }[]) : []) {
+      out.push({ eventId: s.sourceId, kind: s.kind, inputHash: r.input_hash, role: s.role });
+    }
+  }
+  return out;
+}

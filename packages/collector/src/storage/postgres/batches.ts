@@ -1,14 +1,14 @@
 /**
- * SQL for `batches`, `batch_examples`, `batch_sources` and `golden_current` on PostgreSQL. Freezes and
- * golden-set changes of one model are serialised across collectors by a transaction-scoped advisory lock;
- * the primary key on `batch_sources.source_id` makes a label impossible to consume twice all the same.
+ * SQL for `batches`, `batch_examples` and `golden_current` on PostgreSQL. Freezes and golden-set changes of
+ * one model are serialised across collectors by a transaction-scoped advisory lock. Bulk reads come back as
+ * one JSON document and bulk writes go in as JSON: far cheaper than a driver round-trip per row or value.
  */
 import type { Migration } from '../migrations.js';
 import { guard, inTransaction, type PgClient, type PgPool } from './db.js';
-import { postgresRecordOutcomes } from './labels.js';
-import { resolveLabels, type LabelSource, type SourceUse } from '../../labels/resolver.js';
+import { postgresRecordOutcomes, postgresSeenSources } from './labels.js';
+import { resolveLabels, type LabelSource } from '../../labels/resolver.js';
 import { buildBatch, type BuiltBatch, type InputCandidate } from '../../labels/batch-content.js';
-import { batchFromRow, type BatchRow, type BatchStore, type LineageEntry } from '../../labels/store.js';
+import { batchFromRow, lineageOf, type BatchRow, type BatchStore, type LineageRow } from '../../labels/store.js';
 
 export const batchMigrations: Migration[] = [
   {
@@ -25,24 +25,16 @@ export const batchMigrations: Migration[] = [
       );
       CREATE INDEX batches_model ON batches (model, golden, created_at);
       CREATE TABLE batch_examples (
-        batch_id TEXT NOT NULL REFERENCES batches (id),
+        batch_id TEXT NOT NULL,
         ord INTEGER NOT NULL,
         input_hash TEXT NOT NULL,
         label TEXT NOT NULL,
         split TEXT NOT NULL,
         source_event_id TEXT,
+        sources TEXT,
         line TEXT NOT NULL,
         PRIMARY KEY (batch_id, ord)
       );
-      -- Which labels each batch consumed: "since the last batch" is "not in here", which no late commit can skip.
-      CREATE TABLE batch_sources (
-        source_id TEXT PRIMARY KEY,
-        batch_id TEXT NOT NULL REFERENCES batches (id),
-        kind TEXT NOT NULL,
-        input_hash TEXT NOT NULL,
-        role TEXT NOT NULL
-      );
-      CREATE INDEX batch_sources_batch ON batch_sources (batch_id);
       CREATE TABLE golden_current (
         model TEXT PRIMARY KEY,
         batch_id TEXT NOT NULL REFERENCES batches (id)
@@ -51,43 +43,36 @@ export const batchMigrations: Migration[] = [
         BEGIN RAISE EXCEPTION '% rows are immutable', TG_TABLE_NAME; END $$;
       CREATE TRIGGER batches_immutable BEFORE UPDATE OR DELETE ON batches FOR EACH ROW EXECUTE FUNCTION batch_rows_immutable();
       CREATE TRIGGER batch_examples_immutable BEFORE UPDATE OR DELETE ON batch_examples FOR EACH ROW EXECUTE FUNCTION batch_rows_immutable();
-      CREATE TRIGGER batch_sources_immutable BEFORE UPDATE OR DELETE ON batch_sources FOR EACH ROW EXECUTE FUNCTION batch_rows_immutable();
     `,
   },
 ];
 
-// Every label of the model, sorted by input, with whether a batch consumed it: one pass over the corrections,
-// and the resolver keeps the inputs that have a new one (their history decides the vote).
+// Every label of the model, sorted by input: one pass over the corrections; the resolver keeps the inputs
+// with more sources than their last batch saw (their whole history decides the vote).
 const COLLECT = `
-  SELECT c.id AS source_id, 'correction' AS kind, p.input_hash, c.label, c.device_id, c.ts, c.received_at, s.source_id IS NOT NULL AS consumed
-  FROM events c JOIN events p ON p.id = c.prediction_id LEFT JOIN batch_sources s ON s.source_id = c.id
-  WHERE c.model = $1 AND c.type = 'correction' AND p.type = 'prediction' AND p.model = $1
-  UNION ALL
-  SELECT r.id, 'review', r.input_hash, r.label, NULL, r.created_at, r.created_at, s.source_id IS NOT NULL
-  FROM reviews r LEFT JOIN batch_sources s ON s.source_id = r.id WHERE r.model = $1
-  ORDER BY 3, 1`;
+  SELECT coalesce(json_agg(json_build_array(source_id, input_hash, label, device_id, ts, received_at) ORDER BY input_hash, source_id), '[]')::text AS doc
+  FROM (
+    SELECT c.id AS source_id, p.input_hash, c.label, c.device_id, c.ts, c.received_at
+    FROM events c JOIN events p ON p.id = c.prediction_id
+    WHERE c.model = $1 AND c.type = 'correction' AND p.type = 'prediction' AND p.model = $1
+    UNION ALL
+    SELECT r.id, r.input_hash, r.label, NULL, r.created_at, r.created_at FROM reviews r WHERE r.model = $1
+  ) s`;
 
 // The input of the first few stored predictions of each labeled input that carry one (the body is compact
 // JSON, and only a top-level key can be written "input":{ unescaped).
 const CANDIDATES = `
-  SELECT input_hash, id, input FROM (
-    SELECT input_hash, id, (body::json -> 'input')::text AS input, ROW_NUMBER() OVER (PARTITION BY input_hash ORDER BY seq) AS rn
-    FROM events
-    WHERE model = $1 AND type = 'prediction' AND input_hash = ANY($2::text[]) AND strpos(body, '"input":{') > 0
-  ) t WHERE rn <= 3 ORDER BY input_hash, rn`;
+  SELECT coalesce(json_agg(json_build_array(h.input_hash, p.id, p.body::json -> 'input')), '[]')::text AS doc
+  FROM unnest($2::text[]) AS h (input_hash)
+  CROSS JOIN LATERAL (
+    SELECT id, body FROM events
+    WHERE model = $1 AND input_hash = h.input_hash AND type = 'prediction' AND strpos(body, '"input":{') > 0
+    ORDER BY seq LIMIT 3
+  ) p`;
 
-interface SourceRow {
-  source_id: string;
-  kind: 'correction' | 'review';
-  input_hash: string;
-  label: string;
-  device_id: string | null;
-  ts: string;
-  received_at: string;
-  consumed: boolean;
-}
+type SourceTuple = [sourceId: string, inputHash: string, label: string, deviceId: string | null, ts: number, receivedAt: number];
 
-const CHUNK = 5000;
+const CHUNK = 20_000;
 
 async function lockModel(c: PgClient, model: string): Promise<void> {
   await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`edgeloop-batches:${model}`]);
@@ -98,22 +83,11 @@ async function writeBatch(c: PgClient, model: string, content: BuiltBatch, id: s
     id, model, content.sha256, JSON.stringify(content.counts), now, golden, replaces,
   ]);
   for (let i = 0; i < content.examples.length; i += CHUNK) {
-    const part = content.examples.slice(i, i + CHUNK);
+    const rows = content.examples.slice(i, i + CHUNK).map((e, j) => [i + j, e.inputHash, e.label, e.split, e.sourceEventId, e.sources, e.line]);
     await c.query(
-      `INSERT INTO batch_examples (batch_id, ord, input_hash, label, split, source_event_id, line)
-       SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
-      [id, part.map((_, j) => i + j), part.map((e) => e.inputHash), part.map((e) => e.label), part.map((e) => e.split), part.map((e) => e.sourceEventId), part.map((e) => e.line)],
-    );
-  }
-}
-
-async function writeSources(c: PgClient, id: string, uses: readonly SourceUse[]): Promise<void> {
-  for (let i = 0; i < uses.length; i += CHUNK) {
-    const part = uses.slice(i, i + CHUNK);
-    await c.query(
-      `INSERT INTO batch_sources (source_id, batch_id, kind, input_hash, role)
-       SELECT s, $1, k, h, r FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS t (s, k, h, r)`,
-      [id, part.map((u) => u.sourceId), part.map((u) => u.kind), part.map((u) => u.inputHash), part.map((u) => u.role)],
+      `INSERT INTO batch_examples (batch_id, ord, input_hash, label, split, source_event_id, sources, line)
+       SELECT $1, (r ->> 0)::int, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6 FROM json_array_elements($2::json) AS r`,
+      [id, JSON.stringify(rows)],
     );
   }
 }
@@ -130,31 +104,32 @@ export function postgresBatchStore(pool: PgPool): BatchStore {
       // READ COMMITTED: each statement sees everything committed before it, including the last freeze we waited for.
       return inTransaction(pool, async (c) => {
         await lockModel(c, model);
-        const rows = (await c.query<SourceRow>(COLLECT, [model])).rows;
-        const sources: LabelSource[] = rows.map((r) => ({
-          sourceId: r.source_id,
-          kind: r.kind,
-          inputHash: r.input_hash,
-          label: r.label,
-          deviceId: r.device_id,
-          ts: Number(r.ts),
-          receivedAt: Number(r.received_at),
-          consumed: r.consumed,
+        // A first freeze sorts every label of the model: keep that sort in memory.
+        await c.query("SET LOCAL work_mem = '256MB'");
+        const doc = (await c.query<{ doc: string }>(COLLECT, [model])).rows[0]!.doc;
+        const sources: LabelSource[] = (JSON.parse(doc) as SourceTuple[]).map(([sourceId, inputHash, label, deviceId, ts, receivedAt]) => ({
+          sourceId,
+          kind: deviceId === null ? 'review' : 'correction',
+          inputHash,
+          label,
+          deviceId,
+          ts: Number(ts),
+          receivedAt: Number(receivedAt),
         }));
         const goldenRows = await c.query<{ input_hash: string }>(
           'SELECT e.input_hash FROM golden_current g JOIN batch_examples e ON e.batch_id = g.batch_id WHERE g.model = $1',
           [model],
         );
         const golden = new Set(goldenRows.rows.map((r) => r.input_hash));
-        const resolution = resolveLabels(sources, { maxLabelsPerDevice, golden });
+        const resolution = resolveLabels(sources, { maxLabelsPerDevice, golden, seen: await postgresSeenSources(c, model) });
         const labeled = resolution.decisions.filter((d) => d.label !== null).map((d) => d.inputHash);
         const byHash = new Map<string, InputCandidate[]>();
         if (labeled.length > 0) {
-          const found = await c.query<{ input_hash: string; id: string; input: string }>(CANDIDATES, [model, labeled]);
-          for (const r of found.rows) {
-            const list = byHash.get(r.input_hash) ?? [];
-            list.push({ eventId: r.id, input: r.input });
-            byHash.set(r.input_hash, list);
+          const found = (await c.query<{ doc: string }>(CANDIDATES, [model, labeled])).rows[0]!.doc;
+          for (const [inputHash, eventId, input] of JSON.parse(found) as [string, string, unknown][]) {
+            const list = byHash.get(inputHash) ?? [];
+            list.push({ eventId, input });
+            byHash.set(inputHash, list);
           }
         }
         const content = buildBatch(resolution, byHash);
@@ -164,7 +139,6 @@ export function postgresBatchStore(pool: PgPool): BatchStore {
           return { batch: null, counts: content.counts };
         }
         await writeBatch(c, model, content, id, now, false, null);
-        await writeSources(c, id, resolution.uses);
         await postgresRecordOutcomes(c, model, resolution.decisions, id, now);
         return { batch: batchFromRow((await one(id, c))!) };
       });
@@ -185,14 +159,9 @@ export function postgresBatchStore(pool: PgPool): BatchStore {
     },
     async lineage(id) {
       const r = await guard(() =>
-        pool.query<LineageEntry>(
-          `SELECT source_id AS "eventId", kind, input_hash AS "inputHash", role FROM batch_sources WHERE batch_id = $1
-           UNION ALL
-           SELECT source_event_id, 'input', input_hash, 'input' FROM batch_examples WHERE batch_id = $1 AND source_event_id IS NOT NULL`,
-          [id],
-        ),
+        pool.query<LineageRow>('SELECT input_hash, source_event_id, sources FROM batch_examples WHERE batch_id = $1 ORDER BY ord', [id]),
       );
-      return r.rows;
+      return lineageOf(r.rows);
     },
     async putGolden(model, content, { id, now, replaces }) {
       return inTransaction(pool, async (c) => {

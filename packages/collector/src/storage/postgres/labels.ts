@@ -27,6 +27,8 @@ export const labelMigrations: Migration[] = [
         outcome TEXT NOT NULL,
         label TEXT,
         batch_id TEXT,
+        -- How many sources (corrections and reviews) the input had when a batch last resolved it.
+        sources INTEGER NOT NULL,
         updated_at BIGINT NOT NULL,
         PRIMARY KEY (model, input_hash)
       );
@@ -34,20 +36,32 @@ export const labelMigrations: Migration[] = [
   },
 ];
 
-const CHUNK = 5000;
+const CHUNK = 20_000;
 
-/** Records the latest resolution of each decided input; runs inside the freeze transaction. */
+/**
+ * Records the latest resolution of each decided input; runs inside the freeze transaction. With a batch id the
+ * input's sources count as seen (consumed); without one (nothing to train on) only the outcome is kept.
+ */
 export async function postgresRecordOutcomes(c: PgClient, model: string, decisions: readonly Decision[], batchId: string | null, now: number): Promise<void> {
   for (let i = 0; i < decisions.length; i += CHUNK) {
-    const part = decisions.slice(i, i + CHUNK);
+    const rows = decisions.slice(i, i + CHUNK).map((d) => [d.inputHash, d.outcome, d.label, batchId === null ? 0 : d.sources]);
+    // One JSON parameter: the driver would otherwise serialise every value of every array in JavaScript.
     await c.query(
-      `INSERT INTO input_labels (model, input_hash, outcome, label, batch_id, updated_at)
-       SELECT $1, h, o, l, $5, $6 FROM unnest($2::text[], $3::text[], $4::text[]) AS t (h, o, l)
-       ON CONFLICT (model, input_hash) DO UPDATE
-         SET outcome = excluded.outcome, label = excluded.label, batch_id = excluded.batch_id, updated_at = excluded.updated_at`,
-      [model, part.map((d) => d.inputHash), part.map((d) => d.outcome), part.map((d) => d.label), batchId, now],
+      `INSERT INTO input_labels (model, input_hash, outcome, label, batch_id, sources, updated_at)
+       SELECT $1, r ->> 0, r ->> 1, r ->> 2, $3, (r ->> 3)::int, $4 FROM json_array_elements($2::json) AS r
+       ON CONFLICT (model, input_hash) DO UPDATE SET
+         outcome = excluded.outcome, label = excluded.label, updated_at = excluded.updated_at,
+         batch_id = COALESCE(excluded.batch_id, input_labels.batch_id),
+         sources = CASE WHEN excluded.batch_id IS NULL THEN input_labels.sources ELSE excluded.sources END`,
+      [model, JSON.stringify(rows), batchId, now],
     );
   }
+}
+
+/** Per input of the model, how many sources the last batch that resolved it saw. */
+export async function postgresSeenSources(c: PgClient, model: string): Promise<Map<string, number>> {
+  const r = await c.query<{ input_hash: string; sources: number }>('SELECT input_hash, sources FROM input_labels WHERE model = $1 AND sources > 0', [model]);
+  return new Map(r.rows.map((row) => [row.input_hash, row.sources]));
 }
 
 // Inputs waiting for a person: a low-confidence prediction or a tie, with no reviewer label and no resolved label.

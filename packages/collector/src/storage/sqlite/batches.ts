@@ -1,13 +1,13 @@
 /**
- * SQL for `batches`, `batch_examples`, `batch_sources` and `golden_current` on SQLite. A freeze is one
- * IMMEDIATE transaction, so freezes (and golden-set changes) of one file are serialised.
+ * SQL for `batches`, `batch_examples` and `golden_current` on SQLite. A freeze is one IMMEDIATE transaction,
+ * so freezes (and golden-set changes) of one file are serialised.
  */
 import type { Migration } from '../migrations.js';
 import { guard, type SqliteDb } from './db.js';
-import { sqliteRecordOutcomes } from './labels.js';
+import { sqliteRecordOutcomes, sqliteSeenSources } from './labels.js';
 import { resolveLabels, type LabelSource } from '../../labels/resolver.js';
 import { buildBatch, type BuiltBatch, type InputCandidate } from '../../labels/batch-content.js';
-import { batchFromRow, type BatchRow, type BatchStore, type FreezeResult, type GoldenResult, type LineageEntry } from '../../labels/store.js';
+import { batchFromRow, lineageOf, type BatchRow, type BatchStore, type FreezeResult, type GoldenResult, type LineageRow } from '../../labels/store.js';
 
 const immutable = (table: string) => `
   CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} rows are immutable'); END;
@@ -28,46 +28,34 @@ export const batchMigrations: Migration[] = [
       );
       CREATE INDEX batches_model ON batches (model, golden, created_at);
       CREATE TABLE batch_examples (
-        batch_id TEXT NOT NULL REFERENCES batches (id),
+        batch_id TEXT NOT NULL,
         ord INTEGER NOT NULL,
         input_hash TEXT NOT NULL,
         label TEXT NOT NULL,
         split TEXT NOT NULL,
         source_event_id TEXT,
+        sources TEXT,
         line TEXT NOT NULL,
         PRIMARY KEY (batch_id, ord)
       );
-      -- Which labels each batch consumed: "since the last batch" is "not in here", which no late commit can skip.
-      CREATE TABLE batch_sources (
-        source_id TEXT PRIMARY KEY,
-        batch_id TEXT NOT NULL REFERENCES batches (id),
-        kind TEXT NOT NULL,
-        input_hash TEXT NOT NULL,
-        role TEXT NOT NULL
-      ) WITHOUT ROWID;
-      CREATE INDEX batch_sources_batch ON batch_sources (batch_id);
       CREATE TABLE golden_current (
         model TEXT PRIMARY KEY,
         batch_id TEXT NOT NULL REFERENCES batches (id)
       );
       ${immutable('batches')}
       ${immutable('batch_examples')}
-      ${immutable('batch_sources')}
     `,
   },
 ];
 
-// Every label of the model, sorted by input, with whether a batch consumed it: one pass over the corrections,
-// and the resolver keeps the inputs that have a new one (their history decides the vote).
+// Every label of the model, sorted by input: one pass over the corrections; the resolver keeps the inputs
+// with more sources than their last batch saw (their whole history decides the vote).
 const COLLECT = `
-  SELECT c.id AS source_id, 'correction' AS kind, p.input_hash, c.label, c.device_id, c.ts, c.received_at,
-         EXISTS (SELECT 1 FROM batch_sources s WHERE s.source_id = c.id) AS consumed
+  SELECT c.id AS source_id, 'correction' AS kind, p.input_hash, c.label, c.device_id, c.ts, c.received_at
   FROM events c JOIN events p ON p.id = c.prediction_id
   WHERE c.model = @model AND c.type = 'correction' AND p.type = 'prediction' AND p.model = @model
   UNION ALL
-  SELECT r.id, 'review', r.input_hash, r.label, NULL, r.created_at, r.created_at,
-         EXISTS (SELECT 1 FROM batch_sources s WHERE s.source_id = r.id)
-  FROM reviews r WHERE r.model = @model
+  SELECT r.id, 'review', r.input_hash, r.label, NULL, r.created_at, r.created_at FROM reviews r WHERE r.model = @model
   ORDER BY 3, 1`;
 
 // The input of the first few stored predictions of each labeled input that carry one (the body is compact
@@ -88,11 +76,11 @@ interface SourceRow {
   device_id: string | null;
   ts: number;
   received_at: number;
-  consumed: number;
 }
 
 export function sqliteBatchStore(db: SqliteDb): BatchStore {
   const recordOutcomes = sqliteRecordOutcomes(db);
+  const seenSources = sqliteSeenSources(db);
   const collect = db.prepare(COLLECT);
   const candidates = db.prepare(CANDIDATES);
   const goldenHashes = db.prepare(
@@ -100,16 +88,12 @@ export function sqliteBatchStore(db: SqliteDb): BatchStore {
   ).pluck();
   const insertBatch = db.prepare('INSERT INTO batches (id, model, sha256, counts, created_at, golden, replaces) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const insertExample = db.prepare(
-    'INSERT INTO batch_examples (batch_id, ord, input_hash, label, split, source_event_id, line) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO batch_examples (batch_id, ord, input_hash, label, split, source_event_id, sources, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
-  const insertSource = db.prepare('INSERT INTO batch_sources (source_id, batch_id, kind, input_hash, role) VALUES (?, ?, ?, ?, ?)');
   const selectBatch = db.prepare('SELECT * FROM batches WHERE id = ?');
   const selectList = db.prepare('SELECT * FROM batches WHERE model = ? AND golden = 0 ORDER BY created_at, id');
   const selectLines = db.prepare('SELECT ord, line FROM batch_examples WHERE batch_id = ? AND ord > ? ORDER BY ord LIMIT ?');
-  const selectLineage = db.prepare(`
-    SELECT source_id AS eventId, kind, input_hash AS inputHash, role FROM batch_sources WHERE batch_id = @id
-    UNION ALL
-    SELECT source_event_id, 'input', input_hash, 'input' FROM batch_examples WHERE batch_id = @id AND source_event_id IS NOT NULL`);
+  const selectLineage = db.prepare('SELECT input_hash, source_event_id, sources FROM batch_examples WHERE batch_id = ? ORDER BY ord');
   const selectGolden = db.prepare('SELECT b.* FROM golden_current g JOIN batches b ON b.id = g.batch_id WHERE g.model = ?');
   const setGolden = db.prepare(
     'INSERT INTO golden_current (model, batch_id) VALUES (?, ?) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
@@ -117,7 +101,7 @@ export function sqliteBatchStore(db: SqliteDb): BatchStore {
 
   function writeBatch(model: string, content: BuiltBatch, id: string, now: number, golden: boolean, replaces: string | null): void {
     insertBatch.run(id, model, content.sha256, JSON.stringify(content.counts), now, golden ? 1 : 0, replaces);
-    content.examples.forEach((e, ord) => insertExample.run(id, ord, e.inputHash, e.label, e.split, e.sourceEventId, e.line));
+    content.examples.forEach((e, ord) => insertExample.run(id, ord, e.inputHash, e.label, e.split, e.sourceEventId, e.sources, e.line));
   }
 
   const freezeTx = db.transaction((model: string, id: string, now: number, maxLabelsPerDevice: number): FreezeResult => {
@@ -129,16 +113,15 @@ export function sqliteBatchStore(db: SqliteDb): BatchStore {
       deviceId: r.device_id,
       ts: r.ts,
       receivedAt: r.received_at,
-      consumed: r.consumed === 1,
     }));
     const golden = new Set(goldenHashes.all(model) as string[]);
-    const resolution = resolveLabels(sources, { maxLabelsPerDevice, golden });
+    const resolution = resolveLabels(sources, { maxLabelsPerDevice, golden, seen: seenSources(model) });
     const labeled = resolution.decisions.filter((d) => d.label !== null).map((d) => d.inputHash);
     const byHash = new Map<string, InputCandidate[]>();
     if (labeled.length > 0) {
       for (const r of candidates.all({ model, hashes: JSON.stringify(labeled) }) as { input_hash: string; id: string; input: string }[]) {
         const list = byHash.get(r.input_hash) ?? [];
-        list.push({ eventId: r.id, input: r.input });
+        list.push({ eventId: r.id, input: JSON.parse(r.input) as unknown });
         byHash.set(r.input_hash, list);
       }
     }
@@ -149,7 +132,6 @@ export function sqliteBatchStore(db: SqliteDb): BatchStore {
       return { batch: null, counts: content.counts };
     }
     writeBatch(model, content, id, now, false, null);
-    for (const u of resolution.uses) insertSource.run(u.sourceId, id, u.kind, u.inputHash, u.role);
     recordOutcomes(model, resolution.decisions, id, now);
     return { batch: batchFromRow(selectBatch.get(id) as BatchRow) };
   });
@@ -181,7 +163,7 @@ export function sqliteBatchStore(db: SqliteDb): BatchStore {
       return guard(() => selectLines.all(id, afterOrd, limit)) as { ord: number; line: string }[];
     },
     async lineage(id) {
-      return guard(() => selectLineage.all({ id })) as LineageEntry[];
+      return lineageOf(guard(() => selectLineage.all(id)) as LineageRow[]);
     },
     async putGolden(model, content, { id, now, replaces }) {
       return guard(() => goldenTx.immediate(model, content, id, now, replaces));

@@ -27,6 +27,8 @@ export const labelMigrations: Migration[] = [
         outcome TEXT NOT NULL,
         label TEXT,
         batch_id TEXT,
+        -- How many sources (corrections and reviews) the input had when a batch last resolved it.
+        sources INTEGER NOT NULL,
         updated_at INTEGER NOT NULL,
         PRIMARY KEY (model, input_hash)
       );
@@ -34,14 +36,28 @@ export const labelMigrations: Migration[] = [
   },
 ];
 
-/** Records the latest resolution of each decided input; runs inside the freeze transaction. */
+const UPSERT = `
+  INSERT INTO input_labels (model, input_hash, outcome, label, batch_id, sources, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (model, input_hash) DO UPDATE SET
+    outcome = excluded.outcome, label = excluded.label, updated_at = excluded.updated_at,
+    batch_id = COALESCE(excluded.batch_id, input_labels.batch_id),
+    sources = CASE WHEN excluded.batch_id IS NULL THEN input_labels.sources ELSE excluded.sources END`;
+
+/**
+ * Records the latest resolution of each decided input; runs inside the freeze transaction. With a batch id the
+ * input's sources count as seen (consumed); without one (nothing to train on) only the outcome is kept.
+ */
 export function sqliteRecordOutcomes(db: SqliteDb): (model: string, decisions: readonly Decision[], batchId: string | null, now: number) => void {
-  const upsert = db.prepare(`
-    INSERT INTO input_labels (model, input_hash, outcome, label, batch_id, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT (model, input_hash) DO UPDATE SET outcome = excluded.outcome, label = excluded.label, batch_id = excluded.batch_id, updated_at = excluded.updated_at`);
+  const upsert = db.prepare(UPSERT);
   return (model, decisions, batchId, now) => {
-    for (const d of decisions) upsert.run(model, d.inputHash, d.outcome, d.label, batchId, now);
+    for (const d of decisions) upsert.run(model, d.inputHash, d.outcome, d.label, batchId, batchId === null ? 0 : d.sources, now);
   };
+}
+
+/** Per input of the model, how many sources the last batch that resolved it saw. */
+export function sqliteSeenSources(db: SqliteDb): (model: string) => Map<string, number> {
+  const select = db.prepare('SELECT input_hash, sources FROM input_labels WHERE model = ? AND sources > 0').raw();
+  return (model) => new Map(select.all(model) as [string, number][]);
 }
 
 // Inputs waiting for a person: a low-confidence prediction or a tie, with no reviewer label and no resolved label.
