@@ -20,3 +20,7 @@ export { stableModel, storedModel, untrainedBatches, trainedBatches, type Stable
 export { codeVersion, publishVersion, makeStable, startCanary, DEFAULT_AUTO_POLICY, DEFAULT_CANARY_PERCENT, type CanaryOptions } from './cycle/publish.js';
 export { bootstrap, DEFAULT_POLICY, type BootstrapOptions, type BootstrapResult } from './cycle/bootstrap.js';
 export { retrain, pendingWork, type RetrainOptions, type RetrainResult, type PendingWork } from './cycle/retrain.js';
+export { watch, type WatchOptions, type Trigger } from './cycle/watch.js';
+export { registerModel, type RegisterOptions, type RegisterResult } from './cycle/register.js';
+export { evaluateVersion, exportVersion, type EvaluationReport } from './cycle/inspect.js';
+export { main, type CliIO } from './cli/main.js';

@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import type { Example } from '@edgeloop/protocol';
 import { releaseBackend, useBackend, type BackendRequest } from '../backend/select.js';
 import { CollectorClient } from '../collector/client.js';
@@ -37,6 +38,8 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
   const out = makeOutput({ json, stdout: io.stdout, stderr: io.stderr });
+  // Production mode: no "install tfjs-node" banner on stderr, no debug-only checks.
+  tf.env().set('PROD', true);
   try {
     const { command, flags } = parseCommandLine(argv);
     if (flags.help || command === null) {

@@ -20,6 +20,8 @@ export interface BootstrapOptions {
   /** Training examples from MNIST's train part (default: all of it, about 6,000). */
   examples?: number;
   epochs?: number;
+  /** Adam's learning rate (default 2e-3: a fresh model, few epochs). */
+  learningRate?: number;
   /** Golden examples from MNIST's golden part (default: all of it, about 1,500). */
   goldenSize?: number;
   /** What the runtime keeps: predictions under `lowConfidence` and a `sampleRate` sample. */
@@ -51,8 +53,11 @@ export async function bootstrap(client: CollectorClient, options: BootstrapOptio
   const test = loadMnist('test');
   r.step(`training the digits CNN on ${train.count} MNIST digits, ${epochs} epochs`);
   const net = buildDigitsModel({ seed });
+  const learningRate = options.learningRate ?? 2e-3;
   const fit = await fitModel(net, train, {
     epochs,
+    learningRate,
+    seed,
     onProgress: (p) => r.progress('train', p.samples, p.total, `epoch ${p.epoch + 1}/${p.epochs} loss ${p.loss.toFixed(4)}`),
   });
   const [onGolden, onTest] = [await evaluateModel(net, golden), await evaluateModel(net, test)];
@@ -79,7 +84,7 @@ export async function bootstrap(client: CollectorClient, options: BootstrapOptio
     labels: [...train.labels],
     input: DIGITS_INPUT,
     policy: options.policy ?? DEFAULT_POLICY,
-    trainer: { kind: 'bootstrap', baseData: 'mnist:train', architecture: 'digits-cnn', examples: train.count, epochs, seed, backend: options.backend ?? 'cpu', golden: goldenSet.id },
+    trainer: { kind: 'bootstrap', baseData: 'mnist:train', architecture: 'digits-cnn', examples: train.count, epochs, learningRate, seed, backend: options.backend ?? 'cpu', golden: goldenSet.id },
     codeVersion: codeVersion(),
   }, exported.files);
   await makeStable(client, model, version, `trainer: bootstrap of "${model}" from MNIST`);

@@ -92,6 +92,7 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
     epochs,
     batchSize,
     learningRate,
+    seed,
     ...(stable.config.trainableTail !== undefined ? { trainableTail: stable.config.trainableTail } : {}),
     onProgress: (p) => r.progress('train', p.samples, p.total, `epoch ${p.epoch + 1}/${p.epochs} loss ${p.loss.toFixed(4)}`),
   });

@@ -1,0 +1,103 @@
+/**
+ * The whole loop against a real collector: bootstrap from MNIST, a drifted slice corrected by users and learned
+ * (gate passes, canary starts, accuracy on the slice rises), shuffled labels stopped by the gate, and the CLI's
+ * errors. The CLI runs as a child process; the collector runs in this process.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { CollectorClient, evaluateVersion, loadMnist, pick, thicken, useBackend, type ExampleSet } from '../src/index.js';
+import { runCli } from './helpers/cli.js';
+import { KEYS, startCollector, type TestCollector } from './helpers/collector.js';
+import { sendCorrections } from './helpers/corrections.js';
+
+let collector: TestCollector;
+let client: CollectorClient;
+const slice = (set: ExampleSet, from: number, to: number) => pick(set, [...Array(to - from).keys()].map((i) => i + from));
+const drift = thicken(loadMnist('drift'), 1);
+const heldOut = slice(drift, 1000, 1400);
+const env = () => ({ EDGELOOP_COLLECTOR: collector.url, EDGELOOP_TOKEN: KEYS.trainer });
+
+before(async () => {
+  await useBackend('cpu');
+  collector = await startCollector();
+  client = new CollectorClient({ url: collector.url, token: KEYS.trainer });
+});
+
+after(async () => {
+  await collector?.close();
+});
+
+test('bootstrap trains on MNIST, uploads the golden set and publishes v1 as stable', async () => {
+  const r = await runCli(['bootstrap', '--model', 'digits', '--examples', '3000', '--epochs', '3', '--backend', 'cpu', '--json'], env());
+  assert.equal(r.code, 0, r.stderr);
+  const result = r.json.at(-1)!;
+  assert.equal(result.status, 'published');
+  assert.equal(result.version, 'v1');
+  assert.equal((result.backend as { name: string }).name, 'cpu');
+  const rollout = await client.rollout('digits');
+  assert.deepEqual({ stable: rollout?.stable, canary: rollout?.canary }, { stable: 'v1', canary: null });
+  const v1 = await client.version('digits', 'v1');
+  assert.deepEqual(v1.artifacts.map((a) => a.name).sort(), ['model.json', 'model.onnx', 'weights.bin']);
+  assert.ok(v1.meta.metrics['golden.accuracy']! > 0.9, `golden accuracy ${v1.meta.metrics['golden.accuracy']}`);
+  assert.ok(v1.meta.metrics['parity.maxAbsDiff']! <= 1e-4);
+  const golden = await client.golden('digits');
+  assert.equal(golden?.length, loadMnist('golden').count);
+});
+
+test('train with nothing new labeled exits 0 and says so', async () => {
+  const r = await runCli(['train', '--model', 'digits', '--backend', 'cpu'], env());
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /nothing new to learn/);
+});
+
+test('corrections of a drifted slice (thick strokes) pass the gate, start a canary and lift accuracy on the slice', async () => {
+  assert.equal(await sendCorrections(collector.url, slice(drift, 0, 400)), 800);
+  const r = await runCli(['train', '--model', 'digits', '--backend', 'cpu', '--seed', '3', '--json'], env());
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const result = r.json.at(-1) as { status: string; version: string; gate: { pass: boolean; metrics: { name: string }[] } };
+  assert.equal(result.status, 'published', JSON.stringify(result.gate));
+  assert.equal(result.version, 'v2');
+  assert.equal(result.gate.pass, true);
+  assert.ok(result.gate.metrics.some((m) => m.name === 'golden.accuracy') && result.gate.metrics.some((m) => m.name === 'val.accuracy'));
+  assert.ok(result.gate.metrics.some((m) => m.name === 'golden.recall.8'));
+
+  const rollout = await client.rollout('digits');
+  assert.equal(rollout?.stable, 'v1');
+  assert.equal(rollout?.canary, 'v2');
+  assert.equal(rollout?.canaryPercent, 10);
+  assert.ok(rollout?.auto, 'the automatic rollout policy is set');
+  const v2 = await client.version('digits', 'v2');
+  assert.equal(v2.meta.parent, 'v1');
+  assert.equal(v2.meta.batches.length, 1);
+  assert.equal(v2.meta.gate?.pass, true);
+
+  const before = await evaluateVersion(client, 'digits', 'v1', { name: 'thick', set: heldOut });
+  const afterRetrain = await evaluateVersion(client, 'digits', 'v2', { name: 'thick', set: heldOut });
+  assert.ok(afterRetrain.accuracy > before.accuracy + 0.03, `accuracy on held-out thick digits: v1 ${before.accuracy}, v2 ${afterRetrain.accuracy}`);
+});
+
+test('a candidate trained on shuffled labels is stopped by the gate and nothing is published', async () => {
+  const clean = slice(loadMnist('drift'), 500, 900);
+  await sendCorrections(collector.url, clean, { labelOf: (i, label) => String((Number(label) + 1 + (i % 9)) % 10) });
+  const versionsBefore = (await client.versions('digits')).map((v) => v.version);
+  const rolloutBefore = await client.rollout('digits');
+  const r = await runCli(['train', '--model', 'digits', '--backend', 'cpu', '--seed', '3', '--json'], env());
+  assert.equal(r.code, 8, r.stderr);
+  const result = r.json.at(-1) as { status: string; gate: { pass: boolean } };
+  assert.equal(result.status, 'rejected');
+  assert.equal(result.gate.pass, false);
+  assert.deepEqual((await client.versions('digits')).map((v) => v.version), versionsBefore);
+  assert.deepEqual(await client.rollout('digits'), rolloutBefore);
+});
+
+test('a refused token and an unreachable collector give clear errors and non-zero exits', async () => {
+  const bad = await runCli(['train', '--model', 'digits', '--backend', 'cpu'], { ...env(), EDGELOOP_TOKEN: 'not-a-key-0123456789abcdef' });
+  assert.equal(bad.code, 4);
+  assert.match(bad.stderr, /ELT_BAD_TOKEN: The collector refused the token/);
+  const down = await runCli(['train', '--model', 'digits', '--backend', 'cpu', '--collector', 'http://127.0.0.1:9', '--json'], env());
+  assert.equal(down.code, 3);
+  assert.equal((down.json[0]!.error as { code: string }).code, 'ELT_COLLECTOR_UNREACHABLE');
+  const usage = await runCli(['train', '--backend', 'cpu'], env());
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /--model is required/);
+});
