@@ -25,7 +25,7 @@ export const batchMigrations: Migration[] = [
       );
       CREATE INDEX batches_model ON batches (model, golden, created_at);
       CREATE TABLE batch_examples (
-        batch_id TEXT NOT NULL,
+        batch_id TEXT COLLATE "C" NOT NULL,
         ord INTEGER NOT NULL,
         input_hash TEXT NOT NULL,
         label TEXT NOT NULL,
@@ -47,10 +47,10 @@ export const batchMigrations: Migration[] = [
   },
 ];
 
-// Every label of the model, sorted by input: one pass over the corrections; the resolver keeps the inputs
+// Every label of the model, sorted by input (bytewise: "C" skips locale rules, and JavaScript sorts the same way): one pass over the corrections; the resolver keeps the inputs
 // with more sources than their last batch saw (their whole history decides the vote).
 const COLLECT = `
-  SELECT coalesce(json_agg(json_build_array(source_id, input_hash, label, device_id, ts, received_at) ORDER BY input_hash, source_id), '[]')::text AS doc
+  SELECT coalesce(json_agg(json_build_array(source_id, input_hash, label, device_id, ts, received_at) ORDER BY input_hash COLLATE "C", source_id COLLATE "C"), '[]')::text AS doc
   FROM (
     SELECT c.id AS source_id, p.input_hash, c.label, c.device_id, c.ts, c.received_at
     FROM events c JOIN events p ON p.id = c.prediction_id
@@ -63,7 +63,7 @@ const COLLECT = `
 // JSON, and only a top-level key can be written "input":{ unescaped).
 const CANDIDATES = `
   SELECT coalesce(json_agg(json_build_array(h.input_hash, p.id, p.body::json -> 'input')), '[]')::text AS doc
-  FROM unnest($2::text[]) AS h (input_hash)
+  FROM json_array_elements_text($2::json) AS h (input_hash)
   CROSS JOIN LATERAL (
     SELECT id, body FROM events
     WHERE model = $1 AND input_hash = h.input_hash AND type = 'prediction' AND strpos(body, '"input":{') > 0
@@ -125,7 +125,7 @@ export function postgresBatchStore(pool: PgPool): BatchStore {
         const labeled = resolution.decisions.filter((d) => d.label !== null).map((d) => d.inputHash);
         const byHash = new Map<string, InputCandidate[]>();
         if (labeled.length > 0) {
-          const found = (await c.query<{ doc: string }>(CANDIDATES, [model, labeled])).rows[0]!.doc;
+          const found = (await c.query<{ doc: string }>(CANDIDATES, [model, JSON.stringify(labeled)])).rows[0]!.doc;
           for (const [inputHash, eventId, input] of JSON.parse(found) as [string, string, unknown][]) {
             const list = byHash.get(inputHash) ?? [];
             list.push({ eventId, input });

@@ -22,8 +22,8 @@ export const labelMigrations: Migration[] = [
       CREATE INDEX reviews_input ON reviews (model, input_hash);
       -- The latest resolution of each input: a label makes it trusted (out of the queue); a tie puts it in.
       CREATE TABLE input_labels (
-        model TEXT NOT NULL,
-        input_hash TEXT NOT NULL,
+        model TEXT COLLATE "C" NOT NULL,
+        input_hash TEXT COLLATE "C" NOT NULL,
         outcome TEXT NOT NULL,
         label TEXT,
         batch_id TEXT,
