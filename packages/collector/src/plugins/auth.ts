@@ -48,16 +48,16 @@ async function auth(fastify: FastifyInstance, opts: AuthOptions) {
   const cacheMs = opts.cacheMs ?? 5000;
   const cache = new Map<string, { record: KeyRecord | null; until: number }>();
 
+  // Keyed by the secret itself (process memory only, never logged): a cache hit costs no sha256.
   async function lookup(secret: string): Promise<KeyRecord | null> {
-    const hash = hashKey(secret);
     const now = Date.now();
-    const hit = cache.get(hash);
+    const hit = cache.get(secret);
     if (hit && hit.until > now) return hit.record;
-    const found = await opts.storage.keys.findByHash(hash);
+    const found = await opts.storage.keys.findByHash(hashKey(secret));
     const record = found && found.revokedAt === null ? { id: found.id, name: found.name, scope: found.scope, createdAt: found.createdAt, revokedAt: null } : null;
     if (cache.size > 10_000) cache.clear();
     // Unknown keys are remembered briefly only, so a key created by the CLI works almost at once.
-    cache.set(hash, { record, until: now + (record ? cacheMs : Math.min(cacheMs, 1000)) });
+    cache.set(secret, { record, until: now + (record ? cacheMs : Math.min(cacheMs, 1000)) });
     return record;
   }
 

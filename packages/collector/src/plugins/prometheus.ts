@@ -71,10 +71,19 @@ async function prometheus(app: FastifyInstance) {
   };
   app.decorate('prometheus', { registry, ingest });
 
+  // Label children are cached: resolving labels hashes them on every call, which shows on the manifest hot path.
+  const counters = new Map<string, { inc(): void }>();
+  const timers = new Map<string, { observe(v: number): void }>();
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    const status = reply.statusCode;
+    const key = `${request.method} ${route}`;
+    let timer = timers.get(key);
+    if (!timer) timers.set(key, (timer = duration.labels(request.method, route)));
+    timer.observe(reply.elapsedTime / 1000);
+    let counter = counters.get(`${key} ${status}`);
+    if (!counter) counters.set(`${key} ${status}`, (counter = requests.labels(request.method, route, String(status))));
+    counter.inc();
   });
 
   app.get('/metrics', { config: { scope: 'none', rateLimit: false }, schema: { hide: true } }, async (_request, reply) => {
