@@ -46,9 +46,17 @@ for (const kind of STORE_KINDS) {
         }
       };
       const clients = Array.from({ length: 4 }, client);
-      while (acked.length < 2000) await new Promise((r) => setTimeout(r, 5));
-      first.child.kill('SIGKILL');
-      stop = true;
+      let exitedEarly = false;
+      void first.exited.then(() => (exitedEarly = true));
+      try {
+        while (acked.length < 2000) {
+          assert.ok(!exitedEarly && unacked < 200, `the collector stopped taking events (acked ${acked.length}, failed ${unacked}):\n${first.output()}`);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      } finally {
+        first.child.kill('SIGKILL'); // the crash under load, or clean-up when the load never got going
+        stop = true;
+      }
       assert.equal((await first.exited).signal, 'SIGKILL');
       await Promise.all(clients);
 
