@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import type { Event } from '@edgeloop/protocol';
 import { makeStore, bearer, KEYS, STORE_KINDS, type TestStore } from './helpers/stores.js';
-import { startCollector } from './helpers/child.js';
+import { startCollector as start, type CollectorProcess } from './helpers/child.js';
 import { predictions } from './helpers/events.js';
 
 function storeArgs(store: TestStore): string[] {
@@ -26,8 +26,18 @@ async function post(url: string, events: Event[]): Promise<number> {
 for (const kind of STORE_KINDS) {
   describe(`collector process (${kind})`, () => {
     let store: TestStore;
+    const started: CollectorProcess[] = [];
+    const startCollector = async (args: string[]) => {
+      const proc = await start(args);
+      started.push(proc);
+      return proc;
+    };
     before(async () => (store = await makeStore(kind)));
-    after(() => store.destroy());
+    after(async () => {
+      // A failed test must not leave a collector running.
+      for (const p of started) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+      await store.destroy();
+    });
 
     test('kill -9 under ingest load, then restart: every acked event is stored', async () => {
       const first = await startCollector(storeArgs(store));
