@@ -83,10 +83,10 @@ async function writeBatch(c: PgClient, model: string, content: BuiltBatch, id: s
     id, model, content.sha256, JSON.stringify(content.counts), now, golden, replaces,
   ]);
   for (let i = 0; i < content.examples.length; i += CHUNK) {
-    const rows = content.examples.slice(i, i + CHUNK).map((e, j) => [i + j, e.inputHash, e.label, e.split, e.sourceEventId, e.sources, e.line]);
+    const rows = content.examples.slice(i, i + CHUNK).map((e, j) => ({ o: i + j, h: e.inputHash, l: e.label, s: e.split, e: e.sourceEventId, r: e.sources, x: e.line }));
     await c.query(
       `INSERT INTO batch_examples (batch_id, ord, input_hash, label, split, source_event_id, sources, line)
-       SELECT $1, (r ->> 0)::int, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6 FROM json_array_elements($2::json) AS r`,
+       SELECT $1, o, h, l, s, e, r, x FROM json_to_recordset($2::json) AS t (o int, h text, l text, s text, e text, r text, x text)`,
       [id, JSON.stringify(rows)],
     );
   }
@@ -104,8 +104,9 @@ export function postgresBatchStore(pool: PgPool): BatchStore {
       // READ COMMITTED: each statement sees everything committed before it, including the last freeze we waited for.
       return inTransaction(pool, async (c) => {
         await lockModel(c, model);
-        // A first freeze sorts every label of the model: keep that sort in memory.
-        await c.query("SET LOCAL work_mem = '256MB'");
+        // A first freeze sorts every label of the model: keep that sort in memory; the queries are simple, so
+        // compiling them (JIT) costs more than it saves.
+        await c.query("SET LOCAL work_mem = '256MB'; SET LOCAL jit = off");
         const doc = (await c.query<{ doc: string }>(COLLECT, [model])).rows[0]!.doc;
         const sources: LabelSource[] = (JSON.parse(doc) as SourceTuple[]).map(([sourceId, inputHash, label, deviceId, ts, receivedAt]) => ({
           sourceId,

@@ -44,11 +44,11 @@ const CHUNK = 20_000;
  */
 export async function postgresRecordOutcomes(c: PgClient, model: string, decisions: readonly Decision[], batchId: string | null, now: number): Promise<void> {
   for (let i = 0; i < decisions.length; i += CHUNK) {
-    const rows = decisions.slice(i, i + CHUNK).map((d) => [d.inputHash, d.outcome, d.label, batchId === null ? 0 : d.sources]);
-    // One JSON parameter: the driver would otherwise serialise every value of every array in JavaScript.
+    const rows = decisions.slice(i, i + CHUNK).map((d) => ({ h: d.inputHash, o: d.outcome, l: d.label, n: batchId === null ? 0 : d.sources }));
+    // One JSON parameter, parsed once: the driver would otherwise serialise every value of every array in JavaScript.
     await c.query(
       `INSERT INTO input_labels (model, input_hash, outcome, label, batch_id, sources, updated_at)
-       SELECT $1, r ->> 0, r ->> 1, r ->> 2, $3, (r ->> 3)::int, $4 FROM json_array_elements($2::json) AS r
+       SELECT $1, h, o, l, $3, n, $4 FROM json_to_recordset($2::json) AS t (h text, o text, l text, n int)
        ON CONFLICT (model, input_hash) DO UPDATE SET
          outcome = excluded.outcome, label = excluded.label, updated_at = excluded.updated_at,
          batch_id = COALESCE(excluded.batch_id, input_labels.batch_id),
