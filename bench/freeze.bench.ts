@@ -8,11 +8,15 @@
  * 20,000 devices), 15 % stats, 5 % errors. Loaded in bulk (SQLite: large transactions with sync off;
  * PostgreSQL: COPY), then frozen through the HTTP route. Then 1,000 new labels and a second, incremental freeze.
  *
+ * Machines here are shared, so besides wall-clock seconds the bench reports CPU seconds: this process's own
+ * (`process.cpuUsage`) plus, on PostgreSQL, those of the server backends serving it (read from /proc, found by
+ * application_name). CPU time is what the work costs whatever else the machine is doing.
+ *
  * Usage: npm run bench -- freeze   (FREEZE_EVENTS=200000 for a quicker run; DATABASE_URL for PostgreSQL)
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -29,6 +33,10 @@ const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/t
 const MODEL = 'digits';
 const ADMIN = 'bench-admin-key-0123456789abcdef';
 const TARGET_S = 10;
+const APP_NAME = 'edgeloop-freeze-bench';
+// Every PostgreSQL connection this process opens (the app's pool included) carries this name.
+process.env.PGAPPNAME = APP_NAME;
+const TICKS_PER_S = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in these
 
 function mulberry32(seed: number) {
   let a = seed >>> 0;
@@ -146,22 +154,52 @@ async function seconds<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [Number(process.hrtime.bigint() - t) / 1e9, value];
 }
 
-/** A full scan of `events` through the store's own driver (the baseline). */
-function scanner(options: StorageOptions): () => Promise<void> {
+/** A full scan of `events` through the store's own driver, on one connection kept open (the baseline). */
+async function scanner(options: StorageOptions): Promise<{ run: () => Promise<void>; close: () => Promise<void> }> {
   const sql = 'SELECT count(*) AS n, sum(length(body)) AS bytes FROM events';
   if ('sqlite' in options) {
-    return async () => {
-      const db = new Database(options.sqlite.path, { readonly: true });
-      db.prepare(sql).get();
-      db.close();
-    };
+    const db = new Database(options.sqlite.path, { readonly: true });
+    const st = db.prepare(sql);
+    return { run: async () => void st.get(), close: async () => void db.close() };
   }
-  return async () => {
-    const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${options.postgres.schema}` });
-    await client.connect();
-    await client.query(sql);
-    await client.end();
+  const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${options.postgres.schema}` });
+  await client.connect();
+  return { run: async () => void (await client.query(sql)), close: () => client.end() };
+}
+
+/** CPU seconds so far of this process and of the PostgreSQL backends serving it (by application_name). */
+async function cpuMeter(kind: 'sqlite' | 'postgres'): Promise<{ read: () => Promise<number>; close: () => Promise<void> }> {
+  const own = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
   };
+  if (kind === 'sqlite') return { read: async () => own(), close: async () => {} };
+  const observer = new pg.Client({ connectionString: PG_URL, application_name: 'edgeloop-freeze-observer' });
+  await observer.connect();
+  const seen = new Map<number, number>();
+  return {
+    async read() {
+      const { rows } = await observer.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [APP_NAME]);
+      for (const { pid } of rows) {
+        try {
+          const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+          seen.set(pid, (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S);
+        } catch {
+          // The backend ended between the query and the read: its last reading stands.
+        }
+      }
+      let backends = 0;
+      for (const v of seen.values()) backends += v;
+      return own() + backends;
+    },
+    close: () => observer.end(),
+  };
+}
+
+async function measured<T>(meter: { read: () => Promise<number> }, fn: () => Promise<T>): Promise<[wallS: number, cpuS: number, value: T]> {
+  const cpu0 = await meter.read();
+  const [wall, value] = await seconds(fn);
+  return [wall, (await meter.read()) - cpu0, value];
 }
 
 async function newLabels(app: App, count: number): Promise<void> {
@@ -189,24 +227,28 @@ async function measure(kind: 'sqlite' | 'postgres'): Promise<Row> {
     const [loadS, events] = await seconds(() => (kind === 'sqlite' ? loadSqlite(join(dir, 'edgeloop.db')) : loadPostgres(schema)));
     console.log(`${kind}: loaded ${events} events in ${loadS.toFixed(1)} s`);
 
-    const scan = scanner(options);
-    await scan(); // warm the cache for the baseline and the freeze alike
-    const [scanS] = await seconds(scan);
+    const meter = await cpuMeter(kind);
+    const scan = await scanner(options);
+    await scan.run(); // warm the cache for the baseline and the freeze alike
+    const [scanS, scanCpuS] = await measured(meter, scan.run);
+    await scan.close();
 
     const app = await buildApp({ storage: options, dataDir: dir, seedKeys: { admin: ADMIN }, controller: false, rateLimit: false });
     try {
       const post = () => app.inject({ method: 'POST', url: `/v1/models/${MODEL}/batches`, headers: { authorization: `Bearer ${ADMIN}` } });
-      const [freezeS, r] = await seconds(post);
+      await app.storage.ping(); // open the pool before measuring
+      const [freezeS, freezeCpuS, r] = await measured(meter, post);
       if (r.statusCode !== 201) throw new Error(`freeze answered ${r.statusCode}: ${r.body}`);
       const batch = r.json();
-      console.log(`${kind}: froze ${batch.counts.examples} examples in ${freezeS.toFixed(2)} s`, batch.counts.tiesSentToReview, 'ties');
+      console.log(`${kind}: froze ${batch.counts.examples} examples in ${freezeS.toFixed(2)} s (${freezeCpuS.toFixed(2)} CPU s)`, batch.counts.tiesSentToReview, 'ties');
 
       const [exportS, ex] = await seconds(() => app.inject({ method: 'GET', url: `/v1/batches/${batch.id}/examples`, headers: { authorization: `Bearer ${ADMIN}` } }));
       if (createHash('sha256').update(ex.body).digest('hex') !== batch.sha256) throw new Error('export does not match the batch sha256');
 
       await newLabels(app, 1000);
-      const [incrementalS, r2] = await seconds(post);
+      const [incrementalS, incrementalCpuS, r2] = await measured(meter, post);
       if (r2.statusCode !== 201 || r2.json().counts.examples !== 1000) throw new Error(`incremental freeze: ${r2.statusCode} ${r2.body.slice(0, 200)}`);
+      await meter.close();
 
       return {
         store: kind,
@@ -214,11 +256,14 @@ async function measure(kind: 'sqlite' | 'postgres'): Promise<Row> {
         labeledInputs: batch.counts.examples + batch.counts.tiesSentToReview,
         examples: batch.counts.examples,
         scanS: +scanS.toFixed(3),
+        scanCpuS: +scanCpuS.toFixed(3),
         freezeS: +freezeS.toFixed(2),
-        freezePerScan: +(freezeS / scanS).toFixed(1),
+        freezeCpuS: +freezeCpuS.toFixed(2),
+        freezePerScanCpu: +(freezeCpuS / scanCpuS).toFixed(1),
         exportS: +exportS.toFixed(2),
         incrementalFreezeS: +incrementalS.toFixed(2),
-        incrementalPerScan: +(incrementalS / scanS).toFixed(2),
+        incrementalFreezeCpuS: +incrementalCpuS.toFixed(2),
+        loadAvg: +loadavg()[0]!.toFixed(1),
         targetS: TARGET_S,
         pass: freezeS <= TARGET_S,
       };
