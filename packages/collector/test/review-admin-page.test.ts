@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The admin page in real headless Chromium on both stores: user text (labels, comments) renders as text, the
  * page works under its strict CSP, and a reviewer can label and freeze through it.
