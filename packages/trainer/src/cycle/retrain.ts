@@ -22,7 +22,7 @@ export interface RetrainOptions {
   epochs?: number;
   batchSize?: number;
   learningRate?: number;
-  /** Replay examples per new training example (default 1). */
+  /** Replay examples per new training example (default 3: old skills outnumber the new batch). */
   replayRatio?: number;
   gate?: GateOptions;
   /** The canary to start on success (default 10 % with DEFAULT_AUTO_POLICY); false publishes without one. */
@@ -81,12 +81,13 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   if (!goldenWire) throw new TrainerError('ELT_NO_GOLDEN_SET', [model, model]);
   const golden = decodeExamples(goldenWire, labels, input).bySplit.golden;
 
-  const replay = await replaySample(client, work, train, options.replayRatio ?? 1, seed);
+  const replayRatio = options.replayRatio ?? 3;
+  const replay = await replaySample(client, work, train, replayRatio, seed);
   r.step(`fine-tuning ${stable.version.version} on ${train.count} new + ${replay.count} replayed examples`);
   const [base, candidate] = [await stable.load(), await stable.load()];
-  const epochs = options.epochs ?? 5;
-  const learningRate = options.learningRate ?? 5e-4;
-  const batchSize = options.batchSize ?? 32;
+  const epochs = options.epochs ?? 3;
+  const learningRate = options.learningRate ?? 2e-4;
+  const batchSize = options.batchSize ?? 64;
   const data = shuffled(replay.count ? concat(train, replay) : train, seed);
   const fit = await fitModel(candidate, data, {
     epochs,
@@ -128,7 +129,7 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
     input,
     ...(stable.version.meta.policy ? { policy: stable.version.meta.policy } : {}),
     gate: gate.report,
-    trainer: { ...stable.config, kind: 'fine-tune', epochs, batchSize, learningRate, replayRatio: options.replayRatio ?? 1, seed, backend: options.backend ?? 'cpu', gate: { goldenTolerance: options.gate?.goldenTolerance ?? 0.005, recallTolerance: options.gate?.recallTolerance ?? 0.02 } },
+    trainer: { ...stable.config, kind: 'fine-tune', epochs, batchSize, learningRate, replayRatio, seed, backend: options.backend ?? 'cpu', gate: { goldenTolerance: options.gate?.goldenTolerance ?? 0.005, recallTolerance: options.gate?.recallTolerance ?? 0.05 } },
     codeVersion: codeVersion(),
   }, exported.files);
   r.step(`published ${version} (parent ${stable.version.version})`);
