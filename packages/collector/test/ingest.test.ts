@@ -171,6 +171,16 @@ for (const kind of STORE_KINDS) {
       assert.equal(await app.storage.events.get(lone.id), undefined);
     });
 
+    test('an event with U+0000 in a string is rejected alone (PostgreSQL text cannot hold it)', async () => {
+      const nul = prediction({ model: 'nul', output: { label: 'a\u0000b', confidence: 0.5, topK: [] } });
+      const ok = errorEvent({ model: 'nul' });
+      const r = await post(app, { events: [nul, ok] });
+      assert.equal(r.statusCode, 200, r.body);
+      assert.equal(r.json().accepted, 1);
+      assert.deepEqual(r.json().rejected.map((x: { index: number; code: string }) => [x.index, x.code]), [[0, 'EL_INVALID_EVENT']]);
+      assert.equal(await app.storage.events.count({ model: 'nul' }), 1);
+    });
+
     test('__proto__ and constructor.prototype keys are refused with 400 and nothing is stored', async () => {
       const e = errorEvent({ model: 'proto' });
       const withProto = JSON.stringify({ events: [e] }).replace('{"id"', '{"__proto__":{"admin":true},"id"');
@@ -212,7 +222,7 @@ for (const kind of STORE_KINDS) {
         "'); DROP TABLE events; --",
         '<script>alert(1)</script><img src=x onerror=alert(2)>',
         'Robert"); DELETE FROM api_keys WHERE ("1"="1',
-        '\u0000 nul and \\ backslash and $1 placeholder',
+        'backslash \\ and $1 placeholder and %s and \\u0000 as text',
       ];
       const events = nasty.map((message) => errorEvent({ model: 'literal', message, code: '<b>x</b>' }));
       const r = await post(app, { events });

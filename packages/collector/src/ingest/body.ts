@@ -8,7 +8,8 @@ import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EL_BAD_GZIP, EL_BODY_TOO_LARGE, EL_INVALID_BODY, EL_UNSUPPORTED_ENCODING, EL_UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
 
-const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+// The only ways a lone surrogate or U+0000 gets past strict UTF-8 and JSON.parse: a \uD800–\uDFFF or \u0000 escape.
+const SUSPECT_ESCAPE = /\\u(?:[dD][89a-fA-F]|0000)/;
 
 // gzip can grow incompressible data by a few bytes per 16 KiB block; the raw cap leaves room for that.
 const GZIP_SLACK = 16_384;
@@ -54,7 +55,7 @@ function assertUtf8Charset(request: FastifyRequest): void {
  */
 export function useJsonBody(app: FastifyInstance, limit: number): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.decorateRequest('surrogateEscapes', false);
+  app.decorateRequest('suspectEscapes', false);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     ['application/json', 'text/plain'],
@@ -63,7 +64,7 @@ export function useJsonBody(app: FastifyInstance, limit: number): void {
       assertUtf8Charset(request);
       const bytes = await decodeContent(raw, request.headers['content-encoding'], limit);
       const text = decodeUtf8(bytes);
-      request.surrogateEscapes = SURROGATE_ESCAPE.test(text);
+      request.suspectEscapes = SUSPECT_ESCAPE.test(text);
       return new Promise<unknown>((resolve, reject) => parseJson(request, text, (err, body) => (err ? reject(err) : resolve(body))));
     },
   );
@@ -71,7 +72,7 @@ export function useJsonBody(app: FastifyInstance, limit: number): void {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Whether the body text has `\uD800`–`\uDFFF` escapes, the only way a lone surrogate gets past strict UTF-8. */
-    surrogateEscapes: boolean;
+    /** Whether the body text has `\uD800`–`\uDFFF` or `\u0000` escapes, so its strings need a closer look. */
+    suspectEscapes: boolean;
   }
 }

@@ -10,29 +10,31 @@ export interface Triage {
   rejected: Rejection[];
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const isWellFormed = (s: string) => !LONE_SURROGATE.test(s);
+// A lone surrogate cannot be stored as UTF-8 (it would be silently replaced) and PostgreSQL text cannot hold
+// U+0000 at all: an event carrying either is refused rather than stored differently from how it was sent.
+const UNSTORABLE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/;
+const storable = (s: string) => !UNSTORABLE.test(s);
 
-/** Whether every string and key in `value` is well-formed UTF-16 (no lone surrogates, which storage would mangle). */
-function wellFormed(value: unknown): boolean {
-  if (typeof value === 'string') return isWellFormed(value);
-  if (Array.isArray(value)) return value.every(wellFormed);
+/** Whether every string and key in `value` can be stored exactly as received. */
+function storableStrings(value: unknown): boolean {
+  if (typeof value === 'string') return storable(value);
+  if (Array.isArray(value)) return value.every(storableStrings);
   if (value !== null && typeof value === 'object') {
-    return Object.entries(value).every(([k, v]) => isWellFormed(k) && wellFormed(v));
+    return Object.entries(value).every(([k, v]) => storable(k) && storableStrings(v));
   }
   return true;
 }
 
-/** Splits `items` into valid events and rejections; `checkSurrogates` walks strings only when the body had escapes. */
-export function triageEvents(items: readonly unknown[], checkSurrogates: boolean): Triage {
+/** Splits `items` into valid events and rejections; `checkStrings` walks strings only when the body had suspect escapes. */
+export function triageEvents(items: readonly unknown[], checkStrings: boolean): Triage {
   const events: Event[] = [];
   const rejected: Rejection[] = [];
   items.forEach((item, index) => {
     const result = checkEvent(item);
     if (!result.ok) {
       rejected.push({ index, code: 'EL_INVALID_EVENT', message: `Invalid event: ${result.message}` });
-    } else if (checkSurrogates && !wellFormed(item)) {
-      rejected.push({ index, code: 'EL_INVALID_EVENT', message: 'Invalid event: a string holds a lone UTF-16 surrogate' });
+    } else if (checkStrings && !storableStrings(item)) {
+      rejected.push({ index, code: 'EL_INVALID_EVENT', message: 'Invalid event: a string holds a lone UTF-16 surrogate or U+0000' });
     } else {
       events.push(result.event);
     }

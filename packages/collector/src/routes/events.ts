@@ -51,7 +51,7 @@ export default async function events(app: FastifyInstance) {
         throw request.validationError;
       }
       const { events: items } = request.body as { events: unknown[] };
-      const { events, rejected } = triageEvents(items, request.surrogateEscapes);
+      const { events, rejected } = triageEvents(items, request.suspectEscapes);
       const metrics = app.prometheus.ingest;
       let duplicates = 0;
       if (events.length > 0) {
