@@ -3,8 +3,9 @@
  *
  *   http: the collector in its own process (as deployed), CLIENTS concurrent keep-alive clients in this process
  *         POSTing batches of 100 events of ~400 bytes to /v1/events, each acked only after its commit.
- *   raw:  the same rows (same table, indexes and pragmas, same INSERT … ON CONFLICT DO NOTHING) written by the
- *         database driver directly, one transaction per 100 rows — on SQLite one connection (one writer), on
+ *   raw:  the same rows (same table, indexes and pragmas, the collector's own INSERT … ON CONFLICT DO NOTHING;
+ *         on PostgreSQL its one-JSON-parameter statement) written by the database driver directly, one transaction
+ *         per 100 rows, row values computed before the clock starts — on SQLite one connection (one writer), on
  *         PostgreSQL CLIENTS connections at once.
  *
  * Each measurement starts from an empty store; the figure is the median of REPS. Run: npm run bench -- ingest
@@ -19,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { newId, type Event } from '@edgeloop/protocol';
 import { openStorage, sqliteConnection, startServer, type StorageOptions } from '@edgeloop/collector';
+import { INSERT_EVENTS } from '../packages/collector/src/storage/postgres/events.js';
 import { percentile, report, type Row } from './report.js';
 
 const PG_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -89,10 +91,6 @@ async function freshStore(kind: Kind): Promise<FreshStore> {
   };
 }
 
-const PG_INSERT = `INSERT INTO events (id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
-                       $8::text[], $9::text[], $10::text[], $11::float8[], $12::text[], $13::text[])
-  ON CONFLICT (id) DO NOTHING`;
 
 /** Writes `data` straight through the driver, one transaction per batch; returns events/s. */
 async function raw(kind: Kind, data: Event[][]): Promise<number> {
@@ -114,18 +112,15 @@ async function raw(kind: Kind, data: Event[][]): Promise<number> {
       return (data.length * BATCH) / ((performance.now() - t0) / 1000);
     }
     const schema = (store.options as { postgres: { schema: string } }).postgres.schema;
-    const columns = data.map((b) => {
-      const cols: unknown[][] = Array.from({ length: 13 }, () => []);
-      for (const e of b) row(e, now).forEach((v, i) => cols[i]!.push(v));
-      return cols;
-    });
+    const NAMES = ['id', 'model', 'version', 'device_id', 'type', 'ts', 'received_at', 'input_hash', 'prediction_id', 'label', 'confidence', 'reason', 'body'];
+    const params = data.map((b) => [JSON.stringify(b.map((e) => Object.fromEntries(row(e, now).map((v, i) => [NAMES[i], v]))))]);
     const pool = new pg.Pool({ connectionString: PG_URL, max: CLIENTS, options: `-c search_path=${schema}` });
     await Promise.all(Array.from({ length: CLIENTS }, () => pool.query('SELECT 1')));
     let next = 0;
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: CLIENTS }, async () => {
-        while (next < columns.length) await pool.query(PG_INSERT, columns[next++]!);
+        while (next < params.length) await pool.query(INSERT_EVENTS, params[next++]!);
       }),
     );
     const rate = (data.length * BATCH) / ((performance.now() - t0) / 1000);
