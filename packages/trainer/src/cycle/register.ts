@@ -50,7 +50,7 @@ export async function registerModel(client: CollectorClient, options: RegisterOp
     throw new TrainerError('ELT_BAD_MODEL', [`its input is [batch, ${inShape.join(', ')}] but the input spec says [${options.input.shape.join(', ')}]`]);
   }
   if (outShape.length !== 2 || outShape[1] !== options.labels.length) {
-    throw new TrainerError('ELT_BAD_MODEL', [`its output is [${outShape.join(', ')}] but there are ${options.labels.length} labels`]);
+    throw new TrainerError('ELT_BAD_MODEL', [`its output is [${outShape.map((d) => d ?? 'batch').join(', ')}] but there are ${options.labels.length} labels`]);
   }
   const metrics: Record<string, number> = {};
   let goldenX: Float32Array | undefined;

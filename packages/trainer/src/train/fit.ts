@@ -26,12 +26,22 @@ export interface FitResult {
   samplesPerSec: number;
 }
 
-/** Compiles `model` with Adam + categorical cross-entropy and fits it on `data`. */
+/**
+ * Compiles `model` with Adam + categorical cross-entropy and fits it on `data`. With `trainableTail`, only the head
+ * trains: the frozen base runs once in inference mode (so BatchNorm statistics and dropout stay as they are) and
+ * the head layers, shared with `model`, are fitted on its features.
+ */
 export async function fitModel(model: tf.LayersModel, data: ExampleSet, options: FitOptions = {}): Promise<FitResult> {
   if (data.count === 0) throw new TrainerError('ELT_BAD_DATA', ['no examples to train on']);
+  const split = options.trainableTail === undefined ? null : splitHead(model, options.trainableTail);
+  if (!split) return fitAll(model, data, options);
+  const features = await baseFeatures(split.base, data);
+  return fitAll(split.head, features, options);
+}
+
+async function fitAll(model: tf.LayersModel, data: ExampleSet, options: FitOptions): Promise<FitResult> {
   const epochs = options.epochs ?? 3;
   const batchSize = options.batchSize ?? 32;
-  freezeBase(model, options.trainableTail);
   model.compile({ optimizer: tf.train.adam(options.learningRate ?? 1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const xs = inputTensor(data);
   const ys = oneHotTensor(data);
@@ -76,12 +86,38 @@ export async function fitModel(model: tf.LayersModel, data: ExampleSet, options:
   return { epochs, samples: data.count * epochs, loss: losses, seconds, samplesPerSec: (data.count * epochs) / seconds };
 }
 
-/** Marks all but the last `tail` weighted layers untrainable (all trainable when `tail` is undefined). */
-function freezeBase(model: tf.LayersModel, tail: number | undefined): void {
-  const weighted = model.layers.filter((l) => l.weights.length > 0);
-  weighted.forEach((l, i) => {
-    l.trainable = tail === undefined || i >= weighted.length - tail;
-  });
+/**
+ * Splits a single-chain model before its last `tail` weighted layers: `base` (the model's own graph up to there)
+ * and `head` (a model over the remaining layers, sharing their weights). Null when nothing would be frozen.
+ */
+function splitHead(model: tf.LayersModel, tail: number): { base: tf.LayersModel; head: tf.LayersModel } | null {
+  const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
+  const weighted = layers.filter((l) => l.weights.length > 0);
+  if (tail >= weighted.length) return null;
+  const at = layers.indexOf(weighted[weighted.length - tail]!);
+  if (at <= 0 || layers.some((l) => l.inboundNodes.length !== 1)) {
+    throw new TrainerError('ELT_BAD_MODEL', ['fine-tuning the head needs a single chain of layers']);
+  }
+  const base = tf.model({ inputs: model.inputs, outputs: layers[at - 1]!.output as tf.SymbolicTensor });
+  const input = tf.input({ shape: (layers[at - 1]!.outputShape as (number | null)[]).slice(1) as number[] });
+  let y: tf.SymbolicTensor = input;
+  for (const l of layers.slice(at)) y = l.apply(y) as tf.SymbolicTensor;
+  return { base, head: tf.model({ inputs: input, outputs: y }) };
+}
+
+/** The base's outputs for every example, computed in inference mode in chunks. */
+async function baseFeatures(base: tf.LayersModel, data: ExampleSet, chunk = 256): Promise<ExampleSet> {
+  const shape = (base.outputs[0]!.shape.slice(1) as number[]);
+  const size = shape.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(data.count * size);
+  for (let from = 0; from < data.count; from += chunk) {
+    const to = Math.min(data.count, from + chunk);
+    const input = inputTensor(data, from, to);
+    const out = base.predict(input) as tf.Tensor;
+    x.set((await out.data()) as Float32Array, from * size);
+    tf.dispose([input, out]);
+  }
+  return { x, y: data.y, count: data.count, shape, labels: data.labels };
 }
 
 function permutation(n: number, rand: () => number): Int32Array {
