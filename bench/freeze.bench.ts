@@ -167,38 +167,67 @@ async function scanner(options: StorageOptions): Promise<{ run: () => Promise<vo
   return { run: async () => void (await client.query(sql)), close: () => client.end() };
 }
 
-/** CPU seconds so far of this process and of the PostgreSQL backends serving it (by application_name). */
-async function cpuMeter(kind: 'sqlite' | 'postgres'): Promise<{ read: () => Promise<number>; close: () => Promise<void> }> {
+/**
+ * CPU seconds so far of this process and of the PostgreSQL backends serving it (by application_name, and their
+ * parallel workers by leader_pid). Backends are sampled every 20 ms while a measurement runs, since a parallel
+ * worker lives only as long as its query.
+ */
+async function cpuMeter(kind: 'sqlite' | 'postgres'): Promise<{ read: () => Promise<number>; watch: () => () => Promise<void>; close: () => Promise<void> }> {
   const own = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1e6;
   };
-  if (kind === 'sqlite') return { read: async () => own(), close: async () => {} };
+  if (kind === 'sqlite') return { read: async () => own(), watch: () => async () => {}, close: async () => {} };
   const observer = new pg.Client({ connectionString: PG_URL, application_name: 'edgeloop-freeze-observer' });
   await observer.connect();
   const seen = new Map<number, number>();
-  return {
-    async read() {
-      const { rows } = await observer.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [APP_NAME]);
-      for (const { pid } of rows) {
-        try {
-          const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-          seen.set(pid, (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S);
-        } catch {
-          // The backend ended between the query and the read: its last reading stands.
-        }
+  const sample = async () => {
+    const { rows } = await observer.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity
+       WHERE application_name = $1 OR leader_pid IN (SELECT pid FROM pg_stat_activity WHERE application_name = $1)`,
+      [APP_NAME],
+    );
+    for (const { pid } of rows) {
+      try {
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        seen.set(pid, Math.max(seen.get(pid) ?? 0, (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S));
+      } catch {
+        // The process ended between the query and the read: its last sample stands.
       }
-      let backends = 0;
-      for (const v of seen.values()) backends += v;
-      return own() + backends;
+    }
+  };
+  const total = () => {
+    let backends = 0;
+    for (const v of seen.values()) backends += v;
+    return own() + backends;
+  };
+  return {
+    read: async () => (await sample(), total()),
+    watch() {
+      let running = true;
+      const loop = (async () => {
+        while (running) {
+          await sample();
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      return async () => {
+        running = false;
+        await loop;
+      };
     },
     close: () => observer.end(),
   };
 }
 
-async function measured<T>(meter: { read: () => Promise<number> }, fn: () => Promise<T>): Promise<[wallS: number, cpuS: number, value: T]> {
+async function measured<T>(
+  meter: { read: () => Promise<number>; watch: () => () => Promise<void> },
+  fn: () => Promise<T>,
+): Promise<[wallS: number, cpuS: number, value: T]> {
   const cpu0 = await meter.read();
+  const stop = meter.watch();
   const [wall, value] = await seconds(fn);
+  await stop();
   return [wall, (await meter.read()) - cpu0, value];
 }
 

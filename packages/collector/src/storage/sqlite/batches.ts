@@ -68,21 +68,14 @@ const CANDIDATES = `
       AND instr(body, '"input":{') > 0
   ) WHERE rn <= 3 ORDER BY input_hash, rn`;
 
-interface SourceRow {
-  source_id: string;
-  kind: 'correction' | 'review';
-  input_hash: string;
-  label: string;
-  device_id: string | null;
-  ts: number;
-  received_at: number;
-}
+type SourceRow = [sourceId: string, kind: 'correction' | 'review', inputHash: string, label: string, deviceId: string | null, ts: number, receivedAt: number];
 
 export function sqliteBatchStore(db: SqliteDb): BatchStore {
   const recordOutcomes = sqliteRecordOutcomes(db);
   const seenSources = sqliteSeenSources(db);
-  const collect = db.prepare(COLLECT);
-  const candidates = db.prepare(CANDIDATES);
+  // Rows as arrays, read one at a time: a first freeze reads hundreds of thousands of them.
+  const collect = db.prepare(COLLECT).raw();
+  const candidates = db.prepare(CANDIDATES).raw();
   const goldenHashes = db.prepare(
     'SELECT e.input_hash FROM golden_current g JOIN batch_examples e ON e.batch_id = g.batch_id WHERE g.model = ?',
   ).pluck();
@@ -105,24 +98,19 @@ export function sqliteBatchStore(db: SqliteDb): BatchStore {
   }
 
   const freezeTx = db.transaction((model: string, id: string, now: number, maxLabelsPerDevice: number): FreezeResult => {
-    const sources: LabelSource[] = (collect.all({ model }) as SourceRow[]).map((r) => ({
-      sourceId: r.source_id,
-      kind: r.kind,
-      inputHash: r.input_hash,
-      label: r.label,
-      deviceId: r.device_id,
-      ts: r.ts,
-      receivedAt: r.received_at,
-    }));
+    const sources: LabelSource[] = [];
+    for (const [sourceId, kind, inputHash, label, deviceId, ts, receivedAt] of collect.iterate({ model }) as IterableIterator<SourceRow>) {
+      sources.push({ sourceId, kind, inputHash, label, deviceId, ts, receivedAt });
+    }
     const golden = new Set(goldenHashes.all(model) as string[]);
     const resolution = resolveLabels(sources, { maxLabelsPerDevice, golden, seen: seenSources(model) });
     const labeled = resolution.decisions.filter((d) => d.label !== null).map((d) => d.inputHash);
     const byHash = new Map<string, InputCandidate[]>();
     if (labeled.length > 0) {
-      for (const r of candidates.all({ model, hashes: JSON.stringify(labeled) }) as { input_hash: string; id: string; input: string }[]) {
-        const list = byHash.get(r.input_hash) ?? [];
-        list.push({ eventId: r.id, input: JSON.parse(r.input) as unknown });
-        byHash.set(r.input_hash, list);
+      for (const [inputHash, eventId, input] of candidates.iterate({ model, hashes: JSON.stringify(labeled) }) as IterableIterator<[string, string, string]>) {
+        const list = byHash.get(inputHash) ?? [];
+        list.push({ eventId, input: JSON.parse(input) as unknown });
+        byHash.set(inputHash, list);
       }
     }
     const content = buildBatch(resolution, byHash);
