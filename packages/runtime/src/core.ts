@@ -19,6 +19,8 @@ import { ModelSlot } from './model/slot.js';
 import { ModelUpdater } from './model/updater.js';
 import { isEngineName } from './engines/registry.js';
 
+const MAX_PENDING_CAPTURE = 1000;
+
 interface Recent {
   id: string;
   raw: Float32Array | Uint8Array;
@@ -52,6 +54,7 @@ export class RuntimeCore {
   private captureTimer: ReturnType<typeof setTimeout> | undefined;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private predictions = 0;
+  private captureDropped = 0;
   private disposed = false;
   private outboxStatus: OutboxStatus;
   outbox!: Outbox;
@@ -189,7 +192,8 @@ export class RuntimeCore {
   /** Closes the current stats window into the outbox; at `pagehide` (`unloading`) without waiting for storage. */
   async closeStats(unloading = false): Promise<void> {
     if (!this.outbox) return;
-    const dropped = unloading ? 0 : await this.outbox.takeDropped().catch(() => 0);
+    const dropped = (unloading ? 0 : await this.outbox.takeDropped().catch(() => 0)) + this.captureDropped;
+    this.captureDropped = 0;
     const now = Date.now();
     const bodies = this.stats.close(now, dropped, this.slot.model?.manifest.version ?? null);
     if (bodies.length === 0) return;
@@ -230,6 +234,11 @@ export class RuntimeCore {
   }
 
   private capture(rec: Recent, reason: KeepReason | 'reported'): void {
+    // A loop that predicts without ever yielding to the event loop starves the capture task: keep memory bounded.
+    if (this.pendingCapture.length >= MAX_PENDING_CAPTURE) {
+      this.captureDropped++;
+      return;
+    }
     this.pendingCapture.push({ rec, reason });
     // Hashing and storing run in a later task, after the prediction has resolved.
     this.captureTimer ??= setTimeout(() => void this.drainCapture(), 0);

@@ -1,0 +1,176 @@
+// Hot swap in real Chromium against a real collector: continuous predictions across 20 swaps, bad versions
+// that must never serve, offline start from the cache, and canary assignment by bucket.
+import { after, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { inCanary } from '@edgeloop/protocol';
+import { MODEL, startEnv, type Env } from './helpers/env.js';
+import { digits, nanVariant, variant } from './helpers/fixture.js';
+import { waitFor } from './helpers/wait.js';
+
+describe('hot swap', () => {
+  let env: Env;
+  const { x } = digits(20);
+
+  before(async () => {
+    env = await startEnv();
+    await env.publish('base');
+  });
+  after(() => env?.close());
+  beforeEach(() => {
+    env.server.fault = null;
+  });
+
+  async function start(engine: string, extra: Record<string, unknown> = {}, page?: Page): Promise<Page> {
+    const p = page ?? (await env.open(await env.context()));
+    await p.evaluate((opts) => window.kit.create('rt', opts), env.options({ engine, pollIntervalMs: 0, ...extra }));
+    return p;
+  }
+
+  for (const engine of ['ort-wasm', 'tfjs-wasm']) {
+    test(`${engine}: 20 swaps under continuous predictions, none failed, every old model released`, async () => {
+      await env.rollout({ stable: 'base' });
+      const page = await start(engine);
+      const tensors = () => page.evaluate(async () => (await window.raw.tf()).memory().numTensors);
+      const tensorsBefore = engine.startsWith('tfjs') ? await tensors() : 0;
+      // A prediction loop runs in the page for the whole test.
+      await page.evaluate((x) => {
+        const w = window as unknown as { loop: { stop: boolean; ok: number; failed: string[]; versions: string[]; done: Promise<void> } };
+        const loop = { stop: false, ok: 0, failed: [] as string[], versions: [] as string[], done: Promise.resolve() };
+        loop.done = (async () => {
+          for (let i = 0; !loop.stop; i++) {
+            // Like an app predicting per frame or per input event: let the page's other tasks run in between.
+            await new Promise((resolve) => setTimeout(resolve, 0));
+            try {
+              const p = await window.kit.rts.rt!.predict(x[i % x.length]!);
+              loop.ok++;
+              if (loop.versions.at(-1) !== p.version) loop.versions.push(p.version);
+            } catch (err) {
+              loop.failed.push(String(err));
+            }
+          }
+        })();
+        w.loop = loop;
+      }, x);
+      const versions: string[] = [];
+      for (let i = 1; i <= 20; i++) {
+        const version = `${engine}-s${i}`;
+        await env.publish(version, variant(i));
+        await env.rollout({ stable: version });
+        versions.push(version);
+        const swapped = await page.evaluate(() => window.kit.rts.rt!.update());
+        assert.equal(swapped, true, `no swap to ${version}`);
+      }
+      const result = await page.evaluate(async () => {
+        const w = window as unknown as { loop: { stop: boolean; ok: number; failed: string[]; versions: string[]; done: Promise<void> } };
+        w.loop.stop = true;
+        await w.loop.done;
+        return { ok: w.loop.ok, failed: w.loop.failed, versions: w.loop.versions, status: window.kit.rts.rt!.status(), swaps: window.kit.swaps.rt! };
+      });
+      assert.deepEqual(result.failed, []);
+      assert.ok(result.ok > 20);
+      assert.equal(result.status.swaps, 20);
+      assert.equal(result.status.version, versions.at(-1));
+      assert.deepEqual(result.swaps.map((s) => s.to), versions);
+      // Predictions saw the versions in publication order, never an older one after a newer one.
+      const order = ['base', ...versions];
+      const seen = result.versions.map((v) => order.indexOf(v));
+      assert.deepEqual(seen, [...seen].sort((a, b) => a - b));
+      assert.deepEqual(result.status.sessions, { loaded: 21, released: 20 });
+      if (engine.startsWith('tfjs')) {
+        assert.equal(await tensors(), tensorsBefore, 'TF.js tensors leaked across swaps');
+      }
+      await page.evaluate(() => window.kit.dispose('rt'));
+    });
+  }
+
+  test('the manifest is polled with its ETag: no change, no download', async () => {
+    await env.rollout({ stable: 'base' });
+    const page = await start('ort-wasm');
+    const seen = env.server.seen.length;
+    assert.equal(await page.evaluate(() => window.kit.rts.rt!.update()), false);
+    const polls = env.server.seen.slice(seen).filter((r) => r.path.endsWith('/manifest'));
+    assert.equal(polls.length, 1);
+    assert.ok(polls[0]!.headers['if-none-match'], 'no If-None-Match sent');
+    assert.equal(polls[0]!.outcome, '304');
+  });
+
+  for (const bad of ['corrupted artifact', 'NaN-producing model', '404 artifact'] as const) {
+    test(`a ${bad} leaves the old model serving and reports an error`, async () => {
+      await env.rollout({ stable: 'base' });
+      const page = await start('ort-wasm');
+      const version = `bad-${bad.split(' ')[0]!.toLowerCase()}`;
+      const { sha } = await env.publish(version, bad === 'NaN-producing model' ? nanVariant() : variant(100 + bad.length));
+      if (bad === 'corrupted artifact') env.breakArtifact(sha['model.onnx']!, 'corrupt');
+      if (bad === '404 artifact') env.breakArtifact(sha['model.onnx']!, 'delete');
+      await env.rollout({ stable: version });
+      const errorsBefore = await env.eventCount('error');
+      const res = await page.evaluate(async (x) => {
+        const rt = window.kit.rts.rt!;
+        const swapped = await rt.update();
+        const p = await rt.predict(x);
+        await rt.flush();
+        return { swapped, version: p.version, status: rt.status(), errors: window.kit.errors.rt! };
+      }, x[0]!);
+      assert.equal(res.swapped, false);
+      assert.equal(res.version, 'base');
+      assert.equal(res.status.version, 'base');
+      const code = { 'corrupted artifact': 'EL_RT_ARTIFACT_SHA', 'NaN-producing model': 'EL_RT_PROBE_FAILED', '404 artifact': 'EL_RT_ARTIFACT_FETCH' }[bad];
+      assert.deepEqual(res.errors.map((e) => [e.code, e.version]), [[code, version]]);
+      // The collector hears about it too (its canary analysis counts errors per version).
+      await waitFor('the error event', async () => (await env.eventCount('error')) > errorsBefore);
+      // The failed session was released, and nothing else was loaded.
+      assert.deepEqual(res.status.sessions, { loaded: 1, released: 0 });
+    });
+  }
+
+  test('offline, a new start runs the last good model from the cache', async () => {
+    await env.rollout({ stable: 'base' });
+    const context = await env.context();
+    const first = await env.open(context);
+    await start('ort-wasm', {}, first);
+    await first.close();
+    env.server.fault = (r) => (r.path.startsWith('/v1/') ? { kind: 'reset' } : undefined);
+    const page = await start('ort-wasm', {}, await env.open(context));
+    const res = await page.evaluate(async (x) => {
+      const p = await window.kit.rts.rt!.predict(x);
+      return { version: p.version, status: window.kit.rts.rt!.status() };
+    }, x[0]!);
+    assert.equal(res.version, 'base');
+    assert.equal(res.status.source, 'cache');
+    // And a device that never loaded a model cannot start offline: it says why.
+    const fresh = await env.open(await env.context());
+    const code = await fresh.evaluate((opts) => window.edgeloop.createRuntime(opts).then(() => 'started', (e) => (e as { code: string }).code), env.options({ engine: 'ort-wasm', pollIntervalMs: 0 }));
+    assert.equal(code, 'EL_RT_NO_MODEL');
+  });
+
+  test('canary: devices in the bucket get the canary, and raising the percent only adds devices', async () => {
+    await env.publish('canary-1', variant(200));
+    await env.rollout({ stable: 'base', canary: 'canary-1', canaryPercent: 30 });
+    const devices = Array.from({ length: 16 }, (_, i) => `device-${i}`);
+    assert.ok(devices.some((d) => inCanary(MODEL, d, 30)) && devices.some((d) => inCanary(MODEL, d, 60) && !inCanary(MODEL, d, 30)));
+    const page = await env.open(await env.context());
+    const channels = async () =>
+      page.evaluate(async (devices) => {
+        const out: Record<string, string> = {};
+        for (const d of devices) out[d] = window.kit.rts[d]!.status().version!;
+        return out;
+      }, devices);
+    await page.evaluate(async ({ opts, devices }) => {
+      for (const d of devices) await window.kit.create(d, { ...opts, deviceId: d });
+    }, { opts: env.options({ engine: 'ort-wasm', pollIntervalMs: 0 }), devices });
+    const at30 = await channels();
+    for (const d of devices) assert.equal(at30[d], inCanary(MODEL, d, 30) ? 'canary-1' : 'base', d);
+    await env.rollout({ stable: 'base', canary: 'canary-1', canaryPercent: 60 });
+    await page.evaluate(async (devices) => {
+      for (const d of devices) await window.kit.rts[d]!.update();
+    }, devices);
+    const at60 = await channels();
+    for (const d of devices) {
+      assert.equal(at60[d], inCanary(MODEL, d, 60) ? 'canary-1' : 'base', d);
+      if (at30[d] === 'canary-1') assert.equal(at60[d], 'canary-1', `${d} left the canary when the percent went up`);
+    }
+    const statuses = await page.evaluate((devices) => devices.map((d) => window.kit.rts[d]!.status().channel), devices);
+    assert.deepEqual(statuses, devices.map((d) => (inCanary(MODEL, d, 60) ? 'canary' : 'stable')));
+  });
+});
