@@ -56,7 +56,7 @@ commands
               [--examples N] [--epochs N] [--golden-size N]
   train       run one retraining cycle now if anything new was labeled (exit 0 with a message if not)
               --watch: wait for triggers: [--min-labels 50] [--every SEC] [--drift-threshold 0.2] [--poll 30]
-              [--epochs 3] [--learning-rate 2e-4] [--replay-ratio 3] [--golden-tolerance 0.5] (points)
+              [--epochs 5] [--learning-rate 3e-4] [--replay-ratio 2] [--golden-tolerance 0.5] (points)
               [--recall-tolerance 5] (points) [--canary-percent 10 | --no-canary]
   evaluate    --version V (default: stable) [--data FILE.ndjson | mnist:<part>[:thick|:shift]] [--out report.json]
   export      --version V (default: stable) --out DIR; or --from DIR (a local TF.js model) --out DIR

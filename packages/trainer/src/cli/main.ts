@@ -132,9 +132,9 @@ function retrainOptions(flags: Flags, model: string, backend: string, out: Outpu
     model,
     backend,
     reporter: out,
-    epochs: num(flags, 'epochs', 3, { min: 1, max: 1000, int: true }),
-    learningRate: num(flags, 'learning-rate', 2e-4, { min: 0 }),
-    replayRatio: num(flags, 'replay-ratio', 3, { min: 0 }),
+    epochs: num(flags, 'epochs', 5, { min: 1, max: 1000, int: true }),
+    learningRate: num(flags, 'learning-rate', 3e-4, { min: 0 }),
+    replayRatio: num(flags, 'replay-ratio', 2, { min: 0 }),
     gate: {
       goldenTolerance: num(flags, 'golden-tolerance', 0.5, { min: 0, max: 100 }) / 100,
       recallTolerance: num(flags, 'recall-tolerance', 5, { min: 0, max: 100 }) / 100,

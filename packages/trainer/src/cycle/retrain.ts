@@ -22,7 +22,7 @@ export interface RetrainOptions {
   epochs?: number;
   batchSize?: number;
   learningRate?: number;
-  /** Replay examples per new training example (default 3: old skills outnumber the new batch). */
+  /** Replay examples per new training example (default 2: old skills outnumber the new batch). */
   replayRatio?: number;
   gate?: GateOptions;
   /** The canary to start on success (default 10 % with DEFAULT_AUTO_POLICY); false publishes without one. */
@@ -81,12 +81,12 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   if (!goldenWire) throw new TrainerError('ELT_NO_GOLDEN_SET', [model, model]);
   const golden = decodeExamples(goldenWire, labels, input).bySplit.golden;
 
-  const replayRatio = options.replayRatio ?? 3;
+  const replayRatio = options.replayRatio ?? 2;
   const replay = await replaySample(client, work, train, replayRatio, seed);
   r.step(`fine-tuning ${stable.version.version} on ${train.count} new + ${replay.count} replayed examples`);
   const [base, candidate] = [await stable.load(), await stable.load()];
-  const epochs = options.epochs ?? 3;
-  const learningRate = options.learningRate ?? 2e-4;
+  const epochs = options.epochs ?? 5;
+  const learningRate = options.learningRate ?? 3e-4;
   const batchSize = options.batchSize ?? 64;
   const data = shuffled(replay.count ? concat(train, replay) : train, seed);
   const fit = await fitModel(candidate, data, {
