@@ -39,8 +39,11 @@ export function defineReportElement(tagName = 'edgeloop-report'): CustomElementC
 
   class EdgeloopReport extends HTMLElement {
     static observedAttributes = ['prediction-id', 'labels', 'disabled'];
-    /** The runtime that receives the report. */
-    runtime: Pick<Runtime, 'reportWrongResult' | 'labels'> | null = null;
+    /**
+     * The runtime that receives the report. `declare`d, not initialised: an app may set it on the element before
+     * the tag is defined, and an initialiser would overwrite it when the element upgrades.
+     */
+    declare runtime: Pick<Runtime, 'reportWrongResult' | 'labels'> | null | undefined;
     private readonly root: ShadowRoot;
     private readonly toggle: HTMLButtonElement;
     private readonly form: HTMLFormElement;
