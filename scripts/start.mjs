@@ -1,15 +1,120 @@
 #!/usr/bin/env node
-// `npm start`: starts the collector on the embedded default (SQLite under ./.edgeloop at the repository root).
-// On a first start the collector creates a development key set and writes it to .edgeloop/dev-keys.json,
-// which later steps (demo, trainer) read. Extra arguments go to the collector: npm start -- --port 9000
-import { spawn } from 'node:child_process';
+// `npm start`: the whole loop on the embedded default, from a checkout.
+//   1. the collector (SQLite under ./.edgeloop; a dev key set is created on the first start),
+//   2. the admin page, built once with Vite (served by the collector at /admin/),
+//   3. the trainer: `bootstrap` trains digits v1 on MNIST when the registry is empty, then `train --watch`,
+//   4. the demo (draw a digit) on Vite's dev server, talking to the collector with the ingest key.
+// Extra arguments go to the collector (npm start -- --port 9000). Ctrl-C stops everything.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = fileURLToPath(new URL('../packages/collector/bin/edgeloop-collector.js', import.meta.url));
 const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+};
 if (!args.includes('--data-dir')) args.push('--data-dir', '.edgeloop');
+if (!args.includes('--port')) args.push('--port', process.env.PORT ?? '8080');
+const dataDir = join(root, flag('--data-dir', '.edgeloop'));
+const collectorUrl = `http://${flag('--host', '127.0.0.1')}:${flag('--port', '8080')}`;
+const model = process.env.EDGELOOP_MODEL ?? 'digits';
 
-const collector = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: 'inherit' });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => collector.kill(signal));
-collector.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+const children = new Set();
+let stopping = false;
+function stopAll(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  for (const c of children) c.kill('SIGTERM');
+  setTimeout(() => process.exit(code), 3000).unref();
+}
+for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => stopAll(0));
+
+function start(name, cmd, cmdArgs, opts = {}) {
+  const child = spawn(cmd, cmdArgs, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  children.add(child);
+  const prefix = `[${name}] `;
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = '';
+    stream.on('data', (chunk) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop();
+      for (const line of lines) process.stdout.write(prefix + line + '\n');
+    });
+  }
+  const done = new Promise((resolve) => child.on('exit', (code, signal) => {
+    children.delete(child);
+    resolve(code ?? (signal ? 1 : 0));
+  }));
+  return { child, done };
+}
+
+const node = process.execPath;
+const tsx = ['--conditions=source', '--import', 'tsx'];
+const trainerCli = ['packages/trainer/src/cli/run.ts'];
+
+async function waitReady(url, ms) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    try {
+      const r = await fetch(`${url}/readyz`);
+      if (r.ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the collector did not become ready at ${url} within ${ms / 1000} s`);
+}
+
+async function main() {
+  // 2 first: the admin page is built once; the collector serves whatever admin-dist holds.
+  if (!existsSync(join(root, 'packages/collector/admin-dist/index.html'))) {
+    console.log('[start] building the admin page (once)…');
+    const r = spawnSync('npm', ['run', 'build:admin', '-w', '@edgeloop/collector'], { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0) console.log('[start] the admin page did not build; /admin/ will say how to build it');
+  }
+
+  const collector = start('collector', node, ['packages/collector/bin/edgeloop-collector.js', ...args]);
+  collector.done.then((code) => {
+    if (!stopping) {
+      console.error(`[start] the collector exited (${code}); stopping`);
+      stopAll(code || 1);
+    }
+  });
+  await waitReady(collectorUrl, 60_000);
+
+  const keys = JSON.parse(readFileSync(join(dataDir, 'dev-keys.json'), 'utf8'));
+  const trainerEnv = { ...process.env, EDGELOOP_COLLECTOR: collectorUrl, EDGELOOP_TOKEN: keys.trainer };
+
+  // 3: bootstrap exits 0 with a message when the model already has versions.
+  console.log(`[start] bootstrapping model "${model}" if the registry has none (first time: trains on MNIST, a few minutes)…`);
+  const boot = start('trainer', node, [...tsx, ...trainerCli, 'bootstrap', '--model', model], { env: trainerEnv });
+  const bootCode = await boot.done;
+  if (stopping) return;
+  if (bootCode !== 0) {
+    console.error(`[start] bootstrap failed (exit ${bootCode}); stopping`);
+    return stopAll(bootCode);
+  }
+  start('trainer', node, [...tsx, ...trainerCli, 'train', '--model', model, '--watch'], { env: { ...trainerEnv, EDGELOOP_TOKEN: keys.admin } });
+
+  // 4: the demo; Vite picks the next free port if 5173 is taken.
+  const demo = start('demo', 'npx', ['vite', '--host', '127.0.0.1', '--port', process.env.DEMO_PORT ?? '5173'], {
+    cwd: join(root, 'demo'),
+    env: { ...process.env, VITE_EDGELOOP_COLLECTOR: collectorUrl, VITE_EDGELOOP_KEY: keys.ingest },
+  });
+  demo.done.then(() => stopAll(0));
+
+  console.log(`
+[start] edgeloop is running
+  collector   ${collectorUrl}   (SQLite under ${dataDir})
+  admin page  ${collectorUrl}/admin/   admin key: ${keys.admin}
+  demo        see the [demo] line above for its URL (default http://127.0.0.1:5173/)
+  trainer     retrains "${model}" when 50 new labels arrive (report wrong results in the demo)
+Ctrl-C stops everything.`);
+}
+
+main().catch((err) => {
+  console.error(`[start] ${err.message}`);
+  stopAll(1);
+});

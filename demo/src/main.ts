@@ -1,5 +1,5 @@
 /** The demo: draw a digit, see the on-device prediction, report a wrong one, watch the model hot-swap. */
-import { createRuntime, type Prediction } from '@edgeloop/runtime';
+import { createRuntime, defineReportElement, type Prediction } from '@edgeloop/runtime';
 import { toMnistInput } from './preprocess.js';
 
 const collector = import.meta.env.VITE_EDGELOOP_COLLECTOR ?? 'http://127.0.0.1:8080';
@@ -19,14 +19,30 @@ function note(text: string): void {
   log.prepend(li);
 }
 
-const rt = await createRuntime({ collector, key, model: 'digits', engine: 'auto', worker: true });
-rt.on('swap', (e) => note(`swapped to ${e.version} (${e.channel})`));
+const rt = await createRuntime({
+  collector,
+  key,
+  model: 'digits',
+  engine: 'auto',
+  worker: true,
+  // TF.js's WASM backend fetches its binaries at run time; vite.config.ts copies them to /tfjs/.
+  wasmPaths: { tfjs: new URL('/tfjs/', location.href).href },
+});
+rt.on('swap', (e) => note(`swapped ${e.from ?? '–'} → ${e.to} (${e.channel}, ${e.engine}, ${Math.round(e.tookMs)} ms)`));
 rt.on('error', (e) => note(`error ${e.code}: ${e.message}`));
 
 function showStatus(): void {
-  const s = rt.status() as unknown as Record<string, unknown>;
+  const s = rt.status();
+  const rows: Record<string, unknown> = {
+    version: `${s.version ?? '–'} (${s.channel ?? '–'})`,
+    engine: s.engine ? `${s.engine.name}: ${s.engine.reason}` : '–',
+    predictions: s.predictions,
+    swaps: s.swaps,
+    outbox: `${s.outbox.pending} pending, ${s.outbox.sent} sent, ${s.outbox.dropped} dropped`,
+    device: s.deviceId,
+  };
   statusList.replaceChildren();
-  for (const [k, v] of Object.entries(s)) {
+  for (const [k, v] of Object.entries(rows)) {
     const dt = document.createElement('dt');
     dt.textContent = k;
     const dd = document.createElement('dd');
@@ -37,9 +53,10 @@ function showStatus(): void {
 setInterval(showStatus, 1000);
 showStatus();
 
-const report = document.createElement('edgeloop-report') as HTMLElement & { runtime?: unknown; prediction?: unknown; labels?: string[] };
+defineReportElement();
+const report = document.createElement('edgeloop-report') as HTMLElement & { runtime?: unknown };
 report.runtime = rt;
-report.labels = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+report.setAttribute('disabled', '');
 reportSlot.append(report);
 
 function show(p: Prediction): void {
@@ -55,7 +72,8 @@ function show(p: Prediction): void {
       return li;
     }),
   );
-  report.prediction = p;
+  report.setAttribute('prediction-id', p.id);
+  report.removeAttribute('disabled');
 }
 
 async function predict(): Promise<void> {
