@@ -3,7 +3,7 @@
  * what is kept, corrections, per-version stats, the outbox and the model updater. Logging happens after a
  * prediction resolves, never on its path.
  */
-import { newId, sha256Hex, type CorrectionEvent, type ErrorEvent, type Event, type PredictionEvent } from '@edgeloop/protocol';
+import { MODEL_NAME_RE, newId, sha256Hex, type CorrectionEvent, type ErrorEvent, type Event, type PredictionEvent } from '@edgeloop/protocol';
 import type { ModelInput, OutboxStatus, Prediction, ReportOptions, RuntimeEvents, RuntimeOptions, RuntimeStatus } from './types.js';
 import { Emitter } from './emitter.js';
 import { RuntimeError } from './errors.js';
@@ -37,7 +37,7 @@ export function checkOptions(o: RuntimeOptions): void {
   if (!o || typeof o !== 'object') throw bad('pass an options object');
   if (typeof o.collector !== 'string' || !/^https?:\/\//.test(o.collector)) throw bad('collector must be an http(s) URL');
   if (typeof o.key !== 'string' || o.key.length === 0) throw bad('key must be the ingest key');
-  if (typeof o.model !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(o.model)) throw bad('model must match ^[a-z0-9][a-z0-9._-]{0,63}$');
+  if (typeof o.model !== 'string' || !MODEL_NAME_RE.test(o.model)) throw bad(`model must match ${MODEL_NAME_RE}`);
   const engines = o.engine === undefined || o.engine === 'auto' ? [] : Array.isArray(o.engine) ? o.engine : [o.engine];
   for (const e of engines) if (!isEngineName(e)) throw bad(`unknown engine "${e}"`);
   if (Array.isArray(o.engine) && o.engine.length === 0) throw bad('engine list is empty');
@@ -46,68 +46,73 @@ export function checkOptions(o: RuntimeOptions): void {
 export class RuntimeCore {
   readonly events = new Emitter<RuntimeEvents>();
   readonly collector: string;
-  private readonly db = new Database();
-  private readonly slot = new ModelSlot();
-  private readonly stats = new StatsWindow();
-  private readonly recent = new Map<string, Recent>();
-  private pendingCapture: { rec: Recent; reason: KeepReason | 'reported' }[] = [];
-  private captureTimer: ReturnType<typeof setTimeout> | undefined;
-  private statsTimer: ReturnType<typeof setInterval> | undefined;
-  private predictions = 0;
-  private captureDropped = 0;
-  private disposed = false;
-  private outboxStatus: OutboxStatus;
+  readonly #db = new Database();
+  readonly #slot = new ModelSlot();
+  readonly #stats = new StatsWindow();
+  readonly #recent = new Map<string, Recent>();
+  #pendingCapture: { rec: Recent; reason: KeepReason | 'reported' }[] = [];
+  #captureTimer: ReturnType<typeof setTimeout> | undefined;
+  #statsTimer: ReturnType<typeof setInterval> | undefined;
+  #predictions = 0;
+  #captureDropped = 0;
+  #disposed = false;
+  #outboxStatus: OutboxStatus;
   outbox!: Outbox;
-  private updater!: ModelUpdater;
+  #updater!: ModelUpdater;
   deviceId = '';
+
+  readonly #observer: OutboxObserver;
+  readonly #inWorker;
 
   constructor(
     readonly options: RuntimeOptions,
-    private readonly observer: OutboxObserver = {},
-    private readonly inWorker = false,
+    observer: OutboxObserver = {},
+    inWorker = false,
   ) {
+    this.#observer = observer;
+    this.#inWorker = inWorker;
     checkOptions(options);
     this.collector = options.collector.replace(/\/+$/, '');
-    this.outboxStatus = { pending: 0, pendingBytes: 0, dropped: 0, sent: 0, failures: 0, retryAt: null, lastError: null };
+    this.#outboxStatus = { pending: 0, pendingBytes: 0, dropped: 0, sent: 0, failures: 0, retryAt: null, lastError: null };
   }
 
   /** Opens storage, loads the first model and starts polling, stats windows and the start-up flush. */
   async start(): Promise<void> {
     const o = this.options;
-    this.deviceId = o.deviceId ?? (await this.storedDeviceId());
+    this.deviceId = o.deviceId ?? (await this.#storedDeviceId());
     const dest = { url: this.collector, key: o.key };
-    this.outbox = new Outbox(this.db, dest, o.outbox, {
-      queued: (items) => this.observer.queued?.(items),
-      settled: (ids) => this.observer.settled?.(ids),
+    this.outbox = new Outbox(this.#db, dest, o.outbox, {
+      queued: (items) => this.#observer.queued?.(items),
+      settled: (ids) => this.#observer.settled?.(ids),
       status: (s) => {
-        this.outboxStatus = s;
-        this.observer.status?.(s);
+        this.#outboxStatus = s;
+        this.#observer.status?.(s);
       },
     });
     // The service worker flushes by Background Sync after the tab is gone: it needs to know where to send.
-    void this.db.setMeta(`dest:${dest.url}`, dest).catch(() => undefined);
-    const manifests = new ManifestClient(this.collector, o.key, o.model, this.deviceId, this.db);
-    this.updater = new ModelUpdater(
+    void this.#db.setMeta(`dest:${dest.url}`, dest).catch(() => undefined);
+    const manifests = new ManifestClient(this.collector, o.key, o.model, this.deviceId, this.#db);
+    this.#updater = new ModelUpdater(
       { model: o.model, engine: o.engine ?? 'auto', runs: o.autoRuns ?? 5, ctx: { wasmPaths: o.wasmPaths }, pollIntervalMs: o.pollIntervalMs },
       manifests,
       new ArtifactStore(this.collector, o.key),
-      this.slot,
-      this.db,
+      this.#slot,
+      this.#db,
       {
         swap: (e) => this.events.emit('swap', e),
-        error: (code, message, version) => this.reportError(code, message, version),
+        error: (code, message, version) => this.#reportError(code, message, version),
       },
     );
     void this.outbox.flush();
-    await this.updater.start();
+    await this.#updater.start();
     const windowMs = o.statsWindowMs ?? 60_000;
-    this.statsTimer = setInterval(() => void this.closeStats(), windowMs);
+    this.#statsTimer = setInterval(() => void this.closeStats(), windowMs);
   }
 
   /** Runs the serving model on one input. */
   async predict(input: ModelInput): Promise<Prediction> {
-    if (this.disposed) throw new RuntimeError('EL_RT_DISPOSED');
-    const lease = this.slot.acquire();
+    if (this.#disposed) throw new RuntimeError('EL_RT_DISPOSED');
+    const lease = this.#slot.acquire();
     if (!lease) throw new RuntimeError('EL_RT_NO_MODEL', 'no model is loaded');
     const t0 = performance.now();
     const { manifest, session, engine } = lease.model;
@@ -119,7 +124,7 @@ export class RuntimeCore {
       out = await session.run(x, manifest.input.shape);
     } catch (err) {
       if (err instanceof RuntimeError) throw err;
-      this.reportError('EL_RT_ENGINE_RUN', new RuntimeError('EL_RT_ENGINE_RUN', engine, (err as Error).message).message, manifest.version);
+      this.#reportError('EL_RT_ENGINE_RUN', new RuntimeError('EL_RT_ENGINE_RUN', engine, (err as Error).message).message, manifest.version);
       throw new RuntimeError('EL_RT_ENGINE_RUN', engine, (err as Error).message);
     } finally {
       lease.release();
@@ -131,71 +136,71 @@ export class RuntimeCore {
       id, label: s.label, confidence: s.confidence, margin: s.margin, entropy: s.entropy, topK: s.topK,
       version: manifest.version, channel: manifest.channel, engine, latencyMs,
     };
-    this.predictions++;
+    this.#predictions++;
     const reason = keepReason(s.confidence, manifest.policy);
-    this.stats.prediction(manifest.version, latencyMs, s.confidence, s.label, reason === 'low_confidence');
+    this.#stats.prediction(manifest.version, latencyMs, s.confidence, s.label, reason === 'low_confidence');
     const rec: Recent = { id, raw, shape: manifest.input.shape, version: manifest.version, result, ts: Date.now(), logged: reason !== null };
-    this.remember(rec);
-    if (reason) this.capture(rec, reason);
+    this.#remember(rec);
+    if (reason) this.#capture(rec, reason);
     return result;
   }
 
   /** Stores a correction (and the reported prediction with its input) before resolving. */
   async reportWrongResult(id: string, label: string, options: ReportOptions = {}): Promise<void> {
-    if (this.disposed) throw new RuntimeError('EL_RT_DISPOSED');
+    if (this.#disposed) throw new RuntimeError('EL_RT_DISPOSED');
     const labels = this.labels();
     if (labels.length && !labels.includes(label)) throw new RuntimeError('EL_RT_UNKNOWN_LABEL', label, labels.join(', '));
-    const rec = this.recent.get(id);
-    const version = rec?.version ?? this.slot.model?.manifest.version ?? 'unknown';
+    const rec = this.#recent.get(id);
+    const version = rec?.version ?? this.#slot.model?.manifest.version ?? 'unknown';
     const events: Event[] = [];
     // Sent again with reason "reported" even if it was kept before: the outbox upgrades a queued copy so it is
     // never dropped first, and the collector dedupes a copy it already has.
-    if (rec) events.push(await this.predictionEvent(rec, 'reported'));
+    if (rec) events.push(await this.#predictionEvent(rec, 'reported'));
     const correction: CorrectionEvent = {
       id: newId(), type: 'correction', model: this.options.model, version, deviceId: this.deviceId, ts: Date.now(), predictionId: id, label,
       ...(options.comment !== undefined ? { comment: options.comment } : {}),
     };
     events.push(correction);
-    this.stats.correction(version);
+    this.#stats.correction(version);
     await this.outbox.add(events);
   }
 
   flush(): Promise<OutboxStatus> {
-    return this.drainCapture().then(() => this.outbox.flush());
+    return this.#drainCapture().then(() => this.outbox.flush());
   }
 
   update(): Promise<boolean> {
-    return this.updater.update();
+    return this.#updater.update();
   }
 
   labels(): string[] {
-    return [...(this.slot.model?.manifest.labels ?? [])];
+    return [...(this.#slot.model?.manifest.labels ?? [])];
   }
 
   status(): RuntimeStatus {
-    const m = this.slot.model;
+    const m = this.#slot.model;
     return {
       model: this.options.model,
       deviceId: this.deviceId,
       version: m?.manifest.version ?? null,
       channel: m?.manifest.channel ?? null,
-      engine: this.updater?.choice ?? null,
-      source: this.updater?.source ?? null,
-      swaps: this.updater?.swaps ?? 0,
-      predictions: this.predictions,
-      outbox: { ...this.outboxStatus },
-      sessions: { loaded: this.slot.loaded, released: this.slot.released },
-      worker: this.inWorker,
+      engine: this.#updater?.choice ?? null,
+      source: this.#updater?.source ?? null,
+      swaps: this.#updater?.swaps ?? 0,
+      predictions: this.#predictions,
+      outbox: { ...this.#outboxStatus },
+      sessions: { loaded: this.#slot.loaded, released: this.#slot.released },
+      worker: this.#inWorker,
     };
   }
 
   /** Closes the current stats window into the outbox; at `pagehide` (`unloading`) without waiting for storage. */
   async closeStats(unloading = false): Promise<void> {
     if (!this.outbox) return;
-    const dropped = (unloading ? 0 : await this.outbox.takeDropped().catch(() => 0)) + this.captureDropped;
-    this.captureDropped = 0;
+    const dropped = (unloading ? 0 : await this.outbox.takeDropped().catch(() => 0)) + this.#captureDropped;
+    this.#captureDropped = 0;
     const now = Date.now();
-    const bodies = this.stats.close(now, dropped, this.slot.model?.manifest.version ?? null);
+    const bodies = this.#stats.close(now, dropped, this.#slot.model?.manifest.version ?? null);
     if (bodies.length === 0) return;
     // add() hands the events to the unload copy synchronously, before its first await.
     await this.outbox.add(bodies.map((b) => ({ ...b, id: newId(), type: 'stats' as const, model: this.options.model, deviceId: this.deviceId, ts: now })));
@@ -207,54 +212,54 @@ export class RuntimeCore {
   }
 
   async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    clearInterval(this.statsTimer);
-    this.updater?.stop();
-    await this.drainCapture();
+    if (this.#disposed) return;
+    this.#disposed = true;
+    clearInterval(this.#statsTimer);
+    this.#updater?.stop();
+    await this.#drainCapture();
     await this.closeStats().catch(() => undefined);
     this.outbox?.dispose();
-    await this.slot.clear();
+    await this.#slot.clear();
     this.events.clear();
-    this.db.close();
+    this.#db.close();
   }
 
-  private reportError(code: string, message: string, version: string | null): void {
+  #reportError(code: string, message: string, version: string | null): void {
     this.events.emit('error', { code, message, version });
-    const v = version ?? this.slot.model?.manifest.version ?? 'unknown';
-    this.stats.error(v);
+    const v = version ?? this.#slot.model?.manifest.version ?? 'unknown';
+    this.#stats.error(v);
     const event: ErrorEvent = { id: newId(), type: 'error', model: this.options.model, version: v, deviceId: this.deviceId, ts: Date.now(), code, message: message.slice(0, 2000) };
     void this.outbox?.add([event]);
   }
 
-  private remember(rec: Recent): void {
-    this.recent.set(rec.id, rec);
+  #remember(rec: Recent): void {
+    this.#recent.set(rec.id, rec);
     const max = this.options.recentPredictions ?? 100;
-    if (this.recent.size > max) this.recent.delete(this.recent.keys().next().value!);
+    if (this.#recent.size > max) this.#recent.delete(this.#recent.keys().next().value!);
   }
 
-  private capture(rec: Recent, reason: KeepReason | 'reported'): void {
+  #capture(rec: Recent, reason: KeepReason | 'reported'): void {
     // A loop that predicts without ever yielding to the event loop starves the capture task: keep memory bounded.
-    if (this.pendingCapture.length >= MAX_PENDING_CAPTURE) {
-      this.captureDropped++;
+    if (this.#pendingCapture.length >= MAX_PENDING_CAPTURE) {
+      this.#captureDropped++;
       return;
     }
-    this.pendingCapture.push({ rec, reason });
+    this.#pendingCapture.push({ rec, reason });
     // Hashing and storing run in a later task, after the prediction has resolved.
-    this.captureTimer ??= setTimeout(() => void this.drainCapture(), 0);
+    this.#captureTimer ??= setTimeout(() => void this.#drainCapture(), 0);
   }
 
-  private async drainCapture(): Promise<void> {
-    clearTimeout(this.captureTimer);
-    this.captureTimer = undefined;
-    const batch = this.pendingCapture;
-    this.pendingCapture = [];
+  async #drainCapture(): Promise<void> {
+    clearTimeout(this.#captureTimer);
+    this.#captureTimer = undefined;
+    const batch = this.#pendingCapture;
+    this.#pendingCapture = [];
     if (batch.length === 0 || !this.outbox) return;
-    const events = await Promise.all(batch.map(({ rec, reason }) => this.predictionEvent(rec, reason)));
+    const events = await Promise.all(batch.map(({ rec, reason }) => this.#predictionEvent(rec, reason)));
     await this.outbox.add(events);
   }
 
-  private async predictionEvent(rec: Recent, reason: KeepReason | 'reported'): Promise<PredictionEvent> {
+  async #predictionEvent(rec: Recent, reason: KeepReason | 'reported'): Promise<PredictionEvent> {
     const bytes = bytesOf(rec.raw);
     const r = rec.result;
     rec.logged = true;
@@ -270,10 +275,10 @@ export class RuntimeCore {
     };
   }
 
-  private async storedDeviceId(): Promise<string> {
+  async #storedDeviceId(): Promise<string> {
     try {
       // One transaction, so two tabs starting at once agree on the id.
-      return await this.db.use(async (db) => {
+      return await this.#db.use(async (db) => {
         const tx = db.transaction('meta', 'readwrite');
         let id = (await tx.store.get('device')) as string | undefined;
         if (!id) {

@@ -5,7 +5,6 @@
  */
 import type { Destination } from './outbox/transport.js';
 import type { UnloadQueue } from './outbox/unload.js';
-import { requestBackgroundSync } from './sw/register.js';
 
 export interface PageHooks {
   dest: Destination;
@@ -13,7 +12,8 @@ export interface PageHooks {
   unloadBytes: number;
   /** Synchronous work before the keepalive send (closing the stats window). */
   beforeUnload(): void;
-  serviceWorker: boolean;
+  /** Asks the service worker for a Background Sync (when one is registered). */
+  sync?: () => void;
 }
 
 /** Listens to the page's lifecycle; returns the function that stops listening. */
@@ -22,7 +22,7 @@ export function watchPage(hooks: PageHooks): () => void {
   const onPagehide = () => {
     hooks.beforeUnload();
     hooks.unload.send(hooks.dest, hooks.unloadBytes);
-    if (hooks.serviceWorker) void requestBackgroundSync();
+    hooks.sync?.();
   };
   window.addEventListener('pagehide', onPagehide);
   return () => window.removeEventListener('pagehide', onPagehide);

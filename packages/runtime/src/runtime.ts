@@ -4,7 +4,6 @@ import { RuntimeCore, checkOptions } from './core.js';
 import { OUTBOX_DEFAULTS } from './outbox/outbox.js';
 import { UnloadQueue } from './outbox/unload.js';
 import { watchPage } from './page.js';
-import { registerServiceWorker, requestBackgroundSync } from './sw/register.js';
 
 /** Loads the model assigned to this device and starts logging, polling and the outbox. */
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
@@ -21,17 +20,24 @@ export function needsSync(s: OutboxStatus): boolean {
   return s.retryAt !== null && s.pending > 0;
 }
 
+/** Registers the app's service worker (workbox-window loads only then); returns how to ask it for a sync. */
+export async function serviceWorkerSync(url: string | undefined): Promise<(() => void) | undefined> {
+  if (!url) return undefined;
+  const { registerServiceWorker, requestBackgroundSync } = await import('./sw/register.js');
+  await registerServiceWorker(url).catch(() => undefined);
+  return () => void requestBackgroundSync();
+}
+
 async function createLocalRuntime(options: RuntimeOptions): Promise<Runtime> {
   const unload = new UnloadQueue();
-  const sw = Boolean(options.serviceWorker);
+  const sync = await serviceWorkerSync(options.serviceWorker);
   const core = new RuntimeCore(options, {
     queued: (items) => unload.queued(items),
     settled: (ids) => unload.settled(ids),
     status: (s) => {
-      if (sw && needsSync(s)) void requestBackgroundSync();
+      if (sync && needsSync(s)) sync();
     },
   });
-  if (options.serviceWorker) await registerServiceWorker(options.serviceWorker).catch(() => undefined);
   try {
     await core.start();
   } catch (err) {
@@ -43,7 +49,7 @@ async function createLocalRuntime(options: RuntimeOptions): Promise<Runtime> {
     unload,
     unloadBytes: options.outbox?.unloadBytes ?? OUTBOX_DEFAULTS.unloadBytes,
     beforeUnload: () => core.unloading(),
-    serviceWorker: sw,
+    sync,
   });
   return {
     predict: (input) => core.predict(input),

@@ -24,20 +24,20 @@ function quantile(sorted: number[], q: number): number {
 export type StatsBody = Omit<StatsEvent, 'id' | 'model' | 'deviceId' | 'ts' | 'type'>;
 
 export class StatsWindow {
-  private from = Date.now();
-  private readonly byVersion = new Map<string, Tally>();
+  #from = Date.now();
+  readonly #byVersion = new Map<string, Tally>();
 
-  private tally(version: string): Tally {
-    let t = this.byVersion.get(version);
+  #tally(version: string): Tally {
+    let t = this.#byVersion.get(version);
     if (!t) {
       t = { predictions: 0, lowConfidence: 0, corrections: 0, errors: 0, latencies: [], hist: new Array<number>(10).fill(0), labels: {} };
-      this.byVersion.set(version, t);
+      this.#byVersion.set(version, t);
     }
     return t;
   }
 
   prediction(version: string, latencyMs: number, confidence: number, label: string, low: boolean): void {
-    const t = this.tally(version);
+    const t = this.#tally(version);
     t.predictions++;
     if (low) t.lowConfidence++;
     // Keep a bounded sample of latencies; beyond it, replace at random (reservoir) so quantiles stay fair.
@@ -51,24 +51,24 @@ export class StatsWindow {
   }
 
   correction(version: string): void {
-    this.tally(version).corrections++;
+    this.#tally(version).corrections++;
   }
 
   error(version: string): void {
-    this.tally(version).errors++;
+    this.#tally(version).errors++;
   }
 
   /** Closes the window: one body per version that saw anything; `dropped` goes on the first. */
   close(now = Date.now(), dropped = 0, fallbackVersion: string | null = null): StatsBody[] {
     const out: StatsBody[] = [];
-    if (dropped && this.byVersion.size === 0 && fallbackVersion) this.tally(fallbackVersion);
-    for (const [version, t] of this.byVersion) {
+    if (dropped && this.#byVersion.size === 0 && fallbackVersion) this.#tally(fallbackVersion);
+    for (const [version, t] of this.#byVersion) {
       const sorted = [...t.latencies].sort((a, b) => a - b);
       const clampMs = (ms: number) => Math.min(3.6e6, Math.max(0, ms));
       out.push({
         version,
-        from: this.from,
-        to: Math.max(now, this.from),
+        from: this.#from,
+        to: Math.max(now, this.#from),
         predictions: t.predictions,
         lowConfidence: t.lowConfidence,
         corrections: t.corrections,
@@ -79,12 +79,12 @@ export class StatsWindow {
         labelCounts: t.labels,
       });
     }
-    this.byVersion.clear();
-    this.from = now;
+    this.#byVersion.clear();
+    this.#from = now;
     return out;
   }
 
   get empty(): boolean {
-    return this.byVersion.size === 0;
+    return this.#byVersion.size === 0;
   }
 }

@@ -1,10 +1,6 @@
-/**
- * onnxruntime-web engines. Each imports its own ORT build lazily, so an app that only runs WASM never
- * downloads the WebGPU build (and the other way round).
- */
+/** onnxruntime-web sessions (this module and ORT itself load only when an ORT engine is first used). */
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
-import type { Engine, EngineContext, EngineSession, ModelFiles } from './types.js';
-import { gpuUnavailable } from './gpu.js';
+import type { EngineContext, EngineSession, ModelFiles } from './types.js';
 
 type Ort = typeof import('onnxruntime-web');
 
@@ -42,28 +38,20 @@ function wrap(ort: Ort, session: InferenceSession): EngineSession {
   };
 }
 
-function ortEngine(name: 'ort-webgpu' | 'ort-wasm', priority: number): Engine {
-  const ep = name === 'ort-webgpu' ? 'webgpu' : 'wasm';
-  let lib: Promise<Ort> | undefined;
-  const importOrt = (ctx: EngineContext): Promise<Ort> =>
-    (lib ??= (ep === 'webgpu' ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm')).then((ort: Ort) => {
+const libs = new Map<'webgpu' | 'wasm', Promise<Ort>>();
+
+/** Loads an ONNX model on onnxruntime-web's WebGPU or WASM execution provider. */
+export async function loadOrt(ep: 'webgpu' | 'wasm', model: ModelFiles, ctx: EngineContext): Promise<EngineSession> {
+  let lib = libs.get(ep);
+  if (!lib) {
+    // Each provider has its own ORT build: an app that runs only WASM never downloads the WebGPU one.
+    lib = (ep === 'webgpu' ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm')).then((ort: Ort) => {
       if (ctx.wasmPaths?.ort) ort.env.wasm.wasmPaths = ctx.wasmPaths.ort;
       return ort;
-    }));
-  return {
-    name,
-    priority,
-    format: 'onnx',
-    unavailable: () => (ep === 'webgpu' ? gpuUnavailable() : Promise.resolve(typeof WebAssembly === 'object' ? null : 'no WebAssembly')),
-    async load(model, ctx) {
-      const ort = await importOrt(ctx);
-      const session = await ort.InferenceSession.create(onnxBytes(model), { executionProviders: [ep], graphOptimizationLevel: 'all' });
-      return wrap(ort, session);
-    },
-  };
+    });
+    libs.set(ep, lib);
+  }
+  const ort = await lib;
+  const session = await ort.InferenceSession.create(onnxBytes(model), { executionProviders: [ep], graphOptimizationLevel: 'all' });
+  return wrap(ort, session);
 }
-
-/** onnxruntime-web on its WebGPU execution provider. */
-export const ortWebgpu = ortEngine('ort-webgpu', 100);
-/** onnxruntime-web on its WebAssembly execution provider. */
-export const ortWasm = ortEngine('ort-wasm', 90);

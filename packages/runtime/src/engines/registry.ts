@@ -1,7 +1,6 @@
 /** The engines the runtime knows, by priority. Built-in ones load their library only when first used. */
 import type { Engine, EngineName } from './types.js';
-import { ortWasm, ortWebgpu } from './ort.js';
-import { tfjsCpu, tfjsWasm, tfjsWebgpu } from './tfjs.js';
+import { ortWasm, ortWebgpu, tfjsCpu, tfjsWasm, tfjsWebgpu } from './builtin.js';
 
 const engines = new Map<EngineName, Engine>();
 for (const e of [ortWebgpu, ortWasm, tfjsWebgpu, tfjsWasm, tfjsCpu]) engines.set(e.name, e);

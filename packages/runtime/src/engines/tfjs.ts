@@ -1,13 +1,13 @@
 /**
- * TensorFlow.js engines for TF.js Layers models. TF.js has one active backend per page or worker, so a
- * session switches back to its own backend before it runs if another one was made active meanwhile.
+ * TensorFlow.js sessions for TF.js Layers models (this module and TF.js load only when a TF.js engine is first
+ * used). TF.js has one active backend per page or worker, so a session switches back to its own backend before
+ * it runs if another one was made active meanwhile.
  */
-import type { Engine, EngineContext, EngineSession, ModelFiles } from './types.js';
-import { gpuUnavailable } from './gpu.js';
+import type { EngineContext, EngineSession, ModelFiles } from './types.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 type TfLayers = typeof import('@tensorflow/tfjs-layers');
-type Backend = 'webgpu' | 'wasm' | 'cpu';
+export type Backend = 'webgpu' | 'wasm' | 'cpu';
 
 interface WeightsGroup {
   paths: string[];
@@ -71,58 +71,37 @@ function artifactsOf(model: ModelFiles) {
   return { modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData: weightData.buffer };
 }
 
-function tfjsEngine(name: 'tfjs-webgpu' | 'tfjs-wasm' | 'tfjs-cpu', backend: Backend, priority: number): Engine {
+/** Loads a TF.js Layers model on one TF.js backend. */
+export async function loadTfjs(backend: Backend, model: ModelFiles, ctx: EngineContext): Promise<EngineSession> {
+  const { tf, layers } = await importTf();
+  await importBackend(backend, ctx);
+  await activate(tf, backend);
+  const artifacts = artifactsOf(model);
+  const net = await layers.loadLayersModel({ load: async () => artifacts });
+  let queue: Promise<unknown> = Promise.resolve();
+  let released = false;
   return {
-    name,
-    priority,
-    format: 'tfjs-layers',
-    unavailable: () => (backend === 'webgpu' ? gpuUnavailable() : Promise.resolve(backend === 'wasm' && typeof WebAssembly !== 'object' ? 'no WebAssembly' : null)),
-    async load(model: ModelFiles, ctx: EngineContext): Promise<EngineSession> {
-      const { tf, layers } = await importTf();
-      await importBackend(backend, ctx);
-      await activate(tf, backend);
-      const artifacts = artifactsOf(model);
-      const net = await layers.loadLayersModel({ load: async () => artifacts });
-      let queue: Promise<unknown> = Promise.resolve();
-      let released = false;
-      return {
-        run(input, shape) {
-          const result = queue.then(async () => {
-            if (released) throw new Error('session released');
-            await activate(tf, backend);
-            const out = tf.tidy(() => {
-              const y = net.predict(tf.tensor(input, [1, ...shape], 'float32'));
-              return Array.isArray(y) ? y[0]! : y;
-            });
-            try {
-              return (await out.data()) as Float32Array;
-            } finally {
-              out.dispose();
-            }
-          });
-          queue = result.catch(() => undefined);
-          return result;
-        },
-        async release() {
-          await queue;
-          released = true;
-          net.dispose();
-        },
-      };
+    run(input, shape) {
+      const result = queue.then(async () => {
+        if (released) throw new Error('session released');
+        await activate(tf, backend);
+        const out = tf.tidy(() => {
+          const y = net.predict(tf.tensor(input, [1, ...shape], 'float32'));
+          return Array.isArray(y) ? y[0]! : y;
+        });
+        try {
+          return (await out.data()) as Float32Array;
+        } finally {
+          out.dispose();
+        }
+      });
+      queue = result.catch(() => undefined);
+      return result;
+    },
+    async release() {
+      await queue;
+      released = true;
+      net.dispose();
     },
   };
-}
-
-/** TensorFlow.js on its WebGPU backend. */
-export const tfjsWebgpu = tfjsEngine('tfjs-webgpu', 'webgpu', 80);
-/** TensorFlow.js on its WebAssembly backend. */
-export const tfjsWasm = tfjsEngine('tfjs-wasm', 'wasm', 70);
-/** TensorFlow.js on plain JavaScript (always available, slowest). */
-export const tfjsCpu = tfjsEngine('tfjs-cpu', 'cpu', 10);
-
-/** Live tensors in TF.js (for leak checks), or `null` if TF.js was never loaded. */
-export async function tfjsTensorCount(): Promise<number | null> {
-  if (!libs) return null;
-  const { tf } = await libs;
-  return tf.memory().numTensors;
 }

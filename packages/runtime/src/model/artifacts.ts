@@ -8,14 +8,20 @@ import { RuntimeError } from '../errors.js';
 export const ARTIFACT_CACHE = 'edgeloop-artifacts';
 
 export class ArtifactStore {
+  readonly #collector: string;
+  readonly #key: string;
+
   constructor(
-    private readonly collector: string,
-    private readonly key: string,
-  ) {}
+    collector: string,
+    key: string,
+  ) {
+    this.#collector = collector;
+    this.#key = key;
+  }
 
   /** The artifact's absolute URL (manifests may give it relative to the collector). */
   urlOf(artifact: Artifact): string {
-    return new URL(artifact.url, `${this.collector}/`).href;
+    return new URL(artifact.url, `${this.#collector}/`).href;
   }
 
   /** The verified bytes of an artifact, from the cache or the network. */
@@ -31,7 +37,7 @@ export class ArtifactStore {
     if (offline) throw new RuntimeError('EL_RT_ARTIFACT_FETCH', artifact.name, 'not in the cache and the collector is unreachable');
     let res: Response;
     try {
-      res = await fetch(url, { headers: { authorization: `Bearer ${this.key}` }, credentials: 'omit' });
+      res = await fetch(url, { headers: { authorization: `Bearer ${this.#key}` }, credentials: 'omit' });
     } catch (err) {
       throw new RuntimeError('EL_RT_ARTIFACT_FETCH', artifact.name, (err as Error).message);
     }

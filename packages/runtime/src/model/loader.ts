@@ -6,7 +6,6 @@ import type { Artifact, ArtifactFormat, Manifest } from '@edgeloop/protocol';
 import type { Engine, EngineContext, EngineName, EngineSession, ModelFiles } from '../engines/types.js';
 import type { EngineChoice } from '../types.js';
 import { listEngines } from '../engines/registry.js';
-import { gpuAdapterName } from '../engines/gpu.js';
 import { probabilityProblem } from '../confidence.js';
 import { probeInput } from '../input.js';
 import { RuntimeError } from '../errors.js';
@@ -92,7 +91,7 @@ export async function loadModel(req: LoadRequest): Promise<{ model: LoadedModel;
   for (const l of loaded) measured[l.engine.name] = Math.round(l.ms * 1000) / 1000;
   let reason: string;
   if (req.measure && loaded.length > 1) {
-    const gpu = await gpuAdapterName();
+    const gpu = await import('../engines/gpu.js').then((m) => m.gpuAdapterName());
     reason = `auto: fastest on this device (ms per prediction, best of 3 × ${req.runs} warm runs): ${loaded.map((l) => `${l.engine.name} ${l.ms.toFixed(3)}`).join(' < ')}` +
       (gpu ? `; WebGPU adapter: ${gpu}` : '');
   } else if (req.measure) reason = `auto: the only engine that can run this model here`;

@@ -14,21 +14,33 @@ function isManifest(m: unknown): m is Manifest {
 }
 
 export class ManifestClient {
-  private etag: string | null = null;
+  #etag: string | null = null;
+
+  readonly #collector: string;
+  readonly #key: string;
+  readonly #model: string;
+  readonly #deviceId: string;
+  readonly #db: Database;
 
   constructor(
-    private readonly collector: string,
-    private readonly key: string,
-    private readonly model: string,
-    private readonly deviceId: string,
-    private readonly db: Database,
-  ) {}
+    collector: string,
+    key: string,
+    model: string,
+    deviceId: string,
+    db: Database,
+  ) {
+    this.#collector = collector;
+    this.#key = key;
+    this.#model = model;
+    this.#deviceId = deviceId;
+    this.#db = db;
+  }
 
   /** Fetches the manifest (conditionally once one was seen). Throws `EL_RT_MANIFEST` on failure. */
   async fetch(): Promise<ManifestAnswer> {
-    const url = `${this.collector}/v1/models/${encodeURIComponent(this.model)}/manifest?device=${encodeURIComponent(this.deviceId)}`;
-    const headers: Record<string, string> = { authorization: `Bearer ${this.key}` };
-    if (this.etag) headers['if-none-match'] = this.etag;
+    const url = `${this.#collector}/v1/models/${encodeURIComponent(this.#model)}/manifest?device=${encodeURIComponent(this.#deviceId)}`;
+    const headers: Record<string, string> = { authorization: `Bearer ${this.#key}` };
+    if (this.#etag) headers['if-none-match'] = this.#etag;
     let res: Response;
     try {
       res = await fetch(url, { headers, credentials: 'omit', cache: 'no-store' });
@@ -39,22 +51,22 @@ export class ManifestClient {
     if (!res.ok) throw new RuntimeError('EL_RT_MANIFEST', `HTTP ${res.status}`);
     const manifest: unknown = await res.json().catch(() => null);
     if (!isManifest(manifest)) throw new RuntimeError('EL_RT_MANIFEST', 'the answer is not a manifest');
-    this.etag = res.headers.get('etag');
+    this.#etag = res.headers.get('etag');
     return { kind: 'changed', manifest };
   }
 
   /** Forgets the ETag so the next fetch returns the full manifest. */
   reset(): void {
-    this.etag = null;
+    this.#etag = null;
   }
 
   /** The manifest of the last model that loaded on this device. */
   lastGood(): Promise<Manifest | undefined> {
-    return this.db.getMeta<Manifest>(`manifest:${this.model}`).catch(() => undefined);
+    return this.#db.getMeta<Manifest>(`manifest:${this.#model}`).catch(() => undefined);
   }
 
   /** Remembers a manifest whose model loaded and passed its probe. */
   remember(manifest: Manifest): Promise<void> {
-    return this.db.setMeta(`manifest:${this.model}`, manifest).catch(() => undefined);
+    return this.#db.setMeta(`manifest:${this.#model}`, manifest).catch(() => undefined);
   }
 }

@@ -39,113 +39,127 @@ export class ModelUpdater {
   choice: EngineChoice | null = null;
   source: 'network' | 'cache' | null = null;
   swaps = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private running: Promise<boolean> | null = null;
-  private readonly failed = new Map<string, number>();
-  private stopped = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #running: Promise<boolean> | null = null;
+  readonly #failed = new Map<string, number>();
+  #stopped = false;
+
+  readonly #opts: UpdaterOptions;
+  readonly #manifests: ManifestClient;
+  readonly #artifacts: ArtifactStore;
+  readonly #slot: ModelSlot;
+  readonly #db: Database;
+  readonly #hooks: UpdaterHooks;
 
   constructor(
-    private readonly opts: UpdaterOptions,
-    private readonly manifests: ManifestClient,
-    private readonly artifacts: ArtifactStore,
-    private readonly slot: ModelSlot,
-    private readonly db: Database,
-    private readonly hooks: UpdaterHooks,
-  ) {}
+    opts: UpdaterOptions,
+    manifests: ManifestClient,
+    artifacts: ArtifactStore,
+    slot: ModelSlot,
+    db: Database,
+    hooks: UpdaterHooks,
+  ) {
+    this.#opts = opts;
+    this.#manifests = manifests;
+    this.#artifacts = artifacts;
+    this.#slot = slot;
+    this.#db = db;
+    this.#hooks = hooks;
+  }
 
   /** Loads the first model: the assigned version, else the last good one from the cache. */
   async start(): Promise<void> {
     let fresh: Manifest | undefined;
     let why = '';
     try {
-      const answer = await this.manifests.fetch();
+      const answer = await this.#manifests.fetch();
       if (answer.kind === 'changed') fresh = answer.manifest;
     } catch (err) {
       why = (err as Error).message;
     }
     if (fresh) {
       try {
-        await this.install(fresh, performance.now(), 'network');
-        this.schedule();
+        await this.#install(fresh, performance.now(), 'network');
+        this.#schedule();
         return;
       } catch (err) {
         const { code, message } = describeError(err, 'EL_RT_ENGINE_LOAD');
-        this.hooks.error(code, message, fresh.version);
-        this.failed.set(identity(fresh), Date.now() + this.retryDelay(fresh));
+        this.#hooks.error(code, message, fresh.version);
+        this.#failed.set(identity(fresh), Date.now() + this.#retryDelay(fresh));
         why = message;
       }
     }
-    const last = await this.manifests.lastGood();
+    const last = await this.#manifests.lastGood();
     if (!last) throw new RuntimeError('EL_RT_NO_MODEL', why || 'no manifest');
     try {
-      await this.install(last, performance.now(), 'cache');
+      await this.#install(last, performance.now(), 'cache');
     } catch (err) {
       throw new RuntimeError('EL_RT_NO_MODEL', `${why}; cached version ${last.version}: ${(err as Error).message}`);
     }
-    this.manifests.reset();
-    this.schedule();
+    this.#manifests.reset();
+    this.#schedule();
   }
 
   /** Polls now; resolves `true` if a new version is serving. Never throws (failures are reported). */
   update(): Promise<boolean> {
-    if (this.running) return this.running;
-    this.running = this.poll().finally(() => {
-      this.running = null;
-      this.schedule();
+    if (this.#running) return this.#running;
+    this.#running = this.#poll().finally(() => {
+      this.#running = null;
+      this.#schedule();
     });
-    return this.running;
+    return this.#running;
   }
 
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
+    this.#stopped = true;
+    clearTimeout(this.#timer);
   }
 
-  private async poll(): Promise<boolean> {
+  async #poll(): Promise<boolean> {
     let answer;
     try {
-      answer = await this.manifests.fetch();
+      answer = await this.#manifests.fetch();
     } catch {
       return false; // offline or collector down: keep serving, try at the next poll
     }
-    if (answer.kind === 'unchanged' || this.stopped) return false;
+    if (answer.kind === 'unchanged' || this.#stopped) return false;
     const seen = performance.now();
     const next = answer.manifest;
-    const current = this.slot.model;
+    const current = this.#slot.model;
     if (current && identity(current.manifest) === identity(next)) {
       // Same bytes: only the channel or policy may have changed (a promotion needs no reload).
       current.manifest = next;
-      void this.manifests.remember(next);
+      void this.#manifests.remember(next);
       return false;
     }
-    const retryAt = this.failed.get(identity(next));
+    const retryAt = this.#failed.get(identity(next));
     if (retryAt !== undefined && retryAt > Date.now()) return false;
     try {
-      await this.install(next, seen, 'network');
-      this.failed.delete(identity(next));
+      await this.#install(next, seen, 'network');
+      this.#failed.delete(identity(next));
       return true;
     } catch (err) {
       const { code, message } = describeError(err, 'EL_RT_ENGINE_LOAD');
-      this.failed.set(identity(next), Date.now() + this.retryDelay(next));
+      this.#failed.set(identity(next), Date.now() + this.#retryDelay(next));
       // Forget the ETag so the version is looked at again once its retry delay is over.
-      this.manifests.reset();
-      this.hooks.error(code, message, next.version);
+      this.#manifests.reset();
+      this.#hooks.error(code, message, next.version);
       return false;
     }
   }
 
-  private async install(manifest: Manifest, seenAt: number, source: 'network' | 'cache'): Promise<void> {
-    const requested = this.opts.engine;
+  async #install(manifest: Manifest, seenAt: number, source: 'network' | 'cache'): Promise<void> {
+    const requested = this.#opts.engine;
     const all = listEngines().map((e) => e.name);
     const named = requested === 'auto' ? all : Array.isArray(requested) ? requested : [requested];
-    const current = this.slot.model;
+    const current = this.#slot.model;
     let engines: EngineName[] = named;
     let measure = requested === 'auto' && !current;
     if (current) {
       // A swap keeps the engine already chosen (measured once), falling back to the others in order.
       engines = [current.engine, ...named.filter((n) => n !== current.engine)];
     } else if (measure) {
-      const cached = await this.db.getMeta<{ name: EngineName; at: number; reason: string }>(`engine:${this.opts.model}`).catch(() => undefined);
+      const cached = await this.#db.getMeta<{ name: EngineName; at: number; reason: string }>(`engine:${this.#opts.model}`).catch(() => undefined);
       if (cached && Date.now() - cached.at < CHOICE_TTL_MS && all.includes(cached.name)) {
         engines = [cached.name, ...all.filter((n) => n !== cached.name)];
         measure = false;
@@ -155,43 +169,43 @@ export class ModelUpdater {
       manifest,
       engines,
       measure,
-      runs: this.opts.runs,
-      ctx: this.opts.ctx,
-      artifacts: this.artifacts,
+      runs: this.#opts.runs,
+      ctx: this.#opts.ctx,
+      artifacts: this.#artifacts,
       offline: source === 'cache',
     });
-    if (this.stopped) {
+    if (this.#stopped) {
       await model.session.release();
       throw new RuntimeError('EL_RT_DISPOSED');
     }
-    if (measure) void this.db.setMeta(`engine:${this.opts.model}`, { name: choice.name, at: Date.now(), reason: choice.reason }).catch(() => undefined);
+    if (measure) void this.#db.setMeta(`engine:${this.#opts.model}`, { name: choice.name, at: Date.now(), reason: choice.reason }).catch(() => undefined);
     else if (!current && requested === 'auto') choice.reason = `auto: chosen earlier on this device by measurement (${choice.name}); measured again after 7 days`;
     if (current && choice.name === current.engine && this.choice) choice.reason = this.choice.reason;
-    const previous = this.slot.swap(model);
+    const previous = this.#slot.swap(model);
     this.choice = choice;
     this.source = source;
-    if (source === 'network') void this.manifests.remember(manifest);
+    if (source === 'network') void this.#manifests.remember(manifest);
     if (previous) {
       this.swaps++;
-      this.hooks.swap({ from: previous.manifest.version, to: manifest.version, channel: manifest.channel, engine: model.engine, tookMs: performance.now() - seenAt });
+      this.#hooks.swap({ from: previous.manifest.version, to: manifest.version, channel: manifest.channel, engine: model.engine, tookMs: performance.now() - seenAt });
     }
   }
 
-  private interval(): number | null {
-    if (this.opts.pollIntervalMs === 0) return null;
-    if (this.opts.pollIntervalMs !== undefined) return this.opts.pollIntervalMs;
-    return (this.slot.model?.manifest.pollAfterSec ?? 60) * 1000;
+  #interval(): number | null {
+    if (this.#opts.pollIntervalMs === 0) return null;
+    if (this.#opts.pollIntervalMs !== undefined) return this.#opts.pollIntervalMs;
+    return (this.#slot.model?.manifest.pollAfterSec ?? 60) * 1000;
   }
 
-  private retryDelay(m: Manifest): number {
-    const poll = this.opts.pollIntervalMs || m.pollAfterSec * 1000;
+  #retryDelay(m: Manifest): number {
+    const poll = this.#opts.pollIntervalMs || m.pollAfterSec * 1000;
     return Math.max(10 * poll, 60_000);
   }
 
-  private schedule(): void {
-    clearTimeout(this.timer);
-    const every = this.interval();
-    if (this.stopped || every === null) return;
-    this.timer = setTimeout(() => void this.update(), every);
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    const every = this.#interval();
+    if (this.#stopped || every === null) return;
+    this.#timer = setTimeout(() => void this.update(), every);
   }
 }

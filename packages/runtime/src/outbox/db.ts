@@ -60,24 +60,28 @@ const CONNECTION_LOST = new Set(['InvalidStateError', 'UnknownError', 'AbortErro
 
 /** A lazily opened connection that reopens itself after the browser closes it. */
 export class Database {
-  private db: Promise<Db> | null = null;
+  #db: Promise<Db> | null = null;
   reopened = 0;
 
-  constructor(private readonly name = DB_NAME) {}
+  readonly #name;
+
+  constructor(name = DB_NAME) {
+    this.#name = name;
+  }
 
   /** The open connection (opening it on first use). */
   open(): Promise<Db> {
-    if (!this.db) {
-      const opening = openDB<EdgeloopDB>(this.name, DB_VERSION, {
+    if (!this.#db) {
+      const opening = openDB<EdgeloopDB>(this.#name, DB_VERSION, {
         upgrade: (db, oldVersion) => upgrade(db, oldVersion),
         // Another tab wants a newer schema: let it, and reopen on our next use.
-        blocking: () => this.drop(opening),
-        terminated: () => this.drop(opening),
+        blocking: () => this.#drop(opening),
+        terminated: () => this.#drop(opening),
       });
-      this.db = opening;
-      opening.catch(() => this.drop(opening));
+      this.#db = opening;
+      opening.catch(() => this.#drop(opening));
     }
-    return this.db;
+    return this.#db;
   }
 
   /** Runs `work`; if the connection was lost under it, reopens once and runs it again. */
@@ -87,7 +91,7 @@ export class Database {
       return await work(db);
     } catch (err) {
       if (!CONNECTION_LOST.has((err as DOMException)?.name)) throw err;
-      this.drop(this.db);
+      this.#drop(this.#db);
       try {
         db.close();
       } catch {
@@ -111,14 +115,14 @@ export class Database {
   }
 
   close(): void {
-    const current = this.db;
-    this.db = null;
+    const current = this.#db;
+    this.#db = null;
     current?.then((db) => db.close()).catch(() => undefined);
   }
 
-  private drop(which: Promise<Db> | null): void {
-    if (this.db === which) {
-      this.db = null;
+  #drop(which: Promise<Db> | null): void {
+    if (this.#db === which) {
+      this.#db = null;
       which?.then((db) => db.close()).catch(() => undefined);
     }
   }

@@ -57,20 +57,27 @@ export function serialise(event: Event, maxBytes: number): { json: string; bytes
 
 export class Outbox {
   readonly options: Required<OutboxOptions>;
-  private readonly state: OutboxStatus = { pending: 0, pendingBytes: 0, dropped: 0, sent: 0, failures: 0, retryAt: null, lastError: null };
-  private sinceFlush = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private timerAt = Infinity;
-  private flushing: Promise<OutboxStatus> | null = null;
-  private again = false;
-  private disposed = false;
+  readonly #state: OutboxStatus = { pending: 0, pendingBytes: 0, dropped: 0, sent: 0, failures: 0, retryAt: null, lastError: null };
+  #sinceFlush = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  #flushing: Promise<OutboxStatus> | null = null;
+  #again = false;
+  #disposed = false;
+
+  readonly #db: Database;
+  readonly #dest: Destination;
+  readonly #observer: OutboxObserver;
 
   constructor(
-    private readonly db: Database,
-    private readonly dest: Destination,
+    db: Database,
+    dest: Destination,
     options: OutboxOptions = {},
-    private readonly observer: OutboxObserver = {},
+    observer: OutboxObserver = {},
   ) {
+    this.#db = db;
+    this.#dest = dest;
+    this.#observer = observer;
     this.options = { ...OUTBOX_DEFAULTS, ...options };
   }
 
@@ -82,111 +89,115 @@ export class Outbox {
     for (const event of events) {
       const s = serialise(event, this.options.maxEventBytes);
       if (!s) tooBig++;
-      else records.push({ id: event.id, dest: this.dest.url, cls: dropClass(event), bytes: s.bytes, createdAt: now, json: s.json });
+      else records.push({ id: event.id, dest: this.#dest.url, cls: dropClass(event), bytes: s.bytes, createdAt: now, json: s.json });
     }
-    if (records.length) this.observer.queued?.(records.map(({ id, json, bytes }) => ({ id, json, bytes })));
+    if (records.length) this.#observer.queued?.(records.map(({ id, json, bytes }) => ({ id, json, bytes })));
     try {
-      await this.store(records, tooBig);
+      await this.#store(records, tooBig).catch(async (err: DOMException) => {
+        if (err?.name !== 'QuotaExceededError') throw err;
+        // The origin is out of quota: drop the oldest droppable events to make room, then try once more.
+        await this.#counted((tx, c) => evictAll(tx, c, Math.max(0, c.count - Math.max(records.length, Math.ceil(c.count / 4))), Infinity, false));
+        await this.#store(records, tooBig);
+      });
     } catch (err) {
-      if ((err as DOMException)?.name !== 'QuotaExceededError') {
-        this.state.lastError = `storage: ${(err as Error).message}`;
-        this.state.dropped += records.length + tooBig;
-        this.observer.settled?.(records.map((r) => r.id));
-        this.publish();
-        return;
-      }
-      // The origin is out of quota: make room by dropping the oldest droppable events, then try once more.
-      await this.shrink(Math.max(records.length, Math.ceil(this.state.pending / 4))).catch(() => undefined);
-      try {
-        await this.store(records, tooBig);
-      } catch {
-        this.state.dropped += records.length + tooBig;
-        this.state.lastError = 'storage quota exceeded: events dropped';
-        await this.countDropped(records.length + tooBig).catch(() => undefined);
-        this.observer.settled?.(records.map((r) => r.id));
-        this.publish();
-        return;
-      }
+      this.#state.lastError = `storage: ${(err as Error).message}`;
+      this.#observer.settled?.(records.map((r) => r.id));
+      // Counted in storage if storage still takes a small write; in this page's status in any case.
+      await this.#counted(async (_, c) => void (c.dropped += records.length + tooBig)).catch(() => (this.#state.dropped += records.length + tooBig));
+      this.#publish();
+      return;
     }
-    this.publish();
-    this.sinceFlush += records.length;
-    if (this.sinceFlush >= this.options.batchEvents) void this.flush();
-    else this.schedule(Date.now() + this.options.flushIntervalMs);
+    this.#publish();
+    this.#sinceFlush += records.length;
+    if (this.#sinceFlush >= this.options.batchEvents) void this.flush();
+    else this.#schedule(Date.now() + this.options.flushIntervalMs);
   }
 
   /** Sends everything due, one batch at a time, while holding the origin-wide sender lock. */
   flush(): Promise<OutboxStatus> {
-    if (this.disposed) return Promise.resolve(this.status());
-    if (this.flushing) {
-      this.again = true;
-      return this.flushing;
+    if (this.#disposed) return Promise.resolve(this.status());
+    if (this.#flushing) {
+      this.#again = true;
+      return this.#flushing;
     }
-    this.sinceFlush = 0;
+    this.#sinceFlush = 0;
     const run = async (): Promise<OutboxStatus> => {
       try {
         do {
-          this.again = false;
-          await withLock(() => this.cycle());
-        } while (this.again && !this.disposed);
+          this.#again = false;
+          await withLock(() => this.#cycle());
+        } while (this.#again && !this.#disposed);
       } catch (err) {
-        this.state.lastError = `outbox: ${(err as Error).message}`;
-        this.schedule(Date.now() + this.options.baseDelayMs);
+        this.#state.lastError = `outbox: ${(err as Error).message}`;
+        this.#schedule(Date.now() + this.options.baseDelayMs);
       } finally {
-        this.flushing = null;
+        this.#flushing = null;
       }
-      this.publish();
+      this.#publish();
       return this.status();
     };
-    this.flushing = run();
-    return this.flushing;
+    this.#flushing = run();
+    return this.#flushing;
   }
 
-  /** Events stored and not yet acknowledged that this page queued, oldest first (for the `pagehide` send). */
+  /** Counters (pending and dropped events, failures) and the last error. */
   status(): OutboxStatus {
-    return { ...this.state };
+    return { ...this.#state };
   }
 
   /** Reads and resets the number of events dropped since the last call (reported in the next `stats` event). */
-  async takeDropped(): Promise<number> {
-    return this.db.use(async (db) => {
-      const tx = db.transaction('meta', 'readwrite');
-      const c = ((await tx.store.get(COUNTERS)) as Counters | undefined) ?? { count: 0, bytes: 0, dropped: 0 };
+  takeDropped(): Promise<number> {
+    return this.#counted(async (_, c) => {
       const dropped = c.dropped;
-      if (dropped) await tx.store.put({ ...c, dropped: 0 }, COUNTERS);
-      await tx.done;
+      c.dropped = 0;
       return dropped;
-    });
+    }, false);
   }
 
   /** Stops timers; stored events stay for the next start. */
   dispose(): void {
-    this.disposed = true;
-    clearTimeout(this.timer);
+    this.#disposed = true;
+    clearTimeout(this.#timer);
   }
 
-  private publish(): void {
-    this.observer.status?.(this.status());
+  #publish(): void {
+    this.#observer.status?.(this.status());
   }
 
-  private schedule(at: number): void {
-    if (this.disposed || at >= this.timerAt) return;
-    clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timerAt = Infinity;
+  #schedule(at: number): void {
+    if (this.#disposed || at >= this.#timerAt) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timerAt = Infinity;
       void this.flush();
     }, Math.max(0, at - Date.now()));
   }
 
-  /** One transaction: put the records, then evict past the bounds (sampled first, corrections last). */
-  private async store(records: StoredEvent[], tooBig: number): Promise<void> {
-    const { maxEvents, maxBytes } = this.options;
-    await this.db.use(async (db) => {
+  /**
+   * Runs `work` in one transaction over the events and their counters (count, bytes, drops), saves the counters
+   * and reflects them in the status; drops made by `work` are added to this page's count unless `count` is false.
+   */
+  #counted<T>(work: (tx: Tx<'readwrite'>, c: Counters) => Promise<T>, count = true): Promise<T> {
+    return this.#db.use(async (db) => {
       const tx = db.transaction(['outbox', 'meta'], 'readwrite');
-      const outbox = tx.objectStore('outbox');
       const meta = tx.objectStore('meta');
       const c = ((await meta.get(COUNTERS)) as Counters | undefined) ?? { count: 0, bytes: 0, dropped: 0 };
       const before = c.dropped;
+      const out = await work(tx, c);
+      await meta.put(c, COUNTERS);
+      await tx.done;
+      this.#state.pending = Math.max(0, c.count);
+      this.#state.pendingBytes = Math.max(0, c.bytes);
+      if (count) this.#state.dropped += Math.max(0, c.dropped - before);
+      return out;
+    });
+  }
+
+  /** One transaction: put the records, then evict past the bounds (sampled first, corrections last). */
+  #store(records: StoredEvent[], tooBig: number): Promise<void> {
+    return this.#counted(async (tx, c) => {
+      const outbox = tx.objectStore('outbox');
       c.dropped += tooBig;
       for (const r of records) {
         const old = await outbox.get(r.id);
@@ -200,111 +211,68 @@ export class Outbox {
         c.count++;
         c.bytes += r.bytes;
       }
-      const evicted: string[] = [];
-      for (const cls of [CLASS_SAMPLE, CLASS_OTHER, CLASS_CORRECTION] as const) {
-        if (c.count <= maxEvents && c.bytes <= maxBytes) break;
-        evicted.push(...(await evict(tx, cls, c, maxEvents, maxBytes)));
-      }
-      await meta.put(c, COUNTERS);
-      await tx.done;
-      this.state.pending = c.count;
-      this.state.pendingBytes = c.bytes;
-      this.state.dropped += c.dropped - before;
-      if (evicted.length) this.observer.settled?.(evicted);
-    });
-  }
-
-  /** Drops the `n` oldest droppable events (never corrections) to make room after a quota error. */
-  private async shrink(n: number): Promise<void> {
-    await this.db.use(async (db) => {
-      const tx = db.transaction(['outbox', 'meta'], 'readwrite');
-      const meta = tx.objectStore('meta');
-      const c = ((await meta.get(COUNTERS)) as Counters | undefined) ?? { count: 0, bytes: 0, dropped: 0 };
-      const before = c.dropped;
-      const target = Math.max(0, c.count - n);
-      const evicted: string[] = [];
-      for (const cls of [CLASS_SAMPLE, CLASS_OTHER] as const) evicted.push(...(await evict(tx, cls, c, target, Infinity)));
-      await meta.put(c, COUNTERS);
-      await tx.done;
-      this.state.dropped += c.dropped - before;
-      this.state.pending = c.count;
-      this.state.pendingBytes = c.bytes;
-      if (evicted.length) this.observer.settled?.(evicted);
-    });
-  }
-
-  private async countDropped(n: number): Promise<void> {
-    await this.db.use(async (db) => {
-      const tx = db.transaction('meta', 'readwrite');
-      const c = ((await tx.store.get(COUNTERS)) as Counters | undefined) ?? { count: 0, bytes: 0, dropped: 0 };
-      c.dropped += n;
-      await tx.store.put(c, COUNTERS);
-      await tx.done;
+      const evicted = await evictAll(tx, c, this.options.maxEvents, this.options.maxBytes, true);
+      if (evicted.length) this.#observer.settled?.(evicted);
     });
   }
 
   /** Sends batches until nothing is due; runs under the lock. */
-  private async cycle(): Promise<void> {
-    const sender = ((await this.db.getMeta<SenderState>(SENDER)) ?? { retryAt: 0, failures: 0 }) as SenderState;
-    this.state.failures = sender.failures;
+  async #cycle(): Promise<void> {
+    const sender = ((await this.#db.getMeta<SenderState>(SENDER)) ?? { retryAt: 0, failures: 0 }) as SenderState;
+    this.#state.failures = sender.failures;
     if (sender.retryAt > Date.now()) {
-      this.state.retryAt = sender.retryAt;
-      this.schedule(sender.retryAt);
+      this.#state.retryAt = sender.retryAt;
+      this.#schedule(sender.retryAt);
       return;
     }
-    this.state.retryAt = null;
-    await this.expire();
-    for (;;) {
-      if (this.disposed) return;
-      const batch = await this.readBatch();
-      if (batch.length === 0) return;
-      const ok = await this.send(batch);
-      if (!ok) return;
+    this.#state.retryAt = null;
+    while (!this.#disposed) {
+      const { batch, expired } = await this.#readBatch();
+      // Expired events are dropped and counted, never sent.
+      if (expired.length) await this.#settle(expired, expired.length);
+      if (batch.length === 0 || !(await this.#send(batch))) return;
     }
   }
 
   /** Sends one batch; on 400/413/422 a batch of several is split so one poison event is refused alone. */
-  private async send(batch: StoredEvent[]): Promise<boolean> {
-    const outcome = await postEvents(this.dest, batchBody(batch.map((e) => e.json)), this.options.timeoutMs, this.options.defaultRetryAfterMs);
+  async #send(batch: StoredEvent[]): Promise<boolean> {
+    const outcome = await postEvents(this.#dest, batchBody(batch.map((e) => e.json)), this.options.timeoutMs, this.options.defaultRetryAfterMs);
     if (outcome.kind === 'ok') {
-      await this.settle(batch, outcome.rejected);
-      this.state.sent += batch.length - outcome.rejected;
-      if (this.state.failures) await this.setSender({ retryAt: 0, failures: 0 });
-      this.state.lastError = outcome.rejected ? `${outcome.rejected} event(s) rejected by the collector` : null;
+      await this.#settle(batch, outcome.rejected);
+      this.#state.sent += batch.length - outcome.rejected;
+      if (this.#state.failures) await this.#setSender({ retryAt: 0, failures: 0 });
+      this.#state.lastError = outcome.rejected ? `${outcome.rejected} event(s) rejected by the collector` : null;
       return true;
     }
     if (outcome.kind === 'drop') {
       if (batch.length > 1 && outcome.status !== 401 && outcome.status !== 403) {
         const half = Math.ceil(batch.length / 2);
-        return (await this.send(batch.slice(0, half))) && this.send(batch.slice(half));
+        return (await this.#send(batch.slice(0, half))) && this.#send(batch.slice(half));
       }
-      await this.settle(batch, batch.length);
-      this.state.lastError = `HTTP ${outcome.status}: ${batch.length} event(s) dropped`;
+      await this.#settle(batch, batch.length);
+      this.#state.lastError = `HTTP ${outcome.status}: ${batch.length} event(s) dropped`;
       return true;
     }
-    const failures = this.state.failures + 1;
+    const failures = this.#state.failures + 1;
     // Retry-After is a floor, never a shortcut: "Retry-After: 0" from a struggling server still backs off.
     const wait = Math.max(outcome.retryAfterMs ?? 0, backoffMs(failures, this.options.baseDelayMs, this.options.maxDelayMs));
     const retryAt = Date.now() + wait;
-    await this.setSender({ retryAt, failures });
-    this.state.lastError = outcome.error;
-    this.state.retryAt = retryAt;
-    this.schedule(retryAt);
+    await this.#setSender({ retryAt, failures });
+    this.#state.lastError = outcome.error;
+    this.#state.retryAt = retryAt;
+    this.#schedule(retryAt);
     return false;
   }
 
-  private async setSender(s: SenderState): Promise<void> {
-    this.state.failures = s.failures;
-    await this.db.setMeta(SENDER, s);
+  async #setSender(s: SenderState): Promise<void> {
+    this.#state.failures = s.failures;
+    await this.#db.setMeta(SENDER, s);
   }
 
   /** Deletes acknowledged (or refused) events and updates the counters in one transaction. */
-  private async settle(batch: StoredEvent[], dropped: number): Promise<void> {
-    await this.db.use(async (db) => {
-      const tx = db.transaction(['outbox', 'meta'], 'readwrite');
+  async #settle(batch: StoredEvent[], dropped: number): Promise<void> {
+    await this.#counted(async (tx, c) => {
       const outbox = tx.objectStore('outbox');
-      const meta = tx.objectStore('meta');
-      const c = ((await meta.get(COUNTERS)) as Counters | undefined) ?? { count: 0, bytes: 0, dropped: 0 };
       for (const e of batch) {
         if (await outbox.getKey(e.id)) {
           await outbox.delete(e.id);
@@ -313,63 +281,49 @@ export class Outbox {
         }
       }
       c.dropped += dropped;
-      await meta.put(c, COUNTERS);
-      await tx.done;
-      this.state.pending = Math.max(0, c.count);
-      this.state.pendingBytes = Math.max(0, c.bytes);
     });
-    this.state.dropped += dropped;
-    this.observer.settled?.(batch.map((e) => e.id));
+    this.#observer.settled?.(batch.map((e) => e.id));
   }
 
-  /** The oldest stored events for this collector, within the request limits. */
-  private async readBatch(): Promise<StoredEvent[]> {
-    const { maxRequestBytes } = this.options;
-    return this.db.use(async (db) => {
-      const out: StoredEvent[] = [];
+  /** The oldest stored events for this collector within the request limits, and those past `maxAgeMs`. */
+  async #readBatch(): Promise<{ batch: StoredEvent[]; expired: StoredEvent[] }> {
+    const { maxRequestBytes, maxAgeMs } = this.options;
+    const oldest = Date.now() - maxAgeMs;
+    return this.#db.use(async (db) => {
+      const batch: StoredEvent[] = [];
+      const expired: StoredEvent[] = [];
       let size = 14;
       let cursor = await db.transaction('outbox').store.openCursor();
       while (cursor) {
         const e = cursor.value;
-        if (e.dest === this.dest.url) {
-          if (out.length > 0 && size + e.bytes + 1 > maxRequestBytes) break;
-          out.push(e);
+        if (e.createdAt < oldest) expired.push(e);
+        else if (e.dest === this.#dest.url) {
+          if (batch.length > 0 && size + e.bytes + 1 > maxRequestBytes) break;
+          batch.push(e);
           size += e.bytes + 1;
-          if (out.length >= MAX_EVENTS_PER_REQUEST) break;
+          if (batch.length >= MAX_EVENTS_PER_REQUEST) break;
         }
         cursor = await cursor.continue();
       }
-      return out;
+      return { batch, expired };
     });
-  }
-
-  /** Drops events older than `maxAgeMs`, counted. */
-  private async expire(): Promise<void> {
-    const before = Date.now() - this.options.maxAgeMs;
-    const expired: StoredEvent[] = [];
-    await this.db.use(async (db) => {
-      let cursor = await db.transaction('outbox').store.openCursor();
-      while (cursor) {
-        if (cursor.value.createdAt < before) expired.push(cursor.value);
-        cursor = await cursor.continue();
-      }
-    });
-    if (expired.length) await this.settle(expired, expired.length);
   }
 }
 
-/** Evicts the oldest events of one class until the counters are within the bounds. */
-async function evict(tx: Tx<'readwrite'>, cls: DropClass, c: Counters, maxEvents: number, maxBytes: number): Promise<string[]> {
+/** Evicts the oldest events, sampled ones first, until the counters are within the bounds; corrections only if `all`. */
+async function evictAll(tx: Tx<'readwrite'>, c: Counters, maxEvents: number, maxBytes: number, all: boolean): Promise<string[]> {
   const index = tx.objectStore('outbox').index('byClass');
   const ids: string[] = [];
-  let cursor = await index.openCursor(IDBKeyRange.bound([cls, ''], [cls, '\uffff']));
-  while (cursor && (c.count > maxEvents || c.bytes > maxBytes)) {
-    c.count--;
-    c.bytes -= cursor.value.bytes;
-    c.dropped++;
-    ids.push(cursor.value.id);
-    await cursor.delete();
-    cursor = await cursor.continue();
+  for (const cls of all ? [CLASS_SAMPLE, CLASS_OTHER, CLASS_CORRECTION] : [CLASS_SAMPLE, CLASS_OTHER]) {
+    let cursor = await index.openCursor(IDBKeyRange.bound([cls, ''], [cls, '\uffff']));
+    while (cursor && (c.count > maxEvents || c.bytes > maxBytes)) {
+      c.count--;
+      c.bytes -= cursor.value.bytes;
+      c.dropped++;
+      ids.push(cursor.value.id);
+      await cursor.delete();
+      cursor = await cursor.continue();
+    }
   }
   return ids;
 }

@@ -12,45 +12,49 @@ interface Item {
 }
 
 export class UnloadQueue implements OutboxObserver {
-  private readonly items = new Map<string, Item>();
-  private bytes = 0;
+  readonly #items = new Map<string, Item>();
+  #bytes = 0;
 
   /** `limitBytes` bounds the copy (the oldest copies go first; they stay stored in IndexedDB). */
-  constructor(private readonly limitBytes = 256_000) {}
+  readonly #limitBytes;
+
+  constructor(limitBytes = 256_000) {
+    this.#limitBytes = limitBytes;
+  }
 
   queued(items: Item[]): void {
     for (const item of items) {
-      const old = this.items.get(item.id);
+      const old = this.#items.get(item.id);
       if (old) {
-        this.items.delete(item.id);
-        this.bytes -= old.bytes;
+        this.#items.delete(item.id);
+        this.#bytes -= old.bytes;
       }
-      this.items.set(item.id, item);
-      this.bytes += item.bytes;
+      this.#items.set(item.id, item);
+      this.#bytes += item.bytes;
     }
-    for (const [id, item] of this.items) {
-      if (this.bytes <= this.limitBytes) break;
-      this.items.delete(id);
-      this.bytes -= item.bytes;
+    for (const [id, item] of this.#items) {
+      if (this.#bytes <= this.#limitBytes) break;
+      this.#items.delete(id);
+      this.#bytes -= item.bytes;
     }
   }
 
   settled(ids: string[]): void {
     for (const id of ids) {
-      const item = this.items.get(id);
+      const item = this.#items.get(id);
       if (item) {
-        this.items.delete(id);
-        this.bytes -= item.bytes;
+        this.#items.delete(id);
+        this.#bytes -= item.bytes;
       }
     }
   }
 
   get size(): number {
-    return this.items.size;
+    return this.#items.size;
   }
 
   /** Sends what fits in `budgetBytes` with keepalive; returns how many events went out. */
   send(dest: Destination, budgetBytes: number): number {
-    return sendOnUnload(dest, [...this.items.values()], budgetBytes).length;
+    return sendOnUnload(dest, [...this.#items.values()], budgetBytes).length;
   }
 }

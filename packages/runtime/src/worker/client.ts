@@ -7,8 +7,7 @@ import { RuntimeError } from '../errors.js';
 import { OUTBOX_DEFAULTS } from '../outbox/outbox.js';
 import { UnloadQueue } from '../outbox/unload.js';
 import { watchPage } from '../page.js';
-import { registerServiceWorker, requestBackgroundSync } from '../sw/register.js';
-import { needsSync } from '../runtime.js';
+import { needsSync, serviceWorkerSync } from '../runtime.js';
 
 function unwrap<T>(r: Result<T>): T {
   if (r.ok) return r.value;
@@ -21,7 +20,7 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
   const remote = Comlink.wrap<WorkerSide>(worker);
   const events = new Emitter<RuntimeEvents>();
   const unload = new UnloadQueue();
-  const sw = Boolean(options.serviceWorker);
+  const sync = await serviceWorkerSync(options.serviceWorker);
   let snapshot: RuntimeStatus | null = null;
   let predictions = 0;
   let disposed = false;
@@ -32,7 +31,7 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
     settled: (ids) => unload.settled(ids),
     status: (s) => {
       snapshot = s;
-      if (sw && needsSync(s.outbox)) void requestBackgroundSync();
+      if (sync && needsSync(s.outbox)) sync();
     },
     swap: (e) => {
       void remote.labels().then((l) => {
@@ -42,7 +41,6 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
     },
     error: (e) => events.emit('error', e),
   };
-  if (options.serviceWorker) await registerServiceWorker(options.serviceWorker).catch(() => undefined);
   const failed = new Promise<never>((_, reject) => {
     worker.addEventListener('error', (e) => reject(new RuntimeError('EL_RT_WORKER', e.message || 'the worker script failed to load')), { once: true });
   });
@@ -67,7 +65,7 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
     unload,
     unloadBytes: options.outbox?.unloadBytes ?? OUTBOX_DEFAULTS.unloadBytes,
     beforeUnload: () => void remote.unloading(),
-    serviceWorker: sw,
+    sync,
   });
   const live = () => {
     if (disposed) throw new RuntimeError('EL_RT_DISPOSED');

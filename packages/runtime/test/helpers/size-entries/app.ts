@@ -1,0 +1,2 @@
+// What an app that only runs models imports.
+export { createRuntime } from '../../../src/index.js';

@@ -1,0 +1,2 @@
+// An app that also shows the report button.
+export { createRuntime, defineReportElement } from '../../../src/index.js';

@@ -1,0 +1,110 @@
+// The runtime's pure parts, in Node: Retry-After, backoff, confidence scores, the keep policy, event size limits,
+// stats windows, and the error catalogue against the README.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import type { PredictionEvent } from '@edgeloop/protocol';
+import { backoffMs, batchBody, parseRetryAfter } from '../src/outbox/transport.js';
+import { serialise } from '../src/outbox/outbox.js';
+import { probabilityProblem, score } from '../src/confidence.js';
+import { keepReason } from '../src/policy.js';
+import { StatsWindow } from '../src/stats.js';
+import { codes, RuntimeError } from '../src/errors.js';
+
+describe('parseRetryAfter', () => {
+  test('reads delta seconds and HTTP dates', () => {
+    const now = Date.parse('2025-01-01T00:00:00Z');
+    assert.equal(parseRetryAfter('120', now), 120_000);
+    assert.equal(parseRetryAfter(new Date(now + 30_000).toUTCString(), now), 30_000);
+    assert.equal(parseRetryAfter(new Date(now - 30_000).toUTCString(), now), 0);
+    assert.equal(parseRetryAfter('soon', now), null);
+    assert.equal(parseRetryAfter(null, now), null);
+  });
+});
+
+describe('backoffMs', () => {
+  test('doubles from the base, caps, and jitters by ±50 %', () => {
+    assert.equal(backoffMs(1, 3000, 1_800_000, () => 0.5), 3000);
+    assert.equal(backoffMs(3, 3000, 1_800_000, () => 0.5), 12_000);
+    assert.equal(backoffMs(30, 3000, 1_800_000, () => 0.5), 1_800_000);
+    assert.equal(backoffMs(1, 3000, 1_800_000, () => 0), 1500);
+    assert.equal(backoffMs(1, 3000, 1_800_000, () => 0.999999), 4500);
+  });
+});
+
+describe('score', () => {
+  test('gives top-1, margin, entropy and the top k', () => {
+    const s = score([0.1, 0.7, 0.2], ['a', 'b', 'c'], 2);
+    assert.equal(s.label, 'b');
+    assert.equal(s.confidence, 0.7);
+    assert.ok(Math.abs(s.margin - 0.5) < 1e-9);
+    assert.ok(Math.abs(s.entropy - -(0.1 * Math.log(0.1) + 0.7 * Math.log(0.7) + 0.2 * Math.log(0.2))) < 1e-9);
+    assert.deepEqual(s.topK, [{ label: 'b', p: 0.7 }, { label: 'c', p: 0.2 }]);
+  });
+
+  test('probabilityProblem accepts a distribution and names what is wrong otherwise', () => {
+    assert.equal(probabilityProblem([0.25, 0.75], 2), null);
+    assert.match(probabilityProblem([NaN, 1], 2)!, /NaN/);
+    assert.match(probabilityProblem([0.5, 0.6], 2)!, /sum/);
+    assert.match(probabilityProblem([1], 2)!, /1 outputs for 2 labels/);
+    assert.match(probabilityProblem([2, -1], 2)!, /outside/);
+  });
+});
+
+describe('keepReason', () => {
+  test('keeps every low-confidence prediction and samples the rest', () => {
+    const policy = { lowConfidence: 0.6, sampleRate: 0.1 };
+    assert.equal(keepReason(0.59, policy, () => 0.99), 'low_confidence');
+    assert.equal(keepReason(0.9, policy, () => 0.05), 'sample');
+    assert.equal(keepReason(0.9, policy, () => 0.5), null);
+  });
+});
+
+describe('serialise', () => {
+  const base: PredictionEvent = {
+    id: '0190a4c2-0000-7000-8000-000000000000', type: 'prediction', model: 'digits', version: 'v1', deviceId: 'd', ts: 1, reason: 'sample',
+    input: { dtype: 'float32', shape: [28, 28, 1], data: 'A'.repeat(40_000) }, inputHash: 'a'.repeat(64),
+    output: { label: '1', confidence: 0.9, topK: [] }, engine: 'ort-wasm', latencyMs: 1,
+  };
+
+  test('an event over the limit is sent without its input, keeping the hash', () => {
+    const s = serialise(base, 32_000)!;
+    assert.ok(s.bytes < 32_000);
+    const back = JSON.parse(s.json) as PredictionEvent;
+    assert.equal(back.input, undefined);
+    assert.equal(back.inputHash, base.inputHash);
+  });
+
+  test('an event that cannot fit is refused', () => {
+    assert.equal(serialise({ ...base, input: undefined, engine: 'x'.repeat(40_000) }, 32_000), null);
+  });
+
+  test('a batch body is built from stored JSON without re-serialising', () => {
+    assert.equal(batchBody(['{"a":1}', '{"b":2}']), '{"events":[{"a":1},{"b":2}]}');
+  });
+});
+
+describe('StatsWindow', () => {
+  test('closes one body per version, with drops on the first', () => {
+    const w = new StatsWindow();
+    w.prediction('v1', 2, 0.95, '1', false);
+    w.prediction('v1', 4, 0.3, '7', true);
+    w.prediction('v2', 1, 0.55, '7', true);
+    w.correction('v2');
+    const [a, b] = w.close(Date.now(), 3);
+    assert.deepEqual([a!.version, a!.predictions, a!.lowConfidence, a!.dropped, a!.labelCounts], ['v1', 2, 1, 3, { 1: 1, 7: 1 }]);
+    assert.deepEqual(a!.confidenceHist, [0, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
+    assert.deepEqual([b!.version, b!.corrections, b!.dropped], ['v2', 1, undefined]);
+    assert.deepEqual(w.close(), []);
+  });
+});
+
+describe('errors', () => {
+  test('every code is documented in the README and formats its message', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const code of Object.keys(codes)) assert.ok(readme.includes(`\`${code}\``), `${code} is not in the README`);
+    const err = new RuntimeError('EL_RT_ARTIFACT_SHA', 'model.onnx', 'aa', 'bb');
+    assert.equal(err.message, 'Artifact "model.onnx" does not match its sha256 (expected aa, got bb): it was not used');
+    assert.equal(RuntimeError.from('EL_RT_NO_MODEL', 'offline').code, 'EL_RT_NO_MODEL');
+  });
+});
