@@ -3,7 +3,7 @@
  * fit's throughput), with progress reported per batch and an optional frozen base for fine-tuning a user's model.
  */
 import * as tf from '@tensorflow/tfjs';
-import { inputTensor, mulberry32, oneHotTensor, type ExampleSet } from '../data/examples.js';
+import { inputTensor, mulberry32, oneHotTensor, pick, type ExampleSet } from '../data/examples.js';
 import { TrainerError } from '../errors.js';
 
 export interface FitOptions {
@@ -43,44 +43,37 @@ async function fitAll(model: tf.LayersModel, data: ExampleSet, options: FitOptio
   const epochs = options.epochs ?? 3;
   const batchSize = options.batchSize ?? 32;
   model.compile({ optimizer: tf.train.adam(options.learningRate ?? 1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  const xs = inputTensor(data);
-  const ys = oneHotTensor(data);
   const rand = mulberry32(options.seed ?? 1);
   const losses: number[] = [];
   let seen = 0;
   const started = performance.now();
-  try {
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      // One fit() per epoch over a seeded permutation: the same seed gives the same training run.
-      const order = tf.tensor1d(permutation(data.count, rand), 'int32');
-      const [ex, ey] = [tf.gather(xs, order), tf.gather(ys, order)];
-      order.dispose();
-      try {
-        const h = await model.fit(ex, ey, {
-          epochs: 1,
-          batchSize,
-          shuffle: false,
-          verbose: 0,
-          // Only read the loss per batch when somebody listens: reading it syncs the backend and costs throughput.
-          ...(options.onProgress
-            ? {
-                callbacks: {
-                  onBatchEnd: async (_b: number, logs?: tf.Logs) => {
-                    seen += batchSize;
-                    options.onProgress?.({ epoch, epochs, samples: Math.min(seen, data.count * epochs), total: data.count * epochs, loss: Number(logs?.loss ?? NaN) });
-                  },
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    // One fit() per epoch over a seeded permutation made on the JS side (no extra tensor copy): the same seed
+    // gives the same training run, where TF.js's own shuffle would use Math.random.
+    const epochData = pick(data, permutation(data.count, rand));
+    const [ex, ey] = [inputTensor(epochData), oneHotTensor(epochData)];
+    try {
+      const h = await model.fit(ex, ey, {
+        epochs: 1,
+        batchSize,
+        shuffle: false,
+        verbose: 0,
+        // Only read the loss per batch when somebody listens: reading it syncs the backend and costs throughput.
+        ...(options.onProgress
+          ? {
+              callbacks: {
+                onBatchEnd: async (_b: number, logs?: tf.Logs) => {
+                  seen += batchSize;
+                  options.onProgress?.({ epoch, epochs, samples: Math.min(seen, data.count * epochs), total: data.count * epochs, loss: Number(logs?.loss ?? NaN) });
                 },
-              }
-            : {}),
-        });
-        losses.push(Number(h.history.loss?.[0] ?? NaN));
-      } finally {
-        tf.dispose([ex, ey]);
-      }
+              },
+            }
+          : {}),
+      });
+      losses.push(Number(h.history.loss?.[0] ?? NaN));
+    } finally {
+      tf.dispose([ex, ey]);
     }
-  } finally {
-    xs.dispose();
-    ys.dispose();
   }
   const seconds = (performance.now() - started) / 1000;
   return { epochs, samples: data.count * epochs, loss: losses, seconds, samplesPerSec: (data.count * epochs) / seconds };
@@ -120,8 +113,8 @@ async function baseFeatures(base: tf.LayersModel, data: ExampleSet, chunk = 256)
   return { x, y: data.y, count: data.count, shape, labels: data.labels };
 }
 
-function permutation(n: number, rand: () => number): Int32Array {
-  const p = Int32Array.from({ length: n }, (_, i) => i);
+function permutation(n: number, rand: () => number): number[] {
+  const p = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [p[i], p[j]] = [p[j]!, p[i]!];
