@@ -116,8 +116,8 @@ rows.push({
   'freeze+download s': (((phases.find((p) => /^fine-tuning/.test(p.step))?.at ?? t0) - t0) / 1000).toFixed(1),
   'fine-tune s': phase(/^fine-tuning/, /^gating/),
   'gate s': phase(/^gating/, /^metric|^exporting/),
-  'export+parity s': phase(/^exporting/, /^published/),
-  'publish+canary s': phase(/^published/, /^canary/),
+  'export+parity+upload s': phase(/^exporting/, /^published/),
+  'canary s': phase(/^published/, /^canary/),
 });
 for (const [name, data] of [['drifted slice', heldOut], ['golden set', undefined]] as const) {
   const before = await evaluateVersion(client, 'digits', 'v1', data);
