@@ -4,6 +4,9 @@
  * errors. The CLI runs as a child process; the collector runs in this process.
  */
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CollectorClient, evaluateVersion, loadMnist, pick, thicken, useBackend, type ExampleSet } from '../src/index.js';
 import { runCli } from './helpers/cli.js';
@@ -100,4 +103,26 @@ test('a refused token and an unreachable collector give clear errors and non-zer
   const usage = await runCli(['train', '--backend', 'cpu'], env());
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /--model is required/);
+});
+
+test('evaluate prints and writes a report; export writes a stored version with a parity-checked ONNX', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeloop-cli-'));
+  try {
+    const reportPath = join(dir, 'report.json');
+    const ev = await runCli(['evaluate', '--model', 'digits', '--version', 'v2', '--data', 'mnist:drift:thick', '--out', reportPath, '--backend', 'cpu'], env());
+    assert.equal(ev.code, 0, ev.stderr);
+    assert.match(ev.stdout, /digits v2 on mnist:drift:thick \(\d+ examples\): accuracy \d+\.\d+ %/);
+    const report = JSON.parse(readFileSync(reportPath, 'utf8')) as { accuracy: number; confusion: number[][]; recall: Record<string, number> };
+    assert.equal(report.confusion.length, 10);
+    assert.ok(report.accuracy > 0.8 && Object.keys(report.recall).length === 10);
+
+    const ex = await runCli(['export', '--model', 'digits', '--out', dir, '--backend', 'cpu', '--json'], env());
+    assert.equal(ex.code, 0, ex.stderr);
+    const result = ex.json.at(-1) as { version: string; parity: number };
+    assert.equal(result.version, 'v1', 'without --version, the stable version');
+    assert.ok(result.parity <= 1e-4);
+    for (const f of ['model.onnx', 'tfjs/model.json', 'tfjs/weights.bin', 'meta.json']) assert.ok(existsSync(join(dir, f)), f);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
