@@ -52,8 +52,7 @@ function start(name, cmd, cmdArgs, opts = {}) {
 }
 
 const node = process.execPath;
-const tsx = ['--conditions=source', '--import', 'tsx'];
-const trainerCli = ['packages/trainer/src/cli/run.ts'];
+const trainerCli = ['packages/trainer/bin/edgeloop-trainer.js'];
 
 async function waitReady(url, ms) {
   const until = Date.now() + ms;
@@ -89,14 +88,14 @@ async function main() {
 
   // 3: bootstrap exits 0 with a message when the model already has versions.
   console.log(`[start] bootstrapping model "${model}" if the registry has none (first time: trains on MNIST, a few minutes)…`);
-  const boot = start('trainer', node, [...tsx, ...trainerCli, 'bootstrap', '--model', model], { env: trainerEnv });
+  const boot = start('trainer', node, [...trainerCli, 'bootstrap', '--model', model], { env: trainerEnv });
   const bootCode = await boot.done;
   if (stopping) return;
   if (bootCode !== 0) {
     console.error(`[start] bootstrap failed (exit ${bootCode}); stopping`);
     return stopAll(bootCode);
   }
-  start('trainer', node, [...tsx, ...trainerCli, 'train', '--model', model, '--watch'], { env: { ...trainerEnv, EDGELOOP_TOKEN: keys.admin } });
+  start('trainer', node, [...trainerCli, 'train', '--model', model, '--watch'], { env: { ...trainerEnv, EDGELOOP_TOKEN: keys.admin } });
 
   // 4: the demo; Vite picks the next free port if 5173 is taken.
   const demo = start('demo', 'npx', ['vite', '--host', '127.0.0.1', '--port', process.env.DEMO_PORT ?? '5173'], {
