@@ -8,7 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -18,7 +18,9 @@ const flag = (name, fallback) => {
 };
 if (!args.includes('--data-dir')) args.push('--data-dir', '.edgeloop');
 if (!args.includes('--port')) args.push('--port', process.env.PORT ?? '8080');
-const dataDir = join(root, flag('--data-dir', '.edgeloop'));
+// Request logs would drown the other processes' lines; `npm start -- --log-level info` brings them back.
+if (!args.includes('--log-level')) args.push('--log-level', 'warn');
+const dataDir = resolve(root, flag('--data-dir', '.edgeloop'));
 const collectorUrl = `http://${flag('--host', '127.0.0.1')}:${flag('--port', '8080')}`;
 const model = process.env.EDGELOOP_MODEL ?? 'digits';
 
@@ -98,7 +100,7 @@ async function main() {
   start('trainer', node, [...trainerCli, 'train', '--model', model, '--watch'], { env: { ...trainerEnv, EDGELOOP_TOKEN: keys.admin } });
 
   // 4: the demo; Vite picks the next free port if 5173 is taken.
-  const demo = start('demo', 'npx', ['vite', '--host', '127.0.0.1', '--port', process.env.DEMO_PORT ?? '5173'], {
+  const demo = start('demo', node, [join(root, 'node_modules/vite/bin/vite.js'), '--host', '127.0.0.1', '--port', process.env.DEMO_PORT ?? '5173'], {
     cwd: join(root, 'demo'),
     env: { ...process.env, VITE_EDGELOOP_COLLECTOR: collectorUrl, VITE_EDGELOOP_KEY: keys.ingest },
   });
