@@ -13,29 +13,31 @@ export interface Scored {
 
 /** Scores one output vector; `k` labels are kept in `topK`. */
 export function score(probs: ArrayLike<number>, labels: readonly string[], k = 3): Scored {
-  let best = 0;
-  let second = -1;
+  // One pass: entropy, and the k best kept sorted by insertion (k is small; no sort of every output).
+  const top: number[] = [];
   let entropy = 0;
   for (let i = 0; i < probs.length; i++) {
     const p = probs[i]!;
     if (p > 0) entropy -= p * Math.log(p);
-    if (p > probs[best]!) {
-      second = best;
-      best = i;
-    } else if (i !== best && (second < 0 || p > probs[second]!)) second = i;
+    if (top.length < Math.max(k, 2) || p > probs[top[top.length - 1]!]!) {
+      let j = top.length < Math.max(k, 2) ? top.length : top.length - 1;
+      while (j > 0 && probs[top[j - 1]!]! < p) {
+        top[j] = top[j - 1]!;
+        j--;
+      }
+      top[j] = i;
+    }
   }
-  const order = Array.from({ length: probs.length }, (_, i) => i)
-    .sort((a, b) => probs[b]! - probs[a]!)
-    .slice(0, Math.min(k, probs.length));
   const clamp = (p: number) => Math.min(1, Math.max(0, p));
+  const best = top[0] ?? 0;
   const confidence = clamp(probs[best] ?? 0);
   return {
     index: best,
     label: labels[best] ?? String(best),
     confidence,
-    margin: second < 0 ? confidence : clamp(confidence - probs[second]!),
+    margin: top.length < 2 ? confidence : clamp(confidence - probs[top[1]!]!),
     entropy: Math.max(0, entropy),
-    topK: order.map((i) => ({ label: labels[i] ?? String(i), p: clamp(probs[i]!) })),
+    topK: top.slice(0, k).map((i) => ({ label: labels[i] ?? String(i), p: clamp(probs[i]!) })),
   };
 }
 

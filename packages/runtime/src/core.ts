@@ -9,7 +9,8 @@ import { Emitter } from './emitter.js';
 import { RuntimeError } from './errors.js';
 import { score } from './confidence.js';
 import { keepReason, type KeepReason } from './policy.js';
-import { base64, bytesOf, rawCopy, toModelInput } from './input.js';
+import { base64, bytesOf, checkSize, rawCopy, toModelInput } from './input.js';
+import { RecentPredictions, type Recent } from './recent.js';
 import { StatsWindow } from './stats.js';
 import { Database } from './outbox/db.js';
 import { Outbox, type OutboxObserver } from './outbox/outbox.js';
@@ -20,16 +21,6 @@ import { ModelUpdater } from './model/updater.js';
 import { isEngineName } from './engines/registry.js';
 
 const MAX_PENDING_CAPTURE = 1000;
-
-interface Recent {
-  id: string;
-  raw: Float32Array | Uint8Array;
-  shape: number[];
-  version: string;
-  result: Prediction;
-  ts: number;
-  logged: boolean;
-}
 
 /** Checks options at creation rather than at the first request. */
 export function checkOptions(o: RuntimeOptions): void {
@@ -49,7 +40,7 @@ export class RuntimeCore {
   readonly #db = new Database();
   readonly #slot = new ModelSlot();
   readonly #stats = new StatsWindow();
-  readonly #recent = new Map<string, Recent>();
+  readonly #recent: RecentPredictions;
   #pendingCapture: { rec: Recent; reason: KeepReason | 'reported' }[] = [];
   #captureTimer: ReturnType<typeof setTimeout> | undefined;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
@@ -72,6 +63,7 @@ export class RuntimeCore {
     this.#observer = observer;
     this.#inWorker = inWorker;
     checkOptions(options);
+    this.#recent = new RecentPredictions(options.recentPredictions ?? 100);
     this.collector = options.collector.replace(/\/+$/, '');
     this.#outboxStatus = { pending: 0, pendingBytes: 0, dropped: 0, sent: 0, failures: 0, retryAt: null, lastError: null };
   }
@@ -116,16 +108,18 @@ export class RuntimeCore {
     if (!lease) throw new RuntimeError('EL_RT_NO_MODEL', 'no model is loaded');
     const t0 = performance.now();
     const { manifest, session, engine } = lease.model;
-    let raw: Float32Array | Uint8Array;
+    const spec = manifest.input;
     let out: Float32Array;
     try {
-      raw = rawCopy(input, manifest.input);
-      const x = raw instanceof Float32Array && manifest.input.normalize.scale === 1 && manifest.input.normalize.offset === 0 ? raw : toModelInput(raw, manifest.input);
-      out = await session.run(x, manifest.input.shape);
+      checkSize(input, spec);
+      // The app's own float32 buffer goes to the engine as is (engines copy it in); nothing is allocated here.
+      const x = input instanceof Float32Array && spec.normalize.scale === 1 && spec.normalize.offset === 0 ? input : toModelInput(input, spec);
+      out = await session.run(x, spec.shape);
     } catch (err) {
       if (err instanceof RuntimeError) throw err;
-      this.#reportError('EL_RT_ENGINE_RUN', new RuntimeError('EL_RT_ENGINE_RUN', engine, (err as Error).message).message, manifest.version);
-      throw new RuntimeError('EL_RT_ENGINE_RUN', engine, (err as Error).message);
+      const e = new RuntimeError('EL_RT_ENGINE_RUN', engine, (err as Error).message);
+      this.#reportError(e.code, e.message, manifest.version);
+      throw e;
     } finally {
       lease.release();
     }
@@ -139,9 +133,10 @@ export class RuntimeCore {
     this.#predictions++;
     const reason = keepReason(s.confidence, manifest.policy);
     this.#stats.prediction(manifest.version, latencyMs, s.confidence, s.label, reason === 'low_confidence');
-    const rec: Recent = { id, raw, shape: manifest.input.shape, version: manifest.version, result, ts: Date.now(), logged: reason !== null };
-    this.#remember(rec);
-    if (reason) this.#capture(rec, reason);
+    // A kept prediction's input is copied now; the others' stay in the ring in case they are reported.
+    const rec = { id, raw: reason ? rawCopy(input, spec) : null, shape: spec.shape, version: manifest.version, result, ts: Date.now() };
+    this.#recent.add(rec, input, spec);
+    if (reason) this.#capture({ ...rec, slot: -1 }, reason);
     return result;
   }
 
@@ -232,12 +227,6 @@ export class RuntimeCore {
     void this.outbox?.add([event]);
   }
 
-  #remember(rec: Recent): void {
-    this.#recent.set(rec.id, rec);
-    const max = this.options.recentPredictions ?? 100;
-    if (this.#recent.size > max) this.#recent.delete(this.#recent.keys().next().value!);
-  }
-
   #capture(rec: Recent, reason: KeepReason | 'reported'): void {
     // A loop that predicts without ever yielding to the event loop starves the capture task: keep memory bounded.
     if (this.#pendingCapture.length >= MAX_PENDING_CAPTURE) {
@@ -260,14 +249,14 @@ export class RuntimeCore {
   }
 
   async #predictionEvent(rec: Recent, reason: KeepReason | 'reported'): Promise<PredictionEvent> {
-    const bytes = bytesOf(rec.raw);
+    const raw = this.#recent.input(rec);
+    const bytes = bytesOf(raw);
     const r = rec.result;
-    rec.logged = true;
     return {
       id: rec.id, type: 'prediction', model: this.options.model, version: rec.version, deviceId: this.deviceId, ts: rec.ts, reason,
       ...(this.options.captureInput === false
         ? {}
-        : { input: { dtype: rec.raw instanceof Uint8Array ? 'uint8' as const : 'float32' as const, shape: [...rec.shape], data: base64(bytes) } }),
+        : { input: { dtype: raw instanceof Uint8Array ? 'uint8' as const : 'float32' as const, shape: [...rec.shape], data: base64(bytes) } }),
       inputHash: await sha256Hex(bytes),
       output: { label: r.label, confidence: r.confidence, topK: r.topK },
       engine: r.engine,

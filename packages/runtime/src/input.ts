@@ -8,21 +8,21 @@ export function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** The raw input as a typed array of the manifest's dtype (a copy, so the app may reuse its buffer). */
-export function rawCopy(input: ModelInput, spec: InputSpec): Float32Array | Uint8Array {
+/** Throws `EL_RT_BAD_INPUT` unless the input has one example's number of values. */
+export function checkSize(input: ModelInput, spec: InputSpec): void {
   const n = sizeOf(spec.shape);
   if (input.length !== n) throw new RuntimeError('EL_RT_BAD_INPUT', `${input.length} values, the model takes ${n} (shape [${spec.shape.join(', ')}])`);
+}
+
+/** A copy of the raw input as a typed array of the manifest's dtype (what is hashed and captured). */
+export function rawCopy(input: ModelInput, spec: InputSpec): Float32Array | Uint8Array {
   return spec.dtype === 'uint8' ? Uint8Array.from(input) : Float32Array.from(input);
 }
 
 /** The model's input: `raw * scale + offset` as float32. */
-export function toModelInput(raw: Float32Array | Uint8Array, spec: InputSpec): Float32Array {
+export function toModelInput(raw: ModelInput, spec: InputSpec): Float32Array {
   const { scale, offset } = spec.normalize;
   const out = new Float32Array(raw.length);
-  if (scale === 1 && offset === 0) {
-    out.set(raw);
-    return out;
-  }
   for (let i = 0; i < raw.length; i++) out[i] = raw[i]! * scale + offset;
   return out;
 }

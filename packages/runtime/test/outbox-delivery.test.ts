@@ -98,6 +98,19 @@ describe('outbox delivery', () => {
     }
   });
 
+  test('worker: true sends at pagehide from the page what the worker had not had acknowledged', async () => {
+    const context = await env.context();
+    const page = await start(context, { ...FAST, batchEvents: 1000, flushIntervalMs: 600_000 }, { worker: true });
+    const before = await predictions();
+    const ids = await predict(page, x.slice(0, 6));
+    await waitFor('the 6 events stored', async () => (await status(page)).outbox.pending >= 6);
+    assert.equal(postsWith(ids).length, 0, 'sent before pagehide');
+    await page.close({ runBeforeUnload: true });
+    await waitFor('the unload send', () => postsWith(ids).length > 0);
+    assert.ok(postsWith(ids).every((p) => String(p.headers['content-type']).startsWith('text/plain')));
+    await waitFor('the events on the collector', async () => (await predictions()) - before === 6);
+  });
+
   test('large unload sends are chunked under the keepalive cap; what does not fit arrives at the next start', async () => {
     const context = await env.context();
     const page = await start(context, { ...FAST, batchEvents: 1000, flushIntervalMs: 600_000 });

@@ -1,6 +1,7 @@
 /** onnxruntime-web sessions (this module and ORT itself load only when an ORT engine is first used). */
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import type { EngineContext, EngineSession, ModelFiles } from './types.js';
+import { serial } from './serial.js';
 
 type Ort = typeof import('onnxruntime-web');
 
@@ -10,32 +11,18 @@ function onnxBytes(model: ModelFiles): Uint8Array {
   return new Uint8Array(first);
 }
 
-/** Wraps an ORT session: runs are queued because one session must not run twice at once. */
+/** Wraps an ORT session; runs go one at a time. */
 function wrap(ort: Ort, session: InferenceSession): EngineSession {
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
-  let queue: Promise<unknown> = Promise.resolve();
-  let released = false;
-  return {
-    run(input, shape) {
-      const result = queue.then(async () => {
-        if (released) throw new Error('session released');
-        const feeds: Record<string, Tensor> = { [inputName]: new ort.Tensor('float32', input, [1, ...shape]) };
-        const out = await session.run(feeds);
-        const tensor = out[outputName]!;
-        const data = (await tensor.getData()) as Float32Array;
-        tensor.dispose();
-        return data;
-      });
-      queue = result.catch(() => undefined);
-      return result;
-    },
-    async release() {
-      await queue;
-      released = true;
-      await session.release();
-    },
-  };
+  const runs = serial(async (input: Float32Array, shape: readonly number[]) => {
+    const feeds: Record<string, Tensor> = { [inputName]: new ort.Tensor('float32', input, [1, ...shape]) };
+    const tensor = (await session.run(feeds))[outputName]!;
+    const data = (await tensor.getData()) as Float32Array;
+    tensor.dispose();
+    return data;
+  });
+  return { run: runs.run, release: () => runs.close(() => session.release()) };
 }
 
 const libs = new Map<'webgpu' | 'wasm', Promise<Ort>>();

@@ -4,6 +4,7 @@
  * it runs if another one was made active meanwhile.
  */
 import type { EngineContext, EngineSession, ModelFiles } from './types.js';
+import { serial } from './serial.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 type TfLayers = typeof import('@tensorflow/tfjs-layers');
@@ -78,30 +79,23 @@ export async function loadTfjs(backend: Backend, model: ModelFiles, ctx: EngineC
   await activate(tf, backend);
   const artifacts = artifactsOf(model);
   const net = await layers.loadLayersModel({ load: async () => artifacts });
-  let queue: Promise<unknown> = Promise.resolve();
-  let released = false;
+  const runs = serial(async (input: Float32Array, shape: readonly number[]) => {
+    await activate(tf, backend);
+    const out = tf.tidy(() => {
+      const y = net.predict(tf.tensor(input, [1, ...shape], 'float32'));
+      return Array.isArray(y) ? y[0]! : y;
+    });
+    try {
+      return (await out.data()) as Float32Array;
+    } finally {
+      out.dispose();
+    }
+  });
   return {
-    run(input, shape) {
-      const result = queue.then(async () => {
-        if (released) throw new Error('session released');
-        await activate(tf, backend);
-        const out = tf.tidy(() => {
-          const y = net.predict(tf.tensor(input, [1, ...shape], 'float32'));
-          return Array.isArray(y) ? y[0]! : y;
-        });
-        try {
-          return (await out.data()) as Float32Array;
-        } finally {
-          out.dispose();
-        }
-      });
-      queue = result.catch(() => undefined);
-      return result;
-    },
-    async release() {
-      await queue;
-      released = true;
-      net.dispose();
-    },
+    run: runs.run,
+    release: () =>
+      runs.close(() => {
+        net.dispose();
+      }),
   };
 }

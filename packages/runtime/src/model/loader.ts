@@ -58,6 +58,7 @@ export async function loadModel(req: LoadRequest): Promise<{ model: LoadedModel;
       const bytes = await filesOf(engine.format);
       let session: EngineSession;
       try {
+        await yieldToPage();
         session = await engine.load(bytes, req.ctx);
       } catch (err) {
         skipped[engine.name] = `load failed: ${(err as Error).message}`;
@@ -107,9 +108,12 @@ export async function loadModel(req: LoadRequest): Promise<{ model: LoadedModel;
  * back-to-back runs (timers are coarse in browsers, so single runs are not timed one by one).
  */
 async function check(session: EngineSession, probe: Float32Array, manifest: Manifest, runs: number): Promise<number> {
+  // Between the heavy steps of a load, let the serving model answer predictions that are waiting.
+  await yieldToPage();
   const out = await session.run(probe, manifest.input.shape);
   const problem = probabilityProblem(out, manifest.labels.length);
   if (problem) throw new RuntimeError('EL_RT_PROBE_FAILED', manifest.version, problem);
+  await yieldToPage();
   await session.run(probe, manifest.input.shape);
   let best = Infinity;
   for (let round = 0; round < (runs > 1 ? 3 : 1); round++) {
@@ -119,6 +123,8 @@ async function check(session: EngineSession, probe: Float32Array, manifest: Mani
   }
   return best;
 }
+
+const yieldToPage = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 async function fetchFiles(artifacts: Artifact[], format: ArtifactFormat, req: LoadRequest): Promise<ModelFiles> {
   const entries = await Promise.all(artifacts.map(async (a) => [a.name, await req.artifacts.get(a, req.offline)] as const));
