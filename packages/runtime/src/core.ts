@@ -134,9 +134,9 @@ export class RuntimeCore {
     const reason = keepReason(s.confidence, manifest.policy);
     this.#stats.prediction(manifest.version, latencyMs, s.confidence, s.label, reason === 'low_confidence');
     // A kept prediction's input is copied now; the others' stay in the ring in case they are reported.
-    const rec = { id, raw: reason ? rawCopy(input, spec) : null, shape: spec.shape, version: manifest.version, result, ts: Date.now() };
+    const rec: Recent = { id, raw: reason ? rawCopy(input, spec) : null, shape: spec.shape, version: manifest.version, result, ts: Date.now(), slot: -1 };
     this.#recent.add(rec, input, spec);
-    if (reason) this.#capture({ ...rec, slot: -1 }, reason);
+    if (reason) this.#capture(rec, reason);
     return result;
   }
 

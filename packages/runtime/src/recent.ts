@@ -28,7 +28,7 @@ export class RecentPredictions {
   }
 
   /** Remembers a prediction and copies its input into the ring (overwriting the oldest, which is forgotten). */
-  add(rec: Omit<Recent, 'slot'>, input: ModelInput, spec: InputSpec): void {
+  add(rec: Recent, input: ModelInput, spec: InputSpec): void {
     const size = input.length;
     const uint8 = spec.dtype === 'uint8';
     if (size !== this.#size || uint8 !== (this.#ring instanceof Uint8Array)) {
@@ -40,7 +40,8 @@ export class RecentPredictions {
     const slot = this.#next;
     this.#next = (slot + 1) % this.#capacity;
     this.#ring.set(input, slot * size);
-    this.#map.set(rec.id, { ...rec, slot });
+    rec.slot = slot;
+    this.#map.set(rec.id, rec);
     if (this.#map.size > this.#capacity) this.#map.delete(this.#map.keys().next().value!);
   }
 
