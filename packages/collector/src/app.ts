@@ -7,7 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import { MAX_BODY_BYTES } from '@edgeloop/protocol';
 import { resolveConfig, type CollectorConfig, type ResolvedConfig } from './config.js';
-import { openStorage, StorageUnavailableError, type Storage } from './storage/index.js';
+import { openStorage, type Storage } from './storage/index.js';
 import { createKey } from './keys.js';
 import auth from './plugins/auth.js';
 import cors from './plugins/cors.js';
@@ -29,7 +29,8 @@ import manifest from './routes/manifest.js';
 import modelMetrics from './routes/metrics.js';
 import { loggerOptions } from './logging.js';
 import { recordRoutes } from './route-table.js';
-import { EL_BODY_TOO_LARGE, EL_INVALID_BODY, EL_NOT_FOUND, EL_STORAGE_UNAVAILABLE, EL_UNSUPPORTED_MEDIA_TYPE } from './errors.js';
+import { sendError } from './error-reply.js';
+import { EL_NOT_FOUND } from './errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -62,6 +63,9 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
     return503OnClosing: false, // plugins/shutdown.ts answers 503 in our error format, with Retry-After
     forceCloseConnections: 'idle',
     genReqId: () => crypto.randomUUID(),
+    trustProxy: cfg.trustProxy,
+    // A URL Fastify cannot decode never reaches the error handler; answer it in the same format.
+    frameworkErrors: (err, request, reply) => sendError(err, request, reply, cfg.retryAfterSec),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(({ schema, httpPart }) =>
@@ -71,27 +75,18 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
   app.decorate('storage', storage);
   app.decorate('config', cfg);
 
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    let error: FastifyError = err;
-    if (err instanceof StorageUnavailableError) error = new EL_STORAGE_UNAVAILABLE(err.message);
-    else if (err.validation) error = new EL_INVALID_BODY(`${err.validationContext ?? 'body'}${err.message.replace(/^[a-z]+/, '')}`);
-    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') error = new EL_BODY_TOO_LARGE(MAX_BODY_BYTES);
-    else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') error = new EL_UNSUPPORTED_MEDIA_TYPE(request.headers['content-type'] ?? '', 'a type this route accepts');
-    else if (err.code?.startsWith('FST_ERR_CTP_') || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) {
-      error = new EL_INVALID_BODY(err.message);
-    }
-    const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (statusCode === 503) reply.header('retry-after', String(cfg.retryAfterSec));
-    if (statusCode >= 500 && statusCode !== 503) request.log.error({ err }, 'request failed');
-    const code = error.code && error.code.startsWith('EL_') ? error.code : statusCode >= 500 ? 'EL_INTERNAL' : (error.code ?? 'EL_ERROR');
-    const message = statusCode >= 500 && statusCode !== 503 ? 'Internal error: the collector logged the details' : error.message;
-    return reply.status(statusCode).send({ statusCode, code, error: httpReason(statusCode), message });
-  });
+  app.setErrorHandler((err: FastifyError, request, reply) => sendError(err, request, reply, cfg.retryAfterSec));
 
   app.setNotFoundHandler((request) => {
     throw new EL_NOT_FOUND(`Route ${request.method} ${request.url.split('?')[0]}`);
   });
 
+  // Shutdown order: preClose hooks stop the canary controller (awaiting a running pass) and refuse new requests,
+  // then Fastify drains in-flight requests, then onClose hooks run, last-registered first: this one, registered
+  // before every plugin, closes the store after everything else.
+  app.addHook('onClose', async () => {
+    await storage.close();
+  });
   await app.register(shutdown);
   await app.register(prometheus);
   await app.register(openapi);
@@ -111,16 +106,5 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
   await app.register(manifest);
   await app.register(modelMetrics);
 
-  app.addHook('onClose', async () => {
-    await storage.close();
-  });
   return app;
-}
-
-function httpReason(status: number): string {
-  const reasons: Record<number, string> = {
-    400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large',
-    415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
-  };
-  return reasons[status] ?? 'Error';
 }

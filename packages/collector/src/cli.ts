@@ -1,6 +1,7 @@
 /**
  * `edgeloop-collector`: runs the collector, or manages keys. Flags and environment as design.md fixes them:
  *   edgeloop-collector [--port 8080] [--host 127.0.0.1] [--data-dir ./.edgeloop] [--database-url postgres://…]
+ *                      [--trust-proxy [VALUE]] [--rate-limit MAX/SECONDS|off]
  *   edgeloop-collector keys create --scope ingest|trainer|admin [--name NAME] | keys list | keys revoke <id|name>
  * Errors are caught in one place: the message is printed (the stack only with --debug) and the exit code is 1.
  */
@@ -11,10 +12,12 @@ import type { Scope } from './storage/index.js';
 import { openStorage, type StorageOptions } from './storage/index.js';
 import { createKey } from './keys.js';
 import { createDevKeysIfNone, devKeysPath, readDevKeys } from './dev-keys.js';
+import { resolveConfig, type CollectorConfig, type TrustProxy } from './config.js';
 import { EL_INVALID_CONFIG, EL_NOT_FOUND } from './errors.js';
 
 const USAGE = `Usage:
   edgeloop-collector [--port 8080] [--host 127.0.0.1] [--data-dir ./.edgeloop] [--database-url URL]
+                     [--trust-proxy [VALUE]] [--rate-limit MAX/SECONDS|off]
   edgeloop-collector keys create --scope ingest|trainer|admin [--name NAME] [--json]
   edgeloop-collector keys list [--json]
   edgeloop-collector keys revoke <id-or-name>
@@ -24,6 +27,10 @@ Options:
   --host H            address to listen on (default 127.0.0.1)
   --data-dir DIR      SQLite file, artifacts and dev-keys.json (default ./.edgeloop)
   --database-url URL  PostgreSQL instead of SQLite (also DATABASE_URL); ?schema=NAME picks a schema
+  --trust-proxy [V]   believe X-Forwarded-For from these proxies: comma-separated addresses and CIDR
+                      ranges (loopback, linklocal, uniquelocal too), or true (any sender; also the bare
+                      flag); default false: the client is the connection's peer
+  --rate-limit R      requests per (key, client IP): MAX/SECONDS (default 6000/60), or off
   --log-level L       fatal|error|warn|info|debug|silent (default info)
   --debug             print stack traces
 Environment:
@@ -39,6 +46,8 @@ const OPTIONS = {
   'data-dir': { type: 'string' },
   'database-url': { type: 'string' },
   'log-level': { type: 'string' },
+  'trust-proxy': { type: 'string' },
+  'rate-limit': { type: 'string' },
   scope: { type: 'string' },
   name: { type: 'string' },
   json: { type: 'boolean' },
@@ -49,8 +58,10 @@ const OPTIONS = {
 type Flags = ReturnType<typeof parse>['values'];
 
 function parse(argv: string[]) {
+  // A bare `--trust-proxy` means true; parseArgs wants a value for every string option.
+  const args = argv.map((a, i) => (a === '--trust-proxy' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('-')) ? '--trust-proxy=true' : a));
   try {
-    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -84,6 +95,30 @@ function parsePort(value: string | undefined): number {
   return port;
 }
 
+/** `--trust-proxy`: true, false, or comma-separated addresses and CIDR ranges, checked as `buildApp` does. */
+function parseTrustProxy(value: string | undefined): TrustProxy | undefined {
+  if (value === undefined) return undefined;
+  const hops = /^\d+$/.test(value) ? Number(value) : undefined;
+  const trustProxy = value === 'true' ? true : value === 'false' ? false : hops ?? value.split(',').map((e) => e.trim());
+  try {
+    resolveConfig({ trustProxy: trustProxy as TrustProxy });
+  } catch (err) {
+    throw new UsageError(`--trust-proxy: ${(err as Error).message.replace(/^.*trustProxy:? ?/, '')}`);
+  }
+  return trustProxy as TrustProxy;
+}
+
+/** `--rate-limit MAX/SECONDS` (e.g. `6000/60`) or `off`. */
+function parseRateLimit(value: string | undefined): CollectorConfig['rateLimit'] {
+  if (value === undefined) return undefined;
+  if (value === 'off') return false;
+  const m = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(value);
+  const max = Number(m?.[1]);
+  const timeWindowMs = Math.round(Number(m?.[2]) * 1000);
+  if (!m || !(max > 0) || !(timeWindowMs > 0)) throw new UsageError(`--rate-limit must be MAX/SECONDS with both above 0 (e.g. 6000/60) or off, got "${value}"`);
+  return { max, timeWindowMs };
+}
+
 function seedKeysFrom(env: NodeJS.ProcessEnv): { admin?: string; trainer?: string; ingest?: string } {
   const seeds: { admin?: string; trainer?: string; ingest?: string } = {};
   if (env.EDGELOOP_ADMIN_KEY) seeds.admin = env.EDGELOOP_ADMIN_KEY;
@@ -96,6 +131,8 @@ async function serve(flags: Flags, env: NodeJS.ProcessEnv, out: (line: string) =
   const { options, dataDir, where } = storageFromFlags(flags, env);
   const seedKeys = seedKeysFrom(env);
   const level = flags['log-level'] ?? 'info';
+  const trustProxy = parseTrustProxy(flags['trust-proxy']);
+  const rateLimit = parseRateLimit(flags['rate-limit']);
   // Loaded here so that key commands do not load the whole server.
   const { startServer, closeGracefully } = await import('./server.js');
   const running = await startServer({
@@ -105,6 +142,8 @@ async function serve(flags: Flags, env: NodeJS.ProcessEnv, out: (line: string) =
     storage: options,
     seedKeys,
     logger: level === 'silent' ? false : { level },
+    ...(trustProxy === undefined ? {} : { trustProxy }),
+    ...(rateLimit === undefined ? {} : { rateLimit }),
   });
   if (Object.keys(seedKeys).length === 0) {
     const created = await createDevKeysIfNone(running.app.storage, dataDir);

@@ -1,7 +1,11 @@
 /** The collector's configuration: what `buildApp` takes and what the CLI builds from flags and environment. */
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Storage, StorageOptions } from './storage/index.js';
 import { EL_INVALID_CONFIG } from './errors.js';
+
+/** Fastify's `trustProxy` values that the collector accepts (see `CollectorConfig.trustProxy`). */
+export type TrustProxy = boolean | string | string[];
 
 export interface CollectorConfig {
   /** An opened store, or how to open one. Default: SQLite at `<dataDir>/edgeloop.db`. */
@@ -14,6 +18,13 @@ export interface CollectorConfig {
   logger?: boolean | Record<string, unknown>;
   /** Per key (or IP when no key) request budget; `false` disables. Default 6000 requests per minute. */
   rateLimit?: { max: number; timeWindowMs: number } | false;
+  /**
+   * Which senders' `X-Forwarded-For` names the client (rate limits, logs), as Fastify's `trustProxy`: `true` (any
+   * sender), or the proxies' addresses and CIDR ranges (a list or a comma-separated string; also `loopback`,
+   * `linklocal`, `uniquelocal`). Default `false`: the client is the socket's peer, so behind a proxy every device
+   * shares its IP. Hop counts are refused: Fastify 5 trusts nothing with one.
+   */
+  trustProxy?: TrustProxy;
   /** Seconds a client should wait after a 503 from storage. Default 5. */
   retryAfterSec?: number;
   /** Milliseconds graceful shutdown waits for in-flight requests. Default 10000. */
@@ -30,6 +41,7 @@ export interface ResolvedConfig {
   seedKeys: { admin?: string; trainer?: string; ingest?: string };
   logger: boolean | Record<string, unknown>;
   rateLimit: { max: number; timeWindowMs: number } | false;
+  trustProxy: TrustProxy;
   retryAfterSec: number;
   drainTimeoutMs: number;
   controller: { tickMs: number } | false;
@@ -45,6 +57,7 @@ export function resolveConfig(config: CollectorConfig = {}): ResolvedConfig {
     seedKeys: config.seedKeys ?? {},
     logger: config.logger ?? false,
     rateLimit: config.rateLimit ?? { max: 6000, timeWindowMs: 60_000 },
+    trustProxy: config.trustProxy ?? false,
     retryAfterSec: config.retryAfterSec ?? 5,
     drainTimeoutMs: config.drainTimeoutMs ?? 10_000,
     controller: config.controller ?? { tickMs: 5000 },
@@ -58,8 +71,41 @@ export function resolveConfig(config: CollectorConfig = {}): ResolvedConfig {
   if (resolved.rateLimit && !(resolved.rateLimit.max > 0 && resolved.rateLimit.timeWindowMs > 0)) {
     throw new EL_INVALID_CONFIG('rateLimit.max and rateLimit.timeWindowMs must be positive');
   }
+  checkTrustProxy(resolved.trustProxy);
   if (!(resolved.retryAfterSec >= 1)) throw new EL_INVALID_CONFIG('retryAfterSec must be ≥ 1');
   if (resolved.controller && !(resolved.controller.tickMs >= 10)) throw new EL_INVALID_CONFIG('controller.tickMs must be ≥ 10');
   if (!(resolved.pollAfterSec >= 1)) throw new EL_INVALID_CONFIG('pollAfterSec must be ≥ 1');
   return resolved;
+}
+
+// proxy-addr's names for ranges, as Fastify accepts them.
+const RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** Whether `entry` is an IP address, a CIDR range (`10.0.0.0/8`, `fd00::/8`) or one of proxy-addr's range names. */
+function isProxyAddress(entry: string): boolean {
+  if (RANGE_NAMES.has(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  // An IPv4 netmask (`10.0.0.0/255.0.0.0`) is accepted too.
+  if (family === 4 && isIP(prefix) === 4) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+function checkTrustProxy(value: unknown): void {
+  if (typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    // Fastify 5 fails closed on a hop count (the peer could be a client forging hops), so it would silently trust nobody.
+    throw new EL_INVALID_CONFIG(`trustProxy: a hop count (${value}) is not accepted, since it cannot tell a proxy from a client that forges X-Forwarded-For: list the proxies' addresses or CIDR ranges`);
+  }
+  const entries = typeof value === 'string' ? value.split(',').map((e) => e.trim()) : Array.isArray(value) ? value : null;
+  if (entries === null || entries.length === 0) {
+    throw new EL_INVALID_CONFIG('trustProxy must be true, false, or a list of proxy addresses and CIDR ranges');
+  }
+  for (const entry of entries) {
+    if (typeof entry !== 'string' || !isProxyAddress(entry)) {
+      throw new EL_INVALID_CONFIG(`trustProxy: ${JSON.stringify(entry)} is not an IP address, a CIDR range, or loopback, linklocal or uniquelocal`);
+    }
+  }
 }

@@ -14,6 +14,16 @@ export const EL_INVALID_BODY = createError('EL_INVALID_BODY', 'Invalid request: 
 export const EL_INVALID_EVENT = createError('EL_INVALID_EVENT', 'Invalid event: %s', 422);
 export const EL_TOO_MANY_EVENTS = createError('EL_TOO_MANY_EVENTS', 'At most %s events per request: split the batch', 413);
 export const EL_BODY_TOO_LARGE = createError('EL_BODY_TOO_LARGE', 'Body over %s bytes after decoding: send smaller batches', 413);
+export const EL_TOO_MANY_PARTS = createError(
+  'EL_TOO_MANY_PARTS',
+  'The upload has more than %s: send one "meta" part and one file part per artifact',
+  413,
+);
+export const EL_ARTIFACT_TOO_LARGE = createError(
+  'EL_ARTIFACT_TOO_LARGE',
+  'An artifact file is over %s bytes: split the weights into several shard files or make the model smaller',
+  413,
+);
 export const EL_UNSUPPORTED_ENCODING = createError('EL_UNSUPPORTED_ENCODING', 'Content-Encoding "%s" is not supported: send identity or gzip', 415);
 export const EL_BAD_GZIP = createError('EL_BAD_GZIP', 'The gzip body could not be decoded: %s', 400);
 export const EL_UNSUPPORTED_MEDIA_TYPE = createError('EL_UNSUPPORTED_MEDIA_TYPE', 'Content-Type "%s" is not accepted here: send %s', 415);
@@ -53,6 +63,8 @@ export const catalogue = {
   EL_INVALID_EVENT,
   EL_TOO_MANY_EVENTS,
   EL_BODY_TOO_LARGE,
+  EL_TOO_MANY_PARTS,
+  EL_ARTIFACT_TOO_LARGE,
   EL_UNSUPPORTED_ENCODING,
   EL_BAD_GZIP,
   EL_UNSUPPORTED_MEDIA_TYPE,

@@ -1,6 +1,7 @@
 /**
- * The server: builds the app and listens. Shutdown is graceful: stop accepting, let in-flight requests finish
- * (new ones on open connections get 503 + Retry-After) for at most `drainTimeoutMs`, then cut what is left.
+ * The server: builds the app and listens. Shutdown is graceful: stop the canary controller, stop accepting, let
+ * in-flight requests finish (new ones on open connections get 503 + Retry-After) for at most `drainTimeoutMs`,
+ * then cut what is left and close the store.
  */
 import { buildApp, type App } from './app.js';
 import type { CollectorConfig } from './config.js';
@@ -36,7 +37,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningCo
   return { app, url, close: () => closeGracefully(app) };
 }
 
-/** Stops accepting, waits up to `drainTimeoutMs` for in-flight requests, then closes the connections left and the store. */
+/** Stops the controller and accepting, waits up to `drainTimeoutMs` for in-flight requests, then closes the connections left and the store. */
 export async function closeGracefully(app: App, drainTimeoutMs = app.config.drainTimeoutMs): Promise<void> {
   const timer = setTimeout(() => {
     app.log.warn({ drainTimeoutMs }, 'drain timeout: closing the connections still open');

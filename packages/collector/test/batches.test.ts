@@ -76,6 +76,17 @@ for (const kind of STORE_KINDS) {
       assert.equal(again.statusCode, 304);
     });
 
+    test('the examples export honours If-None-Match lists, weak tags and *, like manifests and artifacts', async () => {
+      const tag = `"${first.sha256}"`;
+      const get = (inm: string) => app.inject({ method: 'GET', url: `/v1/batches/${first.id}/examples`, headers: { ...bearer(KEYS.trainer), 'if-none-match': inm } });
+      for (const inm of [`W/${tag}`, `"other", ${tag}`, `"other",W/${tag}`, '*']) {
+        const r = await get(inm);
+        assert.equal(r.statusCode, 304, inm);
+        assert.equal(r.headers.etag, tag);
+      }
+      assert.equal((await get('"other"')).statusCode, 200);
+    });
+
     test('the same labels give the same sha256 on either store', () => {
       assert.ok(shas[kind]);
       const other = Object.entries(shas).find(([k]) => k !== kind);

@@ -1,8 +1,10 @@
 import { describe, test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { buildApp, type App } from '@edgeloop/collector';
 import type { Event } from '@edgeloop/protocol';
-import { KEYS, bearer, makeApp, STORE_KINDS, type TestStore } from './helpers/stores.js';
+import { KEYS, PG_URL, bearer, makeApp, STORE_KINDS, type TestStore } from './helpers/stores.js';
 import { publish, stats } from './helpers/release.js';
 import { correction, errorEvent } from './helpers/events.js';
 
@@ -160,6 +162,46 @@ for (const kind of STORE_KINDS) {
           assert.equal(takeover.length, 1, 'after the leader resigns, another collector takes over');
         } finally {
           await other.close();
+        }
+      });
+
+      test('with PostgreSQL each collector keeps one leadership connection, replaced only when it fails and released on close', async () => {
+        const { schema } = (store.options as { postgres: { schema: string } }).postgres;
+        await app.rolloutController.stop();
+        const build = () => buildApp({ storage: store.options, dataDir: store.dataDir, controller: false, rateLimit: false });
+        const a = await build();
+        const b = await build();
+        const admin = new pg.Client({ connectionString: PG_URL });
+        await admin.connect();
+        const backends = async () =>
+          (await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY pid', [`edgeloop-controller:${schema}`])).rows.map((r) => r.pid);
+        const until = async (what: string, ok: (pids: number[]) => boolean) => {
+          for (let i = 0; i < 200 && !ok(await backends()); i++) await sleep(10);
+          assert.ok(ok(await backends()), what);
+        };
+        let open = true;
+        try {
+          assert.equal(await a.storage.rollout.lead(), true);
+          const [leader] = await backends();
+          for (let i = 0; i < 3; i++) assert.equal(await b.storage.rollout.lead(), false);
+          const both = await backends();
+          assert.equal(both.length, 2, 'one connection each');
+          for (let i = 0; i < 3; i++) assert.equal(await b.storage.rollout.lead(), false);
+          assert.equal(await a.storage.rollout.lead(), true);
+          assert.deepEqual(await backends(), both, 'neither collector opens a new connection per try');
+
+          await admin.query('SELECT pg_terminate_backend($1)', [leader]);
+          await until('the leader\'s connection is gone', (pids) => !pids.includes(leader!));
+          assert.equal(await b.storage.rollout.lead(), true, 'the lock died with the connection: another collector takes over');
+          assert.equal(await a.storage.rollout.lead(), false, 'the old leader reconnects and follows');
+          assert.equal((await backends()).length, 2);
+
+          open = false;
+          await Promise.all([a.close(), b.close()]);
+          await until('close releases the leadership connections', (pids) => pids.length === 0);
+        } finally {
+          if (open) await Promise.all([a.close(), b.close()]);
+          await admin.end();
         }
       });
     }

@@ -97,10 +97,32 @@ describe('edgeloop-collector CLI (SQLite under --data-dir)', () => {
   });
 
   test('bad arguments print the usage and exit 2', async () => {
-    for (const args of [['--port', 'abc'], ['--nope'], ['keys', 'create', '--scope', 'root'], ['keys', 'explode'], ['frobnicate']]) {
+    const bad = [
+      ['--port', 'abc'], ['--nope'], ['keys', 'create', '--scope', 'root'], ['keys', 'explode'], ['frobnicate'],
+      ['--trust-proxy', 'nope'], ['--trust-proxy=10.0.0.0/99'], ['--trust-proxy=-1'], ['--trust-proxy', '1'],
+      ['--rate-limit', '10'], ['--rate-limit', '0/60'], ['--rate-limit', 'ten/60'], ['--rate-limit', '10/0'],
+    ];
+    for (const args of bad) {
       const r = await runCli([...args, '--data-dir', dir], NO_SEEDS);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /Usage:/);
+    }
+  });
+
+  test('--trust-proxy and --rate-limit reach the server: forwarded clients get their own budgets', async () => {
+    const server = await startCollector(['--data-dir', dir, '--trust-proxy', 'loopback', '--rate-limit', '2/60'], { DATABASE_URL: '' });
+    try {
+      const key = KEYS.ingest;
+      const send = async (client: string) => {
+        const r = await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': client, ...bearer(key) }, body: '{"events":[]}' });
+        await r.arrayBuffer();
+        return r.status;
+      };
+      assert.deepEqual([await send('1.1.1.1'), await send('1.1.1.1'), await send('1.1.1.1')], [200, 200, 429]);
+      assert.equal(await send('2.2.2.2'), 200, 'another client behind the same proxy');
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
     }
   });
 

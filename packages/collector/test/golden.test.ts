@@ -49,6 +49,16 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(lines.map((l) => l.inputHash), [1, 2, 3].map((s) => makeInput(s).inputHash).sort());
     });
 
+    test('the golden export honours If-None-Match lists, weak tags and *', async () => {
+      const tag = `"${golden.sha256}"`;
+      for (const inm of [tag, `W/${tag}`, `"other", ${tag}`, '*']) {
+        const r = await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/golden`, headers: { ...bearer(KEYS.trainer), 'if-none-match': inm } });
+        assert.equal(r.statusCode, 304, inm);
+      }
+      const miss = await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/golden`, headers: { ...bearer(KEYS.trainer), 'if-none-match': '"other"' } });
+      assert.equal(miss.statusCode, 200);
+    });
+
     test('the same content again is a no-op, as JSON too', async () => {
       const r = await put({ examples: [example(1), example(2), example(3)] });
       assert.equal(r.statusCode, 200);

@@ -47,6 +47,18 @@ test('golden inputs are counted and left alone', () => {
   assert.deepEqual(r.decisions.map((d) => d.inputHash), [h(2)]);
 });
 
+test('the label with the most votes wins without a strict majority (A:2, B:1, C:1 → A)', () => {
+  const r = resolveLabels([vote(1, 'A', 'd1'), vote(1, 'B', 'd2'), vote(1, 'A', 'd3'), vote(1, 'C', 'd4')], options);
+  assert.deepEqual(r.decisions.map(({ outcome, label }) => ({ outcome, label })), [{ outcome: 'voted', label: 'A' }]);
+  assert.equal(r.tiesSentToReview, 0);
+});
+
+test('a tie for first place goes to review (A:1, B:1 → review)', () => {
+  const r = resolveLabels([vote(1, 'A', 'd1'), vote(1, 'B', 'd2')], options);
+  assert.deepEqual(r.decisions.map(({ outcome, label }) => ({ outcome, label })), [{ outcome: 'tie', label: null }]);
+  assert.equal(r.tiesSentToReview, 1);
+});
+
 test('a tie has no label', () => {
   const r = resolveLabels([vote(1, 'a', 'd1'), vote(1, 'b', 'd2'), vote(1, 'c', 'd3'), vote(1, 'c', 'd4'), vote(1, 'a', 'd5')], options);
   assert.deepEqual(r.decisions.map(({ outcome, label }) => ({ outcome, label })), [{ outcome: 'tie', label: null }]);

@@ -73,6 +73,19 @@ for (const kind of STORE_KINDS) {
       assert.equal(unknown.json().code, 'EL_MODEL_NOT_FOUND');
     });
 
+    test('stable: null is refused for a model with versions, so its manifests keep working', async () => {
+      for (const key of [KEYS.trainer, KEYS.admin]) {
+        const r = await put({ stable: null, canary: null, canaryPercent: 0 }, key);
+        assert.equal(r.statusCode, 422, r.body);
+        assert.equal(r.json().code, 'EL_INVALID_ROLLOUT');
+        assert.match(r.json().message, /name a stable version/);
+      }
+      const g = await app.inject({ method: 'GET', url: '/v1/models/digits/rollout', headers: bearer(KEYS.admin) });
+      assert.equal(g.json().stable, 'v1');
+      const m = await app.inject({ method: 'GET', url: '/v1/models/digits/manifest?device=d-1', headers: bearer(KEYS.ingest) });
+      assert.equal(m.statusCode, 200, m.body);
+    });
+
     test('only admins promote and roll back', async () => {
       assert.equal((await post('promote', undefined, KEYS.trainer)).statusCode, 403);
       assert.equal((await post('rollback', undefined, KEYS.ingest)).statusCode, 403);

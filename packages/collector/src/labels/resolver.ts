@@ -1,8 +1,9 @@
 /**
  * LabelResolver: decides the label of each input that got a new label since the last batch.
  * A reviewer's label wins; otherwise each device has one vote per input (its latest correction), at most
- * `maxLabelsPerDevice` of a device's votes count in one batch, and a strict majority decides. A tie has no
- * label and goes to the review queue. Pure and deterministic: the same sources give the same decisions.
+ * `maxLabelsPerDevice` of a device's votes count in one batch, and the label with the most votes wins (a
+ * plurality: A:2, B:1, C:1 gives A, though A has no majority). A tie for the most votes has no label and goes to
+ * the review queue. Pure and deterministic: the same sources give the same decisions.
  *
  * "New since the last batch" is counted, not dated: an input's sources (corrections and reviews) only ever
  * grow, so an input is pending exactly when it has more sources than the last batch that resolved it saw.

@@ -9,6 +9,15 @@ import type { Multipart } from '@fastify/multipart';
 import { Artifact, ArtifactFormat, VersionMeta } from '@edgeloop/protocol';
 import { EL_INVALID_ARTIFACT, EL_INVALID_VERSION } from '../errors.js';
 
+/** Largest artifact file accepted (PostgreSQL keeps them as bytea, and they are read into memory once). */
+export const MAX_ARTIFACT_BYTES = 128 * 1024 * 1024;
+
+/**
+ * `@fastify/multipart` limits for an upload: one `meta` field (or a `meta` file) and up to 64 artifact files.
+ * Past a limit the upload answers 413 `EL_TOO_MANY_PARTS` or `EL_ARTIFACT_TOO_LARGE` (see error-reply.ts).
+ */
+export const UPLOAD_LIMITS = { fileSize: MAX_ARTIFACT_BYTES, files: 64, fields: 1, parts: 65, fieldSize: 1024 * 1024 } as const;
+
 export interface UploadedArtifact {
   format: ArtifactFormat;
   name: string;

@@ -55,7 +55,11 @@ export class RolloutController {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running?.catch(() => {});
-    await this.storage.rollout.resign().catch(() => {});
+    try {
+      await this.storage.rollout.resign();
+    } catch {
+      // A store that is already closed holds no leadership to give up.
+    }
   }
 
   private async pass(now: number): Promise<ControllerDecision[]> {

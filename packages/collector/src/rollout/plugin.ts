@@ -42,7 +42,8 @@ async function release(app: FastifyInstance, opts: ReleaseOptions) {
   app.decorate('rolloutController', controller);
   const { controller: timer } = config;
   if (timer) app.addHook('onReady', async () => controller.start(timer.tickMs));
-  app.addHook('onClose', async () => controller.stop());
+  // preClose runs before requests drain and before any onClose hook, so a pass never meets a closed store.
+  app.addHook('preClose', async () => controller.stop());
 }
 
 export default fp(release, { name: 'edgeloop-release', fastify: '5.x' });

@@ -7,7 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ErrorResponse, Sha256Hex } from '@edgeloop/protocol';
 import { EL_NOT_FOUND } from '../errors.js';
-import { etagMatches } from '../rollout/etag.js';
+import { etagMatches } from '../etag.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 

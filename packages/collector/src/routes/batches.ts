@@ -9,6 +9,7 @@ import { Batch, ErrorResponse, ModelName, newId } from '@edgeloop/protocol';
 import { DEFAULT_MAX_LABELS_PER_DEVICE } from '../labels/resolver.js';
 import { exampleStream } from '../labels/export.js';
 import type { BatchStore } from '../labels/store.js';
+import { etagMatches } from '../etag.js';
 import { EL_EMPTY_BATCH, EL_NOT_FOUND } from '../errors.js';
 
 const closed = { additionalProperties: false } as const;
@@ -29,7 +30,7 @@ const Lineage = Type.Object(
 export async function sendExamples(batches: BatchStore, batch: Batch, ifNoneMatch: string | undefined, reply: FastifyReply) {
   const etag = `"${batch.sha256}"`;
   reply.header('etag', etag).header('cache-control', 'private, max-age=31536000, immutable').header('x-edgeloop-batch-id', batch.id);
-  if (ifNoneMatch === etag) return reply.status(304).send();
+  if (etagMatches(ifNoneMatch, etag)) return reply.status(304).send();
   return reply.type('application/x-ndjson; charset=utf-8').send(exampleStream(batches, batch.id));
 }
 
@@ -41,8 +42,8 @@ export default async function batches(app: FastifyInstance) {
       schema: {
         summary: 'Freeze a labeled batch',
         description:
-          'Resolves every label received since the last batch (reviewer label first, else majority vote of corrections, ' +
-          'ties to the review queue, at most `maxLabelsPerDevice` votes per device) into an immutable batch. ' +
+          'Resolves every label received since the last batch (reviewer label first, else the most-voted label of corrections, ' +
+          'ties for first place to the review queue, at most `maxLabelsPerDevice` votes per device) into an immutable batch. ' +
           '409 `EL_EMPTY_BATCH` when nothing trainable was labeled.',
         params: Type.Object({ model: ModelName }, closed),
         querystring: Type.Object(

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { DeviceId, ErrorResponse, Manifest, ModelName } from '@edgeloop/protocol';
-import { etagMatches } from '../rollout/etag.js';
+import { etagMatches } from '../etag.js';
 import { EL_MODEL_NOT_FOUND } from '../errors.js';
 
 export default async function manifest(fastify: FastifyInstance) {

@@ -9,11 +9,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import multipart from '@fastify/multipart';
 import Type from 'typebox';
 import { ErrorResponse, ModelName, Version, VersionName, type Version as VersionT } from '@edgeloop/protocol';
-import { readPublication } from '../registry/publication.js';
+import { readPublication, UPLOAD_LIMITS, type Publication } from '../registry/publication.js';
 import { EL_INVALID_BODY, EL_INVALID_VERSION, EL_MODEL_NOT_FOUND, EL_NOT_FOUND, EL_VERSION_EXISTS } from '../errors.js';
-
-/** Largest artifact file accepted (PostgreSQL keeps them as bytea, and they are read into memory once). */
-export const MAX_ARTIFACT_BYTES = 128 * 1024 * 1024;
 
 const ModelParams = Type.Object({ model: ModelName });
 const VersionParams = Type.Object({ model: ModelName, version: VersionName });
@@ -31,7 +28,7 @@ const ModelEntry = Type.Object({
 export default async function registry(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   await app.register(multipart, {
-    limits: { fileSize: MAX_ARTIFACT_BYTES, files: 64, fields: 4, parts: 68, fieldSize: 1024 * 1024 },
+    limits: { ...UPLOAD_LIMITS },
     throwFileSizeLimit: true,
     // Keep the name as sent, so "../x" is refused rather than quietly shortened to "x".
     preservePath: true,
@@ -51,7 +48,13 @@ export default async function registry(fastify: FastifyInstance) {
     async (request, reply) => {
       if (!request.isMultipart()) throw new EL_INVALID_BODY('send multipart/form-data with a "meta" part and the artifact files');
       const { model } = request.params;
-      const { meta, artifacts } = await readPublication(request.parts());
+      let publication: Publication;
+      try {
+        publication = await readPublication(request.parts());
+      } catch (err) {
+        throw uploadError(err);
+      }
+      const { meta, artifacts } = publication;
       if (meta.version !== undefined && (await storage.registry.get(model, meta.version))) throw new EL_VERSION_EXISTS(meta.version, model);
       if (meta.parent !== null && !(await storage.registry.get(model, meta.parent))) {
         throw new EL_INVALID_VERSION(`parent "${meta.parent}" is not a version of model "${model}"`);
@@ -128,4 +131,14 @@ export default async function registry(fastify: FastifyInstance) {
       return v;
     },
   );
+}
+
+// The multipart parser (busboy) throws plain, uncoded errors for a malformed body (no boundary, a truncated
+// body): those are the client's, not ours. Coded errors (limits, EL_…) go on to the error handler, bugs to 500.
+const MALFORMED_MULTIPART = /multipart|part header|unexpected end/i;
+
+function uploadError(err: unknown): unknown {
+  const e = err as Error & { code?: unknown; statusCode?: unknown };
+  const malformed = err instanceof Error && e.constructor === Error && e.code === undefined && e.statusCode === undefined && MALFORMED_MULTIPART.test(e.message);
+  return malformed ? new EL_INVALID_BODY(`multipart body: ${e.message}`) : err;
 }

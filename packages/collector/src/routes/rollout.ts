@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { AutoPolicy, ErrorResponse, ModelName, Rollout, VersionName } from '@edgeloop/protocol';
 import { EMPTY_ROLLOUT, plainRollout, promoted, rolledBack } from '../rollout/rules.js';
-import { EL_INVALID_BODY, EL_MODEL_NOT_FOUND, EL_NO_CANARY } from '../errors.js';
+import { EL_INVALID_BODY, EL_INVALID_ROLLOUT, EL_MODEL_NOT_FOUND, EL_NO_CANARY } from '../errors.js';
 
 const ModelParams = Type.Object({ model: ModelName });
 const Reason = Type.String({ minLength: 1, maxLength: 500 });
@@ -81,6 +81,12 @@ export default async function rollout(fastify: FastifyInstance) {
       const { model } = request.params;
       await assertModel(model);
       const { reason, auto, ...rest } = request.body;
+      // The model has versions (assertModel): without a stable one, every manifest would answer 404.
+      if (rest.stable === null) {
+        throw new EL_INVALID_ROLLOUT(
+          `model "${model}" has versions, so stable cannot be null (every device outside the canary would get no model): name a stable version`,
+        );
+      }
       const state = await app.changeRollout(model, {
         actor: actorOf(request),
         action: 'set',

@@ -91,12 +91,41 @@ const plain = (r: Rollout): Rollout => ({ stable: r.stable, canary: r.canary, ca
 
 export function postgresRolloutStore(pool: PgPool, options: PostgresOptions): RolloutStore & { close(): Promise<void> } {
   const schema = options.schema ?? 'public';
-  // A session lock lives as long as its connection, so the leader holds one client of its own outside the pool.
-  let leader: pg.Client | null = null;
+  // A session lock lives as long as its connection, so leadership has one client of its own outside the pool,
+  // kept whether or not it holds the lock: a follower tries again on it each tick instead of connecting anew.
+  // It is replaced only when it fails, and closed on resign and close. The name lets operators find it.
+  let client: pg.Client | null = null;
+  let leading = false;
+  let closed = false;
 
-  async function dropLeader(): Promise<void> {
-    const c = leader;
-    leader = null;
+  async function connection(): Promise<pg.Client> {
+    if (client) return client;
+    if (closed) throw new Error('the rollout store is closed');
+    const c = new pg.Client({
+      connectionString: options.url,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
+      options: `-c search_path=${schema}`,
+      application_name: `edgeloop-controller:${schema}`,
+    });
+    // A dead connection took its lock with it (maybe to another collector); the next try reconnects.
+    c.on('error', () => {
+      if (client === c) void drop();
+    });
+    try {
+      await c.connect();
+      if (closed) throw new Error('the rollout store was closed while connecting');
+    } catch (err) {
+      await c.end().catch(() => {});
+      throw err;
+    }
+    client = c;
+    return c;
+  }
+
+  async function drop(): Promise<void> {
+    const c = client;
+    client = null;
+    leading = false;
     await c?.end().catch(() => {});
   }
 
@@ -152,41 +181,32 @@ export function postgresRolloutStore(pool: PgPool, options: PostgresOptions): Ro
       return r.rows.map(toState);
     },
     async lead() {
-      if (leader) {
-        // A live session still holds its lock; a dead one lost it, and maybe to another collector.
+      // A failure on a connection that worked before gets one fresh connection at once; a failed connect waits
+      // for the next tick.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const reused = client !== null;
         try {
-          await leader.query('SELECT 1');
-          return true;
+          const c = await connection();
+          if (leading) {
+            await c.query('SELECT 1');
+            return true;
+          }
+          const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`edgeloop-controller:${schema}`]);
+          leading = r.rows[0]?.ok === true;
+          return leading;
         } catch {
-          await dropLeader();
+          await drop();
+          if (!reused) return false;
         }
       }
-      const client = new pg.Client({
-        connectionString: options.url,
-        connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
-        options: `-c search_path=${schema}`,
-      });
-      client.on('error', () => {
-        if (leader === client) void dropLeader();
-      });
-      try {
-        await client.connect();
-        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`edgeloop-controller:${schema}`]);
-        if (r.rows[0]?.ok) {
-          leader = client;
-          return true;
-        }
-      } catch {
-        // Unreachable database: nobody can lead through it; try again on the next tick.
-      }
-      await client.end().catch(() => {});
       return false;
     },
     async resign() {
-      await dropLeader();
+      await drop();
     },
     async close() {
-      await dropLeader();
+      closed = true;
+      await drop();
     },
   };
 }

@@ -1,4 +1,8 @@
-/** Whether an `If-None-Match` header names this ETag (weak or strong, in a list, or `*`). */
+/**
+ * Whether an `If-None-Match` header names this ETag: the tag itself, its weak form `W/"…"`, any member of a list,
+ * or `*` (RFC 9110's weak comparison). The one matcher of every route with an ETag: manifests, artifacts, and the
+ * batch and golden-set exports.
+ */
 export function etagMatches(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   if (header === etag) return true;
