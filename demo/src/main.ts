@@ -2,8 +2,10 @@
 import { createRuntime, defineReportElement, type Prediction } from '@edgeloop/runtime';
 import { toMnistInput } from './preprocess.js';
 
-const collector = import.meta.env.VITE_EDGELOOP_COLLECTOR ?? 'http://127.0.0.1:8080';
-const key = import.meta.env.VITE_EDGELOOP_KEY ?? '';
+// `npm start` passes the collector and the dev ingest key through Vite's env; `?collector=&key=` override them.
+const params = new URLSearchParams(location.search);
+const collector = params.get('collector') ?? import.meta.env.VITE_EDGELOOP_COLLECTOR ?? 'http://127.0.0.1:8080';
+const key = params.get('key') ?? import.meta.env.VITE_EDGELOOP_KEY ?? '';
 
 const pad = document.querySelector<HTMLCanvasElement>('#pad')!;
 const labelOut = document.querySelector<HTMLOutputElement>('#label')!;
@@ -28,6 +30,8 @@ const rt = await createRuntime({
   // TF.js's WASM backend fetches its binaries at run time; vite.config.ts copies them to /tfjs/.
   wasmPaths: { tfjs: new URL('/tfjs/', location.href).href },
 });
+// For the console (and the end-to-end test): `edgeloop.status()`, `await edgeloop.update()`.
+(globalThis as { edgeloop?: typeof rt }).edgeloop = rt;
 rt.on('swap', (e) => note(`swapped ${e.from ?? '–'} → ${e.to} (${e.channel}, ${e.engine}, ${Math.round(e.tookMs)} ms)`));
 rt.on('error', (e) => note(`error ${e.code}: ${e.message}`));
 
