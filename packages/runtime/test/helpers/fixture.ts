@@ -1,6 +1,7 @@
 /**
- * The digits model the runtime tests run: trained on real MNIST digits by the trainer's fixture script
- * (packages/trainer/scripts/make-fixture.ts), cached under .test-build/ by the script's hash. Variants for
+ * The digits model the runtime tests run: trained on real MNIST digits by the trainer (its committed fixture in
+ * packages/trainer/fixtures/digits, or its script packages/trainer/scripts/make-fixture.ts, cached under
+ * .test-build/ by the script's hash). Variants for
  * hot-swap tests: byte-distinct copies with the same weights, and a copy whose output is NaN.
  */
 import { createHash } from 'node:crypto';
@@ -13,6 +14,7 @@ import { murmur3_32 } from '@edgeloop/protocol';
 import { BUILD_ROOT, RUNTIME_DIR } from './build.js';
 
 const ROOT = join(RUNTIME_DIR, '..', '..');
+const COMMITTED = join(ROOT, 'packages', 'trainer', 'fixtures', 'digits');
 const SCRIPT = join(ROOT, 'packages', 'trainer', 'scripts', 'make-fixture.ts');
 // Small on purpose: a minute of CPU training gives a real (if modest) digits model.
 const EXAMPLES = '1000';
@@ -29,17 +31,15 @@ export interface Fixture {
 
 let cached: Fixture | undefined;
 
-/** The digits fixture, generated on first use (about a minute), then read from the cache. */
+/** The digits fixture the trainer commits (packages/trainer/fixtures/digits), else generated once by its script. */
 export function digitsFixture(): Fixture {
   if (cached) return cached;
-  if (!existsSync(SCRIPT)) throw new Error(`the trainer's fixture script is missing at ${SCRIPT}`);
-  const hash = createHash('sha256').update(readFileSync(SCRIPT)).update(EXAMPLES + EPOCHS).digest('hex').slice(0, 12);
-  const dir = join(BUILD_ROOT, `fixture-${hash}`);
+  let dir = COMMITTED;
   if (!existsSync(join(dir, 'meta.json'))) {
-    mkdirSync(BUILD_ROOT, { recursive: true });
-    const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', SCRIPT, dir, EXAMPLES, EPOCHS], { cwd: ROOT, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`make-fixture.ts failed (${r.status}): ${r.stderr.slice(-2000)}`);
-    for (const old of readdirSync(BUILD_ROOT).filter((n) => n.startsWith('fixture-') && n !== `fixture-${hash}`)) rmSync(join(BUILD_ROOT, old), { recursive: true, force: true });
+    if (!existsSync(SCRIPT)) throw new Error(`neither the trainer's fixture (${COMMITTED}) nor its script (${SCRIPT}) exists`);
+    const hash = createHash('sha256').update(readFileSync(SCRIPT)).update(EXAMPLES + EPOCHS).digest('hex').slice(0, 12);
+    dir = join(BUILD_ROOT, `fixture-${hash}`);
+    generate(dir, hash);
   }
   const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { labels: string[]; input: Fixture['input']; accuracy: number };
   cached = {
@@ -51,6 +51,14 @@ export function digitsFixture(): Fixture {
     accuracy: meta.accuracy,
   };
   return cached;
+}
+
+function generate(dir: string, hash: string): void {
+  if (existsSync(join(dir, 'meta.json'))) return;
+  mkdirSync(BUILD_ROOT, { recursive: true });
+  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', SCRIPT, dir, EXAMPLES, EPOCHS], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`make-fixture.ts failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  for (const old of readdirSync(BUILD_ROOT).filter((n) => n.startsWith('fixture-') && n !== `fixture-${hash}`)) rmSync(join(BUILD_ROOT, old), { recursive: true, force: true });
 }
 
 /** Files of one version: `onnx` and `tfjs-layers` artifacts by file name. */
