@@ -169,6 +169,13 @@ try {
 
   // 3. Hot swap: p99 latency while 10 versions are swapped in, against steady state; manifest seen → first prediction.
   {
+    // Published beforehand, so the collector's upload work (same machine) does not land in the swap phase.
+    const versions: string[] = [];
+    for (let i = 1; i <= 10; i++) {
+      versions.push(`swap-${i}`);
+      await env.publish(`swap-${i}`, variant(1000 + i), { lowConfidence: 0, sampleRate: 0 });
+    }
+    await env.rollout({ stable: 'quiet' });
     const page = await env.open(await env.context());
     await page.evaluate(async ({ opts, x }) => {
       const rt = await window.edgeloop.createRuntime({ ...opts, engine: 'ort-wasm' });
@@ -194,12 +201,8 @@ try {
     await phase('steady');
     await new Promise((r) => setTimeout(r, 4000));
     await phase('swaps');
-    const versions: string[] = [];
-    for (let i = 1; i <= 10; i++) {
-      const v = `swap-${i}`;
-      await env.publish(v, variant(1000 + i), { lowConfidence: 0, sampleRate: 0 });
+    for (const v of versions) {
       await env.rollout({ stable: v });
-      versions.push(v);
       const swapped = await page.evaluate(() => (window as unknown as { bench: { rt: { update(): Promise<boolean> } } }).bench.rt.update());
       if (!swapped) throw new Error(`no swap to ${v}`);
     }
