@@ -121,7 +121,7 @@ export class RuntimeCore {
       this.#reportError(e.code, e.message, manifest.version);
       throw e;
     } finally {
-      lease.release();
+      this.#slot.release(lease);
     }
     const s = score(out, manifest.labels, 3);
     const latencyMs = performance.now() - t0;

@@ -2,13 +2,13 @@
  * One call at a time, in call order: an engine session must not run twice at once (onnxruntime-web keeps
  * WASM stack state across the awaits of a run). An idle session runs a call at once, with no queue.
  */
-export interface Serial<A extends unknown[], R> {
-  run(...args: A): Promise<R>;
+export interface Serial<A, B, R> {
+  run(a: A, b: B): Promise<R>;
   /** Waits for the calls under way, then runs `last`; later calls fail. */
   close(last: () => Promise<void> | void): Promise<void>;
 }
 
-export function serial<A extends unknown[], R>(fn: (...args: A) => Promise<R>): Serial<A, R> {
+export function serial<A, B, R>(fn: (a: A, b: B) => Promise<R>): Serial<A, B, R> {
   let busy = false;
   let closed = false;
   const waiting: (() => void)[] = [];
@@ -22,11 +22,13 @@ export function serial<A extends unknown[], R>(fn: (...args: A) => Promise<R>): 
     else busy = false;
   };
   return {
-    async run(...args) {
-      await turn();
+    async run(a, b) {
+      // The common case, an idle session, takes no queue and no extra promise.
+      if (busy) await turn();
+      else busy = true;
       try {
         if (closed) throw new Error('session released');
-        return await fn(...args);
+        return await fn(a, b);
       } finally {
         done();
       }

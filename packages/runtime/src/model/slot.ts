@@ -11,19 +11,15 @@ export interface LoadedModel {
   session: EngineSession;
 }
 
-interface Entry {
-  model: LoadedModel;
+/** A lease on a model: predictions hold one while they run, so a swap never releases a model in use. */
+export interface Lease {
+  readonly model: LoadedModel;
   leases: number;
   retired: boolean;
 }
 
-export interface Lease {
-  model: LoadedModel;
-  release(): void;
-}
-
 export class ModelSlot {
-  #current: Entry | null = null;
+  #current: Lease | null = null;
   /** Sessions created and released, for leak checks. */
   loaded = 0;
   released = 0;
@@ -32,21 +28,17 @@ export class ModelSlot {
     return this.#current?.model ?? null;
   }
 
-  /** Takes a lease on the serving model (synchronously, so a swap cannot slip in between). */
+  /** Takes a lease on the serving model (synchronously, so a swap cannot slip in between); give it back once. */
   acquire(): Lease | null {
     const entry = this.#current;
-    if (!entry) return null;
-    entry.leases++;
-    let done = false;
-    return {
-      model: entry.model,
-      release: () => {
-        if (done) return;
-        done = true;
-        entry.leases--;
-        if (entry.retired && entry.leases === 0) this.#free(entry);
-      },
-    };
+    if (entry) entry.leases++;
+    return entry;
+  }
+
+  /** Gives a lease back; a retired model is released with its last lease. */
+  release(entry: Lease): void {
+    entry.leases--;
+    if (entry.retired && entry.leases === 0) void this.#free(entry);
   }
 
   /** Makes `next` the serving model; the previous one is released once idle. Returns the previous model. */
@@ -71,7 +63,7 @@ export class ModelSlot {
     }
   }
 
-  async #free(entry: Entry): Promise<void> {
+  async #free(entry: Lease): Promise<void> {
     this.released++;
     await entry.model.session.release().catch(() => undefined);
   }

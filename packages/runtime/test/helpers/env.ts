@@ -46,8 +46,8 @@ export interface Env {
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-/** Starts everything a browser test needs. Set `webgpu` to launch Chromium with the SwiftShader adapter. */
-export async function startEnv(opts: { webgpu?: boolean; pollAfterSec?: number } = {}): Promise<Env> {
+/** Starts everything a browser test needs. `webgpu`: Chromium with the SwiftShader adapter; `isolated`: COOP/COEP pages. */
+export async function startEnv(opts: { webgpu?: boolean; pollAfterSec?: number; isolated?: boolean } = {}): Promise<Env> {
   const [root] = await Promise.all([buildPages()]);
   const fixture = digitsFixture();
   const dataDir = mkdtempSync(join(tmpdir(), 'edgeloop-runtime-test-'));
@@ -61,7 +61,7 @@ export async function startEnv(opts: { webgpu?: boolean; pollAfterSec?: number }
   });
   await collector.listen({ port: 0, host: '127.0.0.1' });
   const collectorUrl = `http://127.0.0.1:${(collector.server.address() as AddressInfo).port}`;
-  const server = await startAppServer(root, collectorUrl);
+  const server = await startAppServer(root, collectorUrl, { isolated: opts.isolated ?? false });
   const browser = await launchBrowser({ webgpu: opts.webgpu ?? false });
   const contexts: BrowserContext[] = [];
   const errors: string[] = [];

@@ -58,8 +58,12 @@ function idsOf(path: string, method: string, body: Buffer): string[] {
   }
 }
 
-/** Starts the app server in front of `collectorUrl`, serving files from `root`. */
-export async function startAppServer(root: string, collectorUrl: string): Promise<AppServer> {
+/**
+ * Starts the app server in front of `collectorUrl`, serving files from `root`. `isolated` serves pages
+ * cross-origin isolated (COOP/COEP), which gives the page 5 µs timers instead of 100 µs (benchmarks).
+ */
+export async function startAppServer(root: string, collectorUrl: string, opts: { isolated?: boolean } = {}): Promise<AppServer> {
+  const isolation = opts.isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
   const target = new URL(collectorUrl);
   const hung = new Set<ServerResponse>();
   const app: AppServer = {
@@ -78,7 +82,7 @@ export async function startAppServer(root: string, collectorUrl: string): Promis
     const rel = normalize(path === '/' ? '/index.html' : path).replace(/^(\.\.[/\\])+/, '');
     try {
       const bytes = await readFile(join(root, rel));
-      res.writeHead(200, { 'content-type': TYPES[extname(rel)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+      res.writeHead(200, { 'content-type': TYPES[extname(rel)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...isolation });
       res.end(bytes);
     } catch {
       res.writeHead(404).end('not found');
