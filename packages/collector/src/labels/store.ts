@@ -51,6 +51,14 @@ export interface FreezeOptions {
 /** A new batch, or `batch: null` with the counts when nothing trainable was labeled since the last one. */
 export type FreezeResult = { batch: Batch } | { batch: null; counts: BatchCounts };
 
+/** What a freeze would produce now: the dry run of `BatchStore.freeze`. */
+export interface FreezePreview {
+  /** The counts the batch would have; `counts.examples` is what the trainer waits on. */
+  counts: BatchCounts;
+  /** The model's latest training batch (everything in the preview was labeled since it), or null. */
+  lastBatch: Batch | null;
+}
+
 /** One source a batch was made from: a correction, a review, or the prediction whose input it used. */
 export interface LineageEntry {
   eventId: string;
@@ -64,6 +72,11 @@ export type GoldenResult = { status: 'created' | 'unchanged'; batch: Batch } | {
 export interface BatchStore {
   /** Freezes everything labeled since the last batch of `model` (serialised per model across collectors). */
   freeze(model: string, options: FreezeOptions): Promise<FreezeResult>;
+  /**
+   * The freeze's dry run: the same reads and resolution on one snapshot, nothing written and no lock taken, so
+   * its counts are what `freeze` with the same cap would answer if nothing arrived in between.
+   */
+  preview(model: string, options: { maxLabelsPerDevice: number }): Promise<FreezePreview>;
   /** The model's training batches, oldest first (golden sets are not listed). */
   list(model: string): Promise<Batch[]>;
   get(id: string): Promise<Batch | undefined>;

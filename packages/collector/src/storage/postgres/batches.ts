@@ -5,8 +5,8 @@
  */
 import type { Migration } from '../migrations.js';
 import { guard, inTransaction, type PgClient, type PgPool } from './db.js';
-import { postgresRecordOutcomes, postgresSeenSources } from './labels.js';
-import { resolveLabels, type LabelSource } from '../../labels/resolver.js';
+import { postgresRecordOutcomes } from './labels.js';
+import { resolveLabels, type LabelSource, type Resolution } from '../../labels/resolver.js';
 import { buildBatch, type BuiltBatch, type InputCandidate } from '../../labels/batch-content.js';
 import { batchFromRow, lineageOf, type BatchRow, type BatchStore, type LineageRow } from '../../labels/store.js';
 
@@ -47,17 +47,27 @@ export const batchMigrations: Migration[] = [
   },
 ];
 
-// Every label of the model, sorted by input (bytewise: "C" skips locale rules, and JavaScript sorts the same way): one pass over the corrections; the resolver keeps the inputs
-// with more sources than their last batch saw (their whole history decides the vote).
+// Every label of each pending input (one with more sources than the last batch that resolved it saw), sorted by
+// input (bytewise: "C" skips locale rules, and JavaScript sorts the same way), with that count: one pass over the
+// corrections, counted here so that an idle model sends no rows; the resolver gets the whole history of each pending
+// input (it decides the vote). Both CTEs are materialized: inlined, the planner joins every source before filtering.
 const COLLECT = `
-  SELECT coalesce(json_agg(json_build_array(source_id, input_hash, label, device_id, ts, received_at) ORDER BY input_hash COLLATE "C", source_id COLLATE "C"), '[]')::text AS doc
-  FROM (
+  WITH sources AS MATERIALIZED (
     SELECT c.id AS source_id, p.input_hash, c.label, c.device_id, c.ts, c.received_at
     FROM events c JOIN events p ON p.id = c.prediction_id
     WHERE c.model = $1 AND c.type = 'correction' AND p.type = 'prediction' AND p.model = $1
     UNION ALL
     SELECT r.id, r.input_hash, r.label, NULL, r.created_at, r.created_at FROM reviews r WHERE r.model = $1
-  ) s`;
+  ),
+  pending AS MATERIALIZED (
+    SELECT k.input_hash, coalesce(l.sources, 0) AS seen
+    FROM (SELECT input_hash, count(*) AS n FROM sources GROUP BY input_hash) k
+    LEFT JOIN input_labels l ON l.model = $1 AND l.input_hash = k.input_hash
+    WHERE k.n > coalesce(l.sources, 0)
+  )
+  SELECT coalesce(json_agg(json_build_array(s.source_id, s.input_hash, s.label, s.device_id, s.ts, s.received_at, p.seen)
+                           ORDER BY s.input_hash COLLATE "C", s.source_id COLLATE "C"), '[]')::text AS doc
+  FROM sources s JOIN pending p ON p.input_hash = s.input_hash`;
 
 // The input of the first few stored predictions of each labeled input that carry one (the body is compact
 // JSON, and only a top-level key can be written "input":{ unescaped).
@@ -70,7 +80,7 @@ const CANDIDATES = `
     ORDER BY seq LIMIT 3
   ) p`;
 
-type SourceTuple = [sourceId: string, inputHash: string, label: string, deviceId: string | null, ts: number, receivedAt: number];
+type SourceTuple = [sourceId: string, inputHash: string, label: string, deviceId: string | null, ts: number, receivedAt: number, seen: number];
 
 const CHUNK = 20_000;
 
@@ -97,6 +107,36 @@ async function currentGolden(c: PgClient | PgPool, model: string): Promise<Batch
   return r.rows[0];
 }
 
+/** What a freeze of `model` would hold now. Reads only: the freeze and its dry run (`preview`) share it. */
+async function resolveBatch(c: PgClient, model: string, maxLabelsPerDevice: number): Promise<{ resolution: Resolution; content: BuiltBatch }> {
+  // A first freeze sorts every label of the model: keep that sort in memory; the queries are simple, so
+  // compiling them (JIT) costs more than it saves.
+  await c.query("SET LOCAL work_mem = '256MB'; SET LOCAL jit = off");
+  const doc = (await c.query<{ doc: string }>(COLLECT, [model])).rows[0]!.doc;
+  const seen = new Map<string, number>();
+  const sources: LabelSource[] = (JSON.parse(doc) as SourceTuple[]).map(([sourceId, inputHash, label, deviceId, ts, receivedAt, seenBefore]) => {
+    if (seenBefore > 0) seen.set(inputHash, seenBefore);
+    return { sourceId, kind: deviceId === null ? 'review' : 'correction', inputHash, label, deviceId, ts: Number(ts), receivedAt: Number(receivedAt) };
+  });
+  const goldenRows = await c.query<{ input_hash: string }>(
+    'SELECT e.input_hash FROM golden_current g JOIN batch_examples e ON e.batch_id = g.batch_id WHERE g.model = $1',
+    [model],
+  );
+  const golden = new Set(goldenRows.rows.map((r) => r.input_hash));
+  const resolution = resolveLabels(sources, { maxLabelsPerDevice, golden, seen });
+  const labeled = resolution.decisions.filter((d) => d.label !== null).map((d) => d.inputHash);
+  const byHash = new Map<string, InputCandidate[]>();
+  if (labeled.length > 0) {
+    const found = (await c.query<{ doc: string }>(CANDIDATES, [model, JSON.stringify(labeled)])).rows[0]!.doc;
+    for (const [inputHash, eventId, input] of JSON.parse(found) as [string, string, unknown][]) {
+      const list = byHash.get(inputHash) ?? [];
+      list.push({ eventId, input });
+      byHash.set(inputHash, list);
+    }
+  }
+  return { resolution, content: buildBatch(resolution, byHash) };
+}
+
 export function postgresBatchStore(pool: PgPool): BatchStore {
   const one = async (id: string, c: PgClient | PgPool = pool) => (await c.query<BatchRow>('SELECT * FROM batches WHERE id = $1', [id])).rows[0];
   return {
@@ -104,36 +144,7 @@ export function postgresBatchStore(pool: PgPool): BatchStore {
       // READ COMMITTED: each statement sees everything committed before it, including the last freeze we waited for.
       return inTransaction(pool, async (c) => {
         await lockModel(c, model);
-        // A first freeze sorts every label of the model: keep that sort in memory; the queries are simple, so
-        // compiling them (JIT) costs more than it saves.
-        await c.query("SET LOCAL work_mem = '256MB'; SET LOCAL jit = off");
-        const doc = (await c.query<{ doc: string }>(COLLECT, [model])).rows[0]!.doc;
-        const sources: LabelSource[] = (JSON.parse(doc) as SourceTuple[]).map(([sourceId, inputHash, label, deviceId, ts, receivedAt]) => ({
-          sourceId,
-          kind: deviceId === null ? 'review' : 'correction',
-          inputHash,
-          label,
-          deviceId,
-          ts: Number(ts),
-          receivedAt: Number(receivedAt),
-        }));
-        const goldenRows = await c.query<{ input_hash: string }>(
-          'SELECT e.input_hash FROM golden_current g JOIN batch_examples e ON e.batch_id = g.batch_id WHERE g.model = $1',
-          [model],
-        );
-        const golden = new Set(goldenRows.rows.map((r) => r.input_hash));
-        const resolution = resolveLabels(sources, { maxLabelsPerDevice, golden, seen: await postgresSeenSources(c, model) });
-        const labeled = resolution.decisions.filter((d) => d.label !== null).map((d) => d.inputHash);
-        const byHash = new Map<string, InputCandidate[]>();
-        if (labeled.length > 0) {
-          const found = (await c.query<{ doc: string }>(CANDIDATES, [model, JSON.stringify(labeled)])).rows[0]!.doc;
-          for (const [inputHash, eventId, input] of JSON.parse(found) as [string, string, unknown][]) {
-            const list = byHash.get(inputHash) ?? [];
-            list.push({ eventId, input });
-            byHash.set(inputHash, list);
-          }
-        }
-        const content = buildBatch(resolution, byHash);
+        const { resolution, content } = await resolveBatch(c, model, maxLabelsPerDevice);
         if (content.examples.length === 0) {
           // Nothing to train on: consume nothing, but ties must still reach the review queue.
           await postgresRecordOutcomes(c, model, resolution.decisions, null, now);
@@ -142,6 +153,15 @@ export function postgresBatchStore(pool: PgPool): BatchStore {
         await writeBatch(c, model, content, id, now, false, null);
         await postgresRecordOutcomes(c, model, resolution.decisions, id, now);
         return { batch: batchFromRow((await one(id, c))!) };
+      });
+    },
+    async preview(model, { maxLabelsPerDevice }) {
+      // One snapshot for every read and no lock: a preview never waits on a freeze, nor holds one up.
+      return inTransaction(pool, async (c) => {
+        await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+        const last = await c.query<BatchRow>('SELECT * FROM batches WHERE model = $1 AND NOT golden ORDER BY created_at DESC, id DESC LIMIT 1', [model]);
+        const { content } = await resolveBatch(c, model, maxLabelsPerDevice);
+        return { counts: content.counts, lastBatch: last.rows[0] ? batchFromRow(last.rows[0]) : null };
       });
     },
     async list(model) {

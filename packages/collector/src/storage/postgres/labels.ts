@@ -58,12 +58,6 @@ export async function postgresRecordOutcomes(c: PgClient, model: string, decisio
   }
 }
 
-/** Per input of the model, how many sources the last batch that resolved it saw. */
-export async function postgresSeenSources(c: PgClient, model: string): Promise<Map<string, number>> {
-  const r = await c.query<{ input_hash: string; sources: number }>('SELECT input_hash, sources FROM input_labels WHERE model = $1 AND sources > 0', [model]);
-  return new Map(r.rows.map((row) => [row.input_hash, row.sources]));
-}
-
 // Inputs waiting for a person: a low-confidence prediction or a tie, with no reviewer label and no resolved label.
 const QUEUE_FROM = `
   FROM events p

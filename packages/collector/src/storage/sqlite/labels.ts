@@ -54,12 +54,6 @@ export function sqliteRecordOutcomes(db: SqliteDb): (model: string, decisions: r
   };
 }
 
-/** Per input of the model, how many sources the last batch that resolved it saw. */
-export function sqliteSeenSources(db: SqliteDb): (model: string) => Map<string, number> {
-  const select = db.prepare('SELECT input_hash, sources FROM input_labels WHERE model = ? AND sources > 0').raw();
-  return (model) => new Map(select.all(model) as [string, number][]);
-}
-
 // Inputs waiting for a person: a low-confidence prediction or a tie, with no reviewer label and no resolved label.
 const QUEUE_FROM = `
   FROM events p
