@@ -11,7 +11,7 @@ export { checkParity, runOnnx, type ParityOptions, type ParityResult } from './e
 export { exportModel, type ArtifactFile, type ExportedModel } from './export/artifacts.js';
 export { useBackend, releaseBackend, type BackendRequest, type BackendChoice, type AdapterSummary } from './backend/select.js';
 export { installFastCpuKernels, uninstallFastCpuKernels } from './backend/cpu-kernels.js';
-export { CollectorClient, CollectorAnswer, type CollectorOptions, type MetricsSummary } from './collector/client.js';
+export { CollectorClient, CollectorAnswer, type CollectorOptions, type MetricsSummary, type PendingLabels } from './collector/client.js';
 export { decodeExamples, decodeTensor, encodeExamples, type DecodedExamples } from './data/wire.js';
 export { thicken, shift } from './data/drift.js';
 export { type Reporter, silent } from './cycle/reporter.js';
@@ -19,7 +19,7 @@ export { runGate, formatGate, type GateOptions, type GateReport, type GateResult
 export { stableModel, storedModel, untrainedBatches, trainedBatches, type StableModel, type TrainerConfig } from './cycle/lineage.js';
 export { codeVersion, publishVersion, makeStable, startCanary, DEFAULT_AUTO_POLICY, DEFAULT_CANARY_PERCENT, type CanaryOptions } from './cycle/publish.js';
 export { bootstrap, DEFAULT_POLICY, type BootstrapOptions, type BootstrapResult } from './cycle/bootstrap.js';
-export { retrain, pendingWork, type RetrainOptions, type RetrainResult, type PendingWork } from './cycle/retrain.js';
+export { retrain, pendingWork, waitingWork, type RetrainOptions, type RetrainResult, type PendingWork, type Waiting } from './cycle/retrain.js';
 export { watch, type WatchOptions, type Trigger } from './cycle/watch.js';
 export { registerModel, type RegisterOptions, type RegisterResult } from './cycle/register.js';
 export { evaluateVersion, exportVersion, type EvaluationReport } from './cycle/inspect.js';

@@ -51,6 +51,7 @@ test('train with nothing new labeled exits 0 and says so', async () => {
   const r = await runCli(['train', '--model', 'digits', '--backend', 'cpu'], env());
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /nothing new to learn/);
+  assert.deepEqual(await client.batches('digits'), [], 'no batch was frozen');
 });
 
 test('corrections of a drifted slice (thick strokes) pass the gate, start a canary and lift accuracy on the slice', async () => {

@@ -1,6 +1,7 @@
 /**
- * Watch mode against a real collector: a cycle fires when enough labels arrived, on schedule when fewer did,
- * and the watch outlives a collector restart. The gate's outcome does not matter here, only that cycles run.
+ * Watch mode against a real collector: a cycle fires when enough labels arrived (and no batch is frozen before),
+ * on schedule when fewer did, on a batch a person froze, and the watch outlives a collector restart. The gate's
+ * outcome does not matter here, only that cycles run and what they train on.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -42,23 +43,66 @@ function options(over: Partial<WatchOptions>, seen: { trigger: Trigger; result: 
   };
 }
 
-test('a cycle fires once enough new labels arrived', async () => {
+const batchIds = async () => (await client.batches('digits')).map((b) => b.id);
+const trainedOn = (r: RetrainResult | undefined) => (r && r.status !== 'nothing-new' ? r.batches : []);
+
+test('a cycle fires once enough new labels arrived, and no batch is frozen before', async () => {
   const seen: { trigger: Trigger; result: RetrainResult }[] = [];
+  const earlier = await batchIds();
   const watching = watch(client, options({ minLabels: 20 }, seen));
   await sendCorrections(collector.url, examples(10));
   await new Promise((r) => setTimeout(r, 600));
   assert.equal(seen.length, 0, 'ten labels are not enough');
+  assert.deepEqual(await batchIds(), earlier, 'polls with fewer than 20 pending labels froze nothing');
   await sendCorrections(collector.url, examples(12));
   assert.equal(await watching, 1);
   assert.equal(seen[0]?.trigger, 'labels');
-  assert.notEqual(seen[0]?.result.status, 'nothing-new');
+  const added = (await client.batches('digits')).filter((b) => !earlier.includes(b.id));
+  assert.equal(added.length, 1, 'one batch for the cycle');
+  assert.equal(added[0]!.counts.examples, 22);
+  assert.deepEqual(trainedOn(seen[0]?.result), [added[0]!.id]);
 });
 
 test('a cycle fires on schedule when fewer labels arrived', async () => {
   const seen: { trigger: Trigger; result: RetrainResult }[] = [];
+  const earlier = await batchIds();
   await sendCorrections(collector.url, examples(5));
   assert.equal(await watch(client, options({ minLabels: 1000, everySec: 1 }, seen)), 1);
   assert.equal(seen[0]?.trigger, 'schedule');
+  const added = (await client.batches('digits')).filter((b) => !earlier.includes(b.id));
+  assert.deepEqual(added.map((b) => b.counts.examples), [5], 'one batch, frozen when the schedule fired');
+});
+
+test('a batch frozen by hand and never trained on is used without freezing another', async () => {
+  const seen: { trigger: Trigger; result: RetrainResult }[] = [];
+  await sendCorrections(collector.url, examples(6));
+  const byHand = await client.freezeBatch('digits');
+  assert.equal(byHand?.counts.examples, 6);
+  assert.equal(await watch(client, options({ minLabels: 6 }, seen)), 1);
+  assert.equal(seen[0]?.trigger, 'labels');
+  assert.deepEqual(trainedOn(seen[0]?.result), [byHand!.id]);
+  assert.equal((await batchIds()).at(-1), byHand!.id, 'no batch after it');
+});
+
+test('ties reach the review queue while the watch waits, and no batch is made', async () => {
+  const earlier = await batchIds();
+  const tied = examples(1);
+  await sendCorrections(collector.url, tied, { labelOf: () => '1' });
+  await sendCorrections(collector.url, tied, { labelOf: () => '2', devicePrefix: 'other' });
+  const steps: string[] = [];
+  const stop = new AbortController();
+  const watching = watch(client, options({ minLabels: 50, signal: stop.signal }, [], steps));
+  const admin = new CollectorClient({ url: collector.url, token: KEYS.admin });
+  const inQueue = async () => {
+    const queue = (await (await admin.request('GET', '/v1/models/digits/review')).json()) as { items: { reason: string }[] };
+    return queue.items.some((i) => i.reason === 'tie');
+  };
+  for (let t = 0; t < 50 && !(await inQueue()); t++) await new Promise((r) => setTimeout(r, 100));
+  stop.abort();
+  assert.equal(await watching, 0);
+  assert.ok(await inQueue(), `the tie is in the review queue: ${steps.join(' | ')}`);
+  assert.ok(steps.some((s) => /0 labeled examples not yet in a batch, 1 tied for the review queue/.test(s)), steps.join(' | '));
+  assert.deepEqual(await batchIds(), earlier, 'no batch');
 });
 
 test('the watch survives a collector restart and fires afterwards', async () => {

@@ -2,7 +2,7 @@
  * CollectorClient: the trainer's only way to the collector, its v1 HTTP API (design.md). Transport failures and
  * refused keys become ELT_COLLECTOR_UNREACHABLE / ELT_BAD_TOKEN; other non-2xx answers keep the collector's code.
  */
-import type { Batch, Example, Rollout, Version, VersionMeta } from '@edgeloop/protocol';
+import type { Batch, BatchCounts, Example, Rollout, Version, VersionMeta } from '@edgeloop/protocol';
 import { sha256Hex } from '@edgeloop/protocol';
 import { TrainerError } from '../errors.js';
 import type { ArtifactFile } from '../export/artifacts.js';
@@ -18,6 +18,18 @@ export interface CollectorOptions {
 export interface MetricsSummary {
   stable: string | null;
   versions: { version: string; channel: string | null; predictions: number; drift: { label: number | null; confidence: number | null } }[];
+}
+
+/** `GET /v1/models/:model/labels/pending`: what a freeze would produce now, without freezing. */
+export interface PendingLabels {
+  model: string;
+  /** Examples a freeze now would produce. */
+  pending: number;
+  /** The rest of that batch's counts (ties for the review queue, capped votes, inputs without bytes, golden inputs). */
+  counts: BatchCounts;
+  /** `createdAt` and id of the model's latest batch; null before the first. */
+  since: number | null;
+  lastBatch: string | null;
 }
 
 /** A collector error answer: status and the stable `code` of its body. */
@@ -128,6 +140,11 @@ export class CollectorClient {
       if (e instanceof CollectorAnswer && e.status === 404) return null;
       throw e;
     }
+  }
+
+  /** How many labeled examples a freeze would produce now (the collector's dry run: nothing is frozen). */
+  async pendingLabels(model: string): Promise<PendingLabels> {
+    return this.json<PendingLabels>('GET', `/v1/models/${model}/labels/pending`);
   }
 
   /** Freezes a batch of everything labeled since the last one; null when nothing new was labeled. */

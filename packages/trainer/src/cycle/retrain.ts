@@ -1,7 +1,7 @@
 /**
- * One retraining cycle: freeze what was labeled since the last batch, fine-tune the stable model on the new
- * batches plus a replay sample of earlier data, gate the candidate against stable, and publish it as a canary —
- * or publish nothing when it fails the gate.
+ * One retraining cycle: freeze what was labeled since the last batch (if anything was), fine-tune the stable model
+ * on the new batches plus a replay sample of earlier data, gate the candidate against stable, and publish it as a
+ * canary — or publish nothing when it fails the gate.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Batch, GateMetric, Rollout, Version } from '@edgeloop/protocol';
@@ -40,7 +40,21 @@ export type RetrainResult =
   | { status: 'rejected'; parent: string; batches: string[]; gate: GateReport; metrics: Record<string, number> }
   | { status: 'published'; version: string; parent: string; batches: string[]; gate: GateReport; metrics: Record<string, number>; rollout: Rollout | null };
 
-/** What is waiting to be learned: the stable version and the batches no version has trained on. */
+/** What waits to be learned, read without freezing anything. */
+export interface Waiting {
+  /** Labeled examples a freeze would produce now (the collector's dry run). */
+  labels: number;
+  /** Tied inputs that freeze would send to the review queue. */
+  ties: number;
+  /** Batches no version has trained on and not excluded, oldest first (frozen by a person, or left by a failed cycle). */
+  unused: Batch[];
+  /** Examples in `unused`. */
+  unusedExamples: number;
+  versions: Version[];
+  batches: Batch[];
+}
+
+/** What a cycle trains on: the stable version and the batches no version has trained on. */
 export interface PendingWork {
   stable: StableModel;
   versions: Version[];
@@ -50,13 +64,43 @@ export interface PendingWork {
   examples: number;
 }
 
-/** Freezes a batch of anything newly labeled and lists the batches no version has trained on yet. */
-export async function pendingWork(client: CollectorClient, model: string, exclude: ReadonlySet<string> = new Set()): Promise<PendingWork> {
-  const stable = await stableModel(client, model);
+const examplesIn = (batches: readonly Batch[]) => batches.reduce((n, b) => n + b.counts.examples, 0);
+
+/** Asks the collector what a freeze would produce and lists the unused batches; freezes nothing. */
+export async function waitingWork(client: CollectorClient, model: string, exclude: ReadonlySet<string> = new Set()): Promise<Waiting> {
+  const [pending, versions, batches] = await Promise.all([client.pendingLabels(model), client.versions(model), client.batches(model)]);
+  const unused = untrainedBatches(batches, versions, exclude);
+  return { labels: pending.pending, ties: pending.counts.tiesSentToReview, unused, unusedExamples: examplesIn(unused), versions, batches };
+}
+
+/**
+ * Ties reach the review queue when a freeze resolves them. With no example pending that freeze makes no batch
+ * (409 EL_EMPTY_BATCH) and only records the ties, so a watch that waits for more labels can still hand them to
+ * the reviewers. Resolves to whether it froze.
+ */
+export async function sendTiesToReview(client: CollectorClient, model: string, waiting: Waiting): Promise<boolean> {
+  if (waiting.labels > 0 || waiting.ties === 0) return false;
+  // A label arriving between the count and this call would make a batch; the next cycle trains on it.
   await client.freezeBatch(model);
-  const [versions, batches] = await Promise.all([client.versions(model), client.batches(model)]);
+  return true;
+}
+
+/**
+ * Freezes a batch only when labeled examples wait for one (`waiting`, else asked now), then lists the batches no
+ * version has trained on: the new one and any frozen earlier. With only ties waiting, sends them to review.
+ */
+export async function pendingWork(client: CollectorClient, model: string, exclude: ReadonlySet<string> = new Set(), waiting?: Waiting): Promise<PendingWork> {
+  const stable = await stableModel(client, model);
+  waiting ??= await waitingWork(client, model, exclude);
+  let { versions, batches } = waiting;
+  // With only ties waiting, the freeze makes no batch and sends them to review (see sendTiesToReview).
+  if (waiting.labels > 0 || waiting.ties > 0) {
+    // An empty answer with labels waiting means someone froze them in between: listing again finds their batch.
+    await client.freezeBatch(model);
+    [versions, batches] = await Promise.all([client.versions(model), client.batches(model)]);
+  }
   const pending = untrainedBatches(batches, versions, exclude);
-  return { stable, versions, batches, pending, examples: pending.reduce((n, b) => n + b.counts.examples, 0) };
+  return { stable, versions, batches, pending, examples: examplesIn(pending) };
 }
 
 /** Runs one cycle now (if anything is new); see RetrainResult for the outcomes. */
@@ -65,7 +109,7 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   const { model } = options;
   const seed = options.seed ?? Date.now() % 2 ** 31;
   work ??= await pendingWork(client, model, options.exclude);
-  if (work.pending.length === 0) return { status: 'nothing-new', message: `nothing labeled for "${model}" since its last version` };
+  if (work.pending.length === 0) return { status: 'nothing-new', message: `nothing labeled for "${model}" since its last batch, and every batch has been trained on` };
   const { stable } = work;
   const { labels, input } = stable.version.meta;
   const batchIds = work.pending.map((b) => b.id);

@@ -1,17 +1,24 @@
 /**
- * Watch mode: poll the collector and run a retraining cycle when a trigger fires — N new labels since the last
- * version, a schedule (every S seconds, if anything is new), or a drift alert from the collector's metrics. A
- * collector that goes away (restart, network) is waited for; a refused token stops the watch.
+ * Watch mode: poll the collector and run a retraining cycle when a trigger fires — N new labeled examples, a
+ * schedule (every S seconds, if anything is new), or a drift alert from the collector's metrics (if anything is
+ * new). Polling makes no batch: the collector says how many examples a freeze would produce
+ * (`GET /v1/models/:model/labels/pending`), and a batch is frozen only when a cycle runs, so each version gets one
+ * batch rather than one per poll (ties alone are sent to review, which makes none). A collector that goes away
+ * (restart, network) is waited for; a refused token stops the watch.
  */
 import { CollectorAnswer, type CollectorClient } from '../collector/client.js';
 import { isTrainerError } from '../errors.js';
-import { pendingWork, retrain, type RetrainOptions, type RetrainResult } from './retrain.js';
+import { pendingWork, retrain, sendTiesToReview, waitingWork, type RetrainOptions, type RetrainResult, type Waiting } from './retrain.js';
+import { stableModel } from './lineage.js';
 import { silent } from './reporter.js';
 
 export type Trigger = 'labels' | 'schedule' | 'drift';
 
 export interface WatchOptions extends RetrainOptions {
-  /** Label-count trigger: this many new labeled examples since the last version (default 50). */
+  /**
+   * Label-count trigger: this many labeled examples not yet trained on (default 50): those a freeze would produce
+   * now, plus those in batches no version has trained on.
+   */
   minLabels?: number;
   /** Schedule trigger: a cycle every this many seconds when anything is new (default: off). */
   everySec?: number | null;
@@ -35,15 +42,23 @@ export async function watch(client: CollectorClient, options: WatchOptions): Pro
   let lastCycle = Date.now();
   let cycles = 0;
   let waitingSaid = '';
-  r.step(`watching "${options.model}": ${minLabels} new labels${options.everySec ? `, every ${options.everySec} s` : ''}${driftThreshold !== null ? `, drift PSI > ${driftThreshold}` : ''}`);
+  r.step(`watching "${options.model}": ${minLabels} new labeled examples${options.everySec ? `, every ${options.everySec} s` : ''}${driftThreshold !== null ? `, drift PSI > ${driftThreshold}` : ''}`);
+  let stableChecked = false;
+  let tiesSent = 0;
   while (!options.signal?.aborted && (options.maxCycles === undefined || cycles < options.maxCycles)) {
     try {
-      const work = await pendingWork(client, options.model, attempted);
+      // Once: a model without a stable version has nothing to fine-tune, so say so now rather than at the first trigger.
+      if (!stableChecked) {
+        await stableModel(client, options.model);
+        stableChecked = true;
+      }
+      const waiting = await waitingWork(client, options.model, attempted);
       if (waitingSaid.startsWith('collector')) r.step('collector is back');
+      const anything = waiting.labels > 0 || waiting.unused.length > 0;
       let trigger: Trigger | null = null;
-      if (work.examples >= minLabels) trigger = 'labels';
-      else if (work.pending.length > 0 && options.everySec && Date.now() - lastCycle >= options.everySec * 1000) trigger = 'schedule';
-      else if (work.pending.length > 0 && driftThreshold !== null) {
+      if (waiting.labels + waiting.unusedExamples >= minLabels) trigger = 'labels';
+      else if (anything && options.everySec && Date.now() - lastCycle >= options.everySec * 1000) trigger = 'schedule';
+      else if (anything && driftThreshold !== null) {
         const drift = await driftAlert(client, options.model, driftThreshold).catch((e: unknown) => {
           // The metrics route needs an admin key: without one the drift trigger is off, once and with a word.
           if (isTrainerError(e, 'ELT_BAD_TOKEN')) {
@@ -55,11 +70,16 @@ export async function watch(client: CollectorClient, options: WatchOptions): Pro
         });
         if (drift) trigger = 'drift';
       }
-      const status = `${work.examples} new labeled examples in ${work.pending.length} batches`;
+      if (!trigger && waiting.ties !== tiesSent) {
+        // Once per change in their number, so that reviewers see ties while the watch waits for more labels.
+        if (waiting.ties === 0 || (await sendTiesToReview(client, options.model, waiting))) tiesSent = waiting.ties;
+      }
+      const status = describeWaiting(waiting);
       if (!trigger && status !== waitingSaid) r.step(`waiting: ${status}`);
       waitingSaid = trigger ? '' : status;
       if (trigger) {
         r.step(`trigger: ${trigger} (${status})`);
+        const work = await pendingWork(client, options.model, attempted, waiting);
         const result = await retrain(client, { ...options, exclude: attempted }, work);
         cycles++;
         lastCycle = Date.now();
@@ -78,6 +98,12 @@ export async function watch(client: CollectorClient, options: WatchOptions): Pro
     await sleep(pollMs, options.signal);
   }
   return cycles;
+}
+
+function describeWaiting(w: Waiting): string {
+  const unused = w.unused.length ? `, ${w.unusedExamples} in ${w.unused.length} batch${w.unused.length > 1 ? 'es' : ''} no version trained on` : '';
+  const ties = w.ties ? `, ${w.ties} tied for the review queue` : '';
+  return `${w.labels} labeled example${w.labels === 1 ? '' : 's'} not yet in a batch${unused}${ties}`;
 }
 
 async function driftAlert(client: CollectorClient, model: string, threshold: number): Promise<boolean> {

@@ -10,6 +10,8 @@ export interface SendOptions {
   model?: string;
   version?: string;
   devices?: number;
+  /** Device ids are `<prefix>-<n>` (default "device"): another prefix sends the same examples from other devices. */
+  devicePrefix?: string;
   /** Label to send for example i (default: its true label). */
   labelOf?: (i: number, trueLabel: string) => string;
 }
@@ -21,7 +23,7 @@ export async function sendCorrections(url: string, set: ExampleSet, options: Sen
   const events: Event[] = [];
   for (let i = 0; i < set.count; i++) {
     const bytes = new Uint8Array(set.x.slice(i * size, (i + 1) * size).buffer);
-    const deviceId = `device-${i % (options.devices ?? 25)}`;
+    const deviceId = `${options.devicePrefix ?? 'device'}-${i % (options.devices ?? 25)}`;
     const trueLabel = set.labels[set.y[i]!]!;
     const prediction: PredictionEvent = {
       id: newId(), model, version: options.version ?? 'v1', deviceId, ts: Date.now(), type: 'prediction', reason: 'reported',
