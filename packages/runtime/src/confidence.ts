@@ -11,16 +11,20 @@ export interface Scored {
   topK: TopK[];
 }
 
+const top: number[] = [];
+const clamp = (p: number) => (p < 0 ? 0 : p > 1 ? 1 : p);
+
 /** Scores one output vector; `k` labels are kept in `topK`. */
 export function score(probs: ArrayLike<number>, labels: readonly string[], k = 3): Scored {
-  // One pass: entropy, and the k best kept sorted by insertion (k is small; no sort of every output).
-  const top: number[] = [];
+  // One pass: entropy, and the best (at least 2, for the margin) kept sorted by insertion in a reused array.
+  const keep = k > 2 ? k : 2;
+  let n = 0;
   let entropy = 0;
   for (let i = 0; i < probs.length; i++) {
     const p = probs[i]!;
     if (p > 0) entropy -= p * Math.log(p);
-    if (top.length < Math.max(k, 2) || p > probs[top[top.length - 1]!]!) {
-      let j = top.length < Math.max(k, 2) ? top.length : top.length - 1;
+    if (n < keep || p > probs[top[n - 1]!]!) {
+      let j = n < keep ? n++ : n - 1;
       while (j > 0 && probs[top[j - 1]!]! < p) {
         top[j] = top[j - 1]!;
         j--;
@@ -28,16 +32,17 @@ export function score(probs: ArrayLike<number>, labels: readonly string[], k = 3
       top[j] = i;
     }
   }
-  const clamp = (p: number) => Math.min(1, Math.max(0, p));
-  const best = top[0] ?? 0;
+  const best = n ? top[0]! : 0;
   const confidence = clamp(probs[best] ?? 0);
+  const topK: TopK[] = [];
+  for (let j = 0; j < n && j < k; j++) topK.push({ label: labels[top[j]!] ?? String(top[j]), p: clamp(probs[top[j]!]!) });
   return {
     index: best,
     label: labels[best] ?? String(best),
     confidence,
-    margin: top.length < 2 ? confidence : clamp(confidence - probs[top[1]!]!),
-    entropy: Math.max(0, entropy),
-    topK: top.slice(0, k).map((i) => ({ label: labels[i] ?? String(i), p: clamp(probs[i]!) })),
+    margin: n < 2 ? confidence : clamp(confidence - probs[top[1]!]!),
+    entropy: entropy > 0 ? entropy : 0,
+    topK,
   };
 }
 

@@ -15,10 +15,19 @@ function onnxBytes(model: ModelFiles): Uint8Array {
 function wrap(ort: Ort, session: InferenceSession): EngineSession {
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
+  // The feeds object and the dims array are made once per shape, not per call.
+  let dimsOf: readonly number[] | null = null;
+  let dims: number[] = [];
+  const feeds: Record<string, Tensor> = {};
   const runs = serial(async (input: Float32Array, shape: readonly number[]) => {
-    const feeds: Record<string, Tensor> = { [inputName]: new ort.Tensor('float32', input, [1, ...shape]) };
+    if (shape !== dimsOf) {
+      dimsOf = shape;
+      dims = [1, ...shape];
+    }
+    feeds[inputName] = new ort.Tensor('float32', input, dims);
     const tensor = (await session.run(feeds))[outputName]!;
-    const data = (await tensor.getData()) as Float32Array;
+    // A CPU tensor's data is there already; others are downloaded.
+    const data = (tensor.location === 'cpu' ? tensor.data : await tensor.getData()) as Float32Array;
     tensor.dispose();
     return data;
   });

@@ -21,17 +21,29 @@ export function serial<A, B, R>(fn: (a: A, b: B) => Promise<R>): Serial<A, B, R>
     if (next) next();
     else busy = false;
   };
+  const queued = async (a: A, b: B): Promise<R> => {
+    await turn();
+    try {
+      if (closed) throw new Error('session released');
+      return await fn(a, b);
+    } finally {
+      done();
+    }
+  };
   return {
-    async run(a, b) {
-      // The common case, an idle session, takes no queue and no extra promise.
-      if (busy) await turn();
-      else busy = true;
+    run(a, b) {
+      if (busy || closed) return queued(a, b);
+      // The common case, an idle session: no queue, no extra async frame, one reaction to free the session.
+      busy = true;
+      let p: Promise<R>;
       try {
-        if (closed) throw new Error('session released');
-        return await fn(a, b);
-      } finally {
+        p = fn(a, b);
+      } catch (err) {
         done();
+        return Promise.reject(err);
       }
+      p.then(done, done);
+      return p;
     },
     async close(last) {
       await turn();

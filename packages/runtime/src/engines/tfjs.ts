@@ -79,10 +79,17 @@ export async function loadTfjs(backend: Backend, model: ModelFiles, ctx: EngineC
   await activate(tf, backend);
   const artifacts = artifactsOf(model);
   const net = await layers.loadLayersModel({ load: async () => artifacts });
+  let dimsOf: readonly number[] | null = null;
+  let dims: number[] = [];
   const runs = serial(async (input: Float32Array, shape: readonly number[]) => {
-    await activate(tf, backend);
+    // Another TF.js session may have made its backend active meanwhile.
+    if (tf.getBackend() !== backend) await activate(tf, backend);
+    if (shape !== dimsOf) {
+      dimsOf = shape;
+      dims = [1, ...shape];
+    }
     const out = tf.tidy(() => {
-      const y = net.predict(tf.tensor(input, [1, ...shape], 'float32'));
+      const y = net.predict(tf.tensor(input, dims, 'float32'));
       return Array.isArray(y) ? y[0]! : y;
     });
     try {

@@ -38,7 +38,7 @@ export class ModelSlot {
   /** Gives a lease back; a retired model is released with its last lease. */
   release(entry: Lease): void {
     entry.leases--;
-    if (entry.retired && entry.leases === 0) void this.#free(entry);
+    if (entry.retired && entry.leases === 0) this.#freeLater(entry);
   }
 
   /** Makes `next` the serving model; the previous one is released once idle. Returns the previous model. */
@@ -48,7 +48,7 @@ export class ModelSlot {
     this.loaded++;
     if (old) {
       old.retired = true;
-      if (old.leases === 0) this.#free(old);
+      if (old.leases === 0) this.#freeLater(old);
     }
     return old?.model ?? null;
   }
@@ -61,6 +61,15 @@ export class ModelSlot {
       old.retired = true;
       if (old.leases === 0) await this.#free(old);
     }
+  }
+
+  /**
+   * Releasing a session is engine work (WASM frees, GPU buffers): it runs in a task of its own, after the
+   * swap or the last prediction on the old model, so neither that prediction nor one queued behind it waits.
+   */
+  #freeLater(entry: Lease): void {
+    this.released++;
+    setTimeout(() => void entry.model.session.release().catch(() => undefined), 0);
   }
 
   async #free(entry: Lease): Promise<void> {
