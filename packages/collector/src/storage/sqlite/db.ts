@@ -15,6 +15,8 @@ export interface SqliteOptions {
   path: string;
   /** Milliseconds a writer waits on a locked database before giving up with 503. */
   busyTimeoutMs?: number;
+  /** SQLite page cache in KiB. Default 65536 (64 MiB). */
+  cacheKiB?: number;
   /** Milliseconds between passive WAL checkpoints (0 disables the timer). */
   checkpointEveryMs?: number;
 }
@@ -42,6 +44,9 @@ export function openSqlite(options: SqliteOptions): SqliteDb {
   db.pragma('synchronous = FULL');
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 2000}`);
   db.pragma('foreign_keys = ON');
+  // 64 MiB of page cache (the default is 2 MiB): ingest inserts into indexes on random keys (event id, input hash),
+  // and a cache that holds their B-tree pages turns most of those inserts from page reads into memory writes.
+  db.pragma(`cache_size = -${options.cacheKiB ?? 65536}`);
   return db;
 }
 
