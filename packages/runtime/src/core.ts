@@ -10,7 +10,7 @@ import { newId } from './id.js';
 import { RuntimeError } from './errors.js';
 import { score } from './confidence.js';
 import { keepReason, type KeepReason } from './policy.js';
-import { base64, bytesOf, checkSize, toModelInput } from './input.js';
+import { base64, bytesOf, checkSize, rawCopy, toModelInput } from './input.js';
 import { RecentPredictions, type Recent } from './recent.js';
 import { StatsWindow } from './stats.js';
 import { Database } from './outbox/db.js';
@@ -127,19 +127,17 @@ export class RuntimeCore {
     const s = score(out, manifest.labels, 3);
     const latencyMs = performance.now() - t0;
     const id = newId();
-    const version = manifest.version;
     const result: Prediction = {
       id, label: s.label, confidence: s.confidence, margin: s.margin, entropy: s.entropy, topK: s.topK,
-      version, channel: manifest.channel, engine, latencyMs,
+      version: manifest.version, channel: manifest.channel, engine, latencyMs,
     };
     this.#predictions++;
     const reason = keepReason(s.confidence, manifest.policy);
-    this.#stats.prediction(version, latencyMs, s.confidence, s.label, reason === 'low_confidence');
-    // The input is copied into the ring (one typed-array set); a kept one also into the capture slab, since the
-    // ring may overwrite its slot before the capture task runs. Nothing input-sized is allocated here.
-    const rec: Recent = { id, raw: null, shape: spec.shape, version, result, ts: Date.now(), slot: -1 };
+    this.#stats.prediction(manifest.version, latencyMs, s.confidence, s.label, reason === 'low_confidence');
+    // A kept prediction's input is copied now; the others' stay in the ring in case they are reported.
+    const rec: Recent = { id, raw: reason ? rawCopy(input, spec) : null, shape: spec.shape, version: manifest.version, result, ts: Date.now(), slot: -1 };
     this.#recent.add(rec, input, spec);
-    if (reason) this.#capture(rec, reason, input);
+    if (reason) this.#capture(rec, reason);
     return result;
   }
 
@@ -230,13 +228,12 @@ export class RuntimeCore {
     void this.outbox?.add([event]);
   }
 
-  #capture(rec: Recent, reason: KeepReason | 'reported', input: ModelInput): void {
+  #capture(rec: Recent, reason: KeepReason | 'reported'): void {
     // A loop that predicts without ever yielding to the event loop starves the capture task: keep memory bounded.
     if (this.#pendingCapture.length >= MAX_PENDING_CAPTURE) {
       this.#captureDropped++;
       return;
     }
-    this.#recent.hold(rec, input);
     this.#pendingCapture.push({ rec, reason });
     // Hashing and storing run in a later task, after the prediction has resolved.
     this.#captureTimer ??= setTimeout(() => void this.#drainCapture(), 0);
@@ -247,11 +244,9 @@ export class RuntimeCore {
     this.#captureTimer = undefined;
     const batch = this.#pendingCapture;
     this.#pendingCapture = [];
-    if (batch.length === 0 || !this.outbox) return this.#recent.drained(batch.map((b) => b.rec));
-    const made = batch.map(({ rec, reason }) => this.#predictionEvent(rec, reason));
-    // Every held input has been read (encoded and handed to the digest) synchronously above: reuse the slab.
-    this.#recent.drained(batch.map((b) => b.rec));
-    await this.outbox.add(await Promise.all(made));
+    if (batch.length === 0 || !this.outbox) return;
+    const events = await Promise.all(batch.map(({ rec, reason }) => this.#predictionEvent(rec, reason)));
+    await this.outbox.add(events);
   }
 
   async #predictionEvent(rec: Recent, reason: KeepReason | 'reported'): Promise<PredictionEvent> {

@@ -14,6 +14,11 @@ export function checkSize(input: ModelInput, spec: InputSpec): void {
   if (input.length !== n) throw new RuntimeError('EL_RT_BAD_INPUT', `${input.length} values, the model takes ${n} (shape [${spec.shape.join(', ')}])`);
 }
 
+/** A copy of the raw input as a typed array of the manifest's dtype (what is hashed and captured). */
+export function rawCopy(input: ModelInput, spec: InputSpec): Float32Array | Uint8Array {
+  return spec.dtype === 'uint8' ? Uint8Array.from(input) : Float32Array.from(input);
+}
+
 /** The model's input: `raw * scale + offset` as float32. */
 export function toModelInput(raw: ModelInput, spec: InputSpec): Float32Array {
   const { scale, offset } = spec.normalize;

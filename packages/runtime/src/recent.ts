@@ -19,14 +19,9 @@ export interface Recent {
 export class RecentPredictions {
   readonly #map = new Map<string, Recent>();
   readonly #capacity: number;
-  /** The id held in each slot, so the one a new prediction overwrites is forgotten without a Map iterator. */
-  #ids: (string | undefined)[] = [];
   #ring: Float32Array | Uint8Array = new Float32Array(0);
   #size = 0;
   #next = 0;
-  /** Inputs of kept predictions waiting for the capture task, in one slab reused once they are drained. */
-  #held: Float32Array | Uint8Array = new Float32Array(0);
-  #heldCount = 0;
 
   constructor(capacity: number) {
     this.#capacity = Math.max(1, capacity);
@@ -41,52 +36,21 @@ export class RecentPredictions {
       this.#ring = uint8 ? new Uint8Array(this.#capacity * size) : new Float32Array(this.#capacity * size);
       this.#size = size;
       this.#map.clear();
-      this.#ids = [];
     }
     const slot = this.#next;
-    this.#next = slot + 1 === this.#capacity ? 0 : slot + 1;
+    this.#next = (slot + 1) % this.#capacity;
     this.#ring.set(input, slot * size);
     rec.slot = slot;
-    const old = this.#ids[slot];
-    if (old !== undefined) this.#map.delete(old);
-    this.#ids[slot] = rec.id;
     this.#map.set(rec.id, rec);
-  }
-
-  /**
-   * Copies the input of the prediction just added aside (one typed-array set into a preallocated slab), so the
-   * ring may overwrite its slot before the capture task reads it; `rec.raw` views it until `drained()`.
-   */
-  hold(rec: Recent, input: ModelInput): void {
-    const size = this.#size;
-    let at = this.#heldCount * size;
-    if (this.#held.length < at + size || this.#held instanceof Uint8Array !== this.#ring instanceof Uint8Array) {
-      // Earlier views keep the old slab alive; a model with another input starts a new one.
-      const same = this.#held instanceof Uint8Array === this.#ring instanceof Uint8Array && this.#held.length % size === 0;
-      if (!same) at = 0;
-      const n = Math.max(16 * size, 2 * (at + size));
-      const next = this.#ring instanceof Uint8Array ? new Uint8Array(n) : new Float32Array(n);
-      if (same) next.set(this.#held.subarray(0, at));
-      this.#held = next;
-    }
-    this.#held.set(input, at);
-    this.#heldCount = at / size + 1;
-    rec.raw = this.#held.subarray(at, at + size);
-  }
-
-  /** The capture task has read every held input: forget the views and reuse the slab (dropped past 1 MB). */
-  drained(recs: readonly Recent[]): void {
-    for (const r of recs) r.raw = null;
-    this.#heldCount = 0;
-    if (this.#held.byteLength > 1 << 20) this.#held = new Float32Array(0);
+    if (this.#map.size > this.#capacity) this.#map.delete(this.#map.keys().next().value!);
   }
 
   get(id: string): Recent | undefined {
     return this.#map.get(id);
   }
 
-  /** The raw input of a remembered prediction: a view, to be read at once (before the next prediction). */
+  /** The raw input of a remembered prediction (a copy). */
   input(rec: Recent): Float32Array | Uint8Array {
-    return rec.raw ?? this.#ring.subarray(rec.slot * this.#size, (rec.slot + 1) * this.#size);
+    return rec.raw ?? this.#ring.slice(rec.slot * this.#size, (rec.slot + 1) * this.#size);
   }
 }
