@@ -1,5 +1,5 @@
 /** The label and batch stores that both storage implementations provide (SQL lives in storage/<dialect>/). */
-import type { Batch, BatchCounts, Tensor } from '@edgeloop/protocol';
+import type { Batch, BatchCounts } from '@edgeloop/protocol';
 import type { BuiltBatch } from './batch-content.js';
 
 /** A reviewer's label for an input, given through `POST /v1/events/:id/label`. */
@@ -16,21 +16,8 @@ export interface ReviewRecord {
   createdAt: number;
 }
 
-/** One input waiting for a person: a low-confidence prediction without a trusted label, or a tied vote. */
-export interface QueueItem {
-  inputHash: string;
-  reason: 'low_confidence' | 'tie';
-  /** The prediction to label (the latest one that carries the input, else the latest). */
-  predictionId: string;
-  predicted: { label: string; confidence: number };
-  /** Predictions of this input that put it in the queue. */
-  predictions: number;
-  firstSeen: number;
-  /** The input, when a device uploaded it. */
-  input: Tensor | null;
-  /** Users' corrections of this input (label and comment are user text: show them escaped). */
-  corrections: { label: string; deviceId: string; comment: string | null }[];
-}
+export type { QueueItem } from './queue-item.js';
+import type { QueueItem } from './queue-item.js';
 
 export type ReviewResult = { review: ReviewRecord } | { error: 'not_found' | 'not_prediction' };
 

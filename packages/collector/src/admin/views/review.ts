@@ -3,17 +3,8 @@ import { api, modelPath } from '../api.js';
 import { h, replace, time } from '../dom.js';
 import { drawInput, type Tensor } from '../tensor.js';
 import type { View } from './view.js';
-
-interface QueueItem {
-  inputHash: string;
-  reason: 'low_confidence' | 'tie';
-  predictionId: string;
-  predicted: { label: string; confidence: number };
-  predictions: number;
-  firstSeen: number;
-  input: Tensor | null;
-  corrections: { label: string; deviceId: string; comment: string | null }[];
-}
+// The wire shape of a queue item: the collector's own type, so the page and the route cannot drift apart.
+import type { QueueItem } from '../../labels/queue-item.js';
 
 function card(item: QueueItem, onLabeled: () => void, say: (text: string, error?: boolean) => void): HTMLElement {
   const label = h('input', { type: 'text', name: 'label', placeholder: 'label', required: true, maxLength: 64, autocomplete: 'off' });
