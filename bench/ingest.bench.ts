@@ -24,14 +24,14 @@ import { INSERT_EVENTS } from '../packages/collector/src/storage/postgres/events
 import { percentile, report, type Row } from './report.js';
 
 const PG_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+type Kind = 'sqlite' | 'postgres';
 const BATCH = 100;
 const CLIENTS = Number(process.env.INGEST_CLIENTS ?? 8);
 const EVENTS = Number(process.env.INGEST_EVENTS ?? 60_000);
 const WARMUP = 20 * BATCH;
 const REPS = Number(process.env.INGEST_REPS ?? 3);
 const KEY = 'bench-ingest-key-0123456789abcdef';
-
-type Kind = 'sqlite' | 'postgres';
+const STORES = (process.env.INGEST_STORES ?? 'sqlite,postgres').split(',') as Kind[];
 
 // ---------------------------------------------------------------- fixtures
 
@@ -214,7 +214,7 @@ const median = (xs: number[]) => percentile(xs, 50);
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
-  for (const kind of ['sqlite', 'postgres'] as const) {
+  for (const kind of STORES) {
     const raws: number[] = [];
     const https: number[] = [];
     const latencies: number[] = [];

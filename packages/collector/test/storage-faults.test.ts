@@ -9,7 +9,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { buildApp, sqliteConnection, type App } from '@edgeloop/collector';
+import { buildApp, sqliteEventWriter, type App } from '@edgeloop/collector';
 import type { Event } from '@edgeloop/protocol';
 import { makeStore, bearer, KEYS, PG_URL, type TestStore } from './helpers/stores.js';
 import { predictions } from './helpers/events.js';
@@ -53,15 +53,16 @@ describe('SQLite unavailable', () => {
   });
 
   test('a full database → 503 and nothing half-stored; the resend after space is freed is stored', async () => {
-    const db = sqliteConnection(app.storage)!;
-    const pages = db.pragma('page_count', { simple: true }) as number;
-    db.pragma(`max_page_count = ${pages}`); // the file may not grow: the next page it needs fails with SQLITE_FULL
+    // Ingest writes on its own connection (the writer thread): the cap is set there.
+    const writer = sqliteEventWriter(app.storage)!;
+    const pages = (await writer.pragma('page_count')) as number;
+    await writer.pragma(`max_page_count = ${pages}`); // the file may not grow: the next page it needs fails with SQLITE_FULL
     const events = predictions(300, { model: 'full' });
     try {
       assertUnavailable(await send(app, events));
       assert.equal(await app.storage.events.count({ model: 'full' }), 0, 'the failed transaction left nothing behind');
     } finally {
-      db.pragma('max_page_count = 1073741823');
+      await writer.pragma('max_page_count = 1073741823');
     }
     const r = await send(app, events);
     assert.equal(r.statusCode, 200, r.body);

@@ -4,6 +4,7 @@
  */
 import type { Migration } from '../migrations.js';
 import { guard, type SqliteDb } from './db.js';
+import { inputHashIn } from './events.js';
 import { sqliteRecordOutcomes } from './labels.js';
 import { resolveLabels, type LabelSource, type Resolution } from '../../labels/resolver.js';
 import { buildBatch, type BuiltBatch, type InputCandidate } from '../../labels/batch-content.js';
@@ -74,8 +75,8 @@ const COLLECT = `
 const CANDIDATES = `
   SELECT input_hash, id, input FROM (
     SELECT input_hash, id, json_extract(body, '$.input') AS input, ROW_NUMBER() OVER (PARTITION BY input_hash ORDER BY seq) AS rn
-    FROM events
-    WHERE model = @model AND type = 'prediction' AND input_hash IN (SELECT value FROM json_each(@hashes))
+    FROM events e INDEXED BY events_input_key
+    WHERE e.model = @model AND e.type = 'prediction' AND ${inputHashIn('e')}
       AND instr(body, '"input":{') > 0
   ) WHERE rn <= 3 ORDER BY input_hash, rn`;
 

@@ -47,6 +47,10 @@ export function openSqlite(options: SqliteOptions): SqliteDb {
   // 64 MiB of page cache (the default is 2 MiB): ingest inserts into indexes on random keys (event id, input hash),
   // and a cache that holds their B-tree pages turns most of those inserts from page reads into memory writes.
   db.pragma(`cache_size = -${options.cacheKiB ?? 65536}`);
+  // Checkpoint every 4,000 WAL pages (16 MiB) rather than SQLite's 1,000: the index pages a commit dirties are
+  // mostly dirtied again by the next ones, and a longer WAL copies each of them back to the database file once
+  // per checkpoint instead of every few commits (ingest inserts +18 % in a side-by-side run).
+  db.pragma('wal_autocheckpoint = 4000');
   return db;
 }
 

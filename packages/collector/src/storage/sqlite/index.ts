@@ -1,19 +1,20 @@
 import type { Storage } from '../index.js';
-import { openSqlite, migrateSqlite, startCheckpoints, guard, type SqliteDb, type SqliteOptions } from './db.js';
+import { openSqlite, migrateSqlite, startCheckpoints, guard, sqliteConnection, type SqliteDb, type SqliteOptions } from './db.js';
 import { eventMigrations, sqliteEventStore, sqliteKeyStore } from './events.js';
 import { labelMigrations, sqliteLabelStore } from './labels.js';
 import { batchMigrations, sqliteBatchStore } from './batches.js';
 import { registryMigrations, sqliteRegistryStore } from './registry.js';
 import { rolloutMigrations, sqliteRolloutStore } from './rollout.js';
 import { metricsMigrations, sqliteMetricsStore } from './metrics.js';
+import { inlineWriter, ThreadWriter, type EventWriter } from './event-writer.js';
 
 /** Every table group's migrations, in order. */
 const migrations = [...eventMigrations, ...labelMigrations, ...batchMigrations, ...registryMigrations, ...rolloutMigrations, ...metricsMigrations];
 
 // Statements are prepared against migrated tables, so the feature stores are built on first use.
-function buildStores(db: SqliteDb) {
+function buildStores(db: SqliteDb, writer: EventWriter) {
   return {
-    events: sqliteEventStore(db),
+    events: sqliteEventStore(db, writer),
     keys: sqliteKeyStore(db),
     labels: sqliteLabelStore(db),
     batches: sqliteBatchStore(db),
@@ -23,11 +24,22 @@ function buildStores(db: SqliteDb) {
   };
 }
 
+const writers = new WeakMap<SqliteDb, EventWriter>();
+
+/** The ingest writer of an opened SQLite store (`pragma()` reaches its own connection; for fault tests). */
+export function sqliteEventWriter(storage: Storage): EventWriter | undefined {
+  const db = sqliteConnection(storage);
+  return db && writers.get(db);
+}
+
 /** The embedded store: one SQLite file. */
 export function createSqliteStorage(options: SqliteOptions): Storage {
   const db = openSqlite(options);
+  // Ingest writes from a thread of their own (one connection is all an in-memory database has).
+  const writer = options.path === ':memory:' ? inlineWriter(db) : new ThreadWriter(options);
+  writers.set(db, writer);
   let stores: ReturnType<typeof buildStores> | undefined;
-  const get = () => (stores ??= buildStores(db));
+  const get = () => (stores ??= buildStores(db, writer));
   let stopCheckpoints = () => {};
   return {
     kind: 'sqlite',
@@ -41,6 +53,7 @@ export function createSqliteStorage(options: SqliteOptions): Storage {
     },
     async close() {
       stopCheckpoints();
+      await writer.close();
       if (db.open) db.close();
     },
     get events() {

@@ -1,6 +1,7 @@
 /** SQL for the `reviews` and `input_labels` tables on SQLite (the review queue reads `events` through them). */
 import type { Migration } from '../migrations.js';
 import { guard, type SqliteDb } from './db.js';
+import { inputHashIn } from './events.js';
 import type { LabelStore, QueueItem } from '../../labels/store.js';
 import type { Decision } from '../../labels/resolver.js';
 import { queueItems, type QueueCorrectionRow, type QueuePredictionRow } from '../../labels/queue.js';
@@ -76,7 +77,7 @@ export function sqliteLabelStore(db: SqliteDb): LabelStore {
   const predictions = db.prepare(`
     SELECT input_hash, id, label, confidence, body FROM (
       SELECT input_hash, id, label, confidence, body, ROW_NUMBER() OVER (PARTITION BY input_hash ORDER BY seq DESC) AS rn
-      FROM events WHERE model = @model AND type = 'prediction' AND input_hash IN (SELECT value FROM json_each(@hashes))
+      FROM events e INDEXED BY events_input_key WHERE e.model = @model AND e.type = 'prediction' AND ${inputHashIn('e')}
     ) WHERE rn <= 5 ORDER BY input_hash, rn`);
   const corrections = db.prepare(`
     SELECT p.input_hash, c.device_id, c.label, c.body
