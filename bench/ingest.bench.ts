@@ -12,11 +12,12 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { newId, type Event } from '@edgeloop/protocol';
 import { openStorage, sqliteConnection, startServer, type StorageOptions } from '@edgeloop/collector';
@@ -31,7 +32,9 @@ const EVENTS = Number(process.env.INGEST_EVENTS ?? 60_000);
 const WARMUP = 20 * BATCH;
 const REPS = Number(process.env.INGEST_REPS ?? 3);
 const KEY = 'bench-ingest-key-0123456789abcdef';
-const STORES = (process.env.INGEST_STORES ?? 'sqlite,postgres').split(',') as Kind[];
+// INGEST_PREFILL=N measures SQLite stores that already hold N events (each measurement on a copy of one file).
+const PREFILL = Number(process.env.INGEST_PREFILL ?? 0);
+const STORES = (process.env.INGEST_STORES ?? (PREFILL ? 'sqlite' : 'sqlite,postgres')).split(',') as Kind[];
 
 // ---------------------------------------------------------------- fixtures
 
@@ -72,9 +75,34 @@ interface FreshStore {
   drop(): Promise<void>;
 }
 
+let template: string | undefined;
+
+/** A migrated SQLite file holding PREFILL events (made once, copied for each measurement). */
+async function prefilled(): Promise<string> {
+  if (template) return template;
+  const path = join(mkdtempSync(join(tmpdir(), 'edgeloop-bench-template-')), 'edgeloop.db');
+  const storage = openStorage({ sqlite: { path } });
+  await storage.migrate();
+  await storage.close();
+  const db = new Database(path);
+  db.pragma('synchronous = OFF');
+  const insert = db.prepare(`INSERT INTO events (id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const many = db.transaction((rows: unknown[][]) => {
+    for (const r of rows) insert.run(...r);
+  });
+  const now = Date.now();
+  for (let i = 0; i < PREFILL; i += 10_000) many(Array.from({ length: Math.min(10_000, PREFILL - i) }, (_, j) => row(event(i + j), now)));
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+  console.error(`prefilled ${PREFILL} events: ${(statSync(path).size / 1e6).toFixed(0)} MB`);
+  return (template = path);
+}
+
 async function freshStore(kind: Kind): Promise<FreshStore> {
   const dataDir = mkdtempSync(join(tmpdir(), 'edgeloop-bench-'));
   if (kind === 'sqlite') {
+    if (PREFILL) copyFileSync(await prefilled(), join(dataDir, 'edgeloop.db'));
     return { options: { sqlite: { path: join(dataDir, 'edgeloop.db') } }, dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
   }
   const schema = `bench_${randomBytes(5).toString('hex')}`;
@@ -230,10 +258,11 @@ async function main(): Promise<void> {
     }
     const rawRate = median(raws);
     const httpRate = median(https);
-    rows.push({ store: kind, path: 'raw driver, 1 tx per 100 rows', 'events/s': Math.round(rawRate), ratio: 1, 'p50 ms': null, 'p99 ms': null, 'collector CPU ms / 1k events': null });
+    const held = PREFILL ? `, store already holding ${PREFILL.toLocaleString('en')} events` : '';
+    rows.push({ store: kind, path: `raw driver, 1 tx per 100 rows${held}`, 'events/s': Math.round(rawRate), ratio: 1, 'p50 ms': null, 'p99 ms': null, 'collector CPU ms / 1k events': null });
     rows.push({
       store: kind,
-      path: `HTTP POST /v1/events, ${CLIENTS} clients`,
+      path: `HTTP POST /v1/events, ${CLIENTS} clients${held}`,
       'events/s': Math.round(httpRate),
       ratio: Number((httpRate / rawRate).toFixed(2)),
       'p50 ms': Number(percentile(latencies, 50).toFixed(1)),
@@ -242,10 +271,11 @@ async function main(): Promise<void> {
       'collector CPU ms / 1k events': Number((median(cpuPer1k) * 1000).toFixed(1)),
     });
   }
+  if (template) rmSync(dirname(template), { recursive: true, force: true });
   // Other work on a small shared machine moves both figures; the ratio is taken within one run for that reason.
   const load = loadavg().map((x) => Number(x.toFixed(2)));
   console.log(`load average at the end: ${load.join(' ')} on ${cpus().length} CPUs`);
-  report('ingest', rows, { batch: BATCH, clients: CLIENTS, eventsPerRun: EVENTS, reps: REPS, eventBytes: JSON.stringify(event(0)).length, loadAverage: load });
+  report(PREFILL ? 'ingest-prefilled' : 'ingest', rows, { prefill: PREFILL, batch: BATCH, clients: CLIENTS, eventsPerRun: EVENTS, reps: REPS, eventBytes: JSON.stringify(event(0)).length, loadAverage: load });
 }
 
 // ---------------------------------------------------------------- entry: the bench, or the collector process it forks
