@@ -10,6 +10,9 @@ import { probabilityProblem, score } from '../src/confidence.js';
 import { keepReason } from '../src/policy.js';
 import { StatsWindow } from '../src/stats.js';
 import { codes, RuntimeError } from '../src/errors.js';
+import { newId } from '../src/id.js';
+import { RecentPredictions, type Recent } from '../src/recent.js';
+import type { Prediction } from '../src/types.js';
 
 describe('parseRetryAfter', () => {
   test('reads delta seconds and HTTP dates', () => {
@@ -96,6 +99,56 @@ describe('StatsWindow', () => {
     assert.deepEqual(a!.confidenceHist, [0, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
     assert.deepEqual([b!.version, b!.corrections, b!.dropped], ['v2', 1, undefined]);
     assert.deepEqual(w.close(), []);
+  });
+});
+
+describe('newId', () => {
+  test('makes RFC 9562 UUIDv7 ids with the time they are made at, strictly increasing', () => {
+    const t = Date.now();
+    const ids = Array.from({ length: 100_000 }, () => newId());
+    for (const id of ids.slice(0, 1000)) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    for (let i = 1; i < ids.length; i++) assert.ok(ids[i]! > ids[i - 1]!, `${ids[i]} after ${ids[i - 1]}`);
+    const ms = parseInt(ids[0]!.slice(0, 8) + ids[0]!.slice(9, 13), 16);
+    assert.ok(ms >= t && ms <= Date.now(), `timestamp ${ms}`);
+    assert.equal(new Set(ids).size, ids.length);
+  });
+});
+
+describe('RecentPredictions', () => {
+  const spec = { shape: [2], dtype: 'float32' as const, normalize: { scale: 1, offset: 0 } };
+  const rec = (id: string): Recent => ({ id, result: { id } as Prediction, version: 'v1', shape: [2], ts: 0, keep: null, spilled: null, slot: -1 });
+
+  test('remembers the last predictions by id, with a copy of their input', () => {
+    const recent = new RecentPredictions(3);
+    const input = new Float32Array([1, 2]);
+    for (let i = 0; i < 5; i++) {
+      input[0] = i;
+      recent.add(rec(`p${i}`), input, spec);
+    }
+    // The app reused its buffer: each remembered input is the copy taken when it was added.
+    assert.deepEqual([...recent.input(recent.get('p4')!)], [4, 2]);
+    assert.deepEqual([...recent.input(recent.get('p2')!)], [2, 2]);
+    assert.equal(recent.get('p1'), undefined, 'forgotten after 3 newer ones');
+  });
+
+  test('a kept input outlives its ring slot until it is captured', () => {
+    const recent = new RecentPredictions(2);
+    const kept = rec('kept');
+    recent.add(kept, [7, 8], spec);
+    kept.keep = 'low_confidence';
+    // More predictions than the ring holds before the capture task runs.
+    for (let i = 0; i < 5; i++) recent.add(rec(`p${i}`), [i, i], spec);
+    assert.deepEqual([...recent.input(kept)], [7, 8]);
+    recent.captured([kept]);
+    assert.equal(kept.keep, null);
+    assert.equal(kept.spilled, null);
+    // A model with another input size: a waiting capture keeps its input too.
+    const waiting = rec('waiting');
+    recent.add(waiting, [5, 6], spec);
+    waiting.keep = 'sample';
+    recent.add(rec('wide'), [1, 2, 3], { ...spec, shape: [3] });
+    assert.deepEqual([...recent.input(waiting)], [5, 6]);
+    assert.equal(recent.get('waiting'), undefined);
   });
 });
 
