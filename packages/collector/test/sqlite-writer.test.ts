@@ -94,6 +94,26 @@ describe('SQLite ingest writer', () => {
 });
 
 describe('SQLite migration 003_events_input_key', () => {
+  test('a prediction is found by input hash whatever insertion epoch (65,536 events) it is in', async () => {
+    const { app, store: s, close } = await makeApp('sqlite');
+    try {
+      const first = prediction({ seed: 11, withInput: false }); // the corrected one carries no input…
+      await app.storage.events.insert([first, correction(first, '4', 'device-c')], 1);
+      // …the same input from another device, stored three epochs later, does.
+      const db = new Database(sqlitePath(s));
+      db.prepare("UPDATE sqlite_sequence SET seq = seq + 3 * 65536 WHERE name = 'events'").run();
+      db.close();
+      const later = prediction({ seed: 11, deviceId: 'device-q' });
+      await app.storage.events.insert([later], 2);
+      const r = await freeze(app);
+      assert.equal(r.statusCode, 201, r.body);
+      const { lines } = await examplesOf(app, r.json().id);
+      assert.deepEqual(lines.map((e) => [e.inputHash, e.label, e.input]), [[first.inputHash, '4', later.input]]);
+    } finally {
+      await close();
+    }
+  });
+
   test('a store made before it keeps its events, and their inputs are found by hash after it', async () => {
     const s = await makeStore('sqlite');
     try {

@@ -4,7 +4,7 @@
  */
 import type { Migration } from '../migrations.js';
 import { guard, type SqliteDb } from './db.js';
-import { inputHashIn } from './events.js';
+import { predictionsWithHash } from './events.js';
 import { sqliteRecordOutcomes } from './labels.js';
 import { resolveLabels, type LabelSource, type Resolution } from '../../labels/resolver.js';
 import { buildBatch, type BuiltBatch, type InputCandidate } from '../../labels/batch-content.js';
@@ -74,10 +74,8 @@ const COLLECT = `
 // JSON, and only a top-level key can be written "input":{ unescaped).
 const CANDIDATES = `
   SELECT input_hash, id, input FROM (
-    SELECT input_hash, id, json_extract(body, '$.input') AS input, ROW_NUMBER() OVER (PARTITION BY input_hash ORDER BY seq) AS rn
-    FROM events e INDEXED BY events_input_key
-    WHERE e.model = @model AND e.type = 'prediction' AND ${inputHashIn('e')}
-      AND instr(body, '"input":{') > 0
+    SELECT e.input_hash, e.id, json_extract(e.body, '$.input') AS input, ROW_NUMBER() OVER (PARTITION BY e.input_hash ORDER BY e.seq) AS rn
+    ${predictionsWithHash(`instr(e.body, '"input":{') > 0`)}
   ) WHERE rn <= 3 ORDER BY input_hash, rn`;
 
 type SourceRow = [sourceId: string, kind: 'correction' | 'review', inputHash: string, label: string, deviceId: string | null, ts: number, receivedAt: number, seen: number];

@@ -1,7 +1,7 @@
 /** SQL for the `reviews` and `input_labels` tables on SQLite (the review queue reads `events` through them). */
 import type { Migration } from '../migrations.js';
 import { guard, type SqliteDb } from './db.js';
-import { inputHashIn } from './events.js';
+import { predictionsWithHash } from './events.js';
 import type { LabelStore, QueueItem } from '../../labels/store.js';
 import type { Decision } from '../../labels/resolver.js';
 import { queueItems, type QueueCorrectionRow, type QueuePredictionRow } from '../../labels/queue.js';
@@ -76,8 +76,8 @@ export function sqliteLabelStore(db: SqliteDb): LabelStore {
     GROUP BY p.input_hash ORDER BY tie DESC, first_seen, h LIMIT @limit OFFSET @offset`);
   const predictions = db.prepare(`
     SELECT input_hash, id, label, confidence, body FROM (
-      SELECT input_hash, id, label, confidence, body, ROW_NUMBER() OVER (PARTITION BY input_hash ORDER BY seq DESC) AS rn
-      FROM events e INDEXED BY events_input_key WHERE e.model = @model AND e.type = 'prediction' AND ${inputHashIn('e')}
+      SELECT e.input_hash, e.id, e.label, e.confidence, e.body, ROW_NUMBER() OVER (PARTITION BY e.input_hash ORDER BY e.seq DESC) AS rn
+      ${predictionsWithHash()}
     ) WHERE rn <= 5 ORDER BY input_hash, rn`);
   const corrections = db.prepare(`
     SELECT p.input_hash, c.device_id, c.label, c.body
