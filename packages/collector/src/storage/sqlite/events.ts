@@ -60,16 +60,17 @@ export const eventMigrations: Migration[] = [
 
 /**
  * FROM and WHERE of the predictions of `@model` (as `e`) whose input hash is in the JSON array `@hashes`, and
- * `extra`: for each wanted hash, one probe of `events_input_key` per insertion epoch. The index is named (without
- * statistics the planner prefers the `(model, type, …)` indexes: a scan of the model's events), and CROSS JOIN
- * fixes the loop order.
+ * `extra`: one probe of `events_input_key` per insertion epoch and wanted hash, epoch by epoch and in hash order
+ * within one (neighbouring probes share pages: 83,000 hashes over 1M events in 1.0 s, against 3.0 s hash by
+ * hash). The index is named (without statistics the planner prefers the `(model, type, …)` indexes: a scan of
+ * the model's events), and CROSS JOIN fixes the loop order.
  */
 export const predictionsWithHash = (extra = '1') => `
-  FROM (SELECT DISTINCT value AS h FROM json_each(@hashes)) AS wanted
-  CROSS JOIN (
+  FROM (
     WITH RECURSIVE epochs (n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM epochs WHERE n < (SELECT coalesce(max(seq), 0) FROM events) >> 16)
     SELECT n FROM epochs
   ) AS epoch
+  CROSS JOIN (SELECT DISTINCT value AS h FROM json_each(@hashes) ORDER BY 1) AS wanted
   CROSS JOIN events e INDEXED BY events_input_key
   WHERE e.seq >> 16 = epoch.n AND substr(e.input_hash, 1, 8) = substr(wanted.h, 1, 8) AND e.input_hash = wanted.h
     AND e.model = @model AND e.type = 'prediction' AND ${extra}`;
