@@ -8,7 +8,7 @@ import type { ModelInput, OutboxStatus, Prediction, ReportOptions, RuntimeEvents
 import { Emitter } from './emitter.js';
 import { newId } from './id.js';
 import { RuntimeError } from './errors.js';
-import { score } from './confidence.js';
+import { scoreTop3 } from './confidence.js';
 import { keepReason, type KeepReason } from './policy.js';
 import { base64, bytesOf, checkSize, toModelInput } from './input.js';
 import { RecentPredictions, type Recent } from './recent.js';
@@ -133,7 +133,7 @@ export class RuntimeCore {
 
   #settle(lease: Lease, manifest: Manifest, input: ModelInput, out: Float32Array, t0: number): Prediction {
     this.#slot.release(lease);
-    const s = score(out, manifest.labels, 3);
+    const s = scoreTop3(out, manifest.labels);
     const latencyMs = performance.now() - t0;
     const ts = Date.now();
     const id = newId(ts);
@@ -144,8 +144,8 @@ export class RuntimeCore {
       version, channel: manifest.channel, engine, latencyMs,
     };
     this.#predictions++;
-    const reason = keepReason(s.confidence, manifest.policy);
-    this.#stats.prediction(version, latencyMs, s.confidence, s.label, reason === 'low_confidence');
+    const reason = keepReason(result.confidence, manifest.policy);
+    this.#stats.prediction(version, latencyMs, result.confidence, result.label, reason === 'low_confidence');
     // The input is copied into the ring, kept or not: a kept one is read from there by the capture task.
     const rec: Recent = { id, result, version, shape: manifest.input.shape, ts, keep: null, spilled: null, slot: -1 };
     this.#recent.add(rec, input, manifest.input);
