@@ -311,6 +311,8 @@ async function measure(kind: 'sqlite' | 'postgres'): Promise<Row> {
 }
 
 const rows: Row[] = [];
-for (const kind of ['sqlite', 'postgres'] as const) rows.push(await measure(kind));
+// FREEZE_STORES=sqlite (or postgres) measures one store only.
+const STORES = (process.env.FREEZE_STORES ?? 'sqlite,postgres').split(',') as ('sqlite' | 'postgres')[];
+for (const kind of STORES) rows.push(await measure(kind));
 report('freeze', rows, { events: N, mix: '60% predictions, 20% corrections, 15% stats, 5% errors' });
 if (rows.some((r) => !r.pass)) process.exitCode = 1;
