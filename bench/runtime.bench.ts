@@ -21,7 +21,7 @@ const PER_ROUND = Number(process.env.RUNTIME_BENCH_CALLS ?? 200);
 // RUNTIME_BENCH_ONLY=1,3 runs only those sections (the JSON then holds only their rows).
 const only = new Set((process.env.RUNTIME_BENCH_ONLY ?? '1,2,3,4,5').split(','));
 // Hot swaps in section 3, and the gap (ms) between a swap window and the steady window after it.
-const SWAPS = Number(process.env.RUNTIME_BENCH_SWAPS ?? 40);
+const SWAPS = Number(process.env.RUNTIME_BENCH_SWAPS ?? 100);
 const WARM_SWAPS = Number(process.env.RUNTIME_BENCH_WARM_SWAPS ?? 5);
 const SWAP_GAP_MS = Number(process.env.RUNTIME_BENCH_SWAP_GAP_MS ?? 50);
 // Blocks in the overhead comparison (section 1): the median of 30 block ratios moved by ±2 % between runs of the

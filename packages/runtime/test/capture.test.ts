@@ -110,6 +110,33 @@ describe('capture', () => {
     }
   });
 
+  test('a kept input is the one the model ran on, with the app reusing its buffer and more predictions than the ring holds before the capture task', async () => {
+    const page = await start({ recentPredictions: 4 });
+    // One buffer, refilled for every prediction, and no yield to the event loop between the 30 predictions.
+    const preds = await page.evaluate(async (x) => {
+      const rt = window.kit.rts.rt!;
+      const buffer = new Float32Array(x[0]!.length);
+      const out = [];
+      for (const v of x) {
+        buffer.set(v);
+        out.push(await rt.predict(buffer));
+      }
+      return out;
+    }, x);
+    await page.evaluate(() => window.kit.rts.rt!.flush());
+    const low = preds.filter((p) => p.confidence < threshold);
+    assert.ok(low.length > 4, `${low.length} kept predictions`);
+    const events = await waitFor('the kept predictions', () => {
+      const got = posted().filter((e) => low.some((p) => p.id === e.id));
+      return got.length === low.length && got;
+    });
+    for (const e of events) {
+      const bytes = Buffer.from(new Float32Array(x[preds.findIndex((p) => p.id === e.id)]!).buffer);
+      assert.ok(Buffer.from(e.input!.data, 'base64').equals(bytes), `input of ${e.id}`);
+      assert.equal(e.inputHash, createHash('sha256').update(bytes).digest('hex'));
+    }
+  });
+
   test('a reported prediction is kept with its input, and the correction points at it', async () => {
     const page = await start({ statsWindowMs: 600 });
     const preds = await page.evaluate((x) => window.kit.predictAll('rt', x), x);
@@ -123,7 +150,7 @@ describe('capture', () => {
       return c && p && { c, p };
     });
     assert.equal(got.p.reason, 'reported');
-    assert.ok(got.p.input);
+    assert.ok(Buffer.from(got.p.input!.data, 'base64').equals(Buffer.from(new Float32Array(x[preds.indexOf(confident)]!).buffer)));
     assert.deepEqual([got.c.label, got.c.comment, got.c.version], ['7', 'it is a seven', 'half']);
     const device = await page.evaluate(() => window.kit.rts.rt!.status().deviceId);
     const stats = await waitFor('a stats window with the correction', () => posted().find((e) => e.type === 'stats' && e.deviceId === device && e.corrections === 1));
