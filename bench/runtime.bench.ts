@@ -1,15 +1,16 @@
 /**
  * @edgeloop/runtime in headless Chromium (WebGPU on SwiftShader enabled), against a real collector, on the
  * digits fixture. Every figure is a ratio to a baseline measured in the same run, in the same page:
- *   1. rt.predict() against a raw session.run() (onnxruntime-web WASM) and model.predict() (TF.js WASM);
+ *   1. rt.predict() against a raw session.run() (onnxruntime-web WASM) and model.predict() (TF.js WASM), in
+ *      interleaved runs of 10 calls (and single calls);
  *   2. engine 'auto' against the fastest engine measured by hand, and onnxruntime-web's own ['webgpu', 'wasm'];
- *   3. p99 prediction latency while 10 versions are hot-swapped against steady state, and the time from a
- *      manifest change seen to the first prediction on the new version;
+ *   3. p99 prediction latency in the windows where a version is hot-swapped against steady windows as long between
+ *      them, and the time from a manifest change seen to the first prediction on the new version;
  *   4. the runtime's own code size (min+gzip, engines excluded);
  *   5. IndexedDB logging capacity: predictions per second with every prediction stored (input included)
  *      against predictions per second with nothing stored.
- * The pages are cross-origin isolated (COOP/COEP) for 5 µs timers; comparisons run as interleaved pairs so both
- * sides see the same machine load.
+ * The pages are cross-origin isolated (COOP/COEP) for 5 µs timers; both sides of every comparison are interleaved
+ * so they see the same machine load. BENCHMARKS.md (runtime section) describes each method.
  */
 import { startEnv } from '../packages/runtime/test/helpers/env.js';
 import { digits, variant } from '../packages/runtime/test/helpers/fixture.js';
