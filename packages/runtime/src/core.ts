@@ -3,21 +3,21 @@
  * what is kept, corrections, per-version stats, the outbox and the model updater. Logging happens after a
  * prediction resolves, never on its path.
  */
-import { MODEL_NAME_RE, sha256Hex, type CorrectionEvent, type ErrorEvent, type Event, type PredictionEvent } from '@edgeloop/protocol';
+import { MODEL_NAME_RE, sha256Hex, type CorrectionEvent, type ErrorEvent, type Event, type Manifest, type PredictionEvent } from '@edgeloop/protocol';
 import type { ModelInput, OutboxStatus, Prediction, ReportOptions, RuntimeEvents, RuntimeOptions, RuntimeStatus } from './types.js';
 import { Emitter } from './emitter.js';
 import { newId } from './id.js';
 import { RuntimeError } from './errors.js';
-import { score } from './confidence.js';
+import { scoreTop3 } from './confidence.js';
 import { keepReason, type KeepReason } from './policy.js';
-import { base64, bytesOf, checkSize, rawCopy, toModelInput } from './input.js';
+import { base64, bytesOf, checkSize, toModelInput } from './input.js';
 import { RecentPredictions, type Recent } from './recent.js';
 import { StatsWindow } from './stats.js';
 import { Database } from './outbox/db.js';
 import { Outbox, type OutboxObserver } from './outbox/outbox.js';
 import { ArtifactStore } from './model/artifacts.js';
 import { ManifestClient } from './model/manifest.js';
-import { ModelSlot } from './model/slot.js';
+import { ModelSlot, type Lease } from './model/slot.js';
 import { ModelUpdater } from './model/updater.js';
 import { isEngineName } from './engines/registry.js';
 
@@ -42,7 +42,7 @@ export class RuntimeCore {
   readonly #slot = new ModelSlot();
   readonly #stats = new StatsWindow();
   readonly #recent: RecentPredictions;
-  #pendingCapture: { rec: Recent; reason: KeepReason | 'reported' }[] = [];
+  #pendingCapture: Recent[] = [];
   #captureTimer: ReturnType<typeof setTimeout> | undefined;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #predictions = 0;
@@ -102,43 +102,64 @@ export class RuntimeCore {
     this.#statsTimer = setInterval(() => void this.closeStats(), windowMs);
   }
 
-  /** Runs the serving model on one input. */
-  async predict(input: ModelInput): Promise<Prediction> {
-    if (this.#disposed) throw new RuntimeError('EL_RT_DISPOSED');
+  /**
+   * Runs the serving model on one input. Not an async function: the engine's promise is chained once, so a
+   * prediction costs no promise hop of its own; everything after the result is synchronous and allocates only
+   * the result (the input goes into a preallocated ring, kept or not; hashing and storing run in a later task).
+   */
+  predict(input: ModelInput): Promise<Prediction> {
+    if (this.#disposed) return Promise.reject(new RuntimeError('EL_RT_DISPOSED'));
     const lease = this.#slot.acquire();
-    if (!lease) throw new RuntimeError('EL_RT_NO_MODEL', 'no model is loaded');
+    if (!lease) return Promise.reject(new RuntimeError('EL_RT_NO_MODEL', 'no model is loaded'));
     const t0 = performance.now();
-    const { manifest, session, engine } = lease.model;
+    const { manifest, session } = lease.model;
     const spec = manifest.input;
-    let out: Float32Array;
+    let run: Promise<Float32Array>;
     try {
       checkSize(input, spec);
       // The app's own float32 buffer goes to the engine as is (engines copy it in); nothing is allocated here.
       const x = input instanceof Float32Array && spec.normalize.scale === 1 && spec.normalize.offset === 0 ? input : toModelInput(input, spec);
-      out = await session.run(x, spec.shape);
+      run = session.run(x, spec.shape);
     } catch (err) {
-      if (err instanceof RuntimeError) throw err;
-      const e = new RuntimeError('EL_RT_ENGINE_RUN', engine, (err as Error).message);
-      this.#reportError(e.code, e.message, manifest.version);
-      throw e;
-    } finally {
-      this.#slot.release(lease);
+      return Promise.reject(this.#failed(lease, manifest, err));
     }
-    const s = score(out, manifest.labels, 3);
+    return run.then(
+      (out) => this.#settle(lease, manifest, input, out, t0),
+      (err: unknown) => {
+        throw this.#failed(lease, manifest, err);
+      },
+    );
+  }
+
+  #settle(lease: Lease, manifest: Manifest, input: ModelInput, out: Float32Array, t0: number): Prediction {
+    this.#slot.release(lease);
+    const s = scoreTop3(out, manifest.labels);
     const latencyMs = performance.now() - t0;
-    const id = newId();
+    const ts = Date.now();
+    const id = newId(ts);
+    const version = manifest.version;
+    const engine = lease.model.engine;
     const result: Prediction = {
       id, label: s.label, confidence: s.confidence, margin: s.margin, entropy: s.entropy, topK: s.topK,
-      version: manifest.version, channel: manifest.channel, engine, latencyMs,
+      version, channel: manifest.channel, engine, latencyMs,
     };
     this.#predictions++;
-    const reason = keepReason(s.confidence, manifest.policy);
-    this.#stats.prediction(manifest.version, latencyMs, s.confidence, s.label, reason === 'low_confidence');
-    // A kept prediction's input is copied now; the others' stay in the ring in case they are reported.
-    const rec: Recent = { id, raw: reason ? rawCopy(input, spec) : null, shape: spec.shape, version: manifest.version, result, ts: Date.now(), slot: -1 };
-    this.#recent.add(rec, input, spec);
+    const reason = keepReason(result.confidence, manifest.policy);
+    this.#stats.prediction(version, latencyMs, result.confidence, result.label, reason === 'low_confidence');
+    // The input is copied into the ring, kept or not: a kept one is read from there by the capture task.
+    const rec: Recent = { id, result, version, shape: manifest.input.shape, ts, keep: null, spilled: null, slot: -1 };
+    this.#recent.add(rec, input, manifest.input);
     if (reason) this.#capture(rec, reason);
     return result;
+  }
+
+  /** Gives the lease back and makes the error the prediction rejects with (an engine failure is reported). */
+  #failed(lease: Lease, manifest: Manifest, err: unknown): RuntimeError {
+    this.#slot.release(lease);
+    if (err instanceof RuntimeError) return err;
+    const e = new RuntimeError('EL_RT_ENGINE_RUN', lease.model.engine, (err as Error)?.message ?? String(err));
+    this.#reportError(e.code, e.message, manifest.version);
+    return e;
   }
 
   /** Stores a correction (and the reported prediction with its input) before resolving. */
@@ -228,13 +249,14 @@ export class RuntimeCore {
     void this.outbox?.add([event]);
   }
 
-  #capture(rec: Recent, reason: KeepReason | 'reported'): void {
+  #capture(rec: Recent, reason: KeepReason): void {
     // A loop that predicts without ever yielding to the event loop starves the capture task: keep memory bounded.
     if (this.#pendingCapture.length >= MAX_PENDING_CAPTURE) {
       this.#captureDropped++;
       return;
     }
-    this.#pendingCapture.push({ rec, reason });
+    rec.keep = reason;
+    this.#pendingCapture.push(rec);
     // Hashing and storing run in a later task, after the prediction has resolved.
     this.#captureTimer ??= setTimeout(() => void this.#drainCapture(), 0);
   }
@@ -244,25 +266,32 @@ export class RuntimeCore {
     this.#captureTimer = undefined;
     const batch = this.#pendingCapture;
     this.#pendingCapture = [];
-    if (batch.length === 0 || !this.outbox) return;
-    const events = await Promise.all(batch.map(({ rec, reason }) => this.#predictionEvent(rec, reason)));
-    await this.outbox.add(events);
+    if (batch.length === 0) return;
+    // Each event reads its input synchronously (#predictionEvent's first step), so once they are all made the
+    // ring slots and the spill slab they were read from are free again.
+    const made = this.outbox ? batch.map((rec) => this.#predictionEvent(rec, rec.keep!)) : [];
+    this.#recent.captured(batch);
+    if (made.length) await this.outbox.add(await Promise.all(made));
   }
 
-  async #predictionEvent(rec: Recent, reason: KeepReason | 'reported'): Promise<PredictionEvent> {
+  /** The prediction event of a remembered or kept prediction; its input is read (encoded, hashed) before the first await. */
+  #predictionEvent(rec: Recent, reason: KeepReason | 'reported'): Promise<PredictionEvent> {
     const raw = this.#recent.input(rec);
     const bytes = bytesOf(raw);
+    const input = this.options.captureInput === false
+      ? undefined
+      : { dtype: raw instanceof Uint8Array ? 'uint8' as const : 'float32' as const, shape: [...rec.shape], data: base64(bytes) };
+    // digest() copies its input when called: the ring slot may be reused after this returns.
+    const hash = sha256Hex(bytes);
     const r = rec.result;
-    return {
+    return hash.then((inputHash) => ({
       id: rec.id, type: 'prediction', model: this.options.model, version: rec.version, deviceId: this.deviceId, ts: rec.ts, reason,
-      ...(this.options.captureInput === false
-        ? {}
-        : { input: { dtype: raw instanceof Uint8Array ? 'uint8' as const : 'float32' as const, shape: [...rec.shape], data: base64(bytes) } }),
-      inputHash: await sha256Hex(bytes),
+      ...(input ? { input } : {}),
+      inputHash,
       output: { label: r.label, confidence: r.confidence, topK: r.topK },
       engine: r.engine,
       latencyMs: Math.min(3.6e6, r.latencyMs),
-    };
+    }));
   }
 
   async #storedDeviceId(): Promise<string> {

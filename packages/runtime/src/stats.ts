@@ -26,13 +26,17 @@ export type StatsBody = Omit<StatsEvent, 'id' | 'model' | 'deviceId' | 'ts' | 't
 export class StatsWindow {
   #from = Date.now();
   readonly #byVersion = new Map<string, Tally>();
+  /** The last version counted, so a run of predictions on one version skips the Map. */
+  #last: { version: string; tally: Tally } | null = null;
 
   #tally(version: string): Tally {
+    if (this.#last?.version === version) return this.#last.tally;
     let t = this.#byVersion.get(version);
     if (!t) {
       t = { predictions: 0, lowConfidence: 0, corrections: 0, errors: 0, latencies: [], hist: new Array<number>(10).fill(0), labels: {} };
       this.#byVersion.set(version, t);
     }
+    this.#last = { version, tally: t };
     return t;
   }
 
@@ -80,6 +84,7 @@ export class StatsWindow {
       });
     }
     this.#byVersion.clear();
+    this.#last = null;
     this.#from = now;
     return out;
   }

@@ -15,21 +15,28 @@ function onnxBytes(model: ModelFiles): Uint8Array {
 function wrap(ort: Ort, session: InferenceSession): EngineSession {
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
-  // The feeds object and the dims array are made once per shape, not per call.
+  // One input tensor per session, over a staging buffer, made again only when the shape changes: no Tensor is
+  // built per prediction. ORT copies a CPU input into the WASM heap inside run() itself, before its first await,
+  // and runs go one at a time, so the buffer can be refilled by the next run.
   let dimsOf: readonly number[] | null = null;
-  let dims: number[] = [];
+  let staging = new Float32Array(0);
   const feeds: Record<string, Tensor> = {};
-  const runs = serial(async (input: Float32Array, shape: readonly number[]) => {
-    if (shape !== dimsOf) {
-      dimsOf = shape;
-      dims = [1, ...shape];
+  const runs = serial(async (input: Float32Array, shape: readonly number[], done: () => void) => {
+    try {
+      if (shape !== dimsOf || input.length !== staging.length) {
+        dimsOf = shape;
+        staging = new Float32Array(input.length);
+        feeds[inputName] = new ort.Tensor('float32', staging, [1, ...shape]);
+      }
+      staging.set(input);
+      const tensor = (await session.run(feeds))[outputName]!;
+      // A CPU tensor's data is there already; others are downloaded.
+      const data = (tensor.location === 'cpu' ? tensor.data : await tensor.getData()) as Float32Array;
+      tensor.dispose();
+      return data;
+    } finally {
+      done();
     }
-    feeds[inputName] = new ort.Tensor('float32', input, dims);
-    const tensor = (await session.run(feeds))[outputName]!;
-    // A CPU tensor's data is there already; others are downloaded.
-    const data = (tensor.location === 'cpu' ? tensor.data : await tensor.getData()) as Float32Array;
-    tensor.dispose();
-    return data;
   });
   return { run: runs.run, release: () => runs.close(() => session.release()) };
 }

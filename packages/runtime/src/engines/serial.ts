@@ -8,7 +8,11 @@ export interface Serial<A, B, R> {
   close(last: () => Promise<void> | void): Promise<void>;
 }
 
-export function serial<A, B, R>(fn: (a: A, b: B) => Promise<R>): Serial<A, B, R> {
+/**
+ * `fn` gets a `done` callback that it must call exactly once, when its run has finished (in a `finally` around
+ * its whole body): the session is freed in the run's own continuation, without a promise reaction of its own.
+ */
+export function serial<A, B, R>(fn: (a: A, b: B, done: () => void) => Promise<R>): Serial<A, B, R> {
   let busy = false;
   let closed = false;
   const waiting: (() => void)[] = [];
@@ -21,29 +25,29 @@ export function serial<A, B, R>(fn: (a: A, b: B) => Promise<R>): Serial<A, B, R>
     if (next) next();
     else busy = false;
   };
+  const start = (a: A, b: B): Promise<R> => {
+    try {
+      return fn(a, b, done);
+    } catch (err) {
+      // Only a function that is not async can throw here, before its own `finally`.
+      done();
+      return Promise.reject(err);
+    }
+  };
   const queued = async (a: A, b: B): Promise<R> => {
     await turn();
-    try {
-      if (closed) throw new Error('session released');
-      return await fn(a, b);
-    } finally {
+    if (closed) {
       done();
+      throw new Error('session released');
     }
+    return start(a, b);
   };
   return {
     run(a, b) {
       if (busy || closed) return queued(a, b);
-      // The common case, an idle session: no queue, no extra async frame, one reaction to free the session.
+      // The common case, an idle session: no queue, no extra async frame.
       busy = true;
-      let p: Promise<R>;
-      try {
-        p = fn(a, b);
-      } catch (err) {
-        done();
-        return Promise.reject(err);
-      }
-      p.then(done, done);
-      return p;
+      return start(a, b);
     },
     async close(last) {
       await turn();

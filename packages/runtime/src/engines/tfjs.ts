@@ -81,21 +81,25 @@ export async function loadTfjs(backend: Backend, model: ModelFiles, ctx: EngineC
   const net = await layers.loadLayersModel({ load: async () => artifacts });
   let dimsOf: readonly number[] | null = null;
   let dims: number[] = [];
-  const runs = serial(async (input: Float32Array, shape: readonly number[]) => {
-    // Another TF.js session may have made its backend active meanwhile.
-    if (tf.getBackend() !== backend) await activate(tf, backend);
-    if (shape !== dimsOf) {
-      dimsOf = shape;
-      dims = [1, ...shape];
-    }
-    const out = tf.tidy(() => {
-      const y = net.predict(tf.tensor(input, dims, 'float32'));
-      return Array.isArray(y) ? y[0]! : y;
-    });
+  const runs = serial(async (input: Float32Array, shape: readonly number[], done: () => void) => {
     try {
-      return (await out.data()) as Float32Array;
+      // Another TF.js session may have made its backend active meanwhile.
+      if (tf.getBackend() !== backend) await activate(tf, backend);
+      if (shape !== dimsOf) {
+        dimsOf = shape;
+        dims = [1, ...shape];
+      }
+      const out = tf.tidy(() => {
+        const y = net.predict(tf.tensor(input, dims, 'float32'));
+        return Array.isArray(y) ? y[0]! : y;
+      });
+      try {
+        return (await out.data()) as Float32Array;
+      } finally {
+        out.dispose();
+      }
     } finally {
-      out.dispose();
+      done();
     }
   });
   return {

@@ -46,14 +46,23 @@ function dropClass(event: Event): DropClass {
 /** Serialises an event within the per-event limit: a captured input that does not fit is left out (its hash stays). */
 export function serialise(event: Event, maxBytes: number): { json: string; bytes: number } | null {
   let json = JSON.stringify(event);
-  let bytes = encoder.encode(json).length;
+  let bytes = utf8Length(json);
   if (bytes > maxBytes && event.type === 'prediction' && event.input) {
     const { input: _dropped, ...rest } = event;
     json = JSON.stringify(rest);
-    bytes = encoder.encode(json).length;
+    bytes = utf8Length(json);
   }
   return bytes > maxBytes ? null : { json, bytes };
 }
+
+/**
+ * UTF-8 length of a string. Events are mostly ASCII (ids, base64 inputs): then it is the string's length, with no
+ * encoded copy (an ArrayBuffer per event, which adds to the garbage collector's work while predictions run).
+ */
+function utf8Length(s: string): number {
+  return NON_ASCII.test(s) ? encoder.encode(s).length : s.length;
+}
+const NON_ASCII = /[^\x00-\x7f]/;
 
 export class Outbox {
   readonly options: Required<OutboxOptions>;
@@ -92,25 +101,55 @@ export class Outbox {
       else records.push({ id: event.id, dest: this.#dest.url, cls: dropClass(event), bytes: s.bytes, createdAt: now, json: s.json });
     }
     if (records.length) this.#observer.queued?.(records.map(({ id, json, bytes }) => ({ id, json, bytes })));
+    let lost: StoredEvent[] = [];
     try {
-      await this.#store(records, tooBig).catch(async (err: DOMException) => {
-        if (err?.name !== 'QuotaExceededError') throw err;
-        // The origin is out of quota: drop the oldest droppable events to make room, then try once more.
-        await this.#counted((tx, c) => evictAll(tx, c, Math.max(0, c.count - Math.max(records.length, Math.ceil(c.count / 4))), Infinity, false));
-        await this.#store(records, tooBig);
-      });
+      if (records.length) lost = await this.#storeWithinQuota(records);
+      if (lost.length) this.#state.lastError = `storage: QuotaExceededError (${lost.length} events did not fit)`;
     } catch (err) {
-      this.#state.lastError = `storage: ${(err as Error).message}`;
-      this.#observer.settled?.(records.map((r) => r.id));
+      this.#state.lastError = `storage: ${(err as Error).message || (err as Error).name}`;
+      lost = records;
+    }
+    if (lost.length || tooBig) {
+      if (lost.length) this.#observer.settled?.(lost.map((r) => r.id));
+      const drops = lost.length + tooBig;
       // Counted in storage if storage still takes a small write; in this page's status in any case.
-      await this.#counted(async (_, c) => void (c.dropped += records.length + tooBig)).catch(() => (this.#state.dropped += records.length + tooBig));
-      this.#publish();
-      return;
+      await this.#counted(async (_, c) => void (c.dropped += drops)).catch(() => (this.#state.dropped += drops));
     }
     this.#publish();
-    this.#sinceFlush += records.length;
+    if (lost.length === records.length) return;
+    this.#sinceFlush += records.length - lost.length;
     if (this.#sinceFlush >= this.options.batchEvents) void this.flush();
     else this.#schedule(Date.now() + this.options.flushIntervalMs);
+  }
+
+  /**
+   * Stores `records`; when the origin is out of quota, evicts the oldest droppable events to make room and tries
+   * again, and if they still do not all fit, stores them one at a time, corrections first. Returns those that did
+   * not fit (the caller drops and counts them); other storage errors are thrown.
+   */
+  async #storeWithinQuota(records: StoredEvent[]): Promise<StoredEvent[]> {
+    const quota = (err: unknown) => (err as DOMException | undefined)?.name === 'QuotaExceededError';
+    try {
+      await this.#store(records);
+      return [];
+    } catch (err) {
+      if (!quota(err)) throw err;
+    }
+    await this.#counted((tx, c) => evictAll(tx, c, Math.max(0, c.count - Math.max(records.length, Math.ceil(c.count / 4))), Infinity, false));
+    try {
+      await this.#store(records);
+      return [];
+    } catch (err) {
+      if (!quota(err) || records.length === 1) throw err;
+    }
+    const lost: StoredEvent[] = [];
+    for (const r of [...records].sort((a, b) => a.cls - b.cls)) {
+      await this.#store([r]).catch((err: unknown) => {
+        if (!quota(err)) throw err;
+        lost.push(r);
+      });
+    }
+    return lost;
   }
 
   /** Sends everything due, one batch at a time, while holding the origin-wide sender lock. */
@@ -195,10 +234,9 @@ export class Outbox {
   }
 
   /** One transaction: put the records, then evict past the bounds (sampled first, corrections last). */
-  #store(records: StoredEvent[], tooBig: number): Promise<void> {
+  #store(records: StoredEvent[]): Promise<void> {
     return this.#counted(async (tx, c) => {
       const outbox = tx.objectStore('outbox');
-      c.dropped += tooBig;
       for (const r of records) {
         const old = await outbox.get(r.id);
         if (old) {
