@@ -93,7 +93,7 @@ describe('SQLite ingest writer', () => {
   });
 });
 
-describe('SQLite migration 003_events_input_key', () => {
+describe('SQLite migration 003_event_indexes', () => {
   test('a prediction is found by input hash whatever insertion epoch (65,536 events) it is in', async () => {
     const { app, store: s, close } = await makeApp('sqlite');
     try {
@@ -119,7 +119,7 @@ describe('SQLite migration 003_events_input_key', () => {
     try {
       // The store as the collector left it before 003: the (model, input_hash) index, events already in.
       const old = openSqlite({ path: sqlitePath(s) });
-      migrateSqlite(old, [...eventMigrations.filter((m) => m.name !== '003_events_input_key'), ...labelMigrations, ...batchMigrations]);
+      migrateSqlite(old, [...eventMigrations.filter((m) => m.name !== '003_event_indexes'), ...labelMigrations, ...batchMigrations]);
       const p = prediction({ seed: 7 });
       const c = correction(p, '3', 'device-c');
       const insert = old.prepare(
@@ -135,7 +135,7 @@ describe('SQLite migration 003_events_input_key', () => {
         const indexes = check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'").pluck().all();
         check.close();
         assert.ok(indexes.includes('events_input_key'), `indexes: ${indexes.join(', ')}`);
-        assert.ok(!indexes.includes('events_input_hash'), 'the old index is dropped');
+        assert.ok(!indexes.includes('events_input_hash') && !indexes.includes('events_model_type'), 'the old indexes are dropped');
         assert.deepEqual(await app.storage.events.get(p.id), p);
         const r = await freeze(app);
         assert.equal(r.statusCode, 201, r.body);

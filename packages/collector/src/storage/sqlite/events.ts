@@ -44,15 +44,19 @@ export const eventMigrations: Migration[] = [
     `,
   },
   {
-    // Predictions are looked up by input hash only for the inputs in question (the labeled ones at a freeze, a
-    // review page), but every stored prediction pays for the index on every insert. Keyed by the full hash, each
-    // insert dirtied its own page of an index that grows with the store (ingest into a store of 1M events ran at
-    // half the rate of an empty one). This index leads with the insertion epoch (65,536 events) and keeps only the
-    // hash's first 8 characters: inserts touch the current epoch's small subtree only, whatever the store's size,
-    // and a lookup is one probe per epoch, the whole hash compared on the rows found (`predictionsWithHash`).
-    name: '003_events_input_key',
+    // Every insert pays for every index, so ingest keeps only what reads need:
+    // - Predictions are looked up by input hash only for the inputs in question (the labeled ones at a freeze, a
+    //   review page). Keyed by the full hash, each insert dirtied its own page of an index that grows with the
+    //   store (ingest into a store of 1M events ran at half the rate of an empty one). `events_input_key` leads
+    //   with the insertion epoch (65,536 events) and keeps only the hash's first 8 characters: inserts touch the
+    //   current epoch's small subtree only, whatever the store's size, and a lookup is one probe per epoch, the
+    //   whole hash compared on the rows found (`predictionsWithHash`).
+    // - `(model, type, seq)` duplicated `(model, type, received_at)` (metrics): every read that filters on model
+    //   and type uses that one; the few that want seq order sort what they read.
+    name: '003_event_indexes',
     sql: `
       DROP INDEX events_input_hash;
+      DROP INDEX events_model_type;
       CREATE INDEX events_input_key ON events (seq >> 16, substr(input_hash, 1, 8)) WHERE input_hash IS NOT NULL;
     `,
   },
