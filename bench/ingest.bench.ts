@@ -1,7 +1,7 @@
 /**
  * Ingest throughput over HTTP against the raw store, per store, in the same run.
  *
- *   http: the collector in its own process (as deployed), CLIENTS concurrent keep-alive clients in this process
+ *   http: the collector in its own process (as deployed), CLIENTS concurrent keep-alive connections (autocannon) in this process
  *         POSTing batches of 100 events of ~400 bytes to /v1/events, each acked only after its commit.
  *   raw:  the same rows (same table, indexes and pragmas, the collector's own INSERT … ON CONFLICT DO NOTHING;
  *         on PostgreSQL its one-JSON-parameter statement) written by the database driver directly, one transaction
@@ -11,7 +11,7 @@
  * Each measurement starts from an empty store; the figure is the median of REPS. Run: npm run bench -- ingest
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import autocannon from 'autocannon';
 import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -162,20 +162,6 @@ async function raw(kind: Kind, data: Event[][]): Promise<number> {
 
 // ---------------------------------------------------------------- HTTP
 
-function post(agent: Agent, url: URL, body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { agent, host: url.hostname, port: url.port, method: 'POST', path: '/v1/events', headers: { 'content-type': 'application/json', 'content-length': body.length, authorization: `Bearer ${KEY}` } },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 async function startCollector(store: FreshStore): Promise<{ child: ChildProcess; url: URL }> {
   const execArgv = process.env.INGEST_PROFILE ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${process.env.INGEST_PROFILE}`] : process.execArgv;
   const child = fork(fileURLToPath(import.meta.url), ['serve', JSON.stringify(store.options), store.dataDir], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -186,27 +172,51 @@ async function startCollector(store: FreshStore): Promise<{ child: ChildProcess;
   return { child, url: new URL(url) };
 }
 
-/** Sends `data` with CLIENTS concurrent clients; returns events/s and request latencies (ms). */
-async function overHttp(url: URL, data: Event[][]): Promise<{ rate: number; latencies: number[] }> {
-  const bodies = data.map((b) => Buffer.from(JSON.stringify({ events: b })));
-  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
-  const latencies: number[] = [];
+/**
+ * Sends `data` with CLIENTS concurrent keep-alive connections, one request in flight on each (autocannon: a
+ * load generator cheap enough to leave this 2-core machine's CPU to the collector; node:http's client spent
+ * 16 µs of CPU per event here, a third of what the collector itself spends). Every request must be acked 200.
+ */
+async function overHttp(url: URL, data: Event[][]): Promise<{ rate: number; p50: number; p99: number; clientCpuUsPerEvent: number }> {
+  const bodies = data.map((b) => JSON.stringify({ events: b }));
   let next = 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++]!;
-        const s = performance.now();
-        const status = await post(agent, url, body);
-        latencies.push(performance.now() - s);
-        if (status !== 200) throw new Error(`ingest answered ${status}`);
-      }
-    }),
-  );
-  const rate = (data.length * BATCH) / ((performance.now() - t0) / 1000);
-  agent.destroy();
-  return { rate, latencies };
+  // autocannon ends a run on its 1 s tick after the last response: the run's time is taken at the last response.
+  let answered = 0;
+  let last = 0;
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const options: autocannon.Options = {
+      url: url.origin,
+      connections: CLIENTS,
+      pipelining: 1,
+      amount: bodies.length,
+      timeout: 60,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      requests: [
+        {
+          method: 'POST',
+          path: '/v1/events',
+          setupRequest: (req) => {
+            const body = bodies[next++];
+            if (body === undefined) throw new Error('more requests than batches');
+            return { ...req, body };
+          },
+        },
+      ],
+    };
+    const instance = autocannon(options, (err, res) => (err ? reject(err) : resolve(res)));
+    instance.on('response', () => {
+      if (++answered === bodies.length) last = performance.now();
+    });
+  });
+  const seconds = ((last || performance.now()) - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  if (process.env.INGEST_DEBUG) console.error(`autocannon: ${seconds.toFixed(2)} s by our clock, ${result.duration} s by its own, ${result.requests.total} requests`);
+  if (result['2xx'] !== bodies.length || result.non2xx || result.errors || result.timeouts) {
+    throw new Error(`ingest: ${result['2xx']} of ${bodies.length} requests answered 2xx (${result.non2xx} other statuses, ${result.errors} errors, ${result.timeouts} timeouts)`);
+  }
+  return { rate: (data.length * BATCH) / seconds, p50: result.latency.p50, p99: result.latency.p99, clientCpuUsPerEvent: (cpu.user + cpu.system) / (data.length * BATCH) };
 }
 
 /** CPU microseconds the collector process has used so far. */
@@ -220,7 +230,7 @@ function cpuOf(child: ChildProcess): Promise<number> {
   });
 }
 
-async function http(kind: Kind, data: Event[][], warmup: Event[][]): Promise<{ rate: number; latencies: number[]; cpuSecondsPer1k: number }> {
+async function http(kind: Kind, data: Event[][], warmup: Event[][]): Promise<{ rate: number; p50: number; p99: number; clientCpuUsPerEvent: number; cpuSecondsPer1k: number }> {
   const store = await freshStore(kind);
   const { child, url } = await startCollector(store);
   try {
@@ -240,42 +250,61 @@ async function http(kind: Kind, data: Event[][], warmup: Event[][]): Promise<{ r
 
 const median = (xs: number[]) => percentile(xs, 50);
 
+/** Milliseconds a fixed loop of float arithmetic takes: how fast this (shared, virtual) machine runs right now. */
+function hostProbe(): number {
+  const t0 = performance.now();
+  let x = 0;
+  for (let i = 0; i < 1e8; i++) x += i * 1.0000001;
+  if (x < 0) console.log(x);
+  return Math.round(performance.now() - t0);
+}
+
 async function main(): Promise<void> {
   const rows: Row[] = [];
+  const probes = [hostProbe()];
   for (const kind of STORES) {
     const raws: number[] = [];
     const https: number[] = [];
-    const latencies: number[] = [];
+    const p50s: number[] = [];
+    const p99s: number[] = [];
+    const clientCpu: number[] = [];
     const cpuPer1k: number[] = [];
     for (let rep = 0; rep < REPS; rep++) {
       // Fresh ids every time: a resent id would be a cheap duplicate, not a write.
       raws.push(await raw(kind, batches(EVENTS)));
       const h = await http(kind, batches(EVENTS), batches(WARMUP));
       https.push(h.rate);
-      latencies.push(...h.latencies);
+      p50s.push(h.p50);
+      p99s.push(h.p99);
+      clientCpu.push(h.clientCpuUsPerEvent);
       cpuPer1k.push(h.cpuSecondsPer1k);
       console.error(`${kind} rep ${rep + 1}/${REPS}: raw ${Math.round(raws.at(-1)!)} ev/s, http ${Math.round(h.rate)} ev/s`);
     }
     const rawRate = median(raws);
     const httpRate = median(https);
     const held = PREFILL ? `, store already holding ${PREFILL.toLocaleString('en')} events` : '';
-    rows.push({ store: kind, path: `raw driver, 1 tx per 100 rows${held}`, 'events/s': Math.round(rawRate), ratio: 1, 'p50 ms': null, 'p99 ms': null, 'collector CPU ms / 1k events': null });
+    rows.push({ store: kind, path: `raw driver, 1 tx per 100 rows${held}`, 'events/s': Math.round(rawRate), ratio: 1, 'p50 ms': null, 'p99 ms': null, 'collector CPU ms / 1k events': null, 'load generator CPU µs / event': null });
     rows.push({
       store: kind,
       path: `HTTP POST /v1/events, ${CLIENTS} clients${held}`,
       'events/s': Math.round(httpRate),
       ratio: Number((httpRate / rawRate).toFixed(2)),
-      'p50 ms': Number(percentile(latencies, 50).toFixed(1)),
-      'p99 ms': Number(percentile(latencies, 99).toFixed(1)),
+      // Request latency: the median over the rounds of each round's p50 and p99.
+      'p50 ms': Number(median(p50s).toFixed(1)),
+      'p99 ms': Number(median(p99s).toFixed(1)),
       // What the collector process itself spends (steady under other load; fsync waits are not CPU).
       'collector CPU ms / 1k events': Number((median(cpuPer1k) * 1000).toFixed(1)),
+      'load generator CPU µs / event': Number(median(clientCpu).toFixed(1)),
     });
   }
   if (template) rmSync(dirname(template), { recursive: true, force: true });
+  probes.push(hostProbe());
+  // Three times this loop took 3.3 s and then 4.5 s a minute apart on 2026-12-01, with no other job running.
+  console.log(`host probe (a fixed loop, ms; lower is a faster machine): ${probes.join(' at the start, ')} at the end`);
   // Other work on a small shared machine moves both figures; the ratio is taken within one run for that reason.
   const load = loadavg().map((x) => Number(x.toFixed(2)));
   console.log(`load average at the end: ${load.join(' ')} on ${cpus().length} CPUs`);
-  report(PREFILL ? 'ingest-prefilled' : 'ingest', rows, { prefill: PREFILL, batch: BATCH, clients: CLIENTS, eventsPerRun: EVENTS, reps: REPS, eventBytes: JSON.stringify(event(0)).length, loadAverage: load });
+  report(PREFILL ? 'ingest-prefilled' : 'ingest', rows, { hostProbeMs: probes, prefill: PREFILL, batch: BATCH, clients: CLIENTS, eventsPerRun: EVENTS, reps: REPS, eventBytes: JSON.stringify(event(0)).length, loadAverage: load });
 }
 
 // ---------------------------------------------------------------- entry: the bench, or the collector process it forks
