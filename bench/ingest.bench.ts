@@ -12,7 +12,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
-import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, fdatasyncSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -259,9 +259,27 @@ function hostProbe(): number {
   return Math.round(performance.now() - t0);
 }
 
+/** Median milliseconds of a 64 KiB write + fdatasync in the temp dir: what a commit's fsync costs right now. */
+function diskProbe(): number {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeloop-bench-disk-'));
+  const fd = openSync(join(dir, 'probe'), 'w');
+  const buf = Buffer.alloc(65_536, 1);
+  const times: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t0 = performance.now();
+    writeSync(fd, buf, 0, buf.length, 0);
+    fdatasyncSync(fd);
+    times.push(performance.now() - t0);
+  }
+  closeSync(fd);
+  rmSync(dir, { recursive: true, force: true });
+  return Number(median(times).toFixed(2));
+}
+
 async function main(): Promise<void> {
   const rows: Row[] = [];
   const probes = [hostProbe()];
+  const disk = [diskProbe()];
   for (const kind of STORES) {
     const raws: number[] = [];
     const https: number[] = [];
@@ -299,12 +317,14 @@ async function main(): Promise<void> {
   }
   if (template) rmSync(dirname(template), { recursive: true, force: true });
   probes.push(hostProbe());
+  disk.push(diskProbe());
   // Three times this loop took 3.3 s and then 4.5 s a minute apart on 2026-12-01, with no other job running.
   console.log(`host probe (a fixed loop, ms; lower is a faster machine): ${probes.join(' at the start, ')} at the end`);
+  console.log(`disk probe (64 KiB write + fdatasync, median ms): ${disk.join(' at the start, ')} at the end`);
   // Other work on a small shared machine moves both figures; the ratio is taken within one run for that reason.
   const load = loadavg().map((x) => Number(x.toFixed(2)));
   console.log(`load average at the end: ${load.join(' ')} on ${cpus().length} CPUs`);
-  report(PREFILL ? 'ingest-prefilled' : 'ingest', rows, { hostProbeMs: probes, prefill: PREFILL, batch: BATCH, clients: CLIENTS, eventsPerRun: EVENTS, reps: REPS, eventBytes: JSON.stringify(event(0)).length, loadAverage: load });
+  report(PREFILL ? 'ingest-prefilled' : 'ingest', rows, { hostProbeMs: probes, diskProbeMs: disk, prefill: PREFILL, batch: BATCH, clients: CLIENTS, eventsPerRun: EVENTS, reps: REPS, eventBytes: JSON.stringify(event(0)).length, loadAverage: load });
 }
 
 // ---------------------------------------------------------------- entry: the bench, or the collector process it forks
