@@ -15,6 +15,7 @@
 import { startEnv } from '../packages/runtime/test/helpers/env.js';
 import { digits, variant } from '../packages/runtime/test/helpers/fixture.js';
 import { measureSize } from '../packages/runtime/test/helpers/size.js';
+import { cannotPin, pinPageThreads } from './pin.js';
 import { percentile, report, type Row } from './report.js';
 
 const ROUNDS = Number(process.env.RUNTIME_BENCH_ROUNDS ?? 30);
@@ -207,80 +208,90 @@ try {
       (i <= WARM_SWAPS ? warmups : versions).push(`swap-${i}`);
       await env.publish(`swap-${i}`, variant(1000 + i), { lowConfidence: 0, sampleRate: 0 });
     }
-    await env.rollout({ stable: 'quiet' });
-    const page = await env.open(await env.context());
-    await page.evaluate(async ({ opts, x, GAP_MS }) => {
-      const rt = await window.edgeloop.createRuntime({ ...opts, engine: 'ort-wasm' });
-      const w = window as unknown as { bench: { rt: typeof rt; phase: string; lat: Record<string, number[]>; seen: Record<string, number>; first: Record<string, number>; stop: boolean; done: Promise<void>; swap(): Promise<boolean> } };
-      const b = { rt, phase: 'warm', lat: {} as Record<string, number[]>, seen: {} as Record<string, number>, first: {} as Record<string, number>, stop: false, done: Promise.resolve(), swap: async () => false };
-      rt.on('swap', (e) => (b.seen[e.to] = performance.now() - e.tookMs));
-      const inputs = x.map((v) => new Float32Array(v));
-      // V8 compiles a specific JS-to-WebAssembly wrapper for an export after 1,000 calls through its generic one,
-      // and tiers hot WebAssembly functions up in the background: done here, before any window, as in an app that
-      // has been predicting for a while.
-      for (let i = 0; i < 3000; i++) await rt.predict(inputs[i % inputs.length]!);
-      b.done = (async () => {
-        for (let i = 0; !b.stop; i++) {
-          // An app predicting per frame or input event: other tasks (polls, swaps, logging) run in between.
-          await new Promise((r) => setTimeout(r, 0));
-          const phase = b.phase;
+    // Two passes: every thread free to run on any core (as the machine runs), then the page's thread on a core of
+    // its own and everything else (the browser's other threads, the collector and this driver) on the rest.
+    const why = cannotPin();
+    for (const pinned of why ? [false] : [false, true]) {
+      await env.rollout({ stable: 'quiet' });
+      const page = await env.open(await env.context());
+      await page.evaluate(async ({ opts, x, GAP_MS }) => {
+        const rt = await window.edgeloop.createRuntime({ ...opts, engine: 'ort-wasm' });
+        const w = window as unknown as { bench: { rt: typeof rt; phase: string; lat: Record<string, number[]>; seen: Record<string, number>; first: Record<string, number>; stop: boolean; done: Promise<void>; swap(): Promise<boolean> } };
+        const b = { rt, phase: 'warm', lat: {} as Record<string, number[]>, seen: {} as Record<string, number>, first: {} as Record<string, number>, stop: false, done: Promise.resolve(), swap: async () => false };
+        rt.on('swap', (e) => (b.seen[e.to] = performance.now() - e.tookMs));
+        const inputs = x.map((v) => new Float32Array(v));
+        // V8 compiles a specific JS-to-WebAssembly wrapper for an export after 1,000 calls through its generic one,
+        // and tiers hot WebAssembly functions up in the background: done here, before any window, as in an app that
+        // has been predicting for a while.
+        for (let i = 0; i < 3000; i++) await rt.predict(inputs[i % inputs.length]!);
+        b.done = (async () => {
+          for (let i = 0; !b.stop; i++) {
+            // An app predicting per frame or input event: other tasks (polls, swaps, logging) run in between.
+            await new Promise((r) => setTimeout(r, 0));
+            const phase = b.phase;
+            const t0 = performance.now();
+            const p = await rt.predict(inputs[i % inputs.length]!);
+            const t1 = performance.now();
+            // A prediction counts in a window only if it started and ended in it.
+            if (b.phase === phase) (b.lat[phase] ??= []).push(t1 - t0);
+            b.first[p.version] ??= t1;
+          }
+        })();
+        // The swap window: from the poll that sees the new version until it serves, and the task after it that
+        // releases the old session. Then, after a gap, a steady window of the same length: both windows hold about
+        // as many predictions (a p99 of 150 predictions is their second slowest: the same estimator on both sides)
+        // and see the same machine load.
+        b.swap = async () => {
+          b.phase = 'swaps';
           const t0 = performance.now();
-          const p = await rt.predict(inputs[i % inputs.length]!);
-          const t1 = performance.now();
-          // A prediction counts in a window only if it started and ended in it.
-          if (b.phase === phase) (b.lat[phase] ??= []).push(t1 - t0);
-          b.first[p.version] ??= t1;
-        }
-      })();
-      // The swap window: from the poll that sees the new version until it serves, and the task after it that
-      // releases the old session. Then, after a gap, a steady window of the same length: both windows hold about
-      // as many predictions (a p99 of 150 predictions is their second slowest: the same estimator on both sides)
-      // and see the same machine load.
-      b.swap = async () => {
-        b.phase = 'swaps';
-        const t0 = performance.now();
-        const swapped = await rt.update();
-        await new Promise((r) => setTimeout(r, 10));
-        const took = performance.now() - t0;
-        b.phase = 'gap';
-        await new Promise((r) => setTimeout(r, GAP_MS));
-        b.phase = 'steady';
-        await new Promise((r) => setTimeout(r, took));
-        b.phase = 'gap';
-        return swapped;
-      };
-      w.bench = b;
-    }, { opts: env.options({ pollIntervalMs: 0, statsWindowMs: 3_600_000 }) as { key: string; collector: string; model: string }, x, GAP_MS: SWAP_GAP_MS });
-    const phase = (name: string) => page.evaluate((name) => ((window as unknown as { bench: { phase: string } }).bench.phase = name), name);
-    await new Promise((r) => setTimeout(r, 1000));
-    // Swap windows alternate with steady windows of the same length, so both see the same machine load; the
-    // rollout change (the collector's work, on this same machine) lands in neither. The first swaps are not
-    // counted: a few swaps in a row make V8 compile the swap path itself (manifest, fetch, verify, ORT session
-    // creation), in the background on these 2 cores and on the page thread, which in an app, with swaps hours
-    // apart, happens once if at all.
-    for (const v of [...warmups, ...versions]) {
-      if (v === versions[0]) await page.evaluate(() => ((window as unknown as { bench: { lat: Record<string, number[]> } }).bench.lat = {}));
-      await phase('gap');
-      await env.rollout({ stable: v });
-      const swapped = await page.evaluate(() => (window as unknown as { bench: { swap(): Promise<boolean> } }).bench.swap());
-      if (!swapped) throw new Error(`no swap to ${v}`);
+          const swapped = await rt.update();
+          await new Promise((r) => setTimeout(r, 10));
+          const took = performance.now() - t0;
+          b.phase = 'gap';
+          await new Promise((r) => setTimeout(r, GAP_MS));
+          b.phase = 'steady';
+          await new Promise((r) => setTimeout(r, took));
+          b.phase = 'gap';
+          return swapped;
+        };
+        w.bench = b;
+      }, { opts: env.options({ pollIntervalMs: 0, statsWindowMs: 3_600_000 }) as { key: string; collector: string; model: string }, x, GAP_MS: SWAP_GAP_MS });
+      // After the warm-up: threads the page thread starts from here on inherit its core.
+      if (pinned && pinPageThreads() === 0) throw new Error('no renderer main thread found to pin');
+      const phase = (name: string) => page.evaluate((name) => ((window as unknown as { bench: { phase: string } }).bench.phase = name), name);
+      await new Promise((r) => setTimeout(r, 1000));
+      // Swap windows alternate with steady windows of the same length, so both see the same machine load; the
+      // rollout change (the collector's work, on this same machine) lands in neither. The first swaps are not
+      // counted: a few swaps in a row make V8 compile the swap path itself (manifest, fetch, verify, ORT session
+      // creation), in the background on these 2 cores and on the page thread, which in an app, with swaps hours
+      // apart, happens once if at all.
+      for (const v of [...warmups, ...versions]) {
+        if (v === versions[0]) await page.evaluate(() => ((window as unknown as { bench: { lat: Record<string, number[]> } }).bench.lat = {}));
+        await phase('gap');
+        await env.rollout({ stable: v });
+        const swapped = await page.evaluate(() => (window as unknown as { bench: { swap(): Promise<boolean> } }).bench.swap());
+        if (!swapped) throw new Error(`no swap to ${v}`);
+      }
+      const b = await page.evaluate(async () => {
+        const bench = (window as unknown as { bench: { stop: boolean; done: Promise<void>; lat: Record<string, number[]>; seen: Record<string, number>; first: Record<string, number> } }).bench;
+        bench.stop = true;
+        await bench.done;
+        return { lat: bench.lat, seen: bench.seen, first: bench.first };
+      });
+      if (pinned) pinPageThreads(false);
+      const steady = b.lat.steady!;
+      const how = pinned ? ', page thread on a core of its own' : ', all threads on all cores';
+      const swaps = b.lat.swaps!;
+      rows.push({ measure: `p99 prediction latency during ${SWAPS} hot swaps (${swaps.length} predictions) vs steady windows as long, between them (${steady.length})${how}`, value: r3(percentile(swaps, 99)), baseline: r3(percentile(steady, 99)), unit: 'ms (p99)', ratio: r3(percentile(swaps, 99) / percentile(steady, 99)), target: '≤ 1.5' });
+      rows.push({ measure: `p50 prediction latency during swaps vs steady${how}`, value: r3(percentile(swaps, 50)), baseline: r3(percentile(steady, 50)), unit: 'ms (p50)', ratio: r3(percentile(swaps, 50) / percentile(steady, 50)), target: 'report' });
+      rows.push({ measure: `max prediction latency during swaps vs steady${how}`, value: r3(Math.max(...swaps)), baseline: r3(Math.max(...steady)), unit: 'ms (max)', ratio: r3(Math.max(...swaps) / Math.max(...steady)), target: 'report' });
+      const toFirst = versions.map((v) => b.first[v]! - b.seen[v]!);
+      rows.push({ measure: `manifest change seen → first prediction on the new version (median of ${SWAPS})${how}`, value: r3(median(toFirst)), baseline: null, unit: 'ms', ratio: null, target: 'report' });
+      rows.push({ measure: `manifest change seen → first prediction on the new version (max of ${SWAPS})${how}`, value: r3(Math.max(...toFirst)), baseline: null, unit: 'ms', ratio: null, target: 'report' });
+      extra[pinned ? 'swapPinned' : 'swap'] = { swaps: SWAPS, warmupSwaps: WARM_SWAPS, gapMs: SWAP_GAP_MS, swapPredictions: swaps.length, steadyPredictions: steady.length, swapP90: r3(percentile(swaps, 90)), steadyP90: r3(percentile(steady, 90)) };
+      await page.close();
     }
-    const b = await page.evaluate(async () => {
-      const bench = (window as unknown as { bench: { stop: boolean; done: Promise<void>; lat: Record<string, number[]>; seen: Record<string, number>; first: Record<string, number> } }).bench;
-      bench.stop = true;
-      await bench.done;
-      return { lat: bench.lat, seen: bench.seen, first: bench.first };
-    });
-    const steady = b.lat.steady!;
-    const swaps = b.lat.swaps!;
-    rows.push({ measure: `p99 prediction latency during ${SWAPS} hot swaps (${swaps.length} predictions) vs steady windows as long, between them (${steady.length})`, value: r3(percentile(swaps, 99)), baseline: r3(percentile(steady, 99)), unit: 'ms (p99)', ratio: r3(percentile(swaps, 99) / percentile(steady, 99)), target: '≤ 1.5' });
-    rows.push({ measure: 'p50 prediction latency during swaps vs steady', value: r3(percentile(swaps, 50)), baseline: r3(percentile(steady, 50)), unit: 'ms (p50)', ratio: r3(percentile(swaps, 50) / percentile(steady, 50)), target: 'report' });
-    rows.push({ measure: 'max prediction latency during swaps vs steady', value: r3(Math.max(...swaps)), baseline: r3(Math.max(...steady)), unit: 'ms (max)', ratio: r3(Math.max(...swaps) / Math.max(...steady)), target: 'report' });
-    const toFirst = versions.map((v) => b.first[v]! - b.seen[v]!);
-    rows.push({ measure: `manifest change seen → first prediction on the new version (median of ${SWAPS})`, value: r3(median(toFirst)), baseline: null, unit: 'ms', ratio: null, target: 'report' });
-    rows.push({ measure: `manifest change seen → first prediction on the new version (max of ${SWAPS})`, value: r3(Math.max(...toFirst)), baseline: null, unit: 'ms', ratio: null, target: 'report' });
-    extra.swap = { swaps: SWAPS, warmupSwaps: WARM_SWAPS, gapMs: SWAP_GAP_MS, swapPredictions: swaps.length, steadyPredictions: steady.length, swapP90: r3(percentile(swaps, 90)), steadyP90: r3(percentile(steady, 90)) };
-    await page.close();
+    if (why) rows.push({ measure: `hot swaps with the page thread on a core of its own: not measured (${why})`, value: null, baseline: null, unit: '', ratio: null, target: '' });
   }
 
   // 4. Size of the runtime's own code.
