@@ -35,6 +35,11 @@ export function checkOptions(o: RuntimeOptions): void {
   if (Array.isArray(o.engine) && o.engine.length === 0) throw bad('engine list is empty');
 }
 
+/** What the core tells its host: the outbox's copies for the unload send, and when a stats window closed. */
+export interface CoreObserver extends OutboxObserver {
+  statsClosed?(): void;
+}
+
 export class RuntimeCore {
   readonly events = new Emitter<RuntimeEvents>();
   readonly collector: string;
@@ -53,12 +58,12 @@ export class RuntimeCore {
   #updater!: ModelUpdater;
   deviceId = '';
 
-  readonly #observer: OutboxObserver;
+  readonly #observer: CoreObserver;
   readonly #inWorker;
 
   constructor(
     readonly options: RuntimeOptions,
-    observer: OutboxObserver = {},
+    observer: CoreObserver = {},
     inWorker = false,
   ) {
     this.#observer = observer;
@@ -168,7 +173,7 @@ export class RuntimeCore {
     const labels = this.labels();
     if (labels.length && !labels.includes(label)) throw new RuntimeError('EL_RT_UNKNOWN_LABEL', label, labels.join(', '));
     const rec = this.#recent.get(id);
-    const version = rec?.version ?? this.#slot.model?.manifest.version ?? 'unknown';
+    const version = this.versionOf(id);
     const events: Event[] = [];
     // Sent again with reason "reported" even if it was kept before: the outbox upgrades a queued copy so it is
     // never dropped first, and the collector dedupes a copy it already has.
@@ -180,6 +185,16 @@ export class RuntimeCore {
     events.push(correction);
     this.#stats.correction(version);
     await this.outbox.add(events);
+  }
+
+  /** The version a correction of prediction `id` is counted against: the prediction's, else the serving one. */
+  versionOf(id: string): string {
+    return this.#recent.get(id)?.version ?? this.#slot.model?.manifest.version ?? 'unknown';
+  }
+
+  /** Whether the serving policy counts this prediction as low-confidence (as its stats did). */
+  isLow(p: Prediction): boolean {
+    return p.confidence < (this.#slot.model?.manifest.policy.lowConfidence ?? 0);
   }
 
   flush(): Promise<OutboxStatus> {
@@ -211,21 +226,25 @@ export class RuntimeCore {
     };
   }
 
-  /** Closes the current stats window into the outbox; at `pagehide` (`unloading`) without waiting for storage. */
-  async closeStats(unloading = false): Promise<void> {
+  /**
+   * Closes the current stats window into the outbox; at `pagehide` (`unloading`) without waiting for storage.
+   * `ids` gives a version's event the id the page already sent it under (worker mode), so it is counted once.
+   */
+  async closeStats(unloading = false, ids: Readonly<Record<string, string>> = {}): Promise<void> {
     if (!this.outbox) return;
     const dropped = (unloading ? 0 : await this.outbox.takeDropped().catch(() => 0)) + this.#captureDropped;
     this.#captureDropped = 0;
     const now = Date.now();
     const bodies = this.#stats.close(now, dropped, this.#slot.model?.manifest.version ?? null);
+    this.#observer.statsClosed?.();
     if (bodies.length === 0) return;
     // add() hands the events to the unload copy synchronously, before its first await.
-    await this.outbox.add(bodies.map((b) => ({ ...b, id: newId(), type: 'stats' as const, model: this.options.model, deviceId: this.deviceId, ts: now })));
+    await this.outbox.add(bodies.map((b) => ({ ...b, id: ids[b.version] ?? newId(), type: 'stats' as const, model: this.options.model, deviceId: this.deviceId, ts: now })));
   }
 
   /** At `pagehide`: closes the stats window and hands pending captures to the outbox without waiting. */
-  unloading(): void {
-    void this.closeStats(true);
+  unloading(ids?: Readonly<Record<string, string>>): void {
+    void this.closeStats(true, ids);
   }
 
   async dispose(): Promise<void> {

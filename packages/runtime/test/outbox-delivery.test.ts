@@ -111,6 +111,43 @@ describe('outbox delivery', () => {
     await waitFor('the events on the collector', async () => (await predictions()) - before === 6);
   });
 
+  test('worker: true sends the stats window still open at pagehide from the page, once', async () => {
+    const context = await env.context();
+    const page = await start(context, { ...FAST, batchEvents: 1000, flushIntervalMs: 600_000 }, { worker: true });
+    const before = await env.eventCount('stats');
+    const ids = await predict(page, x.slice(0, 7));
+    await waitFor('the 7 events stored', async () => (await status(page)).outbox.pending >= 7);
+    await page.close({ runBeforeUnload: true });
+    // The window's counts go with the unload send: the worker may be gone before it could close the window.
+    const statsIn = (r: SeenRequest) => (JSON.parse(r.body.toString('utf8')) as { events: { type: string; predictions?: number; lowConfidence?: number; version?: string }[] }).events.filter((e) => e.type === 'stats');
+    await waitFor('the stats window in the unload send', () => postsWith(ids).some((r) => statsIn(r).length > 0));
+    const [stats] = postsWith(ids).flatMap(statsIn);
+    assert.deepEqual([stats!.version, stats!.predictions, stats!.lowConfidence], ['keep-all', 7, 7]);
+    await waitFor('the stats event on the collector', async () => (await env.eventCount('stats')) - before >= 1);
+    // If the worker lived long enough to close the window too, it used the same id: one window, counted once.
+    await sleep(500);
+    assert.equal((await env.eventCount('stats')) - before, 1);
+  });
+
+  test('worker: true, a pagehide the page lives through (back/forward cache): the page and the worker send the window under one id', async () => {
+    const page = await start(undefined, { ...FAST, batchEvents: 1000, flushIntervalMs: 600_000 }, { worker: true });
+    const before = await env.eventCount('stats');
+    await predict(page, x.slice(0, 5));
+    await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true })));
+    // The worker closes its window too, under the id the page sent: the collector keeps one.
+    await flush(page);
+    await waitFor('the stats event on the collector', async () => (await env.eventCount('stats')) - before >= 1);
+    await sleep(300);
+    assert.equal((await env.eventCount('stats')) - before, 1);
+    // The next window starts from zero on both sides.
+    await predict(page, x.slice(0, 2));
+    await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true })));
+    await flush(page);
+    await waitFor('the second window', async () => (await env.eventCount('stats')) - before === 2);
+    const windows = env.server.eventPosts().flatMap((r) => (JSON.parse(r.body.toString('utf8')) as { events: { type: string; predictions?: number; ts: number }[] }).events.filter((e) => e.type === 'stats'));
+    assert.deepEqual([...new Set(windows.slice(-4).map((w) => w.predictions))].sort(), [2, 5]);
+  });
+
   test('large unload sends are chunked under the keepalive cap; what does not fit arrives at the next start', async () => {
     const context = await env.context();
     const page = await start(context, { ...FAST, batchEvents: 1000, flushIntervalMs: 600_000 });

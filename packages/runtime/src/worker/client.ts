@@ -4,7 +4,9 @@ import type { Runtime, RuntimeEvents, RuntimeOptions, RuntimeStatus } from '../t
 import type { PageSide, Result, WorkerSide } from './protocol.js';
 import { Emitter } from '../emitter.js';
 import { RuntimeError } from '../errors.js';
-import { OUTBOX_DEFAULTS } from '../outbox/outbox.js';
+import { OUTBOX_DEFAULTS, serialise } from '../outbox/outbox.js';
+import { StatsWindow } from '../stats.js';
+import { newId } from '../id.js';
 import { UnloadQueue } from '../outbox/unload.js';
 import { watchPage } from '../page.js';
 import { needsSync, serviceWorkerSync } from '../runtime.js';
@@ -25,6 +27,10 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
   let predictions = 0;
   let disposed = false;
   let labelsCache: string[] = [];
+  // The page's copy of the worker's open stats window, from the results it receives: at pagehide it goes out
+  // with the unload send, since the worker may be gone before it can close the window itself. (A prediction that
+  // resolves just as the worker closes a window may land in both copies or in neither.)
+  let open = new StatsWindow();
 
   const page: PageSide = {
     queued: (items) => unload.queued(items),
@@ -39,7 +45,13 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
         events.emit('swap', e);
       });
     },
-    error: (e) => events.emit('error', e),
+    error: (e) => {
+      open.error(e.version ?? snapshot?.version ?? 'unknown');
+      events.emit('error', e);
+    },
+    statsClosed: () => {
+      open = new StatsWindow();
+    },
   };
   const failed = new Promise<never>((_, reject) => {
     worker.addEventListener('error', (e) => reject(new RuntimeError('EL_RT_WORKER', e.message || 'the worker script failed to load')), { once: true });
@@ -64,7 +76,21 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
     dest: { url: options.collector.replace(/\/+$/, ''), key: options.key },
     unload,
     unloadBytes: options.outbox?.unloadBytes ?? OUTBOX_DEFAULTS.unloadBytes,
-    beforeUnload: () => void remote.unloading(),
+    beforeUnload: () => {
+      const now = Date.now();
+      const ids: Record<string, string> = {};
+      const items: { id: string; json: string; bytes: number }[] = [];
+      for (const body of open.close(now)) {
+        const event = { ...body, id: newId(now), type: 'stats' as const, model: options.model, deviceId: snapshot!.deviceId, ts: now };
+        const s = serialise(event, options.outbox?.maxEventBytes ?? OUTBOX_DEFAULTS.maxEventBytes);
+        if (!s) continue;
+        ids[body.version] = event.id;
+        items.push({ id: event.id, ...s });
+      }
+      unload.queued(items);
+      // If the worker lives to close its own window, it does so under the same ids: one window, counted once.
+      void remote.unloading(ids);
+    },
     sync,
   });
   const live = () => {
@@ -73,13 +99,14 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
   return {
     predict: async (input) => {
       live();
-      const p = unwrap(await remote.predict(input));
+      const { prediction: p, low } = unwrap(await remote.predict(input));
       predictions++;
+      open.prediction(p.version, p.latencyMs, p.confidence, p.label, low);
       return p;
     },
     reportWrongResult: async (id, label, opts) => {
       live();
-      unwrap(await remote.reportWrongResult(id, label, opts));
+      open.correction(unwrap(await remote.reportWrongResult(id, label, opts)));
     },
     on: (type, listener) => events.on(type, listener),
     flush: async () => refresh(unwrap(await remote.flush())),

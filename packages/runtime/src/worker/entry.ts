@@ -26,6 +26,7 @@ const side: WorkerSide = {
         queued: (items) => void page.queued(items),
         settled: (ids) => void page.settled(ids),
         status: () => void page.status(c.status()),
+        statsClosed: () => void page.statsClosed(),
       }, true);
       c.events.on('swap', (e) => {
         void page.swap(e);
@@ -43,13 +44,22 @@ const side: WorkerSide = {
       return c.status();
     });
   },
-  predict: (input) => wrap(() => need().predict(input)),
-  reportWrongResult: (id, label, options) => wrap(() => need().reportWrongResult(id, label, options)),
+  predict: (input) =>
+    wrap(async () => {
+      const prediction = await need().predict(input);
+      return { prediction, low: need().isLow(prediction) };
+    }),
+  reportWrongResult: (id, label, options) =>
+    wrap(async () => {
+      const version = need().versionOf(id);
+      await need().reportWrongResult(id, label, options);
+      return version;
+    }),
   flush: () => wrap(() => need().flush()),
   update: () => wrap(() => need().update()),
   labels: () => need().labels(),
   status: () => need().status(),
-  unloading: () => core?.unloading(),
+  unloading: (ids) => core?.unloading(ids),
   dispose: async () => {
     await core?.dispose();
     core = null;

@@ -11,17 +11,27 @@ export interface PageSide {
   status(status: RuntimeStatus): void;
   swap(event: SwapEvent): void;
   error(event: RuntimeErrorEvent): void;
+  /** The worker closed its stats window: the page's copy of the open window starts again. */
+  statsClosed(): void;
+}
+
+/** A prediction and whether the serving policy counted it as low-confidence (for the page's copy of the stats). */
+export interface Predicted {
+  prediction: Prediction;
+  low: boolean;
 }
 
 /** What the worker exposes. */
 export interface WorkerSide {
   start(options: RuntimeOptions, page: PageSide): Promise<Result<RuntimeStatus>>;
-  predict(input: ModelInput): Promise<Result<Prediction>>;
-  reportWrongResult(id: string, label: string, options?: ReportOptions): Promise<Result<void>>;
+  predict(input: ModelInput): Promise<Result<Predicted>>;
+  /** Resolves with the version the correction was counted against. */
+  reportWrongResult(id: string, label: string, options?: ReportOptions): Promise<Result<string>>;
   flush(): Promise<Result<OutboxStatus>>;
   update(): Promise<Result<boolean>>;
   labels(): string[];
   status(): RuntimeStatus;
-  unloading(): void;
+  /** `pagehide`: close the stats window, each version's event under the id the page sent it with. */
+  unloading(ids: Record<string, string>): void;
   dispose(): Promise<void>;
 }
