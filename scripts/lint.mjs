@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run lint`: the type check (tsc -b) and publint on every published package (exports map, files, types).
+// `npm run lint`: the type check (tsc -b, then the tests and benchmarks against the built types) and publint on
+// every published package (exports map, files, types).
 import { spawnSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -11,5 +12,6 @@ const run = (cmd, args) => {
   if (r.status !== 0) failed++;
 };
 run('npx', ['tsc', '-b']);
+run('npx', ['tsc', '-p', 'tsconfig.tests.json']);
 for (const p of packages) run('npx', ['publint', '--strict', p]);
 process.exit(failed ? 1 : 0);

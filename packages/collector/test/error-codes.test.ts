@@ -29,7 +29,7 @@ async function form(parts: Part[]): Promise<{ payload: Buffer; headers: Record<s
   const f = new FormData();
   for (const [name, value] of parts) {
     if (typeof value === 'string') f.append(name, value);
-    else f.append(name, new Blob([value.bytes]), value.file);
+    else f.append(name, new Blob([value.bytes as Uint8Array<ArrayBuffer>]), value.file);
   }
   const res = new Response(f);
   return { payload: Buffer.from(await res.arrayBuffer()), headers: { 'content-type': res.headers.get('content-type')! } };

@@ -95,7 +95,7 @@ describe('capture', () => {
       const low = preds.filter((p) => p.confidence < threshold);
       const events = await waitFor('the kept predictions', () => {
         const got = posted().filter((e) => low.some((p) => p.id === e.id));
-        return got.length === low.length && got;
+        return got.length === low.length ? got : null;
       });
       for (const e of events) {
         const i = preds.findIndex((p) => p.id === e.id);
@@ -128,7 +128,7 @@ describe('capture', () => {
     assert.ok(low.length > 4, `${low.length} kept predictions`);
     const events = await waitFor('the kept predictions', () => {
       const got = posted().filter((e) => low.some((p) => p.id === e.id));
-      return got.length === low.length && got;
+      return got.length === low.length ? got : null;
     });
     for (const e of events) {
       const bytes = Buffer.from(new Float32Array(x[preds.findIndex((p) => p.id === e.id)]!).buffer);

@@ -157,7 +157,7 @@ describe('outbox storage', () => {
     await page.evaluate(() => window.kit.rts.rt!.flush());
     const s = await waitFor('an empty outbox', async () => {
       const st = await status(page);
-      return st.outbox.pending === 0 && st;
+      return st.outbox.pending === 0 ? st : null;
     });
     assert.ok(s.outbox.dropped >= 3);
     for (const id of ids) assert.equal(await env.collector.storage.events.get(id), undefined);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { installFastCpuKernels, uninstallFastCpuKernels } from '../src/backend/cpu-kernels.js';
 
-type Case = { name: string; x: number[]; k: number[]; stride: number; pad: 'valid' | 'same' };
+type Case = { name: string; x: [number, number, number, number]; k: [number, number, number, number]; stride: number; pad: 'valid' | 'same' };
 const cases: Case[] = [
   { name: '3×3 valid', x: [3, 11, 11, 2], k: [3, 3, 2, 4], stride: 1, pad: 'valid' },
   { name: '3×3 same stride 2', x: [2, 9, 10, 3], k: [3, 3, 3, 5], stride: 2, pad: 'same' },

@@ -29,7 +29,7 @@ export interface UploadFile {
 export async function multipart(metaPart: unknown, files: UploadFile[]): Promise<{ payload: Buffer; headers: Record<string, string> }> {
   const form = new FormData();
   if (metaPart !== undefined) form.append('meta', typeof metaPart === 'string' ? metaPart : JSON.stringify(metaPart));
-  for (const f of files) form.append(f.format, new Blob([f.bytes]), f.name);
+  for (const f of files) form.append(f.format, new Blob([f.bytes as Uint8Array<ArrayBuffer>]), f.name);
   const res = new Response(form);
   return { payload: Buffer.from(await res.arrayBuffer()), headers: { 'content-type': res.headers.get('content-type')! } };
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildApp, type App } from '@edgeloop/collector';
+import type { RuntimeOptions } from '@edgeloop/runtime';
 import { buildPages } from './build.js';
 import { launchBrowser, openHarness } from './browser.js';
 import { startAppServer, type AppServer } from './server.js';
@@ -34,7 +35,7 @@ export interface Env {
   /** Opens the harness page in `context`. */
   open(context: BrowserContext, path?: string): Promise<Page>;
   /** Runtime options for the page: collector = the app origin (so faults apply), wasm paths set. */
-  options(extra?: Record<string, unknown>): Record<string, unknown>;
+  options(extra?: Record<string, unknown>): RuntimeOptions;
   publish(version: string, files?: VersionFiles, policy?: { lowConfidence: number; sampleRate: number }): Promise<{ sha: Record<string, string> }>;
   rollout(r: { stable: string | null; canary?: string | null; canaryPercent?: number }): Promise<void>;
   /** Removes an artifact's bytes from the collector's disk (a 404), or overwrites them (a corruption). */
@@ -85,7 +86,7 @@ export async function startEnv(opts: { webgpu?: boolean; pollAfterSec?: number; 
       return (await openHarness(context, `${server.url}${path}`, errors)).page;
     },
     options(extra = {}) {
-      return { collector: server.url, key: KEYS.ingest, model: MODEL, wasmPaths: { tfjs: `${server.url}/tfjs/` }, ...extra };
+      return { collector: server.url, key: KEYS.ingest, model: MODEL, wasmPaths: { tfjs: `${server.url}/tfjs/` }, ...extra } as RuntimeOptions;
     },
     async publish(version, files = {}, policy = { lowConfidence: 0.6, sampleRate: 0.05 }) {
       const onnx = files.onnx ?? fixture.onnx;
@@ -94,9 +95,9 @@ export async function startEnv(opts: { webgpu?: boolean; pollAfterSec?: number; 
       const form = new FormData();
       const meta = { version, parent: null, batches: [], metrics: {}, labels: fixture.labels, input: fixture.input, policy, trainer: { test: true }, codeVersion: 'runtime-test' };
       form.append('meta', JSON.stringify(meta));
-      form.append('onnx', new Blob([onnx]), 'model.onnx');
-      form.append('tfjs-layers', new Blob([modelJson]), 'model.json');
-      form.append('tfjs-layers', new Blob([weights]), 'weights.bin');
+      form.append('onnx', new Blob([onnx as Uint8Array<ArrayBuffer>]), 'model.onnx');
+      form.append('tfjs-layers', new Blob([modelJson as Uint8Array<ArrayBuffer>]), 'model.json');
+      form.append('tfjs-layers', new Blob([weights as Uint8Array<ArrayBuffer>]), 'weights.bin');
       const res = await admin(`/v1/models/${MODEL}/versions`, { method: 'POST', body: form });
       if (res.status !== 201) throw new Error(`publish ${version}: ${res.status} ${await res.text()}`);
       return { sha: { 'model.onnx': sha256(onnx), 'model.json': sha256(modelJson), 'weights.bin': sha256(weights) } };

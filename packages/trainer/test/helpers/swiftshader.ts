@@ -11,7 +11,7 @@ export function runWithSwiftShader<T>(script: string, args: string[] = []): T {
   if (!existsSync(ICD)) {
     throw new Error(`SwiftShader's Vulkan ICD is missing at ${ICD}: install Debian's chromium package (apt-get install -y chromium), which ships it`);
   }
-  const env = { ...process.env, VK_ICD_FILENAMES: ICD };
+  const env: NodeJS.ProcessEnv = { ...process.env, VK_ICD_FILENAMES: ICD };
   // Chromium ships its own libvulkan.so.1 beside the ICD; use it where the system has none.
   if (!existsSync('/usr/lib/x86_64-linux-gnu/libvulkan.so.1') && !existsSync('/usr/lib/aarch64-linux-gnu/libvulkan.so.1')) {
     env.LD_LIBRARY_PATH = ['/usr/lib/chromium', process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
