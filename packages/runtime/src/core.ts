@@ -9,10 +9,10 @@ import { Emitter } from './emitter.js';
 import { newId } from './id.js';
 import { RuntimeError } from './errors.js';
 import { scoreTop3 } from './confidence.js';
-import { keepReason, type KeepReason } from './policy.js';
+import { isLowConfidence, keepReason, type KeepReason } from './policy.js';
 import { base64, bytesOf, checkSize, toModelInput } from './input.js';
 import { RecentPredictions, type Recent } from './recent.js';
-import { StatsWindow } from './stats.js';
+import { StatsWindow, statsEvent } from './stats.js';
 import { Database } from './outbox/db.js';
 import { Outbox, type OutboxObserver } from './outbox/outbox.js';
 import { ArtifactStore } from './model/artifacts.js';
@@ -173,7 +173,7 @@ export class RuntimeCore {
     const labels = this.labels();
     if (labels.length && !labels.includes(label)) throw new RuntimeError('EL_RT_UNKNOWN_LABEL', label, labels.join(', '));
     const rec = this.#recent.get(id);
-    const version = this.versionOf(id);
+    const version = this.#versionOf(rec);
     const events: Event[] = [];
     // Sent again with reason "reported" even if it was kept before: the outbox upgrades a queued copy so it is
     // never dropped first, and the collector dedupes a copy it already has.
@@ -189,12 +189,17 @@ export class RuntimeCore {
 
   /** The version a correction of prediction `id` is counted against: the prediction's, else the serving one. */
   versionOf(id: string): string {
-    return this.#recent.get(id)?.version ?? this.#slot.model?.manifest.version ?? 'unknown';
+    return this.#versionOf(this.#recent.get(id));
+  }
+
+  #versionOf(rec: Recent | undefined): string {
+    return rec?.version ?? this.#slot.model?.manifest.version ?? 'unknown';
   }
 
   /** Whether the serving policy counts this prediction as low-confidence (as its stats did). */
   isLow(p: Prediction): boolean {
-    return p.confidence < (this.#slot.model?.manifest.policy.lowConfidence ?? 0);
+    const m = this.#slot.model;
+    return m !== null && isLowConfidence(p.confidence, m.manifest.policy);
   }
 
   flush(): Promise<OutboxStatus> {
@@ -239,7 +244,7 @@ export class RuntimeCore {
     this.#observer.statsClosed?.();
     if (bodies.length === 0) return;
     // add() hands the events to the unload copy synchronously, before its first await.
-    await this.outbox.add(bodies.map((b) => ({ ...b, id: ids[b.version] ?? newId(), type: 'stats' as const, model: this.options.model, deviceId: this.deviceId, ts: now })));
+    await this.outbox.add(bodies.map((b) => statsEvent(b, this.options.model, this.deviceId, now, ids[b.version])));
   }
 
   /** At `pagehide`: closes the stats window and hands pending captures to the outbox without waiting. */

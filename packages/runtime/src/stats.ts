@@ -3,6 +3,7 @@
  * (predictions, low-confidence, corrections, errors, latency, confidence and label histograms).
  */
 import type { StatsEvent } from '@edgeloop/protocol';
+import { newId } from './id.js';
 
 interface Tally {
   predictions: number;
@@ -22,6 +23,11 @@ function quantile(sorted: number[], q: number): number {
 }
 
 export type StatsBody = Omit<StatsEvent, 'id' | 'model' | 'deviceId' | 'ts' | 'type'>;
+
+/** The `stats` event of one closed window's body (a fresh id unless one is given). */
+export function statsEvent(body: StatsBody, model: string, deviceId: string, ts: number, id = newId()): StatsEvent {
+  return { ...body, id, type: 'stats', model, deviceId, ts };
+}
 
 export class StatsWindow {
   #from = Date.now();

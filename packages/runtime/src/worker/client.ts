@@ -5,8 +5,7 @@ import type { PageSide, Result, WorkerSide } from './protocol.js';
 import { Emitter } from '../emitter.js';
 import { RuntimeError } from '../errors.js';
 import { OUTBOX_DEFAULTS, serialise } from '../outbox/outbox.js';
-import { StatsWindow } from '../stats.js';
-import { newId } from '../id.js';
+import { StatsWindow, statsEvent } from '../stats.js';
 import { UnloadQueue } from '../outbox/unload.js';
 import { watchPage } from '../page.js';
 import { needsSync, serviceWorkerSync } from '../runtime.js';
@@ -81,7 +80,7 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
       const ids: Record<string, string> = {};
       const items: { id: string; json: string; bytes: number }[] = [];
       for (const body of open.close(now)) {
-        const event = { ...body, id: newId(now), type: 'stats' as const, model: options.model, deviceId: snapshot!.deviceId, ts: now };
+        const event = statsEvent(body, options.model, snapshot!.deviceId, now);
         const s = serialise(event, options.outbox?.maxEventBytes ?? OUTBOX_DEFAULTS.maxEventBytes);
         if (!s) continue;
         ids[body.version] = event.id;

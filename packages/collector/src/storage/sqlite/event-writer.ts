@@ -69,8 +69,7 @@ export function groupInserter(db: SqliteDb): (writes: Write[]) => InsertResult[]
       let inserted = 0;
       // The values passed one by one, not as a slice per row: 10 % less CPU per insert in a side-by-side run.
       for (let i = 0; i < rows.length; i += COLUMNS) {
-        const r = rows;
-        inserted += insertOne.run(r[i], r[i + 1], r[i + 2], r[i + 3], r[i + 4], r[i + 5], r[i + 6], r[i + 7], r[i + 8], r[i + 9], r[i + 10], r[i + 11], r[i + 12]).changes;
+        inserted += insertOne.run(rows[i], rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5], rows[i + 6], rows[i + 7], rows[i + 8], rows[i + 9], rows[i + 10], rows[i + 11], rows[i + 12]).changes;
       }
       return { inserted, duplicates: rows.length / COLUMNS - inserted };
     }),
