@@ -29,7 +29,10 @@ const SWAP_GAP_MS = Number(process.env.RUNTIME_BENCH_SWAP_GAP_MS ?? 50);
 // Blocks in the overhead comparison (section 1): the median of 30 block ratios moved by ±2 % between runs of the
 // A/A test; 120 halve that. And calls per timed run.
 const BLOCKS = Number(process.env.RUNTIME_BENCH_BLOCKS ?? 120);
-const RUN = Number(process.env.RUNTIME_BENCH_RUN ?? 10);
+// Calls per timed run: by default as many as make a run last 1 ms of the raw call (at least 10), so that the 5 µs
+// timer resolves a run's mean to 0.5 %, whatever this machine's speed (10 calls of 100 µs, the machine this
+// method was first run on; 30 calls of 34 µs on a faster one).
+const RUN = Number(process.env.RUNTIME_BENCH_RUN ?? 0);
 const median = (xs: number[]) => percentile(xs, 50);
 const r3 = (v: number) => Math.round(v * 1000) / 1000;
 const r4 = (v: number) => Math.round(v * 10000) / 10000;
@@ -37,7 +40,7 @@ const r4 = (v: number) => Math.round(v * 10000) / 10000;
 // Cross-origin isolated pages get 5 µs timers (100 µs otherwise).
 const env = await startEnv({ webgpu: true, isolated: true });
 const rows: Row[] = [];
-const extra: Record<string, unknown> = { rounds: ROUNDS, overheadBlocks: BLOCKS, callsPerRound: PER_ROUND, callsPerRun: RUN };
+const extra: Record<string, unknown> = { rounds: ROUNDS, overheadBlocks: BLOCKS, callsPerRound: PER_ROUND, callsPerRun: RUN || 'adaptive' };
 try {
   await env.publish('quiet', {}, { lowConfidence: 0, sampleRate: 0 });
   await env.publish('keep-all', {}, { lowConfidence: 1, sampleRate: 0 });
@@ -47,7 +50,7 @@ try {
   for (const policy of only.has('1') ? (['quiet', 'keep-all'] as const) : []) {
     await env.rollout({ stable: policy });
     const page = await env.open(await env.context());
-    const res = await page.evaluate(async ({ opts, x, rounds, n, k }) => {
+    const res = await page.evaluate(async ({ opts, x, rounds, n, fixedK }) => {
       const headers = { authorization: `Bearer ${opts.key}` };
       const manifest = await (await fetch(`/v1/models/digits/manifest?device=bench`, { headers })).json();
       const bytes = async (name: string) => (await fetch(manifest.artifacts.find((a: { name: string }) => a.name === name).url, { headers })).arrayBuffer();
@@ -85,6 +88,7 @@ try {
       // of the run means (the figure), and the ratio of the per-call medians (as before). Both sides see the same
       // machine load.
       const med = (xs: number[]) => [...xs].sort((p, q) => p - q)[xs.length >> 1]!;
+      const callsPerRun: Record<string, number> = {};
       for (const [name, raw, rt, runtime] of [['ort-wasm A/A: raw vs raw', ortRaw, ortRaw, null], ['ort-wasm', ortRaw, (v: Float32Array) => rtOrt.predict(v), rtOrt], ['tfjs-wasm', tfRaw, (v: Float32Array) => rtTf.predict(v), rtTf]] as const) {
         const r = { raw: [] as number[], rt: [] as number[], ratio: [] as number[], rawCall: [] as number[], rtCall: [] as number[], callRatio: [] as number[] };
         for (let i = 0; i < 300; i++) {
@@ -94,10 +98,16 @@ try {
         // The warm-up's own deferred logging (300 kept predictions: hashing, IndexedDB, uploads) ends before the
         // first block; each block's own logging then runs in the gap after it.
         await new Promise((r) => setTimeout(r, 1000));
+        // Run length (module comment): the raw call timed over 200 calls, after the warm-up.
+        let t = performance.now();
+        for (let i = 0; i < 200; i++) await raw(inputs[i % inputs.length]!);
+        t = (performance.now() - t) / 200;
+        const k = fixedK || Math.max(10, Math.ceil(1 / t));
+        callsPerRun[name] = k;
         for (let block = 0; block < rounds; block++) {
           const runs = { raw: [] as number[], rt: [] as number[] };
           const calls = { raw: [] as number[], rt: [] as number[] };
-          for (let j = 0; j < 2 * Math.max(1, Math.round(n / (2 * k))); j++) {
+          for (let j = 0; j < 2 * Math.max(1, Math.round(n / 20)); j++) {
             // ABBA order (raw, rt, rt, raw, …), and BAAB in every other block: the first run after the idle gap
             // is the slowest, and it must not always fall on the same side.
             const side = (j + (j >> 1) + block) % 2 ? 'rt' : 'raw';
@@ -125,15 +135,16 @@ try {
       }
       await rtOrt.dispose();
       await rtTf.dispose();
-      return out;
-    }, { opts: env.options({ pollIntervalMs: 0, statsWindowMs: 3_600_000 }) as { key: string; collector: string; model: string }, x, rounds: BLOCKS, n: PER_ROUND, k: RUN });
-    for (const [engine, r] of Object.entries(res)) {
+      return { out, callsPerRun };
+    }, { opts: env.options({ pollIntervalMs: 0, statsWindowMs: 3_600_000 }) as { key: string; collector: string; model: string }, x, rounds: BLOCKS, n: PER_ROUND, fixedK: RUN });
+    for (const [engine, r] of Object.entries(res.out)) {
       if (engine.includes('A/A') && policy !== 'quiet') continue;
+      const k = res.callsPerRun[engine];
       const what = engine.includes('A/A') ? `noise floor, ${engine}` : `rt.predict() vs raw, ${engine}, policy ${policy === 'quiet' ? 'keeps nothing' : 'keeps every prediction'}`;
       const target = engine.includes('A/A') ? '≈ 1 (noise)' : '≤ 1.05';
-      rows.push({ measure: `${what} (mean of ${RUN}-call runs)`, value: r4(median(r.rt)), baseline: r4(median(r.raw)), unit: 'ms/prediction (median)', ratio: r3(median(r.ratio)), target });
+      rows.push({ measure: `${what} (mean of ${k}-call runs)`, value: r4(median(r.rt)), baseline: r4(median(r.raw)), unit: 'ms/prediction (median)', ratio: r3(median(r.ratio)), target });
       rows.push({ measure: `${what} (single calls, 5 µs timer)`, value: r4(median(r.rtCall)), baseline: r4(median(r.rawCall)), unit: 'ms/prediction (median)', ratio: r3(median(r.callRatio)), target: 'report' });
-      extra[`overhead ${policy} ${engine}`] = { blockRatios: r.ratio.map(r3), blockCallRatios: r.callRatio.map(r3), overheadUs: r3((median(r.rt) - median(r.raw)) * 1000) };
+      extra[`overhead ${policy} ${engine}`] = { callsPerRun: k, blockRatios: r.ratio.map(r3), blockCallRatios: r.callRatio.map(r3), overheadUs: r3((median(r.rt) - median(r.raw)) * 1000) };
     }
     await page.close();
   }

@@ -108,8 +108,8 @@ export class RuntimeCore {
   }
 
   /**
-   * Runs the serving model on one input. Not an async function: the engine's promise is chained once, so a
-   * prediction costs no promise hop of its own; everything after the result is synchronous and allocates only
+   * Runs the serving model on one input. Not an async function, and the result is made by the engine run's own
+   * continuation, so a prediction costs no promise of its own; everything after the output is synchronous and allocates only
    * the result (the input goes into a preallocated ring, kept or not; hashing and storing run in a later task).
    */
   predict(input: ModelInput): Promise<Prediction> {
@@ -119,21 +119,15 @@ export class RuntimeCore {
     const t0 = performance.now();
     const { manifest, session } = lease.model;
     const spec = manifest.input;
-    let run: Promise<Float32Array>;
     try {
       checkSize(input, spec);
       // The app's own float32 buffer goes to the engine as is (engines copy it in); nothing is allocated here.
       const x = input instanceof Float32Array && spec.normalize.scale === 1 && spec.normalize.offset === 0 ? input : toModelInput(input, spec);
-      run = session.run(x, spec.shape);
+      // The result is made in the engine run's own continuation: no promise of the runtime's own on the path.
+      return session.run(x, spec.shape, (out) => this.#settle(lease, manifest, input, out, t0), (err) => this.#failed(lease, manifest, err));
     } catch (err) {
       return Promise.reject(this.#failed(lease, manifest, err));
     }
-    return run.then(
-      (out) => this.#settle(lease, manifest, input, out, t0),
-      (err: unknown) => {
-        throw this.#failed(lease, manifest, err);
-      },
-    );
   }
 
   #settle(lease: Lease, manifest: Manifest, input: ModelInput, out: Float32Array, t0: number): Prediction {

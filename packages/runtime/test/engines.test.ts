@@ -86,6 +86,51 @@ describe('engines', () => {
     assert.equal(res.wasmOnPage, 0, 'the page thread fetched an engine binary');
   });
 
+  test("onnxruntime-web runs go to the session's handler (no per-call checks); queued runs answer in call order; an engine failure is reported and frees the session", async () => {
+    const res = await page.evaluate(async ({ opts, x }) => {
+      const ort = await window.raw.ortWasm();
+      const headers = { authorization: `Bearer ${opts.key}` };
+      const manifest = await (await fetch(`/v1/models/digits/manifest?device=handler-test`, { headers })).json();
+      const onnx = manifest.artifacts.find((a: { name: string }) => a.name === 'model.onnx');
+      const bytes = await (await fetch(onnx.url, { headers })).arrayBuffer();
+      // The runtime and this page share one onnxruntime-web module: its classes are the runtime's.
+      await window.kit.create('h', { ...opts, engine: 'ort-wasm', pollIntervalMs: 0 });
+      const rt = window.kit.rts.h!;
+      const probe = await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: ['wasm'] });
+      const handlerProto = Object.getPrototypeOf((probe as unknown as { handler: object }).handler) as { run: (...a: unknown[]) => Promise<unknown> };
+      const sessionProto = ort.InferenceSession.prototype as unknown as { run: (...a: unknown[]) => Promise<unknown> };
+      const handlerRun = handlerProto.run;
+      const sessionRun = sessionProto.run;
+      const calls = { handler: 0, session: 0 };
+      handlerProto.run = function (...a) {
+        calls.handler++;
+        return handlerRun.apply(this, a);
+      };
+      sessionProto.run = function (...a) {
+        calls.session++;
+        return sessionRun.apply(this, a);
+      };
+      // Five predictions at once: one runs, four wait their turn.
+      const queued = await Promise.all(x.map((v) => rt.predict(v)));
+      const oneByOne: string[] = [];
+      for (const v of x) oneByOne.push((await rt.predict(v)).label);
+      handlerProto.run = () => Promise.reject(new Error('engine fault'));
+      const failed = await rt.predict(x[0]!).then(() => null, (err: { code: string }) => err.code);
+      handlerProto.run = handlerRun;
+      sessionProto.run = sessionRun;
+      const after = (await rt.predict(x[0]!)).label;
+      const errors = window.kit.errors.h!.map((e) => e.code);
+      await window.kit.dispose('h');
+      await probe.release();
+      return { calls, queued: queued.map((p) => p.label), oneByOne, failed, after, errors };
+    }, { opts: env.options(), x: x.slice(0, 5) });
+    assert.deepEqual(res.calls, { handler: 10, session: 0 });
+    assert.deepEqual(res.queued, res.oneByOne);
+    assert.equal(res.failed, 'EL_RT_ENGINE_RUN');
+    assert.deepEqual(res.errors, ['EL_RT_ENGINE_RUN']);
+    assert.equal(res.after, res.oneByOne[0]);
+  });
+
   test('bad input and bad options fail with stable codes', async () => {
     const codes = await page.evaluate(async (opts) => {
       const out: string[] = [];

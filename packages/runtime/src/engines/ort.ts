@@ -4,6 +4,11 @@ import type { EngineContext, EngineSession, ModelFiles } from './types.js';
 import { serial } from './serial.js';
 
 type Ort = typeof import('onnxruntime-web');
+/** What InferenceSession.run() calls: `handler.run(feeds, fetches, options)` (onnxruntime-common). */
+export interface OrtHandler {
+  run(feeds: Record<string, Tensor>, fetches: Record<string, Tensor | null>, options: InferenceSession.RunOptions): Promise<Record<string, Tensor>>;
+}
+const NO_OPTIONS: InferenceSession.RunOptions = {};
 
 function onnxBytes(model: ModelFiles): Uint8Array {
   const [first] = [...model.files.values()];
@@ -21,7 +26,15 @@ function wrap(ort: Ort, session: InferenceSession): EngineSession {
   let dimsOf: readonly number[] | null = null;
   let staging = new Float32Array(0);
   const feeds: Record<string, Tensor> = {};
-  const runs = serial(async (input: Float32Array, shape: readonly number[], done: () => void) => {
+  // InferenceSession.run() checks its feeds and fetches on every call, builds the fetches, copies its handler's
+  // result map into another and adds an async frame of its own. The feeds and fetches here are built once and
+  // valid, so the run goes straight to the session's handler (the execution provider's SessionHandler, which
+  // run() itself calls with these arguments) where this build of onnxruntime-web has one.
+  const fetches = { [outputName]: null };
+  const handler = (session as unknown as { handler?: OrtHandler }).handler;
+  const runOnce = typeof handler?.run === 'function' ? () => handler.run(feeds, fetches, NO_OPTIONS) : () => session.run(feeds);
+  const runs = serial(async (input: Float32Array, shape: readonly number[], ok: (out: Float32Array) => unknown, fail: (err: unknown) => unknown, done: () => void) => {
+    let data: Float32Array;
     try {
       if (shape !== dimsOf || input.length !== staging.length) {
         dimsOf = shape;
@@ -29,14 +42,16 @@ function wrap(ort: Ort, session: InferenceSession): EngineSession {
         feeds[inputName] = new ort.Tensor('float32', staging, [1, ...shape]);
       }
       staging.set(input);
-      const tensor = (await session.run(feeds))[outputName]!;
+      const tensor = (await runOnce())[outputName]!;
       // A CPU tensor's data is there already; others are downloaded.
-      const data = (tensor.location === 'cpu' ? tensor.data : await tensor.getData()) as Float32Array;
+      data = (tensor.location === 'cpu' ? tensor.data : await tensor.getData()) as Float32Array;
       tensor.dispose();
-      return data;
-    } finally {
+    } catch (err) {
       done();
+      throw fail(err);
     }
+    done();
+    return ok(data);
   });
   return { run: runs.run, release: () => runs.close(() => session.release()) };
 }

@@ -1,18 +1,25 @@
 /**
- * One call at a time, in call order: an engine session must not run twice at once (onnxruntime-web keeps
+ * One engine run at a time, in call order: an engine session must not run twice at once (onnxruntime-web keeps
  * WASM stack state across the awaits of a run). An idle session runs a call at once, with no queue.
  */
-export interface Serial<A, B, R> {
-  run(a: A, b: B): Promise<R>;
-  /** Waits for the calls under way, then runs `last`; later calls fail. */
+import type { EngineSession } from './types.js';
+
+type Ok = (out: Float32Array) => unknown;
+type Fail = (err: unknown) => unknown;
+
+export interface Serial {
+  run: EngineSession['run'];
+  /** Waits for the runs under way, then runs `last`; later runs fail. */
   close(last: () => Promise<void> | void): Promise<void>;
 }
 
 /**
- * `fn` gets a `done` callback that it must call exactly once, when its run has finished (in a `finally` around
- * its whole body): the session is freed in the run's own continuation, without a promise reaction of its own.
+ * `fn`, an async function (it never throws synchronously), runs the engine on one input and must call `done` exactly once, as soon as the engine work has finished
+ * (before it hands the output to `ok`, and on failure, before it throws what `fail` returns): the session is
+ * freed in the run's own continuation, without a promise reaction of its own. A run that cannot start (the
+ * session was released) goes to `fail` too.
  */
-export function serial<A, B, R>(fn: (a: A, b: B, done: () => void) => Promise<R>): Serial<A, B, R> {
+export function serial(fn: (input: Float32Array, shape: readonly number[], ok: Ok, fail: Fail, done: () => void) => Promise<unknown>): Serial {
   let busy = false;
   let closed = false;
   const waiting: (() => void)[] = [];
@@ -25,30 +32,21 @@ export function serial<A, B, R>(fn: (a: A, b: B, done: () => void) => Promise<R>
     if (next) next();
     else busy = false;
   };
-  const start = (a: A, b: B): Promise<R> => {
-    try {
-      return fn(a, b, done);
-    } catch (err) {
-      // Only a function that is not async can throw here, before its own `finally`.
-      done();
-      return Promise.reject(err);
-    }
-  };
-  const queued = async (a: A, b: B): Promise<R> => {
+  const queued = async (input: Float32Array, shape: readonly number[], ok: Ok, fail: Fail): Promise<unknown> => {
     await turn();
     if (closed) {
       done();
-      throw new Error('session released');
+      throw fail(new Error('session released'));
     }
-    return start(a, b);
+    return fn(input, shape, ok, fail, done);
   };
   return {
-    run(a, b) {
-      if (busy || closed) return queued(a, b);
+    run: ((input: Float32Array, shape: readonly number[], ok: Ok, fail: Fail) => {
+      if (busy || closed) return queued(input, shape, ok, fail);
       // The common case, an idle session: no queue, no extra async frame.
       busy = true;
-      return start(a, b);
-    },
+      return fn(input, shape, ok, fail, done);
+    }) as EngineSession['run'],
     async close(last) {
       await turn();
       closed = true;

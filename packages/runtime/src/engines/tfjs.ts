@@ -81,7 +81,8 @@ export async function loadTfjs(backend: Backend, model: ModelFiles, ctx: EngineC
   const net = await layers.loadLayersModel({ load: async () => artifacts });
   let dimsOf: readonly number[] | null = null;
   let dims: number[] = [];
-  const runs = serial(async (input: Float32Array, shape: readonly number[], done: () => void) => {
+  const runs = serial(async (input: Float32Array, shape: readonly number[], ok: (out: Float32Array) => unknown, fail: (err: unknown) => unknown, done: () => void) => {
+    let data: Float32Array;
     try {
       // Another TF.js session may have made its backend active meanwhile.
       if (tf.getBackend() !== backend) await activate(tf, backend);
@@ -94,13 +95,16 @@ export async function loadTfjs(backend: Backend, model: ModelFiles, ctx: EngineC
         return Array.isArray(y) ? y[0]! : y;
       });
       try {
-        return (await out.data()) as Float32Array;
+        data = (await out.data()) as Float32Array;
       } finally {
         out.dispose();
       }
-    } finally {
+    } catch (err) {
       done();
+      throw fail(err);
     }
+    done();
+    return ok(data);
   });
   return {
     run: runs.run,

@@ -15,8 +15,12 @@ export interface EngineContext {
 
 /** A loaded model on one engine: runs one example at a time. */
 export interface EngineSession {
-  /** Runs one example `[1, ...shape]` and returns the first output's values. */
-  run(input: Float32Array, shape: readonly number[]): Promise<Float32Array>;
+  /**
+   * Runs one example `[1, ...shape]` and hands the first output's values to `ok`, or the engine's error to
+   * `fail`, in the run's own continuation (no promise hop of its own): the promise settles with what `ok`
+   * returns (or throws), or rejects with what `fail` returns. Runs go one at a time, in call order.
+   */
+  run<R>(input: Float32Array, shape: readonly number[], ok: (out: Float32Array) => R, fail: (err: unknown) => unknown): Promise<R>;
   /** Frees the model's memory (WASM heap, GPU buffers). */
   release(): Promise<void>;
 }
