@@ -7,6 +7,7 @@ import type { Event } from '@edgeloop/protocol';
 import { KEYS, PG_URL, bearer, makeApp, STORE_KINDS, type TestStore } from './helpers/stores.js';
 import { publish, stats } from './helpers/release.js';
 import { correction, errorEvent } from './helpers/events.js';
+import { CONTROLLER_LEASE_MS } from '../src/storage/sqlite/rollout.js';
 
 const AUTO = { stepPercent: 20, maxPercent: 50, intervalSec: 60, minSamples: 100, maxCorrectionRateDelta: 0.02 };
 const INTERVAL = AUTO.intervalSec * 1000;
@@ -146,25 +147,48 @@ for (const kind of STORE_KINDS) {
       assert.equal((await history())[0]!.action, 'rollback');
     });
 
-    if (kind === 'postgres') {
-      test('with PostgreSQL only one of several collectors runs the controller', async () => {
-        const phase = await startCanary();
-        await report(phase + 1000, { predictions: 1000 }, { predictions: 200 });
+    test('only one of several collectors on one store runs the controller', async () => {
+      const phase = await startCanary();
+      await report(phase + 1000, { predictions: 1000 }, { predictions: 200 });
+      const other = await buildApp({ storage: store.options, dataDir: store.dataDir, controller: false, rateLimit: false });
+      try {
+        // Whoever ticks first leads; the other one's ticks do nothing while the leader lives (and ticks: on SQLite
+        // each tick renews its lease, and 60 s pass between these decisions).
+        const first = await decide(phase + INTERVAL);
+        assert.deepEqual(await decide(phase + 2 * INTERVAL - 1), [], 'not due yet');
+        const second = await decide(phase + 2 * INTERVAL, other);
+        assert.equal(first.length, 1);
+        assert.deepEqual(second, []);
+        await app.rolloutController.stop();
+        const takeover = await decide(phase + 3 * INTERVAL, other);
+        assert.equal(takeover.length, 1, 'after the leader resigns, another collector takes over');
+      } finally {
+        await other.close();
+      }
+    });
+
+    if (kind === 'sqlite') {
+      test('with SQLite a collector that stops ticking without resigning loses the lease once it expires', async () => {
         const other = await buildApp({ storage: store.options, dataDir: store.dataDir, controller: false, rateLimit: false });
         try {
-          // Whoever ticks first leads; the other one's ticks do nothing while the leader lives.
-          const first = await decide(phase + INTERVAL);
-          const second = await decide(phase + 2 * INTERVAL, other);
-          assert.equal(first.length, 1);
-          assert.deepEqual(second, []);
-          await app.rolloutController.stop();
-          const takeover = await decide(phase + 3 * INTERVAL, other);
-          assert.equal(takeover.length, 1, 'after the leader resigns, another collector takes over');
+          const [a, b] = [app.storage.rollout, other.storage.rollout];
+          const t = Date.now();
+          assert.equal(await a.lead(t), true, 'the first to ask leads');
+          assert.equal(await a.lead(t + 1000), true, 'and renews');
+          // The leader goes silent (a crashed process does not resign): its lease holds until it expires.
+          assert.equal(await b.lead(t + 1000 + CONTROLLER_LEASE_MS - 1), false);
+          assert.equal(await b.lead(t + 1000 + CONTROLLER_LEASE_MS), true, 'another collector takes over once the lease has expired');
+          assert.equal(await a.lead(t + 1000 + CONTROLLER_LEASE_MS + 1), false, 'the old leader does not come back while the new one holds it');
+          await b.resign();
+          assert.equal(await a.lead(t + 1000 + CONTROLLER_LEASE_MS + 2), true, 'a resigned lease is free at once');
+          await a.resign();
         } finally {
           await other.close();
         }
       });
+    }
 
+    if (kind === 'postgres') {
       test('with PostgreSQL each collector keeps one leadership connection, replaced only when it fails and released on close', async () => {
         const { schema } = (store.options as { postgres: { schema: string } }).postgres;
         await app.rolloutController.stop();

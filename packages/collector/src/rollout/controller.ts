@@ -2,8 +2,9 @@
  * The automatic canary (Flagger-style). Every `intervalSec` of a model's analysis window, it measures canary and
  * stable over that window, asks `analyseCanary` what to do, and writes the decision (step, promote, roll back
  * or hold) to the rollout and its audit log. A step, promotion or rollback starts a new window, so each percent
- * is judged on traffic seen at that percent. With PostgreSQL, only the collector holding the advisory lock runs
- * it; the others' ticks do nothing.
+ * is judged on traffic seen at that percent. Only one collector per database runs it: with PostgreSQL the one
+ * holding the advisory lock, with SQLite (several processes on one file) the one holding the lease row, renewed
+ * every tick; the others' ticks do nothing.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { AutoPolicy, Rollout } from '@edgeloop/protocol';
@@ -63,7 +64,7 @@ export class RolloutController {
   }
 
   private async pass(now: number): Promise<ControllerDecision[]> {
-    if (!(await this.storage.rollout.lead())) return [];
+    if (!(await this.storage.rollout.lead(now))) return [];
     const decisions: ControllerDecision[] = [];
     for (const r of await this.storage.rollout.automated()) {
       if (r.canary === null || r.stable === null || r.auto === null) continue;

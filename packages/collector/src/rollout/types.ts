@@ -54,8 +54,11 @@ export interface RolloutStore {
   history(model: string, limit: number): Promise<AuditEntry[]>;
   /** Rollouts with a live canary and an automatic policy: the controller's work list. */
   automated(): Promise<RolloutState[]>;
-  /** Becomes (or stays) the one process that runs the controller; resolves to whether this process leads. */
-  lead(): Promise<boolean>;
+  /**
+   * Becomes (or stays) the one process that runs the controller; resolves to whether this process leads. `now`
+   * (the controller's tick time) dates a time-limited lease where the store uses one (SQLite).
+   */
+  lead(now?: number): Promise<boolean>;
   /** Gives leadership up (at shutdown). */
   resign(): Promise<void>;
 }

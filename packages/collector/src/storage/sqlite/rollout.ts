@@ -1,4 +1,5 @@
-/** SQL for the `rollouts` and `rollout_audit` tables on SQLite. */
+/** SQL for the `rollouts`, `rollout_audit` and `controller_lease` tables on SQLite. */
+import { randomUUID } from 'node:crypto';
 import type { AutoPolicy, Rollout } from '@edgeloop/protocol';
 import type { Migration } from '../migrations.js';
 import type { AuditEntry, RolloutState, RolloutStore } from '../../rollout/types.js';
@@ -33,7 +34,24 @@ export const rolloutMigrations: Migration[] = [
       CREATE INDEX rollout_audit_model ON rollout_audit (model, seq);
     `,
   },
+  {
+    // Several collector processes may share one database file: the one holding this row runs the controller.
+    name: '203_controller_lease',
+    sql: `
+      CREATE TABLE controller_lease (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        holder TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
+
+/**
+ * How long a controller's lease lasts without renewal; the leader renews it on every tick (every 5 s by default),
+ * so a collector that died without resigning is replaced this long after its last tick.
+ */
+export const CONTROLLER_LEASE_MS = 30_000;
 
 interface RolloutRow {
   model: string;
@@ -99,6 +117,13 @@ export function sqliteRolloutStore(db: SqliteDb): RolloutStore {
     INSERT INTO rollout_audit (model, at, actor, action, reason, before, after, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
   const historyOf = db.prepare('SELECT * FROM rollout_audit WHERE model = ? ORDER BY seq DESC LIMIT ?');
   const automatedAll = db.prepare('SELECT * FROM rollouts WHERE canary IS NOT NULL AND auto IS NOT NULL ORDER BY model');
+  // Leadership over a shared file: take the lease if it is free, ours or expired (one statement, atomic).
+  const me = randomUUID();
+  const takeLease = db.prepare(`
+    INSERT INTO controller_lease (id, holder, expires_at) VALUES (1, @me, @until)
+    ON CONFLICT (id) DO UPDATE SET holder = @me, expires_at = @until
+    WHERE controller_lease.holder = @me OR controller_lease.expires_at <= @now`);
+  const dropLease = db.prepare('DELETE FROM controller_lease WHERE holder = ?');
 
   const applyTx = db.transaction((model: string, change: Parameters<RolloutStore['apply']>[1]): RolloutState | undefined => {
     const before = getOne.get(model) as RolloutRow | undefined;
@@ -138,10 +163,11 @@ export function sqliteRolloutStore(db: SqliteDb): RolloutStore {
     async automated() {
       return (guard(() => automatedAll.all()) as RolloutRow[]).map(toState);
     },
-    // One embedded database belongs to one collector process: it always leads.
-    async lead() {
-      return true;
+    async lead(now = Date.now()) {
+      return guard(() => takeLease.run({ me, now, until: now + CONTROLLER_LEASE_MS })).changes === 1;
     },
-    async resign() {},
+    async resign() {
+      guard(() => dropLease.run(me));
+    },
   };
 }
