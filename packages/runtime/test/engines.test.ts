@@ -98,7 +98,7 @@ describe('engines', () => {
       const rt = window.kit.rts.h!;
       const probe = await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: ['wasm'] });
       const handlerProto = Object.getPrototypeOf((probe as unknown as { handler: object }).handler) as { run: (...a: unknown[]) => Promise<unknown> };
-      const sessionProto = ort.InferenceSession.prototype as unknown as { run: (...a: unknown[]) => Promise<unknown> };
+      const sessionProto = (ort.InferenceSession as unknown as { prototype: { run: (...a: unknown[]) => Promise<unknown> } }).prototype;
       const handlerRun = handlerProto.run;
       const sessionRun = sessionProto.run;
       const calls = { handler: 0, session: 0 };
