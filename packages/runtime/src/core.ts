@@ -6,13 +6,13 @@
 import { MODEL_NAME_RE, sha256Hex, type CorrectionEvent, type ErrorEvent, type Event, type Manifest, type PredictionEvent } from '@edgeloop/protocol';
 import type { ModelInput, OutboxStatus, Prediction, ReportOptions, RuntimeEvents, RuntimeOptions, RuntimeStatus } from './types.js';
 import { Emitter } from './emitter.js';
-import { newId } from './id.js';
+import { newId, statsToken } from './id.js';
 import { RuntimeError } from './errors.js';
 import { scoreTop3 } from './confidence.js';
 import { isLowConfidence, keepReason, type KeepReason } from './policy.js';
 import { base64, bytesOf, checkSize, toModelInput } from './input.js';
 import { RecentPredictions, type Recent } from './recent.js';
-import { StatsWindow, statsEvent } from './stats.js';
+import { StatsWindow, statsEvent, type WindowTag } from './stats.js';
 import { Database } from './outbox/db.js';
 import { Outbox, type OutboxObserver } from './outbox/outbox.js';
 import { ArtifactStore } from './model/artifacts.js';
@@ -37,7 +37,8 @@ export function checkOptions(o: RuntimeOptions): void {
 
 /** What the core tells its host: the outbox's copies for the unload send, and when a stats window closed. */
 export interface CoreObserver extends OutboxObserver {
-  statsClosed?(): void;
+  /** Window `seq` was closed (its events made). */
+  statsClosed?(seq: number): void;
 }
 
 export class RuntimeCore {
@@ -46,6 +47,8 @@ export class RuntimeCore {
   readonly #db = new Database();
   readonly #slot = new ModelSlot();
   readonly #stats = new StatsWindow();
+  /** Makes this runtime's stats event ids (`statsId`): random, so no other runtime makes the same. */
+  readonly statsToken = statsToken();
   readonly #recent: RecentPredictions;
   #pendingCapture: Recent[] = [];
   #captureTimer: ReturnType<typeof setTimeout> | undefined;
@@ -161,8 +164,8 @@ export class RuntimeCore {
     return e;
   }
 
-  /** Stores a correction (and the reported prediction with its input) before resolving. */
-  async reportWrongResult(id: string, label: string, options: ReportOptions = {}): Promise<void> {
+  /** Stores a correction (and the reported prediction with its input) before resolving; resolves to the stats window it was counted in. */
+  async reportWrongResult(id: string, label: string, options: ReportOptions = {}): Promise<WindowTag> {
     if (this.#disposed) throw new RuntimeError('EL_RT_DISPOSED');
     const labels = this.labels();
     if (labels.length && !labels.includes(label)) throw new RuntimeError('EL_RT_UNKNOWN_LABEL', label, labels.join(', '));
@@ -178,7 +181,9 @@ export class RuntimeCore {
     };
     events.push(correction);
     this.#stats.correction(version);
+    const window = this.#stats.tag;
     await this.outbox.add(events);
+    return window;
   }
 
   /** The version a correction of prediction `id` is counted against: the prediction's, else the serving one. */
@@ -225,25 +230,31 @@ export class RuntimeCore {
     };
   }
 
+  /** The open stats window (worker mode tags what it sends the page with it). */
+  get statsWindow(): WindowTag {
+    return this.#stats.tag;
+  }
+
   /**
    * Closes the current stats window into the outbox; at `pagehide` (`unloading`) without waiting for storage.
-   * `ids` gives a version's event the id the page already sent it under (worker mode), so it is counted once.
+   * Each version's event has the id `statsId` gives the window (the page's copy in worker mode has the same).
    */
-  async closeStats(unloading = false, ids: Readonly<Record<string, string>> = {}): Promise<void> {
+  async closeStats(unloading = false): Promise<void> {
     if (!this.outbox) return;
     const dropped = (unloading ? 0 : await this.outbox.takeDropped().catch(() => 0)) + this.#captureDropped;
     this.#captureDropped = 0;
     const now = Date.now();
+    const seq = this.#stats.seq;
     const bodies = this.#stats.close(now, dropped, this.#slot.model?.manifest.version ?? null);
-    this.#observer.statsClosed?.();
+    this.#observer.statsClosed?.(seq);
     if (bodies.length === 0) return;
     // add() hands the events to the unload copy synchronously, before its first await.
-    await this.outbox.add(bodies.map((b) => statsEvent(b, this.options.model, this.deviceId, now, ids[b.version])));
+    await this.outbox.add(bodies.map((b) => statsEvent(b, seq, this.statsToken, this.options.model, this.deviceId, now)));
   }
 
   /** At `pagehide`: closes the stats window and hands pending captures to the outbox without waiting. */
-  unloading(ids?: Readonly<Record<string, string>>): void {
-    void this.closeStats(true, ids);
+  unloading(): void {
+    void this.closeStats(true);
   }
 
   async dispose(): Promise<void> {

@@ -53,7 +53,9 @@ async function createLocalRuntime(options: RuntimeOptions): Promise<Runtime> {
   });
   return {
     predict: (input) => core.predict(input),
-    reportWrongResult: (id, label, opts) => core.reportWrongResult(id, label, opts),
+    reportWrongResult: async (id, label, opts) => {
+      await core.reportWrongResult(id, label, opts);
+    },
     on: (type, listener) => core.events.on(type, listener),
     flush: () => core.flush(),
     update: () => core.update(),

@@ -3,7 +3,7 @@
  * (predictions, low-confidence, corrections, errors, latency, confidence and label histograms).
  */
 import type { StatsEvent } from '@edgeloop/protocol';
-import { newId } from './id.js';
+import { statsId } from './id.js';
 
 interface Tally {
   predictions: number;
@@ -24,13 +24,31 @@ function quantile(sorted: number[], q: number): number {
 
 export type StatsBody = Omit<StatsEvent, 'id' | 'model' | 'deviceId' | 'ts' | 'type'>;
 
-/** The `stats` event of one closed window's body (a fresh id unless one is given). */
-export function statsEvent(body: StatsBody, model: string, deviceId: string, ts: number, id = newId()): StatsEvent {
-  return { ...body, id, type: 'stats', model, deviceId, ts };
+/** The `stats` event of one closed window's body: its id made from the runtime's token, the window and version. */
+export function statsEvent(body: StatsBody, seq: number, token: string, model: string, deviceId: string, ts: number): StatsEvent {
+  return { ...body, id: statsId(token, body.from, seq, body.version), type: 'stats', model, deviceId, ts };
+}
+
+/** Which window a count went into: its number and start (what the page's copy needs to make the same ids). */
+export interface WindowTag {
+  seq: number;
+  from: number;
 }
 
 export class StatsWindow {
-  #from = Date.now();
+  #from: number;
+  /** The open window's number: 0 for the first, one more at every close. */
+  seq: number;
+
+  constructor(from = Date.now(), seq = 0) {
+    this.#from = from;
+    this.seq = seq;
+  }
+
+  get tag(): WindowTag {
+    return { seq: this.seq, from: this.#from };
+  }
+
   readonly #byVersion = new Map<string, Tally>();
   /** The last version counted, so a run of predictions on one version skips the Map. */
   #last: { version: string; tally: Tally } | null = null;
@@ -91,7 +109,8 @@ export class StatsWindow {
     }
     this.#byVersion.clear();
     this.#last = null;
-    this.#from = now;
+    this.#from = Math.max(now, this.#from);
+    this.seq++;
     return out;
   }
 

@@ -8,9 +8,10 @@ import { backoffMs, batchBody, parseRetryAfter } from '../src/outbox/transport.j
 import { serialise } from '../src/outbox/outbox.js';
 import { probabilityProblem, score } from '../src/confidence.js';
 import { keepReason } from '../src/policy.js';
-import { StatsWindow } from '../src/stats.js';
+import { StatsWindow, statsEvent } from '../src/stats.js';
+import { WindowCopies } from '../src/worker/copies.js';
 import { codes, RuntimeError } from '../src/errors.js';
-import { newId } from '../src/id.js';
+import { newId, statsId, statsToken } from '../src/id.js';
 import { RecentPredictions, type Recent } from '../src/recent.js';
 import type { Prediction } from '../src/types.js';
 
@@ -99,6 +100,54 @@ describe('StatsWindow', () => {
     assert.deepEqual(a!.confidenceHist, [0, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
     assert.deepEqual([b!.version, b!.corrections, b!.dropped], ['v2', 1, undefined]);
     assert.deepEqual(w.close(), []);
+  });
+});
+
+describe('stats windows in worker mode', () => {
+  const UUID7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+  test('statsId: a UUIDv7 dated at the window start, the same for the same token, window and version, else different', () => {
+    const from = Date.parse('2026-12-01T12:00:00Z');
+    const token = statsToken();
+    const id = statsId(token, from, 3, 'v2');
+    assert.match(id, UUID7);
+    assert.equal(parseInt(id.slice(0, 8) + id.slice(9, 13), 16), from);
+    assert.equal(statsId(token, from, 3, 'v2'), id);
+    const others = new Set([id, statsId(token, from, 4, 'v2'), statsId(token, from, 3, 'v1'), statsId(statsToken(), from, 3, 'v2')]);
+    assert.equal(others.size, 4);
+    const many = new Set(Array.from({ length: 20_000 }, (_, i) => statsId(token, from, i, 'v1')));
+    assert.equal(many.size, 20_000);
+  });
+
+  test("the page's copy of a window has the worker's ids; results that cross a close count where the worker counted them", () => {
+    const token = statsToken();
+    const worker = new StatsWindow(1000);
+    const page = new WindowCopies();
+    // Window 0: two predictions, each reaching the page with its tag.
+    for (const label of ['1', '7']) {
+      worker.prediction('v1', 2, 0.9, label, false);
+      page.prediction(worker.tag, 'v1', 2, 0.9, label, false);
+    }
+    // The worker closes window 0 and counts a prediction in window 1; that result reaches the page before the
+    // "window 0 closed" message does, and one of window 0 arrives late (after the close message).
+    const late = worker.tag;
+    worker.prediction('v1', 2, 0.2, '3', true);
+    const seq0 = worker.seq;
+    const sent0 = worker.close(2000).map((b) => statsEvent(b, seq0, token, 'm', 'd', 2000));
+    worker.prediction('v1', 5, 0.8, '4', false);
+    page.prediction(worker.tag, 'v1', 5, 0.8, '4', false);
+    page.closed(seq0);
+    page.prediction(late, 'v1', 2, 0.2, '3', true);
+    // Pagehide: the page sends its copy of window 1; the worker, if it lives, sends window 1 too.
+    const fromPage = page.close(3000, token, 'm', 'd');
+    const seq1 = worker.seq;
+    const fromWorker = worker.close(3000).map((b) => statsEvent(b, seq1, token, 'm', 'd', 3000));
+    assert.deepEqual(sent0.map((e) => [e.predictions, e.lowConfidence]), [[3, 1]]);
+    assert.deepEqual(fromPage.map((e) => e.id), fromWorker.map((e) => e.id), 'the same window has the same id');
+    assert.notEqual(fromPage[0]!.id, sent0[0]!.id);
+    assert.deepEqual(fromPage.map((e) => [e.from, e.predictions, e.labelCounts]), [[2000, 1, { 4: 1 }]]);
+    assert.deepEqual(fromWorker.map((e) => [e.from, e.predictions]), [[2000, 1]]);
+    assert.deepEqual(page.close(4000, token, 'm', 'd'), [], 'sent once');
   });
 });
 

@@ -5,7 +5,7 @@ import type { PageSide, Result, WorkerSide } from './protocol.js';
 import { Emitter } from '../emitter.js';
 import { RuntimeError } from '../errors.js';
 import { OUTBOX_DEFAULTS, serialise } from '../outbox/outbox.js';
-import { StatsWindow, statsEvent } from '../stats.js';
+import { WindowCopies } from './copies.js';
 import { UnloadQueue } from '../outbox/unload.js';
 import { watchPage } from '../page.js';
 import { needsSync, serviceWorkerSync } from '../runtime.js';
@@ -26,10 +26,10 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
   let predictions = 0;
   let disposed = false;
   let labelsCache: string[] = [];
-  // The page's copy of the worker's open stats window, from the results it receives: at pagehide it goes out
-  // with the unload send, since the worker may be gone before it can close the window itself. (A prediction that
-  // resolves just as the worker closes a window may land in both copies or in neither.)
-  let open = new StatsWindow();
+  // The page's copies of the worker's open stats windows, from the results it receives: at pagehide they go out
+  // with the unload send, since the worker may be gone before it can close its window itself.
+  const copies = new WindowCopies();
+  let token = '';
 
   const page: PageSide = {
     queued: (items) => unload.queued(items),
@@ -44,18 +44,16 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
         events.emit('swap', e);
       });
     },
-    error: (e) => {
-      open.error(e.version ?? snapshot?.version ?? 'unknown');
+    error: (e, window) => {
+      copies.error(window, e.version ?? snapshot?.version ?? 'unknown');
       events.emit('error', e);
     },
-    statsClosed: () => {
-      open = new StatsWindow();
-    },
+    statsClosed: (seq) => copies.closed(seq),
   };
   const failed = new Promise<never>((_, reject) => {
     worker.addEventListener('error', (e) => reject(new RuntimeError('EL_RT_WORKER', e.message || 'the worker script failed to load')), { once: true });
   });
-  let started: Result<RuntimeStatus>;
+  let started: Result<{ status: RuntimeStatus; token: string }>;
   try {
     // Options are structured-cloned; the callbacks go as a comlink proxy.
     started = await Promise.race([remote.start(options, Comlink.proxy(page)), failed]);
@@ -64,7 +62,7 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
     throw err;
   }
   if (!started.ok) worker.terminate();
-  snapshot = unwrap(started);
+  ({ status: snapshot, token } = unwrap(started));
   labelsCache = await remote.labels();
   // Callbacks come on another port than answers: read the status again after anything that changes it.
   const refresh = async <T>(value: T): Promise<T> => {
@@ -76,19 +74,14 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
     unload,
     unloadBytes: options.outbox?.unloadBytes ?? OUTBOX_DEFAULTS.unloadBytes,
     beforeUnload: () => {
-      const now = Date.now();
-      const ids: Record<string, string> = {};
       const items: { id: string; json: string; bytes: number }[] = [];
-      for (const body of open.close(now)) {
-        const event = statsEvent(body, options.model, snapshot!.deviceId, now);
+      for (const event of copies.close(Date.now(), token, options.model, snapshot!.deviceId)) {
         const s = serialise(event, options.outbox?.maxEventBytes ?? OUTBOX_DEFAULTS.maxEventBytes);
-        if (!s) continue;
-        ids[body.version] = event.id;
-        items.push({ id: event.id, ...s });
+        if (s) items.push({ id: event.id, ...s });
       }
       unload.queued(items);
-      // If the worker lives to close its own window, it does so under the same ids: one window, counted once.
-      void remote.unloading(ids);
+      // If the worker lives to close its own window, its events have the same ids: one window, counted once.
+      void remote.unloading();
     },
     sync,
   });
@@ -98,14 +91,15 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
   return {
     predict: async (input) => {
       live();
-      const { prediction: p, low } = unwrap(await remote.predict(input));
+      const { prediction: p, low, window } = unwrap(await remote.predict(input));
       predictions++;
-      open.prediction(p.version, p.latencyMs, p.confidence, p.label, low);
+      copies.prediction(window, p.version, p.latencyMs, p.confidence, p.label, low);
       return p;
     },
     reportWrongResult: async (id, label, opts) => {
       live();
-      open.correction(unwrap(await remote.reportWrongResult(id, label, opts)));
+      const { version, window } = unwrap(await remote.reportWrongResult(id, label, opts));
+      copies.correction(window, version);
     },
     on: (type, listener) => events.on(type, listener),
     flush: async () => refresh(unwrap(await remote.flush())),

@@ -26,13 +26,14 @@ const side: WorkerSide = {
         queued: (items) => void page.queued(items),
         settled: (ids) => void page.settled(ids),
         status: () => void page.status(c.status()),
-        statsClosed: () => void page.statsClosed(),
+        statsClosed: (seq) => void page.statsClosed(seq),
       }, true);
       c.events.on('swap', (e) => {
         void page.swap(e);
         void page.status(c.status());
       });
-      c.events.on('error', (e) => void page.error(e));
+      // Emitted just before it is counted, in the same turn: the open window is the one it is counted in.
+      c.events.on('error', (e) => void page.error(e, c.statsWindow));
       core = c;
       try {
         await c.start();
@@ -41,25 +42,27 @@ const side: WorkerSide = {
         core = null;
         throw err;
       }
-      return c.status();
+      return { status: c.status(), token: c.statsToken };
     });
   },
   predict: (input) =>
     wrap(async () => {
-      const prediction = await need().predict(input);
-      return { prediction, low: need().isLow(prediction) };
+      const c = need();
+      const prediction = await c.predict(input);
+      // Read in the prediction's own continuation: a window closes in a task of its own, never in between.
+      return { prediction, low: c.isLow(prediction), window: c.statsWindow };
     }),
   reportWrongResult: (id, label, options) =>
     wrap(async () => {
-      const version = need().versionOf(id);
-      await need().reportWrongResult(id, label, options);
-      return version;
+      const c = need();
+      const version = c.versionOf(id);
+      return { version, window: await c.reportWrongResult(id, label, options) };
     }),
   flush: () => wrap(() => need().flush()),
   update: () => wrap(() => need().update()),
   labels: () => need().labels(),
   status: () => need().status(),
-  unloading: (ids) => core?.unloading(ids),
+  unloading: () => core?.unloading(),
   dispose: async () => {
     await core?.dispose();
     core = null;

@@ -1,5 +1,6 @@
 /** What crosses between the page and the runtime's worker (through comlink). */
 import type { ModelInput, OutboxStatus, Prediction, ReportOptions, RuntimeOptions, RuntimeStatus, SwapEvent, RuntimeErrorEvent } from '../types.js';
+import type { WindowTag } from '../stats.js';
 
 /** Errors cross as values: comlink would keep only the message of a thrown error, and the code matters. */
 export type Result<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
@@ -10,28 +11,36 @@ export interface PageSide {
   settled(ids: string[]): void;
   status(status: RuntimeStatus): void;
   swap(event: SwapEvent): void;
-  error(event: RuntimeErrorEvent): void;
-  /** The worker closed its stats window: the page's copy of the open window starts again. */
-  statsClosed(): void;
+  /** An error event, and the stats window it was counted in. */
+  error(event: RuntimeErrorEvent, window: WindowTag): void;
+  /** The worker closed stats window `seq` and sent it: the page drops its copy of it. */
+  statsClosed(seq: number): void;
 }
 
-/** A prediction and whether the serving policy counted it as low-confidence (for the page's copy of the stats). */
+/** A prediction, whether the serving policy counted it as low-confidence, and in which stats window (for the page's copy). */
 export interface Predicted {
   prediction: Prediction;
   low: boolean;
+  window: WindowTag;
+}
+
+/** The version a correction was counted against, and in which stats window. */
+export interface Reported {
+  version: string;
+  window: WindowTag;
 }
 
 /** What the worker exposes. */
 export interface WorkerSide {
-  start(options: RuntimeOptions, page: PageSide): Promise<Result<RuntimeStatus>>;
+  /** Starts the runtime; `token` makes its stats event ids (`statsId`), so the page's copies get the same. */
+  start(options: RuntimeOptions, page: PageSide): Promise<Result<{ status: RuntimeStatus; token: string }>>;
   predict(input: ModelInput): Promise<Result<Predicted>>;
-  /** Resolves with the version the correction was counted against. */
-  reportWrongResult(id: string, label: string, options?: ReportOptions): Promise<Result<string>>;
+  reportWrongResult(id: string, label: string, options?: ReportOptions): Promise<Result<Reported>>;
   flush(): Promise<Result<OutboxStatus>>;
   update(): Promise<Result<boolean>>;
   labels(): string[];
   status(): RuntimeStatus;
-  /** `pagehide`: close the stats window, each version's event under the id the page sent it with. */
-  unloading(ids: Record<string, string>): void;
+  /** `pagehide`: close the stats window (its events have the ids of the page's copy). */
+  unloading(): void;
   dispose(): Promise<void>;
 }
