@@ -164,13 +164,17 @@ export class RuntimeCore {
     return e;
   }
 
-  /** Stores a correction (and the reported prediction with its input) before resolving; resolves to the stats window it was counted in. */
-  async reportWrongResult(id: string, label: string, options: ReportOptions = {}): Promise<WindowTag> {
+  /**
+   * Stores a correction (and the reported prediction with its input) before resolving; resolves to the version
+   * and the stats window it was counted in.
+   */
+  async reportWrongResult(id: string, label: string, options: ReportOptions = {}): Promise<{ version: string; window: WindowTag }> {
     if (this.#disposed) throw new RuntimeError('EL_RT_DISPOSED');
     const labels = this.labels();
     if (labels.length && !labels.includes(label)) throw new RuntimeError('EL_RT_UNKNOWN_LABEL', label, labels.join(', '));
     const rec = this.#recent.get(id);
-    const version = this.#versionOf(rec);
+    // Counted against the prediction's version, else the serving one.
+    const version = rec?.version ?? this.#slot.model?.manifest.version ?? 'unknown';
     const events: Event[] = [];
     // Sent again with reason "reported" even if it was kept before: the outbox upgrades a queued copy so it is
     // never dropped first, and the collector dedupes a copy it already has.
@@ -183,16 +187,7 @@ export class RuntimeCore {
     this.#stats.correction(version);
     const window = this.#stats.tag;
     await this.outbox.add(events);
-    return window;
-  }
-
-  /** The version a correction of prediction `id` is counted against: the prediction's, else the serving one. */
-  versionOf(id: string): string {
-    return this.#versionOf(this.#recent.get(id));
-  }
-
-  #versionOf(rec: Recent | undefined): string {
-    return rec?.version ?? this.#slot.model?.manifest.version ?? 'unknown';
+    return { version, window };
   }
 
   /** Whether the serving policy counts this prediction as low-confidence (as its stats did). */

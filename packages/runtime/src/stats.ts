@@ -38,11 +38,10 @@ export interface WindowTag {
 export class StatsWindow {
   #from: number;
   /** The open window's number: 0 for the first, one more at every close. */
-  seq: number;
+  seq = 0;
 
-  constructor(from = Date.now(), seq = 0) {
+  constructor(from = Date.now()) {
     this.#from = from;
-    this.seq = seq;
   }
 
   get tag(): WindowTag {

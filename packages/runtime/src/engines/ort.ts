@@ -1,7 +1,7 @@
 /** onnxruntime-web sessions (this module and ORT itself load only when an ORT engine is first used). */
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import type { EngineContext, EngineSession, ModelFiles } from './types.js';
-import { serial } from './serial.js';
+import { serial, type Fail, type Ok } from './serial.js';
 
 type Ort = typeof import('onnxruntime-web');
 /** What InferenceSession.run() calls: `handler.run(feeds, fetches, options)` (onnxruntime-common). */
@@ -32,8 +32,8 @@ function wrap(ort: Ort, session: InferenceSession): EngineSession {
   // run() itself calls with these arguments) where this build of onnxruntime-web has one.
   const fetches = { [outputName]: null };
   const handler = (session as unknown as { handler?: OrtHandler }).handler;
-  const runOnce = typeof handler?.run === 'function' ? () => handler.run(feeds, fetches, NO_OPTIONS) : () => session.run(feeds);
-  const runs = serial(async (input: Float32Array, shape: readonly number[], ok: (out: Float32Array) => unknown, fail: (err: unknown) => unknown, done: () => void) => {
+  const infer = typeof handler?.run === 'function' ? () => handler.run(feeds, fetches, NO_OPTIONS) : () => session.run(feeds);
+  const runs = serial(async (input: Float32Array, shape: readonly number[], ok: Ok, fail: Fail, done: () => void) => {
     let data: Float32Array;
     try {
       if (shape !== dimsOf || input.length !== staging.length) {
@@ -42,7 +42,7 @@ function wrap(ort: Ort, session: InferenceSession): EngineSession {
         feeds[inputName] = new ort.Tensor('float32', staging, [1, ...shape]);
       }
       staging.set(input);
-      const tensor = (await runOnce())[outputName]!;
+      const tensor = (await infer())[outputName]!;
       // A CPU tensor's data is there already; others are downloaded.
       data = (tensor.location === 'cpu' ? tensor.data : await tensor.getData()) as Float32Array;
       tensor.dispose();

@@ -4,8 +4,9 @@
  */
 import type { EngineSession } from './types.js';
 
-type Ok = (out: Float32Array) => unknown;
-type Fail = (err: unknown) => unknown;
+/** Where a run hands its output, and what makes the error a failed run rejects with (`EngineSession.run`). */
+export type Ok = (out: Float32Array) => unknown;
+export type Fail = (err: unknown) => unknown;
 
 export interface Serial {
   run: EngineSession['run'];

@@ -4,7 +4,7 @@
  * it runs if another one was made active meanwhile.
  */
 import type { EngineContext, EngineSession, ModelFiles } from './types.js';
-import { serial } from './serial.js';
+import { serial, type Fail, type Ok } from './serial.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 type TfLayers = typeof import('@tensorflow/tfjs-layers');
@@ -81,7 +81,7 @@ export async function loadTfjs(backend: Backend, model: ModelFiles, ctx: EngineC
   const net = await layers.loadLayersModel({ load: async () => artifacts });
   let dimsOf: readonly number[] | null = null;
   let dims: number[] = [];
-  const runs = serial(async (input: Float32Array, shape: readonly number[], ok: (out: Float32Array) => unknown, fail: (err: unknown) => unknown, done: () => void) => {
+  const runs = serial(async (input: Float32Array, shape: readonly number[], ok: Ok, fail: Fail, done: () => void) => {
     let data: Float32Array;
     try {
       // Another TF.js session may have made its backend active meanwhile.

@@ -1,4 +1,4 @@
-/** The page's copies of the worker's open stats windows (worker mode only: loaded with the worker client). */
+// Worker mode only: loaded with the worker client.
 import type { StatsEvent } from '@edgeloop/protocol';
 import { StatsWindow, statsEvent, type WindowTag } from '../stats.js';
 
@@ -17,7 +17,7 @@ export class WindowCopies {
   #window(tag: WindowTag): StatsWindow | null {
     if (tag.seq <= this.#closed) return null;
     let w = this.#open.get(tag.seq);
-    if (!w) this.#open.set(tag.seq, (w = new StatsWindow(tag.from, tag.seq)));
+    if (!w) this.#open.set(tag.seq, (w = new StatsWindow(tag.from)));
     return w;
   }
 
@@ -36,7 +36,7 @@ export class WindowCopies {
   /** The worker closed window `seq` and sent it. */
   closed(seq: number): void {
     this.#closed = Math.max(this.#closed, seq);
-    for (const k of [...this.#open.keys()]) if (k <= seq) this.#open.delete(k);
+    for (const k of this.#open.keys()) if (k <= seq) this.#open.delete(k);
   }
 
   /** At `pagehide`: the windows the worker has not closed, as stats events. */

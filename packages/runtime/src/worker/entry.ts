@@ -52,12 +52,7 @@ const side: WorkerSide = {
       // Read in the prediction's own continuation: a window closes in a task of its own, never in between.
       return { prediction, low: c.isLow(prediction), window: c.statsWindow };
     }),
-  reportWrongResult: (id, label, options) =>
-    wrap(async () => {
-      const c = need();
-      const version = c.versionOf(id);
-      return { version, window: await c.reportWrongResult(id, label, options) };
-    }),
+  reportWrongResult: (id, label, options) => wrap(() => need().reportWrongResult(id, label, options)),
   flush: () => wrap(() => need().flush()),
   update: () => wrap(() => need().update()),
   labels: () => need().labels(),
