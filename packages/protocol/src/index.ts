@@ -29,6 +29,8 @@ export {
   Split,
   Example,
   GateMetric,
+  GateReport,
+  OutputSpec,
   VersionMeta,
   Version,
   MAX_EVENTS_PER_REQUEST,

@@ -158,6 +158,12 @@ export const Policy = Type.Object(
   closed,
 );
 
+/** What the model's output means to the runtime: a temperature divides the log-probabilities (calibration). */
+export const OutputSpec = Type.Object(
+  { temperature: Type.Optional(Type.Number({ minimum: 0.01, maximum: 100, description: 'runtime scores softmax(log p / temperature)' })) },
+  closed,
+);
+
 export const Channel = Type.Union([Type.Literal('stable'), Type.Literal('canary')]);
 
 export const Manifest = Type.Object(
@@ -168,6 +174,7 @@ export const Manifest = Type.Object(
     artifacts: Type.Array(Artifact),
     labels: Type.Array(Label),
     input: InputSpec,
+    output: Type.Optional(OutputSpec),
     policy: Policy,
     pollAfterSec: Type.Integer({ minimum: 1 }),
   },
@@ -244,6 +251,27 @@ export const GateMetric = Type.Object(
   closed,
 );
 
+export const GateReport = Type.Object(
+  {
+    pass: Type.Boolean(),
+    metrics: Type.Array(GateMetric),
+    advice: Type.Optional(Type.Array(Type.String())),
+    notes: Type.Optional(Type.Array(Type.String())),
+    calibration: Type.Optional(
+      Type.Object(
+        {
+          temperature: Type.Number(),
+          ece: Type.Object({ before: Type.Number(), after: Type.Number() }, closed),
+          fittedOn: Type.Integer({ minimum: 0 }),
+          measuredOn: Type.Integer({ minimum: 0 }),
+        },
+        closed,
+      ),
+    ),
+  },
+  closed,
+);
+
 /** The `meta` part of `POST /v1/models/:model/versions`. */
 export const VersionMeta = Type.Object(
   {
@@ -254,7 +282,8 @@ export const VersionMeta = Type.Object(
     labels: Type.Array(Label, { minItems: 1 }),
     input: InputSpec,
     policy: Type.Optional(Policy),
-    gate: Type.Optional(Type.Object({ pass: Type.Boolean(), metrics: Type.Array(GateMetric) }, closed)),
+    output: Type.Optional(OutputSpec),
+    gate: Type.Optional(GateReport),
     trainer: Type.Record(Type.String(), Type.Unknown()),
     codeVersion: Type.String({ maxLength: 128 }),
   },
@@ -297,5 +326,7 @@ export type Split = Static<typeof Split>;
 export type Example = Static<typeof Example>;
 export type GateMetric = Static<typeof GateMetric>;
 export type VersionMeta = Static<typeof VersionMeta>;
+export type OutputSpec = Static<typeof OutputSpec>;
+export type GateReport = Static<typeof GateReport>;
 export type Version = Static<typeof Version>;
 export type { TSchema };

@@ -13,13 +13,15 @@ export { useBackend, releaseBackend, type BackendRequest, type BackendChoice, ty
 export { installFastCpuKernels, uninstallFastCpuKernels } from './backend/cpu-kernels.js';
 export { CollectorClient, CollectorAnswer, type CollectorOptions, type MetricsSummary, type PendingLabels } from './collector/client.js';
 export { decodeExamples, decodeTensor, encodeExamples, type DecodedExamples } from './data/wire.js';
-export { thicken, shift } from './data/drift.js';
+export { DRIFTS, thicken, thin, shift, affine, noisy, occlude, invert, type AffineOptions } from './data/drift.js';
+export { fitTemperature, applyTemperature, expectedCalibrationError, predictProbs, type Calibration } from './train/calibrate.js';
+export { DEFAULT_CANDIDATES, WISE_ALPHAS, type CandidateSpec, type Trainable } from './cycle/search.js';
 export { type Reporter, silent } from './cycle/reporter.js';
-export { runGate, formatGate, type GateOptions, type GateReport, type GateResult } from './cycle/gate.js';
+export { runGate, formatGate, GATE_DEFAULTS, type GateOptions, type GateReport, type GateResult, type GateData, type CalibrationReport } from './cycle/gate.js';
 export { stableModel, storedModel, untrainedBatches, trainedBatches, type StableModel, type TrainerConfig } from './cycle/lineage.js';
 export { codeVersion, publishVersion, makeStable, startCanary, DEFAULT_AUTO_POLICY, DEFAULT_CANARY_PERCENT, type CanaryOptions } from './cycle/publish.js';
 export { bootstrap, DEFAULT_POLICY, type BootstrapOptions, type BootstrapResult } from './cycle/bootstrap.js';
-export { retrain, pendingWork, waitingWork, type RetrainOptions, type RetrainResult, type PendingWork, type Waiting } from './cycle/retrain.js';
+export { retrain, pendingWork, waitingWork, DEFAULT_BUDGET_SEC, type RetrainOptions, type RetrainResult, type PendingWork, type Waiting, type CandidateRow } from './cycle/retrain.js';
 export { watch, type WatchOptions, type Trigger } from './cycle/watch.js';
 export { registerModel, type RegisterOptions, type RegisterResult } from './cycle/register.js';
 export { evaluateVersion, exportVersion, type EvaluationReport } from './cycle/inspect.js';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import {
-  buildDigitsModel, decodeExamples, DIGITS_INPUT, encodeExamples, formatGate, loadLayers, loadMnist, mnistPartOf, runGate, saveLayers, shift, take, thicken, useBackend,
+  applyTemperature, buildDigitsModel, decodeExamples, DIGITS_INPUT, DRIFTS, encodeExamples, expectedCalibrationError, fitModel, fitTemperature, formatGate, loadLayers, loadMnist,
+  mnistPartOf, predictProbs, runGate, saveLayers, shift, take, thicken, useBackend,
 } from '../src/index.js';
 
 before(async () => {
@@ -50,6 +51,35 @@ test('drift slices thicken strokes and shift digits', () => {
   assert.equal(moved.x[3 + 10 * 28], set.x[10 * 28]);
 });
 
+test('every drift of the suite keeps shape and range, changes the images, and is deterministic', () => {
+  const set = loadMnist('test', 20);
+  assert.deepEqual(Object.keys(DRIFTS), ['thick', 'thin', 'shifted', 'rotated', 'small', 'noisy', 'occluded']);
+  for (const [name, drift] of Object.entries(DRIFTS)) {
+    const out = drift(set);
+    assert.equal(out.x.length, set.x.length, name);
+    assert.ok(out.x.every((v) => v >= 0 && v <= 1), `${name}: values stay in [0, 1]`);
+    const changed = out.x.reduce((n, v, i) => n + (Math.abs(v - set.x[i]!) > 0.05 ? 1 : 0), 0);
+    assert.ok(changed > set.x.length * 0.02, `${name} changes the images (${changed} pixels)`);
+    assert.deepEqual(drift(set).x, out.x, `${name} is deterministic`);
+  }
+});
+
+test('temperature scaling fitted on held-out outputs lowers the expected calibration error on other held-out data', async () => {
+  const model = buildDigitsModel({ seed: 2 });
+  await fitModel(model, loadMnist('train', 600), { epochs: 1, learningRate: 3e-3, seed: 2 });
+  const [fitOn, measureOn] = [loadMnist('test', 500), loadMnist('golden', 500)];
+  // Over-confident outputs, as a model fine-tuned on few examples gives: each row sharpened (p⁴, renormalised).
+  const sharpen = (p: Float32Array) => applyTemperature(p, 10, 0.25);
+  const [pf, pm] = [sharpen(await predictProbs(model, fitOn)), sharpen(await predictProbs(model, measureOn))];
+  const fitted = fitTemperature(pf, fitOn.y, 10);
+  assert.ok(fitted.temperature > 1.5, `an over-confident model gets a temperature above 1 (${fitted.temperature})`);
+  assert.ok(fitted.nll.after < fitted.nll.before);
+  const before = expectedCalibrationError(pm, measureOn.y, 10);
+  const after = expectedCalibrationError(applyTemperature(pm, 10, fitted.temperature), measureOn.y, 10);
+  assert.ok(after < before * 0.6, `ECE on other held-out data ${before.toFixed(4)} → ${after.toFixed(4)}`);
+  assert.equal(fitTemperature(pf, fitOn.y.subarray(0, 0), 10).temperature, 1, 'nothing to fit on: no scaling');
+});
+
 test('TF.js Layers artifacts round-trip to the same predictions', async () => {
   const model = buildDigitsModel({ seed: 4 });
   const saved = await saveLayers(model);
@@ -59,23 +89,28 @@ test('TF.js Layers artifacts round-trip to the same predictions', async () => {
   assert.ok(JSON.parse(new TextDecoder().decode(saved.modelJson)).weightsManifest[0].paths.includes('weights.bin'));
 });
 
-test('the gate passes a model against itself and fails the worse of two, metric by metric', async () => {
+test('the gate asks for a gain: a model against itself fails only the new-data check; the worse of two fails golden, with advice', async () => {
   const golden = take(loadMnist('golden'), 200);
   const a = buildDigitsModel({ seed: 4 });
   const b = buildDigitsModel({ seed: 9 });
-  const same = await runGate(a, a, golden, take(loadMnist('test'), 50));
-  assert.equal(same.report.pass, true);
+  const data = { golden, fresh: take(loadMnist('test'), 50), replay: take(loadMnist('train'), 100) };
+  const same = await runGate(a, a, data);
+  assert.equal(same.report.pass, false, 'a candidate that learned nothing is refused');
+  assert.deepEqual(same.report.metrics.filter((m) => !m.pass).map((m) => m.name), ['new.accuracy']);
+  assert.match(same.report.advice!.join('\n'), /beats stable by 0\.0 points, needs 5\.0/);
   assert.deepEqual(same.report.metrics.map((m) => m.name).slice(0, 2), ['golden.accuracy', 'golden.recall.0']);
-  assert.ok(same.report.metrics.some((m) => m.name === 'val.accuracy'));
-  assert.match(formatGate(same.report), /gate: PASS/);
-  const noVal = { ...golden, count: 0, x: new Float32Array(0), y: new Int32Array(0) };
+  assert.ok(same.report.metrics.some((m) => m.name === 'replay.accuracy'));
+  const noGainAsked = await runGate(a, a, data, { minGain: 0, gainZ: 0 });
+  assert.equal(noGainAsked.report.pass, true);
+  assert.match(formatGate(noGainAsked.report), /gate: PASS/);
+  const noFresh = { ...data, fresh: take(golden, 0) };
   const strict = { goldenTolerance: 0, recallTolerance: 0 };
-  const ab = await runGate(a, b, golden, noVal, strict);
-  const ba = await runGate(b, a, golden, noVal, strict);
-  assert.equal(ab.report.metrics.some((m) => m.name === 'val.accuracy'), false, 'no validation examples, no validation metric');
+  const ab = await runGate(a, b, noFresh, strict);
+  const ba = await runGate(b, a, noFresh, strict);
+  assert.equal(ab.report.metrics.some((m) => m.name === 'new.accuracy'), false, 'no held-out new examples, no gain metric');
   assert.notEqual(ab.candidate.golden.accuracy, ba.candidate.golden.accuracy, 'two different random models');
   const worse = ab.candidate.golden.accuracy < ba.candidate.golden.accuracy ? ab : ba;
   assert.equal(worse.report.pass, false);
   assert.equal(worse.report.metrics.find((m) => m.name === 'golden.accuracy')?.pass, false);
-  assert.match(formatGate(worse.report), /golden\.accuracy .* FAIL[\s\S]*gate: FAIL/);
+  assert.match(formatGate(worse.report), /golden\.accuracy .* FAIL[\s\S]*gate: FAIL[\s\S]*to pass: golden accuracy fell/);
 });

@@ -133,6 +133,7 @@ export class ManifestCache {
       artifacts: v.artifacts,
       labels: v.meta.labels,
       input: v.meta.input,
+      ...(v.meta.output ? { output: v.meta.output } : {}),
       policy: v.meta.policy ?? DEFAULT_POLICY,
       pollAfterSec: this.options.pollAfterSec,
     };

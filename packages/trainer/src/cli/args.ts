@@ -28,6 +28,12 @@ const options = {
   poll: { type: 'string' },
   'drift-threshold': { type: 'string' },
   'learning-rate': { type: 'string' },
+  recipe: { type: 'string' },
+  'budget-sec': { type: 'string' },
+  candidates: { type: 'string' },
+  'no-interpolate': { type: 'boolean', default: false },
+  'min-gain': { type: 'string' },
+  'replay-tolerance': { type: 'string' },
   'replay-ratio': { type: 'string' },
   'golden-tolerance': { type: 'string' },
   'recall-tolerance': { type: 'string' },
@@ -56,9 +62,14 @@ commands
               [--examples N] [--epochs N] [--golden-size N]
   train       run one retraining cycle now if anything new was labeled (exit 0 with a message if not)
               --watch: wait for triggers: [--min-labels 50] [--every SEC] [--drift-threshold 0.2] [--poll 30]
-              [--epochs 5] [--learning-rate 3e-4] [--replay-ratio 2] [--golden-tolerance 0.5] (points)
-              [--recall-tolerance 5] (points) [--canary-percent 10 | --no-canary]
-  evaluate    --version V (default: stable) [--data FILE.ndjson | mnist:<part>[:thick|:shift]] [--out report.json]
+              [--recipe search|fixed] [--budget-sec 150] [--candidates N] [--no-interpolate]
+              (search: several candidates within the budget, interpolated with stable, the best that passes kept;
+              fixed: one fine-tune, learning rate 3e-4, 5 epochs, replay 2:1)
+              [--epochs N] [--learning-rate LR] [--replay-ratio R] (pin that dimension of every candidate)
+              [--golden-tolerance 0.5] [--recall-tolerance 5] [--min-gain 5] [--replay-tolerance 1] (points)
+              [--canary-percent 10 | --no-canary]
+  evaluate    --version V (default: stable) [--data FILE.ndjson | mnist:<part>[:<drift>]] [--out report.json]
+              drifts: thick, thin, shifted, rotated, small, noisy, occluded, shift
   export      --version V (default: stable) --out DIR; or --from DIR (a local TF.js model) --out DIR
   register    --from DIR (model.json + weights) --labels a,b,c --input-shape 28,28,1 [--scale 1 --offset 0]
               [--golden FILE.ndjson] [--trainable-tail 1]

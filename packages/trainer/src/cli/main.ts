@@ -9,13 +9,13 @@ import type { Example } from '@edgeloop/protocol';
 import { releaseBackend, useBackend, type BackendRequest } from '../backend/select.js';
 import { CollectorClient } from '../collector/client.js';
 import { bootstrap } from '../cycle/bootstrap.js';
-import { formatGate } from '../cycle/gate.js';
+import { GATE_DEFAULTS } from '../cycle/gate.js';
 import { evaluateVersion, exportVersion } from '../cycle/inspect.js';
 import { DEFAULT_AUTO_POLICY } from '../cycle/publish.js';
 import { registerModel } from '../cycle/register.js';
-import { retrain, type RetrainOptions, type RetrainResult } from '../cycle/retrain.js';
+import { DEFAULT_BUDGET_SEC, retrain, type RetrainOptions, type RetrainResult } from '../cycle/retrain.js';
 import { watch } from '../cycle/watch.js';
-import { thicken, shift } from '../data/drift.js';
+import { DRIFTS, shift } from '../data/drift.js';
 import type { ExampleSet } from '../data/examples.js';
 import { loadMnist, type MnistPart } from '../data/mnist.js';
 import { decodeExamples } from '../data/wire.js';
@@ -128,16 +128,29 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
 }
 
 function retrainOptions(flags: Flags, model: string, backend: string, out: Output): RetrainOptions {
+  const recipe = flags.recipe ?? 'search';
+  if (recipe !== 'search' && recipe !== 'fixed') throw new TrainerError('ELT_BAD_ARGUMENT', [`--recipe must be search or fixed, not "${recipe}"`]);
+  // Given by hand, a learning rate, epoch count or replay ratio pins that dimension of every candidate.
+  const pin = (name: 'epochs' | 'learning-rate' | 'replay-ratio', range: Parameters<typeof num>[3]) => (flags[name] === undefined ? undefined : num(flags, name, 0, range));
+  const epochs = pin('epochs', { min: 1, max: 1000, int: true });
+  const learningRate = pin('learning-rate', { min: 0 });
+  const replayRatio = pin('replay-ratio', { min: 0 });
   return {
     model,
     backend,
     reporter: out,
-    epochs: num(flags, 'epochs', 5, { min: 1, max: 1000, int: true }),
-    learningRate: num(flags, 'learning-rate', 3e-4, { min: 0 }),
-    replayRatio: num(flags, 'replay-ratio', 2, { min: 0 }),
+    recipe,
+    ...(epochs !== undefined ? { epochs } : {}),
+    ...(learningRate !== undefined ? { learningRate } : {}),
+    ...(replayRatio !== undefined ? { replayRatio } : {}),
+    budgetSec: num(flags, 'budget-sec', DEFAULT_BUDGET_SEC, { min: 1 }),
+    ...(flags.candidates ? { maxCandidates: num(flags, 'candidates', 1, { min: 1, int: true }) } : {}),
+    ...(flags['no-interpolate'] ? { interpolate: false } : {}),
     gate: {
       goldenTolerance: num(flags, 'golden-tolerance', 0.5, { min: 0, max: 100 }) / 100,
       recallTolerance: num(flags, 'recall-tolerance', 5, { min: 0, max: 100 }) / 100,
+      minGain: num(flags, 'min-gain', GATE_DEFAULTS.minGain * 100, { min: 0, max: 100 }) / 100,
+      replayTolerance: num(flags, 'replay-tolerance', GATE_DEFAULTS.replayTolerance * 100, { min: 0, max: 100 }) / 100,
     },
     canary: flags['no-canary'] ? false : { percent: num(flags, 'canary-percent', 10, { min: 0.01, max: 100 }), auto: DEFAULT_AUTO_POLICY },
     ...(flags.seed ? { seed: num(flags, 'seed', 1, { int: true }) } : {}),
@@ -146,8 +159,8 @@ function retrainOptions(flags: Flags, model: string, backend: string, out: Outpu
 
 function describe(r: RetrainResult): string {
   if (r.status === 'nothing-new') return `nothing new to learn: ${r.message}`;
-  if (r.status === 'rejected') return `${formatGate(r.gate)}\nthe candidate did not pass the gate: nothing published (parent ${r.parent})`;
-  return `${formatGate(r.gate)}\npublished ${r.version} (parent ${r.parent})${r.rollout?.canary ? ` as a ${r.rollout.canaryPercent} % canary` : ''}`;
+  if (r.status === 'rejected') return `the best candidates did not pass the gate: nothing published (parent ${r.parent}); the batches are retried with the next labels`;
+  return `published ${r.version} (parent ${r.parent})${r.rollout?.canary ? ` as a ${r.rollout.canaryPercent} % canary` : ''}`;
 }
 
 function collectorUrl(flags: Flags, env: NodeJS.ProcessEnv): string {
@@ -171,14 +184,16 @@ function readNdjson(path: string): Example[] {
   }
 }
 
-/** `mnist:<part>[:thick|:shift]` or an NDJSON file of wire examples (decoded against the version later). */
+/** `mnist:<part>[:<drift>]` (a drift of the suite, or `shift`: 2 px right and up) or an NDJSON file of wire examples (decoded against the version later). */
 function readData(spec: string): { name: string; set: ExampleSet } {
-  const m = /^mnist:(train|golden|drift|test)(?::(thick|shift))?$/.exec(spec);
+  const m = /^mnist:(train|golden|drift|test)(?::([a-z]+))?$/.exec(spec);
   if (m) {
-    let set = loadMnist(m[1] as MnistPart);
-    if (m[2] === 'thick') set = thicken(set, 1);
-    if (m[2] === 'shift') set = shift(set, 2, -2);
-    return { name: spec, set };
+    const set = loadMnist(m[1] as MnistPart);
+    if (!m[2]) return { name: spec, set };
+    if (m[2] === 'shift') return { name: spec, set: shift(set, 2, -2) };
+    const drift = DRIFTS[m[2]];
+    if (!drift) throw new TrainerError('ELT_BAD_ARGUMENT', [`--data ${spec}: no drift "${m[2]}" (one of ${Object.keys(DRIFTS).join(', ')}, shift)`]);
+    return { name: spec, set: drift(set) };
   }
   const examples = readNdjson(spec);
   const first = examples[0];

@@ -11,6 +11,7 @@ import { encodeExamples } from '../data/wire.js';
 import { exportModel } from '../export/artifacts.js';
 import { buildDigitsModel, DIGITS_INPUT } from '../model/digits.js';
 import { evaluateModel } from '../train/evaluate.js';
+import { applyTemperature, expectedCalibrationError, fitTemperature, predictProbs } from '../train/calibrate.js';
 import { fitModel } from '../train/fit.js';
 import { codeVersion, makeStable, publishVersion } from './publish.js';
 import { silent, type Reporter } from './reporter.js';
@@ -62,6 +63,12 @@ export async function bootstrap(client: CollectorClient, options: BootstrapOptio
   });
   const [onGolden, onTest] = [await evaluateModel(net, golden), await evaluateModel(net, test)];
   r.step(`accuracy: golden ${(onGolden.accuracy * 100).toFixed(2)} %, test ${(onTest.accuracy * 100).toFixed(2)} %`);
+  // Calibration: a temperature fitted on the test part, its effect measured on the golden set.
+  const k = train.labels.length;
+  const { temperature } = fitTemperature(await predictProbs(net, test), test.y, k);
+  const goldenProbs = await predictProbs(net, golden);
+  const ece = { before: expectedCalibrationError(goldenProbs, golden.y, k), after: expectedCalibrationError(applyTemperature(goldenProbs, k, temperature), golden.y, k) };
+  r.step(`calibration: temperature ${temperature}; ECE on the golden set ${(ece.before * 100).toFixed(2)} % → ${(ece.after * 100).toFixed(2)} %`);
 
   r.step(`uploading the golden set (${golden.count} held-out digits)`);
   const goldenSet = await client.putGolden(model, await encodeExamples(take(golden, golden.count), 'golden'));
@@ -76,6 +83,9 @@ export async function bootstrap(client: CollectorClient, options: BootstrapOptio
     'train.loss': fit.loss.at(-1) ?? 0,
     'train.samplesPerSec': fit.samplesPerSec,
     'parity.maxAbsDiff': exported.parity?.maxAbsDiff ?? 0,
+    'calibration.temperature': temperature,
+    'ece.before': ece.before,
+    'ece.after': ece.after,
   };
   const version = await publishVersion(client, model, {
     parent: null,
@@ -83,6 +93,7 @@ export async function bootstrap(client: CollectorClient, options: BootstrapOptio
     metrics,
     labels: [...train.labels],
     input: DIGITS_INPUT,
+    output: { temperature },
     policy: options.policy ?? DEFAULT_POLICY,
     trainer: { kind: 'bootstrap', baseData: 'mnist:train', architecture: 'digits-cnn', examples: train.count, epochs, learningRate, seed, backend: options.backend ?? 'cpu', golden: goldenSet.id },
     codeVersion: codeVersion(),

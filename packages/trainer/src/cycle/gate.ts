@@ -1,12 +1,16 @@
 /**
- * GoldenGate: a candidate is published only if it is no worse than the stable version where it matters — golden
- * set accuracy within a tolerance, no class's golden recall dropping past a tolerance, and validation accuracy on
- * the new batch at least stable's. Every check is reported (stable, candidate, threshold, pass).
+ * GoldenGate: a candidate is published only if it learned something and broke nothing that matters —
+ *  - golden set accuracy within a tolerance of stable's, and no class's golden recall dropping past a tolerance;
+ *  - a gain on held-out new examples: the candidate beats stable there by a minimum (points), and by more than
+ *    chance (a paired sign test: a candidate that learned nothing is never published);
+ *  - no regression on a held-out slice of the replayed old data.
+ * Every check is reported (stable, candidate, threshold, pass); a failed gate also says what went wrong, by how
+ * much, for which classes, and what would help.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { GateMetric } from '@edgeloop/protocol';
 import type { ExampleSet } from '../data/examples.js';
-import { evaluateModel, type Evaluation } from '../train/evaluate.js';
+import { evaluateModel, predictLabels, type Evaluation } from '../train/evaluate.js';
 
 export interface GateOptions {
   /** Golden accuracy may be at most this much below stable's (fraction; default 0.005 = 0.5 points). */
@@ -17,48 +21,145 @@ export interface GateOptions {
    * would reject good candidates on noise alone.
    */
   recallTolerance?: number;
+  /** The candidate must beat stable on held-out new examples by at least this much (fraction; default 0.05). */
+  minGain?: number;
+  /**
+   * ...and by more than chance: (wins − losses) / √(wins + losses) ≥ this, where wins are held-out new examples
+   * only the candidate gets right and losses those only stable gets right (default 1.28, one-sided 90 %).
+   * 0 turns the significance part off.
+   */
+  gainZ?: number;
+  /** Held-out replay accuracy may be at most this much below stable's (fraction; default 0.01 = 1 point). */
+  replayTolerance?: number;
 }
+
+export const GATE_DEFAULTS: Required<GateOptions> = { goldenTolerance: 0.005, recallTolerance: 0.05, minGain: 0.05, gainZ: 1.28, replayTolerance: 0.01 };
 
 export interface GateReport {
   pass: boolean;
   metrics: GateMetric[];
+  /** For a failed gate: what would help, one line per failed check. */
+  advice?: string[];
+  /** Facts a reader needs to read the numbers (e.g. why stable scores about 0 % on corrections). */
+  notes?: string[];
+  /** The published candidate's temperature and its expected calibration error before and after it. */
+  calibration?: CalibrationReport;
+}
+
+export interface CalibrationReport {
+  temperature: number;
+  ece: { before: number; after: number };
+  /** Held-out examples the temperature was fitted on, and those the ECE was measured on. */
+  fittedOn: number;
+  measuredOn: number;
+}
+
+/** What the gate evaluates on: never trained on, never used to choose between candidates. */
+export interface GateData {
+  golden: ExampleSet;
+  /** Held-out new examples (the batches' validation split, plus a held-out part of their training split). */
+  fresh: ExampleSet;
+  /** A held-out slice of the replay data. */
+  replay: ExampleSet;
+  /** Labeled examples per class in the new batches (for advice). */
+  labelCounts?: Record<string, number>;
 }
 
 export interface GateResult {
   report: GateReport;
-  stable: { golden: Evaluation; val: Evaluation | null };
-  candidate: { golden: Evaluation; val: Evaluation | null };
+  stable: { golden: Evaluation; fresh: Evaluation | null; replay: Evaluation | null };
+  candidate: { golden: Evaluation; fresh: Evaluation | null; replay: Evaluation | null };
 }
 
 // Accuracies are ratios of counts: compare with a little slack so equal counts never fail on float rounding.
 const EPS = 1e-9;
+const pts = (v: number) => `${(v * 100).toFixed(1)}`;
 
-/** Evaluates both models on the golden set and the validation split and applies the gate. */
-export async function runGate(stable: tf.LayersModel, candidate: tf.LayersModel, golden: ExampleSet, val: ExampleSet, options: GateOptions = {}): Promise<GateResult> {
-  const goldenTol = options.goldenTolerance ?? 0.005;
-  const recallTol = options.recallTolerance ?? 0.05;
-  const s = { golden: await evaluateModel(stable, golden), val: val.count > 0 ? await evaluateModel(stable, val) : null };
-  const c = { golden: await evaluateModel(candidate, golden), val: val.count > 0 ? await evaluateModel(candidate, val) : null };
+/** Stable's evaluations, computed once per cycle and shared by every candidate the gate sees. */
+export async function evaluateStable(stable: tf.LayersModel, data: GateData): Promise<GateResult['stable'] & { freshPredicted: Int32Array }> {
+  const freshPredicted = await predictLabels(stable, data.fresh);
+  return { golden: await evaluateModel(stable, data.golden), fresh: await evalOrNull(stable, data.fresh), replay: await evalOrNull(stable, data.replay), freshPredicted };
+}
+
+async function evalOrNull(model: tf.LayersModel, set: ExampleSet): Promise<Evaluation | null> {
+  return set.count > 0 ? evaluateModel(model, set) : null;
+}
+
+/** Evaluates the candidate (and stable, unless given) on the gate's data and applies every check. */
+export async function runGate(stable: tf.LayersModel | Awaited<ReturnType<typeof evaluateStable>>, candidate: tf.LayersModel, data: GateData, options: GateOptions = {}): Promise<GateResult> {
+  const o = { ...GATE_DEFAULTS, ...options };
+  const s = 'predict' in stable ? await evaluateStable(stable, data) : stable;
+  const candidatePredicted = await predictLabels(candidate, data.fresh);
+  const c = { golden: await evaluateModel(candidate, data.golden), fresh: await evalOrNull(candidate, data.fresh), replay: await evalOrNull(candidate, data.replay) };
   const metrics: GateMetric[] = [];
-  const check = (name: string, stableValue: number, candidateValue: number, threshold: number) =>
-    metrics.push({ name, stable: stableValue, candidate: candidateValue, threshold, pass: candidateValue >= threshold - EPS });
-  check('golden.accuracy', s.golden.accuracy, c.golden.accuracy, s.golden.accuracy - goldenTol);
-  for (const label of golden.labels) {
+  const advice: string[] = [];
+  const notes: string[] = [];
+  const check = (name: string, stableValue: number, candidateValue: number, threshold: number, extra = true) => {
+    const pass = candidateValue >= threshold - EPS && extra;
+    metrics.push({ name, stable: stableValue, candidate: candidateValue, threshold, pass });
+    return pass;
+  };
+
+  if (!check('golden.accuracy', s.golden.accuracy, c.golden.accuracy, s.golden.accuracy - o.goldenTolerance)) {
+    advice.push(`golden accuracy fell ${pts(s.golden.accuracy - c.golden.accuracy)} points (tolerance ${pts(o.goldenTolerance)}): the candidate forgot old skills; more replay, or more new labels so that less interpolation is needed`);
+  }
+  for (const label of data.golden.labels) {
     const rs = s.golden.recall[label];
     const rc = c.golden.recall[label];
     if (rs == null || rc == null) continue; // no golden example of this class
-    check(`golden.recall.${label}`, rs, rc, rs - recallTol);
+    if (!check(`golden.recall.${label}`, rs, rc, rs - o.recallTolerance)) {
+      const n = data.labelCounts?.[label] ?? 0;
+      advice.push(`class ${label}: golden recall ${pts(rs)} % → ${pts(rc)} % (−${pts(rs - rc)} points, tolerance ${pts(o.recallTolerance)}); the new batches hold ${n} label${n === 1 ? '' : 's'} of class ${label}${n < 20 ? `; label more of it in the review queue` : ''}`);
+    }
   }
-  if (s.val && c.val) check('val.accuracy', s.val.accuracy, c.val.accuracy, s.val.accuracy);
-  return { report: { pass: metrics.every((m) => m.pass), metrics }, stable: s, candidate: c };
+
+  if (s.fresh && c.fresh) {
+    // Paired comparison on the same held-out examples: wins and losses against stable.
+    let wins = 0;
+    let losses = 0;
+    for (let i = 0; i < data.fresh.count; i++) {
+      const [sr, cr] = [s.freshPredicted[i] === data.fresh.y[i], candidatePredicted[i] === data.fresh.y[i]];
+      if (cr && !sr) wins++;
+      if (sr && !cr) losses++;
+    }
+    const z = wins + losses === 0 ? 0 : (wins - losses) / Math.sqrt(wins + losses);
+    const significant = o.gainZ <= 0 || z >= o.gainZ;
+    const gain = c.fresh.accuracy - s.fresh.accuracy;
+    if (!check('new.accuracy', s.fresh.accuracy, c.fresh.accuracy, s.fresh.accuracy + o.minGain, significant)) {
+      const why = gain + EPS < o.minGain ? `beats stable by ${pts(gain)} points, needs ${pts(o.minGain)}` : `its gain (${wins} won, ${losses} lost against stable) could be chance: z ${z.toFixed(2)} < ${o.gainZ}`;
+      advice.push(`held-out new examples (${data.fresh.count}): the candidate ${why}; ${data.fresh.count < 30 ? 'too few held-out examples to tell: wait for more corrections' : 'the new labels may be inconsistent (check the review queue), or the drift needs more of them'}`);
+    }
+    notes.push(`stable scores ${pts(s.fresh.accuracy)} % on the ${data.fresh.count} held-out new examples: corrections are the inputs stable got wrong, so about 0 % is expected there; the candidate's gain is what counts (${wins} won, ${losses} lost, z ${z.toFixed(2)})`);
+  } else {
+    notes.push('no held-out new example: the gain check was not run');
+  }
+
+  if (s.replay && c.replay) {
+    if (!check('replay.accuracy', s.replay.accuracy, c.replay.accuracy, s.replay.accuracy - o.replayTolerance)) {
+      advice.push(`held-out replay accuracy fell ${pts(s.replay.accuracy - c.replay.accuracy)} points (tolerance ${pts(o.replayTolerance)}) on ${data.replay.count} old examples: the candidate forgot; more replay helps`);
+    }
+  }
+  const thin = Object.entries(data.labelCounts ?? {}).filter(([, n]) => n > 0 && n < 5).map(([l, n]) => `${l} (${n})`);
+  if (thin.length) notes.push(`classes with fewer than 5 new labels: ${thin.join(', ')}`);
+  const pass = metrics.every((m) => m.pass);
+  const report: GateReport = { pass, metrics, notes };
+  if (!pass) report.advice = advice;
+  return { report, stable: { golden: s.golden, fresh: s.fresh, replay: s.replay }, candidate: c };
 }
 
-/** The gate report as aligned text lines (metric, stable, candidate, threshold, pass/FAIL). */
+/** The gate report as aligned text lines (metric, stable, candidate, threshold, pass/FAIL), then notes and advice. */
 export function formatGate(report: GateReport): string {
   const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(2)} %`);
   const rows = report.metrics.map((m) => [m.name, pct(m.stable), pct(m.candidate), `≥ ${pct(m.threshold)}`, m.pass ? 'pass' : 'FAIL']);
   const head = ['metric', 'stable', 'candidate', 'threshold', ''];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(head), ...rows.map(line), `gate: ${report.pass ? 'PASS' : 'FAIL'}`].join('\n');
+  return [
+    line(head),
+    ...rows.map(line),
+    `gate: ${report.pass ? 'PASS' : 'FAIL'}`,
+    ...(report.calibration ? [`calibration: temperature ${report.calibration.temperature}; ECE ${pct(report.calibration.ece.before)} → ${pct(report.calibration.ece.after)} on ${report.calibration.measuredOn} held-out examples`] : []),
+    ...(report.notes ?? []).map((n) => `note: ${n}`),
+    ...(report.advice ?? []).map((a) => `to pass: ${a}`),
+  ].join('\n');
 }

@@ -6,23 +6,44 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Batch, GateMetric, Rollout, Version } from '@edgeloop/protocol';
 import type { CollectorClient } from '../collector/client.js';
-import { concat, mulberry32, pick, shuffled, type ExampleSet } from '../data/examples.js';
+import { concat, pick, type ExampleSet } from '../data/examples.js';
+import { replayHoldouts, splitByContent } from '../data/holdout.js';
 import { loadMnist } from '../data/mnist.js';
 import { decodeExamples } from '../data/wire.js';
 import { TrainerError } from '../errors.js';
 import { exportModel } from '../export/artifacts.js';
-import { fitModel } from '../train/fit.js';
-import { formatGate, runGate, type GateOptions, type GateReport } from './gate.js';
+import { applyTemperature, expectedCalibrationError, fitTemperature, predictProbs } from '../train/calibrate.js';
+import { evaluateStable, formatGate, GATE_DEFAULTS, runGate, type CalibrationReport, type GateData, type GateOptions, type GateReport, type GateResult } from './gate.js';
+import { DEFAULT_CANDIDATES, disposeCandidates, ranked, searchCandidates, type Candidate, type CandidateSpec, type SearchResult } from './search.js';
 import { stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
 import { codeVersion, DEFAULT_AUTO_POLICY, DEFAULT_CANARY_PERCENT, publishVersion, startCanary, type CanaryOptions } from './publish.js';
 import { silent, type Reporter } from './reporter.js';
 
 export interface RetrainOptions {
   model: string;
+  /**
+   * 'search' (default): several candidates within a time budget, interpolated with stable, the best that passes
+   * the gate kept. 'fixed': one fine-tune with the options below (learning rate 3e-4, 5 epochs, replay 2:1 by
+   * default), the recipe before the search.
+   */
+  recipe?: 'search' | 'fixed';
+  /** Seconds the search may train (default DEFAULT_BUDGET_SEC). */
+  budgetSec?: number;
+  /** The candidates to try (default DEFAULT_CANDIDATES); `maxCandidates` keeps the first N. */
+  candidates?: readonly CandidateSpec[];
+  maxCandidates?: number;
+  /** How many of the best-scored candidates the gate sees before the cycle gives up (default 3). */
+  maxGated?: number;
+  /** WiSE-FT interpolation with stable (default true). */
+  interpolate?: boolean;
+  /** Class-balanced replay (default true). */
+  balancedReplay?: boolean;
+  /** Pins every candidate's epochs (the fixed recipe's: default 5). */
   epochs?: number;
   batchSize?: number;
+  /** Pins every candidate's learning rate (the fixed recipe's: default 3e-4). */
   learningRate?: number;
-  /** Replay examples per new training example (default 2: old skills outnumber the new batch). */
+  /** Pins every candidate's replayed examples per new one (the fixed recipe's: default 2). */
   replayRatio?: number;
   gate?: GateOptions;
   /** The canary to start on success (default 10 % with DEFAULT_AUTO_POLICY); false publishes without one. */
@@ -37,8 +58,8 @@ export interface RetrainOptions {
 
 export type RetrainResult =
   | { status: 'nothing-new'; message: string }
-  | { status: 'rejected'; parent: string; batches: string[]; gate: GateReport; metrics: Record<string, number> }
-  | { status: 'published'; version: string; parent: string; batches: string[]; gate: GateReport; metrics: Record<string, number>; rollout: Rollout | null };
+  | { status: 'rejected'; parent: string; batches: string[]; gate: GateReport; metrics: Record<string, number>; candidates: CandidateRow[] }
+  | { status: 'published'; version: string; parent: string; batches: string[]; gate: GateReport; metrics: Record<string, number>; rollout: Rollout | null; candidates: CandidateRow[] };
 
 /** What waits to be learned, read without freezing anything. */
 export interface Waiting {
@@ -107,7 +128,9 @@ export async function pendingWork(client: CollectorClient, model: string, exclud
 export async function retrain(client: CollectorClient, options: RetrainOptions, work?: PendingWork): Promise<RetrainResult> {
   const r = options.reporter ?? silent;
   const { model } = options;
+  const started = performance.now();
   const seed = options.seed ?? Date.now() % 2 ** 31;
+  const recipe = options.recipe ?? 'search';
   work ??= await pendingWork(client, model, options.exclude);
   if (work.pending.length === 0) return { status: 'nothing-new', message: `nothing labeled for "${model}" since its last batch, and every batch has been trained on` };
   const { stable } = work;
@@ -116,81 +139,231 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   r.step(`stable is ${stable.version.version}; new batches: ${batchIds.join(', ')} (${work.examples} examples)`);
 
   const fresh = decodeExamples((await Promise.all(batchIds.map((id) => client.batchExamples(id)))).flat(), labels, input);
-  const train = fresh.bySplit.train;
-  const val = fresh.bySplit.val;
   if (fresh.skipped.length) r.step(`skipped ${fresh.skipped.length} examples (${fresh.skipped[0]!.why}${fresh.skipped.length > 1 ? ', …' : ''})`);
-  if (train.count === 0) throw new TrainerError('ELT_EMPTY_BATCH', [model, `the new batches hold no usable training example (${fresh.skipped.length} skipped)`]);
-
+  if (fresh.bySplit.train.count === 0) throw new TrainerError('ELT_EMPTY_BATCH', [model, `the new batches hold no usable training example (${fresh.skipped.length} skipped)`]);
   const goldenWire = await client.golden(model);
   if (!goldenWire) throw new TrainerError('ELT_NO_GOLDEN_SET', [model, model]);
   const golden = decodeExamples(goldenWire, labels, input).bySplit.golden;
 
-  const replayRatio = options.replayRatio ?? 2;
-  const replay = await replaySample(client, work, train, replayRatio, seed);
-  r.step(`fine-tuning ${stable.version.version} on ${train.count} new + ${replay.count} replayed examples`);
-  const [base, candidate] = [await stable.load(), await stable.load()];
-  const epochs = options.epochs ?? 5;
-  const learningRate = options.learningRate ?? 3e-4;
-  const batchSize = options.batchSize ?? 64;
-  const data = shuffled(replay.count ? concat(train, replay) : train, seed);
-  const fit = await fitModel(candidate, data, {
-    epochs,
-    batchSize,
-    learningRate,
+  // New examples: trained on, held out to choose (early stopping, candidate, mixing coefficient), and held out
+  // for the gate (the batches' validation split plus a part of their training split, so the gain check has
+  // enough examples to tell a gain from chance). The fixed recipe trains on the whole training split.
+  const none = pick(fresh.bySplit.train, []);
+  const [gateExtra = none, select = none, fit = fresh.bySplit.train] = recipe === 'search' ? splitByContent(fresh.bySplit.train, [HOLDOUT.gate, HOLDOUT.gate + HOLDOUT.select]) : [];
+  const gateFresh = gateExtra.count ? concat(fresh.bySplit.val, gateExtra) : fresh.bySplit.val;
+  const pool = await replayPool(client, work);
+  const held = recipe === 'search' ? replayHoldouts(pool, seed) : { select: pick(pool, []), gate: pick(pool, []), rest: pool };
+  const labelCounts = countLabels(concat(fresh.bySplit.train, fresh.bySplit.val));
+  const gateData: GateData = { golden, fresh: gateFresh, replay: held.gate, labelCounts };
+
+  const fixed = { learningRate: options.learningRate ?? 3e-4, maxEpochs: options.epochs ?? 5, replayRatio: options.replayRatio ?? 2, trainable: 'all' as const, distill: 0, earlyStopping: false };
+  const candidates = recipe === 'fixed' ? [fixed] : pinned(options.candidates ?? DEFAULT_CANDIDATES, options).slice(0, options.maxCandidates ?? Infinity);
+  const budgetSec = options.budgetSec ?? DEFAULT_BUDGET_SEC;
+  r.step(
+    recipe === 'fixed'
+      ? `fine-tuning ${stable.version.version} on ${fit.count} new examples + replay ${fixed.replayRatio}:1 (fixed recipe: learning rate ${fixed.learningRate}, ${fixed.maxEpochs} epochs)`
+      : `searching ${candidates.length} candidates within ${budgetSec} s: ${fit.count} new examples to train on, ${select.count} + ${held.select.count} replayed held out to choose, ${gateFresh.count} + ${held.gate.count} replayed held out for the gate`,
+  );
+  const stableNet = await stable.load();
+  const search = await searchCandidates(() => stable.load(), { fit, select, replay: held.rest, replaySelect: held.select }, {
     seed,
-    ...(stable.config.trainableTail !== undefined ? { trainableTail: stable.config.trainableTail } : {}),
-    onProgress: (p) => r.progress('train', p.samples, p.total, `epoch ${p.epoch + 1}/${p.epochs} loss ${p.loss.toFixed(4)}`),
+    candidates,
+    ...(recipe === 'search' ? { budgetSec } : {}),
+    interpolate: recipe === 'search' && options.interpolate !== false,
+    balancedReplay: recipe === 'search' && options.balancedReplay !== false,
+    ...(stable.config.trainableTail !== undefined ? { maxTrainableTail: stable.config.trainableTail } : {}),
+    ...(recipe === 'fixed' ? { batchSize: options.batchSize ?? 64 } : options.batchSize ? { batchSize: options.batchSize } : {}),
+    onCandidate: (c) => r.progress('search', c.index + 1, candidates.length, `candidate ${c.index + 1}: ${c.status === 'trained' ? `score ${c.score.toFixed(3)}` : 'skipped'}`),
   });
 
-  r.step(`gating on ${golden.count} golden and ${val.count} validation examples`);
-  const gate = await runGate(base, candidate, golden, val, options.gate);
-  r.step(formatGate(gate.report));
-  const metrics: Record<string, number> = {
+  // The gate sees the best-scored candidates in turn and keeps the first that passes.
+  r.step(`gating on ${golden.count} golden, ${gateFresh.count} held-out new and ${held.gate.count} held-out replayed examples`);
+  const stableEval = await evaluateStable(stableNet, gateData);
+  const net = await stable.load();
+  let chosen: { candidate: Candidate; gate: GateResult } | null = null;
+  let first: GateResult | null = null;
+  const gated = new Map<number, boolean>();
+  for (const c of ranked(search.candidates).slice(0, options.maxGated ?? 3)) {
+    net.setWeights(c.weights!);
+    const g = await runGate(stableEval, net, gateData, options.gate);
+    gated.set(c.index, g.report.pass);
+    first ??= g;
+    if (g.report.pass) {
+      chosen = { candidate: c, gate: g };
+      break;
+    }
+  }
+  const table = formatCandidates(search, gated);
+  r.step(table);
+  const gate = chosen?.gate ?? first;
+  if (!gate) throw new TrainerError('ELT_BAD_DATA', ['no candidate could be trained (the time budget is too small for even one)']);
+  const common = {
     'golden.accuracy': gate.candidate.golden.accuracy,
     'stable.golden.accuracy': gate.stable.golden.accuracy,
-    ...(gate.candidate.val ? { 'val.accuracy': gate.candidate.val.accuracy, 'stable.val.accuracy': gate.stable.val!.accuracy } : {}),
-    'train.examples': train.count,
-    'replay.examples': replay.count,
-    'train.loss': fit.loss.at(-1) ?? NaN,
-    'train.samplesPerSec': fit.samplesPerSec,
+    ...(gate.candidate.fresh ? { 'new.accuracy': gate.candidate.fresh.accuracy, 'stable.new.accuracy': gate.stable.fresh!.accuracy } : {}),
+    ...(gate.candidate.replay ? { 'replay.accuracy': gate.candidate.replay.accuracy, 'stable.replay.accuracy': gate.stable.replay!.accuracy } : {}),
+    'train.examples': fit.count,
+    'candidates.trained': search.candidates.filter((c) => c.status === 'trained').length,
+    'search.seconds': search.seconds,
   };
-  if (!gate.report.pass) {
-    dispose(base, candidate);
-    return { status: 'rejected', parent: stable.version.version, batches: batchIds, gate: gate.report, metrics };
+  if (!chosen) {
+    r.step(formatGate(gate.report));
+    const metrics = finite({ ...common, 'cycle.seconds': (performance.now() - started) / 1000 });
+    disposeCandidates(search.candidates);
+    dispose(stableNet, net);
+    return { status: 'rejected', parent: stable.version.version, batches: batchIds, gate: gate.report, metrics, candidates: candidateRows(search, gated) };
   }
+  const { candidate } = chosen;
+  net.setWeights(candidate.weights!);
+  disposeCandidates(search.candidates);
+
+  // Calibration: a temperature fitted on the held-out choosing data, its effect measured on the gate's data.
+  const calibration = await calibrate(net, concat(select, held.select), concat(golden, gateFresh, held.gate));
+  gate.report.calibration = calibration;
+  r.step(formatGate(gate.report));
+  const metrics: Record<string, number> = {
+    ...common,
+    'chosen.alpha': candidate.alpha,
+    'calibration.temperature': calibration.temperature,
+    'ece.before': calibration.ece.before,
+    'ece.after': calibration.ece.after,
+  };
 
   r.step('exporting TF.js Layers and ONNX (parity-checked on the golden inputs)');
   // ONNX whenever the stable version has it (a user's model may be TF.js only: see register.ts).
   const onnx = stable.version.artifacts.some((a) => a.format === 'onnx');
-  const exported = await exportModel(candidate, golden.x, { onnx });
+  const exported = await exportModel(net, golden.x, { onnx });
   if (exported.parity) metrics['parity.maxAbsDiff'] = exported.parity.maxAbsDiff;
-  dispose(base, candidate);
+  dispose(stableNet, net);
+  metrics['cycle.seconds'] = (performance.now() - started) / 1000;
   const version = await publishVersion(client, model, {
     parent: stable.version.version,
     batches: batchIds,
     metrics: finite(metrics),
     labels,
     input,
+    output: { temperature: calibration.temperature },
     ...(stable.version.meta.policy ? { policy: stable.version.meta.policy } : {}),
     gate: gate.report,
-    trainer: { ...stable.config, kind: 'fine-tune', epochs, batchSize, learningRate, replayRatio, seed, backend: options.backend ?? 'cpu', gate: { goldenTolerance: options.gate?.goldenTolerance ?? 0.005, recallTolerance: options.gate?.recallTolerance ?? 0.05 } },
+    trainer: {
+      ...stable.config,
+      kind: 'fine-tune',
+      recipe,
+      ...candidate.spec,
+      alpha: candidate.alpha,
+      epochs: candidate.epochs,
+      candidates: search.candidates.length,
+      budgetSec: recipe === 'search' ? budgetSec : null,
+      seed,
+      backend: options.backend ?? 'cpu',
+      gate: { ...GATE_DEFAULTS, ...options.gate },
+    },
     codeVersion: codeVersion(),
   }, exported.files);
-  r.step(`published ${version} (parent ${stable.version.version})`);
+  r.step(`published ${version} (parent ${stable.version.version}): candidate ${candidate.index + 1}, temperature ${calibration.temperature}`);
   const canary = options.canary === undefined ? { percent: DEFAULT_CANARY_PERCENT, auto: DEFAULT_AUTO_POLICY } : options.canary;
   let rollout: Rollout | null = null;
   if (canary) {
     rollout = await startCanary(client, model, stable.version.version, version, canary, `trainer: ${version} passed the gate against ${stable.version.version}`);
     r.step(`canary ${version} at ${canary.percent} %${canary.auto ? ' with the automatic rollout policy' : ''}`);
   }
-  return { status: 'published', version, parent: stable.version.version, batches: batchIds, gate: gate.report, metrics, rollout };
+  return { status: 'published', version, parent: stable.version.version, batches: batchIds, gate: gate.report, metrics, rollout, candidates: candidateRows(search, gated) };
 }
 
-/** A seeded uniform sample of earlier data: batches earlier versions trained on, plus the base data set. */
-async function replaySample(client: CollectorClient, work: PendingWork, train: ExampleSet, ratio: number, seed: number): Promise<ExampleSet> {
-  const want = Math.round(train.count * ratio);
-  const empty: ExampleSet = { ...train, x: new Float32Array(0), y: new Int32Array(0), count: 0 };
-  if (want === 0) return empty;
+/** Percent of the new batches' training split held out for the gate, then for choosing (by content hash). */
+const HOLDOUT = { gate: 12, select: 23 };
+
+/** The default time budget of a cycle's candidate search: with gate, calibration and export, about 3 minutes on 2 CPU cores. */
+export const DEFAULT_BUDGET_SEC = 150;
+
+/** Candidates with the dimensions the caller pinned (a learning rate, epochs or replay ratio given by hand). */
+function pinned(candidates: readonly CandidateSpec[], o: RetrainOptions): CandidateSpec[] {
+  return candidates.map((c) => ({
+    ...c,
+    ...(o.learningRate !== undefined ? { learningRate: o.learningRate } : {}),
+    ...(o.epochs !== undefined ? { maxEpochs: o.epochs } : {}),
+    ...(o.replayRatio !== undefined ? { replayRatio: o.replayRatio } : {}),
+  }));
+}
+
+function countLabels(set: ExampleSet): Record<string, number> {
+  const out: Record<string, number> = Object.fromEntries(set.labels.map((l) => [l, 0]));
+  for (let i = 0; i < set.count; i++) out[set.labels[set.y[i]!]!]!++;
+  return out;
+}
+
+async function calibrate(model: tf.LayersModel, fitOn: ExampleSet, measureOn: ExampleSet): Promise<CalibrationReport> {
+  const k = fitOn.labels.length;
+  const fitted = fitTemperature(await predictProbs(model, fitOn), fitOn.y, k);
+  const probs = await predictProbs(model, measureOn);
+  return {
+    temperature: fitted.temperature,
+    ece: { before: expectedCalibrationError(probs, measureOn.y, k), after: expectedCalibrationError(applyTemperature(probs, k, fitted.temperature), measureOn.y, k) },
+    fittedOn: fitOn.count,
+    measuredOn: measureOn.count,
+  };
+}
+
+/** One row per candidate, as the result and the table show them. */
+export interface CandidateRow {
+  candidate: number;
+  learningRate: number;
+  maxEpochs: number;
+  replayRatio: number;
+  trainable: string;
+  distill: number;
+  status: string;
+  epochs: number;
+  alpha: number | null;
+  heldOutNew: number | null;
+  heldOutReplay: number | null;
+  score: number | null;
+  seconds: number;
+  gate: 'pass' | 'fail' | null;
+}
+
+function candidateRows(search: SearchResult, gated: ReadonlyMap<number, boolean>): CandidateRow[] {
+  return search.candidates.map((c) => {
+    const trained = c.status === 'trained';
+    const g = gated.get(c.index);
+    return {
+      candidate: c.index + 1,
+      learningRate: c.spec.learningRate,
+      maxEpochs: c.spec.maxEpochs,
+      replayRatio: c.spec.replayRatio,
+      trainable: c.spec.trainable,
+      distill: c.spec.distill,
+      status: trained ? 'trained' : `skipped (${c.why})`,
+      epochs: c.epochs,
+      alpha: trained ? c.alpha : null,
+      heldOutNew: trained ? c.selectNew : null,
+      heldOutReplay: trained ? c.selectReplay : null,
+      score: trained ? c.score : null,
+      seconds: Number(c.seconds.toFixed(1)),
+      gate: g === undefined ? null : g ? 'pass' : 'fail',
+    };
+  });
+}
+
+/** The candidates as an aligned table, stable's held-out scores first. */
+export function formatCandidates(search: SearchResult, gated: ReadonlyMap<number, boolean> = new Map()): string {
+  const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)} %`);
+  const head = ['#', 'lr', 'epochs', 'replay', 'trains', 'distil', 'α', 'new', 'replay acc', 'score', 's', 'gate'];
+  const rows = [
+    ['stable', '', '', '', '', '', '', pct(search.stable.selectNew), pct(search.stable.selectReplay), search.stable.score.toFixed(3), '', ''],
+    ...candidateRows(search, gated).map((c) =>
+      c.status === 'trained'
+        ? [String(c.candidate), String(c.learningRate), `${c.epochs}/${c.maxEpochs}`, `${c.replayRatio}:1`, c.trainable, String(c.distill), String(c.alpha), pct(c.heldOutNew), pct(c.heldOutReplay), c.score!.toFixed(3), c.seconds.toFixed(1), c.gate ?? '']
+        : [String(c.candidate), String(c.learningRate), `—/${c.maxEpochs}`, `${c.replayRatio}:1`, c.trainable, String(c.distill), '', '', '', '', '', c.status],
+    ),
+  ];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return ['candidates (held-out accuracy on new and replayed examples; score = new + replay − 5 × replay lost):', line(head), ...rows.map(line)].join('\n');
+}
+
+/** Earlier data to replay: the training split of batches earlier versions trained on, plus the base data set. */
+async function replayPool(client: CollectorClient, work: PendingWork): Promise<ExampleSet> {
   const { labels, input } = work.stable.version.meta;
   const pools: ExampleSet[] = [];
   for (const b of trainedBatches(work.batches, work.versions)) {
@@ -198,12 +371,8 @@ async function replaySample(client: CollectorClient, work: PendingWork, train: E
   }
   if (work.stable.config.baseData === 'mnist:train') pools.push(loadMnist('train'));
   const pool = pools.filter((p) => p.count > 0);
-  if (pool.length === 0) return empty;
-  const all = pool.length === 1 ? pool[0]! : concat(...pool);
-  const rand = mulberry32(seed ^ 0x5eed);
-  const picked = new Set<number>();
-  while (picked.size < Math.min(want, all.count)) picked.add(Math.floor(rand() * all.count));
-  return pick(all, [...picked]);
+  if (pool.length === 0) return { x: new Float32Array(0), y: new Int32Array(0), count: 0, shape: input.shape, labels };
+  return pool.length === 1 ? pool[0]! : concat(...pool);
 }
 
 function finite(metrics: Record<string, number>): Record<string, number> {

@@ -3,7 +3,8 @@
  * schedule (every S seconds, if anything is new), or a drift alert from the collector's metrics (if anything is
  * new). Polling makes no batch: the collector says how many examples a freeze would produce
  * (`GET /v1/models/:model/labels/pending`), and a batch is frozen only when a cycle runs, so each version gets one
- * batch rather than one per poll (ties alone are sent to review, which makes none). A collector that goes away
+ * batch rather than one per poll (ties alone are sent to review, which makes none). A rejected cycle's batches are
+ * retried together with newer labels once the label trigger fires again. A collector that goes away
  * (restart, network) is waited for; a refused token stops the watch.
  */
 import { CollectorAnswer, type CollectorClient } from '../collector/client.js';
@@ -52,6 +53,7 @@ export async function watch(client: CollectorClient, options: WatchOptions): Pro
         await stableModel(client, options.model);
         stableChecked = true;
       }
+      // Batches a rejected cycle tried do not count towards a trigger: only labels that came after them do.
       const waiting = await waitingWork(client, options.model, attempted);
       if (waitingSaid.startsWith('collector')) r.step('collector is back');
       const anything = waiting.labels > 0 || waiting.unused.length > 0;
@@ -79,12 +81,16 @@ export async function watch(client: CollectorClient, options: WatchOptions): Pro
       waitingSaid = trigger ? '' : status;
       if (trigger) {
         r.step(`trigger: ${trigger} (${status})`);
-        const work = await pendingWork(client, options.model, attempted, waiting);
-        const result = await retrain(client, { ...options, exclude: attempted }, work);
+        // A rejected cycle's batches are not tried again as they are (the same data would fail the same way), but
+        // once new labels fire a trigger they are retried together with them: every untrained batch is pending.
+        const work = await pendingWork(client, options.model, new Set(), waiting);
+        const result = await retrain(client, { ...options, exclude: new Set() }, work);
         cycles++;
         lastCycle = Date.now();
-        // A rejected candidate's batches wait for new labels rather than being retried as they are, forever.
-        if (result.status === 'rejected') for (const b of result.batches) attempted.add(b);
+        if (result.status === 'rejected') {
+          for (const b of result.batches) attempted.add(b);
+          r.step(`rejected: batches ${result.batches.join(', ')} wait for ${minLabels} more labeled examples, then are retried with them`);
+        } else attempted.clear();
         options.onCycle?.(result, trigger);
         continue;
       }

@@ -16,10 +16,24 @@ export interface FitOptions {
   trainableTail?: number;
   /** Called after every batch with the samples seen so far and the running loss. */
   onProgress?: (p: { epoch: number; epochs: number; samples: number; total: number; loss: number }) => void;
+  /**
+   * Soft targets (`count × labels`, rows summing to 1) used instead of one-hot labels: distillation mixes the
+   * stable model's outputs into the labels of replayed examples.
+   */
+  targets?: Float32Array;
+  /**
+   * Early stopping: after every epoch `score(model)` is read on held-out data (higher is better); training stops
+   * after `patience` epochs without a new best (default 2), and the best epoch's weights are restored.
+   */
+  earlyStopping?: { score: (model: tf.LayersModel) => Promise<number>; patience?: number };
 }
 
 export interface FitResult {
+  /** Epochs run (fewer than asked when early stopping ended the run). */
   epochs: number;
+  /** With early stopping: the epoch (1-based) whose weights were kept, and its held-out score. */
+  bestEpoch?: number;
+  bestScore?: number;
   samples: number;
   loss: number[];
   seconds: number;
@@ -36,7 +50,9 @@ export async function fitModel(model: tf.LayersModel, data: ExampleSet, options:
   const split = options.trainableTail === undefined ? null : splitHead(model, options.trainableTail);
   if (!split) return fitAll(model, data, options);
   const features = await baseFeatures(split.base, data);
-  return fitAll(split.head, features, options);
+  // Early stopping scores the whole model: the head shares its layers, so it sees the head's current weights.
+  const stopping = options.earlyStopping;
+  return fitAll(split.head, features, stopping ? { ...options, earlyStopping: { ...stopping, score: () => stopping.score(model) } } : options);
 }
 
 async function fitAll(model: tf.LayersModel, data: ExampleSet, options: FitOptions): Promise<FitResult> {
@@ -47,11 +63,15 @@ async function fitAll(model: tf.LayersModel, data: ExampleSet, options: FitOptio
   const losses: number[] = [];
   let seen = 0;
   const started = performance.now();
+  const stopping = options.earlyStopping;
+  let best: { epoch: number; score: number; weights: tf.Tensor[] } | null = null;
+  let ran = 0;
   for (let epoch = 0; epoch < epochs; epoch++) {
     // One fit() per epoch over a seeded permutation made on the JS side (no extra tensor copy): the same seed
     // gives the same training run, where TF.js's own shuffle would use Math.random.
-    const epochData = pick(data, permutation(data.count, rand));
-    const [ex, ey] = [inputTensor(epochData), oneHotTensor(epochData)];
+    const order = permutation(data.count, rand);
+    const epochData = pick(data, order);
+    const [ex, ey] = [inputTensor(epochData), options.targets ? softTensor(options.targets, order, data.labels.length) : oneHotTensor(epochData)];
     try {
       const h = await model.fit(ex, ey, {
         epochs: 1,
@@ -74,9 +94,29 @@ async function fitAll(model: tf.LayersModel, data: ExampleSet, options: FitOptio
     } finally {
       tf.dispose([ex, ey]);
     }
+    ran = epoch + 1;
+    if (stopping) {
+      const score = await stopping.score(model);
+      if (!best || score > best.score) {
+        if (best) tf.dispose(best.weights);
+        best = { epoch: ran, score, weights: model.getWeights().map((w) => w.clone()) };
+      } else if (ran - best.epoch >= (stopping.patience ?? 2)) break;
+    }
+  }
+  if (best) {
+    model.setWeights(best.weights);
+    tf.dispose(best.weights);
   }
   const seconds = (performance.now() - started) / 1000;
-  return { epochs, samples: data.count * epochs, loss: losses, seconds, samplesPerSec: (data.count * epochs) / seconds };
+  const samples = data.count * ran;
+  return { epochs: ran, samples, loss: losses, seconds, samplesPerSec: samples / seconds, ...(best ? { bestEpoch: best.epoch, bestScore: best.score } : {}) };
+}
+
+/** Rows `order` of a `count × width` soft-target matrix as a tensor. */
+function softTensor(targets: Float32Array, order: readonly number[], width: number): tf.Tensor {
+  const out = new Float32Array(order.length * width);
+  order.forEach((src, dst) => out.set(targets.subarray(src * width, (src + 1) * width), dst * width));
+  return tf.tensor2d(out, [order.length, width]);
 }
 
 /**

@@ -14,6 +14,8 @@ export interface SendOptions {
   devicePrefix?: string;
   /** Label to send for example i (default: its true label). */
   labelOf?: (i: number, trueLabel: string) => string;
+  /** The label the model predicted for example i, as the prediction event says (default "0"). */
+  predictedOf?: (i: number) => string;
 }
 
 /** Posts a prediction + correction pair per example to `POST /v1/events`; returns how many were accepted. */
@@ -29,7 +31,7 @@ export async function sendCorrections(url: string, set: ExampleSet, options: Sen
       id: newId(), model, version: options.version ?? 'v1', deviceId, ts: Date.now(), type: 'prediction', reason: 'reported',
       input: { dtype: 'float32', shape: [...set.shape], data: Buffer.from(bytes).toString('base64') },
       inputHash: await sha256Hex(bytes),
-      output: { label: '0', confidence: 0.5, topK: [{ label: '0', p: 0.5 }] },
+      output: { label: options.predictedOf?.(i) ?? '0', confidence: 0.5, topK: [{ label: options.predictedOf?.(i) ?? '0', p: 0.5 }] },
       engine: 'test', latencyMs: 1,
     };
     const correction: CorrectionEvent = {

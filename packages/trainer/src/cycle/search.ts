@@ -1,0 +1,253 @@
+/**
+ * Candidate search: one cycle trains several seeded fine-tunes of the stable model (learning rate, epochs with
+ * early stopping, replay ratio, how much of the network trains, distillation), interpolates each one with stable in
+ * weight space (WiSE-FT, Wortsman et al. 2022) and scores every candidate on held-out data it never trained on: new
+ * examples (did it learn the drift?) and replayed old ones (did it forget?). The gate then sees the best first.
+ *
+ * What decides: the held-out new accuracy plus the held-out replay accuracy, with every point of replay accuracy
+ * lost below stable's counted five times, so that a candidate that forgets loses to one that learns a little less
+ * (the gate allows golden accuracy half a point of loss, and learning a drift is worth little if it costs that).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { concat, mulberry32, pick, type ExampleSet } from '../data/examples.js';
+import { predictProbs } from '../train/calibrate.js';
+import { predictLabels } from '../train/evaluate.js';
+import { fitModel } from '../train/fit.js';
+
+/** How much of the network a candidate trains: the last weighted layer, the last half of them, or all. */
+export type Trainable = 'head' | 'tail' | 'all';
+
+export interface CandidateSpec {
+  learningRate: number;
+  /** Epochs at most; early stopping on the held-out data usually ends sooner. */
+  maxEpochs: number;
+  /** Replayed old examples per new training example. */
+  replayRatio: number;
+  trainable: Trainable;
+  /** Weight of stable's outputs in the targets of replayed examples (0: their labels alone). */
+  distill: number;
+  /** Stop early on the held-out data (default true); false runs every epoch (the fixed recipe). */
+  earlyStopping?: boolean;
+}
+
+/**
+ * The default candidates, cheapest-to-learn first. Chosen on the drift suite (BENCHMARKS.md): full fine-tunes at
+ * 1e-3–3e-3 with about as many replayed as new examples learn most drifts; a small head-only and a tail fine-tune
+ * cover drifts the features already separate; a low-rate, replay-heavy one is the cautious fallback.
+ */
+export const DEFAULT_CANDIDATES: readonly CandidateSpec[] = [
+  { learningRate: 1e-2, maxEpochs: 15, replayRatio: 2, trainable: 'tail', distill: 0 },
+  { learningRate: 1e-3, maxEpochs: 15, replayRatio: 3, trainable: 'all', distill: 0.5 },
+  { learningRate: 3e-3, maxEpochs: 15, replayRatio: 2, trainable: 'all', distill: 0.5 },
+  { learningRate: 1e-3, maxEpochs: 15, replayRatio: 3, trainable: 'all', distill: 0 },
+  { learningRate: 3e-3, maxEpochs: 15, replayRatio: 3, trainable: 'tail', distill: 0.5 },
+  { learningRate: 1e-2, maxEpochs: 20, replayRatio: 1, trainable: 'head', distill: 0 },
+  { learningRate: 3e-4, maxEpochs: 15, replayRatio: 2, trainable: 'all', distill: 0 },
+  { learningRate: 3e-3, maxEpochs: 15, replayRatio: 1, trainable: 'all', distill: 0 },
+];
+
+/** The mixing coefficients tried for each candidate (1: the fine-tune itself; 0 would be stable). */
+export const WISE_ALPHAS: readonly number[] = [1, 0.8, 0.6, 0.4, 0.25];
+
+/** How many points of held-out new accuracy one point of held-out replay accuracy lost is worth. */
+const FORGETTING_WEIGHT = 5;
+
+export interface SearchData {
+  /** New examples to train on. */
+  fit: ExampleSet;
+  /** Held-out new examples: early stopping, the choice between candidates and the mixing coefficient. */
+  select: ExampleSet;
+  /** Old examples to replay (sampled per candidate). */
+  replay: ExampleSet;
+  /** Held-out old examples, for the same choices. */
+  replaySelect: ExampleSet;
+}
+
+export interface SearchOptions {
+  seed: number;
+  candidates?: readonly CandidateSpec[];
+  /** Seconds of training the search may take; candidates that would not fit are skipped (default: no limit). */
+  budgetSec?: number;
+  /** Interpolate with stable (WiSE-FT; default true). */
+  interpolate?: boolean;
+  /** Sample the replay evenly over classes (default true); false samples it uniformly. */
+  balancedReplay?: boolean;
+  /** Held-out replay accuracy may drop this much before it counts against a candidate (default 0). */
+  tolerance?: number;
+  /** Never train more than the last N weighted layers (the stable version's `trainableTail`). */
+  maxTrainableTail?: number;
+  batchSize?: number;
+  onCandidate?: (c: Candidate) => void;
+}
+
+export interface Candidate {
+  index: number;
+  spec: CandidateSpec;
+  status: 'trained' | 'skipped';
+  /** Why it was skipped (the budget). */
+  why?: string;
+  epochs: number;
+  /** The chosen mixing coefficient (1: no interpolation). */
+  alpha: number;
+  /** Held-out accuracies of the chosen mix: new examples and replayed ones. */
+  selectNew: number;
+  selectReplay: number;
+  score: number;
+  seconds: number;
+  /** The chosen mix's weights (disposed by disposeCandidates). */
+  weights: tf.Tensor[] | null;
+}
+
+export interface SearchResult {
+  candidates: Candidate[];
+  /** Stable's held-out accuracies, the reference of every score. */
+  stable: { selectNew: number; selectReplay: number; score: number };
+  seconds: number;
+}
+
+/** Trains and scores the candidates; `load` gives a fresh instance of the stable model each call. */
+export async function searchCandidates(load: () => Promise<tf.LayersModel>, data: SearchData, options: SearchOptions): Promise<SearchResult> {
+  const started = performance.now();
+  const specs = options.candidates ?? DEFAULT_CANDIDATES;
+  const tolerance = options.tolerance ?? 0;
+  const interpolate = options.interpolate ?? true;
+  const stableModel = await load();
+  const stableWeights = stableModel.getWeights().map((w) => w.clone());
+  const accuracy = async (m: tf.LayersModel, set: ExampleSet) => (set.count === 0 ? 0 : countRight(await predictLabels(m, set), set) / set.count);
+  const stable = { selectNew: await accuracy(stableModel, data.select), selectReplay: await accuracy(stableModel, data.replaySelect), score: 0 };
+  const scoreOf = (selectNew: number, selectReplay: number) => selectNew + selectReplay - FORGETTING_WEIGHT * Math.max(0, stable.selectReplay - tolerance - selectReplay);
+  stable.score = scoreOf(stable.selectNew, stable.selectReplay);
+  const scoreModel = async (m: tf.LayersModel) => {
+    const [n, r] = [await accuracy(m, data.select), await accuracy(m, data.replaySelect)];
+    return { selectNew: n, selectReplay: r, score: scoreOf(n, r) };
+  };
+  const weightedLayers = stableModel.layers.filter((l) => l.weights.length > 0).length;
+  const tailOf = (t: Trainable): number | undefined => {
+    const cap = options.maxTrainableTail;
+    const want = t === 'head' ? 1 : t === 'tail' ? Math.max(1, Math.ceil(weightedLayers / 2)) : undefined;
+    return want === undefined ? cap : cap === undefined ? want : Math.min(want, cap);
+  };
+  const replays = new Map<string, { set: ExampleSet; probs: Float32Array | null }>();
+  const candidates: Candidate[] = [];
+  let secondsPerSample: number | null = null;
+
+  for (const [index, spec] of specs.entries()) {
+    const replayKey = `${spec.replayRatio}`;
+    let replay = replays.get(replayKey);
+    if (!replay) {
+      const want = Math.round(data.fit.count * spec.replayRatio);
+      replay = { set: sampleReplay(data.replay, want, options.seed, options.balancedReplay ?? true), probs: null };
+      replays.set(replayKey, replay);
+    }
+    const samples = (data.fit.count + replay.set.count) * spec.maxEpochs * (spec.trainable === 'all' ? 1 : spec.trainable === 'tail' ? 0.6 : 0.25);
+    const elapsed = (performance.now() - started) / 1000;
+    if (options.budgetSec !== undefined && secondsPerSample !== null && elapsed + samples * secondsPerSample > options.budgetSec) {
+      const c: Candidate = { index, spec, status: 'skipped', why: `budget: ${Math.round(elapsed)} of ${options.budgetSec} s used, this one needs about ${Math.round(samples * secondsPerSample)} s`, epochs: 0, alpha: 0, selectNew: 0, selectReplay: 0, score: -Infinity, seconds: 0, weights: null };
+      candidates.push(c);
+      options.onCandidate?.(c);
+      continue;
+    }
+    const t0 = performance.now();
+    const model = await load();
+    const train = replay.set.count ? concat(data.fit, replay.set) : data.fit;
+    let targets: Float32Array | undefined;
+    if (spec.distill > 0 && replay.set.count) {
+      replay.probs ??= await predictProbs(stableModel, replay.set);
+      targets = softTargets(data.fit, replay.set, replay.probs, spec.distill);
+    }
+    const tail = tailOf(spec.trainable);
+    const fit = await fitModel(model, train, {
+      epochs: spec.maxEpochs,
+      batchSize: options.batchSize ?? 32,
+      learningRate: spec.learningRate,
+      seed: options.seed + index,
+      ...(tail !== undefined ? { trainableTail: tail } : {}),
+      ...(targets ? { targets } : {}),
+      ...(spec.earlyStopping !== false ? { earlyStopping: { score: async (m: tf.LayersModel) => (await scoreModel(m)).score, patience: 3 } } : {}),
+    });
+    // WiSE-FT: the mix of stable and fine-tuned weights that scores best on the held-out data.
+    const tuned = model.getWeights().map((w) => w.clone());
+    let best = { alpha: 1, ...(await scoreModel(model)) };
+    if (interpolate) {
+      for (const alpha of WISE_ALPHAS.filter((a) => a !== 1)) {
+        model.setWeights(mix(stableWeights, tuned, alpha));
+        const s = await scoreModel(model);
+        if (s.score > best.score) best = { alpha, ...s };
+      }
+    }
+    const weights = best.alpha === 1 ? tuned : mix(stableWeights, tuned, best.alpha);
+    if (weights !== tuned) tf.dispose(tuned);
+    model.dispose();
+    const seconds = (performance.now() - t0) / 1000;
+    if (spec.trainable === 'all' && secondsPerSample === null) secondsPerSample = seconds / Math.max(1, (data.fit.count + replay.set.count) * fit.epochs);
+    secondsPerSample ??= seconds / Math.max(1, samples);
+    const c: Candidate = { index, spec, status: 'trained', epochs: fit.epochs, alpha: best.alpha, selectNew: best.selectNew, selectReplay: best.selectReplay, score: best.score, seconds, weights };
+    candidates.push(c);
+    options.onCandidate?.(c);
+  }
+  tf.dispose(stableWeights);
+  stableModel.dispose();
+  return { candidates, stable, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Trained candidates, best score first (ties: the earlier one). */
+export function ranked(candidates: readonly Candidate[]): Candidate[] {
+  return candidates.filter((c) => c.status === 'trained').sort((a, b) => b.score - a.score || a.index - b.index);
+}
+
+export function disposeCandidates(candidates: readonly Candidate[]): void {
+  for (const c of candidates) if (c.weights) tf.dispose(c.weights);
+}
+
+/** `(1 − alpha) · a + alpha · b`, weight by weight. */
+function mix(a: readonly tf.Tensor[], b: readonly tf.Tensor[], alpha: number): tf.Tensor[] {
+  return tf.tidy(() => a.map((w, i) => w.mul(1 - alpha).add(b[i]!.mul(alpha))));
+}
+
+function countRight(predicted: Int32Array, set: ExampleSet): number {
+  let n = 0;
+  for (let i = 0; i < set.count; i++) if (predicted[i] === set.y[i]) n++;
+  return n;
+}
+
+/**
+ * `want` examples of `pool`, seeded: balanced takes them evenly over the classes present (each class without
+ * repetition while it lasts), otherwise uniformly without repetition.
+ */
+export function sampleReplay(pool: ExampleSet, want: number, seed: number, balanced: boolean): ExampleSet {
+  want = Math.min(want, pool.count);
+  if (want <= 0) return pick(pool, []);
+  const rand = mulberry32(seed ^ 0x5eed);
+  const shuffle = (xs: number[]) => {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+    }
+    return xs;
+  };
+  if (!balanced) return pick(pool, shuffle([...Array(pool.count).keys()]).slice(0, want));
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < pool.count; i++) (byClass.get(pool.y[i]!) ?? byClass.set(pool.y[i]!, []).get(pool.y[i]!)!).push(i);
+  const queues = [...byClass.keys()].sort((a, b) => a - b).map((k) => shuffle(byClass.get(k)!));
+  const picked: number[] = [];
+  for (let round = 0; picked.length < want; round++) {
+    for (const q of queues) {
+      if (picked.length >= want) break;
+      if (q.length) picked.push(q[round % q.length]!);
+    }
+  }
+  return pick(pool, picked);
+}
+
+/** One-hot targets for the new examples, then labels mixed with stable's outputs for the replayed ones. */
+function softTargets(fresh: ExampleSet, replay: ExampleSet, stableProbs: Float32Array, weight: number): Float32Array {
+  const k = fresh.labels.length;
+  const out = new Float32Array((fresh.count + replay.count) * k);
+  for (let i = 0; i < fresh.count; i++) out[i * k + fresh.y[i]!] = 1;
+  for (let i = 0; i < replay.count; i++) {
+    const row = (fresh.count + i) * k;
+    for (let j = 0; j < k; j++) out[row + j] = weight * stableProbs[i * k + j]!;
+    out[row + replay.y[i]!]! += 1 - weight;
+  }
+  return out;
+}
