@@ -8,16 +8,20 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CollectorClient, evaluateVersion, loadMnist, pick, thicken, useBackend, type ExampleSet } from '../src/index.js';
+import { inCanary, type GateReport } from '@edgeloop/protocol';
+import { CollectorClient, DRIFTS, evaluateVersion, loadMnist, pick, useBackend, type CandidateRow, type ExampleSet } from '../src/index.js';
 import { runCli } from './helpers/cli.js';
 import { KEYS, startCollector, type TestCollector } from './helpers/collector.js';
 import { sendCorrections } from './helpers/corrections.js';
+import { predictAndCorrect } from './helpers/devices.js';
 
 let collector: TestCollector;
 let client: CollectorClient;
 const slice = (set: ExampleSet, from: number, to: number) => pick(set, [...Array(to - from).keys()].map((i) => i + from));
-const drift = thicken(loadMnist('drift'), 1);
-const heldOut = slice(drift, 1000, 1400);
+const rotated = DRIFTS.rotated!(loadMnist('drift'));
+const heldOut = slice(rotated, 1000, 1400);
+/** A device id the 10 % canary serves. */
+const canaryDevice = () => [...Array(1000).keys()].map((i) => `probe-${i}`).find((d) => inCanary('digits', d, 10))!;
 const env = () => ({ EDGELOOP_COLLECTOR: collector.url, EDGELOOP_TOKEN: KEYS.trainer });
 
 before(async () => {
@@ -54,16 +58,23 @@ test('train with nothing new labeled exits 0 and says so', async () => {
   assert.deepEqual(await client.batches('digits'), [], 'no batch was frozen');
 });
 
-test('corrections of a drifted slice (thick strokes) pass the gate, start a canary and lift accuracy on the slice', async () => {
-  assert.equal(await sendCorrections(collector.url, slice(drift, 0, 400)), 800);
-  const r = await runCli(['train', '--model', 'digits', '--backend', 'cpu', '--seed', '3', '--json'], env());
+test('devices correct only their wrong predictions of a drift (rotated digits): one cycle learns it, gated on a real gain, calibrated, as a canary', async () => {
+  const round = await predictAndCorrect(collector.url, client, 'digits', slice(rotated, 0, 400));
+  assert.ok(round.corrections > 80 && round.corrections < 400, `stable got ${round.corrections} of 400 rotated digits wrong`);
+  const r = await runCli(['train', '--model', 'digits', '--backend', 'cpu', '--seed', '3', '--candidates', '2', '--json'], env());
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  const result = r.json.at(-1) as { status: string; version: string; gate: { pass: boolean; metrics: { name: string }[] } };
+  const result = r.json.at(-1) as { status: string; version: string; gate: GateReport; candidates: CandidateRow[]; metrics: Record<string, number> };
   assert.equal(result.status, 'published', JSON.stringify(result.gate));
   assert.equal(result.version, 'v2');
   assert.equal(result.gate.pass, true);
-  assert.ok(result.gate.metrics.some((m) => m.name === 'golden.accuracy') && result.gate.metrics.some((m) => m.name === 'val.accuracy'));
-  assert.ok(result.gate.metrics.some((m) => m.name === 'golden.recall.8'));
+  const names = result.gate.metrics.map((m) => m.name);
+  for (const name of ['golden.accuracy', 'golden.recall.8', 'new.accuracy', 'replay.accuracy']) assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
+  const gain = result.gate.metrics.find((m) => m.name === 'new.accuracy')!;
+  assert.ok(gain.candidate >= gain.stable! + 0.05, `held-out corrections: stable ${gain.stable}, candidate ${gain.candidate}`);
+  assert.ok(result.gate.notes!.some((n) => /corrections are the inputs stable got wrong/.test(n)), 'stable\'s score on corrections is reported for what it is');
+  assert.equal(result.candidates.length, 2);
+  assert.ok(result.candidates.every((c) => c.status === 'trained' && c.heldOutNew !== null));
+  assert.match(r.stdout + r.stderr, /candidates \(held-out accuracy/);
 
   const rollout = await client.rollout('digits');
   assert.equal(rollout?.stable, 'v1');
@@ -74,10 +85,16 @@ test('corrections of a drifted slice (thick strokes) pass the gate, start a cana
   assert.equal(v2.meta.parent, 'v1');
   assert.equal(v2.meta.batches.length, 1);
   assert.equal(v2.meta.gate?.pass, true);
+  const t = v2.meta.output?.temperature;
+  assert.ok(t !== undefined && t > 0, 'a fitted temperature is stored with the version');
+  assert.deepEqual(v2.meta.gate?.calibration?.temperature, t);
+  assert.ok(Number.isFinite(v2.meta.metrics['ece.before']) && Number.isFinite(v2.meta.metrics['ece.after']));
+  const manifest = (await (await fetch(`${collector.url}/v1/models/digits/manifest?device=${canaryDevice()}`, { headers: { authorization: `Bearer ${KEYS.ingest}` } })).json()) as { version: string; output?: { temperature: number } };
+  assert.deepEqual({ version: manifest.version, temperature: manifest.output?.temperature }, { version: 'v2', temperature: t }, 'the manifest serves the temperature to the runtime');
 
-  const before = await evaluateVersion(client, 'digits', 'v1', { name: 'thick', set: heldOut });
-  const afterRetrain = await evaluateVersion(client, 'digits', 'v2', { name: 'thick', set: heldOut });
-  assert.ok(afterRetrain.accuracy > before.accuracy + 0.03, `accuracy on held-out thick digits: v1 ${before.accuracy}, v2 ${afterRetrain.accuracy}`);
+  const before = await evaluateVersion(client, 'digits', 'v1', { name: 'rotated', set: heldOut });
+  const afterRetrain = await evaluateVersion(client, 'digits', 'v2', { name: 'rotated', set: heldOut });
+  assert.ok(afterRetrain.accuracy > before.accuracy + 0.1, `accuracy on held-out rotated digits: v1 ${before.accuracy}, v2 ${afterRetrain.accuracy}`);
 });
 
 test('a candidate trained on shuffled labels is stopped by the gate and nothing is published', async () => {
@@ -85,11 +102,13 @@ test('a candidate trained on shuffled labels is stopped by the gate and nothing 
   await sendCorrections(collector.url, clean, { labelOf: (i, label) => String((Number(label) + 1 + (i % 9)) % 10) });
   const versionsBefore = (await client.versions('digits')).map((v) => v.version);
   const rolloutBefore = await client.rollout('digits');
-  const r = await runCli(['train', '--model', 'digits', '--backend', 'cpu', '--seed', '3', '--json'], env());
+  const r = await runCli(['train', '--model', 'digits', '--backend', 'cpu', '--seed', '3', '--candidates', '2', '--json'], env());
   assert.equal(r.code, 8, r.stderr);
-  const result = r.json.at(-1) as { status: string; gate: { pass: boolean } };
+  const result = r.json.at(-1) as { status: string; gate: GateReport };
   assert.equal(result.status, 'rejected');
   assert.equal(result.gate.pass, false);
+  assert.equal(result.gate.metrics.find((m) => m.name === 'new.accuracy')?.pass, false, `the gain check refuses it: ${JSON.stringify(result.gate.metrics)}`);
+  assert.ok(result.gate.advice?.some((a) => /held-out new examples/.test(a)), 'the report says what failed and what would help');
   assert.deepEqual((await client.versions('digits')).map((v) => v.version), versionsBefore);
   assert.deepEqual(await client.rollout('digits'), rolloutBefore);
 });

@@ -104,10 +104,12 @@ test('the gate asks for a gain: a model against itself fails only the new-data c
   assert.equal(noGainAsked.report.pass, true);
   assert.match(formatGate(noGainAsked.report), /gate: PASS/);
   const noFresh = { ...data, fresh: take(golden, 0) };
-  const strict = { goldenTolerance: 0, recallTolerance: 0 };
+  const strict = { goldenTolerance: 0, recallTolerance: 0, minGain: 0 };
   const ab = await runGate(a, b, noFresh, strict);
   const ba = await runGate(b, a, noFresh, strict);
-  assert.equal(ab.report.metrics.some((m) => m.name === 'new.accuracy'), false, 'no held-out new examples, no gain metric');
+  assert.equal(ab.report.metrics.some((m) => m.name === 'new.accuracy'), false, 'no held-out new examples and no gain asked: no gain metric');
+  const unmeasured = await runGate(a, a, noFresh, { minGain: 0.05 });
+  assert.equal(unmeasured.report.metrics.find((m) => m.name === 'new.accuracy')?.pass, false, 'a gain asked for and nothing to measure it on: refused');
   assert.notEqual(ab.candidate.golden.accuracy, ba.candidate.golden.accuracy, 'two different random models');
   const worse = ab.candidate.golden.accuracy < ba.candidate.golden.accuracy ? ab : ba;
   assert.equal(worse.report.pass, false);

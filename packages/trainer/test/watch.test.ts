@@ -1,7 +1,8 @@
 /**
  * Watch mode against a real collector: a cycle fires when enough labels arrived (and no batch is frozen before),
- * on schedule when fewer did, on a batch a person froze, and the watch outlives a collector restart. The gate's
- * outcome does not matter here, only that cycles run and what they train on.
+ * on schedule when fewer did, on a batch a person froze, a rejected cycle's batches are retried with newer labels,
+ * and the watch outlives a collector restart. The gate's outcome does not matter here (but for the retry), only
+ * that cycles run and what they train on.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -29,10 +30,11 @@ after(async () => {
 function options(over: Partial<WatchOptions>, seen: { trigger: Trigger; result: RetrainResult }[], steps: string[] = []): WatchOptions {
   return {
     model: 'digits',
+    recipe: 'fixed',
     epochs: 1,
     replayRatio: 0.5,
     canary: false,
-    gate: { goldenTolerance: 1, recallTolerance: 1 },
+    gate: { goldenTolerance: 1, recallTolerance: 1, minGain: -1, gainZ: 0, replayTolerance: 1 },
     pollSec: 0.2,
     driftThreshold: null,
     maxCycles: 1,
@@ -118,4 +120,32 @@ test('the watch survives a collector restart and fires afterwards', async () => 
   assert.equal(await watching, 1);
   assert.equal(seen[0]?.trigger, 'labels');
   assert.ok(steps.some((s) => /collector is back/.test(s)));
+});
+
+test('a rejected cycle\'s batch is retried together with newer labels once enough of them arrived, not before', async () => {
+  const seen: { trigger: Trigger; result: RetrainResult }[] = [];
+  const earlier = await batchIds();
+  // The first cycle asks for an impossible gain (100 points), so it is rejected; the next passes whatever it learned.
+  const gate = { goldenTolerance: 1, recallTolerance: 1, replayTolerance: 1, minGain: 1, gainZ: 0 };
+  const steps: string[] = [];
+  const watching = watch(client, options({ minLabels: 10, maxCycles: 2, gate, onCycle: (result, trigger) => {
+    seen.push({ result, trigger });
+    gate.minGain = -1;
+  } }, seen, steps));
+  await sendCorrections(collector.url, examples(10));
+  for (let t = 0; t < 600 && seen.length === 0; t++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(seen[0]?.result.status, 'rejected');
+  const [rejected] = trainedOn(seen[0]?.result);
+  assert.ok(steps.some((s) => /rejected: batches .* wait for 10 more labeled examples/.test(s)), steps.join(' | '));
+  await sendCorrections(collector.url, examples(5));
+  await new Promise((r) => setTimeout(r, 800));
+  assert.equal(seen.length, 1, 'five new labels are not enough for a retry');
+  await sendCorrections(collector.url, examples(6));
+  assert.equal(await watching, 2);
+  const second = seen[1]!.result;
+  assert.equal(second.status, 'published');
+  const added = (await client.batches('digits')).filter((b) => !earlier.includes(b.id)).map((b) => b.id);
+  assert.equal(added.length, 2);
+  assert.deepEqual([...trainedOn(second)].sort(), [...added].sort(), 'the retry trains on the rejected batch and the new one');
+  assert.ok(trainedOn(second).includes(rejected!));
 });

@@ -39,6 +39,9 @@ export class CollectorAnswer extends TrainerError {
   }
 }
 
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+const RESET = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
 export class CollectorClient {
   readonly url: string;
   private readonly token: string;
@@ -59,11 +62,17 @@ export class CollectorClient {
       body = JSON.stringify(init.json);
     }
     let res: Response;
-    try {
-      res = await fetch(this.url + path, { method, headers, body: body ?? null, signal: AbortSignal.timeout(this.timeoutMs) });
-    } catch (e) {
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new TrainerError('ELT_COLLECTOR_UNREACHABLE', [this.url, cause?.code ?? cause?.message ?? (e as Error).message], { cause: e });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await fetch(this.url + path, { method, headers, body: body ?? null, signal: AbortSignal.timeout(this.timeoutMs) });
+        break;
+      } catch (e) {
+        const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+        // A pooled keep-alive connection the server closed while a long training step kept this process busy fails
+        // at once with a reset: an idempotent request goes again once, on a new connection.
+        if (attempt === 1 && IDEMPOTENT.has(method) && cause?.code !== undefined && RESET.has(cause.code)) continue;
+        throw new TrainerError('ELT_COLLECTOR_UNREACHABLE', [this.url, cause?.code ?? cause?.message ?? (e as Error).message], { cause: e });
+      }
     }
     if (res.ok) return res;
     const text = await res.text().catch(() => '');

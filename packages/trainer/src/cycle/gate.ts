@@ -130,8 +130,10 @@ export async function runGate(stable: tf.LayersModel | Awaited<ReturnType<typeof
       advice.push(`held-out new examples (${data.fresh.count}): the candidate ${why}; ${data.fresh.count < 30 ? 'too few held-out examples to tell: wait for more corrections' : 'the new labels may be inconsistent (check the review queue), or the drift needs more of them'}`);
     }
     notes.push(`stable scores ${pts(s.fresh.accuracy)} % on the ${data.fresh.count} held-out new examples: corrections are the inputs stable got wrong, so about 0 % is expected there; the candidate's gain is what counts (${wins} won, ${losses} lost, z ${z.toFixed(2)})`);
-  } else {
-    notes.push('no held-out new example: the gain check was not run');
+  } else if (o.minGain > 0) {
+    // No held-out new example: nothing shows a gain, so none is assumed.
+    check('new.accuracy', 0, 0, o.minGain);
+    advice.push('no held-out new example to measure a gain on: wait for more corrections (the batches are retried with them)');
   }
 
   if (s.replay && c.replay) {

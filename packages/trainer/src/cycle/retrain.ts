@@ -32,7 +32,7 @@ export interface RetrainOptions {
   /** The candidates to try (default DEFAULT_CANDIDATES); `maxCandidates` keeps the first N. */
   candidates?: readonly CandidateSpec[];
   maxCandidates?: number;
-  /** How many of the best-scored candidates the gate sees before the cycle gives up (default 3). */
+  /** How many of the best-scored candidates the gate sees before the cycle gives up (default 4). */
   maxGated?: number;
   /** WiSE-FT interpolation with stable (default true). */
   interpolate?: boolean;
@@ -183,7 +183,7 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   let chosen: { candidate: Candidate; gate: GateResult } | null = null;
   let first: GateResult | null = null;
   const gated = new Map<number, boolean>();
-  for (const c of ranked(search.candidates).slice(0, options.maxGated ?? 3)) {
+  for (const c of ranked(search.candidates).slice(0, options.maxGated ?? 4)) {
     net.setWeights(c.weights!);
     const g = await runGate(stableEval, net, gateData, options.gate);
     gated.set(c.index, g.report.pass);

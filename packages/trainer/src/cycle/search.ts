@@ -36,14 +36,14 @@ export interface CandidateSpec {
  * cover drifts the features already separate; a low-rate, replay-heavy one is the cautious fallback.
  */
 export const DEFAULT_CANDIDATES: readonly CandidateSpec[] = [
-  { learningRate: 1e-2, maxEpochs: 15, replayRatio: 2, trainable: 'tail', distill: 0 },
-  { learningRate: 1e-3, maxEpochs: 15, replayRatio: 3, trainable: 'all', distill: 0.5 },
-  { learningRate: 3e-3, maxEpochs: 15, replayRatio: 2, trainable: 'all', distill: 0.5 },
-  { learningRate: 1e-3, maxEpochs: 15, replayRatio: 3, trainable: 'all', distill: 0 },
-  { learningRate: 3e-3, maxEpochs: 15, replayRatio: 3, trainable: 'tail', distill: 0.5 },
-  { learningRate: 1e-2, maxEpochs: 20, replayRatio: 1, trainable: 'head', distill: 0 },
-  { learningRate: 3e-4, maxEpochs: 15, replayRatio: 2, trainable: 'all', distill: 0 },
-  { learningRate: 3e-3, maxEpochs: 15, replayRatio: 1, trainable: 'all', distill: 0 },
+  { learningRate: 1e-3, maxEpochs: 12, replayRatio: 3, trainable: 'all', distill: 0.5 },
+  { learningRate: 1e-2, maxEpochs: 12, replayRatio: 2, trainable: 'tail', distill: 0 },
+  { learningRate: 3e-3, maxEpochs: 12, replayRatio: 2, trainable: 'all', distill: 0.5 },
+  { learningRate: 1e-3, maxEpochs: 12, replayRatio: 3, trainable: 'all', distill: 0 },
+  { learningRate: 3e-3, maxEpochs: 12, replayRatio: 3, trainable: 'tail', distill: 0.5 },
+  { learningRate: 1e-2, maxEpochs: 15, replayRatio: 1, trainable: 'head', distill: 0 },
+  { learningRate: 3e-4, maxEpochs: 12, replayRatio: 2, trainable: 'all', distill: 0 },
+  { learningRate: 3e-3, maxEpochs: 12, replayRatio: 1, trainable: 'all', distill: 0 },
 ];
 
 /** The mixing coefficients tried for each candidate (1: the fine-tune itself; 0 would be stable). */

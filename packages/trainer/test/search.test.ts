@@ -1,0 +1,61 @@
+/**
+ * The candidate search on its own: the same seed gives the same candidates, the same held-out scores and the same
+ * chosen weights; the time budget skips the candidates that would not fit and says so; interpolation and early
+ * stopping choose on held-out data.
+ */
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { buildDigitsModel, DEFAULT_CANDIDATES, DRIFTS, fitModel, loadLayers, loadMnist, pick, saveLayers, useBackend, type ExampleSet } from '../src/index.js';
+import { ranked, sampleReplay, searchCandidates, type SearchData } from '../src/cycle/search.js';
+
+const slice = (set: ExampleSet, from: number, to: number) => pick(set, [...Array(to - from).keys()].map((i) => i + from));
+let load: () => Promise<tf.LayersModel>;
+let data: SearchData;
+
+before(async () => {
+  await useBackend('cpu');
+  const stable = buildDigitsModel({ seed: 1 });
+  await fitModel(stable, loadMnist('train', 800), { epochs: 1, learningRate: 3e-3, seed: 1 });
+  const saved = await saveLayers(stable);
+  stable.dispose();
+  load = () => loadLayers(saved);
+  const drifted = DRIFTS.small!(loadMnist('drift', 240));
+  const replay = loadMnist('train', 1200);
+  data = { fit: slice(drifted, 0, 160), select: slice(drifted, 160, 240), replay: slice(replay, 0, 1000), replaySelect: slice(replay, 1000, 1200) };
+});
+
+const specs = DEFAULT_CANDIDATES.slice(0, 2).map((c) => ({ ...c, maxEpochs: 3 }));
+const summary = (cs: Awaited<ReturnType<typeof searchCandidates>>['candidates']) => cs.map((c) => ({ index: c.index, status: c.status, epochs: c.epochs, alpha: c.alpha, score: c.score }));
+
+test('the same seed gives the same candidates, scores and chosen weights', async () => {
+  const a = await searchCandidates(load, data, { seed: 7, candidates: specs });
+  const b = await searchCandidates(load, data, { seed: 7, candidates: specs });
+  assert.deepEqual(summary(a.candidates), summary(b.candidates));
+  assert.equal(ranked(a.candidates)[0]!.index, ranked(b.candidates)[0]!.index);
+  for (const [i, c] of a.candidates.entries()) {
+    const other = b.candidates[i]!;
+    for (const [j, w] of c.weights!.entries()) assert.deepEqual(w.dataSync(), other.weights![j]!.dataSync(), `candidate ${i}, weight ${j}`);
+  }
+  assert.ok(a.candidates.every((c) => c.selectNew > a.stable.selectNew), `every candidate learned something on held-out drifted digits: ${JSON.stringify(summary(a.candidates))} vs stable ${a.stable.selectNew}`);
+  const c = await searchCandidates(load, data, { seed: 8, candidates: specs });
+  assert.notDeepEqual(summary(c.candidates), summary(a.candidates), 'another seed, another run');
+});
+
+test('the time budget trains what fits and says why the rest was skipped', async () => {
+  const r = await searchCandidates(load, data, { seed: 7, candidates: specs, budgetSec: 0.001 });
+  assert.deepEqual(r.candidates.map((c) => c.status), ['trained', 'skipped']);
+  assert.match(r.candidates[1]!.why!, /budget: \d+ of 0\.001 s used/);
+});
+
+test('class-balanced replay takes classes evenly; uniform replay follows the pool', () => {
+  // A pool with nine times more of class 1 than of any other.
+  const pool = loadMnist('train', 2000);
+  const skewed = pick(pool, [...Array(pool.count).keys()].filter((i) => pool.y[i] === 1 || i % 9 === 0));
+  const count = (s: ExampleSet, k: number) => s.y.filter((y) => y === k).length;
+  const balanced = sampleReplay(skewed, 200, 1, true);
+  const uniform = sampleReplay(skewed, 200, 1, false);
+  assert.equal(balanced.count, 200);
+  assert.ok(Math.max(...[...Array(10).keys()].map((k) => count(balanced, k))) <= 21, 'about 20 per class');
+  assert.ok(count(uniform, 1) > 80, `uniform replay keeps the skew (${count(uniform, 1)} of class 1)`);
+});
