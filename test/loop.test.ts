@@ -125,7 +125,7 @@ test('labels from the page and the fleet retrain digits; the page hot-swaps to t
 
   // Seeded like the trainer's own cycle tests: unseeded, the retrain's shuffle and replay sample change with the
   // clock, and on this small bootstrap (3,000 examples, 2 epochs) some draws miss one digit's recall gate.
-  const r = await trainer(['train', '--canary-percent', '100', '--seed', '3']);
+  const r = await trainer(['train', '--canary-percent', '100', '--seed', '3', '--candidates', '2']);
   assert.equal(r.code, 0, r.out);
   const rollout = await (await fetch(`${collector}/v1/models/digits/rollout`, { headers: { authorization: `Bearer ${KEYS.admin}` } })).json();
   assert.equal(rollout.canary, 'v2');

@@ -8,7 +8,7 @@ import type { ModelInput, OutboxStatus, Prediction, ReportOptions, RuntimeEvents
 import { Emitter } from './emitter.js';
 import { newId, statsToken } from './id.js';
 import { RuntimeError } from './errors.js';
-import { scoreTop3 } from './confidence.js';
+import { scoreTop3, temper } from './confidence.js';
 import { isLowConfidence, keepReason, type KeepReason } from './policy.js';
 import { base64, bytesOf, checkSize, toModelInput } from './input.js';
 import { RecentPredictions, type Recent } from './recent.js';
@@ -135,7 +135,7 @@ export class RuntimeCore {
 
   #settle(lease: Lease, manifest: Manifest, input: ModelInput, out: Float32Array, t0: number): Prediction {
     this.#slot.release(lease);
-    const s = scoreTop3(out, manifest.labels);
+    const s = scoreTop3(temper(out, manifest.output?.temperature), manifest.labels);
     const latencyMs = performance.now() - t0;
     const ts = Date.now();
     const id = newId(ts);

@@ -27,6 +27,32 @@ describe('hot swap', () => {
     return p;
   }
 
+  for (const [engine, worker] of [['ort-wasm', false], ['tfjs-wasm', true]] as const) {
+    test(`${engine}${worker ? ' in a worker' : ''}: a version's calibration temperature rescales every confidence (softmax of log p / T)`, async () => {
+      const T = 2.5;
+      await env.publish(`${engine}-calibrated`, {}, undefined, { output: { temperature: T } });
+      await env.rollout({ stable: 'base' });
+      const page = await start(engine, { worker });
+      const predictAll = () => page.evaluate(async (x) => Promise.all(x.map((input) => window.kit.rts.rt!.predict(input))), x);
+      const plain = await predictAll();
+      await env.rollout({ stable: `${engine}-calibrated` });
+      assert.equal(await page.evaluate(() => window.kit.rts.rt!.update()), true);
+      const calibrated = await predictAll();
+      for (const [i, p] of plain.entries()) {
+        const q = calibrated[i]!;
+        assert.equal(q.version, `${engine}-calibrated`);
+        assert.deepEqual(q.topK.map((t) => t.label), p.topK.map((t) => t.label), 'the same ranking');
+        // Tempered probabilities keep the ratios of the plain ones raised to 1/T.
+        const [p1, p2] = [p.topK[0]!.p, p.topK[1]!.p];
+        const [q1, q2] = [q.topK[0]!.p, q.topK[1]!.p];
+        if (p2 > 1e-6) assert.ok(Math.abs(Math.log(q1 / q2) - Math.log(p1 / p2) / T) < 1e-3, `input ${i}: ${p1}/${p2} → ${q1}/${q2}`);
+        assert.ok(q.confidence <= p.confidence + 1e-6, 'a temperature above 1 never raises confidence');
+      }
+      assert.ok(calibrated.some((q, i) => q.confidence < plain[i]!.confidence - 0.01), 'and lowers some');
+      await page.context().close();
+    });
+  }
+
   for (const engine of ['ort-wasm', 'tfjs-wasm']) {
     test(`${engine}: 20 swaps under continuous predictions, none failed, every old model released`, async () => {
       await env.rollout({ stable: 'base' });

@@ -36,7 +36,8 @@ export interface Env {
   open(context: BrowserContext, path?: string): Promise<Page>;
   /** Runtime options for the page: collector = the app origin (so faults apply), wasm paths set. */
   options(extra?: Record<string, unknown>): RuntimeOptions;
-  publish(version: string, files?: VersionFiles, policy?: { lowConfidence: number; sampleRate: number }): Promise<{ sha: Record<string, string> }>;
+  /** Publishes `version`; `extra` is merged into its meta (an `output` spec, say). */
+  publish(version: string, files?: VersionFiles, policy?: { lowConfidence: number; sampleRate: number }, extra?: Record<string, unknown>): Promise<{ sha: Record<string, string> }>;
   rollout(r: { stable: string | null; canary?: string | null; canaryPercent?: number }): Promise<void>;
   /** Removes an artifact's bytes from the collector's disk (a 404), or overwrites them (a corruption). */
   breakArtifact(sha: string, how: 'delete' | 'corrupt'): void;
@@ -88,12 +89,12 @@ export async function startEnv(opts: { webgpu?: boolean; pollAfterSec?: number; 
     options(extra = {}) {
       return { collector: server.url, key: KEYS.ingest, model: MODEL, wasmPaths: { tfjs: `${server.url}/tfjs/` }, ...extra } as RuntimeOptions;
     },
-    async publish(version, files = {}, policy = { lowConfidence: 0.6, sampleRate: 0.05 }) {
+    async publish(version, files = {}, policy = { lowConfidence: 0.6, sampleRate: 0.05 }, extra = {}) {
       const onnx = files.onnx ?? fixture.onnx;
       const modelJson = files.modelJson ?? fixture.modelJson;
       const weights = files.weights ?? fixture.weights;
       const form = new FormData();
-      const meta = { version, parent: null, batches: [], metrics: {}, labels: fixture.labels, input: fixture.input, policy, trainer: { test: true }, codeVersion: 'runtime-test' };
+      const meta = { version, parent: null, batches: [], metrics: {}, labels: fixture.labels, input: fixture.input, policy, trainer: { test: true }, codeVersion: 'runtime-test', ...extra };
       form.append('meta', JSON.stringify(meta));
       form.append('onnx', new Blob([onnx as Uint8Array<ArrayBuffer>]), 'model.onnx');
       form.append('tfjs-layers', new Blob([modelJson as Uint8Array<ArrayBuffer>]), 'model.json');

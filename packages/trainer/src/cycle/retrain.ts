@@ -3,7 +3,7 @@
  * on the new batches plus a replay sample of earlier data, gate the candidate against stable, and publish it as a
  * canary — or publish nothing when it fails the gate.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { Batch, GateMetric, Rollout, Version } from '@edgeloop/protocol';
 import type { CollectorClient } from '../collector/client.js';
 import { concat, pick, type ExampleSet } from '../data/examples.js';
@@ -14,7 +14,7 @@ import { TrainerError } from '../errors.js';
 import { exportModel } from '../export/artifacts.js';
 import { applyTemperature, expectedCalibrationError, fitTemperature, predictProbs } from '../train/calibrate.js';
 import { evaluateStable, formatGate, GATE_DEFAULTS, runGate, type CalibrationReport, type GateData, type GateOptions, type GateReport, type GateResult } from './gate.js';
-import { DEFAULT_CANDIDATES, disposeCandidates, ranked, searchCandidates, type Candidate, type CandidateSpec, type SearchResult } from './search.js';
+import { backoff, DEFAULT_CANDIDATES, disposeSearch, mix, ranked, searchCandidates, type Candidate, type CandidateSpec, type SearchResult } from './search.js';
 import { stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
 import { codeVersion, DEFAULT_AUTO_POLICY, DEFAULT_CANARY_PERCENT, publishVersion, startCanary, type CanaryOptions } from './publish.js';
 import { silent, type Reporter } from './reporter.js';
@@ -32,7 +32,7 @@ export interface RetrainOptions {
   /** The candidates to try (default DEFAULT_CANDIDATES); `maxCandidates` keeps the first N. */
   candidates?: readonly CandidateSpec[];
   maxCandidates?: number;
-  /** How many of the best-scored candidates the gate sees before the cycle gives up (default 4). */
+  /** How many mixes (candidates, and smaller α for those that forgot) the gate sees before the cycle gives up (default 8). */
   maxGated?: number;
   /** WiSE-FT interpolation with stable (default true). */
   interpolate?: boolean;
@@ -176,22 +176,30 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
     onCandidate: (c) => r.progress('search', c.index + 1, candidates.length, `candidate ${c.index + 1}: ${c.status === 'trained' ? `score ${c.score.toFixed(3)}` : 'skipped'}`),
   });
 
-  // The gate sees the best-scored candidates in turn and keeps the first that passes.
+  // The gate sees the best-scored candidates in turn and keeps the first that passes. A candidate refused only
+  // for forgetting (golden, recall or replay checks) is seen again one step nearer stable (a smaller α), which
+  // can only undo change: the gain check on held-out new data still has to pass at that α.
   r.step(`gating on ${golden.count} golden, ${gateFresh.count} held-out new and ${held.gate.count} held-out replayed examples`);
   const stableEval = await evaluateStable(stableNet, gateData);
   const net = await stable.load();
-  let chosen: { candidate: Candidate; gate: GateResult } | null = null;
+  let chosen: { candidate: Candidate; gate: GateResult; alpha: number } | null = null;
   let first: GateResult | null = null;
-  const gated = new Map<number, boolean>();
-  for (const c of ranked(search.candidates).slice(0, options.maxGated ?? 4)) {
-    net.setWeights(c.weights!);
-    const g = await runGate(stableEval, net, gateData, options.gate);
-    gated.set(c.index, g.report.pass);
-    first ??= g;
-    if (g.report.pass) {
-      chosen = { candidate: c, gate: g };
-      break;
+  const gated = new Map<number, string>();
+  let looks = options.maxGated ?? 8;
+  for (const c of ranked(search.candidates)) {
+    for (const alpha of recipe === 'search' ? backoff(c) : [c.alpha]) {
+      if (looks-- <= 0) break;
+      const weights = alpha === c.alpha ? c.weights! : mix(search.stableWeights, c.tuned!, alpha);
+      net.setWeights(weights);
+      if (weights !== c.weights) tf.dispose(weights);
+      const g = await runGate(stableEval, net, gateData, options.gate);
+      gated.set(c.index, `${gated.has(c.index) ? `${gated.get(c.index)}, ` : ''}${g.report.pass ? 'pass' : 'fail'} at α ${alpha}`);
+      first ??= g;
+      if (g.report.pass) chosen = { candidate: c, gate: g, alpha };
+      // Only forgetting is worth a step towards stable: a missing gain would only grow.
+      if (g.report.pass || g.report.metrics.some((m) => m.name === 'new.accuracy' && !m.pass)) break;
     }
+    if (chosen || looks <= 0) break;
   }
   const table = formatCandidates(search, gated);
   r.step(table);
@@ -209,13 +217,17 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   if (!chosen) {
     r.step(formatGate(gate.report));
     const metrics = finite({ ...common, 'cycle.seconds': (performance.now() - started) / 1000 });
-    disposeCandidates(search.candidates);
+    disposeSearch(search);
     dispose(stableNet, net);
     return { status: 'rejected', parent: stable.version.version, batches: batchIds, gate: gate.report, metrics, candidates: candidateRows(search, gated) };
   }
-  const { candidate } = chosen;
-  net.setWeights(candidate.weights!);
-  disposeCandidates(search.candidates);
+  const { candidate, alpha } = chosen;
+  {
+    const weights = mix(search.stableWeights, candidate.tuned!, alpha);
+    net.setWeights(weights);
+    tf.dispose(weights);
+  }
+  disposeSearch(search);
 
   // Calibration: a temperature fitted on the held-out choosing data, its effect measured on the gate's data.
   const calibration = await calibrate(net, concat(select, held.select), concat(golden, gateFresh, held.gate));
@@ -223,7 +235,7 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   r.step(formatGate(gate.report));
   const metrics: Record<string, number> = {
     ...common,
-    'chosen.alpha': candidate.alpha,
+    'chosen.alpha': alpha,
     'calibration.temperature': calibration.temperature,
     'ece.before': calibration.ece.before,
     'ece.after': calibration.ece.after,
@@ -250,7 +262,7 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
       kind: 'fine-tune',
       recipe,
       ...candidate.spec,
-      alpha: candidate.alpha,
+      alpha,
       epochs: candidate.epochs,
       candidates: search.candidates.length,
       budgetSec: recipe === 'search' ? budgetSec : null,
@@ -260,7 +272,7 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
     },
     codeVersion: codeVersion(),
   }, exported.files);
-  r.step(`published ${version} (parent ${stable.version.version}): candidate ${candidate.index + 1}, temperature ${calibration.temperature}`);
+  r.step(`published ${version} (parent ${stable.version.version}): candidate ${candidate.index + 1} at α ${alpha}, temperature ${calibration.temperature}`);
   const canary = options.canary === undefined ? { percent: DEFAULT_CANARY_PERCENT, auto: DEFAULT_AUTO_POLICY } : options.canary;
   let rollout: Rollout | null = null;
   if (canary) {
@@ -319,10 +331,11 @@ export interface CandidateRow {
   heldOutReplay: number | null;
   score: number | null;
   seconds: number;
-  gate: 'pass' | 'fail' | null;
+  /** What the gate said of it, at each α it saw (e.g. "fail at α 0.8, pass at α 0.6"). */
+  gate: string | null;
 }
 
-function candidateRows(search: SearchResult, gated: ReadonlyMap<number, boolean>): CandidateRow[] {
+function candidateRows(search: SearchResult, gated: ReadonlyMap<number, string>): CandidateRow[] {
   return search.candidates.map((c) => {
     const trained = c.status === 'trained';
     const g = gated.get(c.index);
@@ -340,13 +353,13 @@ function candidateRows(search: SearchResult, gated: ReadonlyMap<number, boolean>
       heldOutReplay: trained ? c.selectReplay : null,
       score: trained ? c.score : null,
       seconds: Number(c.seconds.toFixed(1)),
-      gate: g === undefined ? null : g ? 'pass' : 'fail',
+      gate: g ?? null,
     };
   });
 }
 
 /** The candidates as an aligned table, stable's held-out scores first. */
-export function formatCandidates(search: SearchResult, gated: ReadonlyMap<number, boolean> = new Map()): string {
+export function formatCandidates(search: SearchResult, gated: ReadonlyMap<number, string> = new Map()): string {
   const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)} %`);
   const head = ['#', 'lr', 'epochs', 'replay', 'trains', 'distil', 'α', 'new', 'replay acc', 'score', 's', 'gate'];
   const rows = [

@@ -94,14 +94,18 @@ export interface Candidate {
   selectReplay: number;
   score: number;
   seconds: number;
-  /** The chosen mix's weights (disposed by disposeCandidates). */
+  /** The chosen mix's weights (disposed by disposeSearch). */
   weights: tf.Tensor[] | null;
+  /** The fine-tune's own weights (α = 1), for other mixes with stable. */
+  tuned: tf.Tensor[] | null;
 }
 
 export interface SearchResult {
   candidates: Candidate[];
   /** Stable's held-out accuracies, the reference of every score. */
   stable: { selectNew: number; selectReplay: number; score: number };
+  /** Stable's weights, the other end of every mix (disposed by disposeSearch). */
+  stableWeights: tf.Tensor[];
   seconds: number;
 }
 
@@ -142,7 +146,7 @@ export async function searchCandidates(load: () => Promise<tf.LayersModel>, data
     const samples = (data.fit.count + replay.set.count) * spec.maxEpochs * (spec.trainable === 'all' ? 1 : spec.trainable === 'tail' ? 0.6 : 0.25);
     const elapsed = (performance.now() - started) / 1000;
     if (options.budgetSec !== undefined && secondsPerSample !== null && elapsed + samples * secondsPerSample > options.budgetSec) {
-      const c: Candidate = { index, spec, status: 'skipped', why: `budget: ${Math.round(elapsed)} of ${options.budgetSec} s used, this one needs about ${Math.round(samples * secondsPerSample)} s`, epochs: 0, alpha: 0, selectNew: 0, selectReplay: 0, score: -Infinity, seconds: 0, weights: null };
+      const c: Candidate = { index, spec, status: 'skipped', why: `budget: ${Math.round(elapsed)} of ${options.budgetSec} s used, this one needs about ${Math.round(samples * secondsPerSample)} s`, epochs: 0, alpha: 0, selectNew: 0, selectReplay: 0, score: -Infinity, seconds: 0, weights: null, tuned: null };
       candidates.push(c);
       options.onCandidate?.(c);
       continue;
@@ -176,18 +180,16 @@ export async function searchCandidates(load: () => Promise<tf.LayersModel>, data
       }
     }
     const weights = best.alpha === 1 ? tuned : mix(stableWeights, tuned, best.alpha);
-    if (weights !== tuned) tf.dispose(tuned);
     model.dispose();
     const seconds = (performance.now() - t0) / 1000;
     if (spec.trainable === 'all' && secondsPerSample === null) secondsPerSample = seconds / Math.max(1, (data.fit.count + replay.set.count) * fit.epochs);
     secondsPerSample ??= seconds / Math.max(1, samples);
-    const c: Candidate = { index, spec, status: 'trained', epochs: fit.epochs, alpha: best.alpha, selectNew: best.selectNew, selectReplay: best.selectReplay, score: best.score, seconds, weights };
+    const c: Candidate = { index, spec, status: 'trained', epochs: fit.epochs, alpha: best.alpha, selectNew: best.selectNew, selectReplay: best.selectReplay, score: best.score, seconds, weights, tuned };
     candidates.push(c);
     options.onCandidate?.(c);
   }
-  tf.dispose(stableWeights);
   stableModel.dispose();
-  return { candidates, stable, seconds: (performance.now() - started) / 1000 };
+  return { candidates, stable, stableWeights, seconds: (performance.now() - started) / 1000 };
 }
 
 /** Trained candidates, best score first (ties: the earlier one). */
@@ -195,12 +197,25 @@ export function ranked(candidates: readonly Candidate[]): Candidate[] {
   return candidates.filter((c) => c.status === 'trained').sort((a, b) => b.score - a.score || a.index - b.index);
 }
 
-export function disposeCandidates(candidates: readonly Candidate[]): void {
-  for (const c of candidates) if (c.weights) tf.dispose(c.weights);
+/** Frees every tensor a search holds. */
+export function disposeSearch(search: SearchResult): void {
+  for (const c of search.candidates) {
+    if (c.weights && c.weights !== c.tuned) tf.dispose(c.weights);
+    if (c.tuned) tf.dispose(c.tuned);
+  }
+  tf.dispose(search.stableWeights);
+}
+
+/**
+ * The mixes the gate may see for a candidate, in order: its chosen α, then each smaller α of WISE_ALPHAS (a step
+ * towards stable, when the chosen mix forgot too much).
+ */
+export function backoff(c: Candidate): number[] {
+  return [c.alpha, ...WISE_ALPHAS.filter((a) => a < c.alpha)];
 }
 
 /** `(1 − alpha) · a + alpha · b`, weight by weight. */
-function mix(a: readonly tf.Tensor[], b: readonly tf.Tensor[], alpha: number): tf.Tensor[] {
+export function mix(a: readonly tf.Tensor[], b: readonly tf.Tensor[], alpha: number): tf.Tensor[] {
   return tf.tidy(() => a.map((w, i) => w.mul(1 - alpha).add(b[i]!.mul(alpha))));
 }
 
