@@ -21,6 +21,7 @@
  *   DRIFT_BUDGET=150       the search's training budget per cycle, seconds (default: the trainer's)
  *   DRIFT_CYCLES=2         cycles per drift (1 or 2)
  *   DRIFT_BOOT_EXAMPLES=N  bootstrap v1 on N MNIST digits instead of all (quick runs while developing)
+ *   DRIFT_REPORT=name      bench/results/<name>.json (default drift; e.g. drift-ablation)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -115,7 +116,7 @@ for (const name of drifts) {
 }
 await app.close();
 rmSync(dataDir, { recursive: true, force: true });
-report('drift', rows, { backend, seed: SEED, budgetSec, cycles, loadavg: loadavg(), details });
+report(process.env.DRIFT_REPORT ?? 'drift', rows, { backend, seed: SEED, budgetSec, cycles, loadavg: loadavg(), details });
 process.exit(0);
 
 function pct(v: number): string {

@@ -3,8 +3,9 @@
  *  1. Training throughput (samples/s) through the trainer's fitModel against a bare `model.fit` on the same backend,
  *     model and data, in interleaved rounds. Target: ratio ≥ 0.95. Reported per wall second and per CPU second
  *     (this process's user+system time: the machine is shared, and the cpu backend runs on one thread).
- *  2. One full retrain cycle on a real collector (in this process): a batch of 500 corrections of thick-stroke
- *     digits + replay, 5 epochs, gate, export (ONNX parity), publish, canary — total and per phase.
+ *  2. One full retrain cycle of the fixed recipe on a real collector (in this process): a batch of 500 corrections
+ *     of thick-stroke digits + replay, 5 epochs, gate, export (ONNX parity), publish, canary — total and per phase
+ *     (the candidate search's cycles are timed by bench/drift.bench.ts).
  *  3. Accuracy on the drifted slice (held-out thick digits) and on the golden set, before and after that cycle.
  *
  * Usage: npm run bench -- train   (TRAIN_BENCH_BACKEND=webgpu on a machine with a GPU; TRAIN_BENCH_ROUNDS=6;
@@ -99,7 +100,7 @@ const phases: { at: number; step: string }[] = [];
 const t0 = performance.now();
 const c0 = cpuNow();
 const result = await retrain(client, {
-  model: 'digits', epochs: 5, seed: 3, backend: backend.name,
+  model: 'digits', recipe: 'fixed', epochs: 5, seed: 3, backend: backend.name,
   reporter: { step: (s) => phases.push({ at: performance.now(), step: s.split('\n')[0]! }), progress() {} },
 });
 const cycle = { wall: (performance.now() - t0) / 1000, cpu: cpuNow() - c0 };
@@ -110,7 +111,7 @@ const phase = (from: RegExp, to: RegExp) => {
   return ((b - a) / 1000).toFixed(1);
 };
 rows.push({
-  figure: `retrain cycle (${result.metrics['train.examples']} corrections + ${result.metrics['replay.examples']} replay, 5 epochs, ${backend.name})`,
+  figure: `retrain cycle, fixed recipe (${result.metrics['train.examples']} corrections + replay 2:1, 5 epochs, ${backend.name}; the search: bench/drift.bench.ts)`,
   'total s (wall)': cycle.wall.toFixed(1),
   'CPU s': cycle.cpu.toFixed(1),
   'freeze+download s': (((phases.find((p) => /^fine-tuning/.test(p.step))?.at ?? t0) - t0) / 1000).toFixed(1),

@@ -74,7 +74,7 @@ test('devices correct only their wrong predictions of a drift (rotated digits): 
   assert.ok(result.gate.notes!.some((n) => /corrections are the inputs stable got wrong/.test(n)), 'stable\'s score on corrections is reported for what it is');
   assert.equal(result.candidates.length, 2);
   assert.ok(result.candidates.every((c) => c.status === 'trained' && c.heldOutNew !== null));
-  assert.match(r.stdout + r.stderr, /candidates \(held-out accuracy/);
+  assert.match(result.candidates.find((c) => c.gate)!.gate!, /pass at α [\d.]+$/, 'the table says which mix the gate passed');
 
   const rollout = await client.rollout('digits');
   assert.equal(rollout?.stable, 'v1');

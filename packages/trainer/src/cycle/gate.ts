@@ -1,8 +1,9 @@
 /**
  * GoldenGate: a candidate is published only if it learned something and broke nothing that matters —
  *  - golden set accuracy within a tolerance of stable's, and no class's golden recall dropping past a tolerance;
- *  - a gain on held-out new examples: the candidate beats stable there by a minimum (points), and by more than
- *    chance (a paired sign test: a candidate that learned nothing is never published);
+ *  - a gain on held-out new examples: the candidate beats stable there, and a model that always answers the most
+ *    common label, by a minimum (points) and by more than chance (a candidate that learned nothing, or learned
+ *    labels that carry no information, is never published);
  *  - no regression on a held-out slice of the replayed old data.
  * Every check is reported (stable, candidate, threshold, pass); a failed gate also says what went wrong, by how
  * much, for which classes, and what would help.
@@ -24,9 +25,9 @@ export interface GateOptions {
   /** The candidate must beat stable on held-out new examples by at least this much (fraction; default 0.05). */
   minGain?: number;
   /**
-   * ...and by more than chance: (wins − losses) / √(wins + losses) ≥ this, where wins are held-out new examples
-   * only the candidate gets right and losses those only stable gets right (default 1.28, one-sided 90 %).
-   * 0 turns the significance part off.
+   * ...and by more than chance: against stable, (wins − losses) / √(wins + losses) ≥ this, where wins are held-out
+   * new examples only the candidate gets right and losses those only stable gets right; against the most common
+   * label's share m, (accuracy − m) / √(m (1 − m) / n) ≥ this (default 1.28, one-sided 90 %). 0 turns both off.
    */
   gainZ?: number;
   /** Held-out replay accuracy may be at most this much below stable's (fraction; default 0.01 = 1 point). */
@@ -122,14 +123,27 @@ export async function runGate(stable: tf.LayersModel | Awaited<ReturnType<typeof
       if (cr && !sr) wins++;
       if (sr && !cr) losses++;
     }
-    const z = wins + losses === 0 ? 0 : (wins - losses) / Math.sqrt(wins + losses);
-    const significant = o.gainZ <= 0 || z >= o.gainZ;
-    const gain = c.fresh.accuracy - s.fresh.accuracy;
-    if (!check('new.accuracy', s.fresh.accuracy, c.fresh.accuracy, s.fresh.accuracy + o.minGain, significant)) {
-      const why = gain + EPS < o.minGain ? `beats stable by ${pts(gain)} points, needs ${pts(o.minGain)}` : `its gain (${wins} won, ${losses} lost against stable) could be chance: z ${z.toFixed(2)} < ${o.gainZ}`;
-      advice.push(`held-out new examples (${data.fresh.count}): the candidate ${why}; ${data.fresh.count < 30 ? 'too few held-out examples to tell: wait for more corrections' : 'the new labels may be inconsistent (check the review queue), or the drift needs more of them'}`);
+    const n = data.fresh.count;
+    const zStable = wins + losses === 0 ? 0 : (wins - losses) / Math.sqrt(wins + losses);
+    // Stable scores about 0 % on corrections by construction, so beating it is not enough: a model that ignored its
+    // input and always answered the labels' most common class would score that class's share. The gain is
+    // counted from whichever is higher, and must beat both by more than chance.
+    const majority = Math.max(...countBy(data.fresh)) / n;
+    const zMajority = (c.fresh.accuracy - majority) / Math.sqrt(Math.max(majority * (1 - majority), 1e-9) / n);
+    // No gain asked for (minGain ≤ 0): the candidate need only match stable, as the gate of the fixed recipe did.
+    const asked = o.minGain > 0;
+    const reference = asked ? Math.max(s.fresh.accuracy, majority) : s.fresh.accuracy;
+    const significant = o.gainZ <= 0 || (zStable >= o.gainZ && (!asked || zMajority >= o.gainZ));
+    const gain = c.fresh.accuracy - reference;
+    if (!check('new.accuracy', s.fresh.accuracy, c.fresh.accuracy, reference + o.minGain, significant)) {
+      const against = reference > s.fresh.accuracy ? `the labels' most common class (${pts(majority)} % of them)` : 'stable';
+      const why =
+        gain + EPS < o.minGain
+          ? `beats ${against} by ${pts(gain)} points, needs ${pts(o.minGain)}`
+          : `its gain could be chance: ${wins} won and ${losses} lost against stable (z ${zStable.toFixed(2)}), z ${zMajority.toFixed(2)} against the most common class; needs ${o.gainZ}`;
+      advice.push(`held-out new examples (${n}): the candidate ${why}; ${n < 30 ? 'too few held-out examples to tell: wait for more corrections' : 'the new labels may be inconsistent (check the review queue), or the drift needs more of them'}`);
     }
-    notes.push(`stable scores ${pts(s.fresh.accuracy)} % on the ${data.fresh.count} held-out new examples: corrections are the inputs stable got wrong, so about 0 % is expected there; the candidate's gain is what counts (${wins} won, ${losses} lost, z ${z.toFixed(2)})`);
+    notes.push(`stable scores ${pts(s.fresh.accuracy)} % on the ${n} held-out new examples: corrections are the inputs stable got wrong, so about 0 % is expected there; the gain is counted from the higher of that and the most common label's share (${pts(majority)} %): ${wins} won, ${losses} lost against stable`);
   } else if (o.minGain > 0) {
     // No held-out new example: nothing shows a gain, so none is assumed.
     check('new.accuracy', 0, 0, o.minGain);
@@ -147,6 +161,12 @@ export async function runGate(stable: tf.LayersModel | Awaited<ReturnType<typeof
   const report: GateReport = { pass, metrics, notes };
   if (!pass) report.advice = advice;
   return { report, stable: { golden: s.golden, fresh: s.fresh, replay: s.replay }, candidate: c };
+}
+
+function countBy(set: ExampleSet): number[] {
+  const counts = new Array<number>(set.labels.length).fill(0);
+  for (let i = 0; i < set.count; i++) counts[set.y[i]!]!++;
+  return counts;
 }
 
 /** The gate report as aligned text lines (metric, stable, candidate, threshold, pass/FAIL), then notes and advice. */
