@@ -62,7 +62,7 @@ commands
               [--examples N] [--epochs N] [--golden-size N]
   train       run one retraining cycle now if anything new was labeled (exit 0 with a message if not)
               --watch: wait for triggers: [--min-labels 50] [--every SEC] [--drift-threshold 0.2] [--poll 30]
-              [--recipe search|fixed] [--budget-sec 150] [--candidates N] [--no-interpolate]
+              [--recipe search|fixed] [--budget-sec 170] [--candidates N] [--no-interpolate]
               (search: several candidates within the budget, interpolated with stable, the best that passes kept;
               fixed: one fine-tune, learning rate 3e-4, 5 epochs, replay 2:1)
               [--epochs N] [--learning-rate LR] [--replay-ratio R] (pin that dimension of every candidate)

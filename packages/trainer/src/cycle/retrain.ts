@@ -27,7 +27,7 @@ export interface RetrainOptions {
    * default), the recipe before the search.
    */
   recipe?: 'search' | 'fixed';
-  /** Seconds the search may train (default DEFAULT_BUDGET_SEC). */
+  /** Seconds the whole cycle may take (default DEFAULT_BUDGET_SEC); the search trains within what is left of it. */
   budgetSec?: number;
   /** The candidates to try (default DEFAULT_CANDIDATES); `maxCandidates` keeps the first N. */
   candidates?: readonly CandidateSpec[];
@@ -159,16 +159,22 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   const fixed = { learningRate: options.learningRate ?? 3e-4, maxEpochs: options.epochs ?? 5, replayRatio: options.replayRatio ?? 2, trainable: 'all' as const, distill: 0, earlyStopping: false };
   const candidates = recipe === 'fixed' ? [fixed] : pinned(options.candidates ?? DEFAULT_CANDIDATES, options).slice(0, options.maxCandidates ?? Infinity);
   const budgetSec = options.budgetSec ?? DEFAULT_BUDGET_SEC;
+  // Stable's evaluation on the gate's data, timed: each mix the gate sees costs about as much again, and the
+  // search's share of the budget is what remains after a few of those, calibration and export.
+  const stableNet = await stable.load();
+  const evalStarted = performance.now();
+  const stableEval = await evaluateStable(stableNet, gateData);
+  const evalSec = (performance.now() - evalStarted) / 1000;
+  const searchBudget = Math.max(budgetSec * 0.3, budgetSec - (performance.now() - started) / 1000 - 4 * evalSec - 10);
   r.step(
     recipe === 'fixed'
       ? `fine-tuning ${stable.version.version} on ${fit.count} new examples + replay ${fixed.replayRatio}:1 (fixed recipe: learning rate ${fixed.learningRate}, ${fixed.maxEpochs} epochs)`
-      : `searching ${candidates.length} candidates within ${budgetSec} s: ${fit.count} new examples to train on, ${select.count} + ${held.select.count} replayed held out to choose, ${gateFresh.count} + ${held.gate.count} replayed held out for the gate`,
+      : `searching ${candidates.length} candidates within ${Math.round(searchBudget)} s of the cycle's ${budgetSec} s: ${fit.count} new examples to train on, ${select.count} + ${held.select.count} replayed held out to choose, ${gateFresh.count} + ${held.gate.count} replayed held out for the gate`,
   );
-  const stableNet = await stable.load();
   const search = await searchCandidates(() => stable.load(), { fit, select, replay: held.rest, replaySelect: held.select }, {
     seed,
     candidates,
-    ...(recipe === 'search' ? { budgetSec } : {}),
+    ...(recipe === 'search' ? { budgetSec: searchBudget } : {}),
     interpolate: recipe === 'search' && options.interpolate !== false,
     balancedReplay: recipe === 'search' && options.balancedReplay !== false,
     ...(stable.config.trainableTail !== undefined ? { maxTrainableTail: stable.config.trainableTail } : {}),
@@ -180,7 +186,6 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   // for forgetting (golden, recall or replay checks) is seen again one step nearer stable (a smaller α), which
   // can only undo change: the gain check on held-out new data still has to pass at that α.
   r.step(`gating on ${golden.count} golden, ${gateFresh.count} held-out new and ${held.gate.count} held-out replayed examples`);
-  const stableEval = await evaluateStable(stableNet, gateData);
   const net = await stable.load();
   let chosen: { candidate: Candidate; gate: GateResult; alpha: number } | null = null;
   let first: GateResult | null = null;
@@ -188,7 +193,8 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   let looks = options.maxGated ?? 8;
   for (const c of ranked(search.candidates)) {
     for (const alpha of recipe === 'search' ? backoff(c) : [c.alpha]) {
-      if (looks-- <= 0) break;
+      // The cycle's budget bounds the gate too, once it has seen one mix.
+      if (looks-- <= 0 || (looks < (options.maxGated ?? 8) - 1 && recipe === 'search' && (performance.now() - started) / 1000 > budgetSec - 10)) break;
       const weights = alpha === c.alpha ? c.weights! : mix(search.stableWeights, c.tuned!, alpha);
       net.setWeights(weights);
       if (weights !== c.weights) tf.dispose(weights);
@@ -285,8 +291,11 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
 /** Percent of the new batches' training split held out for the gate, then for choosing (by content hash). */
 const HOLDOUT = { gate: 12, select: 23 };
 
-/** The default time budget of a cycle's candidate search: with gate, calibration and export, about 3 minutes on 2 CPU cores. */
-export const DEFAULT_BUDGET_SEC = 150;
+/**
+ * The default time budget of a cycle, in seconds: the search gets what is left after the data, stable's evaluation,
+ * the gate's looks, calibration and export, so that a cycle takes about 3 minutes on 2 CPU cores.
+ */
+export const DEFAULT_BUDGET_SEC = 170;
 
 /** Candidates with the dimensions the caller pinned (a learning rate, epochs or replay ratio given by hand). */
 function pinned(candidates: readonly CandidateSpec[], o: RetrainOptions): CandidateSpec[] {
