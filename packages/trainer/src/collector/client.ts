@@ -53,6 +53,8 @@ export class CollectorClient {
     this.timeoutMs = options.timeoutMs ?? 60_000;
   }
 
+  #lastAnswer = -Infinity;
+
   /** Sends one request; resolves with the 2xx response, throws a TrainerError otherwise. */
   async request(method: string, path: string, init: { json?: unknown; body?: BodyInit; headers?: Record<string, string> } = {}): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, ...init.headers };
@@ -61,10 +63,15 @@ export class CollectorClient {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(init.json);
     }
+    // After a pause (a training step), a pooled keep-alive connection may be one the server is closing. An
+    // idempotent request can simply go again (below); before one that is not, a health check, retried like any
+    // GET, leaves a fresh connection for it to use at once.
+    if (!IDEMPOTENT.has(method) && path !== '/healthz' && performance.now() - this.#lastAnswer > 1000) await this.request('GET', '/healthz');
     let res: Response;
     for (let attempt = 1; ; attempt++) {
       try {
         res = await fetch(this.url + path, { method, headers, body: body ?? null, signal: AbortSignal.timeout(this.timeoutMs) });
+        this.#lastAnswer = performance.now();
         break;
       } catch (e) {
         const cause = (e as { cause?: { code?: string; message?: string } }).cause;
