@@ -289,7 +289,7 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
 }
 
 /** Percent of the new batches' training split held out for the gate, then for choosing (by content hash). */
-const HOLDOUT = { gate: 12, select: 23 };
+const HOLDOUT = { gate: 8, select: 15 };
 
 /**
  * The default time budget of a cycle, in seconds: the search gets what is left after the data, stable's evaluation,

@@ -27,7 +27,7 @@ export function splitByContent(set: ExampleSet, cuts: readonly number[]): Exampl
  * Two held-out slices of `pool` (each `fraction` of it, at most `max`) and the rest, seeded. A pool too small to
  * spare them (under 50 examples) is all kept for replay and the slices are empty.
  */
-export function replayHoldouts(pool: ExampleSet, seed: number, fraction = 0.15, max = 1000): { select: ExampleSet; gate: ExampleSet; rest: ExampleSet } {
+export function replayHoldouts(pool: ExampleSet, seed: number, fraction = 0.15, max = 600): { select: ExampleSet; gate: ExampleSet; rest: ExampleSet } {
   if (pool.count < 50) return { select: pick(pool, []), gate: pick(pool, []), rest: pool };
   const n = Math.min(max, Math.floor(pool.count * fraction));
   const all = shuffled(pool, seed ^ 0x401d);
