@@ -59,6 +59,13 @@ try {
       const out: Record<string, { raw: number[]; rt: number[]; ratio: number[]; rawCall: number[]; rtCall: number[]; callRatio: number[] }> = {};
       // onnxruntime-web, WASM EP.
       const rtOrt = await window.edgeloop.createRuntime({ ...opts, engine: 'ort-wasm' });
+      // The same engine on each of the adapter's two paths into ORT, whichever the runtime ships: the public
+      // InferenceSession.run(), and the session's handler (what run() calls after checking its arguments).
+      const { ortWasm, loadOrt } = window.internal;
+      window.edgeloop.registerEngine({ ...ortWasm, name: 'ort-wasm-session', priority: 0, load: (m, c) => loadOrt('wasm', m, c, 'session') });
+      window.edgeloop.registerEngine({ ...ortWasm, name: 'ort-wasm-handler', priority: 0, load: (m, c) => loadOrt('wasm', m, c, 'handler') });
+      const rtOrtSession = await window.edgeloop.createRuntime({ ...opts, engine: 'ort-wasm-session' });
+      const rtOrtHandler = await window.edgeloop.createRuntime({ ...opts, engine: 'ort-wasm-handler' });
       const ort = await window.raw.ortWasm();
       const session = await ort.InferenceSession.create(new Uint8Array(await bytes('model.onnx')), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
       const ortRaw = async (v: Float32Array) => (await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', v, [1, 28, 28, 1]) }))[session.outputNames[0]!]!.data;
@@ -90,7 +97,7 @@ try {
       // machine load.
       const med = (xs: number[]) => [...xs].sort((p, q) => p - q)[xs.length >> 1]!;
       const callsPerRun: Record<string, number> = {};
-      for (const [name, raw, rt, runtime] of [['ort-wasm A/A: raw vs raw', ortRaw, ortRaw, null], ['ort-wasm', ortRaw, (v: Float32Array) => rtOrt.predict(v), rtOrt], ['tfjs-wasm', tfRaw, (v: Float32Array) => rtTf.predict(v), rtTf]] as const) {
+      for (const [name, raw, rt, runtime] of [['ort-wasm A/A: raw vs raw', ortRaw, ortRaw, null], ['ort-wasm', ortRaw, (v: Float32Array) => rtOrt.predict(v), rtOrt], ['ort-wasm via InferenceSession.run', ortRaw, (v: Float32Array) => rtOrtSession.predict(v), rtOrtSession], ['ort-wasm via session.handler', ortRaw, (v: Float32Array) => rtOrtHandler.predict(v), rtOrtHandler], ['tfjs-wasm', tfRaw, (v: Float32Array) => rtTf.predict(v), rtTf]] as const) {
         const r = { raw: [] as number[], rt: [] as number[], ratio: [] as number[], rawCall: [] as number[], rtCall: [] as number[], callRatio: [] as number[] };
         for (let i = 0; i < 300; i++) {
           await raw(inputs[i % inputs.length]!);
@@ -135,6 +142,8 @@ try {
         out[name] = r;
       }
       await rtOrt.dispose();
+      await rtOrtSession.dispose();
+      await rtOrtHandler.dispose();
       await rtTf.dispose();
       return { out, callsPerRun };
     }, { opts: env.options({ pollIntervalMs: 0, statsWindowMs: 3_600_000 }) as { key: string; collector: string; model: string }, x, rounds: BLOCKS, n: PER_ROUND, fixedK: RUN });

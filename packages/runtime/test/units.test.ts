@@ -4,16 +4,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { PredictionEvent } from '@edgeloop/protocol';
-import { backoffMs, batchBody, parseRetryAfter } from '../src/outbox/transport.js';
-import { serialise } from '../src/outbox/outbox.js';
-import { probabilityProblem, score } from '../src/confidence.js';
-import { keepReason } from '../src/policy.js';
-import { StatsWindow, statsEvent } from '../src/stats.js';
-import { WindowCopies } from '../src/worker/copies.js';
-import { codes, RuntimeError } from '../src/errors.js';
-import { newId, statsId, statsToken } from '../src/id.js';
-import { RecentPredictions, type Recent } from '../src/recent.js';
-import type { Prediction } from '../src/types.js';
+import {
+  backoffMs, batchBody, parseRetryAfter, serialise, probabilityProblem, score, keepReason, StatsWindow, statsEvent, WindowCopies,
+  codes, RuntimeError, newId, statsId, statsToken, RecentPredictions, type Recent,
+} from '@edgeloop/runtime/internal';
+import type { Prediction } from '@edgeloop/runtime';
 
 describe('parseRetryAfter', () => {
   test('reads delta seconds and HTTP dates', () => {
