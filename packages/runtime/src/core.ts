@@ -3,10 +3,10 @@
  * what is kept, corrections, per-version stats, the outbox and the model updater. Logging happens after a
  * prediction resolves, never on its path.
  */
-import { MODEL_NAME_RE, sha256Hex, type CorrectionEvent, type ErrorEvent, type Event, type Manifest, type PredictionEvent } from '@edgeloop/protocol';
+import { MODEL_NAME_RE, newId, sha256Hex, type CorrectionEvent, type ErrorEvent, type Event, type Manifest, type PredictionEvent } from '@edgeloop/protocol';
 import type { ModelInput, OutboxStatus, Prediction, ReportOptions, RuntimeEvents, RuntimeOptions, RuntimeStatus } from './types.js';
 import { Emitter } from './emitter.js';
-import { newId, statsToken } from './id.js';
+import { statsToken } from './id.js';
 import { RuntimeError } from './errors.js';
 import { scoreTop3 } from './confidence.js';
 import { isLowConfidence, keepReason, type KeepReason } from './policy.js';
