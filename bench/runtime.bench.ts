@@ -2,7 +2,8 @@
  * @edgeloop/runtime in headless Chromium (WebGPU on SwiftShader enabled), against a real collector, on the
  * digits fixture. Every figure is a ratio to a baseline measured in the same run, in the same page:
  *   1. rt.predict() against a raw session.run() (onnxruntime-web WASM) and model.predict() (TF.js WASM), in
- *      interleaved runs of 10 calls (and single calls);
+ *      interleaved runs of 10 calls (and single calls); for ORT also with the adapter on each of its two paths
+ *      into ORT (the public InferenceSession.run and the session's handler), each against raw and against the other;
  *   2. engine 'auto' against the fastest engine measured by hand, and onnxruntime-web's own ['webgpu', 'wasm'];
  *   3. p99 prediction latency in the windows where a version is hot-swapped against steady windows as long between
  *      them, and the time from a manifest change seen to the first prediction on the new version; and the same
@@ -66,6 +67,7 @@ try {
       window.edgeloop.registerEngine({ ...ortWasm, name: 'ort-wasm-handler', priority: 0, load: (m, c) => loadOrt('wasm', m, c, 'handler') });
       const rtOrtSession = await window.edgeloop.createRuntime({ ...opts, engine: 'ort-wasm-session' });
       const rtOrtHandler = await window.edgeloop.createRuntime({ ...opts, engine: 'ort-wasm-handler' });
+      const both = { status: () => ({ outbox: { pending: rtOrtSession.status().outbox.pending + rtOrtHandler.status().outbox.pending } }) };
       const ort = await window.raw.ortWasm();
       const session = await ort.InferenceSession.create(new Uint8Array(await bytes('model.onnx')), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
       const ortRaw = async (v: Float32Array) => (await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', v, [1, 28, 28, 1]) }))[session.outputNames[0]!]!.data;
@@ -97,7 +99,7 @@ try {
       // machine load.
       const med = (xs: number[]) => [...xs].sort((p, q) => p - q)[xs.length >> 1]!;
       const callsPerRun: Record<string, number> = {};
-      for (const [name, raw, rt, runtime] of [['ort-wasm A/A: raw vs raw', ortRaw, ortRaw, null], ['ort-wasm', ortRaw, (v: Float32Array) => rtOrt.predict(v), rtOrt], ['ort-wasm via InferenceSession.run', ortRaw, (v: Float32Array) => rtOrtSession.predict(v), rtOrtSession], ['ort-wasm via session.handler', ortRaw, (v: Float32Array) => rtOrtHandler.predict(v), rtOrtHandler], ['tfjs-wasm', tfRaw, (v: Float32Array) => rtTf.predict(v), rtTf]] as const) {
+      for (const [name, raw, rt, runtime] of [['ort-wasm A/A: raw vs raw', ortRaw, ortRaw, null], ['ort-wasm', ortRaw, (v: Float32Array) => rtOrt.predict(v), rtOrt], ['ort-wasm via InferenceSession.run', ortRaw, (v: Float32Array) => rtOrtSession.predict(v), rtOrtSession], ['ort-wasm via session.handler', ortRaw, (v: Float32Array) => rtOrtHandler.predict(v), rtOrtHandler], ['ort-wasm A/B: via session.handler vs via InferenceSession.run', (v: Float32Array) => rtOrtHandler.predict(v), (v: Float32Array) => rtOrtSession.predict(v), both], ['tfjs-wasm', tfRaw, (v: Float32Array) => rtTf.predict(v), rtTf]] as const) {
         const r = { raw: [] as number[], rt: [] as number[], ratio: [] as number[], rawCall: [] as number[], rtCall: [] as number[], callRatio: [] as number[] };
         for (let i = 0; i < 300; i++) {
           await raw(inputs[i % inputs.length]!);
@@ -150,8 +152,9 @@ try {
     for (const [engine, r] of Object.entries(res.out)) {
       if (engine.includes('A/A') && policy !== 'quiet') continue;
       const k = res.callsPerRun[engine];
-      const what = engine.includes('A/A') ? `noise floor, ${engine}` : `rt.predict() vs raw, ${engine}, policy ${policy === 'quiet' ? 'keeps nothing' : 'keeps every prediction'}`;
-      const target = engine.includes('A/A') ? '≈ 1 (noise)' : '≤ 1.05';
+      const keeps = policy === 'quiet' ? 'keeps nothing' : 'keeps every prediction';
+      const what = engine.includes('A/A') ? `noise floor, ${engine}` : engine.includes('A/B') ? `rt.predict(), ${engine}, policy ${keeps}` : `rt.predict() vs raw, ${engine}, policy ${keeps}`;
+      const target = engine.includes('A/A') ? '≈ 1 (noise)' : engine.includes('A/B') ? 'report' : '≤ 1.05';
       rows.push({ measure: `${what} (mean of ${k}-call runs)`, value: r4(median(r.rt)), baseline: r4(median(r.raw)), unit: 'ms/prediction (median)', ratio: r3(median(r.ratio)), target });
       rows.push({ measure: `${what} (single calls, 5 µs timer)`, value: r4(median(r.rtCall)), baseline: r4(median(r.rawCall)), unit: 'ms/prediction (median)', ratio: r3(median(r.callRatio)), target: 'report' });
       extra[`overhead ${policy} ${engine}`] = { callsPerRun: k, blockRatios: r.ratio.map(r3), blockCallRatios: r.callRatio.map(r3), overheadUs: r3((median(r.rt) - median(r.raw)) * 1000) };
