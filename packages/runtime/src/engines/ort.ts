@@ -10,7 +10,9 @@ export interface OrtHandler {
 }
 /**
  * How a run reaches ORT: `session` is the public `InferenceSession.run`; `handler` goes to the session's
- * handler, what `run` calls after checking its arguments (BENCHMARKS.md, runtime, compares the two).
+ * handler, what `run` calls after checking its arguments and copying its result map on every call. The runtime
+ * takes the handler because through `run` it misses its overhead target (BENCHMARKS.md, runtime, measures both);
+ * `engines.test.ts` fails if an onnxruntime-web release stops taking that path.
  */
 export type OrtPath = 'session' | 'handler';
 const NO_OPTIONS: InferenceSession.RunOptions = {};
