@@ -28,12 +28,11 @@ const only = new Set((process.env.RUNTIME_BENCH_ONLY ?? '1,2,3,4,5').split(','))
 const SWAPS = Number(process.env.RUNTIME_BENCH_SWAPS ?? 100);
 const WARM_SWAPS = Number(process.env.RUNTIME_BENCH_WARM_SWAPS ?? 5);
 const SWAP_GAP_MS = Number(process.env.RUNTIME_BENCH_SWAP_GAP_MS ?? 50);
-// Blocks in the overhead comparison (section 1): the median of 30 block ratios moved by ±2 % between runs of the
-// A/A test; 120 halve that. And calls per timed run.
+// Blocks in the overhead comparison (section 1): enough that the median block ratio of the A/A test stays within
+// the noise BENCHMARKS.md reports for it.
 const BLOCKS = Number(process.env.RUNTIME_BENCH_BLOCKS ?? 120);
 // Calls per timed run: by default as many as make a run last 1 ms of the raw call (at least 10), so that the 5 µs
-// timer resolves a run's mean to 0.5 %, whatever this machine's speed (10 calls of 100 µs, the machine this
-// method was first run on; 30 calls of 34 µs on a faster one).
+// timer resolves a run's mean to 0.5 %, whatever this machine's speed.
 const RUN = Number(process.env.RUNTIME_BENCH_RUN ?? 0);
 const median = (xs: number[]) => percentile(xs, 50);
 const r3 = (v: number) => Math.round(v * 1000) / 1000;
