@@ -14,4 +14,5 @@ export { statsId, statsToken } from './id.js';
 export { newId } from '@edgeloop/protocol';
 export { RecentPredictions, type Recent } from './recent.js';
 export { loadOrt, ortHandler, type OrtPath } from './engines/ort.js';
+export { Turns } from './engines/serial.js';
 export { ortWasm, ortWebgpu, tfjsWasm, tfjsWebgpu, tfjsCpu } from './engines/builtin.js';
