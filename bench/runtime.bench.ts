@@ -2,7 +2,8 @@
  * @edgeloop/runtime in headless Chromium (WebGPU on SwiftShader enabled), against a real collector, on the
  * digits fixture. Every figure is a ratio to a baseline measured in the same run, in the same page:
  *   1. rt.predict() against a raw session.run() (onnxruntime-web WASM) and model.predict() (TF.js WASM), in
- *      interleaved runs of 10 calls (and single calls);
+ *      interleaved runs of 10 calls (and single calls); for ORT also with the adapter on each of its two paths
+ *      into ORT (the public InferenceSession.run and the session's handler), each against raw and against the other;
  *   2. engine 'auto' against the fastest engine measured by hand, and onnxruntime-web's own ['webgpu', 'wasm'];
  *   3. p99 prediction latency in the windows where a version is hot-swapped against steady windows as long between
  *      them, and the time from a manifest change seen to the first prediction on the new version; and the same
@@ -27,12 +28,11 @@ const only = new Set((process.env.RUNTIME_BENCH_ONLY ?? '1,2,3,4,5').split(','))
 const SWAPS = Number(process.env.RUNTIME_BENCH_SWAPS ?? 100);
 const WARM_SWAPS = Number(process.env.RUNTIME_BENCH_WARM_SWAPS ?? 5);
 const SWAP_GAP_MS = Number(process.env.RUNTIME_BENCH_SWAP_GAP_MS ?? 50);
-// Blocks in the overhead comparison (section 1): the median of 30 block ratios moved by ±2 % between runs of the
-// A/A test; 120 halve that. And calls per timed run.
+// Blocks in the overhead comparison (section 1): enough that the median block ratio of the A/A test stays within
+// the noise BENCHMARKS.md reports for it.
 const BLOCKS = Number(process.env.RUNTIME_BENCH_BLOCKS ?? 120);
 // Calls per timed run: by default as many as make a run last 1 ms of the raw call (at least 10), so that the 5 µs
-// timer resolves a run's mean to 0.5 %, whatever this machine's speed (10 calls of 100 µs, the machine this
-// method was first run on; 30 calls of 34 µs on a faster one).
+// timer resolves a run's mean to 0.5 %, whatever this machine's speed.
 const RUN = Number(process.env.RUNTIME_BENCH_RUN ?? 0);
 const median = (xs: number[]) => percentile(xs, 50);
 const r3 = (v: number) => Math.round(v * 1000) / 1000;
@@ -59,6 +59,14 @@ try {
       const out: Record<string, { raw: number[]; rt: number[]; ratio: number[]; rawCall: number[]; rtCall: number[]; callRatio: number[] }> = {};
       // onnxruntime-web, WASM EP.
       const rtOrt = await window.edgeloop.createRuntime({ ...opts, engine: 'ort-wasm' });
+      // The same engine on each of the adapter's two paths into ORT, whichever the runtime ships: the public
+      // InferenceSession.run(), and the session's handler (what run() calls after checking its arguments).
+      const { ortWasm, loadOrt } = window.internal;
+      window.edgeloop.registerEngine({ ...ortWasm, name: 'ort-wasm-session', priority: 0, load: (m, c) => loadOrt('wasm', m, c, 'session') });
+      window.edgeloop.registerEngine({ ...ortWasm, name: 'ort-wasm-handler', priority: 0, load: (m, c) => loadOrt('wasm', m, c, 'handler') });
+      const rtOrtSession = await window.edgeloop.createRuntime({ ...opts, engine: 'ort-wasm-session' });
+      const rtOrtHandler = await window.edgeloop.createRuntime({ ...opts, engine: 'ort-wasm-handler' });
+      const both = { status: () => ({ outbox: { pending: rtOrtSession.status().outbox.pending + rtOrtHandler.status().outbox.pending } }) };
       const ort = await window.raw.ortWasm();
       const session = await ort.InferenceSession.create(new Uint8Array(await bytes('model.onnx')), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
       const ortRaw = async (v: Float32Array) => (await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', v, [1, 28, 28, 1]) }))[session.outputNames[0]!]!.data;
@@ -90,7 +98,7 @@ try {
       // machine load.
       const med = (xs: number[]) => [...xs].sort((p, q) => p - q)[xs.length >> 1]!;
       const callsPerRun: Record<string, number> = {};
-      for (const [name, raw, rt, runtime] of [['ort-wasm A/A: raw vs raw', ortRaw, ortRaw, null], ['ort-wasm', ortRaw, (v: Float32Array) => rtOrt.predict(v), rtOrt], ['tfjs-wasm', tfRaw, (v: Float32Array) => rtTf.predict(v), rtTf]] as const) {
+      for (const [name, raw, rt, runtime] of [['ort-wasm A/A: raw vs raw', ortRaw, ortRaw, null], ['ort-wasm', ortRaw, (v: Float32Array) => rtOrt.predict(v), rtOrt], ['ort-wasm via InferenceSession.run', ortRaw, (v: Float32Array) => rtOrtSession.predict(v), rtOrtSession], ['ort-wasm via session.handler', ortRaw, (v: Float32Array) => rtOrtHandler.predict(v), rtOrtHandler], ['ort-wasm A/B: via session.handler vs via InferenceSession.run', (v: Float32Array) => rtOrtHandler.predict(v), (v: Float32Array) => rtOrtSession.predict(v), both], ['tfjs-wasm', tfRaw, (v: Float32Array) => rtTf.predict(v), rtTf]] as const) {
         const r = { raw: [] as number[], rt: [] as number[], ratio: [] as number[], rawCall: [] as number[], rtCall: [] as number[], callRatio: [] as number[] };
         for (let i = 0; i < 300; i++) {
           await raw(inputs[i % inputs.length]!);
@@ -135,14 +143,17 @@ try {
         out[name] = r;
       }
       await rtOrt.dispose();
+      await rtOrtSession.dispose();
+      await rtOrtHandler.dispose();
       await rtTf.dispose();
       return { out, callsPerRun };
     }, { opts: env.options({ pollIntervalMs: 0, statsWindowMs: 3_600_000 }) as { key: string; collector: string; model: string }, x, rounds: BLOCKS, n: PER_ROUND, fixedK: RUN });
     for (const [engine, r] of Object.entries(res.out)) {
       if (engine.includes('A/A') && policy !== 'quiet') continue;
       const k = res.callsPerRun[engine];
-      const what = engine.includes('A/A') ? `noise floor, ${engine}` : `rt.predict() vs raw, ${engine}, policy ${policy === 'quiet' ? 'keeps nothing' : 'keeps every prediction'}`;
-      const target = engine.includes('A/A') ? '≈ 1 (noise)' : '≤ 1.05';
+      const keeps = policy === 'quiet' ? 'keeps nothing' : 'keeps every prediction';
+      const what = engine.includes('A/A') ? `noise floor, ${engine}` : engine.includes('A/B') ? `rt.predict(), ${engine}, policy ${keeps}` : `rt.predict() vs raw, ${engine}, policy ${keeps}`;
+      const target = engine.includes('A/A') ? '≈ 1 (noise)' : engine.includes('A/B') ? 'report' : '≤ 1.05';
       rows.push({ measure: `${what} (mean of ${k}-call runs)`, value: r4(median(r.rt)), baseline: r4(median(r.raw)), unit: 'ms/prediction (median)', ratio: r3(median(r.ratio)), target });
       rows.push({ measure: `${what} (single calls, 5 µs timer)`, value: r4(median(r.rtCall)), baseline: r4(median(r.rawCall)), unit: 'ms/prediction (median)', ratio: r3(median(r.callRatio)), target: 'report' });
       extra[`overhead ${policy} ${engine}`] = { callsPerRun: k, blockRatios: r.ratio.map(r3), blockCallRatios: r.callRatio.map(r3), overheadUs: r3((median(r.rt) - median(r.raw)) * 1000) };

@@ -3,10 +3,10 @@
  * what is kept, corrections, per-version stats, the outbox and the model updater. Logging happens after a
  * prediction resolves, never on its path.
  */
-import { MODEL_NAME_RE, sha256Hex, type CorrectionEvent, type ErrorEvent, type Event, type Manifest, type PredictionEvent } from '@edgeloop/protocol';
+import { MODEL_NAME_RE, newId, sha256Hex, type CorrectionEvent, type ErrorEvent, type Event, type Manifest, type PredictionEvent } from '@edgeloop/protocol';
 import type { ModelInput, OutboxStatus, Prediction, ReportOptions, RuntimeEvents, RuntimeOptions, RuntimeStatus } from './types.js';
 import { Emitter } from './emitter.js';
-import { newId, statsToken } from './id.js';
+import { statsToken } from './id.js';
 import { RuntimeError } from './errors.js';
 import { scoreTop3, temper } from './confidence.js';
 import { isLowConfidence, keepReason, type KeepReason } from './policy.js';
@@ -19,7 +19,7 @@ import { ArtifactStore } from './model/artifacts.js';
 import { ManifestClient } from './model/manifest.js';
 import { ModelSlot, type Lease } from './model/slot.js';
 import { ModelUpdater } from './model/updater.js';
-import { isEngineName } from './engines/registry.js';
+import { isEngine } from './engines/registry.js';
 
 const MAX_PENDING_CAPTURE = 1000;
 
@@ -31,7 +31,7 @@ export function checkOptions(o: RuntimeOptions): void {
   if (typeof o.key !== 'string' || o.key.length === 0) throw bad('key must be the ingest key');
   if (typeof o.model !== 'string' || !MODEL_NAME_RE.test(o.model)) throw bad(`model must match ${MODEL_NAME_RE}`);
   const engines = o.engine === undefined || o.engine === 'auto' ? [] : Array.isArray(o.engine) ? o.engine : [o.engine];
-  for (const e of engines) if (!isEngineName(e)) throw bad(`unknown engine "${e}"`);
+  for (const e of engines) if (!isEngine(e)) throw bad(`unknown engine "${e}"`);
   if (Array.isArray(o.engine) && o.engine.length === 0) throw bad('engine list is empty');
 }
 
@@ -111,9 +111,9 @@ export class RuntimeCore {
   }
 
   /**
-   * Runs the serving model on one input. Not an async function, and the result is made by the engine run's own
-   * continuation, so a prediction costs no promise of its own; everything after the output is synchronous and allocates only
-   * the result (the input goes into a preallocated ring, kept or not; hashing and storing run in a later task).
+   * Runs the serving model on one input. Not an async function: a prediction costs one reaction on the engine's
+   * promise and nothing more; everything after the output is synchronous and allocates only the result (the
+   * input goes into a preallocated ring, kept or not; hashing and storing run in a later task).
    */
   predict(input: ModelInput): Promise<Prediction> {
     if (this.#disposed) return Promise.reject(new RuntimeError('EL_RT_DISPOSED'));
@@ -126,8 +126,12 @@ export class RuntimeCore {
       checkSize(input, spec);
       // The app's own float32 buffer goes to the engine as is (engines copy it in); nothing is allocated here.
       const x = input instanceof Float32Array && spec.normalize.scale === 1 && spec.normalize.offset === 0 ? input : toModelInput(input, spec);
-      // The result is made in the engine run's own continuation: no promise of the runtime's own on the path.
-      return session.run(x, spec.shape, (out) => this.#settle(lease, manifest, input, out, t0), (err) => this.#failed(lease, manifest, err));
+      return session.run(x, spec.shape).then(
+        (out) => this.#settle(lease, manifest, input, out, t0),
+        (err: unknown) => {
+          throw this.#failed(lease, manifest, err);
+        },
+      );
     } catch (err) {
       return Promise.reject(this.#failed(lease, manifest, err));
     }

@@ -31,8 +31,8 @@ export function bytesOf(raw: Float32Array | Uint8Array): Uint8Array {
 
 /**
  * Base64 of bytes: the engine's own `Uint8Array.prototype.toBase64` where there is one (Chromium 140+, Firefox
- * 133+, Safari 18.2+; 1.5 µs for a 3 KB input against 240 µs for a spread into `String.fromCharCode`), else
- * `fromCharCode.apply` over 32 KB chunks and `btoa`.
+ * 133+, Safari 18.2+), far faster than building a string (BENCHMARKS.md, runtime), else `fromCharCode.apply`
+ * over 32 KB chunks (under the engines' argument limits) and `btoa`.
  */
 export function base64(bytes: Uint8Array): string {
   const native = (bytes as { toBase64?: () => string }).toBase64;

@@ -155,4 +155,25 @@ describe('engines', () => {
     }, env.options());
     assert.deepEqual(codes, ['EL_RT_INVALID_OPTIONS', 'EL_RT_BAD_INPUT', 'EL_RT_UNKNOWN_LABEL']);
   });
+
+  test('worker: true rejects with RuntimeErrors that keep their code across the worker boundary', async () => {
+    const fresh = await env.open(await env.context());
+    const res = await fresh.evaluate(async (opts) => {
+      const out: { code: string; runtimeError: boolean }[] = [];
+      const seen = (err: unknown) => out.push({ code: (err as { code: string }).code, runtimeError: err instanceof window.edgeloop.RuntimeError });
+      // Nothing cached in this context and no collector: the worker's start fails with EL_RT_NO_MODEL.
+      await window.edgeloop.createRuntime({ ...opts, collector: 'http://127.0.0.1:9', worker: true, engine: 'ort-wasm', pollIntervalMs: 0 }).catch(seen);
+      await window.kit.create('wc', { ...opts, engine: 'ort-wasm', worker: true, pollIntervalMs: 0 });
+      await window.kit.rts.wc!.predict([1, 2, 3]).catch(seen);
+      await window.kit.rts.wc!.reportWrongResult('0190a4c2-0000-7000-8000-000000000000', 'eleven').catch(seen);
+      await window.kit.dispose('wc');
+      return out;
+    }, env.options());
+    await fresh.close();
+    assert.deepEqual(res, [
+      { code: 'EL_RT_NO_MODEL', runtimeError: true },
+      { code: 'EL_RT_BAD_INPUT', runtimeError: true },
+      { code: 'EL_RT_UNKNOWN_LABEL', runtimeError: true },
+    ]);
+  });
 });

@@ -4,16 +4,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { PredictionEvent } from '@edgeloop/protocol';
-import { backoffMs, batchBody, parseRetryAfter } from '../src/outbox/transport.js';
-import { serialise } from '../src/outbox/outbox.js';
-import { probabilityProblem, score } from '../src/confidence.js';
-import { keepReason } from '../src/policy.js';
-import { StatsWindow, statsEvent } from '../src/stats.js';
-import { WindowCopies } from '../src/worker/copies.js';
-import { codes, RuntimeError } from '../src/errors.js';
-import { newId, statsId, statsToken } from '../src/id.js';
-import { RecentPredictions, type Recent } from '../src/recent.js';
-import type { Prediction } from '../src/types.js';
+import {
+  backoffMs, batchBody, parseRetryAfter, serialise, probabilityProblem, score, keepReason, StatsWindow, statsEvent, WindowCopies,
+  codes, RuntimeError, newId, statsId, statsToken, RecentPredictions, Turns, type Recent,
+} from '@edgeloop/runtime/internal';
+import type { Prediction } from '@edgeloop/runtime';
 
 describe('parseRetryAfter', () => {
   test('reads delta seconds and HTTP dates', () => {
@@ -208,5 +203,31 @@ describe('errors', () => {
     const err = new RuntimeError('EL_RT_ARTIFACT_SHA', 'model.onnx', 'aa', 'bb');
     assert.equal(err.message, 'Artifact "model.onnx" does not match its sha256 (expected aa, got bb): it was not used');
     assert.equal(RuntimeError.from('EL_RT_NO_MODEL', 'offline').code, 'EL_RT_NO_MODEL');
+  });
+});
+
+describe('Turns (an engine session\'s runs)', () => {
+  test('runs go one at a time in call order; release waits for the runs under way; later runs reject', async () => {
+    const turns = new Turns();
+    const order: string[] = [];
+    const run = async (name: string, ms: number) => {
+      const wait = turns.enter();
+      if (wait) await wait;
+      try {
+        order.push(`start ${name}`);
+        await new Promise((r) => setTimeout(r, ms));
+        order.push(`end ${name}`);
+        return name;
+      } finally {
+        turns.leave();
+      }
+    };
+    const runs = [run('a', 20), run('b', 1), run('c', 1)];
+    const released = turns.close(() => void order.push('release'));
+    const late = run('d', 1).then(() => 'ran', (err: Error) => err.message);
+    assert.deepEqual(await Promise.all(runs), ['a', 'b', 'c']);
+    await released;
+    assert.equal(await late, 'session released');
+    assert.deepEqual(order, ['start a', 'end a', 'start b', 'end b', 'start c', 'end c', 'release']);
   });
 });

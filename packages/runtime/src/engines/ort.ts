@@ -1,13 +1,20 @@
 /** onnxruntime-web sessions (this module and ORT itself load only when an ORT engine is first used). */
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import type { EngineContext, EngineSession, ModelFiles } from './types.js';
-import { serial, type Fail, type Ok } from './serial.js';
+import { Turns } from './serial.js';
 
 type Ort = typeof import('onnxruntime-web');
-/** What InferenceSession.run() calls: `handler.run(feeds, fetches, options)` (onnxruntime-common). */
+/** What InferenceSession.run() calls: `handler.run(feeds, fetches, options)` (onnxruntime-common, marked @ignore). */
 export interface OrtHandler {
   run(feeds: Record<string, Tensor>, fetches: Record<string, Tensor | null>, options: InferenceSession.RunOptions): Promise<Record<string, Tensor>>;
 }
+/**
+ * How a run reaches ORT: `session` is the public `InferenceSession.run`; `handler` goes to the session's
+ * handler, what `run` calls after checking its arguments and copying its result map on every call. The runtime
+ * takes the handler because through `run` it misses its overhead target (BENCHMARKS.md, runtime, measures both);
+ * `engines.test.ts` fails if an onnxruntime-web release stops taking that path.
+ */
+export type OrtPath = 'session' | 'handler';
 const NO_OPTIONS: InferenceSession.RunOptions = {};
 
 function onnxBytes(model: ModelFiles): Uint8Array {
@@ -16,8 +23,14 @@ function onnxBytes(model: ModelFiles): Uint8Array {
   return new Uint8Array(first);
 }
 
+/** The session's handler, if this build of onnxruntime-web has the one `InferenceSession.run` calls. */
+export function ortHandler(session: InferenceSession): OrtHandler | null {
+  const handler = (session as unknown as { handler?: OrtHandler }).handler;
+  return typeof handler?.run === 'function' ? handler : null;
+}
+
 /** Wraps an ORT session; runs go one at a time. */
-function wrap(ort: Ort, session: InferenceSession): EngineSession {
+function wrap(ort: Ort, session: InferenceSession, path: OrtPath): EngineSession {
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
   // One input tensor per session, over a staging buffer, made again only when the shape changes: no Tensor is
@@ -26,40 +39,39 @@ function wrap(ort: Ort, session: InferenceSession): EngineSession {
   let dimsOf: readonly number[] | null = null;
   let staging = new Float32Array(0);
   const feeds: Record<string, Tensor> = {};
-  // InferenceSession.run() checks its feeds and fetches on every call, builds the fetches, copies its handler's
-  // result map into another and adds an async frame of its own. The feeds and fetches here are built once and
-  // valid, so the run goes straight to the session's handler (the execution provider's SessionHandler, which
-  // run() itself calls with these arguments) where this build of onnxruntime-web has one.
   const fetches = { [outputName]: null };
-  const handler = (session as unknown as { handler?: OrtHandler }).handler;
-  const infer = typeof handler?.run === 'function' ? () => handler.run(feeds, fetches, NO_OPTIONS) : () => session.run(feeds);
-  const runs = serial(async (input: Float32Array, shape: readonly number[], ok: Ok, fail: Fail, done: () => void) => {
-    let data: Float32Array;
-    try {
-      if (shape !== dimsOf || input.length !== staging.length) {
-        dimsOf = shape;
-        staging = new Float32Array(input.length);
-        feeds[inputName] = new ort.Tensor('float32', staging, [1, ...shape]);
+  const handler = path === 'handler' ? ortHandler(session) : null;
+  // The feeds and fetches are built once and valid: the handler path skips run()'s checks of them.
+  const infer = handler ? () => handler.run(feeds, fetches, NO_OPTIONS) : () => session.run(feeds, fetches);
+  const turns = new Turns();
+  return {
+    async run(input, shape) {
+      const wait = turns.enter();
+      if (wait) await wait;
+      try {
+        if (shape !== dimsOf || input.length !== staging.length) {
+          dimsOf = shape;
+          staging = new Float32Array(input.length);
+          feeds[inputName] = new ort.Tensor('float32', staging, [1, ...shape]);
+        }
+        staging.set(input);
+        const tensor = (await infer())[outputName]!;
+        // A CPU tensor's data is there already; others are downloaded.
+        const data = (tensor.location === 'cpu' ? tensor.data : await tensor.getData()) as Float32Array;
+        tensor.dispose();
+        return data;
+      } finally {
+        turns.leave();
       }
-      staging.set(input);
-      const tensor = (await infer())[outputName]!;
-      // A CPU tensor's data is there already; others are downloaded.
-      data = (tensor.location === 'cpu' ? tensor.data : await tensor.getData()) as Float32Array;
-      tensor.dispose();
-    } catch (err) {
-      done();
-      throw fail(err);
-    }
-    done();
-    return ok(data);
-  });
-  return { run: runs.run, release: () => runs.close(() => session.release()) };
+    },
+    release: () => turns.close(() => session.release()),
+  };
 }
 
 const libs = new Map<'webgpu' | 'wasm', Promise<Ort>>();
 
 /** Loads an ONNX model on onnxruntime-web's WebGPU or WASM execution provider. */
-export async function loadOrt(ep: 'webgpu' | 'wasm', model: ModelFiles, ctx: EngineContext): Promise<EngineSession> {
+export async function loadOrt(ep: 'webgpu' | 'wasm', model: ModelFiles, ctx: EngineContext, path: OrtPath = 'handler'): Promise<EngineSession> {
   let lib = libs.get(ep);
   if (!lib) {
     // Each provider has its own ORT build: an app that runs only WASM never downloads the WebGPU one.
@@ -71,5 +83,5 @@ export async function loadOrt(ep: 'webgpu' | 'wasm', model: ModelFiles, ctx: Eng
   }
   const ort = await lib;
   const session = await ort.InferenceSession.create(onnxBytes(model), { executionProviders: [ep], graphOptimizationLevel: 'all' });
-  return wrap(ort, session);
+  return wrap(ort, session, path);
 }

@@ -16,7 +16,7 @@ export function listEngines(names?: readonly EngineName[]): Engine[] {
   return names ? all.filter((e) => names.includes(e.name)) : all;
 }
 
-/** Whether `name` is a known engine. */
-export function isEngineName(name: string): name is EngineName {
-  return engines.has(name as EngineName);
+/** Whether `name` is a registered engine. */
+export function isEngine(name: string): boolean {
+  return engines.has(name);
 }

@@ -4,7 +4,7 @@
  * it runs if another one was made active meanwhile.
  */
 import type { EngineContext, EngineSession, ModelFiles } from './types.js';
-import { serial, type Fail, type Ok } from './serial.js';
+import { Turns } from './serial.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 type TfLayers = typeof import('@tensorflow/tfjs-layers');
@@ -81,35 +81,33 @@ export async function loadTfjs(backend: Backend, model: ModelFiles, ctx: EngineC
   const net = await layers.loadLayersModel({ load: async () => artifacts });
   let dimsOf: readonly number[] | null = null;
   let dims: number[] = [];
-  const runs = serial(async (input: Float32Array, shape: readonly number[], ok: Ok, fail: Fail, done: () => void) => {
-    let data: Float32Array;
-    try {
-      // Another TF.js session may have made its backend active meanwhile.
-      if (tf.getBackend() !== backend) await activate(tf, backend);
-      if (shape !== dimsOf) {
-        dimsOf = shape;
-        dims = [1, ...shape];
-      }
-      const out = tf.tidy(() => {
-        const y = net.predict(tf.tensor(input, dims, 'float32'));
-        return Array.isArray(y) ? y[0]! : y;
-      });
-      try {
-        data = (await out.data()) as Float32Array;
-      } finally {
-        out.dispose();
-      }
-    } catch (err) {
-      done();
-      throw fail(err);
-    }
-    done();
-    return ok(data);
-  });
+  const turns = new Turns();
   return {
-    run: runs.run,
+    async run(input, shape) {
+      const wait = turns.enter();
+      if (wait) await wait;
+      try {
+        // Another TF.js session may have made its backend active meanwhile.
+        if (tf.getBackend() !== backend) await activate(tf, backend);
+        if (shape !== dimsOf) {
+          dimsOf = shape;
+          dims = [1, ...shape];
+        }
+        const out = tf.tidy(() => {
+          const y = net.predict(tf.tensor(input, dims, 'float32'));
+          return Array.isArray(y) ? y[0]! : y;
+        });
+        try {
+          return (await out.data()) as Float32Array;
+        } finally {
+          out.dispose();
+        }
+      } finally {
+        turns.leave();
+      }
+    },
     release: () =>
-      runs.close(() => {
+      turns.close(() => {
         net.dispose();
       }),
   };

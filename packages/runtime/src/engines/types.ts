@@ -1,7 +1,11 @@
-/** One interface for every inference engine, in the manner of onnxruntime's `Backend` / `SessionHandler`. */
+/** One interface for every inference engine, in the manner of onnxruntime's `InferenceSession`. */
 import type { ArtifactFormat } from '@edgeloop/protocol';
 
-export type EngineName = 'ort-webgpu' | 'ort-wasm' | 'tfjs-webgpu' | 'tfjs-wasm' | 'tfjs-cpu';
+/**
+ * An engine's name: any string, so an app's own engine needs no cast. The built-in names are listed so editors
+ * offer them (`string & {}` keeps the union from collapsing into plain `string`).
+ */
+export type EngineName = 'ort-webgpu' | 'ort-wasm' | 'tfjs-webgpu' | 'tfjs-wasm' | 'tfjs-cpu' | (string & {});
 
 /** The bytes of one model version, by artifact name, for the engine's format. */
 export interface ModelFiles {
@@ -13,15 +17,15 @@ export interface EngineContext {
   wasmPaths?: { ort?: string; tfjs?: string };
 }
 
-/** A loaded model on one engine: runs one example at a time. */
+/** A loaded model on one engine, shaped like onnxruntime's `InferenceSession`: `run` and `release`. */
 export interface EngineSession {
   /**
-   * Runs one example `[1, ...shape]` and hands the first output's values to `ok`, or the engine's error to
-   * `fail`, in the run's own continuation (no promise hop of its own): the promise settles with what `ok`
-   * returns (or throws), or rejects with what `fail` returns. Runs go one at a time, in call order.
+   * Runs one example `[1, ...shape]`; resolves with the first output's values, or rejects with the engine's
+   * error. Overlapping calls are the session's to order: they run one at a time, in call order. The input is
+   * read until the promise settles; the output belongs to the caller.
    */
-  run<R>(input: Float32Array, shape: readonly number[], ok: (out: Float32Array) => R, fail: (err: unknown) => unknown): Promise<R>;
-  /** Frees the model's memory (WASM heap, GPU buffers). */
+  run(input: Float32Array, shape: readonly number[]): Promise<Float32Array>;
+  /** Waits for the runs under way, then frees the model's memory (WASM heap, GPU buffers); later runs reject. */
   release(): Promise<void>;
 }
 

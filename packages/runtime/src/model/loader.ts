@@ -103,8 +103,6 @@ export async function loadModel(req: LoadRequest): Promise<{ model: LoadedModel;
   };
 }
 
-/** One run that resolves with the output's values (rejects with the engine's error). */
-const runOnce = (session: EngineSession, x: Float32Array, shape: readonly number[]) => session.run(x, shape, (out) => out, (err) => err);
 
 /**
  * Warms the session up and checks the probe output; returns ms per run: the best of three rounds of `runs`
@@ -113,19 +111,19 @@ const runOnce = (session: EngineSession, x: Float32Array, shape: readonly number
 async function check(session: EngineSession, probe: Float32Array, manifest: Manifest, runs: number): Promise<number> {
   // Before every run of a load, let the serving model answer the predictions that are waiting: one run at a time.
   await yieldToPage();
-  const out = await runOnce(session, probe, manifest.input.shape);
+  const out = await session.run(probe, manifest.input.shape);
   const problem = probabilityProblem(out, manifest.labels.length);
   if (problem) throw new RuntimeError('EL_RT_PROBE_FAILED', manifest.version, problem);
   await yieldToPage();
   let t0 = performance.now();
-  await runOnce(session, probe, manifest.input.shape);
+  await session.run(probe, manifest.input.shape);
   // Not measuring (a named engine, or a swap): the warm-up run's time is the figure; no extra run.
   if (runs <= 1) return performance.now() - t0;
   let best = Infinity;
   for (let round = 0; round < 3; round++) {
     await yieldToPage();
     t0 = performance.now();
-    for (let i = 0; i < runs; i++) await runOnce(session, probe, manifest.input.shape);
+    for (let i = 0; i < runs; i++) await session.run(probe, manifest.input.shape);
     best = Math.min(best, (performance.now() - t0) / runs);
   }
   return best;

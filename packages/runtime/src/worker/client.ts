@@ -1,7 +1,8 @@
 /** The page's handle on a runtime that runs in a dedicated worker: inference never blocks the page. */
 import * as Comlink from 'comlink';
 import type { Runtime, RuntimeEvents, RuntimeOptions, RuntimeStatus } from '../types.js';
-import type { PageSide, Result, WorkerSide } from './protocol.js';
+import type { PageSide, WorkerSide } from './protocol.js';
+import { carryErrorCodes } from './thrown.js';
 import { Emitter } from '../emitter.js';
 import { RuntimeError } from '../errors.js';
 import { OUTBOX_DEFAULTS, serialise } from '../outbox/outbox.js';
@@ -10,13 +11,9 @@ import { UnloadQueue } from '../outbox/unload.js';
 import { watchPage } from '../page.js';
 import { needsSync, serviceWorkerSync } from '../runtime.js';
 
-function unwrap<T>(r: Result<T>): T {
-  if (r.ok) return r.value;
-  throw RuntimeError.from(r.code, r.message);
-}
-
 /** Starts the worker and the runtime in it. */
 export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runtime> {
+  carryErrorCodes();
   const worker = new Worker(new URL('./entry.js', import.meta.url), { type: 'module', name: 'edgeloop-runtime' });
   const remote = Comlink.wrap<WorkerSide>(worker);
   const events = new Emitter<RuntimeEvents>();
@@ -53,16 +50,13 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
   const failed = new Promise<never>((_, reject) => {
     worker.addEventListener('error', (e) => reject(new RuntimeError('EL_RT_WORKER', e.message || 'the worker script failed to load')), { once: true });
   });
-  let started: Result<{ status: RuntimeStatus; token: string }>;
   try {
     // Options are structured-cloned; the callbacks go as a comlink proxy.
-    started = await Promise.race([remote.start(options, Comlink.proxy(page)), failed]);
+    ({ status: snapshot, token } = await Promise.race([remote.start(options, Comlink.proxy(page)), failed]));
   } catch (err) {
     worker.terminate();
     throw err;
   }
-  if (!started.ok) worker.terminate();
-  ({ status: snapshot, token } = unwrap(started));
   labelsCache = await remote.labels();
   // Callbacks come on another port than answers: read the status again after anything that changes it.
   const refresh = async <T>(value: T): Promise<T> => {
@@ -91,20 +85,20 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
   return {
     predict: async (input) => {
       live();
-      const { prediction: p, low, window } = unwrap(await remote.predict(input));
+      const { prediction: p, low, window } = await remote.predict(input);
       predictions++;
       copies.prediction(window, p.version, p.latencyMs, p.confidence, p.label, low);
       return p;
     },
     reportWrongResult: async (id, label, opts) => {
       live();
-      const { version, window } = unwrap(await remote.reportWrongResult(id, label, opts));
+      const { version, window } = await remote.reportWrongResult(id, label, opts);
       copies.correction(window, version);
     },
     on: (type, listener) => events.on(type, listener),
-    flush: async () => refresh(unwrap(await remote.flush())),
+    flush: async () => refresh(await remote.flush()),
     update: async () => {
-      const swapped = unwrap(await remote.update());
+      const swapped = await remote.update();
       if (swapped) labelsCache = await remote.labels();
       return refresh(swapped);
     },

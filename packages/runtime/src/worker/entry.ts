@@ -1,18 +1,11 @@
 /** The runtime's dedicated worker: the engine and the storage run here, the page only posts inputs. */
 import * as Comlink from 'comlink';
 import { RuntimeCore } from '../core.js';
-import { describeError } from '../errors.js';
-import type { PageSide, Result, WorkerSide } from './protocol.js';
+import type { PageSide, WorkerSide } from './protocol.js';
+import { carryErrorCodes } from './thrown.js';
 
+carryErrorCodes();
 let core: RuntimeCore | null = null;
-
-async function wrap<T>(work: () => Promise<T>): Promise<Result<T>> {
-  try {
-    return { ok: true, value: await work() };
-  } catch (err) {
-    return { ok: false, ...describeError(err, 'EL_RT_WORKER') };
-  }
-}
 
 function need(): RuntimeCore {
   if (!core) throw new Error('the worker runtime was not started');
@@ -20,41 +13,38 @@ function need(): RuntimeCore {
 }
 
 const side: WorkerSide = {
-  start(options, page: PageSide) {
-    return wrap(async () => {
-      const c = new RuntimeCore(options, {
-        queued: (items) => void page.queued(items),
-        settled: (ids) => void page.settled(ids),
-        status: () => void page.status(c.status()),
-        statsClosed: (seq) => void page.statsClosed(seq),
-      }, true);
-      c.events.on('swap', (e) => {
-        void page.swap(e);
-        void page.status(c.status());
-      });
-      // Emitted just before it is counted, in the same turn: the open window is the one it is counted in.
-      c.events.on('error', (e) => void page.error(e, c.statsWindow));
-      core = c;
-      try {
-        await c.start();
-      } catch (err) {
-        await c.dispose();
-        core = null;
-        throw err;
-      }
-      return { status: c.status(), token: c.statsToken };
+  async start(options, page: PageSide) {
+    const c = new RuntimeCore(options, {
+      queued: (items) => void page.queued(items),
+      settled: (ids) => void page.settled(ids),
+      status: () => void page.status(c.status()),
+      statsClosed: (seq) => void page.statsClosed(seq),
+    }, true);
+    c.events.on('swap', (e) => {
+      void page.swap(e);
+      void page.status(c.status());
     });
+    // Emitted just before it is counted, in the same turn: the open window is the one it is counted in.
+    c.events.on('error', (e) => void page.error(e, c.statsWindow));
+    core = c;
+    try {
+      await c.start();
+    } catch (err) {
+      await c.dispose();
+      core = null;
+      throw err;
+    }
+    return { status: c.status(), token: c.statsToken };
   },
-  predict: (input) =>
-    wrap(async () => {
-      const c = need();
-      const prediction = await c.predict(input);
-      // Read in the prediction's own continuation: a window closes in a task of its own, never in between.
-      return { prediction, low: c.isLow(prediction), window: c.statsWindow };
-    }),
-  reportWrongResult: (id, label, options) => wrap(() => need().reportWrongResult(id, label, options)),
-  flush: () => wrap(() => need().flush()),
-  update: () => wrap(() => need().update()),
+  async predict(input) {
+    const c = need();
+    const prediction = await c.predict(input);
+    // Read in the prediction's own continuation: a window closes in a task of its own, never in between.
+    return { prediction, low: c.isLow(prediction), window: c.statsWindow };
+  },
+  reportWrongResult: async (id, label, options) => need().reportWrongResult(id, label, options),
+  flush: async () => need().flush(),
+  update: async () => need().update(),
   labels: () => need().labels(),
   status: () => need().status(),
   unloading: () => core?.unloading(),

@@ -2,9 +2,6 @@
 import type { ModelInput, OutboxStatus, Prediction, ReportOptions, RuntimeOptions, RuntimeStatus, SwapEvent, RuntimeErrorEvent } from '../types.js';
 import type { WindowTag } from '../stats.js';
 
-/** Errors cross as values: comlink would keep only the message of a thrown error, and the code matters. */
-export type Result<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
-
 /** Callbacks the page gives the worker. */
 export interface PageSide {
   queued(items: { id: string; json: string; bytes: number }[]): void;
@@ -30,14 +27,14 @@ export interface Reported {
   window: WindowTag;
 }
 
-/** What the worker exposes. */
+/** What the worker exposes. Its methods throw RuntimeErrors, which cross with their `code` (`thrown.ts`). */
 export interface WorkerSide {
   /** Starts the runtime; `token` makes its stats event ids (`statsId`), so the page's copies get the same. */
-  start(options: RuntimeOptions, page: PageSide): Promise<Result<{ status: RuntimeStatus; token: string }>>;
-  predict(input: ModelInput): Promise<Result<Predicted>>;
-  reportWrongResult(id: string, label: string, options?: ReportOptions): Promise<Result<Reported>>;
-  flush(): Promise<Result<OutboxStatus>>;
-  update(): Promise<Result<boolean>>;
+  start(options: RuntimeOptions, page: PageSide): Promise<{ status: RuntimeStatus; token: string }>;
+  predict(input: ModelInput): Promise<Predicted>;
+  reportWrongResult(id: string, label: string, options?: ReportOptions): Promise<Reported>;
+  flush(): Promise<OutboxStatus>;
+  update(): Promise<boolean>;
   labels(): string[];
   status(): RuntimeStatus;
   /** `pagehide`: close the stats window (its events have the ids of the page's copy). */

@@ -1,5 +1,6 @@
 // The test page: exposes the runtime's public API, a small test kit and (for benchmarks) the raw engines.
 import * as runtime from '@edgeloop/runtime';
+import * as internal from '@edgeloop/runtime/internal';
 import type { Prediction, Runtime, RuntimeErrorEvent, RuntimeOptions, SwapEvent } from '@edgeloop/runtime';
 
 interface Kit {
@@ -16,6 +17,8 @@ interface Kit {
 declare global {
   interface Window {
     edgeloop: typeof runtime;
+    /** The runtime's internal entry (benchmarks build engine variants from it). */
+    internal: typeof internal;
     kit: Kit;
     raw: {
       ortWasm: () => Promise<typeof import('onnxruntime-web')>;
@@ -32,6 +35,7 @@ declare global {
 // Functions passed to page.evaluate() from tsx-compiled tests may call esbuild's __name helper.
 window.__name = (f) => f;
 window.edgeloop = runtime;
+window.internal = internal;
 window.kit = {
   rts: {},
   swaps: {},
