@@ -128,7 +128,9 @@ export async function runGate(stable: tf.LayersModel | Awaited<ReturnType<typeof
     // Stable scores about 0 % on corrections by construction, so beating it is not enough: a model that ignored its
     // input and always answered the labels' most common class would score that class's share. The gain is
     // counted from whichever is higher, and must beat both by more than chance.
-    const majority = Math.max(...countBy(data.fresh)) / n;
+    // The most common label's share, from every new label (the held-out part alone is too small to estimate it).
+    const counts = data.labelCounts ? Object.values(data.labelCounts) : countBy(data.fresh);
+    const majority = Math.max(...counts) / Math.max(1, counts.reduce((a, b) => a + b, 0));
     const zMajority = (c.fresh.accuracy - majority) / Math.sqrt(Math.max(majority * (1 - majority), 1e-9) / n);
     // No gain asked for (minGain ≤ 0): the candidate need only match stable, as the gate of the fixed recipe did.
     const asked = o.minGain > 0;
