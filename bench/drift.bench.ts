@@ -105,7 +105,8 @@ for (const name of drifts) {
       row[`gate ${cycle}`] = result.status === 'published' ? 'pass' : result.status === 'rejected' ? `FAIL (${result.gate.metrics.filter((m) => !m.pass).map((m) => m.name).join(', ')})` : result.status;
       row[`s ${cycle}`] = Number(seconds.toFixed(1));
       perCycle.push({ cycle, devices, seconds, status: result.status, accuracy: acc, golden: gold, ...(result.status !== 'nothing-new' ? { gate: result.gate, metrics: result.metrics, candidates: result.candidates } : {}) });
-      console.log(`${model} cycle ${cycle}: ${devices.corrections}/${devices.predictions} corrected, ${result.status} in ${seconds.toFixed(0)} s; held-out ${pct(before)} → ${pct(acc)}, golden ${((gold - golden0) * 100).toFixed(2)} points`);
+      const why = result.status === 'rejected' ? ` (${result.candidates.map((c) => `#${c.candidate} ${c.gate ?? c.status}`).join('; ')}; failed: ${result.gate.metrics.filter((m) => !m.pass).map((m) => `${m.name} ${pct(m.candidate)} < ${pct(m.threshold)}`).join(', ')})` : '';
+      console.log(`${model} cycle ${cycle}: ${devices.corrections}/${devices.predictions} corrected, ${result.status} in ${seconds.toFixed(0)} s${why}; held-out ${pct(before)} → ${pct(acc)}, golden ${((gold - golden0) * 100).toFixed(2)} points`);
     }
     const after1 = Number(row['after 1']) / 100;
     const final = Number(row[`after ${cycles}`]) / 100;

@@ -191,10 +191,12 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   let first: GateResult | null = null;
   const gated = new Map<number, string>();
   let looks = options.maxGated ?? 8;
-  for (const c of ranked(search.candidates)) {
+  for (const [rank, c] of ranked(search.candidates).entries()) {
+    // The cycle's budget bounds the gate too: the best candidate is always seen (with its steps towards stable),
+    // the next ones only while time is left.
+    if (rank > 0 && recipe === 'search' && (performance.now() - started) / 1000 > budgetSec - 10) break;
     for (const alpha of recipe === 'search' ? backoff(c) : [c.alpha]) {
-      // The cycle's budget bounds the gate too, once it has seen one mix.
-      if (looks-- <= 0 || (looks < (options.maxGated ?? 8) - 1 && recipe === 'search' && (performance.now() - started) / 1000 > budgetSec - 10)) break;
+      if (looks-- <= 0) break;
       const weights = alpha === c.alpha ? c.weights! : mix(search.stableWeights, c.tuned!, alpha);
       net.setWeights(weights);
       if (weights !== c.weights) tf.dispose(weights);
