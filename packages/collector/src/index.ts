@@ -11,7 +11,8 @@ export { sqliteEventWriter } from './storage/sqlite/index.js';
 export { RolloutController, type ControllerDecision } from './rollout/controller.js';
 export { analyseCanary, type CanaryVerdict } from './rollout/canary-analysis.js';
 export { psi, labelPsi } from './rollout/psi.js';
-export type { RolloutState, AuditEntry, AuditAction } from './rollout/types.js';
+export type { RolloutState } from './rollout/types.js';
+export type { AuditEntry, AuditAction } from '@edgeloop/protocol';
 export type { ModelSummary } from './registry/types.js';
 // Type-only re-exports that also bring these modules' Fastify augmentations (app.routeTable, app.closing,
 // app.forgetKeys, app.prometheus) to users of the published types.

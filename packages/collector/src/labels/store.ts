@@ -16,8 +16,8 @@ export interface ReviewRecord {
   createdAt: number;
 }
 
-export type { QueueItem } from './queue-item.js';
-import type { QueueItem } from './queue-item.js';
+import type { QueueItem } from '@edgeloop/protocol';
+export type { QueueItem };
 
 export type ReviewResult = { review: ReviewRecord } | { error: 'not_found' | 'not_prediction' };
 

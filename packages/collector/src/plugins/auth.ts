@@ -4,6 +4,7 @@
  * preflight). Key lookups are cached briefly: the manifest route is every device's hot path.
  */
 import fp from 'fastify-plugin';
+import type { Endpoint } from '@edgeloop/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { KeyRecord, Scope, Storage } from '../storage/index.js';
 import { hashKey, scopeAllows } from '../keys.js';
@@ -14,6 +15,8 @@ export type RouteScope = Scope | 'none';
 declare module 'fastify' {
   interface FastifyContextConfig {
     scope?: RouteScope;
+    /** The protocol's spec of the route, for routes of the v1 API. */
+    endpoint?: Endpoint;
   }
   interface FastifyRequest {
     key: KeyRecord | null;

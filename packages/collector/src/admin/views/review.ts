@@ -4,7 +4,7 @@ import { h, replace, time } from '../dom.js';
 import { drawInput, type Tensor } from '../tensor.js';
 import type { View } from './view.js';
 // The wire shape of a queue item: the collector's own type, so the page and the route cannot drift apart.
-import type { QueueItem } from '../../labels/queue-item.js';
+import type { QueueItem } from '@edgeloop/protocol';
 
 function card(item: QueueItem, onLabeled: () => void, say: (text: string, error?: boolean) => void): HTMLElement {
   const label = h('input', { type: 'text', name: 'label', placeholder: 'label', required: true, maxLength: 64, autocomplete: 'off' });

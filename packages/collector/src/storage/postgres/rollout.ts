@@ -5,7 +5,7 @@
 import pg from 'pg';
 import type { AutoPolicy, Rollout } from '@edgeloop/protocol';
 import type { Migration } from '../migrations.js';
-import type { AuditEntry, RolloutState, RolloutStore } from '../../rollout/types.js';
+import type { AuditRecord, RolloutState, RolloutStore } from '../../rollout/types.js';
 import { guard, inTransaction, type PgPool, type PostgresOptions } from './db.js';
 
 export const rolloutMigrations: Migration[] = [
@@ -56,7 +56,7 @@ interface AuditRow {
   model: string;
   at: string;
   actor: string;
-  action: AuditEntry['action'];
+  action: AuditRecord['action'];
   reason: string;
   before: string | null;
   after: string;
@@ -75,7 +75,7 @@ const toState = (r: RolloutRow): RolloutState => ({
   decidedAt: r.decided_at === null ? null : Number(r.decided_at),
 });
 
-const toEntry = (r: AuditRow): AuditEntry => ({
+const toEntry = (r: AuditRow): AuditRecord => ({
   seq: Number(r.seq),
   model: r.model,
   at: Number(r.at),

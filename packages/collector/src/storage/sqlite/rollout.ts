@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AutoPolicy, Rollout } from '@edgeloop/protocol';
 import type { Migration } from '../migrations.js';
-import type { AuditEntry, RolloutState, RolloutStore } from '../../rollout/types.js';
+import type { AuditRecord, RolloutState, RolloutStore } from '../../rollout/types.js';
 import { guard, type SqliteDb } from './db.js';
 
 export const rolloutMigrations: Migration[] = [
@@ -70,7 +70,7 @@ interface AuditRow {
   model: string;
   at: number;
   actor: string;
-  action: AuditEntry['action'];
+  action: AuditRecord['action'];
   reason: string;
   before: string | null;
   after: string;
@@ -89,7 +89,7 @@ const toState = (r: RolloutRow): RolloutState => ({
   decidedAt: r.decided_at,
 });
 
-const toEntry = (r: AuditRow): AuditEntry => ({
+const toEntry = (r: AuditRow): AuditRecord => ({
   seq: r.seq,
   model: r.model,
   at: r.at,
