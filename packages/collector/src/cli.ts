@@ -12,7 +12,7 @@ import type { Scope } from './storage/index.js';
 import { openStorage, type StorageOptions } from './storage/index.js';
 import { createKey } from './keys.js';
 import { createDevKeysIfNone, devKeysPath, readDevKeys } from './dev-keys.js';
-import { resolveConfig, type CollectorConfig, type TrustProxy } from './config.js';
+import { resolveConfig, trustProxyProblem, type CollectorConfig, type TrustProxy } from './config.js';
 import { EL_INVALID_CONFIG, EL_NOT_FOUND } from './errors.js';
 
 const USAGE = `Usage:
@@ -100,11 +100,8 @@ function parseTrustProxy(value: string | undefined): TrustProxy | undefined {
   if (value === undefined) return undefined;
   const hops = /^\d+$/.test(value) ? Number(value) : undefined;
   const trustProxy = value === 'true' ? true : value === 'false' ? false : hops ?? value.split(',').map((e) => e.trim());
-  try {
-    resolveConfig({ trustProxy: trustProxy as TrustProxy });
-  } catch (err) {
-    throw new UsageError(`--trust-proxy: ${(err as Error).message.replace(/^.*trustProxy:? ?/, '')}`);
-  }
+  const problem = trustProxyProblem(trustProxy);
+  if (problem !== null) throw new UsageError(`--trust-proxy: ${problem}`);
   return trustProxy as TrustProxy;
 }
 

@@ -107,11 +107,10 @@ export default async function registry(fastify: FastifyInstance) {
 }
 
 // The multipart parser (busboy) throws plain, uncoded errors for a malformed body (no boundary, a truncated
-// body): those are the client's, not ours. Coded errors (limits, EL_…) go on to the error handler, bugs to 500.
-const MALFORMED_MULTIPART = /multipart|part header|unexpected end/i;
-
+// body): those are the client's, not ours. Coded errors (limits, EL_…) go on to the error handler, bugs (a
+// TypeError, say) to 500.
 function uploadError(err: unknown): unknown {
-  const e = err as Error & { code?: unknown; statusCode?: unknown };
-  const malformed = err instanceof Error && e.constructor === Error && e.code === undefined && e.statusCode === undefined && MALFORMED_MULTIPART.test(e.message);
-  return malformed ? new EL_INVALID_BODY(`multipart body: ${e.message}`) : err;
+  const e = err as { code?: unknown; statusCode?: unknown };
+  const malformed = err instanceof Error && err.constructor === Error && e.code === undefined && e.statusCode === undefined;
+  return malformed ? new EL_INVALID_BODY(`multipart body: ${err.message}`) : err;
 }

@@ -22,21 +22,24 @@ export interface PostgresOptions {
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
+// SQLSTATE classes that mean "not now" rather than "this query is wrong": connection exceptions (08), out of
+// resources (53), operator intervention (57P: terminated, shutting down), system errors (58), a statement
+// cancelled by statement_timeout while waiting on a lock (57014), lock not available (55P03), and
+// serialization failures and deadlocks (40001, 40P01), which succeed when retried.
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P|58)|^(57014|55P03|40001|40P01)$/;
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+
 /**
- * Error classes that mean "not now" rather than "this query is wrong": connection exceptions (08), out of
- * resources (53), operator intervention (57P: terminated, shutting down), system errors (58), a statement
- * cancelled by statement_timeout while waiting on a lock (57014), lock not available (55P03), and
- * serialization failures and deadlocks (40001, 40P01), which succeed when retried.
+ * Whether `err` means the database cannot be reached now. By class and code only: the server's errors are
+ * `DatabaseError`s with a SQLSTATE; sockets fail with a system error code; and pg and pg-pool report a lost or
+ * timed-out connection, or a pool already ended, as a plain `Error` with no code (everything else raised in a
+ * store carries a class or a code of its own).
  */
 export function isUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  const code = e.code ?? '';
-  return (
-    /^(08|53|57P|58)/.test(code) ||
-    ['57014', '55P03', '40001', '40P01'].includes(code) ||
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code) ||
-    /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|pool after calling end/i.test(e.message ?? '')
-  );
+  if (err instanceof pg.DatabaseError) return UNAVAILABLE_SQLSTATE.test(err.code ?? '');
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return UNAVAILABLE_SQLSTATE.test(code) || NETWORK_CODES.has(code);
+  return err instanceof Error && err.constructor === Error;
 }
 
 /** Awaits `fn`, turning availability errors into `StorageUnavailableError`. */
