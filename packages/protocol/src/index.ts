@@ -61,4 +61,4 @@ export {
   VersionReport,
   MetricsReport,
 } from './api/documents.js';
-export { call, pathOf, ApiError, type Answer, type CallArgs, type CallOptions } from './api/call.js';
+export { call, pathOf, apiErrorOf, ApiError, type Answer, type CallArgs, type CallOptions } from './api/call.js';

@@ -86,7 +86,7 @@ export async function call<const E extends Endpoint>(spec: E, args: CallArgs<E>)
   if (!spec.stream && !headers.accept) headers.accept = 'application/json';
   const path = pathOf(spec, a.params, a.query);
   const res = await (a.fetch ?? fetch)((a.baseUrl ?? '') + path, { ...a.init, method: spec.method, headers, body });
-  if (!res.ok && res.status !== 304) throw await errorOf(res, `${spec.method} ${path}`);
+  if (!res.ok && res.status !== 304) throw await apiErrorOf(res, `${spec.method} ${path}`);
   if (res.status === 304) return null as Answer<E>;
   if (spec.stream?.type === 'bytes') return new Uint8Array(await res.arrayBuffer()) as Answer<E>;
   const text = await res.text();
@@ -94,7 +94,8 @@ export async function call<const E extends Endpoint>(spec: E, args: CallArgs<E>)
   return (text ? JSON.parse(text) : null) as Answer<E>;
 }
 
-async function errorOf(res: Response, what: string): Promise<ApiError> {
+/** The `ApiError` of a non-2xx answer (its body's `code` and `message` when it is the collector's error format). */
+export async function apiErrorOf(res: Response, what: string): Promise<ApiError> {
   const text = await res.text().catch(() => '');
   let code = `HTTP_${res.status}`;
   let message = text.slice(0, 500) || res.statusText;

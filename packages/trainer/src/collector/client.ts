@@ -4,6 +4,7 @@
  */
 import {
   ApiError,
+  apiErrorOf,
   call,
   getArtifact,
   getBatchExamples,
@@ -75,13 +76,30 @@ export class CollectorClient {
     try {
       return await call(spec, { ...args, baseUrl: this.url, key: this.token, init: { signal: AbortSignal.timeout(this.timeoutMs) } } as CallArgs<E>);
     } catch (e) {
-      if (e instanceof ApiError) {
-        if (e.status === 401 || e.status === 403) throw new TrainerError('ELT_BAD_TOKEN', [`${e.status} ${e.code} on ${e.endpoint}: ${e.message}`]);
-        throw new CollectorAnswer(e.status, e.code, e.endpoint, e.message);
-      }
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new TrainerError('ELT_COLLECTOR_UNREACHABLE', [this.url, cause?.code ?? cause?.message ?? (e as Error).message], { cause: e });
+      throw this.#trainerError(e);
     }
+  }
+
+  /** Sends one request outside the typed specs; resolves with the 2xx response, throws a TrainerError otherwise. */
+  async request(method: string, path: string, init: { body?: BodyInit; headers?: Record<string, string> } = {}): Promise<Response> {
+    try {
+      const headers = { authorization: `Bearer ${this.token}`, ...init.headers };
+      const res = await fetch(this.url + path, { method, headers, body: init.body ?? null, signal: AbortSignal.timeout(this.timeoutMs) });
+      if (!res.ok) throw await apiErrorOf(res, `${method} ${path}`);
+      return res;
+    } catch (e) {
+      throw this.#trainerError(e);
+    }
+  }
+
+  // A refused key is ELT_BAD_TOKEN, another error answer keeps the collector's code, anything else is transport.
+  #trainerError(e: unknown): TrainerError {
+    if (e instanceof ApiError) {
+      if (e.status === 401 || e.status === 403) return new TrainerError('ELT_BAD_TOKEN', [`${e.status} ${e.code} on ${e.endpoint}: ${e.message}`]);
+      return new CollectorAnswer(e.status, e.code, e.endpoint, e.message);
+    }
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    return new TrainerError('ELT_COLLECTOR_UNREACHABLE', [this.url, cause?.code ?? cause?.message ?? (e as Error).message], { cause: e });
   }
 
   /** `GET /healthz`: throws ELT_COLLECTOR_UNREACHABLE when the collector is down. */

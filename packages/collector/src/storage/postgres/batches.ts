@@ -116,7 +116,7 @@ async function resolveBatch(c: PgClient, model: string, maxLabelsPerDevice: numb
   const seen = new Map<string, number>();
   const sources: LabelSource[] = (JSON.parse(doc) as SourceTuple[]).map(([sourceId, inputHash, label, deviceId, ts, receivedAt, seenBefore]) => {
     if (seenBefore > 0) seen.set(inputHash, seenBefore);
-    return { sourceId, kind: deviceId === null ? 'review' : 'correction', inputHash, label, deviceId, ts: Number(ts), receivedAt: Number(receivedAt) };
+    return { sourceId, kind: deviceId === null ? 'review' : 'correction', inputHash, label, deviceId, ts, receivedAt };
   });
   const goldenRows = await c.query<{ input_hash: string }>(
     'SELECT e.input_hash FROM golden_current g JOIN batch_examples e ON e.batch_id = g.batch_id WHERE g.model = $1',

@@ -93,8 +93,8 @@ interface KeyRow {
   name: string;
   scope: Scope;
   hash: string;
-  created_at: string;
-  revoked_at: string | null;
+  created_at: number;
+  revoked_at: number | null;
 }
 
 const toKey = (r: KeyRow): KeyRecord & { hash: string } => ({
@@ -102,8 +102,8 @@ const toKey = (r: KeyRow): KeyRecord & { hash: string } => ({
   name: r.name,
   scope: r.scope,
   hash: r.hash,
-  createdAt: Number(r.created_at),
-  revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
 });
 
 export function postgresKeyStore(pool: PgPool): KeyStore {

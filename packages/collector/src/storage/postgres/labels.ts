@@ -89,7 +89,7 @@ export function postgresLabelStore(pool: PgPool): LabelStore {
       return guard(async () => {
         const total = (await pool.query<{ n: number }>(`SELECT COUNT(DISTINCT p.input_hash)::int AS n ${QUEUE_FROM}`, [model])).rows[0]!.n;
         const rows = (
-          await pool.query<{ h: string; first_seen: string; n: number; tie: number }>(
+          await pool.query<{ h: string; first_seen: number; n: number; tie: number }>(
             `SELECT p.input_hash AS h, MIN(p.received_at) AS first_seen, COUNT(*)::int AS n,
                     MAX(CASE WHEN s.outcome = 'tie' THEN 1 ELSE 0 END) AS tie
              ${QUEUE_FROM}
@@ -114,7 +114,7 @@ export function postgresLabelStore(pool: PgPool): LabelStore {
           [model, hashes],
         );
         const items = queueItems(
-          rows.map((r) => ({ inputHash: r.h, firstSeen: Number(r.first_seen), predictions: r.n, tie: r.tie === 1 })),
+          rows.map((r) => ({ inputHash: r.h, firstSeen: r.first_seen, predictions: r.n, tie: r.tie === 1 })),
           preds.rows,
           corr.rows,
         );

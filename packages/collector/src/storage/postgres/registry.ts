@@ -32,7 +32,7 @@ export const registryMigrations: Migration[] = [
 interface VersionRow {
   model: string;
   version: string;
-  created_at: string;
+  created_at: number;
   created_by: string;
   artifacts: string;
   meta: string;
@@ -41,7 +41,7 @@ interface VersionRow {
 const toVersion = (r: VersionRow): Version => ({
   model: r.model,
   version: r.version,
-  createdAt: Number(r.created_at),
+  createdAt: r.created_at,
   createdBy: r.created_by,
   artifacts: JSON.parse(r.artifacts) as Version['artifacts'],
   meta: JSON.parse(r.meta) as Version['meta'],
@@ -69,13 +69,13 @@ export function postgresRegistryStore(pool: PgPool): RegistryStore {
     },
     async models() {
       const r = await guard(() =>
-        pool.query<{ model: string; n: number; first: string; last: string; latest: string }>(`
+        pool.query<{ model: string; n: number; first: number; last: number; latest: string }>(`
           SELECT m.model, m.n, m.first, m.last, (SELECT version FROM model_versions WHERE seq = m.top) AS latest
           FROM (SELECT model, count(*)::int AS n, min(created_at) AS first, max(created_at) AS last, max(seq) AS top
                 FROM model_versions GROUP BY model) m
           ORDER BY m.model`),
       );
-      return r.rows.map((x): ModelSummary => ({ model: x.model, versions: x.n, latest: x.latest, createdAt: Number(x.first), updatedAt: Number(x.last) }));
+      return r.rows.map((x): ModelSummary => ({ model: x.model, versions: x.n, latest: x.latest, createdAt: x.first, updatedAt: x.last }));
     },
   };
 }

@@ -45,16 +45,16 @@ interface RolloutRow {
   canary: string | null;
   canary_percent: number;
   auto: string | null;
-  revision: string;
-  updated_at: string;
-  phase_started_at: string;
-  decided_at: string | null;
+  revision: number;
+  updated_at: number;
+  phase_started_at: number;
+  decided_at: number | null;
 }
 
 interface AuditRow {
-  seq: string;
+  seq: number;
   model: string;
-  at: string;
+  at: number;
   actor: string;
   action: AuditRecord['action'];
   reason: string;
@@ -69,16 +69,16 @@ const toState = (r: RolloutRow): RolloutState => ({
   canary: r.canary,
   canaryPercent: r.canary_percent,
   auto: r.auto === null ? null : (JSON.parse(r.auto) as AutoPolicy),
-  revision: Number(r.revision),
-  updatedAt: Number(r.updated_at),
-  phaseStartedAt: Number(r.phase_started_at),
-  decidedAt: r.decided_at === null ? null : Number(r.decided_at),
+  revision: r.revision,
+  updatedAt: r.updated_at,
+  phaseStartedAt: r.phase_started_at,
+  decidedAt: r.decided_at,
 });
 
 const toEntry = (r: AuditRow): AuditRecord => ({
-  seq: Number(r.seq),
+  seq: r.seq,
   model: r.model,
-  at: Number(r.at),
+  at: r.at,
   actor: r.actor,
   action: r.action,
   reason: r.reason,
@@ -138,7 +138,7 @@ export function postgresRolloutStore(pool: PgPool, options: PostgresOptions): Ro
       return inTransaction(pool, async (c) => {
         const found = await c.query<RolloutRow>('SELECT * FROM rollouts WHERE model = $1 FOR UPDATE', [model]);
         const before = found.rows[0];
-        if (Number(before?.revision ?? 0) !== change.expectedRevision) return undefined;
+        if ((before?.revision ?? 0) !== change.expectedRevision) return undefined;
         const { at } = change.entry;
         let after: Rollout;
         if (change.next === null) {
