@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { runCli as cliMain } from '@edgeloop/collector';
+import { runCli as cliMain } from '@edgeloop/collector/internal';
 import { makeStore, bearer, KEYS, type TestStore } from './helpers/stores.js';
 import { startCollector } from './helpers/child.js';
 

@@ -27,7 +27,7 @@ for (const kind of STORE_KINDS) {
     });
     after(() => close());
 
-    const get = (url: string, key = KEYS.admin) => app.inject({ method: 'GET', url, headers: bearer(key) });
+    const get = (url: string, key: string = KEYS.admin) => app.inject({ method: 'GET', url, headers: bearer(key) });
 
     test('numbers past their bounds in a query answer 400 EL_INVALID_BODY', async () => {
       for (const url of [
