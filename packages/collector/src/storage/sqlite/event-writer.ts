@@ -108,10 +108,16 @@ const ENTRY = new URL(`./event-writer-thread${extname(fileURLToPath(import.meta.
 
 function startThread(workerData: WriterData): Worker {
   if (ENTRY.pathname.endsWith('.js')) return new Worker(ENTRY, { workerData });
-  // From source (a checkout runs through tsx): Node ≥ 20.6 does not apply the parent's `--import` hooks to a
-  // worker's entry, so the worker registers tsx itself before loading the TypeScript entry.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
+  // From TypeScript source: Node 20 does not apply the parent's loader hooks to a worker, so the thread first
+  // imports the loader module the host names (a checkout's bin and test runner name theirs); the collector
+  // itself depends on no TypeScript loader.
+  const preload = process.env.EDGELOOP_THREAD_IMPORT;
+  if (!preload) {
+    throw new StorageUnavailableError(
+      'sqlite: the collector runs from TypeScript source and EDGELOOP_THREAD_IMPORT names no loader for its writer thread: build it (npm run build) or start it through its bin',
+    );
+  }
+  const boot = `import(${JSON.stringify(preload)}).then(() => import(${JSON.stringify(ENTRY.href)}))`;
   return new Worker(boot, { eval: true, workerData });
 }
 
