@@ -1,5 +1,5 @@
 /**
- * `edgeloop-collector`: runs the collector, or manages keys. Flags and environment as design.md fixes them:
+ * `edgeloop-collector`: runs the collector, or manages keys. Flags and environment as the README documents them:
  *   edgeloop-collector [--port 8080] [--host 127.0.0.1] [--data-dir ./.edgeloop] [--database-url postgres://…]
  *                      [--trust-proxy [VALUE]] [--rate-limit MAX/SECONDS|off]
  *   edgeloop-collector keys create --scope ingest|trainer|admin [--name NAME] | keys list | keys revoke <id|name>

@@ -1,5 +1,5 @@
 /**
- * CollectorClient: the trainer's only way to the collector, its v1 HTTP API (design.md). Transport failures and
+ * CollectorClient: the trainer's only way to the collector, its v1 HTTP API called through protocol's specs. Transport failures and
  * refused keys become ELT_COLLECTOR_UNREACHABLE / ELT_BAD_TOKEN; other non-2xx answers keep the collector's code.
  */
 import {
