@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { StorageUnavailableError } from '../types.js';
 import type { Migration } from '../migrations.js';
+import { driveAsync, type Runner, type Step } from '../steps.js';
 
 export type PgPool = pg.Pool;
 export type PgClient = pg.PoolClient;
@@ -111,4 +112,18 @@ export async function migratePostgres(pool: PgPool, schema: string, migrations: 
       await c.query('INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)', [m.name, Date.now()]);
     }
   });
+}
+
+/** Runs one statement of a feature algorithm on `c`. */
+async function exec(c: PgPool | PgClient, step: Step): Promise<unknown> {
+  const r = await c.query(step.sql, step.params as unknown[]);
+  return step.kind === 'run' ? (r.rowCount ?? 0) : step.kind === 'get' ? r.rows[0] : r.rows;
+}
+
+/** Runs feature algorithms on `pool`: reads on any connection, writes in one transaction on one client. */
+export function postgresRunner(pool: PgPool): Runner {
+  return {
+    read: (steps) => guard(() => driveAsync(steps, (step) => exec(pool, step))),
+    write: (steps) => inTransaction(pool, (c) => driveAsync(steps, (step) => exec(c, step))),
+  };
 }

@@ -1,10 +1,11 @@
 import type { Storage } from '../index.js';
-import { openPostgres, migratePostgres, guard, type PostgresOptions } from './db.js';
+import { openPostgres, migratePostgres, guard, postgresRunner, type PostgresOptions } from './db.js';
 import { eventMigrations, postgresEventStore, postgresKeyStore } from './events.js';
 import { labelMigrations, postgresLabelStore } from './labels.js';
 import { batchMigrations, postgresBatchStore } from './batches.js';
 import { registryMigrations, postgresRegistryStore, postgresBlobStore } from './registry.js';
-import { rolloutMigrations, postgresRolloutStore } from './rollout.js';
+import { rolloutMigrations, rolloutSql, postgresLeadership } from './rollout.js';
+import { rolloutStore } from '../rollout.js';
 import { metricsMigrations, postgresMetricsStore } from './metrics.js';
 
 /** Every table group's migrations, in order. */
@@ -15,7 +16,8 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
   const pool = openPostgres(options);
   const schema = options.schema ?? 'public';
   let closed = false;
-  const rollout = postgresRolloutStore(pool, options);
+  const runner = postgresRunner(pool);
+  const leadership = postgresLeadership(options);
   return {
     kind: 'postgres',
     async migrate() {
@@ -27,7 +29,7 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
     async close() {
       if (closed) return;
       closed = true;
-      await rollout.close();
+      await leadership.close();
       await pool.end();
     },
     events: postgresEventStore(pool),
@@ -36,7 +38,7 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
     batches: postgresBatchStore(pool),
     registry: postgresRegistryStore(pool),
     blobs: postgresBlobStore(pool),
-    rollout,
+    rollout: rolloutStore(runner, rolloutSql, leadership),
     metrics: postgresMetricsStore(pool),
   };
 }

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StorageUnavailableError } from '../types.js';
 import type { Migration } from '../migrations.js';
+import { driveSync, type Runner, type Step } from '../steps.js';
 
 export type SqliteDb = Database.Database;
 
@@ -95,4 +96,19 @@ export function rememberConnection<T extends object>(db: SqliteDb, owner: T): T 
 /** The SQLite connection behind an opened, migrated store (for benchmarks and fault tests); undefined on PostgreSQL. */
 export function sqliteConnection(storage: { readonly kind: string; readonly events: object }): SqliteDb | undefined {
   return storage.kind === 'sqlite' ? connections.get(storage.events) : undefined;
+}
+
+/** Runs feature algorithms on `db`: each statement prepared once, writes in an immediate transaction. */
+export function sqliteRunner(db: SqliteDb): Runner {
+  const prepared = new Map<string, Database.Statement>();
+  const exec = (step: Step): unknown => {
+    let statement = prepared.get(step.sql);
+    if (!statement) prepared.set(step.sql, (statement = db.prepare(step.sql)));
+    if (step.kind === 'run') return statement.run(...step.params).changes;
+    return step.kind === 'get' ? statement.get(...step.params) : statement.all(...step.params);
+  };
+  return {
+    read: async (steps) => guard(() => driveSync(steps, exec)),
+    write: async (steps) => guard(() => db.transaction(() => driveSync(steps, exec)).immediate()),
+  };
 }

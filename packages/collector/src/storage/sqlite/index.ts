@@ -1,10 +1,11 @@
 import type { Storage } from '../index.js';
-import { openSqlite, migrateSqlite, startCheckpoints, guard, sqliteConnection, type SqliteDb, type SqliteOptions } from './db.js';
+import { openSqlite, migrateSqlite, startCheckpoints, guard, sqliteConnection, sqliteRunner, type SqliteDb, type SqliteOptions } from './db.js';
 import { eventMigrations, sqliteEventStore, sqliteKeyStore } from './events.js';
 import { labelMigrations, sqliteLabelStore } from './labels.js';
 import { batchMigrations, sqliteBatchStore } from './batches.js';
 import { registryMigrations, sqliteRegistryStore } from './registry.js';
-import { rolloutMigrations, sqliteRolloutStore } from './rollout.js';
+import { rolloutMigrations, rolloutSql, sqliteLeadership } from './rollout.js';
+import { rolloutStore } from '../rollout.js';
 import { metricsMigrations, sqliteMetricsStore } from './metrics.js';
 import { inlineWriter, ThreadWriter, type EventWriter } from './event-writer.js';
 
@@ -13,13 +14,14 @@ const migrations = [...eventMigrations, ...labelMigrations, ...batchMigrations, 
 
 // Statements are prepared against migrated tables, so the feature stores are built on first use.
 function buildStores(db: SqliteDb, writer: EventWriter) {
+  const runner = sqliteRunner(db);
   return {
     events: sqliteEventStore(db, writer),
     keys: sqliteKeyStore(db),
     labels: sqliteLabelStore(db),
     batches: sqliteBatchStore(db),
     registry: sqliteRegistryStore(db),
-    rollout: sqliteRolloutStore(db),
+    rollout: rolloutStore(runner, rolloutSql, sqliteLeadership(db)),
     metrics: sqliteMetricsStore(db),
   };
 }
