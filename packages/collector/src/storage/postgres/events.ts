@@ -1,6 +1,7 @@
 /** SQL for the `events` and `api_keys` tables on PostgreSQL. */
 import type { Event } from '@edgeloop/protocol';
-import type { EventStore, KeyRecord, KeyStore, Scope } from '../types.js';
+import type { EventStore } from '../types.js';
+import type { KeySql } from '../keys.js';
 import type { Migration } from '../migrations.js';
 import { guard, type PgPool } from './db.js';
 import { eventColumns } from '../event-columns.js';
@@ -88,52 +89,9 @@ export function postgresEventStore(pool: PgPool): EventStore {
   };
 }
 
-interface KeyRow {
-  id: string;
-  name: string;
-  scope: Scope;
-  hash: string;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-const toKey = (r: KeyRow): KeyRecord & { hash: string } => ({
-  id: r.id,
-  name: r.name,
-  scope: r.scope,
-  hash: r.hash,
-  createdAt: r.created_at,
-  revokedAt: r.revoked_at,
-});
-
-export function postgresKeyStore(pool: PgPool): KeyStore {
-  return {
-    async create(k) {
-      await guard(() =>
-        pool.query('INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING', [
-          k.id, k.name, k.scope, k.hash, k.createdAt,
-        ]),
-      );
-      const r = await guard(() => pool.query<KeyRow>('SELECT * FROM api_keys WHERE hash = $1', [k.hash]));
-      const { hash: _hash, ...rest } = toKey(r.rows[0]!);
-      return rest;
-    },
-    async findByHash(hash) {
-      const r = await guard(() => pool.query<KeyRow>('SELECT * FROM api_keys WHERE hash = $1', [hash]));
-      return r.rows[0] && toKey(r.rows[0]);
-    },
-    async list() {
-      const r = await guard(() => pool.query<KeyRow>('SELECT * FROM api_keys ORDER BY created_at, id'));
-      return r.rows.map((row) => {
-        const { hash: _hash, ...rest } = toKey(row);
-        return rest;
-      });
-    },
-    async revoke(idOrName, at) {
-      const r = await guard(() =>
-        pool.query('UPDATE api_keys SET revoked_at = $1 WHERE (id = $2 OR name = $2) AND revoked_at IS NULL', [at, idOrName]),
-      );
-      return (r.rowCount ?? 0) > 0;
-    },
-  };
-}
+export const keySql: KeySql = {
+  insert: 'INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING',
+  byHash: 'SELECT * FROM api_keys WHERE hash = $1',
+  list: 'SELECT * FROM api_keys ORDER BY created_at, id',
+  revoke: 'UPDATE api_keys SET revoked_at = $1 WHERE (id = $2 OR name = $3) AND revoked_at IS NULL',
+};

@@ -1,9 +1,11 @@
 import type { Storage } from '../index.js';
 import { openPostgres, migratePostgres, guard, postgresRunner, type PostgresOptions } from './db.js';
-import { eventMigrations, postgresEventStore, postgresKeyStore } from './events.js';
+import { eventMigrations, keySql, postgresEventStore } from './events.js';
+import { keyStore } from '../keys.js';
 import { labelMigrations, postgresLabelStore } from './labels.js';
 import { batchMigrations, postgresBatchStore } from './batches.js';
-import { registryMigrations, postgresRegistryStore, postgresBlobStore } from './registry.js';
+import { registryMigrations, registrySql, postgresBlobStore } from './registry.js';
+import { registryStore } from '../registry.js';
 import { rolloutMigrations, rolloutSql, postgresLeadership } from './rollout.js';
 import { rolloutStore } from '../rollout.js';
 import { metricsMigrations, postgresMetricsStore } from './metrics.js';
@@ -33,10 +35,10 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
       await pool.end();
     },
     events: postgresEventStore(pool),
-    keys: postgresKeyStore(pool),
+    keys: keyStore(runner, keySql),
     labels: postgresLabelStore(pool),
     batches: postgresBatchStore(pool),
-    registry: postgresRegistryStore(pool),
+    registry: registryStore(runner, registrySql),
     blobs: postgresBlobStore(pool),
     rollout: rolloutStore(runner, rolloutSql, leadership),
     metrics: postgresMetricsStore(pool),

@@ -1,6 +1,7 @@
 /** SQL for the `events` and `api_keys` tables on SQLite. */
 import type { Event } from '@edgeloop/protocol';
-import type { EventStore, KeyRecord, KeyStore, Scope } from '../types.js';
+import type { EventStore } from '../types.js';
+import type { KeySql } from '../keys.js';
 import type { Migration } from '../migrations.js';
 import { guard, rememberConnection, type SqliteDb } from './db.js';
 import type { EventWriter } from './event-writer.js';
@@ -104,52 +105,9 @@ export function sqliteEventStore(db: SqliteDb, writer: EventWriter): EventStore 
   });
 }
 
-interface KeyRow {
-  id: string;
-  name: string;
-  scope: Scope;
-  hash: string;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-const toKey = (r: KeyRow): KeyRecord & { hash: string } => ({
-  id: r.id,
-  name: r.name,
-  scope: r.scope,
-  hash: r.hash,
-  createdAt: r.created_at,
-  revokedAt: r.revoked_at,
-});
-
-export function sqliteKeyStore(db: SqliteDb): KeyStore {
-  return {
-    async create(k) {
-      guard(() =>
-        db
-          .prepare('INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING')
-          .run(k.id, k.name, k.scope, k.hash, k.createdAt),
-      );
-      const row = guard(() => db.prepare('SELECT * FROM api_keys WHERE hash = ?').get(k.hash)) as KeyRow;
-      const { hash: _hash, ...rest } = toKey(row);
-      return rest;
-    },
-    async findByHash(hash) {
-      const row = guard(() => db.prepare('SELECT * FROM api_keys WHERE hash = ?').get(hash)) as KeyRow | undefined;
-      return row && toKey(row);
-    },
-    async list() {
-      const rows = guard(() => db.prepare('SELECT * FROM api_keys ORDER BY created_at, id').all()) as KeyRow[];
-      return rows.map((r) => {
-        const { hash: _hash, ...rest } = toKey(r);
-        return rest;
-      });
-    },
-    async revoke(idOrName, at) {
-      const r = guard(() =>
-        db.prepare('UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL').run(at, idOrName, idOrName),
-      );
-      return r.changes > 0;
-    },
-  };
-}
+export const keySql: KeySql = {
+  insert: 'INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING',
+  byHash: 'SELECT * FROM api_keys WHERE hash = ?',
+  list: 'SELECT * FROM api_keys ORDER BY created_at, id',
+  revoke: 'UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL',
+};

@@ -1,9 +1,11 @@
 import type { Storage } from '../index.js';
 import { openSqlite, migrateSqlite, startCheckpoints, guard, sqliteConnection, sqliteRunner, type SqliteDb, type SqliteOptions } from './db.js';
-import { eventMigrations, sqliteEventStore, sqliteKeyStore } from './events.js';
+import { eventMigrations, keySql, sqliteEventStore } from './events.js';
+import { keyStore } from '../keys.js';
 import { labelMigrations, sqliteLabelStore } from './labels.js';
 import { batchMigrations, sqliteBatchStore } from './batches.js';
-import { registryMigrations, sqliteRegistryStore } from './registry.js';
+import { registryMigrations, registrySql } from './registry.js';
+import { registryStore } from '../registry.js';
 import { rolloutMigrations, rolloutSql, sqliteLeadership } from './rollout.js';
 import { rolloutStore } from '../rollout.js';
 import { metricsMigrations, sqliteMetricsStore } from './metrics.js';
@@ -17,10 +19,10 @@ function buildStores(db: SqliteDb, writer: EventWriter) {
   const runner = sqliteRunner(db);
   return {
     events: sqliteEventStore(db, writer),
-    keys: sqliteKeyStore(db),
+    keys: keyStore(runner, keySql),
     labels: sqliteLabelStore(db),
     batches: sqliteBatchStore(db),
-    registry: sqliteRegistryStore(db),
+    registry: registryStore(runner, registrySql),
     rollout: rolloutStore(runner, rolloutSql, sqliteLeadership(db)),
     metrics: sqliteMetricsStore(db),
   };
