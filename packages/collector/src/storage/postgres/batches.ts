@@ -4,6 +4,7 @@
  * one JSON document and bulk writes go in as JSON: far cheaper than a driver round-trip per row or value.
  */
 import type { Migration } from '../migrations.js';
+import { batchTables, POSTGRES_TYPES } from '../schema.js';
 import { guard, inTransaction, type PgClient, type PgPool } from './db.js';
 import { postgresRecordOutcomes } from './labels.js';
 import { resolveLabels, type LabelSource, type Resolution } from '../../labels/resolver.js';
@@ -13,36 +14,12 @@ import { batchFromRow, lineageOf, type BatchRow, type BatchStore, type LineageRo
 export const batchMigrations: Migration[] = [
   {
     name: '102_batches',
-    sql: `
-      CREATE TABLE batches (
-        id TEXT PRIMARY KEY,
-        model TEXT NOT NULL,
-        sha256 TEXT NOT NULL,
-        counts TEXT NOT NULL,
-        created_at BIGINT NOT NULL,
-        golden BOOLEAN NOT NULL,
-        replaces TEXT
-      );
-      CREATE INDEX batches_model ON batches (model, golden, created_at);
-      CREATE TABLE batch_examples (
-        batch_id TEXT COLLATE "C" NOT NULL,
-        ord INTEGER NOT NULL,
-        input_hash TEXT NOT NULL,
-        label TEXT NOT NULL,
-        split TEXT NOT NULL,
-        source_event_id TEXT,
-        sources TEXT,
-        line TEXT NOT NULL,
-        PRIMARY KEY (batch_id, ord)
-      );
-      CREATE TABLE golden_current (
-        model TEXT PRIMARY KEY,
-        batch_id TEXT NOT NULL REFERENCES batches (id)
-      );
+    sql: `${batchTables(POSTGRES_TYPES)}
       CREATE FUNCTION batch_rows_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION '% rows are immutable', TG_TABLE_NAME; END $$;
       CREATE TRIGGER batches_immutable BEFORE UPDATE OR DELETE ON batches FOR EACH ROW EXECUTE FUNCTION batch_rows_immutable();
       CREATE TRIGGER batch_examples_immutable BEFORE UPDATE OR DELETE ON batch_examples FOR EACH ROW EXECUTE FUNCTION batch_rows_immutable();
+    
     `,
   },
 ];

@@ -1,5 +1,6 @@
 /** SQL for the `reviews` and `input_labels` tables on PostgreSQL (the review queue reads `events` through them). */
 import type { Migration } from '../migrations.js';
+import { labelTables, POSTGRES_TYPES } from '../schema.js';
 import { guard, type PgClient, type PgPool } from './db.js';
 import type { LabelStore } from '../../labels/store.js';
 import type { Decision } from '../../labels/resolver.js';
@@ -8,30 +9,7 @@ import { queueItems, type QueueCorrectionRow, type QueuePredictionRow } from '..
 export const labelMigrations: Migration[] = [
   {
     name: '101_labels',
-    sql: `
-      CREATE TABLE reviews (
-        id TEXT PRIMARY KEY,
-        model TEXT NOT NULL,
-        input_hash TEXT NOT NULL,
-        event_id TEXT NOT NULL,
-        label TEXT NOT NULL,
-        comment TEXT,
-        reviewer TEXT NOT NULL,
-        created_at BIGINT NOT NULL
-      );
-      CREATE INDEX reviews_input ON reviews (model, input_hash);
-      -- The latest resolution of each input: a label makes it trusted (out of the queue); a tie puts it in.
-      CREATE TABLE input_labels (
-        model TEXT COLLATE "C" NOT NULL,
-        input_hash TEXT COLLATE "C" NOT NULL,
-        outcome TEXT NOT NULL,
-        label TEXT,
-        batch_id TEXT,
-        -- How many sources (corrections and reviews) the input had when a batch last resolved it.
-        sources INTEGER NOT NULL,
-        updated_at BIGINT NOT NULL,
-        PRIMARY KEY (model, input_hash)
-      );
+    sql: `${labelTables(POSTGRES_TYPES)}
     `,
   },
 ];

@@ -1,5 +1,6 @@
 /** SQL for the `model_versions` and `artifacts` tables on PostgreSQL: stateless collectors share both. */
 import type { Migration } from '../migrations.js';
+import { versionsTable, POSTGRES_TYPES } from '../schema.js';
 import type { BlobStore } from '../../registry/types.js';
 import type { RegistrySql } from '../registry.js';
 import { guard, type PgPool } from './db.js';
@@ -7,24 +8,14 @@ import { guard, type PgPool } from './db.js';
 export const registryMigrations: Migration[] = [
   {
     name: '201_model_versions',
-    sql: `
-      CREATE TABLE model_versions (
-        seq BIGSERIAL PRIMARY KEY,
-        model TEXT NOT NULL,
-        version TEXT NOT NULL,
-        created_at BIGINT NOT NULL,
-        created_by TEXT NOT NULL,
-        parent TEXT,
-        artifacts TEXT NOT NULL,
-        meta TEXT NOT NULL,
-        UNIQUE (model, version)
-      );
+    sql: `${versionsTable(POSTGRES_TYPES)}
       CREATE TABLE artifacts (
         sha256 TEXT PRIMARY KEY,
         bytes BYTEA NOT NULL,
         size BIGINT NOT NULL,
         created_at BIGINT NOT NULL
       );
+    
     `,
   },
 ];

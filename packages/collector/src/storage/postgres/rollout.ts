@@ -4,36 +4,14 @@
  */
 import pg from 'pg';
 import type { Migration } from '../migrations.js';
+import { rolloutTables, POSTGRES_TYPES } from '../schema.js';
 import type { Leadership, RolloutSql } from '../rollout.js';
 import type { PostgresOptions } from './db.js';
 
 export const rolloutMigrations: Migration[] = [
   {
     name: '202_rollouts',
-    sql: `
-      CREATE TABLE rollouts (
-        model TEXT PRIMARY KEY,
-        stable TEXT,
-        canary TEXT,
-        canary_percent DOUBLE PRECISION NOT NULL,
-        auto TEXT,
-        revision BIGINT NOT NULL,
-        updated_at BIGINT NOT NULL,
-        phase_started_at BIGINT NOT NULL,
-        decided_at BIGINT
-      );
-      CREATE TABLE rollout_audit (
-        seq BIGSERIAL PRIMARY KEY,
-        model TEXT NOT NULL,
-        at BIGINT NOT NULL,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        before TEXT,
-        after TEXT NOT NULL,
-        details TEXT
-      );
-      CREATE INDEX rollout_audit_model ON rollout_audit (model, seq);
+    sql: `${rolloutTables(POSTGRES_TYPES)}
     `,
   },
 ];

@@ -3,6 +3,7 @@
  * so freezes (and golden-set changes) of one file are serialised.
  */
 import type { Migration } from '../migrations.js';
+import { batchTables, SQLITE_TYPES } from '../schema.js';
 import { guard, type SqliteDb } from './db.js';
 import { predictionsWithHash } from './events.js';
 import { sqliteRecordOutcomes } from './labels.js';
@@ -17,34 +18,10 @@ const immutable = (table: string) => `
 export const batchMigrations: Migration[] = [
   {
     name: '102_batches',
-    sql: `
-      CREATE TABLE batches (
-        id TEXT PRIMARY KEY,
-        model TEXT NOT NULL,
-        sha256 TEXT NOT NULL,
-        counts TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        golden INTEGER NOT NULL,
-        replaces TEXT
-      );
-      CREATE INDEX batches_model ON batches (model, golden, created_at);
-      CREATE TABLE batch_examples (
-        batch_id TEXT NOT NULL,
-        ord INTEGER NOT NULL,
-        input_hash TEXT NOT NULL,
-        label TEXT NOT NULL,
-        split TEXT NOT NULL,
-        source_event_id TEXT,
-        sources TEXT,
-        line TEXT NOT NULL,
-        PRIMARY KEY (batch_id, ord)
-      );
-      CREATE TABLE golden_current (
-        model TEXT PRIMARY KEY,
-        batch_id TEXT NOT NULL REFERENCES batches (id)
-      );
+    sql: `${batchTables(SQLITE_TYPES)}
       ${immutable('batches')}
       ${immutable('batch_examples')}
+    
     `,
   },
 ];

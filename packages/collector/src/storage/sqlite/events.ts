@@ -3,45 +3,19 @@ import type { Event } from '@edgeloop/protocol';
 import type { EventStore } from '../types.js';
 import type { KeySql } from '../keys.js';
 import type { Migration } from '../migrations.js';
+import { eventsTable, keysTable, SQLITE_TYPES } from '../schema.js';
 import { guard, rememberConnection, type SqliteDb } from './db.js';
 import type { EventWriter } from './event-writer.js';
 
 export const eventMigrations: Migration[] = [
   {
     name: '001_events',
-    sql: `
-      CREATE TABLE events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        model TEXT NOT NULL,
-        version TEXT NOT NULL,
-        device_id TEXT NOT NULL,
-        type TEXT NOT NULL,
-        ts INTEGER NOT NULL,
-        received_at INTEGER NOT NULL,
-        input_hash TEXT,
-        prediction_id TEXT,
-        label TEXT,
-        confidence REAL,
-        reason TEXT,
-        body TEXT NOT NULL
-      );
-      CREATE INDEX events_model_type ON events (model, type, seq);
-      CREATE INDEX events_prediction ON events (prediction_id) WHERE prediction_id IS NOT NULL;
-      CREATE INDEX events_input_hash ON events (model, input_hash) WHERE input_hash IS NOT NULL;
+    sql: `${eventsTable(SQLITE_TYPES)}
     `,
   },
   {
     name: '002_api_keys',
-    sql: `
-      CREATE TABLE api_keys (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        scope TEXT NOT NULL CHECK (scope IN ('ingest', 'trainer', 'admin')),
-        hash TEXT NOT NULL UNIQUE,
-        created_at INTEGER NOT NULL,
-        revoked_at INTEGER
-      );
+    sql: `${keysTable(SQLITE_TYPES)}
     `,
   },
   {

@@ -1,22 +1,12 @@
 /** SQL for the `model_versions` table on SQLite (artifact bytes live on disk, see registry/disk-blobs.ts). */
 import type { Migration } from '../migrations.js';
+import { versionsTable, SQLITE_TYPES } from '../schema.js';
 import type { RegistrySql } from '../registry.js';
 
 export const registryMigrations: Migration[] = [
   {
     name: '201_model_versions',
-    sql: `
-      CREATE TABLE model_versions (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        model TEXT NOT NULL,
-        version TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        created_by TEXT NOT NULL,
-        parent TEXT,
-        artifacts TEXT NOT NULL,
-        meta TEXT NOT NULL,
-        UNIQUE (model, version)
-      );
+    sql: `${versionsTable(SQLITE_TYPES)}
     `,
   },
 ];

@@ -1,36 +1,14 @@
 /** SQL for the `rollouts`, `rollout_audit` and `controller_lease` tables on SQLite. */
 import { randomUUID } from 'node:crypto';
 import type { Migration } from '../migrations.js';
+import { rolloutTables, SQLITE_TYPES } from '../schema.js';
 import type { Leadership, RolloutSql } from '../rollout.js';
 import { guard, type SqliteDb } from './db.js';
 
 export const rolloutMigrations: Migration[] = [
   {
     name: '202_rollouts',
-    sql: `
-      CREATE TABLE rollouts (
-        model TEXT PRIMARY KEY,
-        stable TEXT,
-        canary TEXT,
-        canary_percent REAL NOT NULL,
-        auto TEXT,
-        revision INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL,
-        phase_started_at INTEGER NOT NULL,
-        decided_at INTEGER
-      );
-      CREATE TABLE rollout_audit (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        model TEXT NOT NULL,
-        at INTEGER NOT NULL,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        before TEXT,
-        after TEXT NOT NULL,
-        details TEXT
-      );
-      CREATE INDEX rollout_audit_model ON rollout_audit (model, seq);
+    sql: `${rolloutTables(SQLITE_TYPES)}
     `,
   },
   {
