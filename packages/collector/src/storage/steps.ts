@@ -6,28 +6,31 @@
  * runner drives it with awaits on one client.
  */
 
+/** Positional parameters (`?` on SQLite, `$1…` on PostgreSQL), or named ones (`@name` in both dialects' SQL). */
+export type Params = readonly unknown[] | Readonly<Record<string, unknown>>;
+
 /** One statement an algorithm asks its dialect to run. */
 export interface Step {
   kind: 'all' | 'get' | 'run';
   sql: string;
-  params: readonly unknown[];
+  params: Params;
 }
 
 /** An algorithm over statements, resolving to `T`. */
 export type Steps<T> = Generator<Step, T, unknown>;
 
 /** The rows of a query. */
-export function* all<R>(sql: string, params: readonly unknown[] = []): Steps<R[]> {
+export function* all<R>(sql: string, params: Params = []): Steps<R[]> {
   return (yield { kind: 'all', sql, params }) as R[];
 }
 
 /** The first row of a query, or undefined. */
-export function* get<R>(sql: string, params: readonly unknown[] = []): Steps<R | undefined> {
+export function* get<R>(sql: string, params: Params = []): Steps<R | undefined> {
   return (yield { kind: 'get', sql, params }) as R | undefined;
 }
 
 /** Runs a write; resolves to the number of rows it changed. */
-export function* run(sql: string, params: readonly unknown[] = []): Steps<number> {
+export function* run(sql: string, params: Params = []): Steps<number> {
   return (yield { kind: 'run', sql, params }) as number;
 }
 

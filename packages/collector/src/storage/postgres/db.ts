@@ -114,9 +114,31 @@ export async function migratePostgres(pool: PgPool, schema: string, migrations: 
   });
 }
 
+// Named parameters (`@name`, as SQLite writes them) become `$n` once per statement.
+const numbered = new Map<string, { sql: string; names: string[] }>();
+function positional(sql: string): { sql: string; names: string[] } {
+  let found = numbered.get(sql);
+  if (!found) {
+    const names: string[] = [];
+    const text = sql.replace(/@([A-Za-z_][A-Za-z0-9_]*)/g, (_m, name: string) => {
+      const at = names.indexOf(name);
+      return `$${at >= 0 ? at + 1 : names.push(name)}`;
+    });
+    numbered.set(sql, (found = { sql: text, names }));
+  }
+  return found;
+}
+
 /** Runs one statement of a feature algorithm on `c`. */
 async function exec(c: PgPool | PgClient, step: Step): Promise<unknown> {
-  const r = await c.query(step.sql, step.params as unknown[]);
+  let { sql, params } = step;
+  if (!Array.isArray(params)) {
+    const named = positional(sql);
+    const values = params as Readonly<Record<string, unknown>>;
+    sql = named.sql;
+    params = named.names.map((n) => values[n]);
+  }
+  const r = await c.query(sql, params as unknown[]);
   return step.kind === 'run' ? (r.rowCount ?? 0) : step.kind === 'get' ? r.rows[0] : r.rows;
 }
 

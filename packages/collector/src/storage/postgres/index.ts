@@ -2,7 +2,8 @@ import type { Storage } from '../index.js';
 import { openPostgres, migratePostgres, guard, postgresRunner, type PostgresOptions } from './db.js';
 import { eventMigrations, keySql, postgresEventStore } from './events.js';
 import { keyStore } from '../keys.js';
-import { labelMigrations, postgresLabelStore } from './labels.js';
+import { labelMigrations, labelSql } from './labels.js';
+import { labelStore } from '../labels.js';
 import { batchMigrations, postgresBatchStore } from './batches.js';
 import { registryMigrations, registrySql, postgresBlobStore } from './registry.js';
 import { registryStore } from '../registry.js';
@@ -36,7 +37,7 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
     },
     events: postgresEventStore(pool),
     keys: keyStore(runner, keySql),
-    labels: postgresLabelStore(pool),
+    labels: labelStore(runner, labelSql),
     batches: postgresBatchStore(pool),
     registry: registryStore(runner, registrySql),
     blobs: postgresBlobStore(pool),

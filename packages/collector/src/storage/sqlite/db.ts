@@ -104,8 +104,9 @@ export function sqliteRunner(db: SqliteDb): Runner {
   const exec = (step: Step): unknown => {
     let statement = prepared.get(step.sql);
     if (!statement) prepared.set(step.sql, (statement = db.prepare(step.sql)));
-    if (step.kind === 'run') return statement.run(...step.params).changes;
-    return step.kind === 'get' ? statement.get(...step.params) : statement.all(...step.params);
+    const params = Array.isArray(step.params) ? step.params : [step.params];
+    if (step.kind === 'run') return statement.run(...params).changes;
+    return step.kind === 'get' ? statement.get(...params) : statement.all(...params);
   };
   return {
     read: async (steps) => guard(() => driveSync(steps, exec)),

@@ -2,7 +2,8 @@ import type { Storage } from '../index.js';
 import { openSqlite, migrateSqlite, startCheckpoints, guard, sqliteConnection, sqliteRunner, type SqliteDb, type SqliteOptions } from './db.js';
 import { eventMigrations, keySql, sqliteEventStore } from './events.js';
 import { keyStore } from '../keys.js';
-import { labelMigrations, sqliteLabelStore } from './labels.js';
+import { labelMigrations, labelSql } from './labels.js';
+import { labelStore } from '../labels.js';
 import { batchMigrations, sqliteBatchStore } from './batches.js';
 import { registryMigrations, registrySql } from './registry.js';
 import { registryStore } from '../registry.js';
@@ -20,7 +21,7 @@ function buildStores(db: SqliteDb, writer: EventWriter) {
   return {
     events: sqliteEventStore(db, writer),
     keys: keyStore(runner, keySql),
-    labels: sqliteLabelStore(db),
+    labels: labelStore(runner, labelSql),
     batches: sqliteBatchStore(db),
     registry: registryStore(runner, registrySql),
     rollout: rolloutStore(runner, rolloutSql, sqliteLeadership(db)),
