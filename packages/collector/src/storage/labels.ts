@@ -7,12 +7,23 @@ import type { LabelStore, QueueItem } from '../labels/store.js';
 import { queueItems, type QueueCorrectionRow, type QueuePredictionRow } from '../labels/queue.js';
 import { all, get, run, type Runner, type Steps } from './steps.js';
 
-/** The statements label storage runs, with their named parameters. */
+// The same SQL in both dialects.
+const EVENT = 'SELECT model, type, input_hash FROM events WHERE id = @id';
+const INSERT_REVIEW = `
+  INSERT INTO reviews (id, model, input_hash, event_id, label, comment, reviewer, created_at)
+  VALUES (@id, @model, @inputHash, @eventId, @label, @comment, @reviewer, @createdAt)`;
+
+/** FROM and WHERE of the review queue of `@model`: a low-confidence prediction or a tie, with no reviewer label and no resolved label. */
+export const QUEUE_FROM = `
+  FROM events p
+  LEFT JOIN input_labels s ON s.model = p.model AND s.input_hash = p.input_hash
+  WHERE p.model = @model AND p.type = 'prediction'
+    AND (p.reason = 'low_confidence' OR s.outcome = 'tie')
+    AND s.label IS NULL
+    AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.model = p.model AND r.input_hash = p.input_hash)`;
+
+/** The statements of the review queue each dialect writes its own way, with their named parameters. */
 export interface LabelSql {
-  /** (@id) → { model, type, input_hash } of one event */
-  event: string;
-  /** (@id, @model, @inputHash, @eventId, @label, @comment, @reviewer, @createdAt) */
-  insertReview: string;
   /** (@model) → { n }: inputs in the queue */
   queueCount: string;
   /** (@model, @limit, @offset) → PageRow, ties first, then oldest first */
@@ -34,10 +45,10 @@ type Review = Parameters<LabelStore['review']>[0];
 type ReviewResult = Awaited<ReturnType<LabelStore['review']>>;
 
 function* review(sql: LabelSql, r: Review): Steps<ReviewResult> {
-  const event = yield* get<{ model: string; type: string; input_hash: string | null }>(sql.event, { id: r.eventId });
+  const event = yield* get<{ model: string; type: string; input_hash: string | null }>(EVENT, { id: r.eventId });
   if (!event) return { error: 'not_found' };
   if (event.type !== 'prediction' || event.input_hash === null) return { error: 'not_prediction' };
-  yield* run(sql.insertReview, {
+  yield* run(INSERT_REVIEW, {
     id: r.id,
     model: event.model,
     inputHash: event.input_hash,

@@ -11,7 +11,8 @@ export type Params = readonly unknown[] | Readonly<Record<string, unknown>>;
 
 /** One statement an algorithm asks its dialect to run. */
 export interface Step {
-  kind: 'all' | 'get' | 'run';
+  /** `rows`: the rows as arrays of column values, for bulk reads. */
+  kind: 'all' | 'get' | 'run' | 'rows';
   sql: string;
   params: Params;
 }
@@ -29,15 +30,22 @@ export function* get<R>(sql: string, params: Params = []): Steps<R | undefined> 
   return (yield { kind: 'get', sql, params }) as R | undefined;
 }
 
+/** The rows of a query as arrays of column values (bulk reads: no object per row). */
+export function* rows<R extends unknown[]>(sql: string, params: Params = []): Steps<R[]> {
+  return (yield { kind: 'rows', sql, params }) as R[];
+}
+
 /** Runs a write; resolves to the number of rows it changed. */
 export function* run(sql: string, params: Params = []): Steps<number> {
   return (yield { kind: 'run', sql, params }) as number;
 }
 
-/** Runs algorithms on one dialect: `read` outside a transaction, `write` in one. */
+/** Runs algorithms on one dialect: `read` outside a transaction, `write` in one, `snapshot` in a read-only one. */
 export interface Runner {
   read<T>(steps: Steps<T>): Promise<T>;
   write<T>(steps: Steps<T>): Promise<T>;
+  /** Every read sees one snapshot, and no writer waits on it. */
+  snapshot<T>(steps: Steps<T>): Promise<T>;
 }
 
 /** Drives `steps` with a synchronous executor. */

@@ -138,7 +138,10 @@ async function exec(c: PgPool | PgClient, step: Step): Promise<unknown> {
     sql = named.sql;
     params = named.names.map((n) => values[n]);
   }
-  const r = await c.query(sql, params as unknown[]);
+  const values = (params as unknown[]).length > 0 ? (params as unknown[]) : undefined;
+  if (step.kind === 'rows') return (await c.query({ text: sql, values, rowMode: 'array' })).rows;
+  // Without values the simple protocol runs it, so one step may hold several statements (SET LOCAL …; …).
+  const r = await c.query(sql, values);
   return step.kind === 'run' ? (r.rowCount ?? 0) : step.kind === 'get' ? r.rows[0] : r.rows;
 }
 
@@ -147,5 +150,11 @@ export function postgresRunner(pool: PgPool): Runner {
   return {
     read: (steps) => guard(() => driveAsync(steps, (step) => exec(pool, step))),
     write: (steps) => inTransaction(pool, (c) => driveAsync(steps, (step) => exec(c, step))),
+    // One snapshot for every read and no lock: a preview never waits on a freeze, nor holds one up.
+    snapshot: (steps) =>
+      inTransaction(pool, async (c) => {
+        await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+        return driveAsync(steps, (step) => exec(c, step));
+      }),
   };
 }

@@ -4,7 +4,8 @@ import { eventMigrations, keySql, postgresEventStore } from './events.js';
 import { keyStore } from '../keys.js';
 import { labelMigrations, labelSql } from './labels.js';
 import { labelStore } from '../labels.js';
-import { batchMigrations, postgresBatchStore } from './batches.js';
+import { batchMigrations, batchSql, freezeQueries } from './batches.js';
+import { batchStore } from '../batches.js';
 import { registryMigrations, registrySql, postgresBlobStore } from './registry.js';
 import { registryStore } from '../registry.js';
 import { rolloutMigrations, rolloutSql, postgresLeadership } from './rollout.js';
@@ -38,7 +39,7 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
     events: postgresEventStore(pool),
     keys: keyStore(runner, keySql),
     labels: labelStore(runner, labelSql),
-    batches: postgresBatchStore(pool),
+    batches: batchStore(runner, batchSql, freezeQueries),
     registry: registryStore(runner, registrySql),
     blobs: postgresBlobStore(pool),
     rollout: rolloutStore(runner, rolloutSql, leadership),

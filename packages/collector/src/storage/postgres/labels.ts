@@ -1,9 +1,9 @@
 /** SQL for the `reviews` and `input_labels` tables on PostgreSQL (the review queue reads `events` through them). */
 import type { Migration } from '../migrations.js';
 import { labelTables, POSTGRES_TYPES } from '../schema.js';
-import type { PgClient } from './db.js';
+import { run, type Steps } from '../steps.js';
 import type { Decision } from '../../labels/resolver.js';
-import type { LabelSql } from '../labels.js';
+import { QUEUE_FROM, type LabelSql } from '../labels.js';
 
 export const labelMigrations: Migration[] = [
   {
@@ -19,11 +19,11 @@ const CHUNK = 20_000;
  * Records the latest resolution of each decided input; runs inside the freeze transaction. With a batch id the
  * input's sources count as seen (consumed); without one (nothing to train on) only the outcome is kept.
  */
-export async function postgresRecordOutcomes(c: PgClient, model: string, decisions: readonly Decision[], batchId: string | null, now: number): Promise<void> {
+export function* recordOutcomes(model: string, decisions: readonly Decision[], batchId: string | null, now: number): Steps<void> {
   for (let i = 0; i < decisions.length; i += CHUNK) {
     const rows = decisions.slice(i, i + CHUNK).map((d) => ({ h: d.inputHash, o: d.outcome, l: d.label, n: batchId === null ? 0 : d.sources }));
     // One JSON parameter, parsed once: the driver would otherwise serialise every value of every array in JavaScript.
-    await c.query(
+    yield* run(
       `INSERT INTO input_labels (model, input_hash, outcome, label, batch_id, sources, updated_at)
        SELECT $1, h, o, l, $3, n, $4 FROM json_to_recordset($2::json) AS t (h text, o text, l text, n int)
        ON CONFLICT (model, input_hash) DO UPDATE SET
@@ -35,20 +35,7 @@ export async function postgresRecordOutcomes(c: PgClient, model: string, decisio
   }
 }
 
-// Inputs waiting for a person: a low-confidence prediction or a tie, with no reviewer label and no resolved label.
-const QUEUE_FROM = `
-  FROM events p
-  LEFT JOIN input_labels s ON s.model = p.model AND s.input_hash = p.input_hash
-  WHERE p.model = @model AND p.type = 'prediction'
-    AND (p.reason = 'low_confidence' OR s.outcome = 'tie')
-    AND s.label IS NULL
-    AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.model = p.model AND r.input_hash = p.input_hash)`;
-
 export const labelSql: LabelSql = {
-  event: 'SELECT model, type, input_hash FROM events WHERE id = @id',
-  insertReview: `
-    INSERT INTO reviews (id, model, input_hash, event_id, label, comment, reviewer, created_at)
-    VALUES (@id, @model, @inputHash, @eventId, @label, @comment, @reviewer, @createdAt)`,
   queueCount: `SELECT COUNT(DISTINCT p.input_hash)::int AS n ${QUEUE_FROM}`,
   queuePage: `
     SELECT p.input_hash AS h, MIN(p.received_at) AS first_seen, COUNT(*)::int AS n,

@@ -105,11 +105,14 @@ export function sqliteRunner(db: SqliteDb): Runner {
     let statement = prepared.get(step.sql);
     if (!statement) prepared.set(step.sql, (statement = db.prepare(step.sql)));
     const params = Array.isArray(step.params) ? step.params : [step.params];
+    if (step.kind === 'rows') return statement.raw(true).all(...params);
     if (step.kind === 'run') return statement.run(...params).changes;
     return step.kind === 'get' ? statement.get(...params) : statement.all(...params);
   };
   return {
     read: async (steps) => guard(() => driveSync(steps, exec)),
     write: async (steps) => guard(() => db.transaction(() => driveSync(steps, exec)).immediate()),
+    // A deferred transaction that only reads: one WAL snapshot, and writers are not held up.
+    snapshot: async (steps) => guard(() => db.transaction(() => driveSync(steps, exec)).deferred()),
   };
 }

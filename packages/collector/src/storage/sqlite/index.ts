@@ -4,7 +4,8 @@ import { eventMigrations, keySql, sqliteEventStore } from './events.js';
 import { keyStore } from '../keys.js';
 import { labelMigrations, labelSql } from './labels.js';
 import { labelStore } from '../labels.js';
-import { batchMigrations, sqliteBatchStore } from './batches.js';
+import { batchMigrations, batchSql, freezeQueries } from './batches.js';
+import { batchStore } from '../batches.js';
 import { registryMigrations, registrySql } from './registry.js';
 import { registryStore } from '../registry.js';
 import { rolloutMigrations, rolloutSql, sqliteLeadership } from './rollout.js';
@@ -22,7 +23,7 @@ function buildStores(db: SqliteDb, writer: EventWriter) {
     events: sqliteEventStore(db, writer),
     keys: keyStore(runner, keySql),
     labels: labelStore(runner, labelSql),
-    batches: sqliteBatchStore(db),
+    batches: batchStore(runner, batchSql, freezeQueries),
     registry: registryStore(runner, registrySql),
     rollout: rolloutStore(runner, rolloutSql, sqliteLeadership(db)),
     metrics: sqliteMetricsStore(db),

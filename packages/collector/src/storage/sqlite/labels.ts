@@ -1,10 +1,10 @@
 /** SQL for the `reviews` and `input_labels` tables on SQLite (the review queue reads `events` through them). */
 import type { Migration } from '../migrations.js';
 import { labelTables, SQLITE_TYPES } from '../schema.js';
-import type { SqliteDb } from './db.js';
+import { run, type Steps } from '../steps.js';
 import { predictionsWithHash } from './events.js';
 import type { Decision } from '../../labels/resolver.js';
-import type { LabelSql } from '../labels.js';
+import { QUEUE_FROM, type LabelSql } from '../labels.js';
 
 export const labelMigrations: Migration[] = [
   {
@@ -25,27 +25,11 @@ const UPSERT = `
  * Records the latest resolution of each decided input; runs inside the freeze transaction. With a batch id the
  * input's sources count as seen (consumed); without one (nothing to train on) only the outcome is kept.
  */
-export function sqliteRecordOutcomes(db: SqliteDb): (model: string, decisions: readonly Decision[], batchId: string | null, now: number) => void {
-  const upsert = db.prepare(UPSERT);
-  return (model, decisions, batchId, now) => {
-    for (const d of decisions) upsert.run(model, d.inputHash, d.outcome, d.label, batchId, batchId === null ? 0 : d.sources, now);
-  };
+export function* recordOutcomes(model: string, decisions: readonly Decision[], batchId: string | null, now: number): Steps<void> {
+  for (const d of decisions) yield* run(UPSERT, [model, d.inputHash, d.outcome, d.label, batchId, batchId === null ? 0 : d.sources, now]);
 }
 
-// Inputs waiting for a person: a low-confidence prediction or a tie, with no reviewer label and no resolved label.
-const QUEUE_FROM = `
-  FROM events p
-  LEFT JOIN input_labels s ON s.model = p.model AND s.input_hash = p.input_hash
-  WHERE p.model = @model AND p.type = 'prediction'
-    AND (p.reason = 'low_confidence' OR s.outcome = 'tie')
-    AND s.label IS NULL
-    AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.model = p.model AND r.input_hash = p.input_hash)`;
-
 export const labelSql: LabelSql = {
-  event: 'SELECT model, type, input_hash FROM events WHERE id = @id',
-  insertReview: `
-    INSERT INTO reviews (id, model, input_hash, event_id, label, comment, reviewer, created_at)
-    VALUES (@id, @model, @inputHash, @eventId, @label, @comment, @reviewer, @createdAt)`,
   queueCount: `SELECT COUNT(DISTINCT p.input_hash) AS n ${QUEUE_FROM}`,
   queuePage: `
     SELECT p.input_hash AS h, MIN(p.received_at) AS first_seen, COUNT(*) AS n, MAX(CASE WHEN s.outcome = 'tie' THEN 1 ELSE 0 END) AS tie
