@@ -63,7 +63,8 @@ async function auth(fastify: FastifyInstance, opts: AuthOptions) {
       return { record };
     },
   });
-  const lookup = async (secret: string): Promise<KeyRecord | null> => (await cache.fetch(secret))?.record ?? null;
+  // A fresh hit is answered without a promise: the manifest route is every device's poll.
+  const lookup = async (secret: string): Promise<KeyRecord | null> => (cache.get(secret) ?? (await cache.fetch(secret)))?.record ?? null;
 
   fastify.decorate('forgetKeys', () => cache.clear());
   fastify.decorateRequest('key', null);

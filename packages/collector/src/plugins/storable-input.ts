@@ -10,17 +10,20 @@ import { EL_INVALID_BODY } from '../errors.js';
 import { unstorableMessage, unstorablePath } from '../text.js';
 
 async function storableInput(app: FastifyInstance) {
-  app.addHook('preValidation', async (request) => {
+  // A callback hook, not an async one: it runs on every request, the manifest poll included.
+  app.addHook('preValidation', (request, _reply, done) => {
     const endpoint = request.routeOptions.config.endpoint;
-    if (!endpoint || endpoint === postEvents) return;
-    for (const [part, value] of [
-      ['params', request.params],
-      ['querystring', request.query],
-      ['body', request.body],
-    ] as const) {
-      const where = unstorablePath(value);
-      if (where !== null) throw new EL_INVALID_BODY(unstorableMessage(`${part}${where}`));
+    if (endpoint && endpoint !== postEvents) {
+      for (const [part, value] of [
+        ['params', request.params],
+        ['querystring', request.query],
+        ['body', request.body],
+      ] as const) {
+        const where = unstorablePath(value);
+        if (where !== null) return done(new EL_INVALID_BODY(unstorableMessage(`${part}${where}`)));
+      }
     }
+    done();
   });
 }
 

@@ -62,6 +62,7 @@ export class ManifestCache {
       ttl: options.ttlMs > 0 ? options.ttlMs : undefined,
       // Stale entries are served while one refresh per model runs (lru-cache merges concurrent fetches).
       allowStale: true,
+      noDeleteOnStaleGet: true,
       fetchMethod: async (model, stale, { signal }) => {
         signal.addEventListener('abort', () => this.invalidations.add(signal.reason as object), { once: true });
         try {
@@ -77,7 +78,11 @@ export class ManifestCache {
 
   /** The manifest this device must run, or `undefined` when the model has no version to serve. */
   async assign(model: string, deviceId: string): Promise<ServedManifest | undefined> {
-    const compiled = (await this.slot(model)).compiled;
+    // The hot path reads memory only: a fresh entry as it is, a stale one while a refresh runs in the background.
+    let slot = this.slots.get(model);
+    if (slot && (this.options.ttlMs <= 0 || this.slots.getRemainingTTL(model) <= 0)) this.slot(model).catch(() => {});
+    slot ??= await this.slot(model);
+    const compiled = slot.compiled;
     if (!compiled) return undefined;
     if (compiled.canary && inCanary(model, deviceId, compiled.canaryPercent)) return compiled.canary;
     return compiled.stable ?? undefined;
