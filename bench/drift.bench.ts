@@ -28,6 +28,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { buildApp } from '@edgeloop/collector';
+import { promoteCanary } from '@edgeloop/protocol';
 import {
   bootstrap, CollectorClient, DEFAULT_BUDGET_SEC, DEFAULT_CANDIDATES, DRIFTS, evaluateVersion, loadMnist, pick, retrain, useBackend, type ArtifactFile,
   type ExampleSet, type RetrainOptions, type RetrainResult,
@@ -95,8 +96,7 @@ for (const name of drifts) {
       const result: RetrainResult = await retrain(client, { model, seed: SEED + cycle, backend: backend.name, budgetSec, canary: { percent: 10, auto: null }, ...RECIPES[recipe] });
       const seconds = (performance.now() - started) / 1000;
       if (result.status === 'published') {
-        const promote = () => admin.request('POST', `/v1/models/${model}/rollout/promote`, { json: { reason: 'drift bench: the canary held up' } });
-        await promote().catch(promote); // a keep-alive connection reset after the long cycle: once more
+        await admin.call(promoteCanary, { params: { model }, body: { reason: 'drift bench: the canary held up' } });
       }
       const [acc, gold] = [await accuracy(), await goldenAccuracy()];
       row[`corrections ${cycle}`] = devices.corrections;

@@ -25,7 +25,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { newId, type Event } from '@edgeloop/protocol';
 import { buildApp, openStorage, type App, type StorageOptions } from '@edgeloop/collector';
-import { eventColumns } from '../packages/collector/src/storage/event-columns.js';
+import { eventColumns } from '@edgeloop/collector/internal';
 import { report, type Row } from './report.js';
 
 const N = Number(process.env.FREEZE_EVENTS ?? 1_000_000);

@@ -20,8 +20,8 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { newId, type Event } from '@edgeloop/protocol';
-import { openStorage, sqliteConnection, startServer, type StorageOptions } from '@edgeloop/collector';
-import { INSERT_EVENTS } from '../packages/collector/src/storage/postgres/events.js';
+import { openStorage, startServer, type StorageOptions } from '@edgeloop/collector';
+import { PG_INSERT_EVENTS as INSERT_EVENTS, sqliteConnection } from '@edgeloop/collector/internal';
 import { percentile, report, type Row } from './report.js';
 
 const PG_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

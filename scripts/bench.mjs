@@ -14,7 +14,7 @@ if (files.length === 0) {
 let failed = 0;
 for (const f of files) {
   console.log(`\n## ${f}\n`);
-  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', `bench/${f}`], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
+  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', `bench/${f}`], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production', EDGELOOP_THREAD_IMPORT: new URL('source-loader.mjs', import.meta.url).href } });
   if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

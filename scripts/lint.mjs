@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run lint`: the type check (tsc -b, then the tests and benchmarks against the built types) and publint on
-// every published package (exports map, files, types).
+// `npm run lint`: the type check (tsc -b, then the tests and benchmarks against the built types), publint on
+// every published package (exports map, files, types), and attw (Are the types wrong?) on the packed protocol and
+// collector: ESM-only packages, so CommonJS and node10 resolution are out of scope (`--profile esm-only`).
 import { spawnSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -14,4 +15,5 @@ const run = (cmd, args) => {
 run('npx', ['tsc', '-b']);
 run('npx', ['tsc', '-p', 'tsconfig.tests.json']);
 for (const p of packages) run('npx', ['publint', '--strict', p]);
+for (const p of ['packages/protocol', 'packages/collector']) run('npx', ['attw', '--pack', p, '--profile', 'esm-only', '--format', 'table-flipped']);
 process.exit(failed ? 1 : 0);

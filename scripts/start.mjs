@@ -76,6 +76,7 @@ async function main() {
     if (r.status !== 0) console.log('[start] the admin page did not build; /admin/ will say how to build it');
   }
 
+  // The bin runs the server in its own process: stopping this child stops the collector.
   const collector = start('collector', node, ['packages/collector/bin/edgeloop-collector.js', ...args]);
   collector.done.then((code) => {
     if (!stopping) {

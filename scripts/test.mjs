@@ -26,5 +26,5 @@ if (files.length === 0) {
   console.error('no test files matched', filters);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } });
+const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test', EDGELOOP_THREAD_IMPORT: new URL('source-loader.mjs', import.meta.url).href } });
 process.exit(r.status ?? 1);

@@ -1,28 +1,20 @@
 #!/usr/bin/env node
-// Runs the CLI. In a checkout (TypeScript source present and tsx installed) it runs src/ through tsx with the
-// `source` export condition, so a stale or missing dist/ never matters; an installed package runs dist/.
+// Runs the CLI in this process, so a signal sent to this pid reaches the server itself (no child process). An
+// installed package runs dist/. A checkout runs src/ through the repository's TypeScript loader
+// (scripts/source-loader.mjs), registered here and named to the writer thread by EDGELOOP_THREAD_IMPORT, so a
+// stale or missing dist/ never matters.
 import { existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const source = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const source = new URL('../src/cli.ts', import.meta.url);
 const built = new URL('../dist/cli.js', import.meta.url);
+const loader = new URL('../../../scripts/source-loader.mjs', import.meta.url);
 
-// tsx's loader, resolved from here (not from the caller's working directory), or undefined when not installed.
-function tsxLoader() {
-  try {
-    return import.meta.resolve('tsx');
-  } catch {
-    return undefined;
-  }
+let entry = built;
+if (existsSync(fileURLToPath(source)) && existsSync(fileURLToPath(loader))) {
+  process.env.EDGELOOP_THREAD_IMPORT ||= loader.href;
+  await import(loader.href);
+  entry = source;
 }
-
-const loader = existsSync(source) ? tsxLoader() : undefined;
-if (loader) {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', loader, source, ...process.argv.slice(2)], { stdio: 'inherit' });
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 143)));
-} else {
-  const { main } = await import(built.href);
-  process.exit(await main(process.argv.slice(2)));
-}
+const { main } = await import(entry.href);
+process.exit(await main(process.argv.slice(2)));

@@ -11,6 +11,7 @@ import { openStorage, type Storage } from './storage/index.js';
 import { createKey } from './keys.js';
 import auth from './plugins/auth.js';
 import cors from './plugins/cors.js';
+import storableInput from './plugins/storable-input.js';
 import health from './routes/health.js';
 import review from './routes/review.js';
 import batches from './routes/batches.js';
@@ -92,6 +93,7 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
   await app.register(openapi);
   await app.register(cors);
   await app.register(auth, { storage });
+  await app.register(storableInput);
   if (cfg.rateLimit) await app.register(rateLimit, cfg.rateLimit);
   await app.register(health);
   await app.register(review);

@@ -1,5 +1,5 @@
 /**
- * `edgeloop-collector`: runs the collector, or manages keys. Flags and environment as design.md fixes them:
+ * `edgeloop-collector`: runs the collector, or manages keys. Flags and environment as the README documents them:
  *   edgeloop-collector [--port 8080] [--host 127.0.0.1] [--data-dir ./.edgeloop] [--database-url postgres://…]
  *                      [--trust-proxy [VALUE]] [--rate-limit MAX/SECONDS|off]
  *   edgeloop-collector keys create --scope ingest|trainer|admin [--name NAME] | keys list | keys revoke <id|name>
@@ -12,7 +12,7 @@ import type { Scope } from './storage/index.js';
 import { openStorage, type StorageOptions } from './storage/index.js';
 import { createKey } from './keys.js';
 import { createDevKeysIfNone, devKeysPath, readDevKeys } from './dev-keys.js';
-import { resolveConfig, type CollectorConfig, type TrustProxy } from './config.js';
+import { resolveConfig, trustProxyProblem, type CollectorConfig, type TrustProxy } from './config.js';
 import { EL_INVALID_CONFIG, EL_NOT_FOUND } from './errors.js';
 
 const USAGE = `Usage:
@@ -100,11 +100,8 @@ function parseTrustProxy(value: string | undefined): TrustProxy | undefined {
   if (value === undefined) return undefined;
   const hops = /^\d+$/.test(value) ? Number(value) : undefined;
   const trustProxy = value === 'true' ? true : value === 'false' ? false : hops ?? value.split(',').map((e) => e.trim());
-  try {
-    resolveConfig({ trustProxy: trustProxy as TrustProxy });
-  } catch (err) {
-    throw new UsageError(`--trust-proxy: ${(err as Error).message.replace(/^.*trustProxy:? ?/, '')}`);
-  }
+  const problem = trustProxyProblem(trustProxy);
+  if (problem !== null) throw new UsageError(`--trust-proxy: ${problem}`);
   return trustProxy as TrustProxy;
 }
 

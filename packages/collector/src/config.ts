@@ -93,19 +93,24 @@ function isProxyAddress(entry: string): boolean {
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
-function checkTrustProxy(value: unknown): void {
-  if (typeof value === 'boolean') return;
+/** What is wrong with a `trustProxy` value, or null when it is valid (the CLI says it of its flag). */
+export function trustProxyProblem(value: unknown): string | null {
+  if (typeof value === 'boolean') return null;
   if (typeof value === 'number') {
     // Fastify 5 fails closed on a hop count (the peer could be a client forging hops), so it would silently trust nobody.
-    throw new EL_INVALID_CONFIG(`trustProxy: a hop count (${value}) is not accepted, since it cannot tell a proxy from a client that forges X-Forwarded-For: list the proxies' addresses or CIDR ranges`);
+    return `a hop count (${value}) is not accepted, since it cannot tell a proxy from a client that forges X-Forwarded-For: list the proxies' addresses or CIDR ranges`;
   }
   const entries = typeof value === 'string' ? value.split(',').map((e) => e.trim()) : Array.isArray(value) ? value : null;
-  if (entries === null || entries.length === 0) {
-    throw new EL_INVALID_CONFIG('trustProxy must be true, false, or a list of proxy addresses and CIDR ranges');
-  }
+  if (entries === null || entries.length === 0) return 'must be true, false, or a list of proxy addresses and CIDR ranges';
   for (const entry of entries) {
     if (typeof entry !== 'string' || !isProxyAddress(entry)) {
-      throw new EL_INVALID_CONFIG(`trustProxy: ${JSON.stringify(entry)} is not an IP address, a CIDR range, or loopback, linklocal or uniquelocal`);
+      return `${JSON.stringify(entry)} is not an IP address, a CIDR range, or loopback, linklocal or uniquelocal`;
     }
   }
+  return null;
+}
+
+function checkTrustProxy(value: unknown): void {
+  const problem = trustProxyProblem(value);
+  if (problem !== null) throw new EL_INVALID_CONFIG(problem.startsWith('must') ? `trustProxy ${problem}` : `trustProxy: ${problem}`);
 }

@@ -4,14 +4,12 @@ export { openStorage, StorageUnavailableError, type Storage, type StorageOptions
 export { createKey, generateKey, hashKey } from './keys.js';
 export { catalogue as errors } from './errors.js';
 export { startServer, closeGracefully, type ServeOptions, type RunningCollector } from './server.js';
-export { main as runCli, type CliOutput } from './cli.js';
 export { devKeysPath, readDevKeys, type DevKeys } from './dev-keys.js';
-export { sqliteConnection } from './storage/sqlite/db.js';
-export { sqliteEventWriter } from './storage/sqlite/index.js';
 export { RolloutController, type ControllerDecision } from './rollout/controller.js';
 export { analyseCanary, type CanaryVerdict } from './rollout/canary-analysis.js';
 export { psi, labelPsi } from './rollout/psi.js';
-export type { RolloutState, AuditEntry, AuditAction } from './rollout/types.js';
+export type { RolloutState } from './rollout/types.js';
+export type { AuditEntry, AuditAction } from '@edgeloop/protocol';
 export type { ModelSummary } from './registry/types.js';
 // Type-only re-exports that also bring these modules' Fastify augmentations (app.routeTable, app.closing,
 // app.forgetKeys, app.prometheus) to users of the published types.

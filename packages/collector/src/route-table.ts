@@ -4,6 +4,7 @@
  * OpenAPI document and the auth hook read the same `config.scope`.
  */
 import type { FastifyInstance } from 'fastify';
+import type { Endpoint } from '@edgeloop/protocol';
 import type { RouteScope } from './plugins/auth.js';
 
 export interface RouteEntry {
@@ -11,6 +12,8 @@ export interface RouteEntry {
   url: string;
   /** The declared scope; a route that declares none needs admin (default-deny). */
   scope: RouteScope;
+  /** The protocol spec the route was registered from (every route of the v1 API has one). */
+  endpoint: Endpoint | undefined;
 }
 
 declare module 'fastify' {
@@ -25,9 +28,9 @@ export function recordRoutes(app: FastifyInstance): void {
   app.decorate('routeTable', { getter: () => table });
   app.addHook('onRoute', (route) => {
     // Read the scope when asked, not now: onRoute hooks of inner plugins run after this one and may set it.
-    const scopeOf = () => (route.config as { scope?: RouteScope } | undefined)?.scope ?? 'admin';
+    const config = () => route.config as { scope?: RouteScope; endpoint?: Endpoint } | undefined;
     for (const method of ([] as string[]).concat(route.method)) {
-      table.push({ method, url: route.url, get scope() { return scopeOf(); } });
+      table.push({ method, url: route.url, get scope() { return config()?.scope ?? 'admin'; }, get endpoint() { return config()?.endpoint; } });
     }
   });
 }

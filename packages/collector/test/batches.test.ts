@@ -9,7 +9,7 @@ import Value from 'typebox/value';
 import type { App } from '@edgeloop/collector';
 import { bearer, KEYS, makeApp, PG_URL, STORE_KINDS, type TestStore } from './helpers/stores.js';
 import { correction, examplesOf, freeze, labeled, makeInput, MODEL, prediction, sha256, store } from './helpers/labels.js';
-import { splitOf } from '../src/labels/split.js';
+import { splitOf } from '@edgeloop/collector/internal';
 
 /** Runs one statement on the store's database behind the app's back. */
 async function rawSql(s: TestStore, sql: string): Promise<void> {

@@ -7,7 +7,7 @@ import type { Event } from '@edgeloop/protocol';
 import { KEYS, PG_URL, bearer, makeApp, STORE_KINDS, type TestStore } from './helpers/stores.js';
 import { publish, stats } from './helpers/release.js';
 import { correction, errorEvent } from './helpers/events.js';
-import { CONTROLLER_LEASE_MS } from '../src/storage/sqlite/rollout.js';
+import { CONTROLLER_LEASE_MS } from '@edgeloop/collector/internal';
 
 const AUTO = { stepPercent: 20, maxPercent: 50, intervalSec: 60, minSamples: 100, maxCorrectionRateDelta: 0.02 };
 const INTERVAL = AUTO.intervalSec * 1000;

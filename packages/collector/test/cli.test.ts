@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { runCli as cliMain } from '@edgeloop/collector';
+import { runCli as cliMain } from '@edgeloop/collector/internal';
 import { makeStore, bearer, KEYS, type TestStore } from './helpers/stores.js';
 import { startCollector } from './helpers/child.js';
 
@@ -130,6 +130,18 @@ describe('edgeloop-collector CLI (SQLite under --data-dir)', () => {
     const r = spawnSync(process.execPath, [BIN, 'keys', 'list', '--json', '--data-dir', dir], { env: { ...process.env, ...NO_SEEDS }, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.ok(Array.isArray(JSON.parse(r.stdout)));
+  });
+
+  test('the bin serves in its own process: kill -9 of its pid frees the port, and events it acked are stored', async () => {
+    const server = await startCollector(['--data-dir', dir], { DATABASE_URL: '', EDGELOOP_THREAD_IMPORT: '' }, [process.execPath, BIN]);
+    const event = { id: '01890a5d-ac96-774b-bcce-b302099a8057', model: 'm', version: 'v1', deviceId: 'd1', ts: 1, type: 'error', code: 'X', message: 'kill -9' };
+    const r = await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(KEYS.ingest) }, body: JSON.stringify({ events: [event] }) });
+    assert.deepEqual(await r.json(), { accepted: 1, duplicates: 0, rejected: [] });
+    server.child.kill('SIGKILL');
+    await server.exited;
+    await assert.rejects(fetch(`${server.url}/healthz`), 'nothing listens on the port once the pid is gone');
+    const count = spawnSync(process.execPath, [BIN, 'keys', 'list', '--json', '--data-dir', dir], { env: { ...process.env, ...NO_SEEDS }, encoding: 'utf8' });
+    assert.equal(count.status, 0, count.stderr);
   });
 });
 

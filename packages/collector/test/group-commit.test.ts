@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GroupCommit } from '../src/storage/sqlite/group-commit.js';
+import { GroupCommit } from '@edgeloop/collector/internal';
 import { StorageUnavailableError } from '@edgeloop/collector';
 
 function recorder(fail: (items: number[]) => Error | undefined = () => undefined, maxWaitMs = 2) {

@@ -1,7 +1,7 @@
 /** LabelResolver on its own: the rules, without a store. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolveLabels, type LabelSource } from '../src/labels/resolver.js';
+import { resolveLabels, type LabelSource } from '@edgeloop/collector/internal';
 
 let n = 0;
 const h = (i: number) => i.toString(16).padStart(64, '0');

@@ -2,8 +2,7 @@ import { describe, test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { inCanary, type Manifest, type Version } from '@edgeloop/protocol';
 import type { App } from '@edgeloop/collector';
-import { ManifestCache } from '../src/rollout/manifest-cache.js';
-import type { RolloutState } from '../src/rollout/types.js';
+import { ManifestCache, type RolloutState } from '@edgeloop/collector/internal';
 import { KEYS, bearer, makeApp, STORE_KINDS } from './helpers/stores.js';
 import { publish } from './helpers/release.js';
 

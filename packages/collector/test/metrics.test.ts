@@ -1,7 +1,7 @@
 import { describe, test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { App } from '@edgeloop/collector';
-import { labelPsi, psi } from '../src/rollout/psi.js';
+import { labelPsi, psi } from '@edgeloop/collector/internal';
 import { KEYS, bearer, makeApp, STORE_KINDS } from './helpers/stores.js';
 import { publish, stats } from './helpers/release.js';
 import { correction, errorEvent } from './helpers/events.js';

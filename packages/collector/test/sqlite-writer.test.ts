@@ -7,15 +7,19 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { sqliteEventWriter, type App } from '@edgeloop/collector';
+import type { App } from '@edgeloop/collector';
 import type { Event } from '@edgeloop/protocol';
 import { bearer, KEYS, makeApp, makeStore, type TestStore } from './helpers/stores.js';
 import { predictions } from './helpers/events.js';
 import { correction, freeze, examplesOf, prediction } from './helpers/labels.js';
-import { migrateSqlite, openSqlite } from '../src/storage/sqlite/db.js';
-import { eventMigrations } from '../src/storage/sqlite/events.js';
-import { labelMigrations } from '../src/storage/sqlite/labels.js';
-import { batchMigrations } from '../src/storage/sqlite/batches.js';
+import {
+  migrateSqlite,
+  openSqlite,
+  sqliteBatchMigrations as batchMigrations,
+  sqliteEventMigrations as eventMigrations,
+  sqliteEventWriter,
+  sqliteLabelMigrations as labelMigrations,
+} from '@edgeloop/collector/internal';
 
 const send = (app: App, events: Event[]) =>
   app.inject({ method: 'POST', url: '/v1/events', headers: { 'content-type': 'application/json', ...bearer(KEYS.ingest) }, payload: JSON.stringify({ events }) });

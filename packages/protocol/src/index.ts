@@ -41,3 +41,26 @@ export { checkEvent } from './validate.js';
 export { murmur3_32, bucketOf, inCanary } from './bucketing.js';
 export { newId, isUuid, uuidv7Time, MODEL_NAME_RE, SHA256_RE } from './ids.js';
 export { sha256Hex } from './hash.js';
+export { endpoint, type Endpoint, type EndpointScope, type HttpMethod, type BodyEncoding, type Stream } from './api/endpoint.js';
+export * from './api/endpoints.js';
+export {
+  BatchId,
+  Reason,
+  PendingLabels,
+  LineageSource,
+  Lineage,
+  QueueItem,
+  ReviewQueue,
+  Review,
+  LabelRequest,
+  RolloutUpdate,
+  AuditAction,
+  AuditEntry,
+  RolloutHistory,
+  ModelEntry,
+  Drift,
+  SeriesPoint,
+  VersionReport,
+  MetricsReport,
+} from './api/documents.js';
+export { call, pathOf, apiErrorOf, ApiError, type Answer, type CallArgs, type CallOptions } from './api/call.js';

@@ -1,7 +1,11 @@
 /**
- * Calls to the collector's JSON API with the admin key the person typed in. The key lives in sessionStorage
- * only: it is gone when the tab closes, and it is never put in a URL.
+ * Calls to the collector's JSON API through the protocol's typed `call`, with the admin key the person typed
+ * in. The key lives in sessionStorage only: it is gone when the tab closes, and it is never put in a URL.
  */
+import { call, type Answer, type CallArgs, type Endpoint } from '@edgeloop/protocol';
+
+export { ApiError } from '@edgeloop/protocol';
+
 const KEY = 'edgeloop.adminKey';
 
 export const session = {
@@ -16,32 +20,7 @@ export const session = {
   },
 };
 
-/** An error answer of the API: its status and stable code, and a message meant for people. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
+/** Calls one endpoint with `Authorization: Bearer <admin key>`; rejects with an `ApiError` on a non-2xx answer. */
+export function api<const E extends Endpoint>(spec: E, args: Omit<CallArgs<E>, 'key' | 'init'>): Promise<Answer<E>> {
+  return call(spec, { ...args, key: session.key, init: { credentials: 'omit', cache: 'no-store' } } as CallArgs<E>);
 }
-
-/** Sends one request with `Authorization: Bearer <admin key>`; resolves to the parsed JSON (or null). */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  const key = session.key;
-  if (key) headers.authorization = `Bearer ${key}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(path, { method, headers, body: body === undefined ? null : JSON.stringify(body), credentials: 'omit', cache: 'no-store' });
-  const text = await res.text();
-  const data = text ? (JSON.parse(text) as unknown) : null;
-  if (!res.ok) {
-    const e = (data ?? {}) as { code?: string; message?: string };
-    throw new ApiError(res.status, e.code ?? `HTTP_${res.status}`, e.message ?? res.statusText);
-  }
-  return data as T;
-}
-
-/** `/v1/models/<model>/...` with the model name encoded. */
-export const modelPath = (model: string, rest = '') => `/v1/models/${encodeURIComponent(model)}${rest}`;

@@ -4,6 +4,7 @@
  * hash (`#tab:model`) so a reload keeps the place.
  */
 import './admin.css';
+import { listModels } from '@edgeloop/protocol';
 import { api, ApiError, session } from './api.js';
 import { h, replace } from './dom.js';
 import type { View } from './views/view.js';
@@ -93,7 +94,7 @@ async function start(): Promise<void> {
   );
   window.onhashchange = () => void render(content);
   try {
-    const list = await api<{ models: { model: string }[] }>('GET', '/v1/models');
+    const list = await api(listModels, {});
     replace(models, ...list.models.map((m) => h('option', { value: m.model })));
     if (!state().model && list.models[0]) return go(state().tab, list.models[0].model);
   } catch (err) {

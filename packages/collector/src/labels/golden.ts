@@ -8,6 +8,7 @@ import { Ajv } from 'ajv';
 import { Label, Sha256Hex, Split, Tensor } from '@edgeloop/protocol';
 import { buildGolden, tensorMatches, type BuiltBatch } from './batch-content.js';
 import { EL_INVALID_EXAMPLE } from '../errors.js';
+import { unstorableMessage, unstorablePath } from '../text.js';
 
 export const MAX_GOLDEN_EXAMPLES = 100_000;
 
@@ -54,6 +55,8 @@ export function parseGolden(body: unknown): BuiltBatch {
     if (!tensorMatches(value.input, value.inputHash)) {
       throw new EL_INVALID_EXAMPLE(where, 'the input bytes do not fill its shape or do not hash (sha256) to inputHash');
     }
+    const unstorable = unstorablePath(value);
+    if (unstorable !== null) throw new EL_INVALID_EXAMPLE(where, unstorableMessage(unstorable));
     if (seen.has(value.inputHash)) throw new EL_INVALID_EXAMPLE(where, `input ${value.inputHash} appears twice`);
     seen.add(value.inputHash);
     return { inputHash: value.inputHash, input: value.input, label: value.label };

@@ -60,7 +60,8 @@ export interface ResolveOptions {
   seen: ReadonlyMap<string, number>;
 }
 
-export const DEFAULT_MAX_LABELS_PER_DEVICE = 50;
+import { DEFAULT_MAX_LABELS_PER_DEVICE } from '@edgeloop/protocol';
+export { DEFAULT_MAX_LABELS_PER_DEVICE };
 
 const cmpId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 

@@ -16,8 +16,8 @@ export interface ReviewRecord {
   createdAt: number;
 }
 
-export type { QueueItem } from './queue-item.js';
-import type { QueueItem } from './queue-item.js';
+import type { QueueItem } from '@edgeloop/protocol';
+export type { QueueItem };
 
 export type ReviewResult = { review: ReviewRecord } | { error: 'not_found' | 'not_prediction' };
 
@@ -77,19 +77,19 @@ export interface BatchStore {
   golden(model: string): Promise<Batch | undefined>;
 }
 
-/** A `batches` row as both stores read it (PostgreSQL returns BIGINT as a string). */
+/** A `batches` row as both stores read it (`golden` is 0/1 on SQLite, a boolean on PostgreSQL). */
 export interface BatchRow {
   id: string;
   model: string;
   sha256: string;
   counts: string;
-  created_at: number | string;
+  created_at: number;
   golden: number | boolean;
 }
 
 /** The wire form of a stored batch. */
 export function batchFromRow(r: BatchRow): Batch {
-  return { id: r.id, model: r.model, sha256: r.sha256, counts: JSON.parse(r.counts) as BatchCounts, createdAt: Number(r.created_at), golden: r.golden === true || r.golden === 1 };
+  return { id: r.id, model: r.model, sha256: r.sha256, counts: JSON.parse(r.counts) as BatchCounts, createdAt: r.created_at, golden: r.golden === true || r.golden === 1 };
 }
 
 /** A `batch_examples` row's lineage columns. */

@@ -4,6 +4,8 @@
  * preflight). Key lookups are cached briefly: the manifest route is every device's hot path.
  */
 import fp from 'fastify-plugin';
+import { LRUCache } from 'lru-cache';
+import type { Endpoint } from '@edgeloop/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { KeyRecord, Scope, Storage } from '../storage/index.js';
 import { hashKey, scopeAllows } from '../keys.js';
@@ -14,6 +16,8 @@ export type RouteScope = Scope | 'none';
 declare module 'fastify' {
   interface FastifyContextConfig {
     scope?: RouteScope;
+    /** The protocol's spec of the route, for routes of the v1 API. */
+    endpoint?: Endpoint;
   }
   interface FastifyRequest {
     key: KeyRecord | null;
@@ -46,20 +50,21 @@ function secretOf(request: FastifyRequest, scope: RouteScope): string | undefine
 
 async function auth(fastify: FastifyInstance, opts: AuthOptions) {
   const cacheMs = opts.cacheMs ?? 5000;
-  const cache = new Map<string, { record: KeyRecord | null; until: number }>();
-
-  // Keyed by the secret itself (process memory only, never logged): a cache hit costs no sha256.
-  async function lookup(secret: string): Promise<KeyRecord | null> {
-    const now = Date.now();
-    const hit = cache.get(secret);
-    if (hit && hit.until > now) return hit.record;
-    const found = await opts.storage.keys.findByHash(hashKey(secret));
-    const record = found && found.revokedAt === null ? { id: found.id, name: found.name, scope: found.scope, createdAt: found.createdAt, revokedAt: null } : null;
-    if (cache.size > 10_000) cache.clear();
-    // Unknown keys are remembered briefly only, so a key created by the CLI works almost at once.
-    cache.set(secret, { record, until: now + (record ? cacheMs : Math.min(cacheMs, 1000)) });
-    return record;
-  }
+  // Keyed by the secret itself (process memory only, never logged): a cache hit costs no sha256. lru-cache
+  // expires entries, merges concurrent lookups of one key and keeps at most `max` keys.
+  const cache = new LRUCache<string, { record: KeyRecord | null }>({
+    max: 10_000,
+    ttl: Math.max(1, cacheMs),
+    fetchMethod: async (secret, _stale, { options }) => {
+      const found = await opts.storage.keys.findByHash(hashKey(secret));
+      const record = found && found.revokedAt === null ? { id: found.id, name: found.name, scope: found.scope, createdAt: found.createdAt, revokedAt: null } : null;
+      // Unknown keys are remembered briefly only, so a key created by the CLI works almost at once.
+      if (!record) options.ttl = Math.min(cacheMs, 1000);
+      return { record };
+    },
+  });
+  // A fresh hit is answered without a promise: the manifest route is every device's poll.
+  const lookup = async (secret: string): Promise<KeyRecord | null> => (cache.get(secret) ?? (await cache.fetch(secret)))?.record ?? null;
 
   fastify.decorate('forgetKeys', () => cache.clear());
   fastify.decorateRequest('key', null);

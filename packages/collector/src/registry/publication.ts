@@ -3,6 +3,7 @@
  * one file part per artifact, whose field name is its format (`onnx`, `tfjs-layers`) and whose file name is its
  * name in the manifest (e.g. `model.json`, `group1-shard1of1.bin`). Each artifact is hashed here.
  */
+import { unstorableMessage, unstorablePath } from '../text.js';
 import { createHash } from 'node:crypto';
 import { Ajv } from 'ajv';
 import type { Multipart } from '@fastify/multipart';
@@ -74,5 +75,7 @@ function parseMeta(text: string): VersionMeta {
     throw new EL_INVALID_VERSION(`"meta" is not JSON: ${(err as Error).message}`);
   }
   if (!checkMeta(value)) throw new EL_INVALID_VERSION(`meta${ajv.errorsText(checkMeta.errors, { dataVar: '' })}`);
+  const where = unstorablePath(value);
+  if (where !== null) throw new EL_INVALID_VERSION(unstorableMessage(`meta${where}`));
   return value;
 }

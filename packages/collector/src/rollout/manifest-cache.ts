@@ -3,9 +3,11 @@
  * manifest as ready-to-send bytes with their ETag, plus the canary percent to bucket devices with. A model's
  * entry is dropped when this process changes its rollout, and re-read after `ttlMs` (changes made by other
  * collectors); a stale entry keeps being served while one refresh runs, so no request waits on the database
- * except the first for a model. Versions are immutable and cached for good.
+ * except the first for a model. Versions are immutable and kept until the least recently used make room.
+ * lru-cache does the expiry, the merging of concurrent reads and the bound on size.
  */
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { inCanary, type Channel, type Manifest, type Policy, type Version } from '@edgeloop/protocol';
 import type { RolloutState } from './types.js';
 
@@ -32,82 +34,78 @@ interface Compiled {
   canaryPercent: number;
 }
 
+/** A model's entry (`compiled: null`: the model has nothing to serve; the cache holds no bare null). */
 interface Slot {
-  /** `null`: the model has nothing to serve. */
   compiled: Compiled | null;
-  freshUntil: number;
 }
 
 export interface ManifestCacheOptions {
-  /** Milliseconds an entry is trusted before the rollout is read again. */
+  /** Milliseconds an entry is trusted before the rollout is read again (0: every request starts a refresh). */
   ttlMs: number;
   pollAfterSec: number;
-  /** Models kept at most (unknown names from devices are cached too). */
+  /** Models kept at most (unknown names from devices are cached too); the least recently asked go first. */
   maxModels?: number;
 }
 
 export class ManifestCache {
-  private readonly slots = new Map<string, Slot>();
-  private readonly generations = new Map<string, number>();
-  private readonly inflight = new Map<string, { generation: number; run: Promise<Compiled | null> }>();
-  private readonly versions = new Map<string, Version>();
+  private readonly slots: LRUCache<string, Slot>;
+  private readonly versions = new LRUCache<string, Version>({ max: 1000 });
+  /** The reasons of reads cut short by an invalidation: their callers read again. */
+  private readonly invalidations = new WeakSet<object>();
 
   constructor(
     private readonly source: ManifestSource,
     private readonly options: ManifestCacheOptions,
-  ) {}
+  ) {
+    this.slots = new LRUCache<string, Slot>({
+      max: options.maxModels ?? 10_000,
+      ttl: options.ttlMs > 0 ? options.ttlMs : undefined,
+      // Stale entries are served while one refresh per model runs (lru-cache merges concurrent fetches).
+      allowStale: true,
+      noDeleteOnStaleGet: true,
+      fetchMethod: async (model, stale, { signal }) => {
+        signal.addEventListener('abort', () => this.invalidations.add(signal.reason as object), { once: true });
+        try {
+          return { compiled: await this.compile(model, stale?.compiled ?? undefined) };
+        } catch (err) {
+          // Storage trouble: keep serving what we had (devices stay where they are) and try again after a TTL.
+          if (stale) return stale;
+          throw err;
+        }
+      },
+    });
+  }
 
   /** The manifest this device must run, or `undefined` when the model has no version to serve. */
   async assign(model: string, deviceId: string): Promise<ServedManifest | undefined> {
-    const slot = this.slots.get(model);
-    let compiled: Compiled | null;
-    if (slot) {
-      if (slot.freshUntil <= Date.now() && !this.inflight.has(model)) this.refresh(model).catch(() => {});
-      compiled = slot.compiled;
-    } else {
-      compiled = await this.refresh(model);
-    }
+    // The hot path reads memory only: a fresh entry as it is, a stale one while a refresh runs in the background.
+    let slot = this.slots.get(model);
+    if (slot && (this.options.ttlMs <= 0 || this.slots.getRemainingTTL(model) <= 0)) this.slot(model).catch(() => {});
+    slot ??= await this.slot(model);
+    const compiled = slot.compiled;
     if (!compiled) return undefined;
     if (compiled.canary && inCanary(model, deviceId, compiled.canaryPercent)) return compiled.canary;
     return compiled.stable ?? undefined;
   }
 
-  /** Forgets a model's entry: the next request reads the rollout again. */
+  /** Forgets a model's entry: the next request reads the rollout again (a read already running is dropped). */
   invalidate(model: string): void {
-    this.generations.set(model, (this.generations.get(model) ?? 0) + 1);
     this.slots.delete(model);
   }
 
-  private refresh(model: string): Promise<Compiled | null> {
-    const generation = this.generations.get(model) ?? 0;
-    const pending = this.inflight.get(model);
-    // One read per model at a time, unless it started before an invalidation (then it may predate the change).
-    if (pending && pending.generation === generation) return pending.run;
-    const run = this.compile(model)
-      .then(
-        (compiled) => {
-          if ((this.generations.get(model) ?? 0) === generation) {
-            if (this.slots.size >= (this.options.maxModels ?? 10_000) && !this.slots.has(model)) this.slots.clear();
-            this.slots.set(model, { compiled, freshUntil: Date.now() + this.options.ttlMs });
-          }
-          return compiled;
-        },
-        (err: unknown) => {
-          // Storage trouble: keep serving what we had (devices stay where they are) and try again after a TTL.
-          const slot = this.slots.get(model);
-          if (slot) slot.freshUntil = Date.now() + this.options.ttlMs;
-          throw err;
-        },
-      )
-      .finally(() => {
-        if (this.inflight.get(model)?.run === run) this.inflight.delete(model);
-      });
-    this.inflight.set(model, { generation, run });
-    return run;
+  private async slot(model: string): Promise<Slot> {
+    for (;;) {
+      try {
+        const slot = await this.slots.fetch(model, { forceRefresh: this.options.ttlMs <= 0 });
+        if (slot) return slot;
+      } catch (err) {
+        // A read that began before an invalidation may predate the change: read again.
+        if (!(typeof err === 'object' && err !== null && this.invalidations.has(err))) throw err;
+      }
+    }
   }
 
-  private async compile(model: string): Promise<Compiled | null> {
-    const previous = this.slots.get(model)?.compiled;
+  private async compile(model: string, previous: Compiled | undefined): Promise<Compiled | null> {
     const rollout = await this.source.rollout(model);
     if (!rollout || rollout.stable === null) return null;
     if (previous && previous.revision === rollout.revision) return previous;
@@ -123,7 +121,6 @@ export class ManifestCache {
     if (!v) {
       v = await this.source.version(model, version);
       if (!v) return null;
-      if (this.versions.size >= 1000) this.versions.clear();
       this.versions.set(key, v);
     }
     const manifest: Manifest = {

@@ -3,40 +3,10 @@
  * PSI of each version's label and confidence histograms against the stable version's over the whole window
  * (so stable's own series shows how its traffic moves, and a canary's total how it differs from stable).
  */
+import type { Drift, MetricsReport, SeriesPoint, VersionReport } from '@edgeloop/protocol';
 import type { Storage } from '../storage/index.js';
 import { Tally, tallyWindow, type VersionFigures } from './version-metrics.js';
 import { labelPsi, psi } from './psi.js';
-
-export interface Drift {
-  label: number | null;
-  confidence: number | null;
-}
-
-export interface SeriesPoint extends Omit<VersionFigures, 'confidenceHist' | 'labelCounts'> {
-  from: number;
-  to: number;
-  drift: Drift;
-}
-
-export interface VersionReport extends VersionFigures {
-  version: string;
-  channel: 'stable' | 'canary' | null;
-  drift: Drift;
-  series: SeriesPoint[];
-}
-
-export interface MetricsReport {
-  model: string;
-  since: number;
-  until: number;
-  bucketSec: number;
-  stable: string | null;
-  canary: string | null;
-  canaryPercent: number;
-  /** The version drift is measured against (stable), or null when there is none. */
-  reference: string | null;
-  versions: VersionReport[];
-}
 
 /** Builds the report for one model; `bucketMs` must divide the window into a sensible number of buckets. */
 export async function metricsReport(storage: Storage, model: string, since: number, until: number, bucketMs: number): Promise<MetricsReport> {

@@ -3,7 +3,7 @@
  * revision for optimistic concurrency, an append-only audit log of every change and decision, and the reads the
  * metrics and the canary controller need from the `events` table.
  */
-import type { Rollout, StatsEvent } from '@edgeloop/protocol';
+import type { AuditAction, AuditEntry, Rollout, StatsEvent } from '@edgeloop/protocol';
 
 /** A model's rollout as stored. */
 export interface RolloutState extends Rollout {
@@ -17,20 +17,11 @@ export interface RolloutState extends Rollout {
   decidedAt: number | null;
 }
 
-export type AuditAction = 'publish' | 'set' | 'promote' | 'rollback' | 'auto.step' | 'auto.promote' | 'auto.rollback' | 'auto.hold';
+export type { AuditAction };
 
-/** One line of a model's rollout history: who did what, why, and the rollout before and after. */
-export interface AuditEntry {
-  seq: number;
+/** An audit entry as stored: the wire entry and the model it belongs to. */
+export interface AuditRecord extends AuditEntry {
   model: string;
-  at: number;
-  actor: string;
-  action: AuditAction;
-  reason: string;
-  before: Rollout | null;
-  after: Rollout;
-  /** What a controller decision was based on (the compared metrics). */
-  details: Record<string, unknown> | null;
 }
 
 export interface RolloutChange {
@@ -40,7 +31,7 @@ export interface RolloutChange {
   next: Rollout | null;
   /** Start of the analysis window for `next`. */
   phaseStartedAt: number;
-  entry: Omit<AuditEntry, 'seq' | 'model' | 'before' | 'after'>;
+  entry: Omit<AuditEntry, 'seq' | 'before' | 'after'>;
 }
 
 export interface RolloutStore {
@@ -51,7 +42,7 @@ export interface RolloutStore {
    */
   apply(model: string, change: RolloutChange): Promise<RolloutState | undefined>;
   /** The audit log, newest first. */
-  history(model: string, limit: number): Promise<AuditEntry[]>;
+  history(model: string, limit: number): Promise<AuditRecord[]>;
   /** Rollouts with a live canary and an automatic policy: the controller's work list. */
   automated(): Promise<RolloutState[]>;
   /**

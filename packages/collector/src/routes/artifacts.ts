@@ -4,26 +4,18 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
-import { ErrorResponse, Sha256Hex } from '@edgeloop/protocol';
+import { getArtifact } from '@edgeloop/protocol';
 import { EL_NOT_FOUND } from '../errors.js';
 import { etagMatches } from '../etag.js';
+import { routeOf } from './route.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 export default async function artifacts(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  app.get(
-    '/v1/artifacts/:sha256',
-    {
-      config: { scope: 'ingest' },
-      schema: {
-        summary: 'Artifact bytes by sha256 (immutable)',
-        params: Type.Object({ sha256: Sha256Hex }),
-        response: { 200: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }), 304: Type.Null(), 404: ErrorResponse },
-      },
-    },
-    async (request, typedReply) => {
+  app.route({
+    ...routeOf(getArtifact),
+    handler: async (request, typedReply) => {
       const reply = typedReply as FastifyReply;
       const { sha256 } = request.params;
       const etag = `"${sha256}"`;
@@ -33,5 +25,5 @@ export default async function artifacts(fastify: FastifyInstance) {
       reply.header('cache-control', IMMUTABLE).header('etag', etag);
       return reply.type('application/octet-stream').send(bytes);
     },
-  );
+  });
 }

@@ -4,13 +4,15 @@
  * device may delete its copy on our ack. Storage down → 503 + Retry-After (the app's error handler).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import Type from 'typebox';
-import { IngestRequest, IngestResponse, ErrorResponse, MAX_BODY_BYTES, MAX_EVENTS_PER_REQUEST } from '@edgeloop/protocol';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { MAX_BODY_BYTES, MAX_EVENTS_PER_REQUEST, postEvents } from '@edgeloop/protocol';
 import { useJsonBody } from '../ingest/body.js';
 import { triageEvents } from '../ingest/triage.js';
 import { EL_TOO_MANY_EVENTS } from '../errors.js';
+import { routeOf } from './route.js';
 
-export default async function events(app: FastifyInstance) {
+export default async function events(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   useJsonBody(app, MAX_BODY_BYTES);
 
   // Tell the store a write is coming as soon as the headers are in, so a group commit can wait for its body.
@@ -21,36 +23,22 @@ export default async function events(app: FastifyInstance) {
     request.writeArriving = null;
   };
 
-  app.post(
-    '/v1/events',
-    {
-      config: { scope: 'ingest' },
-      attachValidation: true,
-      onRequest: async (request) => {
-        request.writeArriving = app.storage.events.expectWrite?.() ?? noop;
-      },
-      onResponse: async (request) => release(request),
-      onRequestAbort: async (request) => release(request),
-      schema: {
-        summary: 'Store a batch of events',
-        description:
-          `At most ${MAX_EVENTS_PER_REQUEST} events and ${MAX_BODY_BYTES} bytes after decoding (\`Content-Encoding: gzip\` accepted). ` +
-          'The body may be sent as `application/json` or `text/plain` (unload-time sends, key in `?key=`). ' +
-          'Answered only after the commit. `accepted` counts every valid event, `duplicates` those of them already stored; ' +
-          '`rejected` lists each invalid event by index with a stable code.',
-        querystring: Type.Object({ key: Type.Optional(Type.String()) }),
-        body: IngestRequest,
-        response: { 200: IngestResponse, '4xx': ErrorResponse, '5xx': ErrorResponse },
-      },
+  app.route({
+    ...routeOf(postEvents),
+    attachValidation: true,
+    onRequest: async (request) => {
+      request.writeArriving = app.storage.events.expectWrite?.() ?? noop;
     },
-    async (request) => {
+    onResponse: async (request) => release(request),
+    onRequestAbort: async (request) => release(request),
+    handler: async (request) => {
       release(request);
       if (request.validationError) {
         const first = request.validationError.validation?.[0];
         if (first?.keyword === 'maxItems' && first.instancePath === '/events') throw new EL_TOO_MANY_EVENTS(MAX_EVENTS_PER_REQUEST);
         throw request.validationError;
       }
-      const { events: items } = request.body as { events: unknown[] };
+      const { events: items } = request.body;
       const { events, rejected } = triageEvents(items, request.suspectEscapes);
       const metrics = app.prometheus.ingest;
       let duplicates = 0;
@@ -69,7 +57,7 @@ export default async function events(app: FastifyInstance) {
       request.log.info({ accepted: events.length, duplicates, rejected: rejected.length }, 'events ingested');
       return { accepted: events.length, duplicates, rejected };
     },
-  );
+  });
 }
 
 declare module 'fastify' {

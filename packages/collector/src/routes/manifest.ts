@@ -5,25 +5,16 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
-import { DeviceId, ErrorResponse, Manifest, ModelName } from '@edgeloop/protocol';
+import { getManifest } from '@edgeloop/protocol';
 import { etagMatches } from '../etag.js';
 import { EL_MODEL_NOT_FOUND } from '../errors.js';
+import { routeOf } from './route.js';
 
 export default async function manifest(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  app.get(
-    '/v1/models/:model/manifest',
-    {
-      config: { scope: 'ingest' },
-      schema: {
-        summary: 'The manifest of the version this device must run (ETag, 304)',
-        params: Type.Object({ model: ModelName }),
-        querystring: Type.Object({ device: DeviceId, key: Type.Optional(Type.String()) }),
-        response: { 200: Manifest, 304: Type.Null(), 404: ErrorResponse },
-      },
-    },
-    async (request, typedReply) => {
+  app.route({
+    ...routeOf(getManifest),
+    handler: async (request, typedReply) => {
       // The body goes out as compiled bytes, past the typed serializer.
       const reply = typedReply as FastifyReply;
       const { model } = request.params;
@@ -34,5 +25,5 @@ export default async function manifest(fastify: FastifyInstance) {
       if (etagMatches(request.headers['if-none-match'], served.etag)) return reply.code(304).send();
       return reply.type('application/json; charset=utf-8').send(served.body);
     },
-  );
+  });
 }

@@ -7,23 +7,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import multipart from '@fastify/multipart';
-import Type from 'typebox';
-import { ErrorResponse, ModelName, Version, VersionName, type Version as VersionT } from '@edgeloop/protocol';
+import { getVersion, listModels, listVersions, postVersion, type Version } from '@edgeloop/protocol';
 import { readPublication, UPLOAD_LIMITS, type Publication } from '../registry/publication.js';
 import { EL_INVALID_BODY, EL_INVALID_VERSION, EL_MODEL_NOT_FOUND, EL_NOT_FOUND, EL_VERSION_EXISTS } from '../errors.js';
-
-const ModelParams = Type.Object({ model: ModelName });
-const VersionParams = Type.Object({ model: ModelName, version: VersionName });
-const ModelEntry = Type.Object({
-  model: ModelName,
-  versions: Type.Integer(),
-  latest: VersionName,
-  createdAt: Type.Integer(),
-  updatedAt: Type.Integer(),
-  stable: Type.Union([VersionName, Type.Null()]),
-  canary: Type.Union([VersionName, Type.Null()]),
-  canaryPercent: Type.Number(),
-});
+import { routeOf } from './route.js';
 
 export default async function registry(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -35,17 +22,9 @@ export default async function registry(fastify: FastifyInstance) {
   });
   const { storage } = app;
 
-  app.post(
-    '/v1/models/:model/versions',
-    {
-      config: { scope: 'trainer' },
-      schema: {
-        summary: 'Publish an immutable version: multipart with a "meta" part (VersionMeta JSON) and one file part per artifact named by its format',
-        params: ModelParams,
-        response: { 201: Type.Object({ version: VersionName }), 409: ErrorResponse, 422: ErrorResponse },
-      },
-    },
-    async (request, reply) => {
+  app.route({
+    ...routeOf(postVersion),
+    handler: async (request, reply) => {
       if (!request.isMultipart()) throw new EL_INVALID_BODY('send multipart/form-data with a "meta" part and the artifact files');
       const { model } = request.params;
       let publication: Publication;
@@ -61,7 +40,7 @@ export default async function registry(fastify: FastifyInstance) {
       }
       // Bytes first: a version row never points at an artifact that is not stored.
       for (const a of artifacts) await app.blobs.put(a.sha256, a.bytes);
-      const base: Omit<VersionT, 'version' | 'meta'> = {
+      const base: Omit<Version, 'version' | 'meta'> = {
         model,
         createdAt: Date.now(),
         createdBy: request.key?.name ?? 'unknown',
@@ -90,12 +69,11 @@ export default async function registry(fastify: FastifyInstance) {
       }
       return reply.code(201).send({ version });
     },
-  );
+  });
 
-  app.get(
-    '/v1/models',
-    { config: { scope: 'trainer' }, schema: { summary: 'Every registered model with its rollout', response: { 200: Type.Object({ models: Type.Array(ModelEntry) }) } } },
-    async () => {
+  app.route({
+    ...routeOf(listModels),
+    handler: async () => {
       const summaries = await storage.registry.models();
       const models = await Promise.all(
         summaries.map(async (s) => {
@@ -105,40 +83,34 @@ export default async function registry(fastify: FastifyInstance) {
       );
       return { models };
     },
-  );
+  });
 
-  app.get(
-    '/v1/models/:model/versions',
-    {
-      config: { scope: 'trainer' },
-      schema: { summary: 'Versions of a model, newest first, with lineage', params: ModelParams, response: { 200: Type.Object({ model: ModelName, versions: Type.Array(Version) }), 404: ErrorResponse } },
-    },
-    async (request) => {
+  app.route({
+    ...routeOf(listVersions),
+    handler: async (request) => {
       const { model } = request.params;
       const versions = await storage.registry.list(model);
       if (versions.length === 0) throw new EL_MODEL_NOT_FOUND(model);
       return { model, versions };
     },
-  );
+  });
 
-  app.get(
-    '/v1/models/:model/versions/:version',
-    { config: { scope: 'trainer' }, schema: { summary: 'One version: artifacts, metadata and lineage', params: VersionParams, response: { 200: Version, 404: ErrorResponse } } },
-    async (request) => {
+  app.route({
+    ...routeOf(getVersion),
+    handler: async (request) => {
       const { model, version } = request.params;
       const v = await storage.registry.get(model, version);
       if (!v) throw new EL_NOT_FOUND(`Version "${version}" of model "${model}"`);
       return v;
     },
-  );
+  });
 }
 
 // The multipart parser (busboy) throws plain, uncoded errors for a malformed body (no boundary, a truncated
-// body): those are the client's, not ours. Coded errors (limits, EL_…) go on to the error handler, bugs to 500.
-const MALFORMED_MULTIPART = /multipart|part header|unexpected end/i;
-
+// body): those are the client's, not ours. Coded errors (limits, EL_…) go on to the error handler, bugs (a
+// TypeError, say) to 500.
 function uploadError(err: unknown): unknown {
-  const e = err as Error & { code?: unknown; statusCode?: unknown };
-  const malformed = err instanceof Error && e.constructor === Error && e.code === undefined && e.statusCode === undefined && MALFORMED_MULTIPART.test(e.message);
-  return malformed ? new EL_INVALID_BODY(`multipart body: ${e.message}`) : err;
+  const e = err as { code?: unknown; statusCode?: unknown };
+  const malformed = err instanceof Error && err.constructor === Error && e.code === undefined && e.statusCode === undefined;
+  return malformed ? new EL_INVALID_BODY(`multipart body: ${err.message}`) : err;
 }

@@ -1,5 +1,6 @@
 /** Labeled batches: the list with their counts, and the button that freezes the next one. */
-import { api, modelPath } from '../api.js';
+import { listBatches, postBatch } from '@edgeloop/protocol';
+import { api } from '../api.js';
 import { h, replace, table, time } from '../dom.js';
 import type { View } from './view.js';
 
@@ -22,13 +23,13 @@ const byLabel = (counts: Record<string, number>) =>
 export const batchesView: View = {
   title: 'Batches',
   async render(root, model, say) {
-    const batches = await api<Batch[]>('GET', modelPath(model, '/batches'));
+    const batches = await api(listBatches, { params: { model } });
     const freeze = h('button', {
       type: 'button',
       on: {
         click: () => {
           freeze.disabled = true;
-          api<Batch>('POST', modelPath(model, '/batches'))
+          api(postBatch, { params: { model } })
             .then((b) => (say(`Froze batch ${b.id} with ${b.counts.examples} example(s).`), batchesView.render(root, model, say)))
             .catch((err: Error) => (say(err.message, true), (freeze.disabled = false)));
         },

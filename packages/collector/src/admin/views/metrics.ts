@@ -1,22 +1,10 @@
 /** Per-version metrics: counts, rates, latency and drift against the stable reference. */
-import { api, modelPath } from '../api.js';
+import { getMetrics, type VersionReport } from '@edgeloop/protocol';
+import { api } from '../api.js';
 import { h, pct, replace, table, time } from '../dom.js';
 import type { View } from './view.js';
 
 type Rate = number | null;
-interface VersionReport {
-  version: string;
-  channel: 'stable' | 'canary' | null;
-  predictions: number;
-  lowConfidence: number;
-  corrections: number;
-  errors: number;
-  lowConfidenceRate: Rate;
-  correctionRate: Rate;
-  errorRate: Rate;
-  latencyMs: { p50: Rate; p95: Rate };
-  drift: { label: Rate; confidence: Rate };
-}
 
 const num = (x: Rate, digits = 1) => (x === null ? '—' : x.toFixed(digits));
 
@@ -24,10 +12,7 @@ export const metricsView: View = {
   title: 'Metrics',
   async render(root, model) {
     const since = Date.now() - 7 * 86_400_000;
-    const report = await api<{ since: number; until: number; reference: string | null; versions: VersionReport[] }>(
-      'GET',
-      modelPath(model, `/metrics?since=${since}&bucket=3600`),
-    );
+    const report = await api(getMetrics, { params: { model }, query: { since, bucket: 3600 } });
     replace(
       root,
       h('p', { class: 'muted' }, `From ${time(report.since)} to ${time(report.until)}; drift is PSI against ${report.reference ?? 'no reference'}.`),

@@ -1,10 +1,11 @@
 /** The review queue: each input with what the model said and what users said, and a form to label it. */
-import { api, modelPath } from '../api.js';
+import { getReviewQueue, postLabel } from '@edgeloop/protocol';
+import { api } from '../api.js';
 import { h, replace, time } from '../dom.js';
 import { drawInput, type Tensor } from '../tensor.js';
 import type { View } from './view.js';
 // The wire shape of a queue item: the collector's own type, so the page and the route cannot drift apart.
-import type { QueueItem } from '../../labels/queue-item.js';
+import type { QueueItem } from '@edgeloop/protocol';
 
 function card(item: QueueItem, onLabeled: () => void, say: (text: string, error?: boolean) => void): HTMLElement {
   const label = h('input', { type: 'text', name: 'label', placeholder: 'label', required: true, maxLength: 64, autocomplete: 'off' });
@@ -17,7 +18,7 @@ function card(item: QueueItem, onLabeled: () => void, say: (text: string, error?
         submit: (event) => {
           event.preventDefault();
           const body = comment.value ? { label: label.value, comment: comment.value } : { label: label.value };
-          api('POST', `/v1/events/${encodeURIComponent(item.predictionId)}/label`, body)
+          api(postLabel, { params: { id: item.predictionId }, body })
             .then(() => (say(`Labeled ${item.inputHash.slice(0, 12)}… as “${label.value}”.`), onLabeled()))
             .catch((err: Error) => say(err.message, true));
         },
@@ -47,7 +48,7 @@ function card(item: QueueItem, onLabeled: () => void, say: (text: string, error?
 export const reviewView: View = {
   title: 'Review',
   async render(root, model, say) {
-    const data = await api<{ total: number; items: QueueItem[] }>('GET', modelPath(model, '/review?limit=50'));
+    const data = await api(getReviewQueue, { params: { model }, query: { limit: 50 } });
     const reload = () => void reviewView.render(root, model, say).catch((err: Error) => say(err.message, true));
     replace(
       root,

@@ -1,29 +1,9 @@
 /** Models, versions and rollout: who runs what, promote or roll back with a reason, and the audit history. */
-import { api, modelPath } from '../api.js';
+import { getRollout, getRolloutHistory, listVersions, promoteCanary, rollbackCanary, type AuditEntry, type Rollout, type Version } from '@edgeloop/protocol';
+import { api } from '../api.js';
 import { h, replace, table, time } from '../dom.js';
 import type { View } from './view.js';
 
-interface Rollout {
-  stable: string | null;
-  canary: string | null;
-  canaryPercent: number;
-  auto: { stepPercent: number; maxPercent: number; intervalSec: number; minSamples: number; maxCorrectionRateDelta: number } | null;
-}
-interface Version {
-  version: string;
-  createdAt: number;
-  createdBy: string;
-  meta: { parent: string | null; batches: string[]; codeVersion: string; gate?: { pass: boolean } };
-}
-interface AuditEntry {
-  seq: number;
-  at: number;
-  actor: string;
-  action: string;
-  reason: string;
-  before: Rollout | null;
-  after?: Rollout | null;
-}
 
 const describe = (r: Rollout | null | undefined) =>
   r ? `stable ${r.stable ?? '—'}${r.canary ? `, canary ${r.canary} at ${r.canaryPercent} %` : ''}` : '—';
@@ -32,14 +12,14 @@ export const rolloutView: View = {
   title: 'Rollout',
   async render(root, model, say) {
     const [rollout, versions, history] = await Promise.all([
-      api<Rollout>('GET', modelPath(model, '/rollout')),
-      api<{ versions: Version[] }>('GET', modelPath(model, '/versions')),
-      api<{ entries: AuditEntry[] }>('GET', modelPath(model, '/rollout/history?limit=50')),
+      api(getRollout, { params: { model } }),
+      api(listVersions, { params: { model } }),
+      api(getRolloutHistory, { params: { model }, query: { limit: 50 } }),
     ]);
     const reason = h('input', { type: 'text', name: 'reason', placeholder: 'reason (required)', maxLength: 500, autocomplete: 'off' });
     const act = (action: 'promote' | 'rollback') => () => {
       if (!reason.value.trim()) return say('Say why in the reason field first.', true);
-      api<Rollout>('POST', modelPath(model, `/rollout/${action}`), { reason: reason.value })
+      api(action === 'promote' ? promoteCanary : rollbackCanary, { params: { model }, body: { reason: reason.value } })
         .then((r) => (say(`${action === 'promote' ? 'Promoted' : 'Rolled back'}: ${describe(r)}.`), rolloutView.render(root, model, say)))
         .catch((err: Error) => say(err.message, true));
     };

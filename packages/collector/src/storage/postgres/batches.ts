@@ -4,45 +4,22 @@
  * one JSON document and bulk writes go in as JSON: far cheaper than a driver round-trip per row or value.
  */
 import type { Migration } from '../migrations.js';
-import { guard, inTransaction, type PgClient, type PgPool } from './db.js';
-import { postgresRecordOutcomes } from './labels.js';
-import { resolveLabels, type LabelSource, type Resolution } from '../../labels/resolver.js';
-import { buildBatch, type BuiltBatch, type InputCandidate } from '../../labels/batch-content.js';
-import { batchFromRow, lineageOf, type BatchRow, type BatchStore, type LineageRow } from '../../labels/store.js';
+import { batchTables, POSTGRES_TYPES } from '../schema.js';
+import { recordOutcomes } from './labels.js';
+import type { LabelSource } from '../../labels/resolver.js';
+import type { InputCandidate } from '../../labels/batch-content.js';
+import type { BatchSql, FreezeQueries } from '../batches.js';
+import { all, get, run } from '../steps.js';
 
 export const batchMigrations: Migration[] = [
   {
     name: '102_batches',
-    sql: `
-      CREATE TABLE batches (
-        id TEXT PRIMARY KEY,
-        model TEXT NOT NULL,
-        sha256 TEXT NOT NULL,
-        counts TEXT NOT NULL,
-        created_at BIGINT NOT NULL,
-        golden BOOLEAN NOT NULL,
-        replaces TEXT
-      );
-      CREATE INDEX batches_model ON batches (model, golden, created_at);
-      CREATE TABLE batch_examples (
-        batch_id TEXT COLLATE "C" NOT NULL,
-        ord INTEGER NOT NULL,
-        input_hash TEXT NOT NULL,
-        label TEXT NOT NULL,
-        split TEXT NOT NULL,
-        source_event_id TEXT,
-        sources TEXT,
-        line TEXT NOT NULL,
-        PRIMARY KEY (batch_id, ord)
-      );
-      CREATE TABLE golden_current (
-        model TEXT PRIMARY KEY,
-        batch_id TEXT NOT NULL REFERENCES batches (id)
-      );
+    sql: `${batchTables(POSTGRES_TYPES)}
       CREATE FUNCTION batch_rows_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION '% rows are immutable', TG_TABLE_NAME; END $$;
       CREATE TRIGGER batches_immutable BEFORE UPDATE OR DELETE ON batches FOR EACH ROW EXECUTE FUNCTION batch_rows_immutable();
       CREATE TRIGGER batch_examples_immutable BEFORE UPDATE OR DELETE ON batch_examples FOR EACH ROW EXECUTE FUNCTION batch_rows_immutable();
+    
     `,
   },
 ];
@@ -84,123 +61,58 @@ type SourceTuple = [sourceId: string, inputHash: string, label: string, deviceId
 
 const CHUNK = 20_000;
 
-async function lockModel(c: PgClient, model: string): Promise<void> {
-  await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`edgeloop-batches:${model}`]);
-}
+export const batchSql: BatchSql = {
+  insert: 'INSERT INTO batches (id, model, sha256, counts, created_at, golden, replaces) VALUES (@id, @model, @sha256, @counts, @createdAt, @golden::int::boolean, @replaces)',
+  get: 'SELECT * FROM batches WHERE id = @id',
+  list: 'SELECT * FROM batches WHERE model = @model AND NOT golden ORDER BY created_at, id',
+  last: 'SELECT * FROM batches WHERE model = @model AND NOT golden ORDER BY created_at DESC, id DESC LIMIT 1',
+  lines: 'SELECT ord, line FROM batch_examples WHERE batch_id = @id AND ord > @afterOrd ORDER BY ord LIMIT @limit',
+  lineage: 'SELECT input_hash, source_event_id, sources FROM batch_examples WHERE batch_id = @id ORDER BY ord',
+  golden: 'SELECT b.* FROM golden_current g JOIN batches b ON b.id = g.batch_id WHERE g.model = @model',
+  setGolden: 'INSERT INTO golden_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
+};
 
-async function writeBatch(c: PgClient, model: string, content: BuiltBatch, id: string, now: number, golden: boolean, replaces: string | null): Promise<void> {
-  await c.query('INSERT INTO batches (id, model, sha256, counts, created_at, golden, replaces) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-    id, model, content.sha256, JSON.stringify(content.counts), now, golden, replaces,
-  ]);
-  for (let i = 0; i < content.examples.length; i += CHUNK) {
-    const rows = content.examples.slice(i, i + CHUNK).map((e, j) => ({ o: i + j, h: e.inputHash, l: e.label, s: e.split, e: e.sourceEventId, r: e.sources, x: e.line }));
-    await c.query(
-      `INSERT INTO batch_examples (batch_id, ord, input_hash, label, split, source_event_id, sources, line)
-       SELECT $1, o, h, l, s, e, r, x FROM json_to_recordset($2::json) AS t (o int, h text, l text, s text, e text, r text, x text)`,
-      [id, JSON.stringify(rows)],
-    );
-  }
-}
-
-async function currentGolden(c: PgClient | PgPool, model: string): Promise<BatchRow | undefined> {
-  const r = await c.query<BatchRow>('SELECT b.* FROM golden_current g JOIN batches b ON b.id = g.batch_id WHERE g.model = $1', [model]);
-  return r.rows[0];
-}
-
-/** What a freeze of `model` would hold now. Reads only: the freeze and its dry run (`preview`) share it. */
-async function resolveBatch(c: PgClient, model: string, maxLabelsPerDevice: number): Promise<{ resolution: Resolution; content: BuiltBatch }> {
-  // A first freeze sorts every label of the model: keep that sort in memory; the queries are simple, so
-  // compiling them (JIT) costs more than it saves.
-  await c.query("SET LOCAL work_mem = '256MB'; SET LOCAL jit = off");
-  const doc = (await c.query<{ doc: string }>(COLLECT, [model])).rows[0]!.doc;
-  const seen = new Map<string, number>();
-  const sources: LabelSource[] = (JSON.parse(doc) as SourceTuple[]).map(([sourceId, inputHash, label, deviceId, ts, receivedAt, seenBefore]) => {
-    if (seenBefore > 0) seen.set(inputHash, seenBefore);
-    return { sourceId, kind: deviceId === null ? 'review' : 'correction', inputHash, label, deviceId, ts: Number(ts), receivedAt: Number(receivedAt) };
-  });
-  const goldenRows = await c.query<{ input_hash: string }>(
-    'SELECT e.input_hash FROM golden_current g JOIN batch_examples e ON e.batch_id = g.batch_id WHERE g.model = $1',
-    [model],
-  );
-  const golden = new Set(goldenRows.rows.map((r) => r.input_hash));
-  const resolution = resolveLabels(sources, { maxLabelsPerDevice, golden, seen });
-  const labeled = resolution.decisions.filter((d) => d.label !== null).map((d) => d.inputHash);
-  const byHash = new Map<string, InputCandidate[]>();
-  if (labeled.length > 0) {
-    const found = (await c.query<{ doc: string }>(CANDIDATES, [model, JSON.stringify(labeled)])).rows[0]!.doc;
+/** The freeze's reads and writes on PostgreSQL: bulk reads as one JSON document, bulk writes as JSON. */
+export const freezeQueries: FreezeQueries = {
+  // Freezes and golden-set changes of one model, serialised across collectors until the transaction ends.
+  *lock(model) {
+    yield* run('SELECT pg_advisory_xact_lock(hashtext($1))', [`edgeloop-batches:${model}`]);
+  },
+  *sources(model) {
+    // A first freeze sorts every label of the model: keep that sort in memory; the queries are simple, so
+    // compiling them (JIT) costs more than it saves.
+    yield* run("SET LOCAL work_mem = '256MB'; SET LOCAL jit = off");
+    const doc = (yield* get<{ doc: string }>(COLLECT, [model]))!.doc;
+    const seen = new Map<string, number>();
+    const sources: LabelSource[] = (JSON.parse(doc) as SourceTuple[]).map(([sourceId, inputHash, label, deviceId, ts, receivedAt, seenBefore]) => {
+      if (seenBefore > 0) seen.set(inputHash, seenBefore);
+      return { sourceId, kind: deviceId === null ? 'review' : 'correction', inputHash, label, deviceId, ts, receivedAt };
+    });
+    return { sources, seen };
+  },
+  *goldenHashes(model) {
+    const found = yield* all<{ input_hash: string }>('SELECT e.input_hash FROM golden_current g JOIN batch_examples e ON e.batch_id = g.batch_id WHERE g.model = $1', [model]);
+    return found.map((r) => r.input_hash);
+  },
+  *candidates(model, hashes) {
+    const byHash = new Map<string, InputCandidate[]>();
+    const found = (yield* get<{ doc: string }>(CANDIDATES, [model, JSON.stringify(hashes)]))!.doc;
     for (const [inputHash, eventId, input] of JSON.parse(found) as [string, string, unknown][]) {
       const list = byHash.get(inputHash) ?? [];
       list.push({ eventId, input });
       byHash.set(inputHash, list);
     }
-  }
-  return { resolution, content: buildBatch(resolution, byHash) };
-}
-
-export function postgresBatchStore(pool: PgPool): BatchStore {
-  const one = async (id: string, c: PgClient | PgPool = pool) => (await c.query<BatchRow>('SELECT * FROM batches WHERE id = $1', [id])).rows[0];
-  return {
-    async freeze(model, { id, now, maxLabelsPerDevice }) {
-      // READ COMMITTED: each statement sees everything committed before it, including the last freeze we waited for.
-      return inTransaction(pool, async (c) => {
-        await lockModel(c, model);
-        const { resolution, content } = await resolveBatch(c, model, maxLabelsPerDevice);
-        if (content.examples.length === 0) {
-          // Nothing to train on: consume nothing, but ties must still reach the review queue.
-          await postgresRecordOutcomes(c, model, resolution.decisions, null, now);
-          return { batch: null, counts: content.counts };
-        }
-        await writeBatch(c, model, content, id, now, false, null);
-        await postgresRecordOutcomes(c, model, resolution.decisions, id, now);
-        return { batch: batchFromRow((await one(id, c))!) };
-      });
-    },
-    async preview(model, { maxLabelsPerDevice }) {
-      // One snapshot for every read and no lock: a preview never waits on a freeze, nor holds one up.
-      return inTransaction(pool, async (c) => {
-        await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-        const last = await c.query<BatchRow>('SELECT * FROM batches WHERE model = $1 AND NOT golden ORDER BY created_at DESC, id DESC LIMIT 1', [model]);
-        const { content } = await resolveBatch(c, model, maxLabelsPerDevice);
-        return { counts: content.counts, lastBatch: last.rows[0] ? batchFromRow(last.rows[0]) : null };
-      });
-    },
-    async list(model) {
-      const r = await guard(() => pool.query<BatchRow>('SELECT * FROM batches WHERE model = $1 AND NOT golden ORDER BY created_at, id', [model]));
-      return r.rows.map(batchFromRow);
-    },
-    async get(id) {
-      const row = await guard(() => one(id));
-      return row && batchFromRow(row);
-    },
-    async lines(id, afterOrd, limit) {
-      const r = await guard(() =>
-        pool.query<{ ord: number; line: string }>('SELECT ord, line FROM batch_examples WHERE batch_id = $1 AND ord > $2 ORDER BY ord LIMIT $3', [id, afterOrd, limit]),
+    return byHash;
+  },
+  *writeExamples(id, examples) {
+    for (let i = 0; i < examples.length; i += CHUNK) {
+      const chunk = examples.slice(i, i + CHUNK).map((e, j) => ({ o: i + j, h: e.inputHash, l: e.label, s: e.split, e: e.sourceEventId, r: e.sources, x: e.line }));
+      yield* run(
+        `INSERT INTO batch_examples (batch_id, ord, input_hash, label, split, source_event_id, sources, line)
+         SELECT $1, o, h, l, s, e, r, x FROM json_to_recordset($2::json) AS t (o int, h text, l text, s text, e text, r text, x text)`,
+        [id, JSON.stringify(chunk)],
       );
-      return r.rows;
-    },
-    async lineage(id) {
-      const r = await guard(() =>
-        pool.query<LineageRow>('SELECT input_hash, source_event_id, sources FROM batch_examples WHERE batch_id = $1 ORDER BY ord', [id]),
-      );
-      return lineageOf(r.rows);
-    },
-    async putGolden(model, content, { id, now, replaces }) {
-      return inTransaction(pool, async (c) => {
-        await lockModel(c, model);
-        const row = await currentGolden(c, model);
-        if (row) {
-          const current = batchFromRow(row);
-          if (current.sha256 === content.sha256) return { status: 'unchanged' as const, batch: current };
-          if (replaces !== current.id) return { status: 'conflict' as const, current };
-        }
-        await writeBatch(c, model, content, id, now, true, replaces);
-        await c.query('INSERT INTO golden_current (model, batch_id) VALUES ($1, $2) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id', [model, id]);
-        return { status: 'created' as const, batch: batchFromRow((await one(id, c))!) };
-      });
-    },
-    async golden(model) {
-      const row = await guard(() => currentGolden(pool, model));
-      return row && batchFromRow(row);
-    },
-  };
-}
+    }
+  },
+  recordOutcomes,
+};

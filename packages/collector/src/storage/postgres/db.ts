@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { StorageUnavailableError } from '../types.js';
 import type { Migration } from '../migrations.js';
+import { driveAsync, type Runner, type Step } from '../steps.js';
 
 export type PgPool = pg.Pool;
 export type PgClient = pg.PoolClient;
@@ -22,21 +23,33 @@ export interface PostgresOptions {
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
+// BIGINT columns hold milliseconds, revisions and sequence numbers, all far below 2^53: read them as numbers
+// once, here, instead of casting each row. Scoped to this pool, so other pg users in the process keep strings.
+const INT8_OID = 20;
+const parseInt8 = (value: string) => Number(value);
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+// SQLSTATE classes that mean "not now" rather than "this query is wrong": connection exceptions (08), out of
+// resources (53), operator intervention (57P: terminated, shutting down), system errors (58), a statement
+// cancelled by statement_timeout while waiting on a lock (57014), lock not available (55P03), and
+// serialization failures and deadlocks (40001, 40P01), which succeed when retried.
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P|58)|^(57014|55P03|40001|40P01)$/;
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+
 /**
- * Error classes that mean "not now" rather than "this query is wrong": connection exceptions (08), out of
- * resources (53), operator intervention (57P: terminated, shutting down), system errors (58), a statement
- * cancelled by statement_timeout while waiting on a lock (57014), lock not available (55P03), and
- * serialization failures and deadlocks (40001, 40P01), which succeed when retried.
+ * Whether `err` means the database cannot be reached now. By class and code only: the server's errors are
+ * `DatabaseError`s with a SQLSTATE; sockets fail with a system error code; and pg and pg-pool report a lost or
+ * timed-out connection, or a pool already ended, as a plain `Error` with no code (everything else raised in a
+ * store carries a class or a code of its own).
  */
 export function isUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  const code = e.code ?? '';
-  return (
-    /^(08|53|57P|58)/.test(code) ||
-    ['57014', '55P03', '40001', '40P01'].includes(code) ||
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code) ||
-    /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|pool after calling end/i.test(e.message ?? '')
-  );
+  if (err instanceof pg.DatabaseError) return UNAVAILABLE_SQLSTATE.test(err.code ?? '');
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return UNAVAILABLE_SQLSTATE.test(code) || NETWORK_CODES.has(code);
+  return err instanceof Error && err.constructor === Error;
 }
 
 /** Awaits `fn`, turning availability errors into `StorageUnavailableError`. */
@@ -60,6 +73,7 @@ export function openPostgres(options: PostgresOptions): PgPool {
     connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
     statement_timeout: options.statementTimeoutMs ?? 30_000,
     options: `-c search_path=${schema}`,
+    types,
   });
   // An idle client's error (the server went away) must not crash the process; the next query reports it.
   pool.on('error', () => {});
@@ -98,4 +112,49 @@ export async function migratePostgres(pool: PgPool, schema: string, migrations: 
       await c.query('INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)', [m.name, Date.now()]);
     }
   });
+}
+
+// Named parameters (`@name`, as SQLite writes them) become `$n` once per statement.
+const numbered = new Map<string, { sql: string; names: string[] }>();
+function positional(sql: string): { sql: string; names: string[] } {
+  let found = numbered.get(sql);
+  if (!found) {
+    const names: string[] = [];
+    const text = sql.replace(/@([A-Za-z_][A-Za-z0-9_]*)/g, (_m, name: string) => {
+      const at = names.indexOf(name);
+      return `$${at >= 0 ? at + 1 : names.push(name)}`;
+    });
+    numbered.set(sql, (found = { sql: text, names }));
+  }
+  return found;
+}
+
+/** Runs one statement of a feature algorithm on `c`. */
+async function exec(c: PgPool | PgClient, step: Step): Promise<unknown> {
+  let { sql, params } = step;
+  if (!Array.isArray(params)) {
+    const named = positional(sql);
+    const values = params as Readonly<Record<string, unknown>>;
+    sql = named.sql;
+    params = named.names.map((n) => values[n]);
+  }
+  const values = (params as unknown[]).length > 0 ? (params as unknown[]) : undefined;
+  if (step.kind === 'rows') return (await c.query({ text: sql, values, rowMode: 'array' })).rows;
+  // Without values the simple protocol runs it, so one step may hold several statements (SET LOCAL …; …).
+  const r = await c.query(sql, values);
+  return step.kind === 'run' ? (r.rowCount ?? 0) : step.kind === 'get' ? r.rows[0] : r.rows;
+}
+
+/** Runs feature algorithms on `pool`: reads on any connection, writes in one transaction on one client. */
+export function postgresRunner(pool: PgPool): Runner {
+  return {
+    read: (steps) => guard(() => driveAsync(steps, (step) => exec(pool, step))),
+    write: (steps) => inTransaction(pool, (c) => driveAsync(steps, (step) => exec(c, step))),
+    // One snapshot for every read and no lock: a preview never waits on a freeze, nor holds one up.
+    snapshot: (steps) =>
+      inTransaction(pool, async (c) => {
+        await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+        return driveAsync(steps, (step) => exec(c, step));
+      }),
+  };
 }

@@ -1,46 +1,21 @@
 /** SQL for the `events` and `api_keys` tables on PostgreSQL. */
 import type { Event } from '@edgeloop/protocol';
-import type { EventStore, KeyRecord, KeyStore, Scope } from '../types.js';
+import type { EventStore } from '../types.js';
+import type { KeySql } from '../keys.js';
 import type { Migration } from '../migrations.js';
+import { eventsTable, keysTable, POSTGRES_TYPES } from '../schema.js';
 import { guard, type PgPool } from './db.js';
 import { eventColumns } from '../event-columns.js';
 
 export const eventMigrations: Migration[] = [
   {
     name: '001_events',
-    sql: `
-      CREATE TABLE events (
-        seq BIGSERIAL PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        model TEXT NOT NULL,
-        version TEXT NOT NULL,
-        device_id TEXT NOT NULL,
-        type TEXT NOT NULL,
-        ts BIGINT NOT NULL,
-        received_at BIGINT NOT NULL,
-        input_hash TEXT,
-        prediction_id TEXT,
-        label TEXT,
-        confidence DOUBLE PRECISION,
-        reason TEXT,
-        body TEXT NOT NULL
-      );
-      CREATE INDEX events_model_type ON events (model, type, seq);
-      CREATE INDEX events_prediction ON events (prediction_id) WHERE prediction_id IS NOT NULL;
-      CREATE INDEX events_input_hash ON events (model, input_hash) WHERE input_hash IS NOT NULL;
+    sql: `${eventsTable(POSTGRES_TYPES)}
     `,
   },
   {
     name: '002_api_keys',
-    sql: `
-      CREATE TABLE api_keys (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        scope TEXT NOT NULL CHECK (scope IN ('ingest', 'trainer', 'admin')),
-        hash TEXT NOT NULL UNIQUE,
-        created_at BIGINT NOT NULL,
-        revoked_at BIGINT
-      );
+    sql: `${keysTable(POSTGRES_TYPES)}
     `,
   },
 ];
@@ -58,7 +33,7 @@ export function postgresEventStore(pool: PgPool): EventStore {
   return {
     async insert(events, receivedAt) {
       if (events.length === 0) return { inserted: 0, duplicates: 0 };
-      // One JSON parameter: pg escapes array parameters element by element in JS; this costs about 30 % less CPU (measured).
+      // One JSON parameter: pg escapes array parameters element by element in JS, which costs more CPU (BENCHMARKS.md).
       const rows = events.map((e) => {
         const c = eventColumns(e);
         return {
@@ -88,52 +63,9 @@ export function postgresEventStore(pool: PgPool): EventStore {
   };
 }
 
-interface KeyRow {
-  id: string;
-  name: string;
-  scope: Scope;
-  hash: string;
-  created_at: string;
-  revoked_at: string | null;
-}
-
-const toKey = (r: KeyRow): KeyRecord & { hash: string } => ({
-  id: r.id,
-  name: r.name,
-  scope: r.scope,
-  hash: r.hash,
-  createdAt: Number(r.created_at),
-  revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
-});
-
-export function postgresKeyStore(pool: PgPool): KeyStore {
-  return {
-    async create(k) {
-      await guard(() =>
-        pool.query('INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING', [
-          k.id, k.name, k.scope, k.hash, k.createdAt,
-        ]),
-      );
-      const r = await guard(() => pool.query<KeyRow>('SELECT * FROM api_keys WHERE hash = $1', [k.hash]));
-      const { hash: _hash, ...rest } = toKey(r.rows[0]!);
-      return rest;
-    },
-    async findByHash(hash) {
-      const r = await guard(() => pool.query<KeyRow>('SELECT * FROM api_keys WHERE hash = $1', [hash]));
-      return r.rows[0] && toKey(r.rows[0]);
-    },
-    async list() {
-      const r = await guard(() => pool.query<KeyRow>('SELECT * FROM api_keys ORDER BY created_at, id'));
-      return r.rows.map((row) => {
-        const { hash: _hash, ...rest } = toKey(row);
-        return rest;
-      });
-    },
-    async revoke(idOrName, at) {
-      const r = await guard(() =>
-        pool.query('UPDATE api_keys SET revoked_at = $1 WHERE (id = $2 OR name = $2) AND revoked_at IS NULL', [at, idOrName]),
-      );
-      return (r.rowCount ?? 0) > 0;
-    },
-  };
-}
+export const keySql: KeySql = {
+  insert: 'INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING',
+  byHash: 'SELECT * FROM api_keys WHERE hash = $1',
+  list: 'SELECT * FROM api_keys ORDER BY created_at, id',
+  revoke: 'UPDATE api_keys SET revoked_at = $1 WHERE (id = $2 OR name = $3) AND revoked_at IS NULL',
+};

@@ -1,10 +1,15 @@
 import type { Storage } from '../index.js';
-import { openPostgres, migratePostgres, guard, type PostgresOptions } from './db.js';
-import { eventMigrations, postgresEventStore, postgresKeyStore } from './events.js';
-import { labelMigrations, postgresLabelStore } from './labels.js';
-import { batchMigrations, postgresBatchStore } from './batches.js';
-import { registryMigrations, postgresRegistryStore, postgresBlobStore } from './registry.js';
-import { rolloutMigrations, postgresRolloutStore } from './rollout.js';
+import { openPostgres, migratePostgres, guard, postgresRunner, type PostgresOptions } from './db.js';
+import { eventMigrations, keySql, postgresEventStore } from './events.js';
+import { keyStore } from '../keys.js';
+import { labelMigrations, labelSql } from './labels.js';
+import { labelStore } from '../labels.js';
+import { batchMigrations, batchSql, freezeQueries } from './batches.js';
+import { batchStore } from '../batches.js';
+import { registryMigrations, registrySql, postgresBlobStore } from './registry.js';
+import { registryStore } from '../registry.js';
+import { rolloutMigrations, rolloutSql, postgresLeadership } from './rollout.js';
+import { rolloutStore } from '../rollout.js';
 import { metricsMigrations, postgresMetricsStore } from './metrics.js';
 
 /** Every table group's migrations, in order. */
@@ -15,7 +20,8 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
   const pool = openPostgres(options);
   const schema = options.schema ?? 'public';
   let closed = false;
-  const rollout = postgresRolloutStore(pool, options);
+  const runner = postgresRunner(pool);
+  const leadership = postgresLeadership(options);
   return {
     kind: 'postgres',
     async migrate() {
@@ -27,16 +33,16 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
     async close() {
       if (closed) return;
       closed = true;
-      await rollout.close();
+      await leadership.close();
       await pool.end();
     },
     events: postgresEventStore(pool),
-    keys: postgresKeyStore(pool),
-    labels: postgresLabelStore(pool),
-    batches: postgresBatchStore(pool),
-    registry: postgresRegistryStore(pool),
+    keys: keyStore(runner, keySql),
+    labels: labelStore(runner, labelSql),
+    batches: batchStore(runner, batchSql, freezeQueries),
+    registry: registryStore(runner, registrySql),
     blobs: postgresBlobStore(pool),
-    rollout,
+    rollout: rolloutStore(runner, rolloutSql, leadership),
     metrics: postgresMetricsStore(pool),
   };
 }

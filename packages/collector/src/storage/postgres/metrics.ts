@@ -19,19 +19,19 @@ export function postgresMetricsStore(pool: PgPool): MetricsStore {
       let sql = `SELECT version, received_at, body FROM events
                  WHERE model = $1 AND type = 'stats' AND received_at >= $2 AND received_at < $3`;
       if (versions) (args.push([...versions]), (sql += ' AND version = ANY($4::text[])'));
-      const r = await guard(() => pool.query<{ version: string; received_at: string; body: string }>(`${sql} ORDER BY seq`, args));
-      return r.rows.map((x): StatsRow => ({ version: x.version, receivedAt: Number(x.received_at), stats: JSON.parse(x.body) as StatsEvent }));
+      const r = await guard(() => pool.query<{ version: string; received_at: number; body: string }>(`${sql} ORDER BY seq`, args));
+      return r.rows.map((x): StatsRow => ({ version: x.version, receivedAt: x.received_at, stats: JSON.parse(x.body) as StatsEvent }));
     },
     async counts(model, type, since, until, bucketMs) {
       const r = await guard(() =>
-        pool.query<{ version: string; bucket: string; n: number }>(
+        pool.query<{ version: string; bucket: number; n: number }>(
           `SELECT version, (received_at - $1) / $2 AS bucket, count(*)::int AS n FROM events
            WHERE model = $3 AND type = $4 AND received_at >= $1 AND received_at < $5
            GROUP BY version, bucket`,
           [since, Math.max(1, Math.floor(bucketMs)), model, type, until],
         ),
       );
-      return r.rows.map((x) => ({ version: x.version, bucket: Number(x.bucket), n: x.n }));
+      return r.rows.map((x) => ({ version: x.version, bucket: x.bucket, n: x.n }));
     },
   };
 }

@@ -1,84 +1,37 @@
 /** SQL for the `model_versions` and `artifacts` tables on PostgreSQL: stateless collectors share both. */
-import type { Version } from '@edgeloop/protocol';
 import type { Migration } from '../migrations.js';
-import type { BlobStore, ModelSummary, RegistryStore } from '../../registry/types.js';
+import { versionsTable, POSTGRES_TYPES } from '../schema.js';
+import type { BlobStore } from '../../registry/types.js';
+import type { RegistrySql } from '../registry.js';
 import { guard, type PgPool } from './db.js';
 
 export const registryMigrations: Migration[] = [
   {
     name: '201_model_versions',
-    sql: `
-      CREATE TABLE model_versions (
-        seq BIGSERIAL PRIMARY KEY,
-        model TEXT NOT NULL,
-        version TEXT NOT NULL,
-        created_at BIGINT NOT NULL,
-        created_by TEXT NOT NULL,
-        parent TEXT,
-        artifacts TEXT NOT NULL,
-        meta TEXT NOT NULL,
-        UNIQUE (model, version)
-      );
+    sql: `${versionsTable(POSTGRES_TYPES)}
       CREATE TABLE artifacts (
         sha256 TEXT PRIMARY KEY,
         bytes BYTEA NOT NULL,
         size BIGINT NOT NULL,
         created_at BIGINT NOT NULL
       );
+    
     `,
   },
 ];
 
-interface VersionRow {
-  model: string;
-  version: string;
-  created_at: string;
-  created_by: string;
-  artifacts: string;
-  meta: string;
-}
-
-const toVersion = (r: VersionRow): Version => ({
-  model: r.model,
-  version: r.version,
-  createdAt: Number(r.created_at),
-  createdBy: r.created_by,
-  artifacts: JSON.parse(r.artifacts) as Version['artifacts'],
-  meta: JSON.parse(r.meta) as Version['meta'],
-});
-
-export function postgresRegistryStore(pool: PgPool): RegistryStore {
-  return {
-    async create(v) {
-      const r = await guard(() =>
-        pool.query(
-          `INSERT INTO model_versions (model, version, created_at, created_by, parent, artifacts, meta)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (model, version) DO NOTHING`,
-          [v.model, v.version, v.createdAt, v.createdBy, v.meta.parent, JSON.stringify(v.artifacts), JSON.stringify(v.meta)],
-        ),
-      );
-      return (r.rowCount ?? 0) > 0;
-    },
-    async get(model, version) {
-      const r = await guard(() => pool.query<VersionRow>('SELECT * FROM model_versions WHERE model = $1 AND version = $2', [model, version]));
-      return r.rows[0] && toVersion(r.rows[0]);
-    },
-    async list(model) {
-      const r = await guard(() => pool.query<VersionRow>('SELECT * FROM model_versions WHERE model = $1 ORDER BY seq DESC', [model]));
-      return r.rows.map(toVersion);
-    },
-    async models() {
-      const r = await guard(() =>
-        pool.query<{ model: string; n: number; first: string; last: string; latest: string }>(`
-          SELECT m.model, m.n, m.first, m.last, (SELECT version FROM model_versions WHERE seq = m.top) AS latest
-          FROM (SELECT model, count(*)::int AS n, min(created_at) AS first, max(created_at) AS last, max(seq) AS top
-                FROM model_versions GROUP BY model) m
-          ORDER BY m.model`),
-      );
-      return r.rows.map((x): ModelSummary => ({ model: x.model, versions: x.n, latest: x.latest, createdAt: Number(x.first), updatedAt: Number(x.last) }));
-    },
-  };
-}
+export const registrySql: RegistrySql = {
+  insert: `
+    INSERT INTO model_versions (model, version, created_at, created_by, parent, artifacts, meta)
+    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (model, version) DO NOTHING`,
+  get: 'SELECT * FROM model_versions WHERE model = $1 AND version = $2',
+  list: 'SELECT * FROM model_versions WHERE model = $1 ORDER BY seq DESC',
+  models: `
+    SELECT m.model, m.n, m.first, m.last, (SELECT version FROM model_versions WHERE seq = m.top) AS latest
+    FROM (SELECT model, count(*)::int AS n, min(created_at) AS first, max(created_at) AS last, max(seq) AS top
+          FROM model_versions GROUP BY model) m
+    ORDER BY m.model`,
+};
 
 /** Artifact bytes in PostgreSQL, so any collector can serve any artifact. */
 export function postgresBlobStore(pool: PgPool): BlobStore {

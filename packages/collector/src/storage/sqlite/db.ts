@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StorageUnavailableError } from '../types.js';
 import type { Migration } from '../migrations.js';
+import { driveSync, type Runner, type Step } from '../steps.js';
 
 export type SqliteDb = Database.Database;
 
@@ -49,7 +50,7 @@ export function openSqlite(options: SqliteOptions): SqliteDb {
   db.pragma(`cache_size = -${options.cacheKiB ?? 65536}`);
   // Checkpoint every 4,000 WAL pages (16 MiB) rather than SQLite's 1,000: the index pages a commit dirties are
   // mostly dirtied again by the next ones, and a longer WAL copies each of them back to the database file once
-  // per checkpoint instead of every few commits (ingest inserts +18 % in a side-by-side run).
+  // per checkpoint instead of every few commits (BENCHMARKS.md, "Tuning choices", has the measured gain).
   db.pragma('wal_autocheckpoint = 4000');
   return db;
 }
@@ -95,4 +96,23 @@ export function rememberConnection<T extends object>(db: SqliteDb, owner: T): T 
 /** The SQLite connection behind an opened, migrated store (for benchmarks and fault tests); undefined on PostgreSQL. */
 export function sqliteConnection(storage: { readonly kind: string; readonly events: object }): SqliteDb | undefined {
   return storage.kind === 'sqlite' ? connections.get(storage.events) : undefined;
+}
+
+/** Runs feature algorithms on `db`: each statement prepared once, writes in an immediate transaction. */
+export function sqliteRunner(db: SqliteDb): Runner {
+  const prepared = new Map<string, Database.Statement>();
+  const exec = (step: Step): unknown => {
+    let statement = prepared.get(step.sql);
+    if (!statement) prepared.set(step.sql, (statement = db.prepare(step.sql)));
+    const params = Array.isArray(step.params) ? step.params : [step.params];
+    if (step.kind === 'rows') return statement.raw(true).all(...params);
+    if (step.kind === 'run') return statement.run(...params).changes;
+    return step.kind === 'get' ? statement.get(...params) : statement.all(...params);
+  };
+  return {
+    read: async (steps) => guard(() => driveSync(steps, exec)),
+    write: async (steps) => guard(() => db.transaction(() => driveSync(steps, exec)).immediate()),
+    // A deferred transaction that only reads: one WAL snapshot, and writers are not held up.
+    snapshot: async (steps) => guard(() => db.transaction(() => driveSync(steps, exec)).deferred()),
+  };
 }

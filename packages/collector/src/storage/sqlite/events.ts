@@ -1,46 +1,21 @@
 /** SQL for the `events` and `api_keys` tables on SQLite. */
 import type { Event } from '@edgeloop/protocol';
-import type { EventStore, KeyRecord, KeyStore, Scope } from '../types.js';
+import type { EventStore } from '../types.js';
+import type { KeySql } from '../keys.js';
 import type { Migration } from '../migrations.js';
+import { eventsTable, keysTable, SQLITE_TYPES } from '../schema.js';
 import { guard, rememberConnection, type SqliteDb } from './db.js';
 import type { EventWriter } from './event-writer.js';
 
 export const eventMigrations: Migration[] = [
   {
     name: '001_events',
-    sql: `
-      CREATE TABLE events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        model TEXT NOT NULL,
-        version TEXT NOT NULL,
-        device_id TEXT NOT NULL,
-        type TEXT NOT NULL,
-        ts INTEGER NOT NULL,
-        received_at INTEGER NOT NULL,
-        input_hash TEXT,
-        prediction_id TEXT,
-        label TEXT,
-        confidence REAL,
-        reason TEXT,
-        body TEXT NOT NULL
-      );
-      CREATE INDEX events_model_type ON events (model, type, seq);
-      CREATE INDEX events_prediction ON events (prediction_id) WHERE prediction_id IS NOT NULL;
-      CREATE INDEX events_input_hash ON events (model, input_hash) WHERE input_hash IS NOT NULL;
+    sql: `${eventsTable(SQLITE_TYPES)}
     `,
   },
   {
     name: '002_api_keys',
-    sql: `
-      CREATE TABLE api_keys (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        scope TEXT NOT NULL CHECK (scope IN ('ingest', 'trainer', 'admin')),
-        hash TEXT NOT NULL UNIQUE,
-        created_at INTEGER NOT NULL,
-        revoked_at INTEGER
-      );
+    sql: `${keysTable(SQLITE_TYPES)}
     `,
   },
   {
@@ -104,52 +79,9 @@ export function sqliteEventStore(db: SqliteDb, writer: EventWriter): EventStore 
   });
 }
 
-interface KeyRow {
-  id: string;
-  name: string;
-  scope: Scope;
-  hash: string;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-const toKey = (r: KeyRow): KeyRecord & { hash: string } => ({
-  id: r.id,
-  name: r.name,
-  scope: r.scope,
-  hash: r.hash,
-  createdAt: r.created_at,
-  revokedAt: r.revoked_at,
-});
-
-export function sqliteKeyStore(db: SqliteDb): KeyStore {
-  return {
-    async create(k) {
-      guard(() =>
-        db
-          .prepare('INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING')
-          .run(k.id, k.name, k.scope, k.hash, k.createdAt),
-      );
-      const row = guard(() => db.prepare('SELECT * FROM api_keys WHERE hash = ?').get(k.hash)) as KeyRow;
-      const { hash: _hash, ...rest } = toKey(row);
-      return rest;
-    },
-    async findByHash(hash) {
-      const row = guard(() => db.prepare('SELECT * FROM api_keys WHERE hash = ?').get(hash)) as KeyRow | undefined;
-      return row && toKey(row);
-    },
-    async list() {
-      const rows = guard(() => db.prepare('SELECT * FROM api_keys ORDER BY created_at, id').all()) as KeyRow[];
-      return rows.map((r) => {
-        const { hash: _hash, ...rest } = toKey(r);
-        return rest;
-      });
-    },
-    async revoke(idOrName, at) {
-      const r = guard(() =>
-        db.prepare('UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL').run(at, idOrName, idOrName),
-      );
-      return r.changes > 0;
-    },
-  };
-}
+export const keySql: KeySql = {
+  insert: 'INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING',
+  byHash: 'SELECT * FROM api_keys WHERE hash = ?',
+  list: 'SELECT * FROM api_keys ORDER BY created_at, id',
+  revoke: 'UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL',
+};

@@ -1,10 +1,15 @@
 import type { Storage } from '../index.js';
-import { openSqlite, migrateSqlite, startCheckpoints, guard, sqliteConnection, type SqliteDb, type SqliteOptions } from './db.js';
-import { eventMigrations, sqliteEventStore, sqliteKeyStore } from './events.js';
-import { labelMigrations, sqliteLabelStore } from './labels.js';
-import { batchMigrations, sqliteBatchStore } from './batches.js';
-import { registryMigrations, sqliteRegistryStore } from './registry.js';
-import { rolloutMigrations, sqliteRolloutStore } from './rollout.js';
+import { openSqlite, migrateSqlite, startCheckpoints, guard, sqliteConnection, sqliteRunner, type SqliteDb, type SqliteOptions } from './db.js';
+import { eventMigrations, keySql, sqliteEventStore } from './events.js';
+import { keyStore } from '../keys.js';
+import { labelMigrations, labelSql } from './labels.js';
+import { labelStore } from '../labels.js';
+import { batchMigrations, batchSql, freezeQueries } from './batches.js';
+import { batchStore } from '../batches.js';
+import { registryMigrations, registrySql } from './registry.js';
+import { registryStore } from '../registry.js';
+import { rolloutMigrations, rolloutSql, sqliteLeadership } from './rollout.js';
+import { rolloutStore } from '../rollout.js';
 import { metricsMigrations, sqliteMetricsStore } from './metrics.js';
 import { inlineWriter, ThreadWriter, type EventWriter } from './event-writer.js';
 
@@ -13,13 +18,14 @@ const migrations = [...eventMigrations, ...labelMigrations, ...batchMigrations, 
 
 // Statements are prepared against migrated tables, so the feature stores are built on first use.
 function buildStores(db: SqliteDb, writer: EventWriter) {
+  const runner = sqliteRunner(db);
   return {
     events: sqliteEventStore(db, writer),
-    keys: sqliteKeyStore(db),
-    labels: sqliteLabelStore(db),
-    batches: sqliteBatchStore(db),
-    registry: sqliteRegistryStore(db),
-    rollout: sqliteRolloutStore(db),
+    keys: keyStore(runner, keySql),
+    labels: labelStore(runner, labelSql),
+    batches: batchStore(runner, batchSql, freezeQueries),
+    registry: registryStore(runner, registrySql),
+    rollout: rolloutStore(runner, rolloutSql, sqliteLeadership(db)),
     metrics: sqliteMetricsStore(db),
   };
 }

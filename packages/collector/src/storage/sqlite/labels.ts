@@ -1,38 +1,15 @@
 /** SQL for the `reviews` and `input_labels` tables on SQLite (the review queue reads `events` through them). */
 import type { Migration } from '../migrations.js';
-import { guard, type SqliteDb } from './db.js';
+import { labelTables, SQLITE_TYPES } from '../schema.js';
+import { run, type Steps } from '../steps.js';
 import { predictionsWithHash } from './events.js';
-import type { LabelStore, QueueItem } from '../../labels/store.js';
 import type { Decision } from '../../labels/resolver.js';
-import { queueItems, type QueueCorrectionRow, type QueuePredictionRow } from '../../labels/queue.js';
+import { QUEUE_FROM, type LabelSql } from '../labels.js';
 
 export const labelMigrations: Migration[] = [
   {
     name: '101_labels',
-    sql: `
-      CREATE TABLE reviews (
-        id TEXT PRIMARY KEY,
-        model TEXT NOT NULL,
-        input_hash TEXT NOT NULL,
-        event_id TEXT NOT NULL,
-        label TEXT NOT NULL,
-        comment TEXT,
-        reviewer TEXT NOT NULL,
-        created_at INTEGER NOT NULL
-      );
-      CREATE INDEX reviews_input ON reviews (model, input_hash);
-      -- The latest resolution of each input: a label makes it trusted (out of the queue); a tie puts it in.
-      CREATE TABLE input_labels (
-        model TEXT NOT NULL,
-        input_hash TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        label TEXT,
-        batch_id TEXT,
-        -- How many sources (corrections and reviews) the input had when a batch last resolved it.
-        sources INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL,
-        PRIMARY KEY (model, input_hash)
-      );
+    sql: `${labelTables(SQLITE_TYPES)}
     `,
   },
 ];
@@ -48,69 +25,25 @@ const UPSERT = `
  * Records the latest resolution of each decided input; runs inside the freeze transaction. With a batch id the
  * input's sources count as seen (consumed); without one (nothing to train on) only the outcome is kept.
  */
-export function sqliteRecordOutcomes(db: SqliteDb): (model: string, decisions: readonly Decision[], batchId: string | null, now: number) => void {
-  const upsert = db.prepare(UPSERT);
-  return (model, decisions, batchId, now) => {
-    for (const d of decisions) upsert.run(model, d.inputHash, d.outcome, d.label, batchId, batchId === null ? 0 : d.sources, now);
-  };
+export function* recordOutcomes(model: string, decisions: readonly Decision[], batchId: string | null, now: number): Steps<void> {
+  for (const d of decisions) yield* run(UPSERT, [model, d.inputHash, d.outcome, d.label, batchId, batchId === null ? 0 : d.sources, now]);
 }
 
-// Inputs waiting for a person: a low-confidence prediction or a tie, with no reviewer label and no resolved label.
-const QUEUE_FROM = `
-  FROM events p
-  LEFT JOIN input_labels s ON s.model = p.model AND s.input_hash = p.input_hash
-  WHERE p.model = @model AND p.type = 'prediction'
-    AND (p.reason = 'low_confidence' OR s.outcome = 'tie')
-    AND s.label IS NULL
-    AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.model = p.model AND r.input_hash = p.input_hash)`;
-
-export function sqliteLabelStore(db: SqliteDb): LabelStore {
-  const findEvent = db.prepare('SELECT model, type, input_hash FROM events WHERE id = ?');
-  const insertReview = db.prepare(
-    'INSERT INTO reviews (id, model, input_hash, event_id, label, comment, reviewer, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  );
-  const count = db.prepare(`SELECT COUNT(DISTINCT p.input_hash) ${QUEUE_FROM}`).pluck();
-  const page = db.prepare(`
+export const labelSql: LabelSql = {
+  queueCount: `SELECT COUNT(DISTINCT p.input_hash) AS n ${QUEUE_FROM}`,
+  queuePage: `
     SELECT p.input_hash AS h, MIN(p.received_at) AS first_seen, COUNT(*) AS n, MAX(CASE WHEN s.outcome = 'tie' THEN 1 ELSE 0 END) AS tie
     ${QUEUE_FROM}
-    GROUP BY p.input_hash ORDER BY tie DESC, first_seen, h LIMIT @limit OFFSET @offset`);
-  const predictions = db.prepare(`
+    GROUP BY p.input_hash ORDER BY tie DESC, first_seen, h LIMIT @limit OFFSET @offset`,
+  queuePredictions: `
     SELECT input_hash, id, label, confidence, body FROM (
       SELECT e.input_hash, e.id, e.label, e.confidence, e.body, ROW_NUMBER() OVER (PARTITION BY e.input_hash ORDER BY e.seq DESC) AS rn
       ${predictionsWithHash()}
-    ) WHERE rn <= 5 ORDER BY input_hash, rn`);
-  const corrections = db.prepare(`
+    ) WHERE rn <= 5 ORDER BY input_hash, rn`,
+  queueCorrections: `
     SELECT p.input_hash, c.device_id, c.label, c.body
     FROM events p JOIN events c ON c.prediction_id = p.id
     WHERE p.model = @model AND p.type = 'prediction' AND p.input_hash IN (SELECT value FROM json_each(@hashes))
       AND c.type = 'correction' AND c.model = @model
-    ORDER BY c.seq`);
-
-  return {
-    async review(r) {
-      return guard(() => {
-        const event = findEvent.get(r.eventId) as { model: string; type: string; input_hash: string | null } | undefined;
-        if (!event) return { error: 'not_found' as const };
-        if (event.type !== 'prediction' || event.input_hash === null) return { error: 'not_prediction' as const };
-        insertReview.run(r.id, event.model, event.input_hash, r.eventId, r.label, r.comment, r.reviewer, r.createdAt);
-        return { review: { ...r, model: event.model, inputHash: event.input_hash } };
-      });
-    },
-    async queue(model, { limit, offset }) {
-      return guard(() => {
-        const total = count.get({ model }) as number;
-        const rows = page.all({ model, limit, offset }) as { h: string; first_seen: number; n: number; tie: number }[];
-        if (rows.length === 0) return { total, items: [] as QueueItem[] };
-        const hashes = JSON.stringify(rows.map((r) => r.h));
-        const preds = predictions.all({ model, hashes }) as QueuePredictionRow[];
-        const corr = corrections.all({ model, hashes }) as QueueCorrectionRow[];
-        const items = queueItems(
-          rows.map((r) => ({ inputHash: r.h, firstSeen: r.first_seen, predictions: r.n, tie: r.tie === 1 })),
-          preds,
-          corr,
-        );
-        return { total, items };
-      });
-    },
-  };
-}
+    ORDER BY c.seq`,
+};

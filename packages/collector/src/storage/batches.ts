@@ -1,0 +1,118 @@
+/**
+ * Labeled batches and golden sets, written once. A freeze locks the model, resolves every pending label (the
+ * reviewer's label, else the vote), writes the batch and records each input's outcome, in one transaction; its
+ * dry run does the same reads on one snapshot and writes nothing. A golden set is immutable unless it is named
+ * as the one being replaced. Each dialect keeps its tuned bulk reads and writes (`FreezeQueries`, raw SQL) and
+ * the SQL of the plain reads (`BatchSql`, named parameters).
+ */
+import { resolveLabels, type Decision, type LabelSource, type Resolution } from '../labels/resolver.js';
+import { buildBatch, type BuiltBatch, type InputCandidate } from '../labels/batch-content.js';
+import { batchFromRow, lineageOf, type BatchRow, type BatchStore, type FreezePreview, type FreezeResult, type GoldenResult, type LineageRow } from '../labels/store.js';
+import { all, get, run, type Runner, type Steps } from './steps.js';
+
+/** The plain statements of batch storage, with their named parameters. */
+export interface BatchSql {
+  /** (@id, @model, @sha256, @counts, @createdAt, @golden: 0 or 1, @replaces) */
+  insert: string;
+  /** (@id) → BatchRow */
+  get: string;
+  /** (@model) → BatchRow of its batches (not golden sets), oldest first */
+  list: string;
+  /** (@model) → the BatchRow of its latest batch */
+  last: string;
+  /** (@id, @afterOrd, @limit) → { ord, line } */
+  lines: string;
+  /** (@id) → LineageRow by ord */
+  lineage: string;
+  /** (@model) → the BatchRow of its current golden set */
+  golden: string;
+  /** (@model, @id): makes `id` the model's golden set */
+  setGolden: string;
+}
+
+/** A dialect's tuned reads and writes of a freeze. */
+export interface FreezeQueries {
+  /** Serialises the freezes and golden-set changes of one model (within the write transaction). */
+  lock(model: string): Steps<void>;
+  /** Every label source of the model's pending inputs, and how many sources each had when a batch last resolved it. */
+  sources(model: string): Steps<{ sources: LabelSource[]; seen: Map<string, number> }>;
+  /** The input hashes of the model's golden set. */
+  goldenHashes(model: string): Steps<string[]>;
+  /** The inputs of the first few stored predictions of each hash that carry one. */
+  candidates(model: string, hashes: readonly string[]): Steps<Map<string, InputCandidate[]>>;
+  /** Stores a batch's examples. */
+  writeExamples(id: string, examples: BuiltBatch['examples']): Steps<void>;
+  /** Records each decided input's outcome; with a batch id its sources count as consumed. */
+  recordOutcomes(model: string, decisions: readonly Decision[], batchId: string | null, now: number): Steps<void>;
+}
+
+/** What a freeze of `model` would hold now. Reads only: the freeze and its dry run share it. */
+function* resolveBatch(q: FreezeQueries, model: string, maxLabelsPerDevice: number): Steps<{ resolution: Resolution; content: BuiltBatch }> {
+  const { sources, seen } = yield* q.sources(model);
+  const golden = new Set(yield* q.goldenHashes(model));
+  const resolution = resolveLabels(sources, { maxLabelsPerDevice, golden, seen });
+  const labeled = resolution.decisions.filter((d) => d.label !== null).map((d) => d.inputHash);
+  const byHash = labeled.length > 0 ? yield* q.candidates(model, labeled) : new Map<string, InputCandidate[]>();
+  return { resolution, content: buildBatch(resolution, byHash) };
+}
+
+function* writeBatch(sql: BatchSql, q: FreezeQueries, model: string, content: BuiltBatch, id: string, now: number, golden: boolean, replaces: string | null): Steps<void> {
+  yield* run(sql.insert, { id, model, sha256: content.sha256, counts: JSON.stringify(content.counts), createdAt: now, golden: golden ? 1 : 0, replaces });
+  yield* q.writeExamples(id, content.examples);
+}
+
+function* freeze(sql: BatchSql, q: FreezeQueries, model: string, id: string, now: number, maxLabelsPerDevice: number): Steps<FreezeResult> {
+  yield* q.lock(model);
+  const { resolution, content } = yield* resolveBatch(q, model, maxLabelsPerDevice);
+  if (content.examples.length === 0) {
+    // Nothing to train on: consume nothing, but ties must still reach the review queue.
+    yield* q.recordOutcomes(model, resolution.decisions, null, now);
+    return { batch: null, counts: content.counts };
+  }
+  yield* writeBatch(sql, q, model, content, id, now, false, null);
+  yield* q.recordOutcomes(model, resolution.decisions, id, now);
+  return { batch: batchFromRow((yield* get<BatchRow>(sql.get, { id }))!) };
+}
+
+function* preview(sql: BatchSql, q: FreezeQueries, model: string, maxLabelsPerDevice: number): Steps<FreezePreview> {
+  const last = yield* get<BatchRow>(sql.last, { model });
+  const { content } = yield* resolveBatch(q, model, maxLabelsPerDevice);
+  return { counts: content.counts, lastBatch: last ? batchFromRow(last) : null };
+}
+
+function* putGolden(sql: BatchSql, q: FreezeQueries, model: string, content: BuiltBatch, id: string, now: number, replaces: string | null): Steps<GoldenResult> {
+  yield* q.lock(model);
+  const row = yield* get<BatchRow>(sql.golden, { model });
+  if (row) {
+    const current = batchFromRow(row);
+    if (current.sha256 === content.sha256) return { status: 'unchanged', batch: current };
+    if (replaces !== current.id) return { status: 'conflict', current };
+  }
+  yield* writeBatch(sql, q, model, content, id, now, true, replaces);
+  yield* run(sql.setGolden, { model, id });
+  return { status: 'created', batch: batchFromRow((yield* get<BatchRow>(sql.get, { id }))!) };
+}
+
+/** The batch store of one dialect. */
+export function batchStore(db: Runner, sql: BatchSql, q: FreezeQueries): BatchStore {
+  return {
+    freeze: (model, { id, now, maxLabelsPerDevice }) => db.write(freeze(sql, q, model, id, now, maxLabelsPerDevice)),
+    preview: (model, { maxLabelsPerDevice }) => db.snapshot(preview(sql, q, model, maxLabelsPerDevice)),
+    async list(model) {
+      return (await db.read(all<BatchRow>(sql.list, { model }))).map(batchFromRow);
+    },
+    async get(id) {
+      const row = await db.read(get<BatchRow>(sql.get, { id }));
+      return row && batchFromRow(row);
+    },
+    lines: (id, afterOrd, limit) => db.read(all<{ ord: number; line: string }>(sql.lines, { id, afterOrd, limit })),
+    async lineage(id) {
+      return lineageOf(await db.read(all<LineageRow>(sql.lineage, { id })));
+    },
+    putGolden: (model, content, { id, now, replaces }) => db.write(putGolden(sql, q, model, content, id, now, replaces)),
+    async golden(model) {
+      const row = await db.read(get<BatchRow>(sql.golden, { model }));
+      return row && batchFromRow(row);
+    },
+  };
+}

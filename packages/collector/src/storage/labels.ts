@@ -1,0 +1,85 @@
+/**
+ * Reviewer labels and the review queue, written once: a review is stored only for a prediction (the input it
+ * labels is the prediction's), and the queue is read as one page of inputs plus their latest predictions and
+ * users' corrections, assembled by `queueItems`. The dialects give the SQL (`LabelSql`, named parameters).
+ */
+import type { LabelStore, QueueItem } from '../labels/store.js';
+import { queueItems, type QueueCorrectionRow, type QueuePredictionRow } from '../labels/queue.js';
+import { all, get, run, type Runner, type Steps } from './steps.js';
+
+// The same SQL in both dialects.
+const EVENT = 'SELECT model, type, input_hash FROM events WHERE id = @id';
+const INSERT_REVIEW = `
+  INSERT INTO reviews (id, model, input_hash, event_id, label, comment, reviewer, created_at)
+  VALUES (@id, @model, @inputHash, @eventId, @label, @comment, @reviewer, @createdAt)`;
+
+/** FROM and WHERE of the review queue of `@model`: a low-confidence prediction or a tie, with no reviewer label and no resolved label. */
+export const QUEUE_FROM = `
+  FROM events p
+  LEFT JOIN input_labels s ON s.model = p.model AND s.input_hash = p.input_hash
+  WHERE p.model = @model AND p.type = 'prediction'
+    AND (p.reason = 'low_confidence' OR s.outcome = 'tie')
+    AND s.label IS NULL
+    AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.model = p.model AND r.input_hash = p.input_hash)`;
+
+/** The statements of the review queue each dialect writes its own way, with their named parameters. */
+export interface LabelSql {
+  /** (@model) → { n }: inputs in the queue */
+  queueCount: string;
+  /** (@model, @limit, @offset) → PageRow, ties first, then oldest first */
+  queuePage: string;
+  /** (@model, @hashes: a JSON array) → QueuePredictionRow, the latest 5 per input */
+  queuePredictions: string;
+  /** (@model, @hashes: a JSON array) → QueueCorrectionRow, oldest first */
+  queueCorrections: string;
+}
+
+interface PageRow {
+  h: string;
+  first_seen: number;
+  n: number;
+  tie: number;
+}
+
+type Review = Parameters<LabelStore['review']>[0];
+type ReviewResult = Awaited<ReturnType<LabelStore['review']>>;
+
+function* review(sql: LabelSql, r: Review): Steps<ReviewResult> {
+  const event = yield* get<{ model: string; type: string; input_hash: string | null }>(EVENT, { id: r.eventId });
+  if (!event) return { error: 'not_found' };
+  if (event.type !== 'prediction' || event.input_hash === null) return { error: 'not_prediction' };
+  yield* run(INSERT_REVIEW, {
+    id: r.id,
+    model: event.model,
+    inputHash: event.input_hash,
+    eventId: r.eventId,
+    label: r.label,
+    comment: r.comment,
+    reviewer: r.reviewer,
+    createdAt: r.createdAt,
+  });
+  return { review: { ...r, model: event.model, inputHash: event.input_hash } };
+}
+
+function* queue(sql: LabelSql, model: string, limit: number, offset: number): Steps<{ total: number; items: QueueItem[] }> {
+  const total = (yield* get<{ n: number }>(sql.queueCount, { model }))!.n;
+  const rows = yield* all<PageRow>(sql.queuePage, { model, limit, offset });
+  if (rows.length === 0) return { total, items: [] };
+  const hashes = JSON.stringify(rows.map((r) => r.h));
+  const preds = yield* all<QueuePredictionRow>(sql.queuePredictions, { model, hashes });
+  const corr = yield* all<QueueCorrectionRow>(sql.queueCorrections, { model, hashes });
+  const items = queueItems(
+    rows.map((r) => ({ inputHash: r.h, firstSeen: r.first_seen, predictions: r.n, tie: r.tie === 1 })),
+    preds,
+    corr,
+  );
+  return { total, items };
+}
+
+/** The label store of one dialect. */
+export function labelStore(db: Runner, sql: LabelSql): LabelStore {
+  return {
+    review: (r) => db.write(review(sql, r)),
+    queue: (model, { limit, offset }) => db.read(queue(sql, model, limit, offset)),
+  };
+}

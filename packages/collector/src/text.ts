@@ -1,0 +1,32 @@
+/**
+ * Strings the stores cannot keep exactly as sent: a lone UTF-16 surrogate becomes U+FFFD in UTF-8, and
+ * PostgreSQL text cannot hold U+0000 at all. Input carrying either is refused (400) rather than stored changed
+ * or failing in the database (500), on every route and both stores alike.
+ */
+const UNSTORABLE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/;
+
+/** Whether `s` can be stored exactly as it is. */
+export const storable = (s: string): boolean => !UNSTORABLE.test(s);
+
+/** The JSON-pointer path of the first string or key in `value` that cannot be stored as sent, or null when all can. */
+export function unstorablePath(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') return storable(value) ? null : path || '/';
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = unstorablePath(value[i], `${path}/${i}`);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (!storable(k)) return `${path}/${k.replace(/[\uD800-\uDFFF\u0000]/g, '?')}`;
+      const found = unstorablePath(v, `${path}/${k}`);
+      if (found !== null) return found;
+    }
+  }
+  return null;
+}
+
+/** The message for an unstorable string at `where`. */
+export const unstorableMessage = (where: string) => `${where} holds a lone UTF-16 surrogate or U+0000, which cannot be stored as sent`;

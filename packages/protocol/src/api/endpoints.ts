@@ -1,0 +1,373 @@
+/**
+ * Every endpoint of the collector's v1 HTTP API, one spec each: method, url, key scope, bounded params and
+ * query, body and every response. The collector registers its routes from these objects and clients call
+ * them through `call()`; docs/architecture.md says where each one sits in the loop.
+ */
+import Type from 'typebox';
+import {
+  Batch,
+  DeviceId,
+  ErrorResponse,
+  Example,
+  IngestRequest,
+  IngestResponse,
+  Manifest,
+  MAX_BODY_BYTES,
+  MAX_EVENTS_PER_REQUEST,
+  ModelName,
+  Rollout,
+  Sha256Hex,
+  Timestamp,
+  Uuid,
+  Version,
+  VersionName,
+} from '../schemas.js';
+import {
+  BatchId,
+  LabelRequest,
+  Lineage,
+  MetricsReport,
+  ModelEntry,
+  PendingLabels,
+  Review,
+  ReviewQueue,
+  RolloutHistory,
+  RolloutUpdate,
+  Reason,
+} from './documents.js';
+import { endpoint } from './endpoint.js';
+
+const closed = { additionalProperties: false } as const;
+const errors = { '4xx': ErrorResponse, '5xx': ErrorResponse };
+const ModelParams = Type.Object({ model: ModelName }, closed);
+const BatchParams = Type.Object({ id: BatchId }, closed);
+/** A key in the query string (ingest routes: unload-time sends cannot set headers without a preflight). */
+const QueryKey = Type.Optional(Type.String({ maxLength: 512 }));
+
+/** The default cap of votes per device and input when a batch is frozen. */
+export const DEFAULT_MAX_LABELS_PER_DEVICE = 50;
+const MaxLabelsPerDevice = Type.Object(
+  { maxLabelsPerDevice: Type.Integer({ minimum: 1, maximum: 1_000_000, default: DEFAULT_MAX_LABELS_PER_DEVICE }) },
+  closed,
+);
+
+/** Longest window the metrics report splits into buckets. */
+export const MAX_METRICS_BUCKETS = 2000;
+
+// ── probes ──────────────────────────────────────────────────────────────────────────────────────────────
+
+export const getHealth = endpoint({
+  method: 'GET',
+  url: '/healthz',
+  scope: 'none',
+  summary: 'Liveness probe',
+  response: { 200: Type.Object({ ok: Type.Boolean() }) },
+});
+
+export const getReady = endpoint({
+  method: 'GET',
+  url: '/readyz',
+  scope: 'none',
+  summary: 'Readiness probe: the store answers',
+  response: { 200: Type.Object({ ok: Type.Boolean(), storage: Type.String() }) },
+});
+
+// ── devices ─────────────────────────────────────────────────────────────────────────────────────────────
+
+export const postEvents = endpoint({
+  method: 'POST',
+  url: '/v1/events',
+  scope: 'ingest',
+  summary: 'Store a batch of events',
+  description:
+    `At most ${MAX_EVENTS_PER_REQUEST} events and ${MAX_BODY_BYTES} bytes after decoding (\`Content-Encoding: gzip\` accepted). ` +
+    'The body may be sent as `application/json` or `text/plain` (unload-time sends, key in `?key=`). ' +
+    'Answered only after the commit. `accepted` counts every valid event, `duplicates` those of them already stored; ' +
+    '`rejected` lists each invalid event by index with a stable code.',
+  querystring: Type.Object({ key: QueryKey }),
+  body: IngestRequest,
+  response: { 200: IngestResponse, ...errors },
+});
+
+export const getManifest = endpoint({
+  method: 'GET',
+  url: '/v1/models/:model/manifest',
+  scope: 'ingest',
+  summary: 'The manifest of the version this device must run (ETag, 304)',
+  params: Type.Object({ model: ModelName }),
+  querystring: Type.Object({ device: DeviceId, key: QueryKey }),
+  response: { 200: Manifest, 304: Type.Null(), 404: ErrorResponse },
+});
+
+export const getArtifact = endpoint({
+  method: 'GET',
+  url: '/v1/artifacts/:sha256',
+  scope: 'ingest',
+  summary: 'Artifact bytes by sha256 (immutable)',
+  params: Type.Object({ sha256: Sha256Hex }),
+  stream: { type: 'bytes' },
+  response: { 200: Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary' }), 304: Type.Null(), 404: ErrorResponse },
+});
+
+// ── labels and batches ──────────────────────────────────────────────────────────────────────────────────
+
+export const getReviewQueue = endpoint({
+  method: 'GET',
+  url: '/v1/models/:model/review',
+  scope: 'admin',
+  summary: 'The review queue of a model',
+  description: 'Inputs waiting for a person, ties first, then oldest first. Label one with `POST /v1/events/:id/label` on its `predictionId`.',
+  params: ModelParams,
+  querystring: Type.Object(
+    { limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }), offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }) },
+    closed,
+  ),
+  response: { 200: ReviewQueue, ...errors },
+});
+
+export const postLabel = endpoint({
+  method: 'POST',
+  url: '/v1/events/:id/label',
+  scope: 'admin',
+  summary: "Label a prediction's input as a reviewer",
+  description: 'A reviewer label wins over every correction of the same input in the next batch.',
+  params: Type.Object({ id: Uuid }, closed),
+  body: LabelRequest,
+  response: { 201: Review, ...errors },
+});
+
+export const postBatch = endpoint({
+  method: 'POST',
+  url: '/v1/models/:model/batches',
+  scope: 'trainer',
+  summary: 'Freeze a labeled batch',
+  description:
+    'Resolves every label received since the last batch (reviewer label first, else the most-voted label of corrections, ' +
+    'ties for first place to the review queue, at most `maxLabelsPerDevice` votes per device) into an immutable batch. ' +
+    '409 `EL_EMPTY_BATCH` when nothing trainable was labeled.',
+  params: ModelParams,
+  querystring: MaxLabelsPerDevice,
+  response: { 201: Batch, ...errors },
+});
+
+export const getPendingLabels = endpoint({
+  method: 'GET',
+  url: '/v1/models/:model/labels/pending',
+  scope: 'trainer',
+  summary: 'What a freeze would produce now (its dry run)',
+  description:
+    "Runs the freeze's own reads and label resolution on one snapshot and writes nothing: `pending` is the number of " +
+    'examples `POST /v1/models/:model/batches` with the same `maxLabelsPerDevice` would freeze now, and `counts` the rest ' +
+    "of that batch's counts (ties it would send to review, capped votes, inputs without bytes, golden inputs left out). " +
+    "Its cost grows with the model's corrections, not with what is pending (BENCHMARKS.md has figures): poll every 30 s or slower.",
+  params: ModelParams,
+  querystring: MaxLabelsPerDevice,
+  response: { 200: PendingLabels, ...errors },
+});
+
+export const listBatches = endpoint({
+  method: 'GET',
+  url: '/v1/models/:model/batches',
+  scope: 'trainer',
+  summary: "A model's labeled batches, oldest first",
+  params: ModelParams,
+  response: { 200: Type.Array(Batch), ...errors },
+});
+
+export const getBatch = endpoint({
+  method: 'GET',
+  url: '/v1/batches/:id',
+  scope: 'trainer',
+  summary: 'One batch',
+  params: BatchParams,
+  response: { 200: Batch, ...errors },
+});
+
+export const getBatchExamples = endpoint({
+  method: 'GET',
+  url: '/v1/batches/:id/examples',
+  scope: 'trainer',
+  summary: "A batch's examples as NDJSON",
+  description: "One `{ inputHash, input, label, split }` per line, sorted by inputHash; the sha256 of the body is the batch's `sha256` and ETag.",
+  params: BatchParams,
+  stream: { type: 'ndjson', line: Example },
+  response: {},
+});
+
+export const getBatchLineage = endpoint({
+  method: 'GET',
+  url: '/v1/batches/:id/lineage',
+  scope: 'trainer',
+  summary: 'The corrections, reviews and predictions a batch was made from',
+  params: BatchParams,
+  response: { 200: Lineage, ...errors },
+});
+
+/** Golden sets carry their inputs, so they may be far larger than an event batch. */
+export const GOLDEN_BODY_LIMIT = 64 * 1024 * 1024;
+
+export const putGolden = endpoint({
+  method: 'PUT',
+  url: '/v1/models/:model/golden',
+  scope: 'trainer',
+  summary: "Set a model's golden set",
+  description:
+    'Body: NDJSON (`application/x-ndjson`) or JSON (an array or `{ examples }`) of `{ inputHash, input, label }`. ' +
+    '201 with the new set; 200 when the same content is already the golden set; 409 `EL_GOLDEN_EXISTS` when another ' +
+    'set exists, unless an admin key names it in `?replaces=`.',
+  params: ModelParams,
+  querystring: Type.Object({ replaces: Type.Optional(BatchId) }, closed),
+  accepts: 'ndjson',
+  body: Type.Array(Example),
+  response: { 200: Batch, 201: Batch, ...errors },
+});
+
+export const getGolden = endpoint({
+  method: 'GET',
+  url: '/v1/models/:model/golden',
+  scope: 'trainer',
+  summary: "A model's golden set as NDJSON",
+  description: "One `{ inputHash, input, label, split: \"golden\" }` per line; the ETag is the set's sha256, `x-edgeloop-batch-id` its id.",
+  params: ModelParams,
+  stream: { type: 'ndjson', line: Example },
+  response: {},
+});
+
+// ── registry ────────────────────────────────────────────────────────────────────────────────────────────
+
+export const postVersion = endpoint({
+  method: 'POST',
+  url: '/v1/models/:model/versions',
+  scope: 'trainer',
+  summary: 'Publish an immutable version: multipart with a "meta" part (VersionMeta JSON) and one file part per artifact named by its format',
+  params: Type.Object({ model: ModelName }),
+  accepts: 'multipart',
+  response: { 201: Type.Object({ version: VersionName }), 409: ErrorResponse, 422: ErrorResponse },
+});
+
+export const listModels = endpoint({
+  method: 'GET',
+  url: '/v1/models',
+  scope: 'trainer',
+  summary: 'Every registered model with its rollout',
+  response: { 200: Type.Object({ models: Type.Array(ModelEntry) }) },
+});
+
+export const listVersions = endpoint({
+  method: 'GET',
+  url: '/v1/models/:model/versions',
+  scope: 'trainer',
+  summary: 'Versions of a model, newest first, with lineage',
+  params: Type.Object({ model: ModelName }),
+  response: { 200: Type.Object({ model: ModelName, versions: Type.Array(Version) }), 404: ErrorResponse },
+});
+
+export const getVersion = endpoint({
+  method: 'GET',
+  url: '/v1/models/:model/versions/:version',
+  scope: 'trainer',
+  summary: 'One version: artifacts, metadata and lineage',
+  params: Type.Object({ model: ModelName, version: VersionName }),
+  response: { 200: Version, 404: ErrorResponse },
+});
+
+// ── rollout ─────────────────────────────────────────────────────────────────────────────────────────────
+
+const writeResponses = { 200: Rollout, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse };
+
+export const getRollout = endpoint({
+  method: 'GET',
+  url: '/v1/models/:model/rollout',
+  scope: 'trainer',
+  summary: 'Stable, canary, canary percent and auto policy',
+  params: Type.Object({ model: ModelName }),
+  response: { 200: Rollout, 404: ErrorResponse },
+});
+
+export const putRollout = endpoint({
+  method: 'PUT',
+  url: '/v1/models/:model/rollout',
+  scope: 'trainer',
+  summary: "Set the rollout (a live canary's percent may only go up)",
+  params: Type.Object({ model: ModelName }),
+  body: RolloutUpdate,
+  response: writeResponses,
+});
+
+/** The optional body of promote and rollback. */
+export const ReasonBody = Type.Object({ reason: Type.Optional(Reason) }, closed);
+
+export const promoteCanary = endpoint({
+  method: 'POST',
+  url: '/v1/models/:model/rollout/promote',
+  scope: 'admin',
+  summary: 'Make the canary the stable version; body { reason? }',
+  params: Type.Object({ model: ModelName }),
+  body: ReasonBody,
+  bodyOptional: true,
+  response: writeResponses,
+});
+
+export const rollbackCanary = endpoint({
+  method: 'POST',
+  url: '/v1/models/:model/rollout/rollback',
+  scope: 'admin',
+  summary: 'End the canary: everyone back on stable; body { reason? }',
+  params: Type.Object({ model: ModelName }),
+  body: ReasonBody,
+  bodyOptional: true,
+  response: writeResponses,
+});
+
+export const getRolloutHistory = endpoint({
+  method: 'GET',
+  url: '/v1/models/:model/rollout/history',
+  scope: 'admin',
+  summary: 'Audit log of rollout changes and controller decisions, newest first',
+  params: Type.Object({ model: ModelName }),
+  querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }),
+  response: { 200: RolloutHistory },
+});
+
+export const getMetrics = endpoint({
+  method: 'GET',
+  url: '/v1/models/:model/metrics',
+  scope: 'admin',
+  summary: 'Per-version counts, rates, latency and drift, in total and per time bucket',
+  params: Type.Object({ model: ModelName }),
+  querystring: Type.Object({
+    since: Type.Optional(Timestamp),
+    until: Type.Optional(Timestamp),
+    bucket: Type.Integer({ minimum: 1, maximum: 31 * 86_400, default: 3600 }),
+  }),
+  response: { 200: MetricsReport, 400: ErrorResponse },
+});
+
+/** Every endpoint, for route tables and documents. */
+export const endpoints = {
+  getHealth,
+  getReady,
+  postEvents,
+  getManifest,
+  getArtifact,
+  getReviewQueue,
+  postLabel,
+  postBatch,
+  getPendingLabels,
+  listBatches,
+  getBatch,
+  getBatchExamples,
+  getBatchLineage,
+  putGolden,
+  getGolden,
+  postVersion,
+  listModels,
+  listVersions,
+  getVersion,
+  getRollout,
+  putRollout,
+  promoteCanary,
+  rollbackCanary,
+  getRolloutHistory,
+  getMetrics,
+} as const;
