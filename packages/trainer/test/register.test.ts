@@ -41,7 +41,7 @@ test('a user model is registered with its golden set, and retraining changes onl
   assert.equal((await client.golden('my-digits'))?.length, 300);
 
   await sendCorrections(collector.url, take(thicken(loadMnist('drift'), 1), 80), { model: 'my-digits' });
-  const train = await runCli(['train', '--model', 'my-digits', '--backend', 'cpu', '--epochs', '2', '--golden-tolerance', '100', '--recall-tolerance', '100', '--no-canary', '--json'], env());
+  const train = await runCli(['train', '--model', 'my-digits', '--backend', 'cpu', '--epochs', '2', '--golden-tolerance', '100', '--recall-tolerance', '100', '--min-gain', '0', '--replay-tolerance', '100', '--no-canary', '--json'], env());
   assert.equal(train.code, 0, train.stderr);
   assert.equal(train.json.at(-1)!.status, 'published');
 

@@ -136,7 +136,7 @@ export async function runGate(stable: tf.LayersModel | Awaited<ReturnType<typeof
     const reference = asked ? Math.max(s.fresh.accuracy, majority) : s.fresh.accuracy;
     // Significance is asked against stable (did the candidate change for the better, beyond chance?); against the
     // most common label the margin alone stands, since the held-out part is often too small for a second test.
-    const significant = o.gainZ <= 0 || zStable >= o.gainZ;
+    const significant = !asked || o.gainZ <= 0 || zStable >= o.gainZ;
     const gain = c.fresh.accuracy - reference;
     if (!check('new.accuracy', s.fresh.accuracy, c.fresh.accuracy, reference + o.minGain, significant)) {
       const against = reference > s.fresh.accuracy ? `the labels' most common class (${pts(majority)} % of them)` : 'stable';
