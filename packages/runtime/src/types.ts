@@ -85,9 +85,9 @@ export interface Prediction {
 
 export interface EngineChoice {
   name: EngineName;
-  /** Why it runs: measured medians of each candidate, or "asked for", or why others were skipped. */
+  /** Why it runs: each candidate's measured ms per prediction (best of three rounds), or "asked for", or why others were skipped. */
   reason: string;
-  /** Median ms per prediction measured for each candidate (only with `engine: 'auto'`). */
+  /** Ms per prediction measured for each candidate, the best of three rounds of warm runs (only with `engine: 'auto'`). */
   measured: Partial<Record<EngineName, number>>;
   /** Candidates that could not run here, with the reason. */
   skipped: Partial<Record<EngineName, string>>;
