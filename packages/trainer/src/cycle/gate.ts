@@ -10,7 +10,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { GateMetric } from '@edgeloop/protocol';
-import type { ExampleSet } from '../data/examples.js';
+import { labelCounts, type ExampleSet } from '../data/examples.js';
 import { evaluateModel, predictLabels, type Evaluation } from '../train/evaluate.js';
 
 export interface GateOptions {
@@ -129,7 +129,7 @@ export async function runGate(stable: tf.LayersModel | Awaited<ReturnType<typeof
     // input and always answered the labels' most common class would score that class's share. The gain is
     // counted from whichever is higher, and must beat both by more than chance.
     // The most common label's share, from every new label (the held-out part alone is too small to estimate it).
-    const counts = data.labelCounts ? Object.values(data.labelCounts) : countBy(data.fresh);
+    const counts = Object.values(data.labelCounts ?? labelCounts(data.fresh));
     const majority = Math.max(...counts) / Math.max(1, counts.reduce((a, b) => a + b, 0));
     // No gain asked for (minGain ≤ 0): the candidate need only match stable, as the gate of the fixed recipe did.
     const asked = o.minGain > 0;
@@ -164,12 +164,6 @@ export async function runGate(stable: tf.LayersModel | Awaited<ReturnType<typeof
   const report: GateReport = { pass, metrics, notes };
   if (!pass) report.advice = advice;
   return { report, stable: { golden: s.golden, fresh: s.fresh, replay: s.replay }, candidate: c };
-}
-
-function countBy(set: ExampleSet): number[] {
-  const counts = new Array<number>(set.labels.length).fill(0);
-  for (let i = 0; i < set.count; i++) counts[set.y[i]!]!++;
-  return counts;
 }
 
 /** The gate report as aligned text lines (metric, stable, candidate, threshold, pass/FAIL), then notes and advice. */

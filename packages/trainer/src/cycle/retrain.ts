@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch, GateMetric, Rollout, Version } from '@edgeloop/protocol';
 import type { CollectorClient } from '../collector/client.js';
-import { concat, pick, type ExampleSet } from '../data/examples.js';
+import { concat, labelCounts, pick, type ExampleSet } from '../data/examples.js';
 import { replayHoldouts, splitByContent } from '../data/holdout.js';
 import { loadMnist } from '../data/mnist.js';
 import { decodeExamples } from '../data/wire.js';
@@ -153,8 +153,7 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   const gateFresh = gateExtra.count ? concat(fresh.bySplit.val, gateExtra) : fresh.bySplit.val;
   const pool = await replayPool(client, work);
   const held = recipe === 'search' ? replayHoldouts(pool, seed) : { select: pick(pool, []), gate: pick(pool, []), rest: pool };
-  const labelCounts = countLabels(concat(fresh.bySplit.train, fresh.bySplit.val));
-  const gateData: GateData = { golden, fresh: gateFresh, replay: held.gate, labelCounts };
+  const gateData: GateData = { golden, fresh: gateFresh, replay: held.gate, labelCounts: labelCounts(concat(fresh.bySplit.train, fresh.bySplit.val)) };
 
   const fixed = { learningRate: options.learningRate ?? 3e-4, maxEpochs: options.epochs ?? 5, replayRatio: options.replayRatio ?? 2, trainable: 'all' as const, distill: 0, earlyStopping: false };
   const candidates = recipe === 'fixed' ? [fixed] : pinned(options.candidates ?? DEFAULT_CANDIDATES, options).slice(0, options.maxCandidates ?? Infinity);
@@ -307,12 +306,6 @@ function pinned(candidates: readonly CandidateSpec[], o: RetrainOptions): Candid
     ...(o.epochs !== undefined ? { maxEpochs: o.epochs } : {}),
     ...(o.replayRatio !== undefined ? { replayRatio: o.replayRatio } : {}),
   }));
-}
-
-function countLabels(set: ExampleSet): Record<string, number> {
-  const out: Record<string, number> = Object.fromEntries(set.labels.map((l) => [l, 0]));
-  for (let i = 0; i < set.count; i++) out[set.labels[set.y[i]!]!]!++;
-  return out;
 }
 
 async function calibrate(model: tf.LayersModel, fitOn: ExampleSet, measureOn: ExampleSet): Promise<CalibrationReport> {

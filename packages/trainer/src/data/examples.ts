@@ -57,6 +57,13 @@ export function concat(...sets: ExampleSet[]): ExampleSet {
   return { x, y, count, shape: first.shape, labels: first.labels };
 }
 
+/** How many examples of each label `set` holds, keyed by label (every label present, 0 when absent). */
+export function labelCounts(set: ExampleSet): Record<string, number> {
+  const out: Record<string, number> = Object.fromEntries(set.labels.map((l) => [l, 0]));
+  for (let i = 0; i < set.count; i++) out[set.labels[set.y[i]!]!]!++;
+  return out;
+}
+
 /** A deterministic shuffle (mulberry32) so runs with the same seed see the same order. */
 export function shuffled(set: ExampleSet, seed: number): ExampleSet {
   const order = [...Array(set.count).keys()];
