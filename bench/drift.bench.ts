@@ -22,6 +22,7 @@
  *   DRIFT_CYCLES=2         cycles per drift (1 or 2)
  *   DRIFT_BOOT_EXAMPLES=N  bootstrap v1 on N MNIST digits instead of all (quick runs while developing)
  *   DRIFT_REPORT=name      bench/results/<name>.json (default drift; e.g. drift-ablation)
+ *   DRIFT_BACKEND=webgpu   train on WebGPU (a machine with a GPU; default cpu)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -38,7 +39,7 @@ import { predictAndCorrect } from '../packages/trainer/test/helpers/devices.js';
 import { report, type Row } from './report.js';
 
 tf.env().set('PROD', true);
-const backend = await useBackend('cpu');
+const backend = await useBackend((process.env.DRIFT_BACKEND ?? 'cpu') as 'cpu' | 'webgpu' | 'auto');
 const drifts = (process.env.DRIFTS ?? Object.keys(DRIFTS).join(',')).split(',').filter(Boolean);
 const recipes = (process.env.DRIFT_RECIPES ?? 'search,fixed').split(',').filter(Boolean);
 const budgetSec = Number(process.env.DRIFT_BUDGET ?? DEFAULT_BUDGET_SEC);
@@ -106,7 +107,7 @@ for (const name of drifts) {
       row[`s ${cycle}`] = Number(seconds.toFixed(1));
       perCycle.push({ cycle, devices, seconds, status: result.status, accuracy: acc, golden: gold, ...(result.status !== 'nothing-new' ? { gate: result.gate, metrics: result.metrics, candidates: result.candidates } : {}) });
       const why = result.status === 'rejected' ? ` (${result.candidates.map((c) => `#${c.candidate} ${c.gate ?? c.status}`).join('; ')}; failed: ${result.gate.metrics.filter((m) => !m.pass).map((m) => `${m.name} ${pct(m.candidate)} < ${pct(m.threshold)}`).join(', ')})` : '';
-      console.log(`${model} cycle ${cycle}: ${devices.corrections}/${devices.predictions} corrected, ${result.status} in ${seconds.toFixed(0)} s${why}; held-out ${pct(before)} → ${pct(acc)}, golden ${((gold - golden0) * 100).toFixed(2)} points`);
+      console.log(`${model} cycle ${cycle}: ${devices.corrections}/${devices.predictions} corrected, ${result.status} in ${seconds.toFixed(0)} s (${result.status === 'nothing-new' ? 0 : result.metrics['candidates.trained']} candidates trained)${why}; held-out ${pct(before)} → ${pct(acc)}, golden ${((gold - golden0) * 100).toFixed(2)} points`);
     }
     const after1 = Number(row['after 1']) / 100;
     const final = Number(row[`after ${cycles}`]) / 100;
