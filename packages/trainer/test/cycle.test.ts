@@ -104,8 +104,10 @@ test('a candidate trained on shuffled labels is stopped by the gate and nothing 
   const rolloutBefore = await client.rollout('digits');
   const r = await runCli(['train', '--model', 'digits', '--backend', 'cpu', '--seed', '3', '--candidates', '2', '--json'], env());
   assert.equal(r.code, 8, r.stderr);
-  const result = r.json.at(-1) as { status: string; gate: GateReport };
+  const result = r.json.at(-1) as { status: string; gate: GateReport; metrics: Record<string, number> };
   assert.equal(result.status, 'rejected');
+  assert.ok(result.metrics['earlier.examples']! > 0, 'the rotated corrections v2 trained on are rehearsed beside the new batch');
+  assert.ok(result.gate.metrics.some((m) => m.name === 'earlier.accuracy'), 'and their held-out part is gated on');
   assert.equal(result.gate.pass, false);
   assert.equal(result.gate.metrics.find((m) => m.name === 'new.accuracy')?.pass, false, `the gain check refuses it: ${JSON.stringify(result.gate.metrics)}`);
   assert.ok(result.gate.advice?.some((a) => /held-out new examples/.test(a)), 'the report says what failed and what would help');

@@ -5,6 +5,7 @@ import {
   applyTemperature, buildDigitsModel, decodeExamples, DIGITS_INPUT, DRIFTS, encodeExamples, expectedCalibrationError, fitModel, fitTemperature, formatGate, loadLayers, loadMnist,
   mnistPartOf, predictProbs, runGate, saveLayers, shift, take, thicken, useBackend,
 } from '../src/index.js';
+import { evaluateStable } from '../src/cycle/gate.js';
 
 before(async () => {
   await useBackend('cpu');
@@ -115,4 +116,15 @@ test('the gate asks for a gain: a model against itself fails only the new-data c
   assert.equal(worse.report.pass, false);
   assert.equal(worse.report.metrics.find((m) => m.name === 'golden.accuracy')?.pass, false);
   assert.match(formatGate(worse.report), /golden\.accuracy .* FAIL[\s\S]*gate: FAIL[\s\S]*to pass: golden accuracy fell/);
+
+  // Held-out earlier corrections: checked when given; a candidate below stable's accuracy there by more than the
+  // tolerance lost what an earlier cycle learned (stable's evaluation is given, as a cycle computes it once).
+  const withEarlier = { ...noFresh, earlier: take(loadMnist('test'), 60) };
+  const itself = await runGate(a, a, withEarlier, strict);
+  assert.equal(itself.report.metrics.find((m) => m.name === 'earlier.accuracy')?.pass, true);
+  const stableEval = await evaluateStable(a, withEarlier);
+  const knewThem = { ...stableEval, earlier: { ...stableEval.earlier!, accuracy: 1 } };
+  const lost = await runGate(knewThem, a, withEarlier, strict);
+  assert.deepEqual(lost.report.metrics.filter((m) => !m.pass).map((m) => m.name), ['earlier.accuracy']);
+  assert.match(lost.report.advice!.join('\n'), /held-out earlier corrections: accuracy fell [\d.]+ points \(tolerance 5\.0\) on 60 examples/);
 });

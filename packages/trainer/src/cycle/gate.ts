@@ -4,7 +4,7 @@
  *  - a gain on held-out new examples: the candidate beats stable there, and a model that always answers the most
  *    common label, by a minimum (points) and by more than chance (a candidate that learned nothing, or learned
  *    labels that carry no information, is never published);
- *  - no regression on a held-out slice of the replayed old data.
+ *  - no regression on a held-out slice of the replayed old data, nor on held-out earlier corrections.
  * Every check is reported (stable, candidate, threshold, pass); a failed gate also says what went wrong, by how
  * much, for which classes, and what would help.
  */
@@ -32,9 +32,14 @@ export interface GateOptions {
   gainZ?: number;
   /** Held-out replay accuracy may be at most this much below stable's (fraction; default 0.01 = 1 point). */
   replayTolerance?: number;
+  /**
+   * Accuracy on held-out earlier corrections (what earlier cycles learned) may be at most this much below stable's
+   * (fraction; default 0.05: these sets are small, tens of examples, so one example is several points).
+   */
+  earlierTolerance?: number;
 }
 
-export const GATE_DEFAULTS: Required<GateOptions> = { goldenTolerance: 0.005, recallTolerance: 0.05, minGain: 0.05, gainZ: 1.28, replayTolerance: 0.01 };
+export const GATE_DEFAULTS: Required<GateOptions> = { goldenTolerance: 0.005, recallTolerance: 0.05, minGain: 0.05, gainZ: 1.28, replayTolerance: 0.01, earlierTolerance: 0.05 };
 
 export interface GateReport {
   pass: boolean;
@@ -62,14 +67,16 @@ export interface GateData {
   fresh: ExampleSet;
   /** A held-out slice of the replay data. */
   replay: ExampleSet;
+  /** Held-out earlier corrections: examples of earlier batches no version trained on (optional). */
+  earlier?: ExampleSet;
   /** Labeled examples per class in the new batches (for advice). */
   labelCounts?: Record<string, number>;
 }
 
 export interface GateResult {
   report: GateReport;
-  stable: { golden: Evaluation; fresh: Evaluation | null; replay: Evaluation | null };
-  candidate: { golden: Evaluation; fresh: Evaluation | null; replay: Evaluation | null };
+  stable: { golden: Evaluation; fresh: Evaluation | null; replay: Evaluation | null; earlier: Evaluation | null };
+  candidate: { golden: Evaluation; fresh: Evaluation | null; replay: Evaluation | null; earlier: Evaluation | null };
 }
 
 // Accuracies are ratios of counts: compare with a little slack so equal counts never fail on float rounding.
@@ -79,11 +86,11 @@ const pts = (v: number) => `${(v * 100).toFixed(1)}`;
 /** Stable's evaluations, computed once per cycle and shared by every candidate the gate sees. */
 export async function evaluateStable(stable: tf.LayersModel, data: GateData): Promise<GateResult['stable'] & { freshPredicted: Int32Array }> {
   const freshPredicted = await predictLabels(stable, data.fresh);
-  return { golden: await evaluateModel(stable, data.golden), fresh: await evalOrNull(stable, data.fresh), replay: await evalOrNull(stable, data.replay), freshPredicted };
+  return { golden: await evaluateModel(stable, data.golden), fresh: await evalOrNull(stable, data.fresh), replay: await evalOrNull(stable, data.replay), earlier: await evalOrNull(stable, data.earlier), freshPredicted };
 }
 
-async function evalOrNull(model: tf.LayersModel, set: ExampleSet): Promise<Evaluation | null> {
-  return set.count > 0 ? evaluateModel(model, set) : null;
+async function evalOrNull(model: tf.LayersModel, set: ExampleSet | undefined): Promise<Evaluation | null> {
+  return set && set.count > 0 ? evaluateModel(model, set) : null;
 }
 
 /** Evaluates the candidate (and stable, unless given) on the gate's data and applies every check. */
@@ -91,7 +98,7 @@ export async function runGate(stable: tf.LayersModel | Awaited<ReturnType<typeof
   const o = { ...GATE_DEFAULTS, ...options };
   const s = 'predict' in stable ? await evaluateStable(stable, data) : stable;
   const candidatePredicted = await predictLabels(candidate, data.fresh);
-  const c = { golden: await evaluateModel(candidate, data.golden), fresh: await evalOrNull(candidate, data.fresh), replay: await evalOrNull(candidate, data.replay) };
+  const c = { golden: await evaluateModel(candidate, data.golden), fresh: await evalOrNull(candidate, data.fresh), replay: await evalOrNull(candidate, data.replay), earlier: await evalOrNull(candidate, data.earlier) };
   const metrics: GateMetric[] = [];
   const advice: string[] = [];
   const notes: string[] = [];
@@ -158,12 +165,17 @@ export async function runGate(stable: tf.LayersModel | Awaited<ReturnType<typeof
       advice.push(`held-out replay accuracy fell ${pts(s.replay.accuracy - c.replay.accuracy)} points (tolerance ${pts(o.replayTolerance)}) on ${data.replay.count} old examples: the candidate forgot; more replay helps`);
     }
   }
+  if (s.earlier && c.earlier) {
+    if (!check('earlier.accuracy', s.earlier.accuracy, c.earlier.accuracy, s.earlier.accuracy - o.earlierTolerance)) {
+      advice.push(`held-out earlier corrections: accuracy fell ${pts(s.earlier.accuracy - c.earlier.accuracy)} points (tolerance ${pts(o.earlierTolerance)}) on ${data.earlier!.count} examples: the candidate lost part of what earlier cycles learned`);
+    }
+  }
   const thin = Object.entries(data.labelCounts ?? {}).filter(([, n]) => n > 0 && n < 5).map(([l, n]) => `${l} (${n})`);
   if (thin.length) notes.push(`classes with fewer than 5 new labels: ${thin.join(', ')}`);
   const pass = metrics.every((m) => m.pass);
   const report: GateReport = { pass, metrics, notes };
   if (!pass) report.advice = advice;
-  return { report, stable: { golden: s.golden, fresh: s.fresh, replay: s.replay }, candidate: c };
+  return { report, stable: { golden: s.golden, fresh: s.fresh, replay: s.replay, earlier: s.earlier }, candidate: c };
 }
 
 /** The gate report as aligned text lines (metric, stable, candidate, threshold, pass/FAIL), then notes and advice. */

@@ -151,9 +151,16 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   const none = pick(fresh.bySplit.train, []);
   const [gateExtra = none, select = none, fit = fresh.bySplit.train] = recipe === 'search' ? splitByContent(fresh.bySplit.train, [HOLDOUT.gate, HOLDOUT.gate + HOLDOUT.select]) : [];
   const gateFresh = gateExtra.count ? concat(fresh.bySplit.val, gateExtra) : fresh.bySplit.val;
-  const pool = await replayPool(client, work);
+  const { pool, earlier } = await replayData(client, work, recipe === 'search');
   const held = recipe === 'search' ? replayHoldouts(pool, seed) : { select: pick(pool, []), gate: pick(pool, []), rest: pool };
-  const gateData: GateData = { golden, fresh: gateFresh, replay: held.gate, labelCounts: labelCounts(concat(fresh.bySplit.train, fresh.bySplit.val)) };
+  // Earlier corrections (batches earlier versions trained on), where a base data set serves as the replay: trained on
+  // again beside the new ones, so a cycle keeps what earlier cycles learned of a drift, and split by the same content
+  // hash, so their held-out parts have never been trained on: choosing sees them with the new held-out examples, and
+  // the gate checks that the candidate does not lose them.
+  const [earlierGate = none, earlierSelect = none, earlierFit = none] = earlier.train.count ? splitByContent(earlier.train, [HOLDOUT.gate, HOLDOUT.gate + HOLDOUT.select]) : [];
+  const earlierHeld = earlier.val.count || earlierGate.count ? concat(earlier.val, earlierGate) : none;
+  const gateData: GateData = { golden, fresh: gateFresh, replay: held.gate, earlier: earlierHeld, labelCounts: labelCounts(concat(fresh.bySplit.train, fresh.bySplit.val)) };
+  const [fitAll, selectAll] = [earlierFit.count ? concat(fit, earlierFit) : fit, earlierSelect.count ? concat(select, earlierSelect) : select];
 
   const fixed = { learningRate: options.learningRate ?? 3e-4, maxEpochs: options.epochs ?? 5, replayRatio: options.replayRatio ?? 2, trainable: 'all' as const, distill: 0, earlyStopping: false };
   const candidates = recipe === 'fixed' ? [fixed] : pinned(options.candidates ?? DEFAULT_CANDIDATES, options).slice(0, options.maxCandidates ?? Infinity);
@@ -168,9 +175,9 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   r.step(
     recipe === 'fixed'
       ? `fine-tuning ${stable.version.version} on ${fit.count} new examples + replay ${fixed.replayRatio}:1 (fixed recipe: learning rate ${fixed.learningRate}, ${fixed.maxEpochs} epochs)`
-      : `searching ${candidates.length} candidates within ${Math.round(searchBudget)} s of the cycle's ${budgetSec} s: ${fit.count} new examples to train on, ${select.count} + ${held.select.count} replayed held out to choose, ${gateFresh.count} + ${held.gate.count} replayed held out for the gate`,
+      : `searching ${candidates.length} candidates within ${Math.round(searchBudget)} s of the cycle's ${budgetSec} s: ${fit.count} new + ${earlierFit.count} earlier corrections to train on, ${select.count} + ${earlierSelect.count} earlier + ${held.select.count} replayed held out to choose, ${gateFresh.count} + ${earlierHeld.count} earlier + ${held.gate.count} replayed held out for the gate`,
   );
-  const search = await searchCandidates(() => stable.load(), { fit, select, replay: held.rest, replaySelect: held.select }, {
+  const search = await searchCandidates(() => stable.load(), { fit: fitAll, select: selectAll, replay: held.rest, replaySelect: held.select }, {
     seed,
     candidates,
     ...(recipe === 'search' ? { budgetSec: searchBudget } : {}),
@@ -184,7 +191,7 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   // The gate sees the best-scored candidates in turn and keeps the first that passes. A candidate refused only
   // for forgetting (golden, recall or replay checks) is seen again one step nearer stable (a smaller α), which
   // can only undo change: the gain check on held-out new data still has to pass at that α.
-  r.step(`gating on ${golden.count} golden, ${gateFresh.count} held-out new and ${held.gate.count} held-out replayed examples`);
+  r.step(`gating on ${golden.count} golden, ${gateFresh.count} held-out new, ${earlierHeld.count} held-out earlier and ${held.gate.count} held-out replayed examples`);
   const net = await stable.load();
   let chosen: { candidate: Candidate; gate: GateResult; alpha: number } | null = null;
   let first: GateResult | null = null;
@@ -217,7 +224,9 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
     'stable.golden.accuracy': gate.stable.golden.accuracy,
     ...(gate.candidate.fresh ? { 'new.accuracy': gate.candidate.fresh.accuracy, 'stable.new.accuracy': gate.stable.fresh!.accuracy } : {}),
     ...(gate.candidate.replay ? { 'replay.accuracy': gate.candidate.replay.accuracy, 'stable.replay.accuracy': gate.stable.replay!.accuracy } : {}),
+    ...(gate.candidate.earlier ? { 'earlier.accuracy': gate.candidate.earlier.accuracy, 'stable.earlier.accuracy': gate.stable.earlier!.accuracy } : {}),
     'train.examples': fit.count,
+    'earlier.examples': earlierFit.count,
     'candidates.trained': search.candidates.filter((c) => c.status === 'trained').length,
     'search.seconds': search.seconds,
   };
@@ -379,17 +388,34 @@ export function formatCandidates(search: SearchResult, gated: ReadonlyMap<number
   return ['candidates (held-out accuracy on new and replayed examples; score = new + replay − 5 × replay lost):', line(head), ...rows.map(line)].join('\n');
 }
 
-/** Earlier data to replay: the training split of batches earlier versions trained on, plus the base data set. */
-async function replayPool(client: CollectorClient, work: PendingWork): Promise<ExampleSet> {
+/** The most recent earlier corrections a cycle rehearses (examples); older ones stay in the replay pool. */
+export const EARLIER_MAX = 3000;
+
+/**
+ * Earlier data: the replay pool (the base data set) and the earlier corrections, newest batches first up to
+ * EARLIER_MAX, to rehearse beside the new ones. A model without a base data set replays its earlier corrections
+ * instead (they are all the old data it has), and so does the fixed recipe.
+ */
+async function replayData(client: CollectorClient, work: PendingWork, rehearse: boolean): Promise<{ pool: ExampleSet; earlier: { train: ExampleSet; val: ExampleSet } }> {
   const { labels, input } = work.stable.version.meta;
-  const pools: ExampleSet[] = [];
-  for (const b of trainedBatches(work.batches, work.versions)) {
-    pools.push(decodeExamples(await client.batchExamples(b.id), labels, input).bySplit.train);
+  const empty: ExampleSet = { x: new Float32Array(0), y: new Int32Array(0), count: 0, shape: input.shape, labels };
+  const base = work.stable.config.baseData === 'mnist:train' ? loadMnist('train') : empty;
+  const recent = (sets: ExampleSet[]) => {
+    const kept: ExampleSet[] = [];
+    let n = 0;
+    for (const set of sets.reverse()) {
+      if (set.count === 0 || n >= EARLIER_MAX) continue;
+      kept.push(set.count + n > EARLIER_MAX ? pick(set, [...Array(EARLIER_MAX - n).keys()]) : set);
+      n += kept.at(-1)!.count;
+    }
+    return kept.length === 0 ? empty : kept.length === 1 ? kept[0]! : concat(...kept);
+  };
+  const decoded = await Promise.all(trainedBatches(work.batches, work.versions).map(async (b) => decodeExamples(await client.batchExamples(b.id), labels, input).bySplit));
+  if (rehearse && base.count > 0) {
+    return { pool: base, earlier: { train: recent(decoded.map((d) => d.train)), val: recent(decoded.map((d) => d.val)) } };
   }
-  if (work.stable.config.baseData === 'mnist:train') pools.push(loadMnist('train'));
-  const pool = pools.filter((p) => p.count > 0);
-  if (pool.length === 0) return { x: new Float32Array(0), y: new Int32Array(0), count: 0, shape: input.shape, labels };
-  return pool.length === 1 ? pool[0]! : concat(...pool);
+  const pool = [...decoded.map((d) => d.train), base].filter((p) => p.count > 0);
+  return { pool: pool.length === 0 ? empty : pool.length === 1 ? pool[0]! : concat(...pool), earlier: { train: empty, val: empty } };
 }
 
 function finite(metrics: Record<string, number>): Record<string, number> {
