@@ -89,6 +89,8 @@ test('devices correct only their wrong predictions of a drift (rotated digits): 
   assert.ok(t !== undefined && t > 0, 'a fitted temperature is stored with the version');
   assert.deepEqual(v2.meta.gate?.calibration?.temperature, t);
   assert.ok(Number.isFinite(v2.meta.metrics['ece.before']) && Number.isFinite(v2.meta.metrics['ece.after']));
+  assert.equal(v2.meta.metrics['golden.baseline'], v2.meta.metrics['stable.golden.accuracy'], 'the lineage\'s golden baseline is v1\'s, kept for later cycles');
+  assert.ok(Number.isSafeInteger(v2.meta.metrics['golden.hash']), 'with the golden set it was measured on');
   const manifest = (await (await fetch(`${collector.url}/v1/models/digits/manifest?device=${canaryDevice()}`, { headers: { authorization: `Bearer ${KEYS.ingest}` } })).json()) as { version: string; output?: { temperature: number } };
   assert.deepEqual({ version: manifest.version, temperature: manifest.output?.temperature }, { version: 'v2', temperature: t }, 'the manifest serves the temperature to the runtime');
 

@@ -127,4 +127,13 @@ test('the gate asks for a gain: a model against itself fails only the new-data c
   const lost = await runGate(knewThem, a, withEarlier, strict);
   assert.deepEqual(lost.report.metrics.filter((m) => !m.pass).map((m) => m.name), ['earlier.accuracy']);
   assert.match(lost.report.advice!.join('\n'), /held-out earlier corrections: accuracy fell [\d.]+ points \(tolerance 5\.0\) on 60 examples/);
+
+  // The lineage's golden baseline: a candidate equal to stable still fails when stable itself is already near the
+  // tolerance below the first version's golden accuracy, so losses cannot add up over cycles.
+  const stableGolden = itself.stable.golden.accuracy;
+  const withinBaseline = await runGate(a, a, { ...noFresh, goldenBaseline: stableGolden + 0.004 }, { minGain: 0 });
+  assert.equal(withinBaseline.report.pass, true, 'within the tolerance of the baseline');
+  const belowBaseline = await runGate(a, a, { ...noFresh, goldenBaseline: stableGolden + 0.02 }, { minGain: 0 });
+  assert.deepEqual(belowBaseline.report.metrics.filter((m) => !m.pass).map((m) => m.name), ['golden.accuracy']);
+  assert.match(belowBaseline.report.advice!.join('\n'), /2\.0 points below the lineage's golden baseline/);
 });

@@ -69,6 +69,12 @@ export interface GateData {
   replay: ExampleSet;
   /** Held-out earlier corrections: examples of earlier batches no version trained on (optional). */
   earlier?: ExampleSet;
+  /**
+   * The lineage's golden baseline: the golden accuracy of the first version gated on this golden set. The candidate
+   * must stay within the golden tolerance of it as well as of stable's, so that small losses cannot add up over
+   * cycles (optional: absent in a lineage's first cycle).
+   */
+  goldenBaseline?: number;
   /** Labeled examples per class in the new batches (for advice). */
   labelCounts?: Record<string, number>;
 }
@@ -108,8 +114,14 @@ export async function runGate(stable: tf.LayersModel | Awaited<ReturnType<typeof
     return pass;
   };
 
-  if (!check('golden.accuracy', s.golden.accuracy, c.golden.accuracy, s.golden.accuracy - o.goldenTolerance)) {
-    advice.push(`golden accuracy fell ${pts(s.golden.accuracy - c.golden.accuracy)} points (tolerance ${pts(o.goldenTolerance)}): the candidate forgot old skills; more replay, or more new labels so that less interpolation is needed`);
+  const baseline = data.goldenBaseline ?? s.golden.accuracy;
+  if (!check('golden.accuracy', s.golden.accuracy, c.golden.accuracy, Math.max(s.golden.accuracy, baseline) - o.goldenTolerance)) {
+    const help = 'the candidate forgot old skills; more replay, or more new labels so that less interpolation is needed';
+    advice.push(
+      baseline > s.golden.accuracy
+        ? `golden accuracy is ${pts(baseline - c.golden.accuracy)} points below the lineage's golden baseline (${pts(baseline)} %, its first version on this golden set; tolerance ${pts(o.goldenTolerance)}): losses add up over cycles; ${help}`
+        : `golden accuracy fell ${pts(s.golden.accuracy - c.golden.accuracy)} points (tolerance ${pts(o.goldenTolerance)}): ${help}`,
+    );
   }
   for (const label of data.golden.labels) {
     const rs = s.golden.recall[label];

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Batch, GateMetric, Rollout, Version } from '@edgeloop/protocol';
 import type { CollectorClient } from '../collector/client.js';
 import { concat, labelCounts, pick, type ExampleSet } from '../data/examples.js';
-import { replayHoldouts, splitByContent } from '../data/holdout.js';
+import { hashExamples, replayHoldouts, splitByContent } from '../data/holdout.js';
 import { loadMnist } from '../data/mnist.js';
 import { decodeExamples } from '../data/wire.js';
 import { TrainerError } from '../errors.js';
@@ -159,7 +159,15 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   // the gate checks that the candidate does not lose them.
   const [earlierGate = none, earlierSelect = none, earlierFit = none] = earlier.train.count ? splitByContent(earlier.train, [HOLDOUT.gate, HOLDOUT.gate + HOLDOUT.select]) : [];
   const earlierHeld = earlier.val.count || earlierGate.count ? concat(earlier.val, earlierGate) : none;
-  const gateData: GateData = { golden, fresh: gateFresh, replay: held.gate, earlier: earlierHeld, labelCounts: labelCounts(concat(fresh.bySplit.train, fresh.bySplit.val)) };
+  // The golden baseline travels in each version's metrics with a hash of the golden set it was measured on; a new
+  // golden set starts a new baseline.
+  const goldenHash = hashExamples(golden);
+  const stableMetrics = stable.version.meta.metrics;
+  const goldenBaseline = stableMetrics['golden.hash'] === goldenHash ? stableMetrics['golden.baseline'] : undefined;
+  const gateData: GateData = {
+    golden, fresh: gateFresh, replay: held.gate, earlier: earlierHeld, labelCounts: labelCounts(concat(fresh.bySplit.train, fresh.bySplit.val)),
+    ...(goldenBaseline !== undefined ? { goldenBaseline } : {}),
+  };
   const [fitAll, selectAll] = [earlierFit.count ? concat(fit, earlierFit) : fit, earlierSelect.count ? concat(select, earlierSelect) : select];
 
   const fixed = { learningRate: options.learningRate ?? 3e-4, maxEpochs: options.epochs ?? 5, replayRatio: options.replayRatio ?? 2, trainable: 'all' as const, distill: 0, earlyStopping: false };
@@ -252,6 +260,8 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   const metrics: Record<string, number> = {
     ...common,
     'chosen.alpha': alpha,
+    'golden.baseline': goldenBaseline ?? gate.stable.golden.accuracy,
+    'golden.hash': goldenHash,
     'calibration.temperature': calibration.temperature,
     'ece.before': calibration.ece.before,
     'ece.after': calibration.ece.after,

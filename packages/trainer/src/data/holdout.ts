@@ -23,6 +23,14 @@ export function splitByContent(set: ExampleSet, cuts: readonly number[]): Exampl
   return parts.map((idx) => pick(set, idx));
 }
 
+/** A 48-bit hash of a set's inputs and labels, as a number (it travels in a version's numeric metrics). */
+export function hashExamples(set: ExampleSet): number {
+  const h = createHash('sha256');
+  h.update(new Uint8Array(set.x.buffer, set.x.byteOffset, set.count * exampleSize(set.shape) * 4));
+  h.update(new Uint8Array(set.y.buffer, set.y.byteOffset, set.count * 4));
+  return h.digest().readUIntBE(0, 6);
+}
+
 /**
  * Two held-out slices of `pool` (each `fraction` of it, at most `max`) and the rest, seeded. A pool too small to
  * spare them (under 50 examples) is all kept for replay and the slices are empty.
