@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { buildDigitsModel, DEFAULT_CANDIDATES, DRIFTS, fitModel, loadLayers, loadMnist, pick, saveLayers, useBackend, type ExampleSet } from '../src/index.js';
+import { buildDigitsModel, DEFAULT_CANDIDATES, DRIFTS, fitModel, loadLayers, loadMnist, pick, saveLayers, take, useBackend, type ExampleSet } from '../src/index.js';
 import { ranked, sampleReplay, searchCandidates, type SearchData } from '../src/cycle/search.js';
 
 const slice = (set: ExampleSet, from: number, to: number) => pick(set, [...Array(to - from).keys()].map((i) => i + from));
@@ -58,4 +58,16 @@ test('class-balanced replay takes classes evenly; uniform replay follows the poo
   assert.equal(balanced.count, 200);
   assert.ok(Math.max(...[...Array(10).keys()].map((k) => count(balanced, k))) <= 21, 'about 20 per class');
   assert.ok(count(uniform, 1) > 80, `uniform replay keeps the skew (${count(uniform, 1)} of class 1)`);
+});
+
+test('fresh replay: each epoch trains on the new examples and the next window of the replay sample', async () => {
+  const set = take(loadMnist('train'), 100);
+  const model = buildDigitsModel({ seed: 2 });
+  const seen: number[] = [];
+  const fit = await fitModel(model, set, { epochs: 3, batchSize: 10, seed: 1, rotate: { always: 20, window: 30 }, onProgress: (p) => seen.push(p.total) });
+  assert.equal(fit.samples, 3 * (20 + 30), 'each epoch: the 20 new examples and 30 replayed ones, not all 100');
+  assert.equal(seen.at(-1), 150);
+  const all = await fitModel(buildDigitsModel({ seed: 2 }), set, { epochs: 1, batchSize: 50, seed: 1 });
+  assert.equal(all.samples, 100, 'without rotate every row trains every epoch');
+  model.dispose();
 });

@@ -38,6 +38,8 @@ export interface RetrainOptions {
   interpolate?: boolean;
   /** Class-balanced replay (default true). */
   balancedReplay?: boolean;
+  /** Replay other old examples in every epoch (search recipe; default true; false: the same sample every epoch). */
+  freshReplay?: boolean;
   /** Pins every candidate's epochs (the fixed recipe's: default 5). */
   epochs?: number;
   batchSize?: number;
@@ -191,6 +193,7 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
     ...(recipe === 'search' ? { budgetSec: searchBudget } : {}),
     interpolate: recipe === 'search' && options.interpolate !== false,
     balancedReplay: recipe === 'search' && options.balancedReplay !== false,
+    freshReplay: recipe === 'search' && options.freshReplay !== false,
     ...(stable.config.trainableTail !== undefined ? { maxTrainableTail: stable.config.trainableTail } : {}),
     ...(recipe === 'fixed' ? { batchSize: options.batchSize ?? 64 } : options.batchSize ? { batchSize: options.batchSize } : {}),
     onCandidate: (c) => r.progress('search', c.index + 1, candidates.length, `candidate ${c.index + 1}: ${c.status === 'trained' ? `score ${c.score.toFixed(3)}` : 'skipped'}`),

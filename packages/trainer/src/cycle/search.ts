@@ -72,6 +72,12 @@ export interface SearchOptions {
   interpolate?: boolean;
   /** Sample the replay evenly over classes (default true); false samples it uniformly. */
   balancedReplay?: boolean;
+  /**
+   * Replay other old examples in every epoch (default true): the replay sample is drawn for all of a candidate's
+   * epochs and each epoch trains on the next window of it (as many as the replay ratio asks for). False replays the
+   * same sample every epoch.
+   */
+  freshReplay?: boolean;
   /** Held-out replay accuracy may drop this much before it counts against a candidate (default 0). */
   tolerance?: number;
   /** Never train more than the last N weighted layers (the stable version's `trainableTail`). */
@@ -136,14 +142,18 @@ export async function searchCandidates(load: () => Promise<tf.LayersModel>, data
   let secondsPerSample: number | null = null;
 
   for (const [index, spec] of specs.entries()) {
-    const replayKey = `${spec.replayRatio}`;
+    // Per epoch, `window` replayed examples; with fresh replay the sample holds a window for each epoch, and a
+    // balanced sample is drawn class by class in turn, so every window of it is balanced too.
+    const window = Math.round(data.fit.count * spec.replayRatio);
+    const epochsOfReplay = (options.freshReplay ?? true) ? spec.maxEpochs : 1;
+    const replayKey = `${spec.replayRatio}×${epochsOfReplay}`;
     let replay = replays.get(replayKey);
     if (!replay) {
-      const want = Math.round(data.fit.count * spec.replayRatio);
-      replay = { set: sampleReplay(data.replay, want, options.seed, options.balancedReplay ?? true), probs: null };
+      replay = { set: sampleReplay(data.replay, window * epochsOfReplay, options.seed, options.balancedReplay ?? true), probs: null };
       replays.set(replayKey, replay);
     }
-    const samples = (data.fit.count + replay.set.count) * spec.maxEpochs * (spec.trainable === 'all' ? 1 : spec.trainable === 'tail' ? 0.6 : 0.25);
+    const perEpoch = data.fit.count + Math.min(window, replay.set.count);
+    const samples = perEpoch * spec.maxEpochs * (spec.trainable === 'all' ? 1 : spec.trainable === 'tail' ? 0.6 : 0.25);
     const elapsed = (performance.now() - started) / 1000;
     if (options.budgetSec !== undefined && secondsPerSample !== null && elapsed + samples * secondsPerSample > options.budgetSec) {
       const c: Candidate = { index, spec, status: 'skipped', why: `budget: ${Math.round(elapsed)} of ${options.budgetSec} s used, this one needs about ${Math.round(samples * secondsPerSample)} s`, epochs: 0, alpha: 0, selectNew: 0, selectReplay: 0, score: -Infinity, seconds: 0, weights: null, tuned: null };
@@ -167,6 +177,7 @@ export async function searchCandidates(load: () => Promise<tf.LayersModel>, data
       seed: options.seed + index,
       ...(tail !== undefined ? { trainableTail: tail } : {}),
       ...(targets ? { targets } : {}),
+      ...(replay.set.count > window ? { rotate: { always: data.fit.count, window } } : {}),
       ...(spec.earlyStopping !== false ? { earlyStopping: { score: async (m: tf.LayersModel) => (await scoreModel(m)).score, patience: 3 } } : {}),
     });
     // WiSE-FT: the mix of stable and fine-tuned weights that scores best on the held-out data.
@@ -182,7 +193,7 @@ export async function searchCandidates(load: () => Promise<tf.LayersModel>, data
     const weights = best.alpha === 1 ? tuned : mix(stableWeights, tuned, best.alpha);
     model.dispose();
     const seconds = (performance.now() - t0) / 1000;
-    if (spec.trainable === 'all' && secondsPerSample === null) secondsPerSample = seconds / Math.max(1, (data.fit.count + replay.set.count) * fit.epochs);
+    if (spec.trainable === 'all' && secondsPerSample === null) secondsPerSample = seconds / Math.max(1, perEpoch * fit.epochs);
     secondsPerSample ??= seconds / Math.max(1, samples);
     const c: Candidate = { index, spec, status: 'trained', epochs: fit.epochs, alpha: best.alpha, selectNew: best.selectNew, selectReplay: best.selectReplay, score: best.score, seconds, weights, tuned };
     candidates.push(c);

@@ -26,6 +26,12 @@ export interface FitOptions {
    * after `patience` epochs without a new best (default 2), and the best epoch's weights are restored.
    */
   earlyStopping?: { score: (model: tf.LayersModel) => Promise<number>; patience?: number };
+  /**
+   * Train on part of the rows each epoch: the first `always` rows every epoch, and the next `window` rows of the
+   * rest, a different window each epoch (wrapping around). With the rest a replay sample several epochs long, every
+   * epoch replays other old examples: the old task's gradient is estimated on many more of them, at the same cost.
+   */
+  rotate?: { always: number; window: number };
 }
 
 export interface FitResult {
@@ -62,6 +68,7 @@ async function fitAll(model: tf.LayersModel, data: ExampleSet, options: FitOptio
   const rand = mulberry32(options.seed ?? 1);
   const losses: number[] = [];
   let seen = 0;
+  const perEpoch = epochRows(data.count, 0, options.rotate).length;
   const started = performance.now();
   const stopping = options.earlyStopping;
   let best: { epoch: number; score: number; weights: tf.Tensor[] } | null = null;
@@ -69,7 +76,8 @@ async function fitAll(model: tf.LayersModel, data: ExampleSet, options: FitOptio
   for (let epoch = 0; epoch < epochs; epoch++) {
     // One fit() per epoch over a seeded permutation made on the JS side (no extra tensor copy): the same seed
     // gives the same training run, where TF.js's own shuffle would use Math.random.
-    const order = permutation(data.count, rand);
+    const order = epochRows(data.count, epoch, options.rotate);
+    shuffleInPlace(order, rand);
     const epochData = pick(data, order);
     const [ex, ey] = [inputTensor(epochData), options.targets ? softTensor(options.targets, order, data.labels.length) : oneHotTensor(epochData)];
     try {
@@ -84,7 +92,7 @@ async function fitAll(model: tf.LayersModel, data: ExampleSet, options: FitOptio
               callbacks: {
                 onBatchEnd: async (_b: number, logs?: tf.Logs) => {
                   seen += batchSize;
-                  options.onProgress?.({ epoch, epochs, samples: Math.min(seen, data.count * epochs), total: data.count * epochs, loss: Number(logs?.loss ?? NaN) });
+                  options.onProgress?.({ epoch, epochs, samples: Math.min(seen, perEpoch * epochs), total: perEpoch * epochs, loss: Number(logs?.loss ?? NaN) });
                 },
               },
             }
@@ -108,7 +116,7 @@ async function fitAll(model: tf.LayersModel, data: ExampleSet, options: FitOptio
     tf.dispose(best.weights);
   }
   const seconds = (performance.now() - started) / 1000;
-  const samples = data.count * ran;
+  const samples = perEpoch * ran;
   return { epochs: ran, samples, loss: losses, seconds, samplesPerSec: samples / seconds, ...(best ? { bestEpoch: best.epoch, bestScore: best.score } : {}) };
 }
 
@@ -153,11 +161,19 @@ async function baseFeatures(base: tf.LayersModel, data: ExampleSet, chunk = 256)
   return { x, y: data.y, count: data.count, shape, labels: data.labels };
 }
 
-function permutation(n: number, rand: () => number): number[] {
-  const p = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
+/** The rows an epoch trains on (see FitOptions.rotate): all of them without `rotate`. */
+function epochRows(count: number, epoch: number, rotate: FitOptions['rotate']): number[] {
+  const all = Array.from({ length: count }, (_, i) => i);
+  if (!rotate) return all;
+  const rest = count - rotate.always;
+  if (rest <= rotate.window) return all;
+  const start = (epoch * rotate.window) % rest;
+  return [...all.slice(0, rotate.always), ...Array.from({ length: rotate.window }, (_, k) => rotate.always + ((start + k) % rest))];
+}
+
+function shuffleInPlace(p: number[], rand: () => number): void {
+  for (let i = p.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [p[i], p[j]] = [p[j]!, p[i]!];
   }
-  return p;
 }
