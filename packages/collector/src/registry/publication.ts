@@ -7,7 +7,7 @@ import { unstorableMessage, unstorablePath } from '../text.js';
 import { createHash } from 'node:crypto';
 import { Ajv } from 'ajv';
 import type { Multipart } from '@fastify/multipart';
-import { Artifact, ArtifactFormat, VersionMeta } from '@edgeloop/protocol';
+import { Artifact, ArtifactFormat, inputSpecProblem, VersionMeta } from '@edgeloop/protocol';
 import { EL_INVALID_ARTIFACT, EL_INVALID_VERSION } from '../errors.js';
 
 /** Largest artifact file accepted (PostgreSQL keeps them as bytea, and they are read into memory once). */
@@ -77,5 +77,7 @@ function parseMeta(text: string): VersionMeta {
   if (!checkMeta(value)) throw new EL_INVALID_VERSION(`meta${ajv.errorsText(checkMeta.errors, { dataVar: '' })}`);
   const where = unstorablePath(value);
   if (where !== null) throw new EL_INVALID_VERSION(unstorableMessage(`meta${where}`));
+  const input = inputSpecProblem(value.input);
+  if (input !== null) throw new EL_INVALID_VERSION(`meta.${input}`);
   return value;
 }
