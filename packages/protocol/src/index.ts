@@ -40,7 +40,8 @@ export {
 } from './schemas.js';
 export type { TSchema } from './schemas.js';
 export { checkEvent } from './validate.js';
-export { inputSpecProblem, modelInputShape } from './model-io.js';
+// inputSpecProblem and modelInputShape: `@edgeloop/protocol/model-io` (a subpath, so a browser bundle that does not
+// use them never carries them).
 export { BlindLoop, BLIND_LOOP_DEFAULTS, blindLoopOf, type BlindLoopOptions, type ConfidenceFigures } from './blind-loop.js';
 export { murmur3_32, bucketOf, inCanary } from './bucketing.js';
 export { newId, isUuid, uuidv7Time, MODEL_NAME_RE, SHA256_RE } from './ids.js';

@@ -7,7 +7,8 @@ import { unstorableMessage, unstorablePath } from '../text.js';
 import { createHash } from 'node:crypto';
 import { Ajv } from 'ajv';
 import type { Multipart } from '@fastify/multipart';
-import { Artifact, ArtifactFormat, inputSpecProblem, VersionMeta } from '@edgeloop/protocol';
+import { Artifact, ArtifactFormat, VersionMeta } from '@edgeloop/protocol';
+import { inputSpecProblem } from '@edgeloop/protocol/model-io';
 import { EL_INVALID_ARTIFACT, EL_INVALID_VERSION } from '../errors.js';
 
 /** Largest artifact file accepted (PostgreSQL keeps them as bytea, and they are read into memory once). */
