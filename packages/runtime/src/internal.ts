@@ -16,4 +16,5 @@ export { newId } from '@edgeloop/protocol';
 export { RecentPredictions, type Recent } from './recent.js';
 export { loadOrt, ortHandler, type OrtPath } from './engines/ort.js';
 export { Turns } from './engines/serial.js';
+export { MissingLibrary, importLibrary } from './engines/library.js';
 export { ortWasm, ortWebgpu, tfjsWasm, tfjsWebgpu, tfjsCpu } from './engines/builtin.js';
