@@ -1,8 +1,8 @@
 /**
  * A version's input and output conventions, compiled once when it loads: how the app's input becomes the model's
  * (scale/offset, per-channel mean/std, channels-first layout) and how the model's output becomes scored
- * probabilities (probabilities, logits, multi-label sigmoid; calibration temperature). Loaded by the loader with
- * the first model, beside the artifacts' download, like the engines' adapters.
+ * probabilities (probabilities, logits, multi-label sigmoid; calibration temperature). The loader imports this
+ * module when the first model loads, as it does the engines' adapters.
  */
 import type { InputSpec, Manifest } from '@edgeloop/protocol';
 // The subpath, not the entry: the entry's other modules would ride along into the runtime's first chunk.
@@ -71,7 +71,6 @@ export function probabilityProblem(probs: ArrayLike<number>, n: number, toleranc
   }
   return Math.abs(sum - 1) > tolerance ? `outputs sum to ${sum}, not 1` : null;
 }
-
 
 const stat = (v: readonly number[] | undefined, c: number, fallback: number) => (v ? (v.length === 1 ? v[0]! : v[c]!) : fallback);
 
