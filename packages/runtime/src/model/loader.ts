@@ -8,7 +8,7 @@ import type { EngineChoice } from '../types.js';
 import { listEngines } from '../engines/registry.js';
 import { probeInput } from '../input.js';
 import type { ModelIO } from './io.js';
-import { RuntimeError } from '../errors.js';
+import { RuntimeError, codes } from '../errors.js';
 import type { ArtifactStore } from './artifacts.js';
 import type { LoadedModel } from './slot.js';
 
@@ -65,8 +65,10 @@ export async function loadModel(req: LoadRequest): Promise<{ model: LoadedModel;
         await yieldToPage();
         session = await engine.load(bytes, ctx);
       } catch (err) {
-        // The model does not fit its manifest (a shape, a dtype): no other engine will fix that; say so as it is.
-        if (err instanceof RuntimeError) throw err;
+        // The model does not fit its manifest (a shape, a dtype): no other engine will fix that; say so as it is. An
+        // engine module brings its own copy of RuntimeError: its code is what counts.
+        const code = (err as { code?: unknown }).code;
+        if (typeof code === 'string' && code in codes) throw err instanceof RuntimeError ? err : RuntimeError.from(code, (err as Error).message);
         // A MissingLibrary (engines/library.ts) names the package; only then is installing one the fix.
         const library = (err as { library?: unknown }).library;
         if (typeof library === 'string') missing.add(library);
