@@ -54,6 +54,8 @@ describe('models this project did not make (PyTorch ONNX)', () => {
         const rt = window.kit.rts.rt!;
         const preds: Prediction[] = [];
         for (const x of raw) preds.push(await rt.predict(bytes ? Uint8Array.from(x) : Float32Array.from(x)));
+        // What was kept reaches the collector before this resolves.
+        await rt.flush();
         const status = rt.status();
         await window.kit.dispose('rt');
         return { preds, engine: status.engine?.name, worker: status.worker };
@@ -80,6 +82,17 @@ describe('models this project did not make (PyTorch ONNX)', () => {
             assert.ok(Math.abs(p.confidence - Math.min(...want.map((q) => Math.max(q, 1 - q)))) < TOLERANCE);
           });
         } else preds.forEach((p) => assert.equal(p.labels, undefined));
+        // The collector keeps what the app passed (channels last, its dtype), not what the model was fed.
+        const low = preds.filter((p) => p.confidence < 0.6);
+        assert.ok(low.length > 0, 'some predictions are low-confidence');
+        for (const p of low) {
+          const e = await env.collector.storage.events.get(p.id);
+          assert.ok(e?.type === 'prediction' && e.input, `prediction ${p.id} was kept with its input`);
+          const i = preds.indexOf(p);
+          const sent = c.input.dtype === 'uint8' ? Buffer.from(Uint8Array.from(c.raw[i]!)) : Buffer.from(Float32Array.from(c.raw[i]!).buffer);
+          assert.deepEqual({ shape: e.input.shape, dtype: e.input.dtype }, { shape: [8, 8, 3], dtype: c.input.dtype });
+          assert.ok(Buffer.from(e.input.data, 'base64').equals(sent));
+        }
       });
     }
   }
