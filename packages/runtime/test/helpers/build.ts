@@ -53,6 +53,8 @@ async function doBuild(): Promise<string> {
       target: 'esnext',
       minify: false,
       reportCompressedSize: false,
+      // No modulepreload helper around dynamic imports: it reaches for `document`, and engine.js also runs in a worker.
+      modulePreload: false,
       chunkSizeWarningLimit: 100_000,
       rollupOptions: {
         input: { index: join(PAGES, 'index.html'), blank: join(PAGES, 'blank.html'), sw: join(PAGES, 'sw.ts'), engine: join(PAGES, 'engine.ts') },
