@@ -190,11 +190,13 @@ export class ModelUpdater {
     const previous = this.#slot.swap(model);
     this.choice = choice;
     this.source = source;
-    if (source === 'network') void this.#manifests.remember(manifest);
     if (previous) {
       this.swaps++;
       this.#hooks.swap({ from: previous.manifest.version, to: manifest.version, channel: manifest.channel, engine: model.engine, tookMs: performance.now() - seenAt });
     }
+    // Stored before createRuntime (or update) resolves, after the swap: a tab closed right after its first start
+    // still finds this model for an offline start.
+    if (source === 'network') await this.#manifests.remember(manifest);
   }
 
   #interval(): number | null {
