@@ -47,6 +47,20 @@ for (const kind of STORE_KINDS) {
       for (const a of m.artifacts) assert.equal(a.url, `/v1/artifacts/${a.sha256}`);
     });
 
+    test("passes the version's input description (layout, per-channel mean/std) and output kind to devices, and refuses statistics that do not fit the channels", async () => {
+      const input = { shape: [32, 32, 3], dtype: 'uint8' as const, normalize: { scale: 1 / 255, offset: 0, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }, layout: 'nchw' as const };
+      const output = { kind: 'logits' as const, temperature: 1.5 };
+      assert.equal((await publish(app, 'imported', 'v1', { labels: ['cat', 'dog'], input, output })).statusCode, 201);
+      const m = (await app.inject({ method: 'GET', url: '/v1/models/imported/manifest?device=d1', headers: bearer(KEYS.ingest) })).json() as Manifest;
+      assert.deepEqual({ input: m.input, output: m.output }, { input, output });
+      const bad = await publish(app, 'imported', 'v2', { labels: ['cat', 'dog'], input: { ...input, normalize: { ...input.normalize, std: [0.2, 0.2] } } });
+      assert.equal(bad.statusCode, 422, bad.body);
+      assert.equal(bad.json().code, 'EL_INVALID_VERSION');
+      assert.match(bad.json().message, /std has 2 values for 3 channels/);
+      const kind = await publish(app, 'imported', 'v3', { labels: ['cat', 'dog'], output: { kind: 'softmax' as never } });
+      assert.equal(kind.statusCode, 422, kind.body);
+    });
+
     test('answers 304 to a device that has the current manifest', async () => {
       const first = await manifest('device-1');
       const etag = first.headers.etag as string;

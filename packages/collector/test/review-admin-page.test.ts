@@ -12,6 +12,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { App } from '@edgeloop/collector';
 import { KEYS, makeApp, STORE_KINDS } from './helpers/stores.js';
 import { correction, makeInput, MODEL, prediction, store } from './helpers/labels.js';
+import { stats } from './helpers/release.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ADMIN_SRC = fileURLToPath(new URL('../src/admin/', import.meta.url));
@@ -126,6 +127,20 @@ for (const kind of STORE_KINDS) {
       assert.ok(text.includes(`${XSS_MAJORITY}: 1`), text);
       assert.ok(text.includes(`${XSS_REVIEW}: 1`), text);
       assert.equal(makeInput(1).inputHash, hostile.inputHash);
+      await assertInert(page);
+    });
+
+    test('the metrics tab flags a version whose loop is blind, and only it', async () => {
+      await app.storage.events.insert([
+        stats({ model: MODEL, version: 'sure-of-all', predictions: 1200, lowConfidence: 0, confidenceHist: [0, 0, 0, 0, 0, 0, 0, 0, 0, 1200] }),
+        stats({ model: MODEL, version: 'healthy', predictions: 1200, lowConfidence: 80, confidenceHist: [0, 0, 0, 0, 20, 60, 120, 200, 300, 500] }),
+      ], Date.now());
+      await page.click('nav button[data-tab=metrics]');
+      await page.locator('table code', { hasText: 'sure-of-all' }).waitFor();
+      // Version → the last column (the blind-loop flag).
+      const byVersion = new Map(await page.$$eval('table tr', (trs) => trs.map((tr) => [tr.querySelector('code')?.textContent ?? '', tr.lastElementChild?.textContent ?? ''] as [string, string])));
+      assert.match(byVersion.get('sure-of-all') ?? '', /^blind: no low-confidence prediction in 1200/);
+      assert.equal(byVersion.get('healthy'), 'no');
       await assertInert(page);
     });
 

@@ -19,6 +19,8 @@ export {
   ArtifactFormat,
   Artifact,
   InputSpec,
+  InputLayout,
+  OutputKind,
   Policy,
   Channel,
   Manifest,
@@ -38,6 +40,9 @@ export {
 } from './schemas.js';
 export type { TSchema } from './schemas.js';
 export { checkEvent } from './validate.js';
+// inputSpecProblem and modelInputShape: `@edgeloop/protocol/model-io` (a subpath, so a browser bundle that does not
+// use them never carries them).
+export { BlindLoop, BLIND_LOOP_DEFAULTS, blindLoopOf, type BlindLoopOptions, type ConfidenceFigures } from './blind-loop.js';
 export { murmur3_32, bucketOf, inCanary } from './bucketing.js';
 export { newId, isUuid, uuidv7Time, MODEL_NAME_RE, SHA256_RE } from './ids.js';
 export { sha256Hex } from './hash.js';
@@ -62,5 +67,6 @@ export {
   SeriesPoint,
   VersionReport,
   MetricsReport,
+  BlindLoopReport,
 } from './api/documents.js';
 export { call, pathOf, apiErrorOf, ApiError, type Answer, type CallArgs, type CallOptions } from './api/call.js';

@@ -141,14 +141,30 @@ export const Artifact = Type.Object(
   closed,
 );
 
+/** How the model's first input lays out an image: channels last (`nhwc`, TF.js) or channels first (`nchw`, PyTorch). */
+export const InputLayout = Type.Union([Type.Literal('nhwc'), Type.Literal('nchw')], {
+  description: "the model's input layout; absent: `nhwc` (the model takes `[1, ...shape]`)",
+});
+
+/**
+ * The model's input. `shape` is one example as the app passes it and as it is captured (no batch dimension,
+ * channels last: `[H, W, C]` for an image); `layout: 'nchw'` says the model takes `[1, C, H, W]`, and the runtime
+ * transposes. `dtype` is the element type of the app's input and of the model's input tensor.
+ */
 export const InputSpec = Type.Object(
   {
     shape: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 8 }),
     dtype: Type.Union([Type.Literal('float32'), Type.Literal('uint8')]),
     normalize: Type.Object(
-      { scale: Type.Number(), offset: Type.Number() },
-      { ...closed, description: 'model input = raw * scale + offset' },
+      {
+        scale: Type.Number(),
+        offset: Type.Number(),
+        mean: Type.Optional(Type.Array(Type.Number(), { minItems: 1, maxItems: 64, description: 'per channel (the last axis of `shape`)' })),
+        std: Type.Optional(Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1, maxItems: 64, description: 'per channel (the last axis of `shape`)' })),
+      },
+      { ...closed, description: 'model input = (raw * scale + offset − mean[c]) / std[c], c the channel (mean 0 and std 1 when absent)' },
     ),
+    layout: Type.Optional(InputLayout),
   },
   closed,
 );
@@ -158,9 +174,19 @@ export const Policy = Type.Object(
   closed,
 );
 
-/** What the model's output means to the runtime: a temperature divides the log-probabilities (calibration). */
+/**
+ * What the model's first output holds: `probabilities` (one distribution over the labels; the default),
+ * `logits` (unnormalised scores: the runtime applies softmax) or `sigmoid` (multi-label: one logit per label, the
+ * runtime applies the logistic sigmoid to each on its own).
+ */
+export const OutputKind = Type.Union([Type.Literal('probabilities'), Type.Literal('logits'), Type.Literal('sigmoid')], { description: 'absent: `probabilities`' });
+
+/** What the model's output means to the runtime: its kind, and a temperature that divides the logits (calibration). */
 export const OutputSpec = Type.Object(
-  { temperature: Type.Optional(Type.Number({ minimum: 0.01, maximum: 100, description: 'runtime scores softmax(log p / temperature)' })) },
+  {
+    kind: Type.Optional(OutputKind),
+    temperature: Type.Optional(Type.Number({ minimum: 0.01, maximum: 100, description: 'runtime scores softmax(z / temperature), z the logits (log p for probabilities), or sigmoid(z / temperature) per label' })),
+  },
   closed,
 );
 
@@ -315,6 +341,8 @@ export type ErrorResponse = Static<typeof ErrorResponse>;
 export type ArtifactFormat = Static<typeof ArtifactFormat>;
 export type Artifact = Static<typeof Artifact>;
 export type InputSpec = Static<typeof InputSpec>;
+export type InputLayout = Static<typeof InputLayout>;
+export type OutputKind = Static<typeof OutputKind>;
 export type Policy = Static<typeof Policy>;
 export type Channel = Static<typeof Channel>;
 export type Manifest = Static<typeof Manifest>;

@@ -70,36 +70,3 @@ export function scoreTop3(probs: ArrayLike<number>, labels: readonly string[]): 
   scratch.topK = topKOf(probs, labels, 3);
   return scratch;
 }
-
-/**
- * `probs` with the version's calibration temperature applied, softmax(log p / t), in a buffer reused from call to
- * call (read it at once); `probs` itself when there is no temperature or it is 1.
- */
-let tempered = new Float32Array(0);
-export function temper(probs: Float32Array, t: number | undefined): Float32Array {
-  if (t === undefined || t === 1) return probs;
-  if (tempered.length !== probs.length) tempered = new Float32Array(probs.length);
-  let max = -Infinity;
-  for (let i = 0; i < probs.length; i++) {
-    const v = Math.log(probs[i]! > 1e-30 ? probs[i]! : 1e-30) / t;
-    tempered[i] = v;
-    if (v > max) max = v;
-  }
-  let sum = 0;
-  for (let i = 0; i < probs.length; i++) sum += tempered[i] = Math.exp(tempered[i]! - max);
-  for (let i = 0; i < probs.length; i++) tempered[i]! /= sum;
-  return tempered;
-}
-
-/** Why an output is not a probability vector over `n` labels, or `null` if it is (finite, in [0,1], sums to 1). */
-export function probabilityProblem(probs: ArrayLike<number>, n: number, tolerance = 1e-3): string | null {
-  if (probs.length !== n) return `${probs.length} outputs for ${n} labels`;
-  let sum = 0;
-  for (let i = 0; i < probs.length; i++) {
-    const p = probs[i]!;
-    if (!Number.isFinite(p)) return `output ${i} is ${p}`;
-    if (p < -tolerance || p > 1 + tolerance) return `output ${i} is ${p}, outside [0, 1]`;
-    sum += p;
-  }
-  return Math.abs(sum - 1) > tolerance ? `outputs sum to ${sum}, not 1` : null;
-}

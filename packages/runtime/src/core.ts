@@ -8,9 +8,9 @@ import type { ModelInput, OutboxStatus, Prediction, ReportOptions, RuntimeEvents
 import { Emitter } from './emitter.js';
 import { statsToken } from './id.js';
 import { RuntimeError } from './errors.js';
-import { scoreTop3, temper } from './confidence.js';
+import { scoreTop3 } from './confidence.js';
 import { isLowConfidence, keepReason, type KeepReason } from './policy.js';
-import { base64, bytesOf, checkSize, toModelInput } from './input.js';
+import { base64, bytesOf, checkSize } from './input.js';
 import { RecentPredictions, type Recent } from './recent.js';
 import { StatsWindow, statsEvent, type WindowTag } from './stats.js';
 import { Database } from './outbox/db.js';
@@ -23,16 +23,21 @@ import { isEngine } from './engines/registry.js';
 
 const MAX_PENDING_CAPTURE = 1000;
 
-/** Checks options at creation rather than at the first request. */
-export function checkOptions(o: RuntimeOptions): void {
+/**
+ * Checks options at creation rather than at the first request. `engines: false` leaves engine names to the thread
+ * that imports `engineModules` first (the worker); `inWorker` says, for an unknown name, why the page's engines
+ * are not there.
+ */
+export function checkOptions(o: RuntimeOptions, check: { engines?: boolean; inWorker?: boolean } = {}): void {
   const bad = (why: string) => new RuntimeError('EL_RT_INVALID_OPTIONS', why);
   if (!o || typeof o !== 'object') throw bad('pass an options object');
   if (typeof o.collector !== 'string' || !/^https?:\/\//.test(o.collector)) throw bad('collector must be an http(s) URL');
   if (typeof o.key !== 'string' || o.key.length === 0) throw bad('key must be the ingest key');
   if (typeof o.model !== 'string' || !MODEL_NAME_RE.test(o.model)) throw bad(`model must match ${MODEL_NAME_RE}`);
   const engines = o.engine === undefined || o.engine === 'auto' ? [] : Array.isArray(o.engine) ? o.engine : [o.engine];
-  for (const e of engines) if (!isEngine(e)) throw bad(`unknown engine "${e}"`);
   if (Array.isArray(o.engine) && o.engine.length === 0) throw bad('engine list is empty');
+  if (check.engines === false) return;
+  for (const e of engines) if (!isEngine(e)) throw bad(`unknown engine "${e}"${check.inWorker ? ' in the worker (see engineModules)' : ''}`);
 }
 
 /** What the core tells its host: the outbox's copies for the unload send, and when a stats window closed. */
@@ -71,7 +76,7 @@ export class RuntimeCore {
   ) {
     this.#observer = observer;
     this.#inWorker = inWorker;
-    checkOptions(options);
+    checkOptions(options, { inWorker });
     this.#recent = new RecentPredictions(options.recentPredictions ?? 100);
     this.collector = options.collector.replace(/\/+$/, '');
     this.#outboxStatus = { pending: 0, pendingBytes: 0, dropped: 0, sent: 0, failures: 0, retryAt: null, lastError: null };
@@ -120,13 +125,12 @@ export class RuntimeCore {
     const lease = this.#slot.acquire();
     if (!lease) return Promise.reject(new RuntimeError('EL_RT_NO_MODEL', 'no model is loaded'));
     const t0 = performance.now();
-    const { manifest, session } = lease.model;
-    const spec = manifest.input;
+    const { manifest, session, io } = lease.model;
     try {
-      checkSize(input, spec);
+      checkSize(input, manifest.input);
       // The app's own float32 buffer goes to the engine as is (engines copy it in); nothing is allocated here.
-      const x = input instanceof Float32Array && spec.normalize.scale === 1 && spec.normalize.offset === 0 ? input : toModelInput(input, spec);
-      return session.run(x, spec.shape).then(
+      const x = input instanceof Float32Array && io.identity ? input : io.toModel(input);
+      return session.run(x, io.modelShape).then(
         (out) => this.#settle(lease, manifest, input, out, t0),
         (err: unknown) => {
           throw this.#failed(lease, manifest, err);
@@ -139,7 +143,9 @@ export class RuntimeCore {
 
   #settle(lease: Lease, manifest: Manifest, input: ModelInput, out: Float32Array, t0: number): Prediction {
     this.#slot.release(lease);
-    const s = scoreTop3(temper(out, manifest.output?.temperature), manifest.labels);
+    const probs = lease.model.io.probabilities(out);
+    const multi = lease.model.io.scoreMulti?.(probs, manifest.labels);
+    const s = multi ?? scoreTop3(probs, manifest.labels);
     const latencyMs = performance.now() - t0;
     const ts = Date.now();
     const id = newId(ts);
@@ -148,6 +154,7 @@ export class RuntimeCore {
     const result: Prediction = {
       id, label: s.label, confidence: s.confidence, margin: s.margin, entropy: s.entropy, topK: s.topK,
       version, channel: manifest.channel, engine, latencyMs,
+      ...(multi ? { labels: multi.labels } : {}),
     };
     this.#predictions++;
     const reason = keepReason(result.confidence, manifest.policy);

@@ -5,15 +5,15 @@
 
 export const codes = {
   EL_RT_INVALID_OPTIONS: 'Invalid createRuntime() options: %s',
-  EL_RT_NO_ENGINE: 'No engine could run this model: %s. Install onnxruntime-web or @tensorflow/tfjs, or pick another engine',
+  EL_RT_NO_ENGINE: 'No engine could run this model: %s',
   EL_RT_ENGINE_LOAD: 'Engine "%s" could not load the model: %s',
   EL_RT_ENGINE_RUN: 'Engine "%s" failed while predicting: %s',
   EL_RT_BAD_INPUT: 'Input does not match the model: %s',
   EL_RT_MANIFEST: 'The manifest could not be fetched or is invalid: %s',
-  EL_RT_NO_MODEL: 'No model to run: the collector is unreachable and no earlier model was cached (%s)',
+  EL_RT_NO_MODEL: 'No model to run: no manifest could be fetched and no earlier model is cached (%s)',
   EL_RT_ARTIFACT_FETCH: 'Artifact "%s" could not be downloaded: %s',
   EL_RT_ARTIFACT_SHA: 'Artifact "%s" does not match its sha256 (expected %s, got %s): it was not used',
-  EL_RT_PROBE_FAILED: 'Model %s failed its probe check (%s): the previous model keeps serving',
+  EL_RT_PROBE_FAILED: 'Model %s failed its probe check: %s; it was not used',
   EL_RT_UNKNOWN_LABEL: 'Label "%s" is not one of the model labels: %s',
   EL_RT_DISPOSED: 'This runtime was disposed: create a new one with createRuntime()',
   EL_RT_WORKER: 'The runtime worker failed: %s',

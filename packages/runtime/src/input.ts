@@ -10,18 +10,12 @@ export function sizeOf(shape: readonly number[]): number {
   return n;
 }
 
-/** Throws `EL_RT_BAD_INPUT` unless the input has one example's number of values. */
+/** Throws `EL_RT_BAD_INPUT` unless the input has one example's number of values, naming the expected and actual shape. */
 export function checkSize(input: ModelInput, spec: InputSpec): void {
   const n = sizeOf(spec.shape);
-  if (input.length !== n) throw new RuntimeError('EL_RT_BAD_INPUT', `${input.length} values, the model takes ${n} (shape [${spec.shape.join(', ')}])`);
-}
-
-/** The model's input: `raw * scale + offset` as float32. */
-export function toModelInput(raw: ModelInput, spec: InputSpec): Float32Array {
-  const { scale, offset } = spec.normalize;
-  const out = new Float32Array(raw.length);
-  for (let i = 0; i < raw.length; i++) out[i] = raw[i]! * scale + offset;
-  return out;
+  if (input.length !== n) {
+    throw new RuntimeError('EL_RT_BAD_INPUT', `expected shape [${spec.shape.join(', ')}] (${n} values, the manifest's input.shape), got [${input.length}]`);
+  }
 }
 
 /** The bytes of a typed array (what `inputHash` is computed over). */
@@ -42,10 +36,13 @@ export function base64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
-/** A deterministic probe input for the sanity check after a model loads. */
+/** A deterministic raw probe input (as an app passes it) for the sanity check after a model loads. */
 export function probeInput(spec: InputSpec): Float32Array {
   const raw = new Float32Array(sizeOf(spec.shape));
-  const hi = spec.dtype === 'uint8' ? 255 : 1;
-  for (let i = 0; i < raw.length; i++) raw[i] = ((i * 7919) % 97) / 96 * hi;
-  return toModelInput(raw, spec);
+  const bytes = spec.dtype === 'uint8';
+  for (let i = 0; i < raw.length; i++) {
+    const v = ((i * 7919) % 97) / 96;
+    raw[i] = bytes ? Math.round(v * 255) : v;
+  }
+  return raw;
 }

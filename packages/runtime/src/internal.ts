@@ -5,7 +5,8 @@
 export { upgrade, DB_NAME, DB_VERSION, type EdgeloopDB, type StoredEvent } from './outbox/db.js';
 export { OUTBOX_DEFAULTS, serialise } from './outbox/outbox.js';
 export { parseRetryAfter, backoffMs, batchBody } from './outbox/transport.js';
-export { score, probabilityProblem, type Scored } from './confidence.js';
+export { score, type Scored } from './confidence.js';
+export { probabilityProblem, scoreMultiLabel, channelTransform, compileIO, type ModelIO } from './model/io.js';
 export { keepReason, type KeepReason } from './policy.js';
 export { StatsWindow, statsEvent } from './stats.js';
 export { WindowCopies } from './worker/copies.js';
@@ -15,4 +16,5 @@ export { newId } from '@edgeloop/protocol';
 export { RecentPredictions, type Recent } from './recent.js';
 export { loadOrt, ortHandler, type OrtPath } from './engines/ort.js';
 export { Turns } from './engines/serial.js';
+export { MissingLibrary, importLibrary } from './engines/library.js';
 export { ortWasm, ortWebgpu, tfjsWasm, tfjsWebgpu, tfjsCpu } from './engines/builtin.js';

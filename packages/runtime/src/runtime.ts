@@ -7,12 +7,15 @@ import { watchPage } from './page.js';
 
 /** Loads the model assigned to this device and starts logging, polling and the outbox. */
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
-  checkOptions(options);
-  if (options.worker) {
+  // Engines named in engineModules are known only once their modules are imported, on the thread that runs them.
+  const modules = options.engineModules?.length ? await import('./engines/modules.js') : null;
+  checkOptions(options, { engines: !modules });
+  const o = modules ? await modules.withEngineModules(options) : options;
+  if (o.worker) {
     const { createWorkerRuntime } = await import('./worker/client.js');
-    return createWorkerRuntime(options);
+    return createWorkerRuntime(o);
   }
-  return createLocalRuntime(options);
+  return createLocalRuntime(o);
 }
 
 /** Whether a failed send should also be handed to the service worker's Background Sync. */

@@ -45,6 +45,12 @@ export interface RuntimeOptions {
   engine?: 'auto' | EngineName | EngineName[];
   /** Run engine and storage in a dedicated worker (comlink). Default `false`. */
   worker?: boolean;
+  /**
+   * URLs of ES modules whose default (or `engines`) export is an `Engine` or a list of them: imported and
+   * registered on the thread that runs the model, the page or the worker (`registerEngine` on the page does not
+   * reach the worker). Relative URLs resolve against the page.
+   */
+  engineModules?: string[];
   /** Keep the raw input of kept predictions (its sha256 is always kept). Default `true`. */
   captureInput?: boolean;
   /** A stable id for this device; default a random id kept in IndexedDB. */
@@ -81,6 +87,8 @@ export interface Prediction {
   channel: 'stable' | 'canary';
   engine: EngineName;
   latencyMs: number;
+  /** Multi-label models (`output.kind: 'sigmoid'`) only: every label whose probability is at least 0.5. */
+  labels?: string[];
 }
 
 export interface EngineChoice {

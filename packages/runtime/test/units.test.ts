@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import type { PredictionEvent } from '@edgeloop/protocol';
 import {
   backoffMs, batchBody, parseRetryAfter, serialise, probabilityProblem, score, keepReason, StatsWindow, statsEvent, WindowCopies,
-  codes, RuntimeError, newId, statsId, statsToken, RecentPredictions, Turns, type Recent,
+  codes, RuntimeError, newId, statsId, statsToken, RecentPredictions, Turns, compileIO, scoreMultiLabel, type Recent,
 } from '@edgeloop/runtime/internal';
+import type { Manifest } from '@edgeloop/protocol';
 import type { Prediction } from '@edgeloop/runtime';
 
 describe('parseRetryAfter', () => {
@@ -47,6 +48,72 @@ describe('score', () => {
     assert.match(probabilityProblem([0.5, 0.6], 2)!, /sum/);
     assert.match(probabilityProblem([1], 2)!, /1 outputs for 2 labels/);
     assert.match(probabilityProblem([2, -1], 2)!, /outside/);
+  });
+});
+
+describe('compileIO (a version\'s input and output conventions)', () => {
+  const manifest = (input: Partial<Manifest['input']>, output?: Manifest['output'], labels = ['a', 'b', 'c']): Manifest => ({
+    model: 'm', version: 'v1', channel: 'stable', artifacts: [], labels, policy: { lowConfidence: 0.6, sampleRate: 0 }, pollAfterSec: 60,
+    input: { shape: [2, 2, 3], dtype: 'float32', normalize: { scale: 1, offset: 0 }, ...input },
+    ...(output ? { output } : {}),
+  });
+  // Two by two pixels, three channels, channels last: pixel p, channel c holds 10 p + c.
+  const hwc = [0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 31, 32];
+
+  test('the default convention passes a float32 input as is and scores probabilities', () => {
+    const io = compileIO(manifest({}));
+    assert.equal(io.identity, true);
+    assert.deepEqual(io.modelShape, [2, 2, 3]);
+    assert.equal(io.problem([0.2, 0.3, 0.5], 3), null);
+    assert.match(io.problem([2, -1, 5], 3)!, /publish it with meta.output.kind "logits"/);
+  });
+
+  test('nchw moves channels first; mean and std apply per channel after scale and offset', () => {
+    const io = compileIO(manifest({ layout: 'nchw', normalize: { scale: 0.5, offset: 1, mean: [1, 2, 3], std: [1, 2, 4] } }));
+    assert.equal(io.identity, false);
+    assert.deepEqual(io.modelShape, [3, 2, 2]);
+    const x = io.toModel(hwc);
+    const expected: number[] = [];
+    for (let c = 0; c < 3; c++) for (let p = 0; p < 4; p++) expected.push(((10 * p + c) * 0.5 + 1 - [1, 2, 3][c]!) / [1, 2, 4][c]!);
+    assert.deepEqual([...x], expected);
+  });
+
+  test('one channel needs no transposition, and one mean/std value applies to every channel', () => {
+    const single = compileIO(manifest({ shape: [2, 2, 1], layout: 'nchw' }));
+    assert.equal(single.identity, true);
+    assert.deepEqual(single.modelShape, [1, 2, 2]);
+    const io = compileIO(manifest({ normalize: { scale: 1, offset: 0, mean: [10], std: [2] } }));
+    assert.deepEqual([...io.toModel(hwc)], hwc.map((v) => (v - 10) / 2));
+  });
+
+  test('statistics that do not fit the channels are refused with EL_RT_BAD_INPUT', () => {
+    assert.throws(() => compileIO(manifest({ normalize: { scale: 1, offset: 0, mean: [0, 0] } })), (err: RuntimeError) => err.code === 'EL_RT_BAD_INPUT' && /mean has 2 values for 3 channels/.test(err.message));
+  });
+
+  test('logits are scored as softmax(z / T); a missing kind means probabilities', () => {
+    const z = new Float32Array([1, 2, 4]);
+    const T = 2;
+    const io = compileIO(manifest({}, { kind: 'logits', temperature: T }));
+    const p = [...io.probabilities(z)];
+    const e = [...z].map((v) => Math.exp(v / T));
+    const sum = e.reduce((a, b) => a + b, 0);
+    e.forEach((v, i) => assert.ok(Math.abs(p[i]! - v / sum) < 1e-6));
+    assert.equal(io.problem([100, -3, 7], 3), null, 'any finite logits pass the probe');
+    assert.match(io.problem([NaN, 0, 0], 3)!, /NaN/);
+    assert.equal(compileIO(manifest({}, { temperature: 1 })).probabilities(z), z);
+  });
+
+  test('sigmoid outputs are independent label probabilities; confidence is the least certain yes/no decision', () => {
+    const io = compileIO(manifest({}, { kind: 'sigmoid' }, ['cat', 'dog', 'car']));
+    const probs = [...io.probabilities(new Float32Array([3, 0.2, -4]))];
+    assert.ok(Math.abs(probs[0]! - 1 / (1 + Math.exp(-3))) < 1e-6);
+    const s = io.scoreMulti!(probs, ['cat', 'dog', 'car']);
+    assert.equal(s.label, 'cat');
+    assert.deepEqual(s.labels, ['cat', 'dog']);
+    assert.deepEqual(s.topK.map((t) => t.label), ['cat', 'dog', 'car']);
+    assert.ok(Math.abs(s.confidence - 1 / (1 + Math.exp(-0.2))) < 1e-6, 'dog, near 0.5, sets the confidence');
+    assert.ok(Math.abs(s.margin - (2 * s.confidence - 1)) < 1e-12);
+    assert.deepEqual(scoreMultiLabel([0.01, 0.02], ['x', 'y']).labels, []);
   });
 });
 

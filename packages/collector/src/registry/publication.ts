@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { Ajv } from 'ajv';
 import type { Multipart } from '@fastify/multipart';
 import { Artifact, ArtifactFormat, VersionMeta } from '@edgeloop/protocol';
+import { inputSpecProblem } from '@edgeloop/protocol/model-io';
 import { EL_INVALID_ARTIFACT, EL_INVALID_VERSION } from '../errors.js';
 
 /** Largest artifact file accepted (PostgreSQL keeps them as bytea, and they are read into memory once). */
@@ -77,5 +78,7 @@ function parseMeta(text: string): VersionMeta {
   if (!checkMeta(value)) throw new EL_INVALID_VERSION(`meta${ajv.errorsText(checkMeta.errors, { dataVar: '' })}`);
   const where = unstorablePath(value);
   if (where !== null) throw new EL_INVALID_VERSION(unstorableMessage(`meta${where}`));
+  const input = inputSpecProblem(value.input);
+  if (input !== null) throw new EL_INVALID_VERSION(`meta.${input}`);
   return value;
 }

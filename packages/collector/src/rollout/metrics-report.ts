@@ -3,7 +3,7 @@
  * PSI of each version's label and confidence histograms against the stable version's over the whole window
  * (so stable's own series shows how its traffic moves, and a canary's total how it differs from stable).
  */
-import type { Drift, MetricsReport, SeriesPoint, VersionReport } from '@edgeloop/protocol';
+import { blindLoopOf, type BlindLoopReport, type BlindLoopOptions, type Drift, type MetricsReport, type SeriesPoint, type VersionReport } from '@edgeloop/protocol';
 import type { Storage } from '../storage/index.js';
 import { Tally, tallyWindow, type VersionFigures } from './version-metrics.js';
 import { labelPsi, psi } from './psi.js';
@@ -38,7 +38,7 @@ export async function metricsReport(storage: Storage, model: string, since: numb
         const from = since + bucket * bucketMs;
         return { from, to: Math.min(until, from + bucketMs), ...point, drift: driftOf(t.figures()) };
       });
-    return { version: name, channel: name === stable ? 'stable' : name === canary ? 'canary' : null, ...figures, drift: driftOf(figures), series };
+    return { version: name, channel: name === stable ? 'stable' : name === canary ? 'canary' : null, ...figures, drift: driftOf(figures), blindLoop: blindLoopOf(figures), series };
   });
   const rank = (v: VersionReport) => (v.channel === 'stable' ? 0 : v.channel === 'canary' ? 1 : 2);
   versions.sort((a, b) => rank(a) - rank(b) || b.predictions - a.predictions || (a.version < b.version ? -1 : 1));
@@ -52,5 +52,16 @@ export async function metricsReport(storage: Storage, model: string, since: numb
     canaryPercent: rollout?.canaryPercent ?? 0,
     reference: ref ? stable : null,
     versions,
+  };
+}
+
+/** The blind-loop guard per version over [since, until): stable and canary first, then versions by predictions. */
+export async function blindLoopReport(storage: Storage, model: string, since: number, until: number, options: Partial<BlindLoopOptions> = {}): Promise<BlindLoopReport> {
+  const report = await metricsReport(storage, model, since, until, Math.max(1, until - since));
+  return {
+    model,
+    since,
+    until,
+    versions: report.versions.map((v) => ({ version: v.version, channel: v.channel, confidenceHist: v.confidenceHist, blindLoop: blindLoopOf(v, options) })),
   };
 }

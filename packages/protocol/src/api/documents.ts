@@ -3,6 +3,7 @@
  * the rollout audit log, the registry listing and the metrics report send.
  */
 import Type, { type Static } from 'typebox';
+import { BlindLoop } from '../blind-loop.js';
 import { AutoPolicy, Batch, BatchCounts, Label, ModelName, Rollout, Sha256Hex, Tensor, VersionName } from '../schemas.js';
 
 const closed = { additionalProperties: false } as const;
@@ -141,6 +142,8 @@ export const VersionReport = Type.Object({
   ...figures,
   confidenceHist: Type.Array(Type.Integer()),
   labelCounts: Type.Record(Type.String(), Type.Integer()),
+  /** The blind-loop guard over the whole window (`blindLoopOf` with `BLIND_LOOP_DEFAULTS`). */
+  blindLoop: BlindLoop,
   series: Type.Array(SeriesPoint),
 });
 
@@ -158,6 +161,27 @@ export const MetricsReport = Type.Object({
   versions: Type.Array(VersionReport),
 });
 
+/** `GET /v1/models/:model/blind-loop`: the blind-loop guard per version, for a trainer's publish check. */
+export const BlindLoopReport = Type.Object(
+  {
+    model: ModelName,
+    since: Type.Integer(),
+    until: Type.Integer(),
+    versions: Type.Array(
+      Type.Object(
+        {
+          version: VersionName,
+          channel: Type.Union([Type.Literal('stable'), Type.Literal('canary'), Type.Null()]),
+          confidenceHist: Type.Array(Type.Integer()),
+          blindLoop: BlindLoop,
+        },
+        closed,
+      ),
+    ),
+  },
+  closed,
+);
+
 export type PendingLabels = Static<typeof PendingLabels>;
 export type LineageSource = Static<typeof LineageSource>;
 export type Lineage = Static<typeof Lineage>;
@@ -174,3 +198,4 @@ export type Drift = Static<typeof Drift>;
 export type SeriesPoint = Static<typeof SeriesPoint>;
 export type VersionReport = Static<typeof VersionReport>;
 export type MetricsReport = Static<typeof MetricsReport>;
+export type BlindLoopReport = Static<typeof BlindLoopReport>;

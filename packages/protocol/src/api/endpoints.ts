@@ -24,6 +24,7 @@ import {
 } from '../schemas.js';
 import {
   BatchId,
+  BlindLoopReport,
   LabelRequest,
   Lineage,
   MetricsReport,
@@ -343,6 +344,25 @@ export const getMetrics = endpoint({
   response: { 200: MetricsReport, 400: ErrorResponse },
 });
 
+export const getBlindLoop = endpoint({
+  method: 'GET',
+  url: '/v1/models/:model/blind-loop',
+  scope: 'trainer',
+  summary: 'Per version: is the loop blind (a degenerate confidence histogram: nothing low-confidence to learn from)?',
+  description:
+    'Stable, canary and every version with stats in [since, until) (default: the last 24 hours). `blindLoop.blind` is true when, over at least ' +
+    '`minPredictions` predictions, none was low-confidence or at least `maxTopBinShare` of them fell in the top confidence bin. ' +
+    'A trainer reads it before it publishes (the same rule is `blindLoopOf` in @edgeloop/protocol).',
+  params: Type.Object({ model: ModelName }),
+  querystring: Type.Object({
+    since: Type.Optional(Timestamp),
+    until: Type.Optional(Timestamp),
+    minPredictions: Type.Optional(Type.Integer({ minimum: 1, maximum: 1e9 })),
+    maxTopBinShare: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+  }),
+  response: { 200: BlindLoopReport, 400: ErrorResponse },
+});
+
 /** Every endpoint, for route tables and documents. */
 export const endpoints = {
   getHealth,
@@ -370,4 +390,5 @@ export const endpoints = {
   rollbackCanary,
   getRolloutHistory,
   getMetrics,
+  getBlindLoop,
 } as const;

@@ -5,6 +5,8 @@
  */
 import type { EngineContext, EngineSession, ModelFiles } from './types.js';
 import { Turns } from './serial.js';
+import { importLibrary } from './library.js';
+import { checkDeclaredInput } from './shape.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 type TfLayers = typeof import('@tensorflow/tfjs-layers');
@@ -19,7 +21,10 @@ let libs: Promise<{ tf: Tf; layers: TfLayers }> | undefined;
 const backends = new Map<Backend, Promise<void>>();
 
 function importTf(): Promise<{ tf: Tf; layers: TfLayers }> {
-  return (libs ??= Promise.all([import('@tensorflow/tfjs-core'), import('@tensorflow/tfjs-layers')]).then(([tf, layers]) => {
+  return (libs ??= Promise.all([
+    importLibrary('@tensorflow/tfjs-core', () => import('@tensorflow/tfjs-core')),
+    importLibrary('@tensorflow/tfjs-layers', () => import('@tensorflow/tfjs-layers')),
+  ]).then(([tf, layers]) => {
     // Production mode drops TF.js's per-op NaN checks and debug bookkeeping.
     tf.enableProdMode();
     return { tf, layers };
@@ -30,10 +35,10 @@ function importBackend(backend: Backend, ctx: EngineContext): Promise<void> {
   let ready = backends.get(backend);
   if (!ready) {
     ready = (async () => {
-      if (backend === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
-      else if (backend === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
+      if (backend === 'cpu') await importLibrary('@tensorflow/tfjs-backend-cpu', () => import('@tensorflow/tfjs-backend-cpu'));
+      else if (backend === 'webgpu') await importLibrary('@tensorflow/tfjs-backend-webgpu', () => import('@tensorflow/tfjs-backend-webgpu'));
       else {
-        const wasm = await import('@tensorflow/tfjs-backend-wasm');
+        const wasm = await importLibrary('@tensorflow/tfjs-backend-wasm', () => import('@tensorflow/tfjs-backend-wasm'));
         if (ctx.wasmPaths?.tfjs) wasm.setWasmPaths(ctx.wasmPaths.tfjs);
       }
     })();
@@ -79,6 +84,12 @@ export async function loadTfjs(backend: Backend, model: ModelFiles, ctx: EngineC
   await activate(tf, backend);
   const artifacts = artifactsOf(model);
   const net = await layers.loadLayersModel({ load: async () => artifacts });
+  try {
+    checkDeclaredInput(net.inputs[0]?.name ?? 'input', net.inputs[0]?.shape, ctx.input?.shape);
+  } catch (err) {
+    net.dispose();
+    throw err;
+  }
   let dimsOf: readonly number[] | null = null;
   let dims: number[] = [];
   const turns = new Turns();

@@ -15,6 +15,11 @@ export interface ModelFiles {
 
 export interface EngineContext {
   wasmPaths?: { ort?: string; tfjs?: string };
+  /**
+   * The input the runtime will feed (one example, no batch dimension, after layout and normalisation): an engine
+   * may check its model against it at load and throw `EL_RT_BAD_INPUT` naming both shapes.
+   */
+  input?: { shape: readonly number[]; dtype: 'float32' | 'uint8' };
 }
 
 /** A loaded model on one engine, shaped like onnxruntime's `InferenceSession`: `run` and `release`. */

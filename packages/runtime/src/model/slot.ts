@@ -4,11 +4,14 @@
  */
 import type { Manifest } from '@edgeloop/protocol';
 import type { EngineName, EngineSession } from '../engines/types.js';
+import type { ModelIO } from './io.js';
 
 export interface LoadedModel {
   manifest: Manifest;
   engine: EngineName;
   session: EngineSession;
+  /** How the app's input becomes the model's and its output scored probabilities, compiled at load. */
+  io: ModelIO;
 }
 
 /** A lease on a model: predictions hold one while they run, so a swap never releases a model in use. */

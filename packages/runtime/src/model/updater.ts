@@ -67,10 +67,15 @@ export class ModelUpdater {
     this.#hooks = hooks;
   }
 
-  /** Loads the first model: the assigned version, else the last good one from the cache. */
+  /**
+   * Loads the first model: the assigned version, else the last good one from the cache. Rejects with the real
+   * cause: the assigned version's own error (`EL_RT_PROBE_FAILED`, `EL_RT_BAD_INPUT`, …) when it was fetched but
+   * cannot serve, `EL_RT_NO_MODEL` only when no manifest could be fetched and nothing is cached.
+   */
   async start(): Promise<void> {
     let fresh: Manifest | undefined;
     let why = '';
+    let failed: RuntimeError | undefined;
     try {
       const answer = await this.#manifests.fetch();
       if (answer.kind === 'changed') fresh = answer.manifest;
@@ -86,15 +91,16 @@ export class ModelUpdater {
         const { code, message } = describeError(err, 'EL_RT_ENGINE_LOAD');
         this.#hooks.error(code, message, fresh.version);
         this.#failed.set(identity(fresh), Date.now() + this.#retryDelay(fresh));
-        why = message;
+        failed = RuntimeError.from(code, message);
       }
     }
     const last = await this.#manifests.lastGood();
-    if (!last) throw new RuntimeError('EL_RT_NO_MODEL', why || 'no manifest');
+    if (!last) throw failed ?? new RuntimeError('EL_RT_NO_MODEL', why || 'no manifest');
     try {
       await this.#install(last, performance.now(), 'cache');
     } catch (err) {
-      throw new RuntimeError('EL_RT_NO_MODEL', `${why}; cached version ${last.version}: ${(err as Error).message}`);
+      const cached = `cached version ${last.version}: ${(err as Error).message}`;
+      throw failed ? RuntimeError.from(failed.code, `${failed.message}; ${cached}`) : new RuntimeError('EL_RT_NO_MODEL', `${why}; ${cached}`);
     }
     this.#manifests.reset();
     this.#schedule();
@@ -184,11 +190,13 @@ export class ModelUpdater {
     const previous = this.#slot.swap(model);
     this.choice = choice;
     this.source = source;
-    if (source === 'network') void this.#manifests.remember(manifest);
     if (previous) {
       this.swaps++;
       this.#hooks.swap({ from: previous.manifest.version, to: manifest.version, channel: manifest.channel, engine: model.engine, tookMs: performance.now() - seenAt });
     }
+    // Stored before createRuntime (or update) resolves, after the swap: a tab closed right after its first start
+    // still finds this model for an offline start.
+    if (source === 'network') await this.#manifests.remember(manifest);
   }
 
   #interval(): number | null {

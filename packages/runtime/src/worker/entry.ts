@@ -14,6 +14,8 @@ function need(): RuntimeCore {
 
 const side: WorkerSide = {
   async start(options, page: PageSide) {
+    // The app's own engines, imported here: registerEngine on the page does not reach this thread.
+    if (options.engineModules?.length) await import('../engines/modules.js').then((m) => m.importEngines(options.engineModules!));
     const c = new RuntimeCore(options, {
       queued: (items) => void page.queued(items),
       settled: (ids) => void page.settled(ids),

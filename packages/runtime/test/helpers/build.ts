@@ -1,5 +1,5 @@
 /**
- * Builds the test pages (runtime from source, worker, service worker) with Vite, once per content hash, under
+ * Builds the test pages (runtime from source, worker, service worker, an app's engine module) with Vite, once per content hash, under
  * packages/runtime/.test-build/ (gitignored). A second test file reuses the build.
  */
 import { createHash } from 'node:crypto';
@@ -53,10 +53,14 @@ async function doBuild(): Promise<string> {
       target: 'esnext',
       minify: false,
       reportCompressedSize: false,
+      // No modulepreload helper around dynamic imports: it reaches for `document`, and engine.js also runs in a worker.
+      modulePreload: false,
       chunkSizeWarningLimit: 100_000,
       rollupOptions: {
-        input: { index: join(PAGES, 'index.html'), blank: join(PAGES, 'blank.html'), sw: join(PAGES, 'sw.ts') },
-        output: { entryFileNames: (chunk: { name: string }) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js') },
+        input: { index: join(PAGES, 'index.html'), blank: join(PAGES, 'blank.html'), sw: join(PAGES, 'sw.ts'), engine: join(PAGES, 'engine.ts') },
+        // engine.js is an app's engine module (engineModules): it keeps its default export.
+        preserveEntrySignatures: 'exports-only',
+        output: { entryFileNames: (chunk: { name: string }) => (chunk.name === 'sw' || chunk.name === 'engine' ? `${chunk.name}.js` : 'assets/[name]-[hash].js') },
       },
     },
   });

@@ -38,12 +38,21 @@ export interface Env {
   options(extra?: Record<string, unknown>): RuntimeOptions;
   /** Publishes `version`; `extra` is merged into its meta (an `output` spec, say). */
   publish(version: string, files?: VersionFiles, policy?: { lowConfidence: number; sampleRate: number }, extra?: Record<string, unknown>): Promise<{ sha: Record<string, string> }>;
+  /** Publishes a version of any model: `meta` as VersionMeta (defaults for lineage fields), one file part per artifact. */
+  publishModel(model: string, meta: Record<string, unknown>, files: ArtifactFile[]): Promise<void>;
   rollout(r: { stable: string | null; canary?: string | null; canaryPercent?: number }): Promise<void>;
   /** Removes an artifact's bytes from the collector's disk (a 404), or overwrites them (a corruption). */
   breakArtifact(sha: string, how: 'delete' | 'corrupt'): void;
   eventCount(type?: 'prediction' | 'correction' | 'stats' | 'error'): Promise<number>;
   errors: string[];
   close(): Promise<void>;
+}
+
+/** One artifact file of a version: its format (the multipart field name) and file name. */
+export interface ArtifactFile {
+  format: 'onnx' | 'tfjs-layers';
+  name: string;
+  bytes: Uint8Array;
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -102,6 +111,13 @@ export async function startEnv(opts: { webgpu?: boolean; pollAfterSec?: number; 
       const res = await admin(`/v1/models/${MODEL}/versions`, { method: 'POST', body: form });
       if (res.status !== 201) throw new Error(`publish ${version}: ${res.status} ${await res.text()}`);
       return { sha: { 'model.onnx': sha256(onnx), 'model.json': sha256(modelJson), 'weights.bin': sha256(weights) } };
+    },
+    async publishModel(model, meta, files) {
+      const form = new FormData();
+      form.append('meta', JSON.stringify({ parent: null, batches: [], metrics: {}, trainer: { test: true }, codeVersion: 'runtime-test', policy: { lowConfidence: 0.6, sampleRate: 0 }, ...meta }));
+      for (const f of files) form.append(f.format, new Blob([f.bytes as Uint8Array<ArrayBuffer>]), f.name);
+      const res = await admin(`/v1/models/${model}/versions`, { method: 'POST', body: form });
+      if (res.status !== 201) throw new Error(`publish ${model}: ${res.status} ${await res.text()}`);
     },
     async rollout({ stable, canary = null, canaryPercent = 0 }) {
       const res = await admin(`/v1/models/${MODEL}/rollout`, {

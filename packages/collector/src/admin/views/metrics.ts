@@ -26,6 +26,8 @@ export const metricsView: View = {
           ['Errors', (v) => pct(v.errorRate)],
           ['Latency p50 / p95 (ms)', (v) => `${num(v.latencyMs.p50)} / ${num(v.latencyMs.p95)}`],
           ['Drift label / confidence', (v) => `${num(v.drift.label, 3)} / ${num(v.drift.confidence, 3)}`],
+          // A blind loop learns nothing: every confidence sits in the top bin, nothing is low-confidence.
+          ['Blind loop', (v) => (v.blindLoop.blind ? h('strong', { class: 'error', title: v.blindLoop.reason ?? '' }, `blind: ${v.blindLoop.reason ?? ''}`) : v.blindLoop.reason ? h('span', { class: 'muted' }, 'not judged yet') : 'no')],
         ],
         report.versions,
         'No stats reported in the last 7 days.',
