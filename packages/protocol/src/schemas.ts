@@ -146,9 +146,15 @@ export const InputSpec = Type.Object(
     shape: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 8 }),
     dtype: Type.Union([Type.Literal('float32'), Type.Literal('uint8')]),
     normalize: Type.Object(
-      { scale: Type.Number(), offset: Type.Number() },
-      { ...closed, description: 'model input = raw * scale + offset' },
+      {
+        scale: Type.Number(),
+        offset: Type.Number(),
+        mean: Type.Optional(Type.Array(Type.Number(), { minItems: 1, maxItems: 64 })),
+        std: Type.Optional(Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1, maxItems: 64 })),
+      },
+      { ...closed, description: 'model input = (raw * scale + offset - mean[c]) / std[c], c the channel (mean and std optional)' },
     ),
+    layout: Type.Optional(Type.Union([Type.Literal('nhwc'), Type.Literal('nchw')], { description: 'where the channel axis of an image input is (default nhwc)' })),
   },
   closed,
 );
@@ -160,7 +166,10 @@ export const Policy = Type.Object(
 
 /** What the model's output means to the runtime: a temperature divides the log-probabilities (calibration). */
 export const OutputSpec = Type.Object(
-  { temperature: Type.Optional(Type.Number({ minimum: 0.01, maximum: 100, description: 'runtime scores softmax(log p / temperature)' })) },
+  {
+    kind: Type.Optional(Type.Union([Type.Literal('probabilities'), Type.Literal('logits'), Type.Literal('sigmoid')], { description: 'what the output holds (default probabilities); the runtime applies softmax to logits' })),
+    temperature: Type.Optional(Type.Number({ minimum: 0.01, maximum: 100, description: 'runtime scores softmax(log p / temperature)' })),
+  },
   closed,
 );
 
