@@ -51,6 +51,11 @@ const options = {
   offset: { type: 'string' },
   golden: { type: 'string' },
   'trainable-tail': { type: 'string' },
+  onnx: { type: 'string' },
+  layout: { type: 'string' },
+  output: { type: 'string' },
+  mean: { type: 'string' },
+  std: { type: 'string' },
 } as const;
 
 export type Flags = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
@@ -73,6 +78,8 @@ commands
   export      --version V (default: stable) --out DIR; or --from DIR (a local TF.js model) --out DIR
   register    --from DIR (model.json + weights) --labels a,b,c --input-shape 28,28,1 [--scale 1 --offset 0]
               [--golden FILE.ndjson] [--trainable-tail 1]
+              or --onnx model.onnx --labels a,b,c [--layout nchw|nhwc] [--output logits|probabilities|sigmoid]
+              [--scale 1 --offset 0] [--mean 0.5,… --std 0.2,…] [--golden FILE.ndjson] [--trainable-tail 1]
 
 common
   --collector URL  (or EDGELOOP_COLLECTOR)   --token T  (or EDGELOOP_TOKEN)

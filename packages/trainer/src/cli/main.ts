@@ -12,7 +12,7 @@ import { bootstrap } from '../cycle/bootstrap.js';
 import { GATE_DEFAULTS } from '../cycle/gate.js';
 import { evaluateVersion, exportVersion } from '../cycle/inspect.js';
 import { DEFAULT_AUTO_POLICY } from '../cycle/publish.js';
-import { registerModel } from '../cycle/register.js';
+import { registerModel, registerOnnxModel } from '../cycle/register.js';
 import { DEFAULT_BUDGET_SEC, retrain, type RetrainOptions, type RetrainResult } from '../cycle/retrain.js';
 import { watch } from '../cycle/watch.js';
 import { DRIFTS, shift } from '../data/drift.js';
@@ -101,7 +101,8 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
         return 0;
       }
       case 'register': {
-        const dir = required(flags, 'from', 'for register (a folder with model.json and its weights)');
+        if (flags.onnx) return await registerOnnx(client, model, flags, out);
+        const dir = required(flags, 'from', 'for register (a folder with model.json and its weights, or --onnx model.onnx)');
         const labels = required(flags, 'labels', 'for register (comma-separated, output order)').split(',').map((s) => s.trim());
         const shape = required(flags, 'input-shape', 'for register (one example, e.g. 28,28,1)').split(',').map(Number);
         if (shape.some((d) => !Number.isInteger(d) || d < 1)) throw new TrainerError('ELT_BAD_ARGUMENT', ['--input-shape must be positive integers like 28,28,1']);
@@ -125,6 +126,40 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   } finally {
     await releaseBackend().catch(() => {});
   }
+}
+
+async function registerOnnx(client: CollectorClient, model: string, flags: Flags, out: Output): Promise<number> {
+  const labels = required(flags, 'labels', 'for register (comma-separated, output order)').split(',').map((s) => s.trim());
+  const layout = flags.layout ?? 'nchw';
+  if (layout !== 'nchw' && layout !== 'nhwc') throw new TrainerError('ELT_BAD_ARGUMENT', [`--layout must be nchw or nhwc, not "${layout}"`]);
+  const output = flags.output;
+  if (output !== undefined && output !== 'logits' && output !== 'probabilities' && output !== 'sigmoid') {
+    throw new TrainerError('ELT_BAD_ARGUMENT', [`--output must be logits, probabilities or sigmoid, not "${output}"`]);
+  }
+  const list = (name: 'mean' | 'std') => {
+    const v = flags[name]?.split(',').map(Number);
+    if (v?.some((x) => !Number.isFinite(x) || (name === 'std' && x <= 0))) throw new TrainerError('ELT_BAD_ARGUMENT', [`--${name} must be comma-separated numbers${name === 'std' ? ' above 0' : ''}`]);
+    return v;
+  };
+  const [mean, std] = [list('mean'), list('std')];
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(flags.onnx!));
+  } catch (e) {
+    throw new TrainerError('ELT_BAD_MODEL', [`cannot read ${flags.onnx}: ${(e as Error).message}`], { cause: e });
+  }
+  const r = await registerOnnxModel(client, {
+    model,
+    onnx: bytes,
+    labels,
+    input: { dtype: 'float32', layout, normalize: { scale: num(flags, 'scale', 1), offset: num(flags, 'offset', 0), ...(mean ? { mean } : {}), ...(std ? { std } : {}) } },
+    ...(output ? { output } : {}),
+    ...(flags.golden ? { golden: readNdjson(flags.golden) } : {}),
+    trainableTail: num(flags, 'trainable-tail', 1, { min: 1, int: true }),
+    reporter: out,
+  });
+  out.result(r, `registered ${model} ${r.version} from ONNX (opset ${r.opset}, input "${r.names.input}", output "${r.names.output}" as ${r.output}; parity with onnxruntime-web ${r.parity.toExponential(2)})`);
+  return 0;
 }
 
 function retrainOptions(flags: Flags, model: string, backend: string, out: Output): RetrainOptions {

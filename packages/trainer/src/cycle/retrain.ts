@@ -15,7 +15,7 @@ import { exportModel } from '../export/artifacts.js';
 import { applyTemperature, expectedCalibrationError, fitTemperature, predictProbs } from '../train/calibrate.js';
 import { evaluateStable, formatGate, GATE_DEFAULTS, runGate, type CalibrationReport, type GateData, type GateOptions, type GateReport, type GateResult } from './gate.js';
 import { backoff, DEFAULT_CANDIDATES, disposeSearch, mix, ranked, searchCandidates, type Candidate, type CandidateSpec, type SearchResult } from './search.js';
-import { stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
+import { onnxNames, stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
 import { codeVersion, DEFAULT_AUTO_POLICY, DEFAULT_CANARY_PERCENT, publishVersion, startCanary, type CanaryOptions } from './publish.js';
 import { silent, type Reporter } from './reporter.js';
 
@@ -135,6 +135,9 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   if (work.pending.length === 0) return { status: 'nothing-new', message: `nothing labeled for "${model}" since its last batch, and every batch has been trained on` };
   const { stable } = work;
   const { labels, input } = stable.version.meta;
+  if (stable.version.meta.output?.kind === 'sigmoid') {
+    throw new TrainerError('ELT_BAD_MODEL', [`${stable.version.version} of "${model}" is a multi-label (sigmoid) model: it is served, but retraining learns single-label classifiers (probabilities or logits) only`]);
+  }
   const batchIds = work.pending.map((b) => b.id);
   r.step(`stable is ${stable.version.version}; new batches: ${batchIds.join(', ')} (${work.examples} examples)`);
 
@@ -260,7 +263,8 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   r.step('exporting TF.js Layers and ONNX (parity-checked on the golden inputs)');
   // ONNX whenever the stable version has it (a user's model may be TF.js only: see register.ts).
   const onnx = stable.version.artifacts.some((a) => a.format === 'onnx');
-  const exported = await exportModel(net, golden.x, { onnx });
+  const names = onnxNames(stable.config);
+  const exported = await exportModel(net, golden.x, { onnx, ...(names ? { names } : {}) });
   if (exported.parity) metrics['parity.maxAbsDiff'] = exported.parity.maxAbsDiff;
   dispose(stableNet, net);
   metrics['cycle.seconds'] = (performance.now() - started) / 1000;
@@ -270,7 +274,8 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
     metrics: finite(metrics),
     labels,
     input,
-    output: { temperature: calibration.temperature },
+    // The output keeps its kind (a logits model keeps emitting logits) and gets the new temperature.
+    output: { ...stable.version.meta.output, temperature: calibration.temperature },
     ...(stable.version.meta.policy ? { policy: stable.version.meta.policy } : {}),
     gate: gate.report,
     trainer: {
