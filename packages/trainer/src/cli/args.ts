@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { TrainerError } from '../errors.js';
 
-export const COMMANDS = ['bootstrap', 'train', 'evaluate', 'export', 'register'] as const;
+export const COMMANDS = ['bootstrap', 'train', 'evaluate', 'export', 'register', 'base-data'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const options = {
@@ -56,6 +56,8 @@ const options = {
   output: { type: 'string' },
   mean: { type: 'string' },
   std: { type: 'string' },
+  // base-data
+  file: { type: 'string' },
 } as const;
 
 export type Flags = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
@@ -80,6 +82,7 @@ commands
               [--golden FILE.ndjson] [--trainable-tail 1]
               or --onnx model.onnx --labels a,b,c [--layout nchw|nhwc] [--output logits|probabilities|sigmoid]
               [--scale 1 --offset 0] [--mean 0.5,… --std 0.2,…] [--golden FILE.ndjson] [--trainable-tail 1]
+  base-data   --file FILE.ndjson: the model's training set (or a sample), which retraining replays
 
 common
   --collector URL  (or EDGELOOP_COLLECTOR)   --token T  (or EDGELOOP_TOKEN)

@@ -49,6 +49,7 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     if (command === 'export' && flags.from) return await exportLocal(flags, out);
     const model = required(flags, 'model', 'for every command');
     const client = new CollectorClient({ url: collectorUrl(flags, io.env), token: token(flags, io.env) });
+    if (command === 'base-data') return await uploadBaseData(client, model, flags, out);
     const backend = await useBackend(flags.backend as BackendRequest);
     out.step(`backend: ${backend.name} (${backend.reason})`);
     switch (command) {
@@ -126,6 +127,16 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   } finally {
     await releaseBackend().catch(() => {});
   }
+}
+
+async function uploadBaseData(client: CollectorClient, model: string, flags: Flags, out: Output): Promise<number> {
+  const file = required(flags, 'file', 'for base-data (NDJSON lines of { inputHash, input, label })');
+  const examples = readNdjson(file);
+  if (examples.length === 0) throw new TrainerError('ELT_BAD_DATA', [`${file} holds no examples`]);
+  out.step(`uploading ${examples.length} examples as the base data of "${model}"`);
+  const batch = await client.putBaseData(model, examples.map(({ inputHash, input, label }) => ({ inputHash, input, label, split: 'train' as const })));
+  out.result({ model, baseData: batch.id, examples: batch.counts.examples, byLabel: batch.counts.byLabel }, `base data of "${model}" is ${batch.id} (${batch.counts.examples} examples): retraining replays it`);
+  return 0;
 }
 
 async function registerOnnx(client: CollectorClient, model: string, flags: Flags, out: Output): Promise<number> {

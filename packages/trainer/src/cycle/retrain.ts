@@ -154,7 +154,7 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   const none = pick(fresh.bySplit.train, []);
   const [gateExtra = none, select = none, fit = fresh.bySplit.train] = recipe === 'search' ? splitByContent(fresh.bySplit.train, [HOLDOUT.gate, HOLDOUT.gate + HOLDOUT.select]) : [];
   const gateFresh = gateExtra.count ? concat(fresh.bySplit.val, gateExtra) : fresh.bySplit.val;
-  const { pool, earlier } = await replayData(client, work, recipe === 'search');
+  const { pool, earlier, source: baseData } = await replayData(client, work, recipe === 'search');
   const held = recipe === 'search' ? replayHoldouts(pool, seed) : { select: pick(pool, []), gate: pick(pool, []), rest: pool };
   // Earlier corrections (batches earlier versions trained on), where a base data set serves as the replay: trained on
   // again beside the new ones, so a cycle keeps what earlier cycles learned of a drift, and split by the same content
@@ -281,6 +281,8 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
     trainer: {
       ...stable.config,
       kind: 'fine-tune',
+      // The base data this cycle replayed (a set uploaded for the model is named by its id, for lineage).
+      ...(baseData && baseData !== stable.config.baseData ? { baseData } : {}),
       recipe,
       ...candidate.spec,
       alpha,
@@ -397,14 +399,26 @@ export function formatCandidates(search: SearchResult, gated: ReadonlyMap<number
 export const EARLIER_MAX = 3000;
 
 /**
+ * The base data uploaded for the model (`edgeloop-trainer base-data`), decoded with the stable version's labels and
+ * input spec (every example, whatever its split); empty when there is none.
+ */
+async function uploadedBaseData(client: CollectorClient, stable: StableModel): Promise<{ set: ExampleSet; source: string | null }> {
+  const { labels, input } = stable.version.meta;
+  const uploaded = await client.baseData(stable.version.model);
+  const decoded = decodeExamples(uploaded?.examples.map((e) => ({ ...e, split: 'train' as const })) ?? [], labels, input);
+  return { set: decoded.bySplit.train, source: uploaded ? `base-data:${uploaded.id}` : null };
+}
+
+/**
  * Earlier data: the replay pool (the base data set) and the earlier corrections, newest batches first up to
- * EARLIER_MAX, to rehearse beside the new ones. A model without a base data set replays its earlier corrections
+ * EARLIER_MAX, to rehearse beside the new ones. The base data is MNIST's train part for the bootstrapped digits model,
+ * else the set uploaded for the model (see uploadedBaseData). A model without a base data set replays its earlier corrections
  * instead (they are all the old data it has), and so does the fixed recipe.
  */
-async function replayData(client: CollectorClient, work: PendingWork, rehearse: boolean): Promise<{ pool: ExampleSet; earlier: { train: ExampleSet; val: ExampleSet } }> {
+async function replayData(client: CollectorClient, work: PendingWork, rehearse: boolean): Promise<{ pool: ExampleSet; earlier: { train: ExampleSet; val: ExampleSet }; source: string | null }> {
   const { labels, input } = work.stable.version.meta;
   const empty: ExampleSet = { x: new Float32Array(0), y: new Int32Array(0), count: 0, shape: input.shape, labels };
-  const base = work.stable.config.baseData === 'mnist:train' ? loadMnist('train') : empty;
+  const { set: base, source } = work.stable.config.baseData === 'mnist:train' ? { set: loadMnist('train'), source: 'mnist:train' } : await uploadedBaseData(client, work.stable);
   const recent = (sets: ExampleSet[]) => {
     const kept: ExampleSet[] = [];
     let n = 0;
@@ -417,10 +431,10 @@ async function replayData(client: CollectorClient, work: PendingWork, rehearse: 
   };
   const decoded = await Promise.all(trainedBatches(work.batches, work.versions).map(async (b) => decodeExamples(await client.batchExamples(b.id), labels, input).bySplit));
   if (rehearse && base.count > 0) {
-    return { pool: base, earlier: { train: recent(decoded.map((d) => d.train)), val: recent(decoded.map((d) => d.val)) } };
+    return { pool: base, earlier: { train: recent(decoded.map((d) => d.train)), val: recent(decoded.map((d) => d.val)) }, source };
   }
   const pool = [...decoded.map((d) => d.train), base].filter((p) => p.count > 0);
-  return { pool: pool.length === 0 ? empty : pool.length === 1 ? pool[0]! : concat(...pool), earlier: { train: empty, val: empty } };
+  return { pool: pool.length === 0 ? empty : pool.length === 1 ? pool[0]! : concat(...pool), earlier: { train: empty, val: empty }, source: base.count > 0 ? source : null };
 }
 
 function finite(metrics: Record<string, number>): Record<string, number> {
