@@ -26,6 +26,8 @@ export { codeVersion, publishVersion, makeStable, startCanary, DEFAULT_AUTO_POLI
 export { bootstrap, DEFAULT_POLICY, type BootstrapOptions, type BootstrapResult } from './cycle/bootstrap.js';
 export { retrain, pendingWork, waitingWork, DEFAULT_BUDGET_SEC, type RetrainOptions, type RetrainResult, type PendingWork, type Waiting, type CandidateRow } from './cycle/retrain.js';
 export { watch, type WatchOptions, type Trigger } from './cycle/watch.js';
+export { pullWork, publishCandidate, PULL_REPLAY_MAX, type PullResult, type PublishCandidateOptions, type PublishCandidateResult } from './cycle/external.js';
+export { encodeNpy } from './data/npy.js';
 export { registerModel, registerOnnxModel, type RegisterOptions, type RegisterResult, type RegisterOnnxOptions, type RegisterOnnxResult } from './cycle/register.js';
 export { evaluateVersion, exportVersion, type EvaluationReport } from './cycle/inspect.js';
 export { main, type CliIO } from './cli/main.js';

@@ -12,6 +12,7 @@ import { bootstrap } from '../cycle/bootstrap.js';
 import { GATE_DEFAULTS } from '../cycle/gate.js';
 import { evaluateVersion, exportVersion } from '../cycle/inspect.js';
 import { DEFAULT_AUTO_POLICY } from '../cycle/publish.js';
+import { pullWork, publishCandidate } from '../cycle/external.js';
 import { registerModel, registerOnnxModel } from '../cycle/register.js';
 import { DEFAULT_BUDGET_SEC, retrain, type RetrainOptions, type RetrainResult } from '../cycle/retrain.js';
 import { watch } from '../cycle/watch.js';
@@ -50,6 +51,11 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     const model = required(flags, 'model', 'for every command');
     const client = new CollectorClient({ url: collectorUrl(flags, io.env), token: token(flags, io.env) });
     if (command === 'base-data') return await uploadBaseData(client, model, flags, out);
+    if (command === 'pull') {
+      const r = await pullWork(client, { model, outDir: required(flags, 'out', 'for pull (the folder to write to)'), reporter: out });
+      out.result(r, `wrote batches ${r.batches.join(', ')} of "${model}" (stable ${r.stable}): ${r.counts.train} new, ${r.counts.replay} replayed, ${r.counts.golden} golden examples`);
+      return 0;
+    }
     const backend = await useBackend(flags.backend as BackendRequest);
     out.step(`backend: ${backend.name} (${backend.reason})`);
     switch (command) {
@@ -101,6 +107,20 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
         out.result(r, `exported ${model} ${r.version} to ${dir} (ONNX parity max diff ${r.parity?.toExponential(2)})`);
         return 0;
       }
+      case 'publish': {
+        const onnx = readOnnxFile(required(flags, 'onnx', 'for publish (the candidate model trained outside edgeloop)'));
+        const options = retrainOptions(flags, model, backend.name, out);
+        const r = await publishCandidate(client, {
+          model,
+          onnx,
+          ...(flags.batches ? { batches: flags.batches.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+          ...(options.gate ? { gate: options.gate } : {}),
+          ...(options.canary !== undefined ? { canary: options.canary } : {}),
+          reporter: out,
+        });
+        out.result(r, r.status === 'published' ? `published ${r.version} (parent ${r.parent})${r.rollout?.canary ? ` as a ${r.rollout.canaryPercent} % canary` : ''}` : `the candidate did not pass the gate: nothing published (parent ${r.parent})`);
+        return r.status === 'rejected' ? catalogue.ELT_GATE_FAILED.exit : 0;
+      }
       case 'register': {
         if (flags.onnx) return await registerOnnx(client, model, flags, out);
         const dir = required(flags, 'from', 'for register (a folder with model.json and its weights, or --onnx model.onnx)');
@@ -129,6 +149,14 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   }
 }
 
+function readOnnxFile(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new TrainerError('ELT_BAD_MODEL', [`cannot read ${path}: ${(e as Error).message}`], { cause: e });
+  }
+}
+
 async function uploadBaseData(client: CollectorClient, model: string, flags: Flags, out: Output): Promise<number> {
   const file = required(flags, 'file', 'for base-data (NDJSON lines of { inputHash, input, label })');
   const examples = readNdjson(file);
@@ -153,15 +181,9 @@ async function registerOnnx(client: CollectorClient, model: string, flags: Flags
     return v;
   };
   const [mean, std] = [list('mean'), list('std')];
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(flags.onnx!));
-  } catch (e) {
-    throw new TrainerError('ELT_BAD_MODEL', [`cannot read ${flags.onnx}: ${(e as Error).message}`], { cause: e });
-  }
   const r = await registerOnnxModel(client, {
     model,
-    onnx: bytes,
+    onnx: readOnnxFile(flags.onnx!),
     labels,
     input: { dtype: 'float32', layout, normalize: { scale: num(flags, 'scale', 1), offset: num(flags, 'offset', 0), ...(mean ? { mean } : {}), ...(std ? { std } : {}) } },
     ...(output ? { output } : {}),
