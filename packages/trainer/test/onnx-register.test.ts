@@ -4,9 +4,11 @@
  * published version keeps the app's contract: the same input and output names, NCHW, float32, logits.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import type { GateReport } from '@edgeloop/protocol';
@@ -17,6 +19,7 @@ import { predictAndCorrect } from './helpers/devices.js';
 import { asNchw, makeTorchModels, type TorchModels } from './helpers/torch.js';
 
 const MODEL = 'torch-digits';
+const EXAMPLE = fileURLToPath(new URL('../../../examples/pytorch/', import.meta.url));
 const LABELS = '0,1,2,3,4,5,6,7,8,9';
 let collector: TestCollector;
 let client: CollectorClient;
@@ -113,6 +116,43 @@ test('users correct a drift (rotated digits): one cycle learns it, replaying the
   const afterRetrain = await evaluateVersion(client, MODEL, 'v2', { name: 'rotated', set: heldOut });
   t.diagnostic(`held-out rotated digits: v1 ${(before.accuracy * 100).toFixed(1)} %, v2 ${(afterRetrain.accuracy * 100).toFixed(1)} %`);
   assert.ok(afterRetrain.accuracy > before.accuracy + 0.03, `accuracy on held-out rotated digits: v1 ${before.accuracy}, v2 ${afterRetrain.accuracy}`);
+});
+
+test('the PyTorch round trip: pull, fine-tune in PyTorch (examples/pytorch), publish through the same gate — or be refused', async (t) => {
+  await predictAndCorrect(collector.url, client, MODEL, slice(rotated, 400, 800), 'round-trip');
+  const work = join(dir, 'pull');
+  const pull = await runCli(['pull', '--model', MODEL, '--out', work, '--json'], env());
+  assert.equal(pull.code, 0, pull.stderr);
+  const pulled = pull.json.at(-1) as { stable: string; batches: string[]; counts: { train: number; replay: number; golden: number } };
+  assert.equal(pulled.stable, 'v1', 'the canary v2 is not stable yet: the candidate is trained from v1');
+  assert.equal(pulled.batches.length, 1);
+  for (const f of ['train_x.npy', 'train_y.npy', 'replay_x.npy', 'replay_y.npy', 'golden_x.npy', 'golden_y.npy', 'labels.txt', 'pull.json']) assert.ok(existsSync(join(work, f)), f);
+  assert.equal(readFileSync(join(work, 'labels.txt'), 'utf8'), LABELS.split(',').join('\n') + '\n');
+  assert.ok(pulled.counts.train > 20 && pulled.counts.replay > 1000 && pulled.counts.golden === 500, JSON.stringify(pulled.counts));
+
+  const started = performance.now();
+  const candidate = join(dir, 'candidate.onnx');
+  const ft = spawnSync(process.env.PYTHON ?? '/usr/bin/python3', ['finetune.py', work, '--checkpoint', join(torch.dir, 'trained-cnn.pt'), '--out', candidate], { cwd: EXAMPLE, encoding: 'utf8', timeout: 300_000 });
+  assert.equal(ft.status, 0, ft.stderr);
+  t.diagnostic(`PyTorch fine-tune: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+  const batches = pulled.batches.join(',');
+  const same = await runCli(['publish', '--model', MODEL, '--onnx', torch.path('trained-cnn-opset13'), '--batches', batches, '--backend', 'cpu', '--json'], env());
+  assert.equal(same.code, 8, 'v1 itself learned nothing: the gate refuses it');
+  assert.equal((same.json.at(-1)!.gate as GateReport).metrics.find((m) => m.name === 'new.accuracy')?.pass, false);
+  const renamed = await runCli(['publish', '--model', MODEL, '--onnx', torch.path('cnn-opset13'), '--batches', batches, '--backend', 'cpu'], env());
+  assert.equal(renamed.code, 11);
+  assert.match(renamed.stderr, /ELT_BAD_MODEL: .*its input is "pixels", the app feeds "image"/);
+
+  const r = await runCli(['publish', '--model', MODEL, '--onnx', candidate, '--batches', batches, '--backend', 'cpu', '--json'], env());
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const result = r.json.at(-1) as { status: string; version: string; parent: string; gate: GateReport };
+  assert.deepEqual({ status: result.status, version: result.version, parent: result.parent }, { status: 'published', version: 'v3', parent: 'v1' }, JSON.stringify(result.gate));
+  const v3 = await client.version(MODEL, 'v3');
+  assert.deepEqual(v3.meta.batches, pulled.batches, 'lineage: the batches it was trained on');
+  assert.equal(v3.meta.gate?.pass, true);
+  assert.deepEqual(await onnxOf('v3'), new Uint8Array(readFileSync(candidate)), 'the candidate is served as it was trained');
+  assert.equal((await client.rollout(MODEL))?.canary, 'v3');
 });
 
 test('register --onnx with ops the importer does not know fails with ELT_UNSUPPORTED_OP, naming each op and node', async () => {

@@ -135,7 +135,10 @@ def main():
         n = int(sys.argv[i + 3])
         x = torch.from_numpy(np.fromfile(sys.argv[i + 1], dtype=np.float32).reshape(n, 1, 28, 28))
         y = torch.from_numpy(np.fromfile(sys.argv[i + 2], dtype=np.int32).astype(np.int64))
-        export(train(Cnn(), x, y), f'{out}/trained-cnn-opset13.onnx', 13, 'image', 'scores')
+        trained = train(Cnn(), x, y)
+        export(trained, f'{out}/trained-cnn-opset13.onnx', 13, 'image', 'scores')
+        # The checkpoint examples/pytorch/finetune.py starts from (its DigitsCnn has the same layers as Cnn).
+        torch.save(trained.state_dict(), f'{out}/trained-cnn.pt')
         made['trained-cnn-opset13'] = {'opset': 13, 'output': 'logits'}
     print(json.dumps(made))
 
