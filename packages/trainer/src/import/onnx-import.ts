@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { TrainerError } from '../errors.js';
-import { convertNode, SUPPORTED_OPS, type Flow, type OpContext, type ShapeValue } from './onnx-ops.js';
+import { LAYER_OPS, SUPPORTED_OPS, unsupportedUse, type Flow, type OpContext, type OpResult, type ShapeValue } from './onnx-ops.js';
+import { SHAPE_OPS } from './onnx-shapes.js';
 import { readOnnx, type Constant, type OnnxModelData } from './onnx-reader.js';
 
 /** What the model's output holds, as the manifest's `output.kind` says it. */
@@ -98,4 +99,15 @@ function floatsOf(node: { attrs: Record<string, unknown> }, v: ShapeValue): Floa
   const t = node.attrs.value as Constant | undefined;
   if (t && t.data instanceof Float32Array) return t.data;
   return v.data.map((d) => d ?? -1);
+}
+
+/** Converts one node: a layer on the flow, or a shape value. */
+function convertNode(c: OpContext): OpResult {
+  if (!c.flow || c.node.op === 'Shape') {
+    const shapeOp = SHAPE_OPS[c.node.op];
+    if (shapeOp) return { value: shapeOp(c) };
+  }
+  const convert = LAYER_OPS[c.node.op];
+  if (!convert) throw unsupportedUse(c.node, 'on activations (only on shapes and constants)');
+  return convert(c);
 }

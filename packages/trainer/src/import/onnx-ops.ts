@@ -3,8 +3,7 @@
  * says how the TF.js tensor relates to the ONNX one ('same', 'cl': the ONNX tensor transposed to channels-last,
  * 'pooled': ONNX's [N, C, 1, 1] held as [N, C]). A Permute layer is added only where an op needs the other layout,
  * and before a Flatten of channels-last data, so that flattening follows ONNX's (C, H, W) order and the weights
- * of the Gemm or MatMul after it apply unchanged. Shape arithmetic (Shape, Gather, Concat… feeding a Reshape) is
- * evaluated on constants: the batch dimension is `null` there.
+ * of the Gemm or MatMul after it apply unchanged. Shape arithmetic is in onnx-shapes.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { TrainerError } from '../errors.js';
@@ -38,7 +37,7 @@ export interface OpContext {
 }
 
 export type OpResult = { flow: Flow } | { value: ShapeValue };
-type Converter = (c: OpContext) => OpResult;
+export type Converter = (c: OpContext) => OpResult;
 
 /** The ONNX ops the importer converts (shape arithmetic included). */
 export const SUPPORTED_OPS = [
@@ -60,10 +59,10 @@ export function unsupportedUse(node: OnnxNode, detail: string): TrainerError {
   return new TrainerError('ELT_UNSUPPORTED_OP', [`${node.op} (node "${node.name}") ${detail}`]);
 }
 
-const ints = (a: Attribute | undefined, fallback: number[]): number[] => (Array.isArray(a) ? a.map(Number) : fallback);
-const int = (a: Attribute | undefined, fallback: number): number => (typeof a === 'number' ? a : fallback);
+export const ints = (a: Attribute | undefined, fallback: number[]): number[] => (Array.isArray(a) ? a.map(Number) : fallback);
+export const int = (a: Attribute | undefined, fallback: number): number => (typeof a === 'number' ? a : fallback);
 
-function need(c: OpContext): Flow {
+export function need(c: OpContext): Flow {
   if (!c.flow) throw unsupportedUse(c.node, 'on constants only');
   return c.flow;
 }
@@ -142,7 +141,8 @@ function pool(c: OpContext, kind: 'max' | 'avg'): OpResult {
   return layerFlow(c, f, kind === 'max' ? tf.layers.maxPooling2d(cfg) : tf.layers.averagePooling2d(cfg), f.nonNegative);
 }
 
-const converters: Record<string, Converter> = {
+/** A converter per op that works on activations. */
+export const LAYER_OPS: Record<string, Converter> = {
   Conv(c) {
     const f = toChannelsLast(c, need(c));
     const w = weights(c, 1, 'weight');
@@ -289,60 +289,4 @@ function flatten(c: OpContext, f: Flow): OpResult {
   if (f.kind === 'pooled' || f.t.shape.length === 2) return { flow: { ...f, kind: 'same' } };
   const g = toSame(c, f);
   return layerFlow(c, g, tf.layers.flatten(), g.nonNegative);
-}
-
-/** Shape arithmetic on constants (what PyTorch writes for `x.view(x.size(0), -1)`). */
-const shapeOps: Record<string, (c: OpContext) => ShapeValue> = {
-  Constant(c) {
-    const v = c.node.attrs.value;
-    if (v && typeof v === 'object' && !Array.isArray(v)) return { dims: v.dims, data: [...v.data] };
-    const ints_ = c.node.attrs.value_ints ?? c.node.attrs.value_int;
-    if (ints_ !== undefined) return Array.isArray(ints_) ? { dims: [ints_.length], data: ints_.map(Number) } : { dims: [], data: [Number(ints_)] };
-    throw unsupportedUse(c.node, 'without a tensor or integer value');
-  },
-  Shape(c) {
-    const s = onnxShape(need(c));
-    const start = int(c.node.attrs.start, 0);
-    const end = int(c.node.attrs.end, s.length);
-    const data = s.slice(start, end);
-    return { dims: [data.length], data };
-  },
-  Gather(c) {
-    const data = value(c, 0);
-    const idx = value(c, 1);
-    if (int(c.node.attrs.axis, 0) !== 0 || data.dims.length !== 1) throw unsupportedUse(c.node, 'other than on a 1-D shape');
-    const picked = idx.data.map((i) => data.data[(i ?? 0) < 0 ? data.data.length + (i ?? 0) : (i ?? 0)] ?? null);
-    return { dims: idx.dims, data: picked };
-  },
-  Unsqueeze(c) {
-    const v = value(c, 0);
-    return { dims: v.dims.length === 0 ? [1] : [...v.dims, 1], data: v.data };
-  },
-  Squeeze(c) {
-    const v = value(c, 0);
-    return { dims: v.data.length === 1 ? [] : v.dims.filter((d) => d !== 1), data: v.data };
-  },
-  Concat(c) {
-    const parts = c.node.inputs.map((_, i) => value(c, i));
-    const data = parts.flatMap((p) => p.data);
-    return { dims: [data.length], data };
-  },
-  Cast: (c) => value(c, 0),
-};
-
-function value(c: OpContext, i: number): ShapeValue {
-  const v = c.shapeValue(i);
-  if (!v) throw unsupportedUse(c.node, 'on activations (only on shapes and constants)');
-  return v;
-}
-
-/** Converts one node: a layer on the flow, or a shape value. */
-export function convertNode(c: OpContext): OpResult {
-  if (!c.flow || c.node.op === 'Shape') {
-    const shapeOp = shapeOps[c.node.op];
-    if (shapeOp) return { value: shapeOp(c) };
-  }
-  const convert = converters[c.node.op];
-  if (!convert) throw unsupportedUse(c.node, 'on activations (only on shapes and constants)');
-  return convert(c);
 }
