@@ -169,8 +169,9 @@ async function uploadBaseData(client: CollectorClient, model: string, flags: Fla
 
 async function registerOnnx(client: CollectorClient, model: string, flags: Flags, out: Output): Promise<number> {
   const labels = required(flags, 'labels', 'for register (comma-separated, output order)').split(',').map((s) => s.trim());
-  const layout = flags.layout ?? 'nchw';
-  if (layout !== 'nchw' && layout !== 'nhwc') throw new TrainerError('ELT_BAD_ARGUMENT', [`--layout must be nchw or nhwc, not "${layout}"`]);
+  // Without --layout, an image input (one example of rank 3) is taken as NCHW, PyTorch's convention.
+  const layout = flags.layout;
+  if (layout !== undefined && layout !== 'nchw' && layout !== 'nhwc') throw new TrainerError('ELT_BAD_ARGUMENT', [`--layout must be nchw or nhwc, not "${layout}"`]);
   const output = flags.output;
   if (output !== undefined && output !== 'logits' && output !== 'probabilities' && output !== 'sigmoid') {
     throw new TrainerError('ELT_BAD_ARGUMENT', [`--output must be logits, probabilities or sigmoid, not "${output}"`]);
@@ -185,7 +186,7 @@ async function registerOnnx(client: CollectorClient, model: string, flags: Flags
     model,
     onnx: readOnnxFile(flags.onnx!),
     labels,
-    input: { dtype: 'float32', layout, normalize: { scale: num(flags, 'scale', 1), offset: num(flags, 'offset', 0), ...(mean ? { mean } : {}), ...(std ? { std } : {}) } },
+    input: { dtype: 'float32', ...(layout ? { layout } : {}), normalize: { scale: num(flags, 'scale', 1), offset: num(flags, 'offset', 0), ...(mean ? { mean } : {}), ...(std ? { std } : {}) } },
     ...(output ? { output } : {}),
     ...(flags.golden ? { golden: readNdjson(flags.golden) } : {}),
     trainableTail: num(flags, 'trainable-tail', 1, { min: 1, int: true }),
