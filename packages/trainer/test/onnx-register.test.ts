@@ -57,7 +57,8 @@ async function onnxOf(version: string): Promise<Uint8Array> {
 
 test('register --onnx publishes a PyTorch model as v1: served as given, with its golden set, layout and output kind', async (t) => {
   const golden = join(dir, 'golden.ndjson');
-  await writeNdjson(golden, asNchw(take(loadMnist('golden'), 500)), 'golden');
+  // The whole golden part (about 150 examples per class): the gate's recall tolerance assumes that many.
+  await writeNdjson(golden, asNchw(loadMnist('golden')), 'golden');
   const started = performance.now();
   const r = await runCli(['register', '--model', MODEL, '--onnx', torch.path('trained-cnn-opset13'), '--labels', LABELS, '--layout', 'nchw', '--output', 'logits', '--golden', golden, '--trainable-tail', '2', '--backend', 'cpu', '--json'], env());
   assert.equal(r.code, 0, r.stderr);
@@ -128,11 +129,11 @@ test('the PyTorch round trip: pull, fine-tune in PyTorch (examples/pytorch), pub
   assert.equal(pulled.batches.length, 1);
   for (const f of ['train_x.npy', 'train_y.npy', 'replay_x.npy', 'replay_y.npy', 'golden_x.npy', 'golden_y.npy', 'labels.txt', 'pull.json']) assert.ok(existsSync(join(work, f)), f);
   assert.equal(readFileSync(join(work, 'labels.txt'), 'utf8'), LABELS.split(',').join('\n') + '\n');
-  assert.ok(pulled.counts.train > 20 && pulled.counts.replay > 1000 && pulled.counts.golden === 500, JSON.stringify(pulled.counts));
+  assert.ok(pulled.counts.train > 20 && pulled.counts.replay > 1000 && pulled.counts.golden === loadMnist('golden').count, JSON.stringify(pulled.counts));
 
   const started = performance.now();
   const candidate = join(dir, 'candidate.onnx');
-  const ft = spawnSync(process.env.PYTHON ?? '/usr/bin/python3', ['finetune.py', work, '--checkpoint', join(torch.dir, 'trained-cnn.pt'), '--out', candidate], { cwd: EXAMPLE, encoding: 'utf8', timeout: 300_000 });
+  const ft = spawnSync(process.env.PYTHON ?? '/usr/bin/python3', ['finetune.py', work, '--checkpoint', join(torch.dir, 'trained-cnn.pt'), '--out', candidate], { cwd: EXAMPLE, encoding: 'utf8', timeout: 300_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
   assert.equal(ft.status, 0, ft.stderr);
   t.diagnostic(`PyTorch fine-tune: ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
