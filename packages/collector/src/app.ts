@@ -16,6 +16,7 @@ import health from './routes/health.js';
 import review from './routes/review.js';
 import batches from './routes/batches.js';
 import golden from './routes/golden.js';
+import baseData from './routes/base-data.js';
 import admin from './routes/admin.js';
 import shutdown from './plugins/shutdown.js';
 import prometheus from './plugins/prometheus.js';
@@ -99,6 +100,7 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
   await app.register(review);
   await app.register(batches);
   await app.register(golden);
+  await app.register(baseData);
   await app.register(admin);
   await app.register(events);
   await app.register(release);

@@ -62,6 +62,7 @@ export const EL_GOLDEN_EXISTS = code(
   409,
 );
 export const EL_NO_GOLDEN_SET = code('EL_NO_GOLDEN_SET', 'Model "%s" has no golden set yet: upload one with PUT /v1/models/%s/golden', 404);
+export const EL_NO_BASE_DATA = code('EL_NO_BASE_DATA', 'Model "%s" has no base data yet: upload its training set (or a sample) with PUT /v1/models/%s/base-data', 404);
 export const EL_ADMIN_NOT_BUILT = code('EL_ADMIN_NOT_BUILT', 'The admin page is not built (%s is missing): run npm run build -w @edgeloop/collector', 503);
 
 /** Every error constructor by code, for the error handler, the docs-sync test and the OpenAPI document. */

@@ -27,6 +27,11 @@ export const catalogue = {
     exit: 9,
   },
   ELT_PARITY_FAILED: { message: 'ONNX export failed the parity check against TF.js: %s', exit: 9 },
+  ELT_UNSUPPORTED_OP: {
+    message: 'The ONNX importer does not support %s: it reads chains of Conv, Gemm, MatMul + Add, Relu, LeakyRelu, Sigmoid, Tanh, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, Flatten, Reshape to 2-D, Dropout, Softmax and Identity (opsets 7 to 21); re-export the model without the others, or register it as a TF.js model',
+    exit: 9,
+  },
+  ELT_IMPORT_PARITY_FAILED: { message: 'The imported model does not match the ONNX model in onnxruntime-web: %s', exit: 9 },
   ELT_BACKEND_UNAVAILABLE: { message: 'Backend "%s" is not available: %s', exit: 10 },
   ELT_BAD_MODEL: { message: 'Cannot use this model: %s', exit: 11 },
   ELT_BAD_DATA: { message: 'Bad training or evaluation data: %s', exit: 11 },

@@ -5,7 +5,10 @@ export { buildDigitsModel, DIGITS_INPUT, type DigitsModelOptions } from './model
 export { fitModel, type FitOptions, type FitResult } from './train/fit.js';
 export { evaluateModel, predictLabels, type Evaluation } from './train/evaluate.js';
 export { saveLayers, loadLayers, LAYERS_JSON, LAYERS_WEIGHTS, type LayersArtifacts } from './export/tfjs-layers.js';
-export { exportOnnx, ONNX_INPUT, ONNX_OUTPUT, ONNX_FILE } from './export/onnx.js';
+export { exportOnnx, ONNX_INPUT, ONNX_OUTPUT, ONNX_FILE, DEFAULT_NAMES, type OnnxNames } from './export/onnx.js';
+export { importOnnx, type ImportedOnnx, type OutputKind } from './import/onnx-import.js';
+export { SUPPORTED_OPS } from './import/onnx-ops.js';
+export { withSoftmaxHead, withoutSoftmaxHead, SOFTMAX_HEAD } from './model/softmax-head.js';
 export { SUPPORTED_LAYERS, SUPPORTED_ACTIVATIONS } from './export/onnx-layers.js';
 export { checkParity, runOnnx, type ParityOptions, type ParityResult } from './export/parity.js';
 export { exportModel, type ArtifactFile, type ExportedModel } from './export/artifacts.js';
@@ -18,11 +21,13 @@ export { fitTemperature, applyTemperature, expectedCalibrationError, predictProb
 export { DEFAULT_CANDIDATES, WISE_ALPHAS, type CandidateSpec, type Trainable } from './cycle/search.js';
 export { type Reporter, silent } from './cycle/reporter.js';
 export { runGate, formatGate, GATE_DEFAULTS, type GateOptions, type GateReport, type GateResult, type GateData, type CalibrationReport } from './cycle/gate.js';
-export { stableModel, storedModel, untrainedBatches, trainedBatches, type StableModel, type TrainerConfig } from './cycle/lineage.js';
+export { stableModel, storedModel, untrainedBatches, trainedBatches, onnxNames, type StableModel, type TrainerConfig } from './cycle/lineage.js';
 export { codeVersion, publishVersion, makeStable, startCanary, DEFAULT_AUTO_POLICY, DEFAULT_CANARY_PERCENT, type CanaryOptions } from './cycle/publish.js';
 export { bootstrap, DEFAULT_POLICY, type BootstrapOptions, type BootstrapResult } from './cycle/bootstrap.js';
 export { retrain, pendingWork, waitingWork, DEFAULT_BUDGET_SEC, type RetrainOptions, type RetrainResult, type PendingWork, type Waiting, type CandidateRow } from './cycle/retrain.js';
 export { watch, type WatchOptions, type Trigger } from './cycle/watch.js';
-export { registerModel, type RegisterOptions, type RegisterResult } from './cycle/register.js';
+export { pullWork, publishCandidate, PULL_REPLAY_MAX, type PullResult, type PublishCandidateOptions, type PublishCandidateResult } from './cycle/external.js';
+export { encodeNpy } from './data/npy.js';
+export { registerModel, registerOnnxModel, type RegisterOptions, type RegisterResult, type RegisterOnnxOptions, type RegisterOnnxResult } from './cycle/register.js';
 export { evaluateVersion, exportVersion, type EvaluationReport } from './cycle/inspect.js';
 export { main, type CliIO } from './cli/main.js';

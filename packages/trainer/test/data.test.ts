@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import {
-  applyTemperature, buildDigitsModel, decodeExamples, DIGITS_INPUT, DRIFTS, encodeExamples, expectedCalibrationError, fitModel, fitTemperature, formatGate, loadLayers, loadMnist,
+  applyTemperature, buildDigitsModel, decodeExamples, DIGITS_INPUT, DRIFTS, encodeExamples, encodeNpy, expectedCalibrationError, fitModel, fitTemperature, formatGate, loadLayers, loadMnist,
   mnistPartOf, predictProbs, runGate, saveLayers, shift, take, thicken, useBackend,
 } from '../src/index.js';
 import { evaluateStable } from '../src/cycle/gate.js';
@@ -42,6 +42,25 @@ test('examples with unknown labels or the wrong size are skipped with a reason',
 test('uint8 inputs are normalised with the input spec', () => {
   const decoded = decodeExamples([{ inputHash: 'a'.repeat(64), input: { dtype: 'uint8', shape: [2], data: Buffer.from([0, 255]).toString('base64') }, label: 'b', split: 'val' }], ['a', 'b'], { shape: [2], dtype: 'uint8', normalize: { scale: 1 / 255, offset: 0 } });
   assert.deepEqual([...decoded.bySplit.val.x], [0, 1]);
+});
+
+test('per-channel mean and std apply on the channel axis of the layout (NCHW first, NHWC last)', () => {
+  const raw = Buffer.from(new Float32Array([1, 2, 3, 4, 5, 6]).buffer).toString('base64');
+  const example = { inputHash: 'a'.repeat(64), input: { dtype: 'float32' as const, shape: [6], data: raw }, label: 'a', split: 'val' as const };
+  const normalize = { scale: 1, offset: 0, mean: [1, 4], std: [1, 2] };
+  const nchw = decodeExamples([example], ['a'], { shape: [2, 3, 1], dtype: 'float32', layout: 'nchw', normalize });
+  assert.deepEqual([...nchw.bySplit.val.x], [0, 1, 2, 0, 0.5, 1]);
+  const nhwc = decodeExamples([example], ['a'], { shape: [3, 2], dtype: 'float32', normalize });
+  assert.deepEqual([...nhwc.bySplit.val.x], [0, -1, 2, 0, 4, 1]);
+});
+
+test('encodeNpy writes arrays numpy reads: version 1.0, 64-byte aligned header, little-endian data', () => {
+  const npy = encodeNpy(new Float32Array([1.5, -2]), [2, 1]);
+  assert.deepEqual([...npy.subarray(0, 8)], [0x93, 78, 85, 77, 80, 89, 1, 0]);
+  const headerLength = npy[8]! + npy[9]! * 256;
+  assert.equal((10 + headerLength) % 64, 0);
+  assert.match(new TextDecoder().decode(npy.subarray(10, 10 + headerLength)), /^\{'descr': '<f4', 'fortran_order': False, 'shape': \(2, 1\), \} *\n$/);
+  assert.deepEqual([...new Float32Array(npy.slice(10 + headerLength).buffer)], [1.5, -2]);
 });
 
 test('drift slices thicken strokes and shift digits', () => {

@@ -43,6 +43,9 @@ const cases: Record<string, () => tf.LayersModel> = {
   'BatchNormalization after conv (rank 4)': () => chain([6, 6, 3], [L.conv2d({ filters: 4, kernelSize: 3 }), L.batchNormalization({}), L.activation({ activation: 'relu' })]),
   'BatchNormalization on dense (rank 2), no scale': () => chain([5], [L.dense({ units: 4 }), L.batchNormalization({ scale: false, epsilon: 0.01 })]),
   'ReLU with max value, LeakyReLU, ELU, Softmax layers': () => chain([6], [L.dense({ units: 6 }), L.reLU({ maxValue: 0.3 }), L.dense({ units: 5 }), L.leakyReLU({ alpha: 0.2 }), L.dense({ units: 4 }), L.elu({}), L.softmax({})]),
+  'Permute of NCHW data to channels-last and back around a conv (no Transpose needed)': () => chain([2, 6, 5], [L.permute({ dims: [2, 3, 1] }), L.conv2d({ filters: 3, kernelSize: 2 }), L.permute({ dims: [3, 1, 2] }), L.flatten(), L.dense({ units: 4 })]),
+  'Permute of other orders (a Transpose)': () => chain([3, 4, 5], [L.permute({ dims: [3, 1, 2] }), L.flatten()]),
+  'ZeroPadding2D before a valid conv and an average pool': () => chain([6, 7, 2], [L.zeroPadding2d({ padding: [[1, 2], [0, 1]] }), L.conv2d({ filters: 3, kernelSize: 3 }), L.zeroPadding2d({ padding: 1 }), L.averagePooling2d({ poolSize: 2 })]),
   'Softmax on a conv output (last axis)': () => chain([4, 4, 2], [L.conv2d({ filters: 3, kernelSize: 1, activation: 'softmax' })]),
 };
 for (const act of SUPPORTED_ACTIVATIONS) {

@@ -105,14 +105,14 @@ export function buildBatch(resolution: Resolution, candidates: ReadonlyMap<strin
 }
 
 /** A golden set's content: its examples sorted by inputHash with split 'golden' (the caller has checked them). */
-export function buildGolden(items: readonly { inputHash: string; input: Tensor; label: string }[]): BuiltBatch {
+export function buildGolden(items: readonly { inputHash: string; input: Tensor; label: string }[], split: 'golden' | 'train' = 'golden'): BuiltBatch {
   const examples = [...items]
     .sort((a, b) => (a.inputHash < b.inputHash ? -1 : a.inputHash > b.inputHash ? 1 : 0))
     .map((e): BuiltExample => ({
       inputHash: e.inputHash,
       label: e.label,
-      split: 'golden',
-      line: exampleLine({ ...e, split: 'golden' }),
+      split,
+      line: exampleLine({ ...e, split }),
       sourceEventId: null,
       sources: null,
       outcome: 'golden',

@@ -41,10 +41,13 @@ function items(body: unknown): Item[] {
   return list.map((value, i) => ({ where: `at index ${i}`, value }));
 }
 
-/** Validates an upload and returns its content (sorted by inputHash, split 'golden'); throws EL_INVALID_EXAMPLE. */
-export function parseGolden(body: unknown): BuiltBatch {
+/**
+ * Validates an upload and returns its content (sorted by inputHash, split 'golden'; base data: split 'train');
+ * throws EL_INVALID_EXAMPLE.
+ */
+export function parseGolden(body: unknown, split: 'golden' | 'train' = 'golden'): BuiltBatch {
   const list = items(body);
-  if (list.length === 0) throw new EL_INVALID_EXAMPLE('set', 'a golden set needs at least one example');
+  if (list.length === 0) throw new EL_INVALID_EXAMPLE('set', `a ${split === 'golden' ? 'golden set' : 'base data set'} needs at least one example`);
   if (list.length > MAX_GOLDEN_EXAMPLES) throw new EL_INVALID_EXAMPLE('set', `at most ${MAX_GOLDEN_EXAMPLES} examples`);
   const seen = new Set<string>();
   const examples = list.map(({ where, value }) => {
@@ -61,5 +64,5 @@ export function parseGolden(body: unknown): BuiltBatch {
     seen.add(value.inputHash);
     return { inputHash: value.inputHash, input: value.input, label: value.label };
   });
-  return buildGolden(examples);
+  return buildGolden(examples, split);
 }

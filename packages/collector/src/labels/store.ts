@@ -75,6 +75,10 @@ export interface BatchStore {
   putGolden(model: string, content: BuiltBatch, options: { id: string; now: number; replaces: string | null }): Promise<GoldenResult>;
   /** The model's current golden set. */
   golden(model: string): Promise<Batch | undefined>;
+  /** Makes `content` the model's base data (a new set unless the current one has the same content). */
+  putBaseData(model: string, content: BuiltBatch, options: { id: string; now: number }): Promise<{ status: 'created' | 'unchanged'; batch: Batch }>;
+  /** The model's current base data. */
+  baseData(model: string): Promise<Batch | undefined>;
 }
 
 /** A `batches` row as both stores read it (`golden` is 0/1 on SQLite, a boolean on PostgreSQL). */

@@ -5,6 +5,7 @@
  * as the one being replaced. Each dialect keeps its tuned bulk reads and writes (`FreezeQueries`, raw SQL) and
  * the SQL of the plain reads (`BatchSql`, named parameters).
  */
+import type { Batch } from '@edgeloop/protocol';
 import { resolveLabels, type Decision, type LabelSource, type Resolution } from '../labels/resolver.js';
 import { buildBatch, type BuiltBatch, type InputCandidate } from '../labels/batch-content.js';
 import { batchFromRow, lineageOf, type BatchRow, type BatchStore, type FreezePreview, type FreezeResult, type GoldenResult, type LineageRow } from '../labels/store.js';
@@ -28,6 +29,10 @@ export interface BatchSql {
   golden: string;
   /** (@model, @id): makes `id` the model's golden set */
   setGolden: string;
+  /** (@model) → the BatchRow of its current base data */
+  baseData: string;
+  /** (@model, @id): makes `id` the model's base data */
+  setBaseData: string;
 }
 
 /** A dialect's tuned reads and writes of a freeze. */
@@ -93,6 +98,17 @@ function* putGolden(sql: BatchSql, q: FreezeQueries, model: string, content: Bui
   return { status: 'created', batch: batchFromRow((yield* get<BatchRow>(sql.get, { id }))!) };
 }
 
+function* putBaseData(sql: BatchSql, q: FreezeQueries, model: string, content: BuiltBatch, id: string, now: number): Steps<{ status: 'created' | 'unchanged'; batch: Batch }> {
+  yield* q.lock(model);
+  const row = yield* get<BatchRow>(sql.baseData, { model });
+  if (row && row.sha256 === content.sha256) return { status: 'unchanged', batch: batchFromRow(row) };
+  // Base data is a reference set like the golden set (golden = true keeps it out of the batch list); the set it
+  // replaces stays stored, immutable, for the versions that replayed it.
+  yield* writeBatch(sql, q, model, content, id, now, true, row?.id ?? null);
+  yield* run(sql.setBaseData, { model, id });
+  return { status: 'created', batch: batchFromRow((yield* get<BatchRow>(sql.get, { id }))!) };
+}
+
 /** The batch store of one dialect. */
 export function batchStore(db: Runner, sql: BatchSql, q: FreezeQueries): BatchStore {
   return {
@@ -112,6 +128,11 @@ export function batchStore(db: Runner, sql: BatchSql, q: FreezeQueries): BatchSt
     putGolden: (model, content, { id, now, replaces }) => db.write(putGolden(sql, q, model, content, id, now, replaces)),
     async golden(model) {
       const row = await db.read(get<BatchRow>(sql.golden, { model }));
+      return row && batchFromRow(row);
+    },
+    putBaseData: (model, content, { id, now }) => db.write(putBaseData(sql, q, model, content, id, now)),
+    async baseData(model) {
+      const row = await db.read(get<BatchRow>(sql.baseData, { model }));
       return row && batchFromRow(row);
     },
   };

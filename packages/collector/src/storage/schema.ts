@@ -105,6 +105,13 @@ export const batchTables = (t: ColumnTypes) => `
     batch_id TEXT NOT NULL REFERENCES batches (id)
   );`;
 
+/** `103_base_data`: each model's current base data (a set in `batches`, like the golden set), which retraining replays. */
+export const baseDataTable = `
+  CREATE TABLE base_data_current (
+    model TEXT PRIMARY KEY,
+    batch_id TEXT NOT NULL REFERENCES batches (id)
+  );`;
+
 /** `201_model_versions`: immutable versions with their lineage. */
 export const versionsTable = (t: ColumnTypes) => `
   CREATE TABLE model_versions (

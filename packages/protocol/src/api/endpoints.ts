@@ -234,6 +234,36 @@ export const getGolden = endpoint({
   response: {},
 });
 
+/**
+ * A model's base data: its training set (or a sample of it), uploaded once like the golden set, which retraining
+ * replays beside the new corrections so that a fine-tune does not forget what the model knew.
+ */
+export const putBaseData = endpoint({
+  method: 'PUT',
+  url: '/v1/models/:model/base-data',
+  scope: 'trainer',
+  summary: "Set a model's base data for replay",
+  description:
+    'Body: NDJSON (`application/x-ndjson`) or JSON (an array or `{ examples }`) of `{ inputHash, input, label }`, as for ' +
+    "the golden set. 201 with the new set, which becomes the model's base data (an earlier set stays stored, so versions " +
+    'trained on it keep their lineage); 200 when the same content already is. Base data is never listed among the batches.',
+  params: ModelParams,
+  accepts: 'ndjson',
+  body: Type.Array(Example),
+  response: { 200: Batch, 201: Batch, ...errors },
+});
+
+export const getBaseData = endpoint({
+  method: 'GET',
+  url: '/v1/models/:model/base-data',
+  scope: 'trainer',
+  summary: "A model's base data as NDJSON",
+  description: "One `{ inputHash, input, label, split: \"train\" }` per line; the ETag is the set's sha256, `x-edgeloop-batch-id` its id.",
+  params: ModelParams,
+  stream: { type: 'ndjson', line: Example },
+  response: {},
+});
+
 // ── registry ────────────────────────────────────────────────────────────────────────────────────────────
 
 export const postVersion = endpoint({
@@ -380,6 +410,8 @@ export const endpoints = {
   getBatchLineage,
   putGolden,
   getGolden,
+  putBaseData,
+  getBaseData,
   postVersion,
   listModels,
   listVersions,

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { TrainerError } from '../errors.js';
 
-export const COMMANDS = ['bootstrap', 'train', 'evaluate', 'export', 'register'] as const;
+export const COMMANDS = ['bootstrap', 'train', 'evaluate', 'export', 'register', 'base-data', 'pull', 'publish'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const options = {
@@ -51,6 +51,15 @@ const options = {
   offset: { type: 'string' },
   golden: { type: 'string' },
   'trainable-tail': { type: 'string' },
+  onnx: { type: 'string' },
+  layout: { type: 'string' },
+  output: { type: 'string' },
+  mean: { type: 'string' },
+  std: { type: 'string' },
+  // base-data
+  file: { type: 'string' },
+  // publish
+  batches: { type: 'string' },
 } as const;
 
 export type Flags = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
@@ -73,6 +82,13 @@ commands
   export      --version V (default: stable) --out DIR; or --from DIR (a local TF.js model) --out DIR
   register    --from DIR (model.json + weights) --labels a,b,c --input-shape 28,28,1 [--scale 1 --offset 0]
               [--golden FILE.ndjson] [--trainable-tail 1]
+              or --onnx model.onnx --labels a,b,c [--layout nchw|nhwc] [--output logits|probabilities|sigmoid]
+              [--scale 1 --offset 0] [--mean 0.5,… --std 0.2,…] [--golden FILE.ndjson] [--trainable-tail 1]
+  base-data   --file FILE.ndjson: the model's training set (or a sample), which retraining replays
+  pull        --out DIR: freeze what was labeled and write the new batches, a replay sample and the golden set
+              as .npy files, labels.txt and pull.json, for a trainer outside edgeloop (PyTorch, say)
+  publish     --onnx candidate.onnx [--batches id,…]: validate a candidate trained outside, gate it against stable
+              (the train gate options), publish it with lineage and a canary, or refuse it (exit 8)
 
 common
   --collector URL  (or EDGELOOP_COLLECTOR)   --token T  (or EDGELOOP_TOKEN)

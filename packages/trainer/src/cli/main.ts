@@ -12,7 +12,8 @@ import { bootstrap } from '../cycle/bootstrap.js';
 import { GATE_DEFAULTS } from '../cycle/gate.js';
 import { evaluateVersion, exportVersion } from '../cycle/inspect.js';
 import { DEFAULT_AUTO_POLICY } from '../cycle/publish.js';
-import { registerModel } from '../cycle/register.js';
+import { pullWork, publishCandidate } from '../cycle/external.js';
+import { registerModel, registerOnnxModel } from '../cycle/register.js';
 import { DEFAULT_BUDGET_SEC, retrain, type RetrainOptions, type RetrainResult } from '../cycle/retrain.js';
 import { watch } from '../cycle/watch.js';
 import { DRIFTS, shift } from '../data/drift.js';
@@ -49,6 +50,12 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     if (command === 'export' && flags.from) return await exportLocal(flags, out);
     const model = required(flags, 'model', 'for every command');
     const client = new CollectorClient({ url: collectorUrl(flags, io.env), token: token(flags, io.env) });
+    if (command === 'base-data') return await uploadBaseData(client, model, flags, out);
+    if (command === 'pull') {
+      const r = await pullWork(client, { model, outDir: required(flags, 'out', 'for pull (the folder to write to)'), reporter: out });
+      out.result(r, `wrote batches ${r.batches.join(', ')} of "${model}" (stable ${r.stable}): ${r.counts.train} new, ${r.counts.replay} replayed, ${r.counts.golden} golden examples`);
+      return 0;
+    }
     const backend = await useBackend(flags.backend as BackendRequest);
     out.step(`backend: ${backend.name} (${backend.reason})`);
     switch (command) {
@@ -100,8 +107,23 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
         out.result(r, `exported ${model} ${r.version} to ${dir} (ONNX parity max diff ${r.parity?.toExponential(2)})`);
         return 0;
       }
+      case 'publish': {
+        const onnx = readOnnxFile(required(flags, 'onnx', 'for publish (the candidate model trained outside edgeloop)'));
+        const options = retrainOptions(flags, model, backend.name, out);
+        const r = await publishCandidate(client, {
+          model,
+          onnx,
+          ...(flags.batches ? { batches: flags.batches.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+          ...(options.gate ? { gate: options.gate } : {}),
+          ...(options.canary !== undefined ? { canary: options.canary } : {}),
+          reporter: out,
+        });
+        out.result(r, r.status === 'published' ? `published ${r.version} (parent ${r.parent})${r.rollout?.canary ? ` as a ${r.rollout.canaryPercent} % canary` : ''}` : `the candidate did not pass the gate: nothing published (parent ${r.parent})`);
+        return r.status === 'rejected' ? catalogue.ELT_GATE_FAILED.exit : 0;
+      }
       case 'register': {
-        const dir = required(flags, 'from', 'for register (a folder with model.json and its weights)');
+        if (flags.onnx) return await registerOnnx(client, model, flags, out);
+        const dir = required(flags, 'from', 'for register (a folder with model.json and its weights, or --onnx model.onnx)');
         const labels = required(flags, 'labels', 'for register (comma-separated, output order)').split(',').map((s) => s.trim());
         const shape = required(flags, 'input-shape', 'for register (one example, e.g. 28,28,1)').split(',').map(Number);
         if (shape.some((d) => !Number.isInteger(d) || d < 1)) throw new TrainerError('ELT_BAD_ARGUMENT', ['--input-shape must be positive integers like 28,28,1']);
@@ -125,6 +147,53 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   } finally {
     await releaseBackend().catch(() => {});
   }
+}
+
+function readOnnxFile(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new TrainerError('ELT_BAD_MODEL', [`cannot read ${path}: ${(e as Error).message}`], { cause: e });
+  }
+}
+
+async function uploadBaseData(client: CollectorClient, model: string, flags: Flags, out: Output): Promise<number> {
+  const file = required(flags, 'file', 'for base-data (NDJSON lines of { inputHash, input, label })');
+  const examples = readNdjson(file);
+  if (examples.length === 0) throw new TrainerError('ELT_BAD_DATA', [`${file} holds no examples`]);
+  out.step(`uploading ${examples.length} examples as the base data of "${model}"`);
+  const batch = await client.putBaseData(model, examples.map(({ inputHash, input, label }) => ({ inputHash, input, label, split: 'train' as const })));
+  out.result({ model, baseData: batch.id, examples: batch.counts.examples, byLabel: batch.counts.byLabel }, `base data of "${model}" is ${batch.id} (${batch.counts.examples} examples): retraining replays it`);
+  return 0;
+}
+
+async function registerOnnx(client: CollectorClient, model: string, flags: Flags, out: Output): Promise<number> {
+  const labels = required(flags, 'labels', 'for register (comma-separated, output order)').split(',').map((s) => s.trim());
+  // Without --layout, an image input (one example of rank 3) is taken as NCHW, PyTorch's convention.
+  const layout = flags.layout;
+  if (layout !== undefined && layout !== 'nchw' && layout !== 'nhwc') throw new TrainerError('ELT_BAD_ARGUMENT', [`--layout must be nchw or nhwc, not "${layout}"`]);
+  const output = flags.output;
+  if (output !== undefined && output !== 'logits' && output !== 'probabilities' && output !== 'sigmoid') {
+    throw new TrainerError('ELT_BAD_ARGUMENT', [`--output must be logits, probabilities or sigmoid, not "${output}"`]);
+  }
+  const list = (name: 'mean' | 'std') => {
+    const v = flags[name]?.split(',').map(Number);
+    if (v?.some((x) => !Number.isFinite(x) || (name === 'std' && x <= 0))) throw new TrainerError('ELT_BAD_ARGUMENT', [`--${name} must be comma-separated numbers${name === 'std' ? ' above 0' : ''}`]);
+    return v;
+  };
+  const [mean, std] = [list('mean'), list('std')];
+  const r = await registerOnnxModel(client, {
+    model,
+    onnx: readOnnxFile(flags.onnx!),
+    labels,
+    input: { dtype: 'float32', ...(layout ? { layout } : {}), normalize: { scale: num(flags, 'scale', 1), offset: num(flags, 'offset', 0), ...(mean ? { mean } : {}), ...(std ? { std } : {}) } },
+    ...(output ? { output } : {}),
+    ...(flags.golden ? { golden: readNdjson(flags.golden) } : {}),
+    trainableTail: num(flags, 'trainable-tail', 1, { min: 1, int: true }),
+    reporter: out,
+  });
+  out.result(r, `registered ${model} ${r.version} from ONNX (opset ${r.opset}, input "${r.names.input}", output "${r.names.output}" as ${r.output}; parity with onnxruntime-web ${r.parity.toExponential(2)})`);
+  return 0;
 }
 
 function retrainOptions(flags: Flags, model: string, backend: string, out: Output): RetrainOptions {

@@ -18,6 +18,7 @@ import {
   listVersions,
   postBatch,
   postVersion,
+  putBaseData,
   putGolden,
   putRollout,
   sha256Hex,
@@ -171,6 +172,26 @@ export class CollectorClient {
   async golden(model: string): Promise<Example[] | null> {
     try {
       return await this.call(getGolden, { params: { model } });
+    } catch (e) {
+      if (e instanceof CollectorAnswer && e.status === 404) return null;
+      throw e;
+    }
+  }
+
+  /** Sets the model's base data, the set retraining replays (`PUT /v1/models/:model/base-data`, NDJSON). */
+  async putBaseData(model: string, examples: Example[]): Promise<Batch> {
+    return this.call(putBaseData, { params: { model }, body: examples });
+  }
+
+  /**
+   * The model's base data with the id of its set (`GET /v1/models/:model/base-data`: the id is a header, which the
+   * typed call does not return), or null when it has none.
+   */
+  async baseData(model: string): Promise<{ id: string; examples: Example[] } | null> {
+    try {
+      const res = await this.request('GET', `/v1/models/${encodeURIComponent(model)}/base-data`, { headers: { accept: 'application/x-ndjson' } });
+      const examples = (await res.text()).split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Example);
+      return { id: res.headers.get('x-edgeloop-batch-id') ?? '', examples };
     } catch (e) {
       if (e instanceof CollectorAnswer && e.status === 404) return null;
       throw e;

@@ -10,7 +10,7 @@ import { decodeExamples } from '../data/wire.js';
 import { TrainerError } from '../errors.js';
 import { exportModel } from '../export/artifacts.js';
 import { evaluateModel, type Evaluation } from '../train/evaluate.js';
-import { stableModel, storedModel } from './lineage.js';
+import { onnxNames, stableModel, storedModel } from './lineage.js';
 
 export interface EvaluationReport extends Evaluation {
   model: string;
@@ -41,7 +41,8 @@ export async function evaluateVersion(client: CollectorClient, model: string, ve
 export async function exportVersion(client: CollectorClient, model: string, version: string | undefined, outDir: string): Promise<{ version: string; files: string[]; parity: number | null }> {
   const stored = version ? await storedModel(client, model, version) : await stableModel(client, model);
   const net = await stored.load();
-  const exported = await exportModel(net, undefined, { onnx: true });
+  const names = onnxNames(stored.config);
+  const exported = await exportModel(net, undefined, { onnx: true, ...(names ? { names } : {}) });
   net.dispose();
   mkdirSync(join(outDir, 'tfjs'), { recursive: true });
   const files: string[] = [];

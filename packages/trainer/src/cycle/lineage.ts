@@ -6,7 +6,9 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Batch, Version } from '@edgeloop/protocol';
 import type { CollectorClient } from '../collector/client.js';
 import { TrainerError } from '../errors.js';
+import type { OnnxNames } from '../export/onnx.js';
 import { loadLayers } from '../export/tfjs-layers.js';
+import { withSoftmaxHead } from '../model/softmax-head.js';
 
 /** The trainer config stored in a version's meta (`meta.trainer`), as this trainer writes it. */
 export interface TrainerConfig {
@@ -14,13 +16,18 @@ export interface TrainerConfig {
   baseData?: string | null;
   /** Train only the last N weighted layers when fine-tuning (a user's model: its head). Absent: all layers. */
   trainableTail?: number;
+  /** An imported ONNX model's input and output names, which every export keeps. Absent: "input" and "output". */
+  onnx?: OnnxNames & { opset?: number };
   [key: string]: unknown;
 }
 
 export interface StableModel {
   version: Version;
   config: TrainerConfig;
-  /** Loads a fresh TF.js instance of the version (call twice for two independent models). */
+  /**
+   * Loads a fresh TF.js instance of the version (call twice for two independent models). A logits model comes with
+   * a softmax appended, so that training, the gate and calibration see probabilities (exports drop it again).
+   */
   load(): Promise<tf.LayersModel>;
 }
 
@@ -47,9 +54,16 @@ export async function storedModel(client: CollectorClient, model: string, name: 
     config: version.meta.trainer as TrainerConfig,
     async load() {
       const all = await fetchAll();
-      return loadLayers({ modelJson: all.get(json.name)!, files: all });
+      const net = await loadLayers({ modelJson: all.get(json.name)!, files: all });
+      return version.meta.output?.kind === 'logits' ? withSoftmaxHead(net) : net;
     },
   };
+}
+
+/** The ONNX names an export of a version keeps (undefined: the exporter's "input" and "output"). */
+export function onnxNames(config: TrainerConfig): OnnxNames | undefined {
+  const n = config.onnx;
+  return n && typeof n.input === 'string' && typeof n.output === 'string' ? { input: n.input, output: n.output } : undefined;
 }
 
 /** Batches of `model` no version has trained on yet and not in `exclude`, oldest first. */

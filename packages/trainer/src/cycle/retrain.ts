@@ -15,7 +15,7 @@ import { exportModel } from '../export/artifacts.js';
 import { applyTemperature, expectedCalibrationError, fitTemperature, predictProbs } from '../train/calibrate.js';
 import { evaluateStable, formatGate, GATE_DEFAULTS, runGate, type CalibrationReport, type GateData, type GateOptions, type GateReport, type GateResult } from './gate.js';
 import { backoff, DEFAULT_CANDIDATES, disposeSearch, mix, ranked, searchCandidates, type Candidate, type CandidateSpec, type SearchResult } from './search.js';
-import { stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
+import { onnxNames, stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
 import { codeVersion, DEFAULT_AUTO_POLICY, DEFAULT_CANARY_PERCENT, publishVersion, startCanary, type CanaryOptions } from './publish.js';
 import { silent, type Reporter } from './reporter.js';
 
@@ -137,6 +137,9 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   if (work.pending.length === 0) return { status: 'nothing-new', message: `nothing labeled for "${model}" since its last batch, and every batch has been trained on` };
   const { stable } = work;
   const { labels, input } = stable.version.meta;
+  if (stable.version.meta.output?.kind === 'sigmoid') {
+    throw new TrainerError('ELT_BAD_MODEL', [`${stable.version.version} of "${model}" is a multi-label (sigmoid) model: it is served, but retraining learns single-label classifiers (probabilities or logits) only`]);
+  }
   const batchIds = work.pending.map((b) => b.id);
   r.step(`stable is ${stable.version.version}; new batches: ${batchIds.join(', ')} (${work.examples} examples)`);
 
@@ -153,7 +156,7 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   const none = pick(fresh.bySplit.train, []);
   const [gateExtra = none, select = none, fit = fresh.bySplit.train] = recipe === 'search' ? splitByContent(fresh.bySplit.train, [HOLDOUT.gate, HOLDOUT.gate + HOLDOUT.select]) : [];
   const gateFresh = gateExtra.count ? concat(fresh.bySplit.val, gateExtra) : fresh.bySplit.val;
-  const { pool, earlier } = await replayData(client, work, recipe === 'search');
+  const { pool, earlier, source: baseData } = await replayData(client, work, recipe === 'search');
   const held = recipe === 'search' ? replayHoldouts(pool, seed) : { select: pick(pool, []), gate: pick(pool, []), rest: pool };
   // Earlier corrections (batches earlier versions trained on), where a base data set serves as the replay: trained on
   // again beside the new ones, so a cycle keeps what earlier cycles learned of a drift, and split by the same content
@@ -273,7 +276,8 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   r.step('exporting TF.js Layers and ONNX (parity-checked on the golden inputs)');
   // ONNX whenever the stable version has it (a user's model may be TF.js only: see register.ts).
   const onnx = stable.version.artifacts.some((a) => a.format === 'onnx');
-  const exported = await exportModel(net, golden.x, { onnx });
+  const names = onnxNames(stable.config);
+  const exported = await exportModel(net, golden.x, { onnx, ...(names ? { names } : {}) });
   if (exported.parity) metrics['parity.maxAbsDiff'] = exported.parity.maxAbsDiff;
   dispose(stableNet, net);
   metrics['cycle.seconds'] = (performance.now() - started) / 1000;
@@ -283,12 +287,15 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
     metrics: finite(metrics),
     labels,
     input,
-    output: { temperature: calibration.temperature },
+    // The output keeps its kind (a logits model keeps emitting logits) and gets the new temperature.
+    output: { ...stable.version.meta.output, temperature: calibration.temperature },
     ...(stable.version.meta.policy ? { policy: stable.version.meta.policy } : {}),
     gate: gate.report,
     trainer: {
       ...stable.config,
       kind: 'fine-tune',
+      // The base data this cycle replayed (a set uploaded for the model is named by its id, for lineage).
+      ...(baseData && baseData !== stable.config.baseData ? { baseData } : {}),
       recipe,
       ...candidate.spec,
       alpha,
@@ -405,14 +412,26 @@ export function formatCandidates(search: SearchResult, gated: ReadonlyMap<number
 export const EARLIER_MAX = 3000;
 
 /**
+ * The base data uploaded for the model (`edgeloop-trainer base-data`), decoded with the stable version's labels and
+ * input spec (every example, whatever its split); empty when there is none.
+ */
+async function uploadedBaseData(client: CollectorClient, stable: StableModel): Promise<{ set: ExampleSet; source: string | null }> {
+  const { labels, input } = stable.version.meta;
+  const uploaded = await client.baseData(stable.version.model);
+  const decoded = decodeExamples(uploaded?.examples.map((e) => ({ ...e, split: 'train' as const })) ?? [], labels, input);
+  return { set: decoded.bySplit.train, source: uploaded ? `base-data:${uploaded.id}` : null };
+}
+
+/**
  * Earlier data: the replay pool (the base data set) and the earlier corrections, newest batches first up to
- * EARLIER_MAX, to rehearse beside the new ones. A model without a base data set replays its earlier corrections
+ * EARLIER_MAX, to rehearse beside the new ones. The base data is MNIST's train part for the bootstrapped digits model,
+ * else the set uploaded for the model (see uploadedBaseData). A model without a base data set replays its earlier corrections
  * instead (they are all the old data it has), and so does the fixed recipe.
  */
-async function replayData(client: CollectorClient, work: PendingWork, rehearse: boolean): Promise<{ pool: ExampleSet; earlier: { train: ExampleSet; val: ExampleSet } }> {
+async function replayData(client: CollectorClient, work: PendingWork, rehearse: boolean): Promise<{ pool: ExampleSet; earlier: { train: ExampleSet; val: ExampleSet }; source: string | null }> {
   const { labels, input } = work.stable.version.meta;
   const empty: ExampleSet = { x: new Float32Array(0), y: new Int32Array(0), count: 0, shape: input.shape, labels };
-  const base = work.stable.config.baseData === 'mnist:train' ? loadMnist('train') : empty;
+  const { set: base, source } = work.stable.config.baseData === 'mnist:train' ? { set: loadMnist('train'), source: 'mnist:train' } : await uploadedBaseData(client, work.stable);
   const recent = (sets: ExampleSet[]) => {
     const kept: ExampleSet[] = [];
     let n = 0;
@@ -425,10 +444,10 @@ async function replayData(client: CollectorClient, work: PendingWork, rehearse: 
   };
   const decoded = await Promise.all(trainedBatches(work.batches, work.versions).map(async (b) => decodeExamples(await client.batchExamples(b.id), labels, input).bySplit));
   if (rehearse && base.count > 0) {
-    return { pool: base, earlier: { train: recent(decoded.map((d) => d.train)), val: recent(decoded.map((d) => d.val)) } };
+    return { pool: base, earlier: { train: recent(decoded.map((d) => d.train)), val: recent(decoded.map((d) => d.val)) }, source };
   }
   const pool = [...decoded.map((d) => d.train), base].filter((p) => p.count > 0);
-  return { pool: pool.length === 0 ? empty : pool.length === 1 ? pool[0]! : concat(...pool), earlier: { train: empty, val: empty } };
+  return { pool: pool.length === 0 ? empty : pool.length === 1 ? pool[0]! : concat(...pool), earlier: { train: empty, val: empty }, source: base.count > 0 ? source : null };
 }
 
 function finite(metrics: Record<string, number>): Record<string, number> {

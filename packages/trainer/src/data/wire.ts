@@ -1,10 +1,12 @@
 /**
  * Wire examples ↔ ExampleSet: the collector's `{ inputHash, input: { dtype, shape, data: base64 }, label, split }`
  * lines and the flat arrays training uses. Inputs are decoded with the version's InputSpec
- * (model input = raw × scale + offset), the same normalisation the runtime applies.
+ * (model input = raw × scale + offset, then per channel (x − mean) / std when given), the same normalisation the
+ * runtime applies.
  */
 import type { Example, InputSpec, Split } from '@edgeloop/protocol';
 import { sha256Hex } from '@edgeloop/protocol';
+import { TrainerError } from '../errors.js';
 import { exampleSize, type ExampleSet } from './examples.js';
 
 export interface DecodedExamples {
@@ -20,6 +22,7 @@ export function decodeExamples(examples: readonly Example[], labels: readonly st
   const index = new Map(labels.map((l, i) => [l, i]));
   const parts: Record<Split, { x: number[][]; y: number[] }> = { train: { x: [], y: [] }, val: { x: [], y: [] }, golden: { x: [], y: [] } };
   const skipped: DecodedExamples['skipped'] = [];
+  const channel = channelNormalization(input);
   for (const e of examples) {
     const y = index.get(e.label);
     if (y === undefined) {
@@ -33,6 +36,7 @@ export function decodeExamples(examples: readonly Example[], labels: readonly st
     }
     const x = new Array<number>(size);
     for (let i = 0; i < size; i++) x[i] = raw[i]! * input.normalize.scale + input.normalize.offset;
+    if (channel) for (let i = 0; i < size; i++) x[i] = (x[i]! - channel.mean[channel.of(i)]!) / channel.std[channel.of(i)]!;
     parts[e.split].x.push(x);
     parts[e.split].y.push(y);
   }
@@ -42,6 +46,24 @@ export function decodeExamples(examples: readonly Example[], labels: readonly st
     return { x, y: Int32Array.from(p.y), count: p.y.length, shape: input.shape, labels };
   };
   return { bySplit: { train: build(parts.train), val: build(parts.val), golden: build(parts.golden) }, skipped };
+}
+
+/**
+ * Per-channel mean and std (after scale and offset), with the channel of each value: the last axis in NHWC, the first
+ * of one example's shape in NCHW. Null when the spec has none.
+ */
+function channelNormalization(input: InputSpec): { mean: number[]; std: number[]; of: (i: number) => number } | null {
+  const { mean, std } = input.normalize;
+  if (!mean && !std) return null;
+  const nchw = input.layout === 'nchw';
+  const channels = nchw ? input.shape[0]! : input.shape.at(-1)!;
+  const perChannel = exampleSize(input.shape) / channels;
+  const fill = (v: number[] | undefined, d: number) => (v ? (v.length === 1 ? Array<number>(channels).fill(v[0]!) : v) : Array<number>(channels).fill(d));
+  const [m, s] = [fill(mean, 0), fill(std, 1)];
+  if (m.length !== channels || s.length !== channels) {
+    throw new TrainerError('ELT_BAD_DATA', [`input.normalize has ${m.length} means and ${s.length} stds for ${channels} channels (${input.layout ?? 'nhwc'} ${input.shape.join('×')})`]);
+  }
+  return { mean: m, std: s, of: nchw ? (i) => Math.floor(i / perChannel) : (i) => i % channels };
 }
 
 /** The raw values of a wire tensor (float32 or uint8, little-endian). */

@@ -26,7 +26,7 @@ let values: WeightValues = new Map();
 export const SUPPORTED_LAYERS = [
   'InputLayer', 'Dense', 'Conv2D', 'DepthwiseConv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D',
   'GlobalMaxPooling2D', 'Flatten', 'Reshape', 'Dropout', 'GaussianNoise', 'GaussianDropout',
-  'AlphaDropout', 'BatchNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax',
+  'AlphaDropout', 'BatchNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax', 'Permute', 'ZeroPadding2D',
 ] as const;
 
 /** Activation names (TF.js `activation` config values) the exporter converts. */
@@ -122,6 +122,24 @@ const converters: Record<string, Converter> = {
   },
 
   Activation: (g, layer, x, cfg) => activation(g, layer, x, cfg.activation),
+
+  Permute(g, layer, x, cfg) {
+    const dims = cfg.dims as number[];
+    // An imported NCHW model permutes to channels-last before its convs and back before Flatten: in ONNX, where
+    // those ops work in NCHW anyway, both are a change of label only and no Transpose is written.
+    if (x.shape.length === 4 && x.layout === 'nhwc' && dims.join() === '2,3,1') return { name: x.name, layout: 'nchw', shape: outputShape(layer) };
+    if (x.shape.length === 4 && x.layout === 'nchw' && dims.join() === '3,1,2') return { name: x.name, layout: 'nhwc', shape: outputShape(layer) };
+    x = toNhwc(g, x);
+    return { name: g.node('Transpose', [x.name], { perm: [0, ...dims] }), layout: 'nhwc', shape: outputShape(layer) };
+  },
+
+  ZeroPadding2D(g, layer, x, cfg) {
+    channelsLast(layer, cfg);
+    x = toNchw(g, layer, x);
+    const [[top, bottom], [left, right]] = cfg.padding as [[number, number], [number, number]];
+    const name = g.node('Pad', [x.name, g.int64s('pads', [0, 0, top, left, 0, 0, bottom, right])], { mode: 'constant' });
+    return { name, layout: 'nchw', shape: outputShape(layer) };
+  },
 
   ReLU(g, layer, x, cfg) {
     if (cfg.maxValue == null) return { ...x, name: g.node('Relu', [x.name]) };

@@ -12,23 +12,34 @@ export const ONNX_INPUT = 'input';
 export const ONNX_OUTPUT = 'output';
 export const ONNX_FILE = 'model.onnx';
 
-/** Exports `model` to ONNX bytes; throws ELT_UNSUPPORTED_LAYER naming the first layer it cannot convert. */
-export async function exportOnnx(model: tf.LayersModel, producer = 'edgeloop-trainer'): Promise<Uint8Array> {
+/** The ONNX graph's input and output names: TF.js's "input" and "output", or an imported model's own. */
+export interface OnnxNames {
+  input: string;
+  output: string;
+}
+
+export const DEFAULT_NAMES: OnnxNames = { input: ONNX_INPUT, output: ONNX_OUTPUT };
+
+/**
+ * Exports `model` to ONNX bytes under `names` (an imported model keeps its own, so the app's feeds still fit);
+ * throws ELT_UNSUPPORTED_LAYER naming the first layer it cannot convert.
+ */
+export async function exportOnnx(model: tf.LayersModel, producer = 'edgeloop-trainer', names: OnnxNames = DEFAULT_NAMES): Promise<Uint8Array> {
   const chain = layerChain(model);
   const weights = new Map<tf.LayerVariable, Float32Array>();
   for (const layer of chain) for (const w of layer.weights) weights.set(w, (await w.read().data()) as Float32Array);
   const inputShape = model.inputs[0]!.shape;
   const g = new OnnxGraph();
-  let x: Flow = { name: ONNX_INPUT, layout: 'nhwc', shape: inputShape };
+  let x: Flow = { name: names.input, layout: 'nhwc', shape: inputShape };
   for (const layer of chain) x = convertLayer(g, layer, x, weights as WeightValues);
   x = toNhwc(g, x);
-  g.node('Identity', [x.name], {}, ONNX_OUTPUT);
+  g.node('Identity', [x.name], {}, names.output);
   const dims = (s: (number | null)[]) => s.map((d, i) => d ?? (i === 0 ? 'batch' : `d${i}`));
   return g.encode({
     name: model.name,
     producer,
-    input: { name: ONNX_INPUT, shape: dims(inputShape) },
-    output: { name: ONNX_OUTPUT, shape: dims(model.outputs[0]!.shape) },
+    input: { name: names.input, shape: dims(inputShape) },
+    output: { name: names.output, shape: dims(model.outputs[0]!.shape) },
   });
 }
 

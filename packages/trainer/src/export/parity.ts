@@ -6,13 +6,15 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-web';
 import { exampleSize, mulberry32 } from '../data/examples.js';
 import { TrainerError } from '../errors.js';
-import { ONNX_INPUT, ONNX_OUTPUT } from './onnx.js';
+import { DEFAULT_NAMES, type OnnxNames } from './onnx.js';
 
 export interface ParityOptions {
   /** Inputs to compare on, `count × exampleSize` values; seeded uniform [0, 1) noise when absent. */
   inputs?: Float32Array;
   count?: number;
   tolerance?: number;
+  /** The ONNX model's input and output names (default "input" and "output"). */
+  names?: OnnxNames;
 }
 
 export interface ParityResult {
@@ -36,7 +38,7 @@ export async function checkParity(model: tf.LayersModel, onnxBytes: Uint8Array, 
   const y = model.predict(x) as tf.Tensor;
   const expected = (await y.data()) as Float32Array;
   tf.dispose([x, y]);
-  const actual = await runOnnx(onnxBytes, inputs, [count, ...shape]);
+  const actual = await runOnnx(onnxBytes, inputs, [count, ...shape], options.names);
   if (actual.length !== expected.length) {
     throw new TrainerError('ELT_PARITY_FAILED', [`output sizes differ: ONNX ${actual.length}, TF.js ${expected.length}`]);
   }
@@ -53,7 +55,7 @@ export async function checkParity(model: tf.LayersModel, onnxBytes: Uint8Array, 
 }
 
 /** Runs an ONNX model on one float input with onnxruntime-web's WASM backend and returns the output values. */
-export async function runOnnx(onnxBytes: Uint8Array, data: Float32Array, dims: number[]): Promise<Float32Array> {
+export async function runOnnx(onnxBytes: Uint8Array, data: Float32Array, dims: number[], names: OnnxNames = DEFAULT_NAMES): Promise<Float32Array> {
   // One thread: no worker threads to spawn (and leave running) in a CLI process on a small machine.
   ort.env.wasm.numThreads = 1;
   let session: ort.InferenceSession;
@@ -63,8 +65,10 @@ export async function runOnnx(onnxBytes: Uint8Array, data: Float32Array, dims: n
     throw new TrainerError('ELT_PARITY_FAILED', [`onnxruntime-web could not load the model: ${(e as Error).message}`], { cause: e });
   }
   try {
-    const out = await session.run({ [ONNX_INPUT]: new ort.Tensor('float32', data, dims) });
-    return out[ONNX_OUTPUT]!.data as Float32Array;
+    const out = await session.run({ [names.input]: new ort.Tensor('float32', data, dims) });
+    const y = out[names.output];
+    if (!y) throw new TrainerError('ELT_PARITY_FAILED', [`the ONNX model has no output "${names.output}" (it has ${session.outputNames.join(', ')})`]);
+    return y.data as Float32Array;
   } finally {
     await session.release();
   }

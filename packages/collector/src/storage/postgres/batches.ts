@@ -4,7 +4,7 @@
  * one JSON document and bulk writes go in as JSON: far cheaper than a driver round-trip per row or value.
  */
 import type { Migration } from '../migrations.js';
-import { batchTables, POSTGRES_TYPES } from '../schema.js';
+import { baseDataTable, batchTables, POSTGRES_TYPES } from '../schema.js';
 import { recordOutcomes } from './labels.js';
 import type { LabelSource } from '../../labels/resolver.js';
 import type { InputCandidate } from '../../labels/batch-content.js';
@@ -22,6 +22,7 @@ export const batchMigrations: Migration[] = [
     
     `,
   },
+  { name: '103_base_data', sql: baseDataTable },
 ];
 
 // Every label of each pending input (one with more sources than the last batch that resolved it saw), sorted by
@@ -70,6 +71,8 @@ export const batchSql: BatchSql = {
   lineage: 'SELECT input_hash, source_event_id, sources FROM batch_examples WHERE batch_id = @id ORDER BY ord',
   golden: 'SELECT b.* FROM golden_current g JOIN batches b ON b.id = g.batch_id WHERE g.model = @model',
   setGolden: 'INSERT INTO golden_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
+  baseData: 'SELECT b.* FROM base_data_current d JOIN batches b ON b.id = d.batch_id WHERE d.model = @model',
+  setBaseData: 'INSERT INTO base_data_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
 };
 
 /** The freeze's reads and writes on PostgreSQL: bulk reads as one JSON document, bulk writes as JSON. */

@@ -3,7 +3,7 @@
  * so freezes (and golden-set changes) of one file are serialised.
  */
 import type { Migration } from '../migrations.js';
-import { batchTables, SQLITE_TYPES } from '../schema.js';
+import { baseDataTable, batchTables, SQLITE_TYPES } from '../schema.js';
 import { predictionsWithHash } from './events.js';
 import { recordOutcomes } from './labels.js';
 import type { LabelSource } from '../../labels/resolver.js';
@@ -24,6 +24,7 @@ export const batchMigrations: Migration[] = [
     
     `,
   },
+  { name: '103_base_data', sql: baseDataTable },
 ];
 
 // Every label of each pending input (one with more sources than the last batch that resolved it saw), sorted by
@@ -66,6 +67,8 @@ export const batchSql: BatchSql = {
   lineage: 'SELECT input_hash, source_event_id, sources FROM batch_examples WHERE batch_id = @id ORDER BY ord',
   golden: 'SELECT b.* FROM golden_current g JOIN batches b ON b.id = g.batch_id WHERE g.model = @model',
   setGolden: 'INSERT INTO golden_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
+  baseData: 'SELECT b.* FROM base_data_current d JOIN batches b ON b.id = d.batch_id WHERE d.model = @model',
+  setBaseData: 'INSERT INTO base_data_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
 };
 
 const INSERT_EXAMPLE = 'INSERT INTO batch_examples (batch_id, ord, input_hash, label, split, source_event_id, sources, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
