@@ -44,14 +44,17 @@ test('uint8 inputs are normalised with the input spec', () => {
   assert.deepEqual([...decoded.bySplit.val.x], [0, 1]);
 });
 
-test('per-channel mean and std apply on the channel axis of the layout (NCHW first, NHWC last)', () => {
+test('per-channel mean and std apply on the app\'s channel axis (the last); an NCHW model gets the channels first', () => {
+  // Three pixels of two channels, as the app captures them: (1, 2), (3, 4), (5, 6).
   const raw = Buffer.from(new Float32Array([1, 2, 3, 4, 5, 6]).buffer).toString('base64');
-  const example = { inputHash: 'a'.repeat(64), input: { dtype: 'float32' as const, shape: [6], data: raw }, label: 'a', split: 'val' as const };
+  const example = { inputHash: 'a'.repeat(64), input: { dtype: 'float32' as const, shape: [3, 2], data: raw }, label: 'a', split: 'val' as const };
   const normalize = { scale: 1, offset: 0, mean: [1, 4], std: [1, 2] };
-  const nchw = decodeExamples([example], ['a'], { shape: [2, 3, 1], dtype: 'float32', layout: 'nchw', normalize });
-  assert.deepEqual([...nchw.bySplit.val.x], [0, 1, 2, 0, 0.5, 1]);
   const nhwc = decodeExamples([example], ['a'], { shape: [3, 2], dtype: 'float32', normalize });
   assert.deepEqual([...nhwc.bySplit.val.x], [0, -1, 2, 0, 4, 1]);
+  assert.deepEqual(nhwc.bySplit.val.shape, [3, 2]);
+  const nchw = decodeExamples([example], ['a'], { shape: [3, 2], dtype: 'float32', layout: 'nchw', normalize });
+  assert.deepEqual([...nchw.bySplit.val.x], [0, 2, 4, -1, 0, 1]);
+  assert.deepEqual(nchw.bySplit.val.shape, [2, 3]);
 });
 
 test('encodeNpy writes arrays numpy reads: version 1.0, 64-byte aligned header, little-endian data', () => {

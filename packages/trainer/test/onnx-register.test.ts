@@ -68,7 +68,7 @@ test('register --onnx publishes a PyTorch model as v1: served as given, with its
   assert.ok(result.parity <= 1e-4, `import parity ${result.parity}`);
   assert.ok(result.metrics['golden.accuracy']! > 0.85, `golden accuracy ${result.metrics['golden.accuracy']}`);
   const v1 = await client.version(MODEL, 'v1');
-  assert.deepEqual(v1.meta.input, { shape: [1, 28, 28], dtype: 'float32', layout: 'nchw', normalize: { scale: 1, offset: 0 } });
+  assert.deepEqual(v1.meta.input, { shape: [28, 28, 1], dtype: 'float32', layout: 'nchw', normalize: { scale: 1, offset: 0 } }, 'the app\'s example, channels last; the model takes it channels first');
   assert.deepEqual(v1.meta.output, { kind: 'logits' });
   assert.deepEqual(await onnxOf('v1'), new Uint8Array(readFileSync(torch.path('trained-cnn-opset13'))), 'the app\'s own ONNX bytes are served');
   assert.equal((await client.rollout(MODEL))?.stable, 'v1');

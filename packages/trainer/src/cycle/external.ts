@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import type { Batch, Rollout } from '@edgeloop/protocol';
+import { modelInputShape } from '@edgeloop/protocol/model-io';
 import type { CollectorClient } from '../collector/client.js';
 import { concat, labelCounts, pick, type ExampleSet } from '../data/examples.js';
 import { splitByContent } from '../data/holdout.js';
@@ -140,7 +141,7 @@ export async function publishCandidate(client: CollectorClient, options: Publish
   const mismatch = [
     imported.names.input !== names.input && `its input is "${imported.names.input}", the app feeds "${names.input}"`,
     imported.names.output !== names.output && `its output is "${imported.names.output}", the app reads "${names.output}"`,
-    imported.inputShape.join('x') !== input.shape.join('x') && `its input is [batch, ${imported.inputShape.join(', ')}], stable's [batch, ${input.shape.join(', ')}]`,
+    imported.inputShape.join('x') !== modelInputShape(input).join('x') && `its input is [batch, ${imported.inputShape.join(', ')}], stable's [batch, ${modelInputShape(input).join(', ')}]`,
     imported.model.outputs[0]!.shape[1] !== labels.length && `its output has ${imported.model.outputs[0]!.shape[1]} classes for ${labels.length} labels`,
     imported.output !== (stable.version.meta.output?.kind ?? 'probabilities') && `it outputs ${imported.output}, stable ${stable.version.meta.output?.kind ?? 'probabilities'}`,
   ].filter((m): m is string => typeof m === 'string');

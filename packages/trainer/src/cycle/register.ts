@@ -131,8 +131,11 @@ export async function registerOnnxModel(client: CollectorClient, options: Regist
   if (outShape[1] !== options.labels.length) {
     throw new TrainerError('ELT_BAD_MODEL', [`its output is [batch, ${outShape[1]}] but there are ${options.labels.length} labels`]);
   }
-  const input: InputSpec = { ...options.input, shape: imported.inputShape };
-  if (input.layout === undefined && input.shape.length === 3) input.layout = 'nchw';
+  // input.shape is one example as the app passes it, channels last (the runtime moves the channels first for an
+  // NCHW model, and examples come back that way); the ONNX input of an image model is [C, H, W].
+  const layout = options.input.layout ?? (imported.inputShape.length === 3 ? 'nchw' : 'nhwc');
+  const s = imported.inputShape;
+  const input: InputSpec = { ...options.input, layout, shape: layout === 'nchw' && s.length >= 2 ? [...s.slice(1), s[0]!] : [...s] };
   const metrics: Record<string, number> = {};
   const golden = options.golden?.length ? decodeExamples(options.golden.map((e) => ({ ...e, split: 'golden' as const })), options.labels, input).bySplit.golden : undefined;
   let parity: number;

@@ -6,6 +6,7 @@
  */
 import type { Example, InputSpec, Split } from '@edgeloop/protocol';
 import { sha256Hex } from '@edgeloop/protocol';
+import { modelInputShape } from '@edgeloop/protocol/model-io';
 import { TrainerError } from '../errors.js';
 import { exampleSize, type ExampleSet } from './examples.js';
 
@@ -23,6 +24,10 @@ export function decodeExamples(examples: readonly Example[], labels: readonly st
   const parts: Record<Split, { x: number[][]; y: number[] }> = { train: { x: [], y: [] }, val: { x: [], y: [] }, golden: { x: [], y: [] } };
   const skipped: DecodedExamples['skipped'] = [];
   const channel = channelNormalization(input);
+  // Examples travel as the app captures them (input.shape, channels last); an NCHW model takes channels first.
+  const nchw = input.layout === 'nchw' && input.shape.length >= 2;
+  const channels = input.shape.at(-1)!;
+  const shape = modelInputShape(input);
   for (const e of examples) {
     const y = index.get(e.label);
     if (y === undefined) {
@@ -37,33 +42,39 @@ export function decodeExamples(examples: readonly Example[], labels: readonly st
     const x = new Array<number>(size);
     for (let i = 0; i < size; i++) x[i] = raw[i]! * input.normalize.scale + input.normalize.offset;
     if (channel) for (let i = 0; i < size; i++) x[i] = (x[i]! - channel.mean[channel.of(i)]!) / channel.std[channel.of(i)]!;
-    parts[e.split].x.push(x);
+    parts[e.split].x.push(nchw ? channelsFirst(x, channels) : x);
     parts[e.split].y.push(y);
   }
   const build = (p: { x: number[][]; y: number[] }): ExampleSet => {
     const x = new Float32Array(p.x.length * size);
     p.x.forEach((row, i) => x.set(row, i * size));
-    return { x, y: Int32Array.from(p.y), count: p.y.length, shape: input.shape, labels };
+    return { x, y: Int32Array.from(p.y), count: p.y.length, shape, labels };
   };
   return { bySplit: { train: build(parts.train), val: build(parts.val), golden: build(parts.golden) }, skipped };
 }
 
+/** One example's values, channels last (`[..., C]`), reordered channels first (`[C, ...]`). */
+function channelsFirst(x: number[], channels: number): number[] {
+  const per = x.length / channels;
+  const out = new Array<number>(x.length);
+  for (let p = 0; p < per; p++) for (let c = 0; c < channels; c++) out[c * per + p] = x[p * channels + c]!;
+  return out;
+}
+
 /**
- * Per-channel mean and std (after scale and offset), with the channel of each value: the last axis in NHWC, the first
- * of one example's shape in NCHW. Null when the spec has none.
+ * Per-channel mean and std (after scale and offset), with the channel of each value: the last axis of input.shape,
+ * as the app captures examples (whatever layout the model takes). Null when the spec has none.
  */
 function channelNormalization(input: InputSpec): { mean: number[]; std: number[]; of: (i: number) => number } | null {
   const { mean, std } = input.normalize;
   if (!mean && !std) return null;
-  const nchw = input.layout === 'nchw';
-  const channels = nchw ? input.shape[0]! : input.shape.at(-1)!;
-  const perChannel = exampleSize(input.shape) / channels;
+  const channels = input.shape.at(-1)!;
   const fill = (v: number[] | undefined, d: number) => (v ? (v.length === 1 ? Array<number>(channels).fill(v[0]!) : v) : Array<number>(channels).fill(d));
   const [m, s] = [fill(mean, 0), fill(std, 1)];
   if (m.length !== channels || s.length !== channels) {
     throw new TrainerError('ELT_BAD_DATA', [`input.normalize has ${m.length} means and ${s.length} stds for ${channels} channels (${input.layout ?? 'nhwc'} ${input.shape.join('×')})`]);
   }
-  return { mean: m, std: s, of: nchw ? (i) => Math.floor(i / perChannel) : (i) => i % channels };
+  return { mean: m, std: s, of: (i) => i % channels };
 }
 
 /** The raw values of a wire tensor (float32 or uint8, little-endian). */
