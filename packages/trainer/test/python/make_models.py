@@ -6,29 +6,23 @@ import tests (run with Debian's python3-torch and python3-onnx).
 usage: make_models.py OUT_DIR [--train X.f32 Y.i32 N]   (train: N MNIST images 1×28×28 float32, labels int32)
 """
 import json
+import os
 import sys
 
 import numpy as np
 import torch
 from torch import nn
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'examples', 'pytorch'))
+from model import DigitsCnn  # noqa: E402
+
 torch.manual_seed(0)
 
 
-class Cnn(nn.Module):
-    """Conv → ReLU → BN → MaxPool → Conv → ReLU → AvgPool (Pad + AveragePool) → flatten (C, H, W order) → Gemm → ReLU →
-    Dropout → Gemm. (BatchNorm right after a conv is folded into it by the export, hence after the ReLU.)"""
-
-    def __init__(self):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(8), nn.MaxPool2d(2),
-            nn.Conv2d(8, 12, 3, stride=1), nn.ReLU(), nn.AvgPool2d(2),
-        )
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(12 * 6 * 6, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 10))
-
-    def forward(self, x):
-        return self.head(self.features(x))
+# The CNN of the PyTorch example (examples/pytorch/model.py): conv → ReLU → BN → MaxPool → conv → ReLU → AvgPool →
+# flatten (C, H, W order) → Gemm → ReLU → Dropout → Gemm. BatchNorm after the ReLU, since one right after a conv is
+# folded into it by the export.
+Cnn = DigitsCnn
 
 
 class StridedCnn(nn.Module):
