@@ -2,7 +2,9 @@
 # Packs the trainer and drift benches for a GPU machine that has no Node.js and no registry (the device machine of
 # our workplace): the benches bundled with esbuild, their native and WASM dependencies as files, and this machine's
 # node binary, into .dev/ (about 37 MB with xz). Carry .dev and the Vulkan loader (.gl), then run bench/device/run.sh
-# there. Both folders are ignored by git.
+# there. Both folders are ignored by git (add `/.dev/` `/.gpu/` `/.gl/` to .git/info/exclude). The loader, once:
+#   mkdir -p .gl /tmp/amd64/partial; o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
+#   apt-get $o update; (cd .gl && apt-get $o download libvulkan1)
 set -e
 cd "$(dirname "$0")/../.."
 rm -rf .gpu && G=.gpu/node_modules && mkdir -p .dev .gpu/b $G/webgpu/dist $G/better-sqlite3/build/Release $G/onnxruntime-web/dist
