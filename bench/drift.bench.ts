@@ -54,6 +54,7 @@ const RECIPES: Record<string, Partial<RetrainOptions>> = {
   'uniform-replay': { balancedReplay: false },
   'same-replay': { freshReplay: false },
   'no-distill': { candidates: DEFAULT_CANDIDATES.filter((c) => c.distill === 0) },
+  augment: { candidates: DEFAULT_CANDIDATES.map((c) => (c.trainable === 'all' ? { ...c, augment: 2 } : c)) },
 };
 for (const r of recipes) if (!RECIPES[r]) throw new Error(`unknown recipe "${r}" (one of ${Object.keys(RECIPES).join(', ')})`);
 

@@ -17,6 +17,7 @@ export { installFastCpuKernels, uninstallFastCpuKernels } from './backend/cpu-ke
 export { CollectorClient, CollectorAnswer, type CollectorOptions, type MetricsSummary, type PendingLabels } from './collector/client.js';
 export { decodeExamples, decodeTensor, encodeExamples, type DecodedExamples } from './data/wire.js';
 export { DRIFTS, thicken, thin, shift, affine, noisy, occlude, invert, type AffineOptions } from './data/drift.js';
+export { imageAxes, shiftInPlace } from './data/augment.js';
 export { fitTemperature, applyTemperature, expectedCalibrationError, predictProbs, type Calibration } from './train/calibrate.js';
 export { DEFAULT_CANDIDATES, WISE_ALPHAS, type CandidateSpec, type Trainable } from './cycle/search.js';
 export { type Reporter, silent } from './cycle/reporter.js';

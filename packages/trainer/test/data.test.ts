@@ -3,9 +3,10 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import {
   applyTemperature, buildDigitsModel, decodeExamples, DIGITS_INPUT, DRIFTS, encodeExamples, encodeNpy, expectedCalibrationError, fitModel, fitTemperature, formatGate, loadLayers, loadMnist,
-  mnistPartOf, predictProbs, runGate, saveLayers, shift, take, thicken, useBackend,
+  imageAxes, mnistPartOf, pick, predictProbs, runGate, saveLayers, shift, shiftInPlace, take, thicken, useBackend,
 } from '../src/index.js';
 import { evaluateStable } from '../src/cycle/gate.js';
+import { labelCounts } from '../src/data/examples.js';
 
 before(async () => {
   await useBackend('cpu');
@@ -158,4 +159,47 @@ test('the gate asks for a gain: a model against itself fails only the new-data c
   const belowBaseline = await runGate(a, a, { ...noFresh, goldenBaseline: stableGolden + 0.02 }, { minGain: 0 });
   assert.deepEqual(belowBaseline.report.metrics.filter((m) => !m.pass).map((m) => m.name), ['golden.accuracy']);
   assert.match(belowBaseline.report.advice!.join('\n'), /2\.0 points below the lineage's golden baseline/);
+});
+
+test('shift augmentation moves an image by its offset, fills from the border, and treats channels-first the same', () => {
+  // A 3-channel 8×8 image with a distinct value per pixel and channel.
+  const [h, w, c] = [8, 8, 3];
+  const nhwc = Float32Array.from({ length: h * w * c }, (_, i) => i);
+  const set = { x: Float32Array.from(nhwc), y: Int32Array.of(0), count: 1, shape: [h, w, c], labels: ['a'] };
+  // rand() = 0.9 for both draws with max 1: offset floor(0.9 · 3) − 1 = +1 down and +1 right.
+  shiftInPlace(set, [0], 1, () => 0.9);
+  const at = (x: Float32Array, r: number, col: number, ch: number) => x[(r * w + col) * c + ch]!;
+  assert.equal(at(set.x, 3, 4, 2), at(nhwc, 2, 3, 2), 'each pixel comes from one up and one left');
+  assert.equal(at(set.x, 0, 0, 1), at(nhwc, 0, 0, 1), 'the top-left corner repeats the border');
+  assert.equal(at(set.x, 0, 5, 0), at(nhwc, 0, 4, 0), 'the top row repeats the first row, shifted');
+  // The same image channels-first, shifted the same, is the transpose of the result.
+  const nchw = Float32Array.from({ length: h * w * c }, (_, i) => nhwc[((i % (h * w)) / w | 0) * w * c + (i % w) * c + Math.floor(i / (h * w))]!);
+  const first = { ...set, x: nchw, shape: [c, h, w] };
+  shiftInPlace(first, [0], 1, () => 0.9, 'nchw');
+  for (let ch = 0; ch < c; ch++) for (let r = 0; r < h; r++) for (let col = 0; col < w; col++) assert.equal(first.x[(ch * h + r) * w + col], at(set.x, r, col, ch));
+  // Not an image: a flat vector, or too small to shift.
+  assert.equal(imageAxes([784]), null);
+  assert.equal(imageAxes([4, 4, 1]), null);
+  assert.deepEqual(imageAxes([28, 28]), { h: 28, w: 28, c: 1, channelsFirst: false });
+  assert.deepEqual(imageAxes([1, 28, 28], 'nchw'), { h: 28, w: 28, c: 1, channelsFirst: true });
+});
+
+test('the gain pools held-out earlier corrections with the new ones: one new correction alone cannot show a gain, sixty more can', async () => {
+  const learned = buildDigitsModel({ seed: 5 });
+  await fitModel(learned, loadMnist('train', 600), { epochs: 1, learningRate: 3e-3, seed: 2 });
+  const golden = take(loadMnist('golden'), 100);
+  const test = loadMnist('test');
+  const data = { golden, fresh: take(test, 1), replay: take(loadMnist('train'), 50), earlier: pick(test, [...Array(60).keys()].map((i) => i + 1)), labelCounts: labelCounts(take(test, 61)) };
+  // Stable as a cycle sees it on corrections: wrong on every one it never trained on (here, all of them).
+  const stableEval = await evaluateStable(learned, data);
+  const knewNone = { ...stableEval, gainPredicted: stableEval.gainPredicted.map((_, i) => ((i < 1 ? data.fresh.y[0]! : data.earlier.y[i - 1]!) + 1) % 10) };
+  const loose = { goldenTolerance: 1, recallTolerance: 1, replayTolerance: 1, earlierTolerance: 1 };
+  const pooled = await runGate(knewNone, learned, data, loose);
+  const gain = pooled.report.metrics.find((m) => m.name === 'new.accuracy')!;
+  assert.equal(gain.stable, 0);
+  assert.ok(gain.candidate > 0.5 && gain.pass, `the candidate gets most of the 61 pooled corrections right (${gain.candidate})`);
+  assert.match(pooled.report.notes!.join('\n'), /measured on them and on 60 held-out earlier corrections no version trained on/);
+  const { earlier: _, ...newOnly } = data;
+  const alone = await runGate({ ...knewNone, gainPredicted: knewNone.gainPredicted.slice(0, 1), earlier: null }, learned, newOnly, loose);
+  assert.equal(alone.report.metrics.find((m) => m.name === 'new.accuracy')!.pass, false, 'one held-out correction: a win could be chance');
 });

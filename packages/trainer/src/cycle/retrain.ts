@@ -198,6 +198,7 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
     balancedReplay: recipe === 'search' && options.balancedReplay !== false,
     freshReplay: recipe === 'search' && options.freshReplay !== false,
     ...(stable.config.trainableTail !== undefined ? { maxTrainableTail: stable.config.trainableTail } : {}),
+    ...(input.layout ? { layout: input.layout } : {}),
     ...(recipe === 'fixed' ? { batchSize: options.batchSize ?? 64 } : options.batchSize ? { batchSize: options.batchSize } : {}),
     onCandidate: (c) => r.progress('search', c.index + 1, candidates.length, `candidate ${c.index + 1}: ${c.status === 'trained' ? `score ${c.score.toFixed(3)}` : 'skipped'}`),
   });

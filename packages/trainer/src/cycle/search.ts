@@ -26,6 +26,11 @@ export interface CandidateSpec {
   trainable: Trainable;
   /** Weight of stable's outputs in the targets of replayed examples (0: their labels alone). */
   distill: number;
+  /**
+   * Shift the new examples by up to this many pixels in every epoch (image inputs, whole-network fine-tunes; 0 or
+   * absent: no augmentation).
+   */
+  augment?: number;
   /** Stop early on the held-out data (default true); false runs every epoch (the fixed recipe). */
   earlyStopping?: boolean;
 }
@@ -80,6 +85,8 @@ export interface SearchOptions {
   freshReplay?: boolean;
   /** Held-out replay accuracy may drop this much before it counts against a candidate (default 0). */
   tolerance?: number;
+  /** The model's input layout, for shift augmentation (default nhwc). */
+  layout?: 'nhwc' | 'nchw';
   /** Never train more than the last N weighted layers (the stable version's `trainableTail`). */
   maxTrainableTail?: number;
   batchSize?: number;
@@ -178,6 +185,7 @@ export async function searchCandidates(load: () => Promise<tf.LayersModel>, data
       ...(tail !== undefined ? { trainableTail: tail } : {}),
       ...(targets ? { targets } : {}),
       ...(replay.set.count > window ? { rotate: { always: data.fit.count, window } } : {}),
+      ...(spec.augment ? { augment: { rows: data.fit.count, shift: spec.augment, ...(options.layout ? { layout: options.layout } : {}) } } : {}),
       ...(spec.earlyStopping !== false ? { earlyStopping: { score: async (m: tf.LayersModel) => (await scoreModel(m)).score, patience: 3 } } : {}),
     });
     // WiSE-FT: the mix of stable and fine-tuned weights that scores best on the held-out data.

@@ -3,6 +3,7 @@
  * fit's throughput), with progress reported per batch and an optional frozen base for fine-tuning a user's model.
  */
 import * as tf from '@tensorflow/tfjs';
+import { shiftInPlace } from '../data/augment.js';
 import { inputTensor, mulberry32, oneHotTensor, pick, type ExampleSet } from '../data/examples.js';
 import { TrainerError } from '../errors.js';
 
@@ -32,6 +33,12 @@ export interface FitOptions {
    * epoch replays other old examples: the old task's gradient is estimated on many more of them, at the same cost.
    */
   rotate?: { always: number; window: number };
+  /**
+   * Shift augmentation (image inputs): in every epoch the first `rows` rows (the new examples) are moved by up to
+   * `shift` pixels on each axis, a seeded offset per row and epoch (see data/augment.ts). Applies when the whole
+   * network trains; a frozen base's features are computed once, so with `trainableTail` it is not used.
+   */
+  augment?: { rows: number; shift: number; layout?: 'nhwc' | 'nchw' };
 }
 
 export interface FitResult {
@@ -56,6 +63,8 @@ export async function fitModel(model: tf.LayersModel, data: ExampleSet, options:
   const split = options.trainableTail === undefined ? null : splitHead(model, options.trainableTail);
   if (!split) return fitAll(model, data, options);
   const features = await baseFeatures(split.base, data);
+  const { augment: _ignored, ...headOptions } = options;
+  options = headOptions;
   // Early stopping scores the whole model: the head shares its layers, so it sees the head's current weights.
   const stopping = options.earlyStopping;
   return fitAll(split.head, features, stopping ? { ...options, earlyStopping: { ...stopping, score: () => stopping.score(model) } } : options);
@@ -79,6 +88,8 @@ async function fitAll(model: tf.LayersModel, data: ExampleSet, options: FitOptio
     const order = epochRows(data.count, epoch, options.rotate);
     shuffleInPlace(order, rand);
     const epochData = pick(data, order);
+    const aug = options.augment;
+    if (aug && aug.shift > 0) shiftInPlace(epochData, order.flatMap((src, i) => (src < aug.rows ? [i] : [])), aug.shift, rand, aug.layout);
     const [ex, ey] = [inputTensor(epochData), options.targets ? softTensor(options.targets, order, data.labels.length) : oneHotTensor(epochData)];
     try {
       const h = await model.fit(ex, ey, {
