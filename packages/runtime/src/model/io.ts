@@ -35,7 +35,7 @@ export interface ModelIO {
 }
 
 /** The model's input: `raw * scale + offset` as float32, written into `out` (a new array without it). */
-export function toModelInput(raw: ModelInput, spec: InputSpec, out = new Float32Array(raw.length)): Float32Array {
+export function toModelInput(raw: ModelInput, spec: InputSpec, out: Float32Array = new Float32Array(raw.length)): Float32Array {
   const { scale, offset } = spec.normalize;
   for (let i = 0; i < raw.length; i++) out[i] = raw[i]! * scale + offset;
   return out;
