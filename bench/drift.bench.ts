@@ -23,19 +23,29 @@
  *   DRIFT_BOOT_EXAMPLES=N  bootstrap v1 on N MNIST digits instead of all (quick runs while developing)
  *   DRIFT_REPORT=name      bench/results/<name>.json (default drift; e.g. drift-ablation)
  *   DRIFT_BACKEND=webgpu   train on WebGPU (a machine with a GPU; default cpu)
+ *   DRIFT_BASE=pytorch     v1 is not the bootstrapped TF.js model but a team's own (issue 12): the PyTorch CNN of
+ *                          examples/pytorch/model.py trained in PyTorch on the same MNIST train digits (3 epochs;
+ *                          test/python/make_models.py), exported by torch.onnx.export (NCHW input "image", logits
+ *                          output "scores", opset 13), imported with the trainer's registerOnnxModel (as
+ *                          `register --onnx --layout nchw --output logits --trainable-tail 2` does) with MNIST's
+ *                          golden part, and those train digits uploaded as its base data (`base-data`), so replay
+ *                          reads them from the collector; every fork gets v1, the golden set and the base data.
+ *                          The digits are seen as NCHW [1, 28, 28] throughout. Writes drift-pytorch.json unless
+ *                          DRIFT_REPORT says otherwise. (Default: tfjs, the bootstrapped model.)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { buildApp } from '@edgeloop/collector';
 import { promoteCanary } from '@edgeloop/protocol';
 import {
-  bootstrap, CollectorClient, DEFAULT_BUDGET_SEC, DEFAULT_CANDIDATES, DRIFTS, evaluateVersion, loadMnist, pick, retrain, useBackend, type ArtifactFile,
-  type ExampleSet, type RetrainOptions, type RetrainResult,
+  bootstrap, CollectorClient, DEFAULT_BUDGET_SEC, DEFAULT_CANDIDATES, DIGIT_LABELS, DRIFTS, encodeExamples, evaluateVersion, loadMnist, pick, registerOnnxModel,
+  retrain, take, useBackend, type ArtifactFile, type ExampleSet, type RetrainOptions, type RetrainResult,
 } from '../packages/trainer/src/index.js';
 import { KEYS } from '../packages/trainer/test/helpers/collector.js';
 import { predictAndCorrect } from '../packages/trainer/test/helpers/devices.js';
+import { asNchw, makeTorchModels } from '../packages/trainer/test/helpers/torch.js';
 import { report, type Row } from './report.js';
 
 tf.env().set('PROD', true);
@@ -45,6 +55,11 @@ const recipes = (process.env.DRIFT_RECIPES ?? 'search,fixed').split(',').filter(
 const budgetSec = Number(process.env.DRIFT_BUDGET ?? DEFAULT_BUDGET_SEC);
 const cycles = Number(process.env.DRIFT_CYCLES ?? 2);
 const SEED = 3;
+const baseKind = process.env.DRIFT_BASE ?? 'tfjs';
+if (baseKind !== 'tfjs' && baseKind !== 'pytorch') throw new Error(`unknown DRIFT_BASE "${baseKind}" (tfjs or pytorch)`);
+// A PyTorch model takes the digits channels first; with one channel the bytes are the same, only the shape says it.
+const asInput = (set: ExampleSet) => (baseKind === 'pytorch' ? asNchw(set) : set);
+const bootExamples = process.env.DRIFT_BOOT_EXAMPLES ? Number(process.env.DRIFT_BOOT_EXAMPLES) : undefined;
 for (const d of drifts) if (!DRIFTS[d]) throw new Error(`unknown drift "${d}" (one of ${Object.keys(DRIFTS).join(', ')})`);
 
 const RECIPES: Record<string, Partial<RetrainOptions>> = {
@@ -58,7 +73,7 @@ const RECIPES: Record<string, Partial<RetrainOptions>> = {
 };
 for (const r of recipes) if (!RECIPES[r]) throw new Error(`unknown recipe "${r}" (one of ${Object.keys(RECIPES).join(', ')})`);
 
-console.log(`backend: ${backend.name}; drifts: ${drifts.join(', ')}; recipes: ${recipes.join(', ')}; budget ${budgetSec} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(`base: ${baseKind}; backend: ${backend.name}; drifts: ${drifts.join(', ')}; recipes: ${recipes.join(', ')}; budget ${budgetSec} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 const dataDir = mkdtempSync(join(tmpdir(), 'edgeloop-drift-bench-'));
 const app = await buildApp({ dataDir, seedKeys: KEYS, controller: false, rateLimit: false });
 const url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -66,16 +81,37 @@ const client = new CollectorClient({ url, token: KEYS.trainer });
 const admin = new CollectorClient({ url, token: KEYS.admin });
 
 const t0 = performance.now();
-await bootstrap(client, { model: 'base', backend: backend.name, ...(process.env.DRIFT_BOOT_EXAMPLES ? { examples: Number(process.env.DRIFT_BOOT_EXAMPLES) } : {}) });
-console.log(`bootstrap: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+const baseSetup: Record<string, unknown> = { kind: baseKind };
+let baseData: Awaited<ReturnType<typeof encodeExamples>> | null = null;
+if (baseKind === 'tfjs') {
+  await bootstrap(client, { model: 'base', backend: backend.name, ...(bootExamples ? { examples: bootExamples } : {}) });
+  console.log(`bootstrap: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+} else {
+  // The team's side: train in PyTorch, export to ONNX. Then edgeloop's: register it, upload its training set.
+  const train = asNchw(bootExamples ? take(loadMnist('train'), bootExamples) : loadMnist('train'));
+  const torch = makeTorchModels(train, 3);
+  const torchSeconds = (performance.now() - t0) / 1000;
+  const onnx = new Uint8Array(readFileSync(torch.path('trained-cnn-opset13')));
+  rmSync(torch.dir, { recursive: true, force: true });
+  const t1 = performance.now();
+  const registered = await registerOnnxModel(client, {
+    model: 'base', onnx, labels: [...DIGIT_LABELS], input: { dtype: 'float32', layout: 'nchw', normalize: { scale: 1, offset: 0 } }, output: 'logits',
+    golden: await encodeExamples(asNchw(loadMnist('golden')), 'golden'), trainableTail: 2,
+  });
+  baseData = await encodeExamples(train, 'train');
+  await client.putBaseData('base', baseData);
+  Object.assign(baseSetup, { trainExamples: train.count, torchEpochs: 3, torchSeconds, registerSeconds: (performance.now() - t1) / 1000, parity: registered.parity, names: registered.names, opset: registered.opset });
+  console.log(`PyTorch CNN trained on ${train.count} digits and exported: ${torchSeconds.toFixed(0)} s; registered (parity ${registered.parity.toExponential(2)}, golden ${pct(registered.metrics['golden.accuracy']!)} %) with its base data: ${((performance.now() - t1) / 1000).toFixed(0)} s`);
+}
 const base = await client.version('base', 'v1');
 const baseFiles: ArtifactFile[] = await Promise.all(base.artifacts.map(async (a) => ({ name: a.name, format: a.format, bytes: await client.artifact(a.sha256) })));
 const golden = (await client.golden('base'))!;
 
-/** A model of its own, starting from the same v1 and golden set as every other. */
+/** A model of its own, starting from the same v1, golden set (and base data) as every other. */
 async function fork(model: string): Promise<void> {
   await client.publish(model, { ...base.meta, version: 'v1' }, baseFiles);
   await client.putGolden(model, golden);
+  if (baseData) await client.putBaseData(model, baseData);
   await client.setRollout(model, { stable: 'v1', canary: null, canaryPercent: 0, auto: null, reason: 'drift bench: fork of base v1' });
 }
 
@@ -83,7 +119,7 @@ const range = (set: ExampleSet, from: number, to: number) => pick(set, [...Array
 const rows: Row[] = [];
 const details: unknown[] = [];
 for (const name of drifts) {
-  const drifted = DRIFTS[name]!(loadMnist('drift'));
+  const drifted = asInput(DRIFTS[name]!(loadMnist('drift')));
   const [round1, round2, heldOut] = [range(drifted, 0, 400), range(drifted, 400, 700), { name: `${name} (held out)`, set: range(drifted, 700, drifted.count) }];
   for (const recipe of recipes) {
     const model = `${name}-${recipe}`;
@@ -120,7 +156,7 @@ for (const name of drifts) {
 }
 await app.close();
 rmSync(dataDir, { recursive: true, force: true });
-report(process.env.DRIFT_REPORT ?? 'drift', rows, { backend, seed: SEED, budgetSec, cycles, loadavg: loadavg(), details });
+report(process.env.DRIFT_REPORT ?? (baseKind === 'pytorch' ? 'drift-pytorch' : 'drift'), rows, { backend, base: baseSetup, seed: SEED, budgetSec, cycles, loadavg: loadavg(), details });
 process.exit(0);
 
 function pct(v: number): string {

@@ -10,20 +10,28 @@
  *      windows around a bare model load (what loading any model costs the predictions beside it: the floor);
  *   4. the runtime's own code size (min+gzip, engines excluded);
  *   5. IndexedDB logging capacity: predictions per second with every prediction stored (input included)
- *      against predictions per second with nothing stored.
+ *      against predictions per second with nothing stored;
+ *   6. section 1's overhead with models this project did not make: PyTorch ONNX models that take channels-first
+ *      input and output logits (the CNN of examples/pytorch, [1, 28, 28]; a Conv + Gemm net on [3, 8, 8] with
+ *      per-channel mean/std), published with a calibration temperature. The runtime transposes and normalises the
+ *      app's channels-last input and scores softmax(z / T) itself; the raw side is the bare session.run() on the
+ *      input already in the model's layout and scale (made in Node beforehand), its logits left as they are.
  * The pages are cross-origin isolated (COOP/COEP) for 5 µs timers; both sides of every comparison are interleaved
  * so they see the same machine load. BENCHMARKS.md (runtime section) describes each method.
  */
+import { rmSync } from 'node:fs';
 import { startEnv } from '../packages/runtime/test/helpers/env.js';
 import { digits, variant } from '../packages/runtime/test/helpers/fixture.js';
+import { foreignModels } from '../packages/runtime/test/helpers/foreign.js';
 import { measureSize } from '../packages/runtime/test/helpers/size.js';
+import { makeTorchModels } from '../packages/trainer/test/helpers/torch.js';
 import { cannotPin, pinPageThreads } from './pin.js';
 import { percentile, report, type Row } from './report.js';
 
 const ROUNDS = Number(process.env.RUNTIME_BENCH_ROUNDS ?? 30);
 const PER_ROUND = Number(process.env.RUNTIME_BENCH_CALLS ?? 200);
 // RUNTIME_BENCH_ONLY=1,3 runs only those sections (the JSON then holds only their rows).
-const only = new Set((process.env.RUNTIME_BENCH_ONLY ?? '1,2,3,4,5').split(','));
+const only = new Set((process.env.RUNTIME_BENCH_ONLY ?? '1,2,3,4,5,6').split(','));
 // Hot swaps in section 3, and the gap (ms) between a swap window and the steady window after it.
 const SWAPS = Number(process.env.RUNTIME_BENCH_SWAPS ?? 100);
 const WARM_SWAPS = Number(process.env.RUNTIME_BENCH_WARM_SWAPS ?? 5);
@@ -378,6 +386,109 @@ try {
       await page.close();
     }
     rows.push({ measure: `predictions/s with every prediction logged to IndexedDB (input included) vs none logged, ${N} predictions`, value: Math.round(result['keep-all']!), baseline: Math.round(result.quiet!), unit: 'predictions/s', ratio: r3(result['keep-all']! / result.quiet!), target: 'report' });
+  }
+
+  // 6. Section 1's overhead on PyTorch NCHW logits models (module comment): layout, normalisation, softmax and
+  // temperature are the runtime's work, not the raw call's.
+  if (only.has('6')) {
+    const torch = makeTorchModels();
+    const rgb = foreignModels().find((c) => c.name === 'nchw-gemm-logits')!;
+    const digitsIn = digits(50).x;
+    const digitLabels = [...Array(10).keys()].map(String);
+    const cases = [
+      // The app's digit, channels last, is the same bytes as NCHW with one channel: the runtime's layout step is
+      // the identity; what it adds is softmax(z / T).
+      { model: 'torch-cnn', what: 'PyTorch CNN (examples/pytorch) NCHW [1, 28, 28], logits, T 1.5', onnx: torch.bytes('cnn-opset13'), labels: digitLabels, input: { shape: [28, 28, 1], dtype: 'float32', layout: 'nchw', normalize: { scale: 1, offset: 0 } }, output: { kind: 'logits', temperature: 1.5 }, raw: digitsIn, modelIn: digitsIn, modelShape: [1, 28, 28] },
+      // Canvas pixels 0–255, channels last; the model takes (p / 255 − mean) / std, channels first.
+      { model: 'torch-rgb', what: 'PyTorch Conv + Gemm NCHW [3, 8, 8], /255 + mean/std, logits, T 1.5', onnx: rgb.onnx, labels: rgb.labels, input: rgb.input, output: rgb.output!, raw: rgb.raw, modelIn: rgb.model, modelShape: rgb.modelShape },
+    ];
+    rmSync(torch.dir, { recursive: true, force: true });
+    for (const c of cases) {
+      for (const [policy, p] of [['quiet', { lowConfidence: 0, sampleRate: 0 }], ['keep-all', { lowConfidence: 1, sampleRate: 0 }]] as const) {
+        await env.publishModel(`${c.model}-${policy}`, { version: 'v1', labels: c.labels, input: c.input, output: c.output, policy: p }, [{ format: 'onnx', name: 'model.onnx', bytes: c.onnx }]);
+      }
+    }
+    const page = await env.open(await env.context());
+    const res = await page.evaluate(async ({ opts, cases, rounds, n, fixedK }) => {
+      const headers = { authorization: `Bearer ${opts.key}` };
+      const ort = await window.raw.ortWasm();
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      // As in section 1: deferred logging of a block runs to its end in the gap after it, outside both timings.
+      const idle = async (runtime: { status(): { outbox: { pending: number } } } | null) => {
+        await sleep(20);
+        for (let i = 0; runtime && runtime.status().outbox.pending > 0 && i < 1000; i++) await sleep(5);
+        if (runtime) await sleep(20);
+      };
+      const med = (xs: number[]) => [...xs].sort((p, q) => p - q)[xs.length >> 1]!;
+      const out: Record<string, { raw: number[]; rt: number[]; ratio: number[]; rawCall: number[]; rtCall: number[]; callRatio: number[]; k: number }> = {};
+      for (const c of cases) {
+        const manifest = await (await fetch(`/v1/models/${c.model}-quiet/manifest?device=bench`, { headers })).json();
+        const onnx = await (await fetch(manifest.artifacts.find((a: { format: string }) => a.format === 'onnx').url, { headers })).arrayBuffer();
+        const session = await ort.InferenceSession.create(new Uint8Array(onnx), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+        const shape = [1, ...c.modelShape];
+        // The raw side: the bare call on the input already made channels first and normalised (made in Node).
+        const modelIn = c.modelIn.map((v) => new Float32Array(v));
+        const raws = c.raw.map((v) => new Float32Array(v));
+        const ortRaw = async (i: number) => (await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', modelIn[i % modelIn.length]!, shape) }))[session.outputNames[0]!]!.data;
+        for (const policy of ['quiet', 'keep-all'] as const) {
+          const rt = await window.edgeloop.createRuntime({ ...opts, model: `${c.model}-${policy}`, engine: 'ort-wasm' });
+          const rtCall = (i: number) => rt.predict(raws[i % raws.length]!);
+          for (const [name, raw, f, runtime] of [...(policy === 'quiet' ? [[`${c.model} A/A: raw vs raw`, ortRaw, ortRaw, null] as const] : []), [`${c.model} ${policy}`, ortRaw, rtCall, rt] as const]) {
+            const r = { raw: [] as number[], rt: [] as number[], ratio: [] as number[], rawCall: [] as number[], rtCall: [] as number[], callRatio: [] as number[], k: 0 };
+            for (let i = 0; i < 300; i++) {
+              await raw(i);
+              await f(i);
+            }
+            await sleep(1000);
+            let t = performance.now();
+            for (let i = 0; i < 200; i++) await raw(i);
+            t = (performance.now() - t) / 200;
+            const k = fixedK || Math.max(10, Math.ceil(1 / t));
+            r.k = k;
+            for (let block = 0; block < rounds; block++) {
+              const runs = { raw: [] as number[], rt: [] as number[] };
+              const calls = { raw: [] as number[], rt: [] as number[] };
+              for (let j = 0; j < 2 * Math.max(1, Math.round(n / 20)); j++) {
+                const side = (j + (j >> 1) + block) % 2 ? 'rt' : 'raw';
+                const g = side === 'rt' ? f : raw;
+                const start = performance.now();
+                let last = start;
+                for (let i = 0; i < k; i++) {
+                  await g(j * k + i);
+                  const now = performance.now();
+                  calls[side].push(now - last);
+                  last = now;
+                }
+                runs[side].push((last - start) / k);
+              }
+              r.raw.push(med(runs.raw));
+              r.rt.push(med(runs.rt));
+              r.ratio.push(med(runs.rt) / med(runs.raw));
+              r.rawCall.push(med(calls.raw));
+              r.rtCall.push(med(calls.rt));
+              r.callRatio.push(med(calls.rt) / med(calls.raw));
+              await idle(runtime);
+            }
+            out[name] = r;
+          }
+          await rt.dispose();
+        }
+        await session.release();
+      }
+      return out;
+    }, { opts: env.options({ pollIntervalMs: 0, statsWindowMs: 3_600_000 }) as { key: string; collector: string; model: string }, cases: cases.map(({ onnx: _onnx, ...c }) => c), rounds: BLOCKS, n: PER_ROUND, fixedK: RUN });
+    for (const c of cases) {
+      for (const name of [`${c.model} A/A: raw vs raw`, `${c.model} quiet`, `${c.model} keep-all`]) {
+        const r = res[name]!;
+        const aa = name.includes('A/A');
+        const keeps = name.endsWith('quiet') ? 'keeps nothing' : 'keeps every prediction';
+        const what = aa ? `noise floor, ort-wasm raw vs raw, ${c.what}` : `rt.predict() vs raw, ort-wasm, ${c.what}, policy ${keeps}`;
+        rows.push({ measure: `${what} (mean of ${r.k}-call runs)`, value: r4(median(r.rt)), baseline: r4(median(r.raw)), unit: 'ms/prediction (median)', ratio: r3(median(r.ratio)), target: aa ? '≈ 1 (noise)' : '≤ 1.05' });
+        rows.push({ measure: `${what} (single calls, 5 µs timer)`, value: r4(median(r.rtCall)), baseline: r4(median(r.rawCall)), unit: 'ms/prediction (median)', ratio: r3(median(r.callRatio)), target: 'report' });
+        extra[`overhead logits ${name}`] = { callsPerRun: r.k, blockRatios: r.ratio.map(r3), overheadUs: r3((median(r.rt) - median(r.raw)) * 1000) };
+      }
+    }
+    await page.close();
   }
 } finally {
   await env.close();

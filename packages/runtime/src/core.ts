@@ -129,10 +129,15 @@ export class RuntimeCore {
     try {
       checkSize(input, manifest.input);
       // The app's own float32 buffer goes to the engine as is (engines copy it in); nothing is allocated here.
+      // Otherwise the model's input is made in a buffer that is given back once the run has settled.
       const x = input instanceof Float32Array && io.identity ? input : io.toModel(input);
       return session.run(x, io.modelShape).then(
-        (out) => this.#settle(lease, manifest, input, out, t0),
+        (out) => {
+          if (x !== input) io.reuse(x);
+          return this.#settle(lease, manifest, input, out, t0);
+        },
         (err: unknown) => {
+          if (x !== input) io.reuse(x);
           throw this.#failed(lease, manifest, err);
         },
       );

@@ -97,6 +97,28 @@ describe('models this project did not make (PyTorch ONNX)', () => {
     }
   }
 
+  for (const worker of [false, true]) {
+    test(`overlapping predictions${worker ? ' in a worker' : ' on the page'} each get their own transposed, normalised input`, async () => {
+      const c = cases.find((x) => x.name === 'nchw-gemm-logits')!;
+      const page: Page = await env.open(await env.context());
+      try {
+        // Every prediction is started before the first settles: they queue for the session, each holding its input.
+        const preds = await page.evaluate(async ({ opts, raw }) => {
+          await window.kit.create('rt', opts);
+          const rt = window.kit.rts.rt!;
+          const all = [];
+          for (let round = 0; round < 3; round++) all.push(...(await Promise.all(raw.map((x) => rt.predict(Float32Array.from(x))))));
+          await window.kit.dispose('rt');
+          return all;
+        }, { opts: env.options({ model: c.name, pollIntervalMs: 0, engine: 'ort-wasm', worker }), raw: c.raw });
+        const want = reference.get(c.name)!;
+        assertSame(preds, [...want, ...want, ...want], c.labels, `overlapping${worker ? ' (worker)' : ''}`);
+      } finally {
+        await page.context().close();
+      }
+    });
+  }
+
   test('the ops and opsets the cases cover', () => {
     assert.deepEqual(cases.map((c) => c.opset).sort((a, b) => a - b), [8, 13, 17]);
     const ops = new Set(cases.flatMap((c) => c.ops));

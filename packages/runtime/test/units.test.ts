@@ -86,6 +86,21 @@ describe('compileIO (a version\'s input and output conventions)', () => {
     assert.deepEqual([...io.toModel(hwc)], hwc.map((v) => (v - 10) / 2));
   });
 
+  test('toModel hands out a buffer no run holds: a new one while the last is out, the one given back after', () => {
+    const io = compileIO(manifest({ layout: 'nchw', normalize: { scale: 2, offset: 0 } }));
+    const a = io.toModel(hwc);
+    const b = io.toModel(hwc.map((v) => v + 1));
+    assert.notEqual(a, b, 'two overlapping predictions');
+    assert.equal(a[1], 20, 'the first is not overwritten by the second');
+    io.reuse(a);
+    const c = io.toModel(hwc.map((v) => v + 2));
+    assert.equal(c, a, 'the buffer given back is reused');
+    assert.equal(c[1], 24);
+    assert.notEqual(io.toModel(hwc), c, 'and handed out once');
+    io.reuse(new Float32Array(5));
+    assert.equal(io.toModel(hwc).length, 12, 'a buffer of another size is not used');
+  });
+
   test('statistics that do not fit the channels are refused with EL_RT_BAD_INPUT', () => {
     assert.throws(() => compileIO(manifest({ normalize: { scale: 1, offset: 0, mean: [0, 0] } })), (err: RuntimeError) => err.code === 'EL_RT_BAD_INPUT' && /mean has 2 values for 3 channels/.test(err.message));
   });

@@ -1,7 +1,9 @@
 /**
  * Bring your own model: a CNN trained and exported by real PyTorch (NCHW input "image", logits output "scores",
  * opset 13) is registered through the CLI, given its base data, and retrained on a drift its users correct. The
- * published version keeps the app's contract: the same input and output names, NCHW, float32, logits.
+ * published version keeps the app's contract: the same input and output names, NCHW, float32, logits; and
+ * @edgeloop/runtime serves it in real headless Chromium (on the page and in its worker) with the predictions
+ * onnxruntime-web gives in Node.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,7 +13,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
-import type { GateReport } from '@edgeloop/protocol';
+import type { Page } from 'playwright-core';
+import { inCanary, type GateReport, type OutputSpec } from '@edgeloop/protocol';
+import type { Prediction } from '@edgeloop/runtime';
+import { launchBrowser, openHarness } from '../../runtime/test/helpers/browser.js';
+import { buildPages } from '../../runtime/test/helpers/build.js';
+import { ortInNode, referenceProbabilities } from '../../runtime/test/helpers/foreign.js';
+import { startAppServer } from '../../runtime/test/helpers/server.js';
 import { CollectorClient, DRIFTS, encodeExamples, evaluateVersion, loadMnist, pick, take, useBackend, type ExampleSet } from '../src/index.js';
 import { runCli } from './helpers/cli.js';
 import { KEYS, startCollector, type TestCollector } from './helpers/collector.js';
@@ -118,6 +126,71 @@ test('users correct a drift (rotated digits): one cycle learns it, replaying the
   t.diagnostic(`held-out rotated digits: v1 ${(before.accuracy * 100).toFixed(1)} %, v2 ${(afterRetrain.accuracy * 100).toFixed(1)} %`);
   assert.ok(afterRetrain.accuracy > before.accuracy + 0.03, `accuracy on held-out rotated digits: v1 ${before.accuracy}, v2 ${afterRetrain.accuracy}`);
 });
+
+test('v2 (the canary) is served by @edgeloop/runtime in Chromium, on the page and in a worker: the predictions onnxruntime-web gives in Node', async (t) => {
+  const started = performance.now();
+  const rollout = (await client.rollout(MODEL))!;
+  assert.deepEqual([rollout.stable, rollout.canary], ['v1', 'v2']);
+  // A device in v2's canary bucket: the collector's manifest serves it v2.
+  const deviceId = [...Array(10_000).keys()].map((i) => `byom-device-${i}`).find((id) => inCanary(MODEL, id, rollout.canaryPercent))!;
+  const v2 = await client.version(MODEL, 'v2');
+  const bytes = await onnxOf('v2');
+  const s = await session(bytes);
+  assert.deepEqual([s.inputNames, s.outputNames], [['image'], ['scores']], 'the original input and output names');
+  assert.deepEqual((s.inputMetadata[0] as unknown as { shape: readonly (number | string)[] }).shape.slice(1), [1, 28, 28], 'NCHW');
+  await s.release();
+  assert.equal(v2.meta.input.layout, 'nchw');
+
+  // What the app passes: one digit at a time, channels last ([28, 28, 1]; with one channel the same bytes as NCHW).
+  const probe = slice(rotated, 1400, 1416);
+  const raw = [...Array(probe.count).keys()].map((i) => [...probe.x.subarray(i * 784, (i + 1) * 784)]);
+  const outputs = await ortInNode(bytes, { model: raw, modelShape: [1, 28, 28], modelDtype: 'float32' });
+  const reference = outputs.map((o) => referenceProbabilities(o, v2.meta.output as OutputSpec));
+  const labels = v2.meta.labels;
+
+  const root = await buildPages();
+  const app = await startAppServer(root, collector.url);
+  const browser = await launchBrowser();
+  const errors: string[] = [];
+  try {
+    for (const worker of [false, true]) {
+      const context = await browser.newContext();
+      try {
+        const { page } = await openHarness(context, app.url, errors);
+        const served = await (page as Page).evaluate(async ({ opts, raw }) => {
+          await window.kit.create('rt', opts);
+          const preds = await window.kit.predictAll('rt', raw);
+          const status = window.kit.rts.rt!.status();
+          await window.kit.dispose('rt');
+          return { preds, engine: status.engine?.name, worker: status.worker, version: status.version };
+        }, { opts: { collector: app.url, key: KEYS.ingest, model: MODEL, deviceId, engine: 'ort-wasm' as const, worker, pollIntervalMs: 0, wasmPaths: { tfjs: `${app.url}/tfjs/` } }, raw });
+        const where = worker ? 'worker' : 'page';
+        assert.deepEqual({ engine: served.engine, worker: served.worker, version: served.version }, { engine: 'ort-wasm', worker, version: 'v2' }, where);
+        assertSameScores(served.preds, reference, labels, where);
+        assert.ok(served.preds.every((p) => p.version === 'v2' && p.channel === 'canary'), where);
+      } finally {
+        await context.close();
+      }
+    }
+    assert.deepEqual(errors, [], 'no page errors');
+  } finally {
+    await browser.close();
+    await app.close();
+  }
+  t.diagnostic(`v2 in Chromium (page + worker, ${probe.count} digits each, pages build included): ${((performance.now() - started) / 1000).toFixed(1)} s`);
+});
+
+/** The runtime's scores equal the reference's (softmax of the logits at v2's temperature), and so do its labels. */
+function assertSameScores(preds: Prediction[], expected: number[][], labels: string[], where: string): void {
+  assert.equal(preds.length, expected.length, where);
+  preds.forEach((p, i) => {
+    const want = expected[i]!;
+    const best = want.indexOf(Math.max(...want));
+    assert.equal(p.label, labels[best], `${where}, digit ${i}: label`);
+    assert.ok(Math.abs(p.confidence - want[best]!) < 1e-5, `${where}, digit ${i}: confidence ${p.confidence} vs ${want[best]}`);
+    for (const k of p.topK) assert.ok(Math.abs(k.p - want[labels.indexOf(k.label)]!) < 1e-5, `${where}, digit ${i}, label ${k.label}: ${k.p} vs ${want[labels.indexOf(k.label)]}`);
+  });
+}
 
 test('the PyTorch round trip: pull, fine-tune in PyTorch (examples/pytorch), publish through the same gate — or be refused', async (t) => {
   await predictAndCorrect(collector.url, client, MODEL, slice(rotated, 400, 800), 'round-trip');

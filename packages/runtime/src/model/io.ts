@@ -16,7 +16,16 @@ export interface ModelIO {
   readonly modelShape: readonly number[];
   /** No scaling, statistics or transposition: a Float32Array input goes to the engine as is. */
   readonly identity: boolean;
+  /**
+   * The app's input as the model takes it, in a buffer that no run in flight holds: the one `reuse` gave back
+   * last, else a new one (overlapping predictions each get their own).
+   */
   toModel(raw: ModelInput): Float32Array;
+  /**
+   * Gives back a buffer `toModel` returned, once the engine's run on it has settled (an engine reads its input
+   * only until then): the next `toModel` writes into it instead of allocating one per prediction.
+   */
+  reuse(x: Float32Array): void;
   /** The probabilities to score, in a reused buffer (or `out` itself): read at once. */
   probabilities(out: Float32Array): Float32Array;
   /** Multi-label scoring (`sigmoid`); `null`: one distribution, scored top-1. */
@@ -25,10 +34,9 @@ export interface ModelIO {
   problem(out: ArrayLike<number>, labels: number): string | null;
 }
 
-/** The model's input: `raw * scale + offset` as float32. */
-export function toModelInput(raw: ModelInput, spec: InputSpec): Float32Array {
+/** The model's input: `raw * scale + offset` as float32, written into `out` (a new array without it). */
+export function toModelInput(raw: ModelInput, spec: InputSpec, out: Float32Array = new Float32Array(raw.length)): Float32Array {
   const { scale, offset } = spec.normalize;
-  const out = new Float32Array(raw.length);
   for (let i = 0; i < raw.length; i++) out[i] = raw[i]! * scale + offset;
   return out;
 }
@@ -78,7 +86,7 @@ const stat = (v: readonly number[] | undefined, c: number, fallback: number) => 
  * `(raw * scale + offset − mean[c]) / std[c]` per channel `c` (the last axis of `input.shape`), moved channels
  * first for `nchw`. With one channel, channels first and last are the same order.
  */
-export function channelTransform(spec: InputSpec): { identity: boolean; toModel(raw: ModelInput): Float32Array } {
+export function channelTransform(spec: InputSpec): { identity: boolean; toModel(raw: ModelInput, out?: Float32Array): Float32Array } {
   const channels = spec.shape[spec.shape.length - 1]!;
   const { scale, offset, mean, std } = spec.normalize;
   // Fold the affine steps into one per channel: v * a[c] + b[c].
@@ -94,8 +102,7 @@ export function channelTransform(spec: InputSpec): { identity: boolean; toModel(
   const nchw = spec.layout === 'nchw' && channels > 1;
   return {
     identity,
-    toModel(raw) {
-      const out = new Float32Array(raw.length);
+    toModel(raw, out = new Float32Array(raw.length)) {
       const pixels = raw.length / channels;
       for (let p = 0, i = 0; p < pixels; p++) {
         for (let c = 0; c < channels; c++, i++) out[nchw ? c * pixels + p : i] = raw[i]! * a[c]! + b[c]!;
@@ -156,12 +163,22 @@ export function compileIO(manifest: Manifest): ModelIO {
   const t = manifest.output?.temperature;
   const plain = !spec.normalize.mean && !spec.normalize.std && spec.layout !== 'nchw';
   const { identity, toModel } = plain
-    ? { identity: spec.normalize.scale === 1 && spec.normalize.offset === 0, toModel: (raw: ModelInput) => toModelInput(raw, spec) }
+    ? { identity: spec.normalize.scale === 1 && spec.normalize.offset === 0, toModel: (raw: ModelInput, out?: Float32Array) => toModelInput(raw, spec, out) }
     : channelTransform(spec);
+  // One spare buffer: allocating the model's input for every prediction cost more than the transform itself
+  // (1.4 of 1.8 µs for 8×8×3 values, 13 of 15 µs for 32×32×3, in a loop in Chromium).
+  let spare: Float32Array | null = null;
   return {
     modelShape: plain ? spec.shape : modelInputShape(spec),
     identity,
-    toModel,
+    toModel(raw) {
+      const out = spare !== null && spare.length === raw.length ? spare : new Float32Array(raw.length);
+      spare = null;
+      return toModel(raw, out);
+    },
+    reuse(x) {
+      spare = x;
+    },
     probabilities: kind === 'probabilities' ? (out) => temper(out, t) : probabilitiesOf(kind, t ?? 1),
     scoreMulti: kind === 'sigmoid' ? scoreMultiLabel : null,
     problem: kind === 'probabilities' ? probabilitiesProblem : logitsProblem,

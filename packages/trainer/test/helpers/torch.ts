@@ -21,16 +21,17 @@ export interface TorchModels {
   made: Record<string, { opset: number; output: string }>;
 }
 
-/** Exports the test models to a fresh folder; with `train`, also a CNN trained on those examples (1×28×28). */
-export function makeTorchModels(train?: ExampleSet): TorchModels {
+/** Exports the test models to a fresh folder; with `train`, also a CNN trained on those examples (1×28×28), 2 epochs unless `epochs` says. */
+export function makeTorchModels(train?: ExampleSet, epochs?: number): TorchModels {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-torch-'));
   const args = [SCRIPT, dir];
   if (train) {
     writeFileSync(join(dir, 'x.f32'), train.x.subarray(0, train.count * 784));
     writeFileSync(join(dir, 'y.i32'), train.y);
     args.push('--train', join(dir, 'x.f32'), join(dir, 'y.i32'), String(train.count));
+    if (epochs !== undefined) args.push('--epochs', String(epochs));
   }
-  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) {
     const missing = /No module named '(torch|onnx|numpy)'/.exec(r.stderr);
     throw new Error(missing

@@ -3,7 +3,8 @@ Small image classifiers made with PyTorch and exported to ONNX, as a team bringi
 logits output (or a softmax), Gemm or MatMul heads, BatchNorm, pools; opsets 8, 13 and 17. Used by the trainer's
 import tests (run with Debian's python3-torch and python3-onnx).
 
-usage: make_models.py OUT_DIR [--train X.f32 Y.i32 N]   (train: N MNIST images 1×28×28 float32, labels int32)
+usage: make_models.py OUT_DIR [--train X.f32 Y.i32 N] [--epochs E]
+  (train: N MNIST images 1×28×28 float32, labels int32; E epochs, default 2)
 """
 import json
 import os
@@ -129,7 +130,8 @@ def main():
         n = int(sys.argv[i + 3])
         x = torch.from_numpy(np.fromfile(sys.argv[i + 1], dtype=np.float32).reshape(n, 1, 28, 28))
         y = torch.from_numpy(np.fromfile(sys.argv[i + 2], dtype=np.int32).astype(np.int64))
-        trained = train(Cnn(), x, y)
+        epochs = int(sys.argv[sys.argv.index('--epochs') + 1]) if '--epochs' in sys.argv else 2
+        trained = train(Cnn(), x, y, epochs)
         export(trained, f'{out}/trained-cnn-opset13.onnx', 13, 'image', 'scores')
         # The checkpoint examples/pytorch/finetune.py starts from (its DigitsCnn has the same layers as Cnn).
         torch.save(trained.state_dict(), f'{out}/trained-cnn.pt')
