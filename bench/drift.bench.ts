@@ -13,11 +13,11 @@
  *
  * Recipes: `search` (the default: candidate search, WiSE-FT, balanced replay) and `fixed` (the recipe before it:
  * learning rate 3e-4, 5 epochs, replay 2:1, one candidate, the gate of its day: golden, recall, validation
- * accuracy ≥ stable's) as the baseline; ablations `no-wise`, `uniform-replay`, `same-replay`, `no-distill`.
+ * accuracy ≥ stable's) as the baseline; ablations `no-wise`, `uniform-replay`, `same-replay`, `no-distill`, `no-augment`, `all-augment`.
  *
  * Usage: npm run bench -- drift
  *   DRIFTS=thick,small     only these drifts
- *   DRIFT_RECIPES=search,fixed,no-wise,uniform-replay,same-replay,no-distill   (default: search,fixed)
+ *   DRIFT_RECIPES=search,fixed,no-wise,uniform-replay,same-replay,no-distill,no-augment,all-augment   (default: search,fixed)
  *   DRIFT_BUDGET=150       the search's training budget per cycle, seconds (default: the trainer's)
  *   DRIFT_CYCLES=2         cycles per drift (1 or 2)
  *   DRIFT_BOOT_EXAMPLES=N  bootstrap v1 on N MNIST digits instead of all (quick runs while developing)
@@ -69,7 +69,8 @@ const RECIPES: Record<string, Partial<RetrainOptions>> = {
   'uniform-replay': { balancedReplay: false },
   'same-replay': { freshReplay: false },
   'no-distill': { candidates: DEFAULT_CANDIDATES.filter((c) => c.distill === 0) },
-  augment: { candidates: DEFAULT_CANDIDATES.map((c) => (c.trainable === 'all' ? { ...c, augment: 2 } : c)) },
+  'no-augment': { candidates: DEFAULT_CANDIDATES.map(({ augment: _, ...c }) => c) },
+  'all-augment': { candidates: DEFAULT_CANDIDATES.map((c) => (c.trainable === 'all' ? { ...c, augment: 2 } : c)) },
 };
 for (const r of recipes) if (!RECIPES[r]) throw new Error(`unknown recipe "${r}" (one of ${Object.keys(RECIPES).join(', ')})`);
 

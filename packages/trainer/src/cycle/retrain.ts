@@ -358,6 +358,8 @@ export interface CandidateRow {
   replayRatio: number;
   trainable: string;
   distill: number;
+  /** Shift augmentation of the new examples (pixels; 0: none). */
+  augment: number;
   status: string;
   epochs: number;
   alpha: number | null;
@@ -380,6 +382,7 @@ function candidateRows(search: SearchResult, gated: ReadonlyMap<number, string>)
       replayRatio: c.spec.replayRatio,
       trainable: c.spec.trainable,
       distill: c.spec.distill,
+      augment: c.spec.augment ?? 0,
       status: trained ? 'trained' : `skipped (${c.why})`,
       epochs: c.epochs,
       alpha: trained ? c.alpha : null,
@@ -395,13 +398,13 @@ function candidateRows(search: SearchResult, gated: ReadonlyMap<number, string>)
 /** The candidates as an aligned table, stable's held-out scores first. */
 export function formatCandidates(search: SearchResult, gated: ReadonlyMap<number, string> = new Map()): string {
   const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)} %`);
-  const head = ['#', 'lr', 'epochs', 'replay', 'trains', 'distil', 'α', 'new', 'replay acc', 'score', 's', 'gate'];
+  const head = ['#', 'lr', 'epochs', 'replay', 'trains', 'distil', 'shift', 'α', 'new', 'replay acc', 'score', 's', 'gate'];
   const rows = [
-    ['stable', '', '', '', '', '', '', pct(search.stable.selectNew), pct(search.stable.selectReplay), search.stable.score.toFixed(3), '', ''],
+    ['stable', '', '', '', '', '', '', '', pct(search.stable.selectNew), pct(search.stable.selectReplay), search.stable.score.toFixed(3), '', ''],
     ...candidateRows(search, gated).map((c) =>
       c.status === 'trained'
-        ? [String(c.candidate), String(c.learningRate), `${c.epochs}/${c.maxEpochs}`, `${c.replayRatio}:1`, c.trainable, String(c.distill), String(c.alpha), pct(c.heldOutNew), pct(c.heldOutReplay), c.score!.toFixed(3), c.seconds.toFixed(1), c.gate ?? '']
-        : [String(c.candidate), String(c.learningRate), `—/${c.maxEpochs}`, `${c.replayRatio}:1`, c.trainable, String(c.distill), '', '', '', '', '', c.status],
+        ? [String(c.candidate), String(c.learningRate), `${c.epochs}/${c.maxEpochs}`, `${c.replayRatio}:1`, c.trainable, String(c.distill), c.augment ? `±${c.augment}` : '', String(c.alpha), pct(c.heldOutNew), pct(c.heldOutReplay), c.score!.toFixed(3), c.seconds.toFixed(1), c.gate ?? '']
+        : [String(c.candidate), String(c.learningRate), `—/${c.maxEpochs}`, `${c.replayRatio}:1`, c.trainable, String(c.distill), c.augment ? `±${c.augment}` : '', '', '', '', '', '', c.status],
     ),
   ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
