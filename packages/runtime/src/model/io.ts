@@ -166,7 +166,7 @@ export function compileIO(manifest: Manifest): ModelIO {
     ? { identity: spec.normalize.scale === 1 && spec.normalize.offset === 0, toModel: (raw: ModelInput, out?: Float32Array) => toModelInput(raw, spec, out) }
     : channelTransform(spec);
   // One spare buffer: allocating the model's input for every prediction cost more than the transform itself
-  // (1.4 of 1.8 µs for 8×8×3 values, 13 of 15 µs for 32×32×3, in a loop in Chromium).
+  // (BENCHMARKS.md, the runtime's logits rows).
   let spare: Float32Array | null = null;
   return {
     modelShape: plain ? spec.shape : modelInputShape(spec),

@@ -1,6 +1,6 @@
 /**
  * Faster gradient kernels for TF.js's `cpu` backend. Its Conv2DBackpropFilter and MaxPoolGrad read every value
- * through TensorBuffer.get(...) with rest arguments, which made them ~95 % of a training step for the digits CNN.
+ * through TensorBuffer.get(...) with rest arguments, which made them most of a training step for the digits CNN.
  * These versions run the same arithmetic over the flat typed arrays (MaxPoolGrad in the same order, so identical
  * results; the filter gradient in a cache-friendly order with a float64 sum, so equal to float32 rounding — a test
  * checks both against the stock kernels), and a training step of the digits CNN is several times faster.
