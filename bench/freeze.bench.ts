@@ -96,13 +96,19 @@ function* eventRows(n: number, chunk = 20_000): Generator<EventRow[]> {
         push({ ...base(k), type: 'error', code: 'ENGINE_FAILED', message: 'the session could not be created on this device (webgpu lost)' });
       }
     }
-    if (rows.length >= chunk) (yield rows, (rows = []));
+    if (rows.length >= chunk) {
+      yield rows;
+      rows = [];
+    }
   }
   for (let j = 0; j < corrections; j++) {
     const target = labeled[j % labeled.length]!;
     const label = rand() < 0.8 ? target.label : String(Math.floor(rand() * 10));
     push({ ...base(predictions + j), type: 'correction', predictionId: target.id, label, ...(rand() < 0.1 ? { comment: 'that is not what I drew' } : {}) });
-    if (rows.length >= chunk) (yield rows, (rows = []));
+    if (rows.length >= chunk) {
+      yield rows;
+      rows = [];
+    }
   }
   if (rows.length) yield rows;
 }
@@ -118,7 +124,10 @@ async function loadSqlite(path: string): Promise<number> {
     for (const r of rows) insert.run(...r);
   });
   let n = 0;
-  for (const rows of eventRows(N)) (many(rows), (n += rows.length));
+  for (const rows of eventRows(N)) {
+    many(rows);
+    n += rows.length;
+  }
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
   return n;

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run lint`: the type check (tsc -b, then the tests and benchmarks against the built types), publint on
 // every published package (exports map, files, types), and attw (Are the types wrong?) on the packed protocol and
-// collector: ESM-only packages, so CommonJS and node10 resolution are out of scope (`--profile esm-only`).
+// collector: ESM-only packages, so CommonJS and node10 resolution are out of scope (`--profile esm-only`); then
+// ESLint (eslint.config.js: ESLint's and typescript-eslint's recommended rules) and prettier's check of the formatting.
 import { spawnSync } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -16,4 +17,6 @@ run('npx', ['tsc', '-b']);
 run('npx', ['tsc', '-p', 'tsconfig.tests.json']);
 for (const p of packages) run('npx', ['publint', '--strict', p]);
 for (const p of ['packages/protocol', 'packages/collector']) run('npx', ['attw', '--pack', p, '--profile', 'esm-only', '--format', 'table-flipped']);
+run('npx', ['eslint', '.']);
+run('npx', ['prettier', '--check', '.']);
 process.exit(failed ? 1 : 0);

@@ -62,7 +62,9 @@ async function waitReady(url, ms) {
     try {
       const r = await fetch(`${url}/readyz`);
       if (r.ok) return;
-    } catch {}
+    } catch {
+      // not listening yet
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`the collector did not become ready at ${url} within ${ms / 1000} s`);

@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { buildApp, type App } from '@edgeloop/collector';
+import type { Runtime } from '@edgeloop/runtime';
 import { loadMnist, pick, take, thicken, exampleSize } from '@edgeloop/trainer';
 import { launchBrowser } from '../packages/runtime/test/helpers/browser.js';
 import { sendCorrections } from '../packages/trainer/test/helpers/corrections.js';
@@ -78,7 +79,7 @@ test('the demo page predicts on the device and takes a report through <edgeloop-
   const url = new URL(demo.resolvedUrls!.local[0]!);
   url.search = new URLSearchParams({ collector, key: KEYS.ingest }).toString();
   await page.goto(url.href);
-  await page.waitForFunction(() => (globalThis as any).edgeloop?.status().version === 'v1', null, { timeout: 120_000 });
+  await page.waitForFunction(() => (globalThis as unknown as { edgeloop: Runtime }).edgeloop?.status().version === 'v1', null, { timeout: 120_000 });
 
   // Draw a vertical stroke: a "1".
   const pad = (await page.locator('#pad').boundingBox())!;
@@ -94,7 +95,7 @@ test('the demo page predicts on the device and takes a report through <edgeloop-
   await page.locator('edgeloop-report select').selectOption('7');
   await page.locator('edgeloop-report button[part=submit]').click();
   await page.locator('edgeloop-report [part=status]', { hasText: 'recorded' }).waitFor();
-  await page.evaluate(() => (globalThis as any).edgeloop.flush());
+  await page.evaluate(() => (globalThis as unknown as { edgeloop: Runtime }).edgeloop.flush());
   const corrections = await app.storage.events.count({ model: 'digits', type: 'correction' });
   assert.equal(corrections, 1);
   assert.deepEqual(pageErrors, []);
@@ -109,10 +110,10 @@ test('labels from the page and the fleet retrain digits; the page hot-swaps to t
   const labels = Array.from(fromPage.y, (y) => fromPage.labels[y]!);
   const sent = await page.evaluate(
     async ({ pixels, labels, size }) => {
-      const rt = (globalThis as any).edgeloop;
+      const rt = (globalThis as unknown as { edgeloop: Runtime }).edgeloop;
       for (let i = 0; i < labels.length; i++) {
         const p = await rt.predict(new Float32Array(pixels.slice(i * size, (i + 1) * size)));
-        await rt.reportWrongResult(p.id, labels[i]);
+        await rt.reportWrongResult(p.id, labels[i]!);
       }
       await rt.flush();
       return rt.status().outbox.pending;
@@ -132,7 +133,7 @@ test('labels from the page and the fleet retrain digits; the page hot-swaps to t
 
   // Predictions keep running while the page notices the new manifest and swaps between two of them.
   const result = await page.evaluate(async (size) => {
-    const rt = (globalThis as any).edgeloop;
+    const rt = (globalThis as unknown as { edgeloop: Runtime }).edgeloop;
     const input = new Float32Array(size);
     let failed = 0;
     let running = true;

@@ -12,7 +12,7 @@ import type { Scope } from './storage/index.js';
 import { openStorage, type StorageOptions } from './storage/index.js';
 import { createKey } from './keys.js';
 import { createDevKeysIfNone, devKeysPath, readDevKeys } from './dev-keys.js';
-import { resolveConfig, trustProxyProblem, type CollectorConfig, type TrustProxy } from './config.js';
+import { trustProxyProblem, type CollectorConfig, type TrustProxy } from './config.js';
 import { EL_INVALID_CONFIG, EL_NOT_FOUND } from './errors.js';
 
 const USAGE = `Usage:

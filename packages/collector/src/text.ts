@@ -3,6 +3,7 @@
  * PostgreSQL text cannot hold U+0000 at all. Input carrying either is refused (400) rather than stored changed
  * or failing in the database (500), on every route and both stores alike.
  */
+// eslint-disable-next-line no-control-regex -- NUL is what the stores refuse
 const UNSTORABLE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/;
 
 /** Whether `s` can be stored exactly as it is. */
@@ -20,6 +21,7 @@ export function unstorablePath(value: unknown, path = ''): string | null {
   }
   if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
+      // eslint-disable-next-line no-control-regex -- NUL is what the stores refuse
       if (!storable(k)) return `${path}/${k.replace(/[\uD800-\uDFFF\u0000]/g, '?')}`;
       const found = unstorablePath(v, `${path}/${k}`);
       if (found !== null) return found;

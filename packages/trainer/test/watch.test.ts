@@ -14,7 +14,7 @@ let collector: TestCollector;
 let client: CollectorClient;
 const pool = loadMnist('drift', 200);
 let next = 0;
-const examples = (n: number) => pick(pool, [...Array(n).keys()].map((i) => next++));
+const examples = (n: number) => pick(pool, [...Array(n).keys()].map(() => next++));
 
 before(async () => {
   await useBackend('cpu');

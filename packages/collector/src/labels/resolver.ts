@@ -152,11 +152,17 @@ export function resolveLabels(sources: readonly LabelSource[], options: ResolveO
     let first: [string, number] | undefined;
     let tie = false;
     for (const entry of tally) {
-      if (!first || entry[1] > first[1]) (first = entry), (tie = false);
+      if (!first || entry[1] > first[1]) {
+        first = entry;
+        tie = false;
+      }
       else if (entry[1] === first[1]) tie = true;
     }
     if (!first) decision.outcome = 'capped';
-    else if (tie) (decision.outcome = 'tie'), tiesSentToReview++;
+    else if (tie) {
+      decision.outcome = 'tie';
+      tiesSentToReview++;
+    }
     else decision.label = first[0];
   }
 

@@ -62,6 +62,7 @@ export function serialise(event: Event, maxBytes: number): { json: string; bytes
 function utf8Length(s: string): number {
   return NON_ASCII.test(s) ? encoder.encode(s).length : s.length;
 }
+// eslint-disable-next-line no-control-regex -- the ASCII range starts at NUL
 const NON_ASCII = /[^\x00-\x7f]/;
 
 export class Outbox {

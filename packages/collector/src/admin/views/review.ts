@@ -2,7 +2,7 @@
 import { getReviewQueue, postLabel } from '@edgeloop/protocol';
 import { api } from '../api.js';
 import { h, replace, time } from '../dom.js';
-import { drawInput, type Tensor } from '../tensor.js';
+import { drawInput } from '../tensor.js';
 import type { View } from './view.js';
 // The wire shape of a queue item: the collector's own type, so the page and the route cannot drift apart.
 import type { QueueItem } from '@edgeloop/protocol';

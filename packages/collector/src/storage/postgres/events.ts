@@ -54,8 +54,14 @@ export function postgresEventStore(pool: PgPool): EventStore {
     async count(filter = {}) {
       const where: string[] = [];
       const args: string[] = [];
-      if (filter.model) (args.push(filter.model), where.push(`model = $${args.length}`));
-      if (filter.type) (args.push(filter.type), where.push(`type = $${args.length}`));
+      if (filter.model) {
+        args.push(filter.model);
+        where.push(`model = $${args.length}`);
+      }
+      if (filter.type) {
+        args.push(filter.type);
+        where.push(`type = $${args.length}`);
+      }
       const sql = `SELECT count(*)::int AS n FROM events${where.length ? ' WHERE ' + where.join(' AND ') : ''}`;
       const r = await guard(() => pool.query<{ n: number }>(sql, args));
       return r.rows[0]!.n;

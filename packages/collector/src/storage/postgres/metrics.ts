@@ -18,7 +18,10 @@ export function postgresMetricsStore(pool: PgPool): MetricsStore {
       const args: unknown[] = [model, since, until];
       let sql = `SELECT version, received_at, body FROM events
                  WHERE model = $1 AND type = 'stats' AND received_at >= $2 AND received_at < $3`;
-      if (versions) (args.push([...versions]), (sql += ' AND version = ANY($4::text[])'));
+      if (versions) {
+        args.push([...versions]);
+        sql += ' AND version = ANY($4::text[])';
+      }
       const r = await guard(() => pool.query<{ version: string; received_at: number; body: string }>(`${sql} ORDER BY seq`, args));
       return r.rows.map((x): StatsRow => ({ version: x.version, receivedAt: x.received_at, stats: JSON.parse(x.body) as StatsEvent }));
     },

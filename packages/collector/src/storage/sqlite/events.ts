@@ -71,8 +71,14 @@ export function sqliteEventStore(db: SqliteDb, writer: EventWriter): EventStore 
     async count(filter = {}) {
       const where: string[] = [];
       const args: string[] = [];
-      if (filter.model) (where.push('model = ?'), args.push(filter.model));
-      if (filter.type) (where.push('type = ?'), args.push(filter.type));
+      if (filter.model) {
+        where.push('model = ?');
+        args.push(filter.model);
+      }
+      if (filter.type) {
+        where.push('type = ?');
+        args.push(filter.type);
+      }
       const sql = `SELECT count(*) FROM events${where.length ? ' WHERE ' + where.join(' AND ') : ''}`;
       return guard(() => db.prepare(sql).pluck().get(...args)) as number;
     },
