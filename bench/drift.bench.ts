@@ -40,8 +40,24 @@ import * as tf from '@tensorflow/tfjs';
 import { buildApp } from '@edgeloop/collector';
 import { promoteCanary } from '@edgeloop/protocol';
 import {
-  bootstrap, CollectorClient, DEFAULT_BUDGET_SEC, DEFAULT_CANDIDATES, DIGIT_LABELS, DRIFTS, encodeExamples, evaluateVersion, loadMnist, pick, registerOnnxModel,
-  retrain, take, useBackend, type ArtifactFile, type ExampleSet, type RetrainOptions, type RetrainResult,
+  bootstrap,
+  CollectorClient,
+  DEFAULT_BUDGET_SEC,
+  DEFAULT_CANDIDATES,
+  DIGIT_LABELS,
+  DRIFTS,
+  encodeExamples,
+  evaluateVersion,
+  loadMnist,
+  pick,
+  registerOnnxModel,
+  retrain,
+  take,
+  useBackend,
+  type ArtifactFile,
+  type ExampleSet,
+  type RetrainOptions,
+  type RetrainResult,
 } from '../packages/trainer/src/index.js';
 import { KEYS } from '../packages/trainer/test/helpers/collector.js';
 import { predictAndCorrect } from '../packages/trainer/test/helpers/devices.js';
@@ -56,11 +72,13 @@ const budgetSec = Number(process.env.DRIFT_BUDGET ?? DEFAULT_BUDGET_SEC);
 const cycles = Number(process.env.DRIFT_CYCLES ?? 2);
 const SEED = 3;
 const baseKind = process.env.DRIFT_BASE ?? 'tfjs';
-if (baseKind !== 'tfjs' && baseKind !== 'pytorch') throw new Error(`unknown DRIFT_BASE "${baseKind}" (tfjs or pytorch)`);
+if (baseKind !== 'tfjs' && baseKind !== 'pytorch')
+  throw new Error(`unknown DRIFT_BASE "${baseKind}" (tfjs or pytorch)`);
 // A PyTorch model takes the digits channels first; with one channel the bytes are the same, only the shape says it.
 const asInput = (set: ExampleSet) => (baseKind === 'pytorch' ? asNchw(set) : set);
 const bootExamples = process.env.DRIFT_BOOT_EXAMPLES ? Number(process.env.DRIFT_BOOT_EXAMPLES) : undefined;
-for (const d of drifts) if (!DRIFTS[d]) throw new Error(`unknown drift "${d}" (one of ${Object.keys(DRIFTS).join(', ')})`);
+for (const d of drifts)
+  if (!DRIFTS[d]) throw new Error(`unknown drift "${d}" (one of ${Object.keys(DRIFTS).join(', ')})`);
 
 const RECIPES: Record<string, Partial<RetrainOptions>> = {
   search: {},
@@ -72,9 +90,14 @@ const RECIPES: Record<string, Partial<RetrainOptions>> = {
   'no-augment': { candidates: DEFAULT_CANDIDATES.map(({ augment: _, ...c }) => c) },
   'all-augment': { candidates: DEFAULT_CANDIDATES.map((c) => (c.trainable === 'all' ? { ...c, augment: 2 } : c)) },
 };
-for (const r of recipes) if (!RECIPES[r]) throw new Error(`unknown recipe "${r}" (one of ${Object.keys(RECIPES).join(', ')})`);
+for (const r of recipes)
+  if (!RECIPES[r]) throw new Error(`unknown recipe "${r}" (one of ${Object.keys(RECIPES).join(', ')})`);
 
-console.log(`base: ${baseKind}; backend: ${backend.name}; drifts: ${drifts.join(', ')}; recipes: ${recipes.join(', ')}; budget ${budgetSec} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `base: ${baseKind}; backend: ${backend.name}; drifts: ${drifts.join(', ')}; recipes: ${recipes.join(', ')}; budget ${budgetSec} s; load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 const dataDir = mkdtempSync(join(tmpdir(), 'edgeloop-drift-bench-'));
 const app = await buildApp({ dataDir, seedKeys: KEYS, controller: false, rateLimit: false });
 const url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -85,7 +108,11 @@ const t0 = performance.now();
 const baseSetup: Record<string, unknown> = { kind: baseKind };
 let baseData: Awaited<ReturnType<typeof encodeExamples>> | null = null;
 if (baseKind === 'tfjs') {
-  await bootstrap(client, { model: 'base', backend: backend.name, ...(bootExamples ? { examples: bootExamples } : {}) });
+  await bootstrap(client, {
+    model: 'base',
+    backend: backend.name,
+    ...(bootExamples ? { examples: bootExamples } : {}),
+  });
   console.log(`bootstrap: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 } else {
   // The team's side: train in PyTorch, export to ONNX. Then edgeloop's: register it, upload its training set.
@@ -96,16 +123,33 @@ if (baseKind === 'tfjs') {
   rmSync(torch.dir, { recursive: true, force: true });
   const t1 = performance.now();
   const registered = await registerOnnxModel(client, {
-    model: 'base', onnx, labels: [...DIGIT_LABELS], input: { dtype: 'float32', layout: 'nchw', normalize: { scale: 1, offset: 0 } }, output: 'logits',
-    golden: await encodeExamples(asNchw(loadMnist('golden')), 'golden'), trainableTail: 2,
+    model: 'base',
+    onnx,
+    labels: [...DIGIT_LABELS],
+    input: { dtype: 'float32', layout: 'nchw', normalize: { scale: 1, offset: 0 } },
+    output: 'logits',
+    golden: await encodeExamples(asNchw(loadMnist('golden')), 'golden'),
+    trainableTail: 2,
   });
   baseData = await encodeExamples(train, 'train');
   await client.putBaseData('base', baseData);
-  Object.assign(baseSetup, { trainExamples: train.count, torchEpochs: 3, torchSeconds, registerSeconds: (performance.now() - t1) / 1000, parity: registered.parity, names: registered.names, opset: registered.opset });
-  console.log(`PyTorch CNN trained on ${train.count} digits and exported: ${torchSeconds.toFixed(0)} s; registered (parity ${registered.parity.toExponential(2)}, golden ${pct(registered.metrics['golden.accuracy']!)} %) with its base data: ${((performance.now() - t1) / 1000).toFixed(0)} s`);
+  Object.assign(baseSetup, {
+    trainExamples: train.count,
+    torchEpochs: 3,
+    torchSeconds,
+    registerSeconds: (performance.now() - t1) / 1000,
+    parity: registered.parity,
+    names: registered.names,
+    opset: registered.opset,
+  });
+  console.log(
+    `PyTorch CNN trained on ${train.count} digits and exported: ${torchSeconds.toFixed(0)} s; registered (parity ${registered.parity.toExponential(2)}, golden ${pct(registered.metrics['golden.accuracy']!)} %) with its base data: ${((performance.now() - t1) / 1000).toFixed(0)} s`,
+  );
 }
 const base = await client.version('base', 'v1');
-const baseFiles: ArtifactFile[] = await Promise.all(base.artifacts.map(async (a) => ({ name: a.name, format: a.format, bytes: await client.artifact(a.sha256) })));
+const baseFiles: ArtifactFile[] = await Promise.all(
+  base.artifacts.map(async (a) => ({ name: a.name, format: a.format, bytes: await client.artifact(a.sha256) })),
+);
 const golden = (await client.golden('base'))!;
 
 /** A model of its own, starting from the same v1, golden set (and base data) as every other. */
@@ -113,15 +157,29 @@ async function fork(model: string): Promise<void> {
   await client.publish(model, { ...base.meta, version: 'v1' }, baseFiles);
   await client.putGolden(model, golden);
   if (baseData) await client.putBaseData(model, baseData);
-  await client.setRollout(model, { stable: 'v1', canary: null, canaryPercent: 0, auto: null, reason: 'drift bench: fork of base v1' });
+  await client.setRollout(model, {
+    stable: 'v1',
+    canary: null,
+    canaryPercent: 0,
+    auto: null,
+    reason: 'drift bench: fork of base v1',
+  });
 }
 
-const range = (set: ExampleSet, from: number, to: number) => pick(set, [...Array(Math.min(to, set.count) - from).keys()].map((i) => i + from));
+const range = (set: ExampleSet, from: number, to: number) =>
+  pick(
+    set,
+    [...Array(Math.min(to, set.count) - from).keys()].map((i) => i + from),
+  );
 const rows: Row[] = [];
 const details: unknown[] = [];
 for (const name of drifts) {
   const drifted = asInput(DRIFTS[name]!(loadMnist('drift')));
-  const [round1, round2, heldOut] = [range(drifted, 0, 400), range(drifted, 400, 700), { name: `${name} (held out)`, set: range(drifted, 700, drifted.count) }];
+  const [round1, round2, heldOut] = [
+    range(drifted, 0, 400),
+    range(drifted, 400, 700),
+    { name: `${name} (held out)`, set: range(drifted, 700, drifted.count) },
+  ];
   for (const recipe of recipes) {
     const model = `${name}-${recipe}`;
     await fork(model);
@@ -133,7 +191,14 @@ for (const name of drifts) {
     for (let cycle = 1; cycle <= cycles; cycle++) {
       const devices = await predictAndCorrect(url, client, model, cycle === 1 ? round1 : round2, `c${cycle}`);
       const started = performance.now();
-      const result: RetrainResult = await retrain(client, { model, seed: SEED + cycle, backend: backend.name, budgetSec, canary: { percent: 10, auto: null }, ...RECIPES[recipe] });
+      const result: RetrainResult = await retrain(client, {
+        model,
+        seed: SEED + cycle,
+        backend: backend.name,
+        budgetSec,
+        canary: { percent: 10, auto: null },
+        ...RECIPES[recipe],
+      });
       const seconds = (performance.now() - started) / 1000;
       if (result.status === 'published') {
         await admin.call(promoteCanary, { params: { model }, body: { reason: 'drift bench: the canary held up' } });
@@ -142,22 +207,61 @@ for (const name of drifts) {
       row[`corrections ${cycle}`] = devices.corrections;
       row[`after ${cycle}`] = pct(acc);
       row[`golden Δ ${cycle}`] = ((gold - golden0) * 100).toFixed(2);
-      row[`gate ${cycle}`] = result.status === 'published' ? 'pass' : result.status === 'rejected' ? `FAIL (${result.gate.metrics.filter((m) => !m.pass).map((m) => m.name).join(', ')})` : result.status;
+      row[`gate ${cycle}`] =
+        result.status === 'published'
+          ? 'pass'
+          : result.status === 'rejected'
+            ? `FAIL (${result.gate.metrics
+                .filter((m) => !m.pass)
+                .map((m) => m.name)
+                .join(', ')})`
+            : result.status;
       row[`s ${cycle}`] = Number(seconds.toFixed(1));
-      perCycle.push({ cycle, devices, seconds, status: result.status, accuracy: acc, golden: gold, ...(result.status !== 'nothing-new' ? { gate: result.gate, metrics: result.metrics, candidates: result.candidates } : {}) });
-      const why = result.status === 'rejected' ? ` (${result.candidates.map((c) => `#${c.candidate} ${c.gate ?? c.status}`).join('; ')}; failed: ${result.gate.metrics.filter((m) => !m.pass).map((m) => `${m.name} ${pct(m.candidate)} < ${pct(m.threshold)}`).join(', ')})` : '';
-      console.log(`${model} cycle ${cycle}: ${devices.corrections}/${devices.predictions} corrected, ${result.status} in ${seconds.toFixed(0)} s (${result.status === 'nothing-new' ? 0 : result.metrics['candidates.trained']} candidates trained)${why}; held-out ${pct(before)} → ${pct(acc)}, golden ${((gold - golden0) * 100).toFixed(2)} points`);
+      perCycle.push({
+        cycle,
+        devices,
+        seconds,
+        status: result.status,
+        accuracy: acc,
+        golden: gold,
+        ...(result.status !== 'nothing-new'
+          ? { gate: result.gate, metrics: result.metrics, candidates: result.candidates }
+          : {}),
+      });
+      const why =
+        result.status === 'rejected'
+          ? ` (${result.candidates.map((c) => `#${c.candidate} ${c.gate ?? c.status}`).join('; ')}; failed: ${result.gate.metrics
+              .filter((m) => !m.pass)
+              .map((m) => `${m.name} ${pct(m.candidate)} < ${pct(m.threshold)}`)
+              .join(', ')})`
+          : '';
+      console.log(
+        `${model} cycle ${cycle}: ${devices.corrections}/${devices.predictions} corrected, ${result.status} in ${seconds.toFixed(0)} s (${result.status === 'nothing-new' ? 0 : result.metrics['candidates.trained']} candidates trained)${why}; held-out ${pct(before)} → ${pct(acc)}, golden ${((gold - golden0) * 100).toFixed(2)} points`,
+      );
     }
     const after1 = Number(row['after 1']) / 100;
     const final = Number(row[`after ${cycles}`]) / 100;
-    row['target met'] = (after1 >= 0.85 || (before < 0.6 && after1 - before >= 0.25)) && Number(row['golden Δ 1']) >= -0.5 && row['gate 1'] === 'pass' && (cycles < 2 || (final > after1 && row['gate 2'] === 'pass' && Number(row['golden Δ 2']) >= -0.5)) && Math.max(...[1, 2].slice(0, cycles).map((c) => Number(row[`s ${c}`]))) <= 180;
+    row['target met'] =
+      (after1 >= 0.85 || (before < 0.6 && after1 - before >= 0.25)) &&
+      Number(row['golden Δ 1']) >= -0.5 &&
+      row['gate 1'] === 'pass' &&
+      (cycles < 2 || (final > after1 && row['gate 2'] === 'pass' && Number(row['golden Δ 2']) >= -0.5)) &&
+      Math.max(...[1, 2].slice(0, cycles).map((c) => Number(row[`s ${c}`]))) <= 180;
     rows.push(row);
     details.push({ drift: name, recipe, before, golden: golden0, cycles: perCycle });
   }
 }
 await app.close();
 rmSync(dataDir, { recursive: true, force: true });
-report(process.env.DRIFT_REPORT ?? (baseKind === 'pytorch' ? 'drift-pytorch' : 'drift'), rows, { backend, base: baseSetup, seed: SEED, budgetSec, cycles, loadavg: loadavg(), details });
+report(process.env.DRIFT_REPORT ?? (baseKind === 'pytorch' ? 'drift-pytorch' : 'drift'), rows, {
+  backend,
+  base: baseSetup,
+  seed: SEED,
+  budgetSec,
+  cycles,
+  loadavg: loadavg(),
+  details,
+});
 process.exit(0);
 
 function pct(v: number): string {

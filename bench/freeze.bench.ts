@@ -64,9 +64,29 @@ function* eventRows(n: number, chunk = 20_000): Generator<EventRow[]> {
   let clock = 0;
   const push = (e: Event) => {
     const c = eventColumns(e);
-    rows.push([e.id, e.model, e.version, e.deviceId, e.type, e.ts, t0 + clock++, c.inputHash, c.predictionId, c.label, c.confidence, c.reason, JSON.stringify(e)]);
+    rows.push([
+      e.id,
+      e.model,
+      e.version,
+      e.deviceId,
+      e.type,
+      e.ts,
+      t0 + clock++,
+      c.inputHash,
+      c.predictionId,
+      c.label,
+      c.confidence,
+      c.reason,
+      JSON.stringify(e),
+    ]);
   };
-  const base = (k: number) => ({ id: newId(), model: MODEL, version: 'v1', deviceId: `dev-${Math.floor(rand() * 20_000)}`, ts: t0 + k });
+  const base = (k: number) => ({
+    id: newId(),
+    model: MODEL,
+    version: 'v1',
+    deviceId: `dev-${Math.floor(rand() * 20_000)}`,
+    ts: t0 + k,
+  });
   const others = stats + errors;
   for (let k = 0; k < predictions; k++) {
     const bytes = randomBytes(64);
@@ -79,7 +99,14 @@ function* eventRows(n: number, chunk = 20_000): Generator<EventRow[]> {
       reason,
       input: { dtype: 'uint8', shape: [8, 8], data: bytes.toString('base64') },
       inputHash: createHash('sha256').update(bytes).digest('hex'),
-      output: { label: truth, confidence, topK: [{ label: truth, p: confidence }, { label: String((k + 1) % 10), p: (1 - confidence) / 2 }] },
+      output: {
+        label: truth,
+        confidence,
+        topK: [
+          { label: truth, p: confidence },
+          { label: String((k + 1) % 10), p: (1 - confidence) / 2 },
+        ],
+      },
       engine: 'ort-wasm',
       latencyMs: 2 + rand() * 5,
     };
@@ -89,11 +116,25 @@ function* eventRows(n: number, chunk = 20_000): Generator<EventRow[]> {
     if (k % Math.ceil(predictions / others) === 0) {
       if (rand() < stats / others) {
         push({
-          ...base(k), type: 'stats', from: t0 + k - 60_000, to: t0 + k, predictions: 120, lowConfidence: 20, corrections: 3, errors: 0,
-          latencyMs: { p50: 3, p95: 9 }, confidenceHist: [0, 0, 1, 3, 8, 10, 14, 20, 30, 34], labelCounts: { '1': 40, '7': 50, '3': 30 },
+          ...base(k),
+          type: 'stats',
+          from: t0 + k - 60_000,
+          to: t0 + k,
+          predictions: 120,
+          lowConfidence: 20,
+          corrections: 3,
+          errors: 0,
+          latencyMs: { p50: 3, p95: 9 },
+          confidenceHist: [0, 0, 1, 3, 8, 10, 14, 20, 30, 34],
+          labelCounts: { '1': 40, '7': 50, '3': 30 },
         });
       } else {
-        push({ ...base(k), type: 'error', code: 'ENGINE_FAILED', message: 'the session could not be created on this device (webgpu lost)' });
+        push({
+          ...base(k),
+          type: 'error',
+          code: 'ENGINE_FAILED',
+          message: 'the session could not be created on this device (webgpu lost)',
+        });
       }
     }
     if (rows.length >= chunk) {
@@ -104,7 +145,13 @@ function* eventRows(n: number, chunk = 20_000): Generator<EventRow[]> {
   for (let j = 0; j < corrections; j++) {
     const target = labeled[j % labeled.length]!;
     const label = rand() < 0.8 ? target.label : String(Math.floor(rand() * 10));
-    push({ ...base(predictions + j), type: 'correction', predictionId: target.id, label, ...(rand() < 0.1 ? { comment: 'that is not what I drew' } : {}) });
+    push({
+      ...base(predictions + j),
+      type: 'correction',
+      predictionId: target.id,
+      label,
+      ...(rand() < 0.1 ? { comment: 'that is not what I drew' } : {}),
+    });
     if (rows.length >= chunk) {
       yield rows;
       rows = [];
@@ -113,7 +160,8 @@ function* eventRows(n: number, chunk = 20_000): Generator<EventRow[]> {
   if (rows.length) yield rows;
 }
 
-const COLUMNS = 'id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body';
+const COLUMNS =
+  'id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body';
 
 async function loadSqlite(path: string): Promise<number> {
   const db = new Database(path);
@@ -134,7 +182,9 @@ async function loadSqlite(path: string): Promise<number> {
 }
 
 const copyText = (v: string | number | null) =>
-  v === null ? '\\N' : String(v).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+  v === null
+    ? '\\N'
+    : String(v).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 
 async function loadPostgres(schema: string): Promise<number> {
   const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
@@ -181,7 +231,9 @@ async function scanner(options: StorageOptions): Promise<{ run: () => Promise<vo
  * parallel workers by leader_pid). Backends are sampled every 20 ms while a measurement runs, since a parallel
  * worker lives only as long as its query.
  */
-async function cpuMeter(kind: 'sqlite' | 'postgres'): Promise<{ read: () => Promise<number>; watch: () => () => Promise<void>; close: () => Promise<void> }> {
+async function cpuMeter(
+  kind: 'sqlite' | 'postgres',
+): Promise<{ read: () => Promise<number>; watch: () => () => Promise<void>; close: () => Promise<void> }> {
   const own = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1e6;
@@ -245,11 +297,29 @@ async function newLabels(app: App, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
     const bytes = randomBytes(64);
     const p: Event = {
-      id: newId(), model: MODEL, version: 'v1', deviceId: `late-${i}`, ts: Date.now(), type: 'prediction', reason: 'reported',
-      input: { dtype: 'uint8', shape: [8, 8], data: bytes.toString('base64') }, inputHash: createHash('sha256').update(bytes).digest('hex'),
-      output: { label: '1', confidence: 0.9, topK: [] }, engine: 'ort-wasm', latencyMs: 3,
+      id: newId(),
+      model: MODEL,
+      version: 'v1',
+      deviceId: `late-${i}`,
+      ts: Date.now(),
+      type: 'prediction',
+      reason: 'reported',
+      input: { dtype: 'uint8', shape: [8, 8], data: bytes.toString('base64') },
+      inputHash: createHash('sha256').update(bytes).digest('hex'),
+      output: { label: '1', confidence: 0.9, topK: [] },
+      engine: 'ort-wasm',
+      latencyMs: 3,
     };
-    events.push(p, { id: newId(), model: MODEL, version: 'v1', deviceId: `late-${i}`, ts: Date.now(), type: 'correction', predictionId: p.id, label: '7' });
+    events.push(p, {
+      id: newId(),
+      model: MODEL,
+      version: 'v1',
+      deviceId: `late-${i}`,
+      ts: Date.now(),
+      type: 'correction',
+      predictionId: p.id,
+      label: '7',
+    });
   }
   for (let i = 0; i < events.length; i += 500) await app.storage.events.insert(events.slice(i, i + 500), Date.now());
 }
@@ -257,12 +327,17 @@ async function newLabels(app: App, count: number): Promise<void> {
 async function measure(kind: 'sqlite' | 'postgres'): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloop-freeze-'));
   const schema = `bench_freeze_${randomBytes(4).toString('hex')}`;
-  const options: StorageOptions = kind === 'sqlite' ? { sqlite: { path: join(dir, 'edgeloop.db') } } : { postgres: { url: PG_URL, schema, statementTimeoutMs: 120_000 } };
+  const options: StorageOptions =
+    kind === 'sqlite'
+      ? { sqlite: { path: join(dir, 'edgeloop.db') } }
+      : { postgres: { url: PG_URL, schema, statementTimeoutMs: 120_000 } };
   try {
     const storage = openStorage(options);
     await storage.migrate();
     await storage.close();
-    const [loadS, events] = await seconds(() => (kind === 'sqlite' ? loadSqlite(join(dir, 'edgeloop.db')) : loadPostgres(schema)));
+    const [loadS, events] = await seconds(() =>
+      kind === 'sqlite' ? loadSqlite(join(dir, 'edgeloop.db')) : loadPostgres(schema),
+    );
     console.log(`${kind}: loaded ${events} events in ${loadS.toFixed(1)} s`);
 
     const meter = await cpuMeter(kind);
@@ -271,21 +346,44 @@ async function measure(kind: 'sqlite' | 'postgres'): Promise<Row> {
     const [scanS, scanCpuS] = await measured(meter, scan.run);
     await scan.close();
 
-    const app = await buildApp({ storage: options, dataDir: dir, seedKeys: { admin: ADMIN }, controller: false, rateLimit: false });
+    const app = await buildApp({
+      storage: options,
+      dataDir: dir,
+      seedKeys: { admin: ADMIN },
+      controller: false,
+      rateLimit: false,
+    });
     try {
-      const post = () => app.inject({ method: 'POST', url: `/v1/models/${MODEL}/batches`, headers: { authorization: `Bearer ${ADMIN}` } });
+      const post = () =>
+        app.inject({
+          method: 'POST',
+          url: `/v1/models/${MODEL}/batches`,
+          headers: { authorization: `Bearer ${ADMIN}` },
+        });
       await app.storage.ping(); // open the pool before measuring
       const [freezeS, freezeCpuS, r] = await measured(meter, post);
       if (r.statusCode !== 201) throw new Error(`freeze answered ${r.statusCode}: ${r.body}`);
       const batch = r.json();
-      console.log(`${kind}: froze ${batch.counts.examples} examples in ${freezeS.toFixed(2)} s (${freezeCpuS.toFixed(2)} CPU s)`, batch.counts.tiesSentToReview, 'ties');
+      console.log(
+        `${kind}: froze ${batch.counts.examples} examples in ${freezeS.toFixed(2)} s (${freezeCpuS.toFixed(2)} CPU s)`,
+        batch.counts.tiesSentToReview,
+        'ties',
+      );
 
-      const [exportS, ex] = await seconds(() => app.inject({ method: 'GET', url: `/v1/batches/${batch.id}/examples`, headers: { authorization: `Bearer ${ADMIN}` } }));
-      if (createHash('sha256').update(ex.body).digest('hex') !== batch.sha256) throw new Error('export does not match the batch sha256');
+      const [exportS, ex] = await seconds(() =>
+        app.inject({
+          method: 'GET',
+          url: `/v1/batches/${batch.id}/examples`,
+          headers: { authorization: `Bearer ${ADMIN}` },
+        }),
+      );
+      if (createHash('sha256').update(ex.body).digest('hex') !== batch.sha256)
+        throw new Error('export does not match the batch sha256');
 
       await newLabels(app, 1000);
       const [incrementalS, incrementalCpuS, r2] = await measured(meter, post);
-      if (r2.statusCode !== 201 || r2.json().counts.examples !== 1000) throw new Error(`incremental freeze: ${r2.statusCode} ${r2.body.slice(0, 200)}`);
+      if (r2.statusCode !== 201 || r2.json().counts.examples !== 1000)
+        throw new Error(`incremental freeze: ${r2.statusCode} ${r2.body.slice(0, 200)}`);
       await meter.close();
 
       return {

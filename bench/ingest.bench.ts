@@ -49,7 +49,15 @@ function event(i: number): Event {
     type: 'prediction',
     reason: i % 3 === 0 ? 'sample' : 'low_confidence',
     inputHash: randomBytes(32).toString('hex'),
-    output: { label: String(i % 10), confidence: 0.41, topK: [{ label: String(i % 10), p: 0.41 }, { label: '1', p: 0.33 }, { label: '9', p: 0.12 }] },
+    output: {
+      label: String(i % 10),
+      confidence: 0.41,
+      topK: [
+        { label: String(i % 10), p: 0.41 },
+        { label: '1', p: 0.33 },
+        { label: '9', p: 0.12 },
+      ],
+    },
     engine: 'ort-wasm',
     latencyMs: 3.2,
   };
@@ -64,7 +72,21 @@ function batches(n: number): Event[][] {
 // The row the collector stores for an event (the same columns as storage/event-columns.ts), computed up front.
 function row(e: Event, receivedAt: number): unknown[] {
   const p = e.type === 'prediction' ? e : undefined;
-  return [e.id, e.model, e.version, e.deviceId, e.type, e.ts, receivedAt, p?.inputHash ?? null, null, p?.output.label ?? null, p?.output.confidence ?? null, p?.reason ?? null, JSON.stringify(e)];
+  return [
+    e.id,
+    e.model,
+    e.version,
+    e.deviceId,
+    e.type,
+    e.ts,
+    receivedAt,
+    p?.inputHash ?? null,
+    null,
+    p?.output.label ?? null,
+    p?.output.confidence ?? null,
+    p?.reason ?? null,
+    JSON.stringify(e),
+  ];
 }
 
 // ---------------------------------------------------------------- stores
@@ -86,13 +108,15 @@ async function prefilled(): Promise<string> {
   await storage.close();
   const db = new Database(path);
   db.pragma('synchronous = OFF');
-  const insert = db.prepare(`INSERT INTO events (id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body)
+  const insert =
+    db.prepare(`INSERT INTO events (id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const many = db.transaction((rows: unknown[][]) => {
     for (const r of rows) insert.run(...r);
   });
   const now = Date.now();
-  for (let i = 0; i < PREFILL; i += 10_000) many(Array.from({ length: Math.min(10_000, PREFILL - i) }, (_, j) => row(event(i + j), now)));
+  for (let i = 0; i < PREFILL; i += 10_000)
+    many(Array.from({ length: Math.min(10_000, PREFILL - i) }, (_, j) => row(event(i + j), now)));
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
   console.error(`prefilled ${PREFILL} events: ${(statSync(path).size / 1e6).toFixed(0)} MB`);
@@ -103,7 +127,11 @@ async function freshStore(kind: Kind): Promise<FreshStore> {
   const dataDir = mkdtempSync(join(tmpdir(), 'edgeloop-bench-'));
   if (kind === 'sqlite') {
     if (PREFILL) copyFileSync(await prefilled(), join(dataDir, 'edgeloop.db'));
-    return { options: { sqlite: { path: join(dataDir, 'edgeloop.db') } }, dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+    return {
+      options: { sqlite: { path: join(dataDir, 'edgeloop.db') } },
+      dataDir,
+      drop: async () => rmSync(dataDir, { recursive: true, force: true }),
+    };
   }
   const schema = `bench_${randomBytes(5).toString('hex')}`;
   return {
@@ -119,7 +147,6 @@ async function freshStore(kind: Kind): Promise<FreshStore> {
   };
 }
 
-
 /** Writes `data` straight through the driver, one transaction per batch; returns events/s. */
 async function raw(kind: Kind, data: Event[][]): Promise<number> {
   const store = await freshStore(kind);
@@ -130,7 +157,8 @@ async function raw(kind: Kind, data: Event[][]): Promise<number> {
     if (kind === 'sqlite') {
       const db = sqliteConnection(storage)!;
       const rows = data.map((b) => b.map((e) => row(e, now)));
-      const insert = db.prepare(`INSERT INTO events (id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body)
+      const insert =
+        db.prepare(`INSERT INTO events (id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`);
       const tx = db.transaction((batch: unknown[][]) => {
         for (const r of batch) insert.run(...r);
@@ -140,8 +168,24 @@ async function raw(kind: Kind, data: Event[][]): Promise<number> {
       return (data.length * BATCH) / ((performance.now() - t0) / 1000);
     }
     const schema = (store.options as { postgres: { schema: string } }).postgres.schema;
-    const NAMES = ['id', 'model', 'version', 'device_id', 'type', 'ts', 'received_at', 'input_hash', 'prediction_id', 'label', 'confidence', 'reason', 'body'];
-    const params = data.map((b) => [JSON.stringify(b.map((e) => Object.fromEntries(row(e, now).map((v, i) => [NAMES[i], v]))))]);
+    const NAMES = [
+      'id',
+      'model',
+      'version',
+      'device_id',
+      'type',
+      'ts',
+      'received_at',
+      'input_hash',
+      'prediction_id',
+      'label',
+      'confidence',
+      'reason',
+      'body',
+    ];
+    const params = data.map((b) => [
+      JSON.stringify(b.map((e) => Object.fromEntries(row(e, now).map((v, i) => [NAMES[i], v])))),
+    ]);
     const pool = new pg.Pool({ connectionString: PG_URL, max: CLIENTS, options: `-c search_path=${schema}` });
     await Promise.all(Array.from({ length: CLIENTS }, () => pool.query('SELECT 1')));
     let next = 0;
@@ -163,8 +207,13 @@ async function raw(kind: Kind, data: Event[][]): Promise<number> {
 // ---------------------------------------------------------------- HTTP
 
 async function startCollector(store: FreshStore): Promise<{ child: ChildProcess; url: URL }> {
-  const execArgv = process.env.INGEST_PROFILE ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${process.env.INGEST_PROFILE}`] : process.execArgv;
-  const child = fork(fileURLToPath(import.meta.url), ['serve', JSON.stringify(store.options), store.dataDir], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const execArgv = process.env.INGEST_PROFILE
+    ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${process.env.INGEST_PROFILE}`]
+    : process.execArgv;
+  const child = fork(fileURLToPath(import.meta.url), ['serve', JSON.stringify(store.options), store.dataDir], {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     child.once('message', (m) => resolve((m as { url: string }).url));
     child.once('exit', (code) => reject(new Error(`collector exited with ${code}`)));
@@ -177,7 +226,10 @@ async function startCollector(store: FreshStore): Promise<{ child: ChildProcess;
  * load generator cheap enough to leave this 2-core machine's CPU to the collector; node:http's client spent
  * 16 µs of CPU per event here, a third of what the collector itself spends). Every request must be acked 200.
  */
-async function overHttp(url: URL, data: Event[][]): Promise<{ rate: number; p50: number; p99: number; clientCpuUsPerEvent: number }> {
+async function overHttp(
+  url: URL,
+  data: Event[][],
+): Promise<{ rate: number; p50: number; p99: number; clientCpuUsPerEvent: number }> {
   const bodies = data.map((b) => JSON.stringify({ events: b }));
   let next = 0;
   const c0 = process.cpuUsage();
@@ -212,11 +264,21 @@ async function overHttp(url: URL, data: Event[][]): Promise<{ rate: number; p50:
   });
   const seconds = ((last || performance.now()) - t0) / 1000;
   const cpu = process.cpuUsage(c0);
-  if (process.env.INGEST_DEBUG) console.error(`autocannon: ${seconds.toFixed(2)} s by our clock, ${result.duration} s by its own, ${result.requests.total} requests`);
+  if (process.env.INGEST_DEBUG)
+    console.error(
+      `autocannon: ${seconds.toFixed(2)} s by our clock, ${result.duration} s by its own, ${result.requests.total} requests`,
+    );
   if (result['2xx'] !== bodies.length || result.non2xx || result.errors || result.timeouts) {
-    throw new Error(`ingest: ${result['2xx']} of ${bodies.length} requests answered 2xx (${result.non2xx} other statuses, ${result.errors} errors, ${result.timeouts} timeouts)`);
+    throw new Error(
+      `ingest: ${result['2xx']} of ${bodies.length} requests answered 2xx (${result.non2xx} other statuses, ${result.errors} errors, ${result.timeouts} timeouts)`,
+    );
   }
-  return { rate: (data.length * BATCH) / seconds, p50: result.latency.p50, p99: result.latency.p99, clientCpuUsPerEvent: (cpu.user + cpu.system) / (data.length * BATCH) };
+  return {
+    rate: (data.length * BATCH) / seconds,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    clientCpuUsPerEvent: (cpu.user + cpu.system) / (data.length * BATCH),
+  };
 }
 
 /** CPU microseconds the collector process has used so far. */
@@ -230,7 +292,11 @@ function cpuOf(child: ChildProcess): Promise<number> {
   });
 }
 
-async function http(kind: Kind, data: Event[][], warmup: Event[][]): Promise<{ rate: number; p50: number; p99: number; clientCpuUsPerEvent: number; cpuSecondsPer1k: number }> {
+async function http(
+  kind: Kind,
+  data: Event[][],
+  warmup: Event[][],
+): Promise<{ rate: number; p50: number; p99: number; clientCpuUsPerEvent: number; cpuSecondsPer1k: number }> {
   const store = await freshStore(kind);
   const { child, url } = await startCollector(store);
   try {
@@ -296,12 +362,23 @@ async function main(): Promise<void> {
       p99s.push(h.p99);
       clientCpu.push(h.clientCpuUsPerEvent);
       cpuPer1k.push(h.cpuSecondsPer1k);
-      console.error(`${kind} rep ${rep + 1}/${REPS}: raw ${Math.round(raws.at(-1)!)} ev/s, http ${Math.round(h.rate)} ev/s`);
+      console.error(
+        `${kind} rep ${rep + 1}/${REPS}: raw ${Math.round(raws.at(-1)!)} ev/s, http ${Math.round(h.rate)} ev/s`,
+      );
     }
     const rawRate = median(raws);
     const httpRate = median(https);
     const held = PREFILL ? `, store already holding ${PREFILL.toLocaleString('en')} events` : '';
-    rows.push({ store: kind, path: `raw driver, 1 tx per 100 rows${held}`, 'events/s': Math.round(rawRate), ratio: 1, 'p50 ms': null, 'p99 ms': null, 'collector CPU ms / 1k events': null, 'load generator CPU µs / event': null });
+    rows.push({
+      store: kind,
+      path: `raw driver, 1 tx per 100 rows${held}`,
+      'events/s': Math.round(rawRate),
+      ratio: 1,
+      'p50 ms': null,
+      'p99 ms': null,
+      'collector CPU ms / 1k events': null,
+      'load generator CPU µs / event': null,
+    });
     rows.push({
       store: kind,
       path: `HTTP POST /v1/events, ${CLIENTS} clients${held}`,
@@ -324,14 +401,32 @@ async function main(): Promise<void> {
   // Other work on a small shared machine moves both figures; the ratio is taken within one run for that reason.
   const load = loadavg().map((x) => Number(x.toFixed(2)));
   console.log(`load average at the end: ${load.join(' ')} on ${cpus().length} CPUs`);
-  report(PREFILL ? 'ingest-prefilled' : 'ingest', rows, { hostProbeMs: probes, diskProbeMs: disk, prefill: PREFILL, batch: BATCH, clients: CLIENTS, eventsPerRun: EVENTS, reps: REPS, eventBytes: JSON.stringify(event(0)).length, loadAverage: load });
+  report(PREFILL ? 'ingest-prefilled' : 'ingest', rows, {
+    hostProbeMs: probes,
+    diskProbeMs: disk,
+    prefill: PREFILL,
+    batch: BATCH,
+    clients: CLIENTS,
+    eventsPerRun: EVENTS,
+    reps: REPS,
+    eventBytes: JSON.stringify(event(0)).length,
+    loadAverage: load,
+  });
 }
 
 // ---------------------------------------------------------------- entry: the bench, or the collector process it forks
 
 if (process.argv[2] === 'serve') {
   const options = JSON.parse(process.argv[3]!) as StorageOptions;
-  const running = await startServer({ port: 0, storage: options, dataDir: process.argv[4]!, seedKeys: { ingest: KEY }, logger: false, rateLimit: false, controller: false });
+  const running = await startServer({
+    port: 0,
+    storage: options,
+    dataDir: process.argv[4]!,
+    seedKeys: { ingest: KEY },
+    logger: false,
+    rateLimit: false,
+    controller: false,
+  });
   process.send!({ url: running.url });
   process.on('message', (m) => m === 'cpu' && process.send!({ cpu: process.cpuUsage() }));
   process.on('SIGTERM', () => void running.close().then(() => process.exit(0)));

@@ -32,7 +32,11 @@ const SECONDS = Number(process.env.MANIFEST_SECONDS ?? 5);
 const ROUNDS = Number(process.env.MANIFEST_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.MANIFEST_CONNECTIONS ?? 16);
 const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const KEYS = { admin: 'bench-admin-key-0123456789abcdef', trainer: 'bench-trainer-key-0123456789abcdef', ingest: 'bench-ingest-key-0123456789abcdef' };
+const KEYS = {
+  admin: 'bench-admin-key-0123456789abcdef',
+  trainer: 'bench-trainer-key-0123456789abcdef',
+  ingest: 'bench-ingest-key-0123456789abcdef',
+};
 const DEVICES = 1000;
 const TARGET_RPS = 10_000;
 const TARGET_P99_MS = 5;
@@ -76,9 +80,17 @@ async function publish(app: App, version: string, parent: string | null): Promis
 async function serveCollector(kind: 'sqlite' | 'postgres'): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'edgeloop-bench-manifest-'));
   const schema = `bench_manifest_${randomBytes(4).toString('hex')}`;
-  const storage: StorageOptions = kind === 'sqlite' ? { sqlite: { path: join(dataDir, 'edgeloop.db') } } : { postgres: { url: PG_URL, schema } };
+  const storage: StorageOptions =
+    kind === 'sqlite' ? { sqlite: { path: join(dataDir, 'edgeloop.db') } } : { postgres: { url: PG_URL, schema } };
   // A budget no benchmark reaches: the limiter's per-request cost is measured, its refusals are not.
-  const app = await buildApp({ storage, dataDir, seedKeys: KEYS, controller: false, logger: false, rateLimit: { max: 1e9, timeWindowMs: 60_000 } });
+  const app = await buildApp({
+    storage,
+    dataDir,
+    seedKeys: KEYS,
+    controller: false,
+    logger: false,
+    rateLimit: { max: 1e9, timeWindowMs: 60_000 },
+  });
   await publish(app, 'v1', null);
   await publish(app, 'v2', 'v1');
   const put = await app.inject({
@@ -90,8 +102,17 @@ async function serveCollector(kind: 'sqlite' | 'postgres'): Promise<void> {
   if (put.statusCode !== 200) throw new Error(`rollout: ${put.body}`);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const device = 'device-0';
-  const m = await app.inject({ method: 'GET', url: `/v1/models/digits/manifest?device=${device}`, headers: { authorization: `Bearer ${KEYS.ingest}` } });
-  const ready: Ready = { port: (app.server.address() as { port: number }).port, manifest: m.body, device, etag: String(m.headers.etag) };
+  const m = await app.inject({
+    method: 'GET',
+    url: `/v1/models/digits/manifest?device=${device}`,
+    headers: { authorization: `Bearer ${KEYS.ingest}` },
+  });
+  const ready: Ready = {
+    port: (app.server.address() as { port: number }).port,
+    manifest: m.body,
+    device,
+    etag: String(m.headers.etag),
+  };
   console.log(JSON.stringify(ready));
   answerCpuQueries();
   const stop = async () => {
@@ -122,7 +143,14 @@ async function serveBare(manifest: string): Promise<void> {
   const app = Fastify({ logger: false });
   app.get('/v1/models/:model/manifest', async () => body);
   await app.listen({ port: 0, host: '127.0.0.1' });
-  console.log(JSON.stringify({ port: (app.server.address() as { port: number }).port, manifest, device: '', etag: '' } satisfies Ready));
+  console.log(
+    JSON.stringify({
+      port: (app.server.address() as { port: number }).port,
+      manifest,
+      device: '',
+      etag: '',
+    } satisfies Ready),
+  );
   answerCpuQueries();
   process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
 }
@@ -139,9 +167,20 @@ interface Server {
 }
 
 async function startServer(args: string[], env: Record<string, string> = {}): Promise<Server> {
-  const node = [process.execPath, '--conditions=source', '--import', 'tsx', new URL(import.meta.url).pathname, 'serve', ...args];
+  const node = [
+    process.execPath,
+    '--conditions=source',
+    '--import',
+    'tsx',
+    new URL(import.meta.url).pathname,
+    'serve',
+    ...args,
+  ];
   const [cmd, ...rest] = canPin ? ['taskset', '-c', '0', ...node] : node;
-  const child = spawn(cmd!, rest, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env, NODE_ENV: 'production' } });
+  const child = spawn(cmd!, rest, {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, ...env, NODE_ENV: 'production' },
+  });
   const waiting: ((line: string) => void)[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => waiting.shift()?.(line));
   const next = () => new Promise<string>((resolve) => waiting.push(resolve));
@@ -166,7 +205,12 @@ async function stopServer(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function load(port: number, headers: Record<string, string>, seconds: number, rate?: number): Promise<autocannon.Result> {
+async function load(
+  port: number,
+  headers: Record<string, string>,
+  seconds: number,
+  rate?: number,
+): Promise<autocannon.Result> {
   let i = 0;
   return autocannon({
     url: `http://127.0.0.1:${port}`,
@@ -224,11 +268,36 @@ async function main(): Promise<void> {
   const targets: Target[] = [
     { name: 'bare Fastify route (baseline)', server: bare, port: bare.ready.port, headers: {} },
     { name: 'collector sqlite: 200', server: sqlite, port: sqlite.ready.port, headers: auth },
-    { name: 'collector sqlite: 304', server: sqlite, port: sqlite.ready.port, headers: { ...auth, 'if-none-match': sqlite.ready.etag }, device: sqlite.ready.device },
+    {
+      name: 'collector sqlite: 304',
+      server: sqlite,
+      port: sqlite.ready.port,
+      headers: { ...auth, 'if-none-match': sqlite.ready.etag },
+      device: sqlite.ready.device,
+    },
     { name: 'collector postgres: 200', server: postgres, port: postgres.ready.port, headers: auth },
-    { name: 'collector postgres: 304', server: postgres, port: postgres.ready.port, headers: { ...auth, 'if-none-match': postgres.ready.etag }, device: postgres.ready.device },
-    { name: `collector sqlite: 200 at ${TARGET_RPS} req/s`, server: sqlite, port: sqlite.ready.port, headers: auth, rate: TARGET_RPS },
-    { name: `collector sqlite: 304 at ${TARGET_RPS} req/s`, server: sqlite, port: sqlite.ready.port, headers: { ...auth, 'if-none-match': sqlite.ready.etag }, device: sqlite.ready.device, rate: TARGET_RPS },
+    {
+      name: 'collector postgres: 304',
+      server: postgres,
+      port: postgres.ready.port,
+      headers: { ...auth, 'if-none-match': postgres.ready.etag },
+      device: postgres.ready.device,
+    },
+    {
+      name: `collector sqlite: 200 at ${TARGET_RPS} req/s`,
+      server: sqlite,
+      port: sqlite.ready.port,
+      headers: auth,
+      rate: TARGET_RPS,
+    },
+    {
+      name: `collector sqlite: 304 at ${TARGET_RPS} req/s`,
+      server: sqlite,
+      port: sqlite.ready.port,
+      headers: { ...auth, 'if-none-match': sqlite.ready.etag },
+      device: sqlite.ready.device,
+      rate: TARGET_RPS,
+    },
   ];
   const results = new Map<string, Run[]>();
   try {
@@ -238,7 +307,9 @@ async function main(): Promise<void> {
       for (const t of targets) {
         const r = await run(t, SECONDS);
         results.set(t.name, [...(results.get(t.name) ?? []), r]);
-        console.error(`round ${round + 1}: ${t.name}: ${Math.round(r.result.requests.average)} req/s, ${Math.round(r.perCpuSecond)} per CPU-second, p99 ${r.result.latency.p99} ms`);
+        console.error(
+          `round ${round + 1}: ${t.name}: ${Math.round(r.result.requests.average)} req/s, ${Math.round(r.perCpuSecond)} per CPU-second, p99 ${r.result.latency.p99} ms`,
+        );
       }
     }
   } finally {
@@ -261,14 +332,26 @@ async function main(): Promise<void> {
       'req/s best': Math.round(best.requests.average),
       'p99 ms best': best.latency.p99,
       'p99 ms median': median(rs.map((r) => r.latency.p99)),
-      'not 200/304': rs.reduce((n, r) => n + r.errors + r.timeouts + r.non2xx - (r.statusCodeStats?.['304']?.count ?? 0), 0),
+      'not 200/304': rs.reduce(
+        (n, r) => n + r.errors + r.timeouts + r.non2xx - (r.statusCodeStats?.['304']?.count ?? 0),
+        0,
+      ),
     };
     // Capacity rows meet the target on CPU time; fixed-rate rows when they kept up and stayed under the p99.
-    if (t.rate) row.target_met = (row['req/s best'] as number) >= t.rate * 0.98 && (row['p99 ms best'] as number) <= TARGET_P99_MS;
+    if (t.rate)
+      row.target_met =
+        (row['req/s best'] as number) >= t.rate * 0.98 && (row['p99 ms best'] as number) <= TARGET_P99_MS;
     else if (t.name.startsWith('collector')) row.target_met = (row['req/CPU-s'] as number) >= TARGET_RPS;
     return row;
   });
-  report('manifest', rows, { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, devices: DEVICES, pinned: canPin, target: { rps: TARGET_RPS, p99Ms: TARGET_P99_MS } });
+  report('manifest', rows, {
+    seconds: SECONDS,
+    rounds: ROUNDS,
+    connections: CONNECTIONS,
+    devices: DEVICES,
+    pinned: canPin,
+    target: { rps: TARGET_RPS, p99Ms: TARGET_P99_MS },
+  });
 }
 
 if (process.argv[2] === 'serve') {

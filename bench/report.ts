@@ -9,8 +9,16 @@ export function report(name: string, rows: Row[], extra: Record<string, unknown>
   console.table(rows);
   const dir = new URL('./results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
-  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
-  writeFileSync(new URL(`${name}.json`, dir), JSON.stringify({ name, at: new Date().toISOString(), machine, rows, ...extra }, null, 2));
+  const machine = {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  };
+  writeFileSync(
+    new URL(`${name}.json`, dir),
+    JSON.stringify({ name, at: new Date().toISOString(), machine, rows, ...extra }, null, 2),
+  );
 }
 
 /** Percentile (0–100) of a list of numbers. */

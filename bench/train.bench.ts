@@ -17,8 +17,21 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { buildApp } from '@edgeloop/collector';
 import {
-  bootstrap, buildDigitsModel, CollectorClient, evaluateVersion, fitModel, inputTensor, loadMnist, oneHotTensor, pick, retrain,
-  take, thicken, useBackend, type BackendRequest, type ExampleSet,
+  bootstrap,
+  buildDigitsModel,
+  CollectorClient,
+  evaluateVersion,
+  fitModel,
+  inputTensor,
+  loadMnist,
+  oneHotTensor,
+  pick,
+  retrain,
+  take,
+  thicken,
+  useBackend,
+  type BackendRequest,
+  type ExampleSet,
 } from '../packages/trainer/src/index.js';
 import { sendCorrections } from '../packages/trainer/test/helpers/corrections.js';
 import { KEYS } from '../packages/trainer/test/helpers/collector.js';
@@ -29,11 +42,18 @@ const backend = await useBackend((process.env.TRAIN_BENCH_BACKEND ?? 'cpu') as B
 const ROUNDS = Number(process.env.TRAIN_BENCH_ROUNDS ?? 8);
 const ONLY_THROUGHPUT = process.env.TRAIN_BENCH_ONLY === 'throughput';
 const BATCH = 64;
-console.log(`backend: ${backend.name} (${backend.reason}); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `backend: ${backend.name} (${backend.reason}); load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 
 // 1. Throughput: the same model (same initial weights) and data through both paths, interleaved.
 const data = loadMnist('train', 1024);
-const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 async function timed(run: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
   const [w0, c0] = [performance.now(), cpuNow()];
   await run();
@@ -71,7 +91,12 @@ const rate = (xs: { wall: number; cpu: number }[], k: 'wall' | 'cpu') => (data.c
 const paired = samples.trainer.map((t, i) => samples.bare[i]!.cpu / t.cpu).sort((a, b) => a - b);
 const median = paired[Math.floor(paired.length / 2)]!;
 const rows: Row[] = [
-  { figure: 'throughput: bare model.fit (baseline)', 'samples/s (wall)': rate(samples.bare, 'wall').toFixed(1), 'samples per CPU-s': rate(samples.bare, 'cpu').toFixed(1), ratio: 1 },
+  {
+    figure: 'throughput: bare model.fit (baseline)',
+    'samples/s (wall)': rate(samples.bare, 'wall').toFixed(1),
+    'samples per CPU-s': rate(samples.bare, 'cpu').toFixed(1),
+    ratio: 1,
+  },
   {
     figure: 'throughput: trainer fitModel',
     'samples/s (wall)': rate(samples.trainer, 'wall').toFixed(1),
@@ -82,7 +107,13 @@ const rows: Row[] = [
 ];
 
 if (ONLY_THROUGHPUT) {
-  report('train-throughput', rows, { backend, rounds: ROUNDS, batchSize: BATCH, throughputSamples: samples, loadavg: loadavg() });
+  report('train-throughput', rows, {
+    backend,
+    rounds: ROUNDS,
+    batchSize: BATCH,
+    throughputSamples: samples,
+    loadavg: loadavg(),
+  });
   process.exit(0);
 }
 
@@ -93,7 +124,11 @@ const url = await app.listen({ host: '127.0.0.1', port: 0 });
 const client = new CollectorClient({ url, token: KEYS.trainer });
 await bootstrap(client, { model: 'digits', examples: 3000, epochs: 3, backend: backend.name });
 const drift = thicken(loadMnist('drift'), 1);
-const range = (from: number, to: number) => pick(drift, [...Array(to - from).keys()].map((i) => i + from));
+const range = (from: number, to: number) =>
+  pick(
+    drift,
+    [...Array(to - from).keys()].map((i) => i + from),
+  );
 const heldOut = { name: 'thick digits (held out)', set: range(1000, 1400) };
 await sendCorrections(url, range(0, 500));
 const phases: { at: number; step: string }[] = [];
@@ -102,7 +137,12 @@ const c0 = cpuNow();
 const result = await retrain(client, {
   // The fixed recipe with the gate of its day (as the drift suite's baseline): this figure times a cycle; whether
   // retraining gains is the drift suite's question.
-  model: 'digits', recipe: 'fixed', epochs: 5, seed: 3, backend: backend.name, gate: { minGain: 0, gainZ: 0, replayTolerance: 1 },
+  model: 'digits',
+  recipe: 'fixed',
+  epochs: 5,
+  seed: 3,
+  backend: backend.name,
+  gate: { minGain: 0, gainZ: 0, replayTolerance: 1 },
   reporter: { step: (s) => phases.push({ at: performance.now(), step: s.split('\n')[0]! }), progress() {} },
 });
 const cycle = { wall: (performance.now() - t0) / 1000, cpu: cpuNow() - c0 };
@@ -122,12 +162,28 @@ rows.push({
   'export+parity+upload s': phase(/^exporting/, /^published/),
   'canary s': phase(/^published/, /^canary/),
 });
-for (const [name, data] of [['drifted slice', heldOut], ['golden set', undefined]] as const) {
+for (const [name, data] of [
+  ['drifted slice', heldOut],
+  ['golden set', undefined],
+] as const) {
   const before = await evaluateVersion(client, 'digits', 'v1', data);
   const after = await evaluateVersion(client, 'digits', result.version, data);
-  rows.push({ figure: `accuracy on the ${name} (${before.count})`, before: before.accuracy.toFixed(4), after: after.accuracy.toFixed(4), 'change (points)': ((after.accuracy - before.accuracy) * 100).toFixed(2) });
+  rows.push({
+    figure: `accuracy on the ${name} (${before.count})`,
+    before: before.accuracy.toFixed(4),
+    after: after.accuracy.toFixed(4),
+    'change (points)': ((after.accuracy - before.accuracy) * 100).toFixed(2),
+  });
 }
 await app.close();
 rmSync(dataDir, { recursive: true, force: true });
-report('train', rows, { backend, rounds: ROUNDS, batchSize: BATCH, throughputSamples: samples, phases: phases.map((p) => ({ s: ((p.at - t0) / 1000).toFixed(2), step: p.step })), gate: result.gate, loadavg: loadavg() });
+report('train', rows, {
+  backend,
+  rounds: ROUNDS,
+  batchSize: BATCH,
+  throughputSamples: samples,
+  phases: phases.map((p) => ({ s: ((p.at - t0) / 1000).toFixed(2), step: p.step })),
+  gate: result.gate,
+  loadavg: loadavg(),
+});
 process.exit(0);

@@ -16,7 +16,8 @@ const run = (cmd, args) => {
 run('npx', ['tsc', '-b']);
 run('npx', ['tsc', '-p', 'tsconfig.tests.json']);
 for (const p of packages) run('npx', ['publint', '--strict', p]);
-for (const p of ['packages/protocol', 'packages/collector']) run('npx', ['attw', '--pack', p, '--profile', 'esm-only', '--format', 'table-flipped']);
+for (const p of ['packages/protocol', 'packages/collector'])
+  run('npx', ['attw', '--pack', p, '--profile', 'esm-only', '--format', 'table-flipped']);
 run('npx', ['eslint', '.']);
 run('npx', ['prettier', '--check', '.']);
 process.exit(failed ? 1 : 0);

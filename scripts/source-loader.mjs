@@ -5,7 +5,8 @@
 import { register } from 'node:module';
 import { register as registerTsx } from 'tsx/esm/api';
 
-const addSource = 'export async function resolve(s, c, next) { return next(s, { ...c, conditions: [...new Set([...c.conditions, "source"])] }); }';
+const addSource =
+  'export async function resolve(s, c, next) { return next(s, { ...c, conditions: [...new Set([...c.conditions, "source"])] }); }';
 register(`data:text/javascript,${encodeURIComponent(addSource)}`);
 registerTsx();
 

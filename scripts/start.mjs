@@ -46,10 +46,12 @@ function start(name, cmd, cmdArgs, opts = {}) {
       for (const line of lines) process.stdout.write(prefix + line + '\n');
     });
   }
-  const done = new Promise((resolve) => child.on('exit', (code, signal) => {
-    children.delete(child);
-    resolve(code ?? (signal ? 1 : 0));
-  }));
+  const done = new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      children.delete(child);
+      resolve(code ?? (signal ? 1 : 0));
+    }),
+  );
   return { child, done };
 }
 
@@ -92,7 +94,9 @@ async function main() {
   const trainerEnv = { ...process.env, EDGELOOP_COLLECTOR: collectorUrl, EDGELOOP_TOKEN: keys.trainer };
 
   // 3: bootstrap exits 0 with a message when the model already has versions.
-  console.log(`[start] bootstrapping model "${model}" if the registry has none (first time: trains on MNIST, a few minutes)…`);
+  console.log(
+    `[start] bootstrapping model "${model}" if the registry has none (first time: trains on MNIST, a few minutes)…`,
+  );
   const boot = start('trainer', node, [...trainerCli, 'bootstrap', '--model', model], { env: trainerEnv });
   const bootCode = await boot.done;
   if (stopping) return;
@@ -100,13 +104,20 @@ async function main() {
     console.error(`[start] bootstrap failed (exit ${bootCode}); stopping`);
     return stopAll(bootCode);
   }
-  start('trainer', node, [...trainerCli, 'train', '--model', model, '--watch'], { env: { ...trainerEnv, EDGELOOP_TOKEN: keys.admin } });
+  start('trainer', node, [...trainerCli, 'train', '--model', model, '--watch'], {
+    env: { ...trainerEnv, EDGELOOP_TOKEN: keys.admin },
+  });
 
   // 4: the demo; Vite picks the next free port if 5173 is taken.
-  const demo = start('demo', node, [join(root, 'node_modules/vite/bin/vite.js'), '--host', '127.0.0.1', '--port', process.env.DEMO_PORT ?? '5173'], {
-    cwd: join(root, 'demo'),
-    env: { ...process.env, VITE_EDGELOOP_COLLECTOR: collectorUrl, VITE_EDGELOOP_KEY: keys.ingest },
-  });
+  const demo = start(
+    'demo',
+    node,
+    [join(root, 'node_modules/vite/bin/vite.js'), '--host', '127.0.0.1', '--port', process.env.DEMO_PORT ?? '5173'],
+    {
+      cwd: join(root, 'demo'),
+      env: { ...process.env, VITE_EDGELOOP_COLLECTOR: collectorUrl, VITE_EDGELOOP_KEY: keys.ingest },
+    },
+  );
   demo.done.then(() => stopAll(0));
 
   console.log(`

@@ -35,10 +35,14 @@ const pageErrors: string[] = [];
 /** Runs the trainer CLI to completion; resolves with its exit code and output. */
 function trainer(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [trainerBin, ...args, '--model', 'digits', '--collector', collector, '--token', KEYS.trainer, '--backend', 'cpu'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [trainerBin, ...args, '--model', 'digits', '--collector', collector, '--token', KEYS.trainer, '--backend', 'cpu'],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -54,7 +58,12 @@ before(async () => {
 
   const outDir = join(dir, 'demo');
   await build({ root: join(root, 'demo'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-  demo = await preview({ root: join(root, 'demo'), logLevel: 'warn', build: { outDir }, preview: { host: 'localhost', port: 0 } });
+  demo = await preview({
+    root: join(root, 'demo'),
+    logLevel: 'warn',
+    build: { outDir },
+    preview: { host: 'localhost', port: 0 },
+  });
   browser = await launchBrowser();
 });
 
@@ -68,7 +77,9 @@ after(async () => {
 test('bootstrap publishes digits v1 as stable', async () => {
   const r = await trainer(['bootstrap', '--examples', '3000', '--epochs', '2']);
   assert.equal(r.code, 0, r.out);
-  const rollout = await (await fetch(`${collector}/v1/models/digits/rollout`, { headers: { authorization: `Bearer ${KEYS.admin}` } })).json();
+  const rollout = await (
+    await fetch(`${collector}/v1/models/digits/rollout`, { headers: { authorization: `Bearer ${KEYS.admin}` } })
+  ).json();
   assert.equal(rollout.stable, 'v1');
 });
 
@@ -79,7 +90,11 @@ test('the demo page predicts on the device and takes a report through <edgeloop-
   const url = new URL(demo.resolvedUrls!.local[0]!);
   url.search = new URLSearchParams({ collector, key: KEYS.ingest }).toString();
   await page.goto(url.href);
-  await page.waitForFunction(() => (globalThis as unknown as { edgeloop: Runtime }).edgeloop?.status().version === 'v1', null, { timeout: 120_000 });
+  await page.waitForFunction(
+    () => (globalThis as unknown as { edgeloop: Runtime }).edgeloop?.status().version === 'v1',
+    null,
+    { timeout: 120_000 },
+  );
 
   // Draw a vertical stroke: a "1".
   const pad = (await page.locator('#pad').boundingBox())!;
@@ -128,7 +143,9 @@ test('labels from the page and the fleet retrain digits; the page hot-swaps to t
   // clock, and on this small bootstrap (3,000 examples, 2 epochs) some draws miss one digit's recall gate.
   const r = await trainer(['train', '--canary-percent', '100', '--seed', '3', '--candidates', '2']);
   assert.equal(r.code, 0, r.out);
-  const rollout = await (await fetch(`${collector}/v1/models/digits/rollout`, { headers: { authorization: `Bearer ${KEYS.admin}` } })).json();
+  const rollout = await (
+    await fetch(`${collector}/v1/models/digits/rollout`, { headers: { authorization: `Bearer ${KEYS.admin}` } })
+  ).json();
   assert.equal(rollout.canary, 'v2');
 
   // Predictions keep running while the page notices the new manifest and swaps between two of them.
@@ -144,9 +161,18 @@ test('labels from the page and the fleet retrain digits; the page hot-swaps to t
     const after = await rt.predict(input);
     running = false;
     await loop;
-    return { swapped, failed, version: after.version, channel: after.channel, log: document.querySelector('#log')!.textContent };
+    return {
+      swapped,
+      failed,
+      version: after.version,
+      channel: after.channel,
+      log: document.querySelector('#log')!.textContent,
+    };
   }, size);
-  assert.deepEqual({ swapped: result.swapped, failed: result.failed, version: result.version, channel: result.channel }, { swapped: true, failed: 0, version: 'v2', channel: 'canary' });
+  assert.deepEqual(
+    { swapped: result.swapped, failed: result.failed, version: result.version, channel: result.channel },
+    { swapped: true, failed: 0, version: 'v2', channel: 'canary' },
+  );
   assert.match(result.log!, /v1 → v2/);
   assert.deepEqual(pageErrors, []);
 });

@@ -32,7 +32,9 @@ const rt = await createRuntime({
 });
 // For the console (and the end-to-end test): `edgeloop.status()`, `await edgeloop.update()`.
 (globalThis as { edgeloop?: typeof rt }).edgeloop = rt;
-rt.on('swap', (e) => note(`swapped ${e.from ?? '–'} → ${e.to} (${e.channel}, ${e.engine}, ${Math.round(e.tookMs)} ms)`));
+rt.on('swap', (e) =>
+  note(`swapped ${e.from ?? '–'} → ${e.to} (${e.channel}, ${e.engine}, ${Math.round(e.tookMs)} ms)`),
+);
 rt.on('error', (e) => note(`error ${e.code}: ${e.message}`));
 
 function showStatus(): void {

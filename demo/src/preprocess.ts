@@ -6,7 +6,10 @@ export function toMnistInput(pad: HTMLCanvasElement): Float32Array | null {
   const ctx = pad.getContext('2d', { willReadFrequently: true })!;
   const { width, height } = pad;
   const pixels = ctx.getImageData(0, 0, width, height).data;
-  let minX = width, minY = height, maxX = -1, maxY = -1;
+  let minX = width,
+    minY = height,
+    maxX = -1,
+    maxY = -1;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       if (pixels[(y * width + x) * 4]! > 32) {
@@ -33,7 +36,9 @@ export function toMnistInput(pad: HTMLCanvasElement): Float32Array | null {
   sctx.drawImage(pad, minX, minY, boxW, boxH, (28 - w) / 2, (28 - h) / 2, w, h);
   const data = sctx.getImageData(0, 0, 28, 28).data;
   const out = new Float32Array(28 * 28);
-  let mass = 0, cx = 0, cy = 0;
+  let mass = 0,
+    cx = 0,
+    cy = 0;
   for (let i = 0; i < out.length; i++) {
     const v = data[i * 4]! / 255;
     out[i] = v;

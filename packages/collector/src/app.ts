@@ -44,8 +44,20 @@ declare module 'fastify' {
 export type App = FastifyInstance;
 
 // Bodies are validated exactly as sent (no coercion, no stripping); query strings and params may coerce.
-const strictAjv = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
-const queryAjv = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
+const strictAjv = new Ajv({
+  coerceTypes: false,
+  removeAdditional: false,
+  useDefaults: true,
+  allErrors: false,
+  strict: false,
+});
+const queryAjv = new Ajv({
+  coerceTypes: true,
+  removeAdditional: false,
+  useDefaults: true,
+  allErrors: false,
+  strict: false,
+});
 
 /** Builds the collector: storage opened and migrated, seed keys created, every route registered. */
 export async function buildApp(config: CollectorConfig = {}): Promise<App> {

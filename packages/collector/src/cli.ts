@@ -59,7 +59,9 @@ type Flags = ReturnType<typeof parse>['values'];
 
 function parse(argv: string[]) {
   // A bare `--trust-proxy` means true; parseArgs wants a value for every string option.
-  const args = argv.map((a, i) => (a === '--trust-proxy' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('-')) ? '--trust-proxy=true' : a));
+  const args = argv.map((a, i) =>
+    a === '--trust-proxy' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('-')) ? '--trust-proxy=true' : a,
+  );
   try {
     return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
@@ -68,7 +70,10 @@ function parse(argv: string[]) {
 }
 
 /** SQLite under the data dir unless a database URL is given; `?schema=` in the URL picks a PostgreSQL schema. */
-export function storageFromFlags(flags: Flags, env: NodeJS.ProcessEnv): { options: StorageOptions; dataDir: string; where: string } {
+export function storageFromFlags(
+  flags: Flags,
+  env: NodeJS.ProcessEnv,
+): { options: StorageOptions; dataDir: string; where: string } {
   const dataDir = resolve(flags['data-dir'] ?? './.edgeloop');
   const url = flags['database-url'] ?? env.DATABASE_URL;
   if (!url) {
@@ -85,13 +90,18 @@ export function storageFromFlags(flags: Flags, env: NodeJS.ProcessEnv): { option
   parsed.searchParams.delete('schema');
   const safe = new URL(parsed.href);
   safe.password = safe.password ? '***' : '';
-  return { options: { postgres: { url: parsed.href, ...(schema ? { schema } : {}) } }, dataDir, where: `postgres ${safe.host}${safe.pathname}${schema ? ` (schema ${schema})` : ''}` };
+  return {
+    options: { postgres: { url: parsed.href, ...(schema ? { schema } : {}) } },
+    dataDir,
+    where: `postgres ${safe.host}${safe.pathname}${schema ? ` (schema ${schema})` : ''}`,
+  };
 }
 
 function parsePort(value: string | undefined): number {
   if (value === undefined) return 8080;
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535, got "${value}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port must be an integer from 0 to 65535, got "${value}"`);
   return port;
 }
 
@@ -99,7 +109,8 @@ function parsePort(value: string | undefined): number {
 function parseTrustProxy(value: string | undefined): TrustProxy | undefined {
   if (value === undefined) return undefined;
   const hops = /^\d+$/.test(value) ? Number(value) : undefined;
-  const trustProxy = value === 'true' ? true : value === 'false' ? false : hops ?? value.split(',').map((e) => e.trim());
+  const trustProxy =
+    value === 'true' ? true : value === 'false' ? false : (hops ?? value.split(',').map((e) => e.trim()));
   const problem = trustProxyProblem(trustProxy);
   if (problem !== null) throw new UsageError(`--trust-proxy: ${problem}`);
   return trustProxy as TrustProxy;
@@ -112,7 +123,8 @@ function parseRateLimit(value: string | undefined): CollectorConfig['rateLimit']
   const m = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(value);
   const max = Number(m?.[1]);
   const timeWindowMs = Math.round(Number(m?.[2]) * 1000);
-  if (!m || !(max > 0) || !(timeWindowMs > 0)) throw new UsageError(`--rate-limit must be MAX/SECONDS with both above 0 (e.g. 6000/60) or off, got "${value}"`);
+  if (!m || !(max > 0) || !(timeWindowMs > 0))
+    throw new UsageError(`--rate-limit must be MAX/SECONDS with both above 0 (e.g. 6000/60) or off, got "${value}"`);
   return { max, timeWindowMs };
 }
 
@@ -175,10 +187,16 @@ function parseScope(value: string | undefined): Scope {
   throw new UsageError('--scope must be ingest, trainer or admin');
 }
 
-async function keys(flags: Flags, positionals: string[], env: NodeJS.ProcessEnv, out: (line: string) => void): Promise<number> {
+async function keys(
+  flags: Flags,
+  positionals: string[],
+  env: NodeJS.ProcessEnv,
+  out: (line: string) => void,
+): Promise<number> {
   const [action, target] = positionals;
   const { options } = storageFromFlags(flags, env);
-  if (action !== 'create' && action !== 'list' && action !== 'revoke') throw new UsageError('keys needs create, list or revoke');
+  if (action !== 'create' && action !== 'list' && action !== 'revoke')
+    throw new UsageError('keys needs create, list or revoke');
   if (action === 'revoke' && !target) throw new UsageError('keys revoke needs the key id or name');
   const storage = openStorage(options);
   try {
@@ -196,7 +214,15 @@ async function keys(flags: Flags, positionals: string[], env: NodeJS.ProcessEnv,
         out(['id'.padEnd(36), 'scope'.padEnd(7), 'created'.padEnd(24), 'revoked'.padEnd(24), 'name'].join('  '));
         for (const k of list) {
           const revoked = k.revokedAt === null ? '-' : new Date(k.revokedAt).toISOString();
-          out([k.id.padEnd(36), k.scope.padEnd(7), new Date(k.createdAt).toISOString().padEnd(24), revoked.padEnd(24), k.name].join('  '));
+          out(
+            [
+              k.id.padEnd(36),
+              k.scope.padEnd(7),
+              new Date(k.createdAt).toISOString().padEnd(24),
+              revoked.padEnd(24),
+              k.name,
+            ].join('  '),
+          );
         }
       }
     } else {
@@ -217,7 +243,11 @@ export interface CliOutput {
 const CONSOLE: CliOutput = { out: (line) => console.log(line), err: (line) => console.error(line) };
 
 /** Runs the CLI with these arguments; resolves to the exit code. */
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: CliOutput = CONSOLE): Promise<number> {
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io: CliOutput = CONSOLE,
+): Promise<number> {
   const out = (line: string) => io.out(line);
   let debug = argv.includes('--debug');
   try {
@@ -240,7 +270,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     const code = e.code && /^(EL_|E[A-Z]+$)/.test(e.code) ? ` [${e.code}]` : '';
     io.err(`edgeloop-collector: ${e.message}${code}`);
     if (debug) io.err(e.stack ?? '');
-    else if (!(err instanceof EL_INVALID_CONFIG || e.code?.startsWith('EL_'))) io.err('(run with --debug for the stack trace)');
+    else if (!(err instanceof EL_INVALID_CONFIG || e.code?.startsWith('EL_')))
+      io.err('(run with --debug for the stack trace)');
     return 1;
   }
 }

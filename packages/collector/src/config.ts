@@ -73,7 +73,8 @@ export function resolveConfig(config: CollectorConfig = {}): ResolvedConfig {
   }
   checkTrustProxy(resolved.trustProxy);
   if (!(resolved.retryAfterSec >= 1)) throw new EL_INVALID_CONFIG('retryAfterSec must be ≥ 1');
-  if (resolved.controller && !(resolved.controller.tickMs >= 10)) throw new EL_INVALID_CONFIG('controller.tickMs must be ≥ 10');
+  if (resolved.controller && !(resolved.controller.tickMs >= 10))
+    throw new EL_INVALID_CONFIG('controller.tickMs must be ≥ 10');
   if (!(resolved.pollAfterSec >= 1)) throw new EL_INVALID_CONFIG('pollAfterSec must be ≥ 1');
   return resolved;
 }
@@ -100,8 +101,10 @@ export function trustProxyProblem(value: unknown): string | null {
     // Fastify 5 fails closed on a hop count (the peer could be a client forging hops), so it would silently trust nobody.
     return `a hop count (${value}) is not accepted, since it cannot tell a proxy from a client that forges X-Forwarded-For: list the proxies' addresses or CIDR ranges`;
   }
-  const entries = typeof value === 'string' ? value.split(',').map((e) => e.trim()) : Array.isArray(value) ? value : null;
-  if (entries === null || entries.length === 0) return 'must be true, false, or a list of proxy addresses and CIDR ranges';
+  const entries =
+    typeof value === 'string' ? value.split(',').map((e) => e.trim()) : Array.isArray(value) ? value : null;
+  if (entries === null || entries.length === 0)
+    return 'must be true, false, or a list of proxy addresses and CIDR ranges';
   for (const entry of entries) {
     if (typeof entry !== 'string' || !isProxyAddress(entry)) {
       return `${JSON.stringify(entry)} is not an IP address, a CIDR range, or loopback, linklocal or uniquelocal`;
@@ -112,5 +115,6 @@ export function trustProxyProblem(value: unknown): string | null {
 
 function checkTrustProxy(value: unknown): void {
   const problem = trustProxyProblem(value);
-  if (problem !== null) throw new EL_INVALID_CONFIG(problem.startsWith('must') ? `trustProxy ${problem}` : `trustProxy: ${problem}`);
+  if (problem !== null)
+    throw new EL_INVALID_CONFIG(problem.startsWith('must') ? `trustProxy ${problem}` : `trustProxy: ${problem}`);
 }

@@ -27,7 +27,8 @@ const plural = (n: number, one: string) => `${n} ${n === 1 ? one : `${one}s`}`;
 export function catalogued(err: FastifyError, request: FastifyRequest): FastifyError {
   if (err instanceof StorageUnavailableError) return new EL_STORAGE_UNAVAILABLE(err.message);
   if (err.code && CATALOGUED.has(err.code)) return err;
-  if (err.validation) return new EL_INVALID_BODY(`${err.validationContext ?? 'body'}${err.message.replace(/^[a-z]+/, '')}`);
+  if (err.validation)
+    return new EL_INVALID_BODY(`${err.validationContext ?? 'body'}${err.message.replace(/^[a-z]+/, '')}`);
   const contentType = request.headers['content-type'] ?? '';
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -56,7 +57,12 @@ export function catalogued(err: FastifyError, request: FastifyRequest): FastifyE
 }
 
 /** Sends `err` in the error format: 503s carry `Retry-After`, and 500s are logged and never explained to the client. */
-export function sendError(err: FastifyError, request: FastifyRequest, reply: FastifyReply, retryAfterSec: number): FastifyReply {
+export function sendError(
+  err: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  retryAfterSec: number,
+): FastifyReply {
   const error = catalogued(err, request);
   const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
   if (statusCode === 503) reply.header('retry-after', String(retryAfterSec));
@@ -67,8 +73,17 @@ export function sendError(err: FastifyError, request: FastifyRequest, reply: Fas
 
 function httpReason(status: number): string {
   const reasons: Record<number, string> = {
-    400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large',
-    415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'Not Found',
+    409: 'Conflict',
+    413: 'Payload Too Large',
+    415: 'Unsupported Media Type',
+    422: 'Unprocessable Entity',
+    429: 'Too Many Requests',
+    500: 'Internal Server Error',
+    503: 'Service Unavailable',
   };
   return reasons[status] ?? 'Error';
 }

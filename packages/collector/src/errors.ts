@@ -22,7 +22,11 @@ export const EL_FORBIDDEN = code('EL_FORBIDDEN', 'This key has scope "%s" but th
 export const EL_INVALID_BODY = code('EL_INVALID_BODY', 'Invalid request: %s', 400);
 export const EL_INVALID_EVENT = code('EL_INVALID_EVENT', 'Invalid event: %s', 422);
 export const EL_TOO_MANY_EVENTS = code('EL_TOO_MANY_EVENTS', 'At most %s events per request: split the batch', 413);
-export const EL_BODY_TOO_LARGE = code('EL_BODY_TOO_LARGE', 'Body over %s bytes after decoding: send smaller batches', 413);
+export const EL_BODY_TOO_LARGE = code(
+  'EL_BODY_TOO_LARGE',
+  'Body over %s bytes after decoding: send smaller batches',
+  413,
+);
 export const EL_TOO_MANY_PARTS = code(
   'EL_TOO_MANY_PARTS',
   'The upload has more than %s: send one "meta" part and one file part per artifact',
@@ -33,37 +37,85 @@ export const EL_ARTIFACT_TOO_LARGE = code(
   'An artifact file is over %s bytes: split the weights into several shard files or make the model smaller',
   413,
 );
-export const EL_UNSUPPORTED_ENCODING = code('EL_UNSUPPORTED_ENCODING', 'Content-Encoding "%s" is not supported: send identity or gzip', 415);
+export const EL_UNSUPPORTED_ENCODING = code(
+  'EL_UNSUPPORTED_ENCODING',
+  'Content-Encoding "%s" is not supported: send identity or gzip',
+  415,
+);
 export const EL_BAD_GZIP = code('EL_BAD_GZIP', 'The gzip body could not be decoded: %s', 400);
-export const EL_UNSUPPORTED_MEDIA_TYPE = code('EL_UNSUPPORTED_MEDIA_TYPE', 'Content-Type "%s" is not accepted here: send %s', 415);
+export const EL_UNSUPPORTED_MEDIA_TYPE = code(
+  'EL_UNSUPPORTED_MEDIA_TYPE',
+  'Content-Type "%s" is not accepted here: send %s',
+  415,
+);
 export const EL_INTERNAL = code('EL_INTERNAL', 'Internal error: the collector logged the details', 500);
 export const EL_STORAGE_UNAVAILABLE = code(
   'EL_STORAGE_UNAVAILABLE',
   'Storage is unavailable (%s); nothing was stored, retry after the Retry-After delay',
   503,
 );
-export const EL_SHUTTING_DOWN = code('EL_SHUTTING_DOWN', 'The collector is shutting down; retry against another instance or later', 503);
+export const EL_SHUTTING_DOWN = code(
+  'EL_SHUTTING_DOWN',
+  'The collector is shutting down; retry against another instance or later',
+  503,
+);
 export const EL_RATE_LIMITED = code('EL_RATE_LIMITED', 'Rate limit exceeded; retry after %s seconds', 429);
 export const EL_NOT_FOUND = code('EL_NOT_FOUND', '%s not found', 404);
-export const EL_MODEL_NOT_FOUND = code('EL_MODEL_NOT_FOUND', 'Model "%s" has no registered version yet: publish one with edgeloop-trainer', 404);
-export const EL_VERSION_EXISTS = code('EL_VERSION_EXISTS', 'Version "%s" of model "%s" exists and is immutable: publish a new version name', 409);
+export const EL_MODEL_NOT_FOUND = code(
+  'EL_MODEL_NOT_FOUND',
+  'Model "%s" has no registered version yet: publish one with edgeloop-trainer',
+  404,
+);
+export const EL_VERSION_EXISTS = code(
+  'EL_VERSION_EXISTS',
+  'Version "%s" of model "%s" exists and is immutable: publish a new version name',
+  409,
+);
 export const EL_INVALID_ROLLOUT = code('EL_INVALID_ROLLOUT', 'Invalid rollout: %s', 422);
-export const EL_EMPTY_BATCH = code('EL_EMPTY_BATCH', 'Nothing labeled since the last batch of model "%s": collect or review more labels first', 409);
+export const EL_EMPTY_BATCH = code(
+  'EL_EMPTY_BATCH',
+  'Nothing labeled since the last batch of model "%s": collect or review more labels first',
+  409,
+);
 export const EL_INVALID_ARTIFACT = code('EL_INVALID_ARTIFACT', 'Invalid artifact: %s', 422);
 export const EL_INVALID_VERSION = code('EL_INVALID_VERSION', 'Invalid version: %s', 422);
-export const EL_NO_CANARY = code('EL_NO_CANARY', 'Model "%s" has no canary to %s: start one with PUT /v1/models/:model/rollout', 409);
-export const EL_ROLLOUT_CONFLICT = code('EL_ROLLOUT_CONFLICT', 'The rollout of model "%s" changed while this request ran: read it again and retry', 409);
+export const EL_NO_CANARY = code(
+  'EL_NO_CANARY',
+  'Model "%s" has no canary to %s: start one with PUT /v1/models/:model/rollout',
+  409,
+);
+export const EL_ROLLOUT_CONFLICT = code(
+  'EL_ROLLOUT_CONFLICT',
+  'The rollout of model "%s" changed while this request ran: read it again and retry',
+  409,
+);
 export const EL_INVALID_CONFIG = code('EL_INVALID_CONFIG', 'Invalid collector configuration: %s', 500);
-export const EL_NOT_A_PREDICTION = code('EL_NOT_A_PREDICTION', 'Event "%s" is a %s event: only a prediction can be labeled, so label the prediction it refers to', 422);
+export const EL_NOT_A_PREDICTION = code(
+  'EL_NOT_A_PREDICTION',
+  'Event "%s" is a %s event: only a prediction can be labeled, so label the prediction it refers to',
+  422,
+);
 export const EL_INVALID_EXAMPLE = code('EL_INVALID_EXAMPLE', 'Invalid example %s: %s', 422);
 export const EL_GOLDEN_EXISTS = code(
   'EL_GOLDEN_EXISTS',
   'Model "%s" already has golden set "%s" and it is immutable: to replace it, an admin key sends the new set with ?replaces=%s',
   409,
 );
-export const EL_NO_GOLDEN_SET = code('EL_NO_GOLDEN_SET', 'Model "%s" has no golden set yet: upload one with PUT /v1/models/%s/golden', 404);
-export const EL_NO_BASE_DATA = code('EL_NO_BASE_DATA', 'Model "%s" has no base data yet: upload its training set (or a sample) with PUT /v1/models/%s/base-data', 404);
-export const EL_ADMIN_NOT_BUILT = code('EL_ADMIN_NOT_BUILT', 'The admin page is not built (%s is missing): run npm run build -w @edgeloop/collector', 503);
+export const EL_NO_GOLDEN_SET = code(
+  'EL_NO_GOLDEN_SET',
+  'Model "%s" has no golden set yet: upload one with PUT /v1/models/%s/golden',
+  404,
+);
+export const EL_NO_BASE_DATA = code(
+  'EL_NO_BASE_DATA',
+  'Model "%s" has no base data yet: upload its training set (or a sample) with PUT /v1/models/%s/base-data',
+  404,
+);
+export const EL_ADMIN_NOT_BUILT = code(
+  'EL_ADMIN_NOT_BUILT',
+  'The admin page is not built (%s is missing): run npm run build -w @edgeloop/collector',
+  503,
+);
 
 /** Every error constructor by code, for the error handler, the docs-sync test and the OpenAPI document. */
 export const catalogue: Readonly<Record<string, FastifyErrorConstructor>> = Object.freeze(Object.fromEntries(defined));

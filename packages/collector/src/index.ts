@@ -1,6 +1,12 @@
 export { buildApp, type App } from './app.js';
 export { resolveConfig, type CollectorConfig, type ResolvedConfig, type TrustProxy } from './config.js';
-export { openStorage, StorageUnavailableError, type Storage, type StorageOptions, type Scope } from './storage/index.js';
+export {
+  openStorage,
+  StorageUnavailableError,
+  type Storage,
+  type StorageOptions,
+  type Scope,
+} from './storage/index.js';
 export { createKey, generateKey, hashKey } from './keys.js';
 export { catalogue as errors } from './errors.js';
 export { startServer, closeGracefully, type ServeOptions, type RunningCollector } from './server.js';

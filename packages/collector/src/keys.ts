@@ -16,7 +16,12 @@ export function generateKey(scope: Scope): string {
 }
 
 /** Creates a key with this secret (idempotent) and returns its record. */
-export async function createKey(storage: Storage, scope: Scope, name: string, secret = generateKey(scope)): Promise<{ secret: string; record: KeyRecord }> {
+export async function createKey(
+  storage: Storage,
+  scope: Scope,
+  name: string,
+  secret = generateKey(scope),
+): Promise<{ secret: string; record: KeyRecord }> {
   const record = await storage.keys.create({ id: newId(), name, scope, hash: hashKey(secret), createdAt: Date.now() });
   return { secret, record };
 }

@@ -30,7 +30,16 @@ export function recordRoutes(app: FastifyInstance): void {
     // Read the scope when asked, not now: onRoute hooks of inner plugins run after this one and may set it.
     const config = () => route.config as { scope?: RouteScope; endpoint?: Endpoint } | undefined;
     for (const method of ([] as string[]).concat(route.method)) {
-      table.push({ method, url: route.url, get scope() { return config()?.scope ?? 'admin'; }, get endpoint() { return config()?.endpoint; } });
+      table.push({
+        method,
+        url: route.url,
+        get scope() {
+          return config()?.scope ?? 'admin';
+        },
+        get endpoint() {
+          return config()?.endpoint;
+        },
+      });
     }
   });
 }

@@ -31,4 +31,5 @@ export function unstorablePath(value: unknown, path = ''): string | null {
 }
 
 /** The message for an unstorable string at `where`. */
-export const unstorableMessage = (where: string) => `${where} holds a lone UTF-16 surrogate or U+0000, which cannot be stored as sent`;
+export const unstorableMessage = (where: string) =>
+  `${where} holds a lone UTF-16 surrogate or U+0000, which cannot be stored as sent`;

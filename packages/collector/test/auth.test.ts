@@ -19,9 +19,7 @@ const PARAMS: Record<string, string> = {
 };
 
 function concreteUrl(url: string): string {
-  return url
-    .replace(/:(\w+)(\([^)]*\))?/g, (_m, name: string) => PARAMS[name] ?? 'x')
-    .replace(/\*$/, 'index.html');
+  return url.replace(/:(\w+)(\([^)]*\))?/g, (_m, name: string) => PARAMS[name] ?? 'x').replace(/\*$/, 'index.html');
 }
 
 /** What a caller with `who` must get on a route needing `scope`: 401, 403, or anything else (allowed). */
@@ -59,7 +57,10 @@ for (const kind of STORE_KINDS) {
           });
           const want = expected(route.scope, who);
           const ok = want === 'allowed' ? r.statusCode !== 401 && r.statusCode !== 403 : r.statusCode === want;
-          if (!ok) failures.push(`${route.method} ${route.url} (scope ${route.scope}) with ${who}: got ${r.statusCode}, want ${want}`);
+          if (!ok)
+            failures.push(
+              `${route.method} ${route.url} (scope ${route.scope}) with ${who}: got ${r.statusCode}, want ${want}`,
+            );
           if (want !== 'allowed' && r.statusCode === want && route.method !== 'HEAD') {
             assert.equal(r.json().code, want === 401 ? 'EL_UNAUTHORIZED' : 'EL_FORBIDDEN');
           }
@@ -76,8 +77,13 @@ for (const kind of STORE_KINDS) {
         payload: JSON.stringify({ events: [] }),
       });
       assert.equal(events.statusCode, 200);
-      for (const route of app.routeTable.filter((r) => r.method !== 'OPTIONS' && (r.scope === 'trainer' || r.scope === 'admin'))) {
-        const r = await app.inject({ method: route.method as 'GET', url: `${concreteUrl(route.url)}?key=${KEYS.admin}` });
+      for (const route of app.routeTable.filter(
+        (r) => r.method !== 'OPTIONS' && (r.scope === 'trainer' || r.scope === 'admin'),
+      )) {
+        const r = await app.inject({
+          method: route.method as 'GET',
+          url: `${concreteUrl(route.url)}?key=${KEYS.admin}`,
+        });
         assert.equal(r.statusCode, 401, `${route.method} ${route.url}`);
       }
     });
@@ -85,7 +91,12 @@ for (const kind of STORE_KINDS) {
     test('a revoked key stops working', async () => {
       const { secret, record } = await createKey(app.storage, 'ingest', 'to-revoke');
       const send = () =>
-        app.inject({ method: 'POST', url: '/v1/events', headers: { 'content-type': 'application/json', ...bearer(secret) }, payload: JSON.stringify({ events: [errorEvent()] }) });
+        app.inject({
+          method: 'POST',
+          url: '/v1/events',
+          headers: { 'content-type': 'application/json', ...bearer(secret) },
+          payload: JSON.stringify({ events: [errorEvent()] }),
+        });
       assert.equal((await send()).statusCode, 200);
       assert.equal(await app.storage.keys.revoke(record.id, Date.now()), true);
       app.forgetKeys();

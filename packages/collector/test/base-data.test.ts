@@ -19,10 +19,14 @@ for (const kind of STORE_KINDS) {
       app.inject({
         method: 'PUT',
         url: `/v1/models/${MODEL}/base-data`,
-        headers: { ...bearer(key), 'content-type': typeof payload === 'string' ? 'application/x-ndjson' : 'application/json' },
+        headers: {
+          ...bearer(key),
+          'content-type': typeof payload === 'string' ? 'application/x-ndjson' : 'application/json',
+        },
         payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
       });
-    const get = () => app.inject({ method: 'GET', url: `/v1/models/${MODEL}/base-data`, headers: bearer(KEYS.trainer) });
+    const get = () =>
+      app.inject({ method: 'GET', url: `/v1/models/${MODEL}/base-data`, headers: bearer(KEYS.trainer) });
 
     let first: { id: string; sha256: string };
 
@@ -42,9 +46,18 @@ for (const kind of STORE_KINDS) {
       assert.equal(back.statusCode, 200);
       assert.equal(back.headers.etag, `"${first.sha256}"`);
       assert.equal(back.headers['x-edgeloop-batch-id'], first.id);
-      const lines = back.body.trimEnd().split('\n').map((l) => JSON.parse(l));
-      assert.deepEqual(lines.map((l) => l.split), ['train', 'train', 'train']);
-      assert.deepEqual(lines.map((l) => l.inputHash), [1, 2, 3].map((s) => makeInput(s).inputHash).sort());
+      const lines = back.body
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.deepEqual(
+        lines.map((l) => l.split),
+        ['train', 'train', 'train'],
+      );
+      assert.deepEqual(
+        lines.map((l) => l.inputHash),
+        [1, 2, 3].map((s) => makeInput(s).inputHash).sort(),
+      );
       const again = await put({ examples: [example(1), example(2), example(3)] });
       assert.equal(again.statusCode, 200, 'the same content again is a no-op');
       assert.equal(again.json().id, first.id);
@@ -66,8 +79,15 @@ for (const kind of STORE_KINDS) {
       assert.equal(r.json().counts.excludedGolden, 0);
       const hashes = (await examplesOf(app, r.json().id)).lines.map((l) => l.inputHash).sort();
       assert.deepEqual(hashes, [makeInput(4).inputHash, makeInput(6).inputHash].sort());
-      const list = await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/batches`, headers: bearer(KEYS.trainer) });
-      assert.deepEqual(list.json().map((b: { id: string }) => b.id), [r.json().id]);
+      const list = await app.inject({
+        method: 'GET',
+        url: `/v1/models/${MODEL}/batches`,
+        headers: bearer(KEYS.trainer),
+      });
+      assert.deepEqual(
+        list.json().map((b: { id: string }) => b.id),
+        [r.json().id],
+      );
     });
 
     test('bad examples are refused and base data needs a trainer key', async () => {
@@ -76,7 +96,11 @@ for (const kind of STORE_KINDS) {
       assert.equal(bad.json().code, 'EL_INVALID_EXAMPLE');
       const empty = await put('');
       assert.match(empty.json().message, /a base data set needs at least one example/);
-      assert.equal((await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/base-data`, headers: bearer(KEYS.ingest) })).statusCode, 403);
+      assert.equal(
+        (await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/base-data`, headers: bearer(KEYS.ingest) }))
+          .statusCode,
+        403,
+      );
       assert.equal((await put([example(9)], KEYS.ingest)).statusCode, 403);
     });
   });

@@ -8,7 +8,17 @@ import { Example } from '@edgeloop/protocol';
 import Value from 'typebox/value';
 import type { App } from '@edgeloop/collector';
 import { bearer, KEYS, makeApp, PG_URL, STORE_KINDS, type TestStore } from './helpers/stores.js';
-import { correction, examplesOf, freeze, labeled, makeInput, MODEL, prediction, sha256, store } from './helpers/labels.js';
+import {
+  correction,
+  examplesOf,
+  freeze,
+  labeled,
+  makeInput,
+  MODEL,
+  prediction,
+  sha256,
+  store,
+} from './helpers/labels.js';
 import { splitOf } from '@edgeloop/collector/internal';
 
 /** Runs one statement on the store's database behind the app's back. */
@@ -57,12 +67,19 @@ for (const kind of STORE_KINDS) {
       assert.equal(r.statusCode, 201, r.body);
       first = r.json();
       assert.equal(first.counts.examples, 30);
-      const res = await app.inject({ method: 'GET', url: `/v1/batches/${first.id}/examples`, headers: bearer(KEYS.trainer) });
+      const res = await app.inject({
+        method: 'GET',
+        url: `/v1/batches/${first.id}/examples`,
+        headers: bearer(KEYS.trainer),
+      });
       assert.equal(res.statusCode, 200);
       assert.match(String(res.headers['content-type']), /^application\/x-ndjson/);
       assert.equal(res.headers.etag, `"${first.sha256}"`);
       assert.equal(sha256(res.body), first.sha256);
-      const lines = res.body.trimEnd().split('\n').map((l) => JSON.parse(l));
+      const lines = res.body
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       assert.equal(lines.length, 30);
       const hashes = lines.map((l) => l.inputHash);
       assert.deepEqual(hashes, [...hashes].sort(), 'sorted by inputHash');
@@ -72,13 +89,22 @@ for (const kind of STORE_KINDS) {
         assert.equal(line.split, splitOf(line.inputHash));
       }
       shas[kind] = first.sha256;
-      const again = await app.inject({ method: 'GET', url: `/v1/batches/${first.id}/examples`, headers: { ...bearer(KEYS.trainer), 'if-none-match': `"${first.sha256}"` } });
+      const again = await app.inject({
+        method: 'GET',
+        url: `/v1/batches/${first.id}/examples`,
+        headers: { ...bearer(KEYS.trainer), 'if-none-match': `"${first.sha256}"` },
+      });
       assert.equal(again.statusCode, 304);
     });
 
     test('the examples export honours If-None-Match lists, weak tags and *, like manifests and artifacts', async () => {
       const tag = `"${first.sha256}"`;
-      const get = (inm: string) => app.inject({ method: 'GET', url: `/v1/batches/${first.id}/examples`, headers: { ...bearer(KEYS.trainer), 'if-none-match': inm } });
+      const get = (inm: string) =>
+        app.inject({
+          method: 'GET',
+          url: `/v1/batches/${first.id}/examples`,
+          headers: { ...bearer(KEYS.trainer), 'if-none-match': inm },
+        });
       for (const inm of [`W/${tag}`, `"other", ${tag}`, `"other",W/${tag}`, '*']) {
         const r = await get(inm);
         assert.equal(r.statusCode, 304, inm);
@@ -110,11 +136,22 @@ for (const kind of STORE_KINDS) {
       const second = r.json();
       assert.equal(second.counts.examples, 1);
       assert.equal((await examplesOf(app, second.id)).lines[0]!.inputHash, makeInput(50).inputHash);
-      const firstAgain = await app.inject({ method: 'GET', url: `/v1/batches/${first.id}`, headers: bearer(KEYS.trainer) });
+      const firstAgain = await app.inject({
+        method: 'GET',
+        url: `/v1/batches/${first.id}`,
+        headers: bearer(KEYS.trainer),
+      });
       assert.deepEqual(firstAgain.json(), first);
       assert.equal(sha256((await examplesOf(app, first.id)).body), first.sha256);
-      const list = await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/batches`, headers: bearer(KEYS.trainer) });
-      assert.deepEqual(list.json().map((b: { id: string }) => b.id), [first.id, second.id]);
+      const list = await app.inject({
+        method: 'GET',
+        url: `/v1/models/${MODEL}/batches`,
+        headers: bearer(KEYS.trainer),
+      });
+      assert.deepEqual(
+        list.json().map((b: { id: string }) => b.id),
+        [first.id, second.id],
+      );
     });
 
     test('the database refuses to change a stored batch', async () => {
@@ -136,11 +173,21 @@ for (const kind of STORE_KINDS) {
     test('a batch knows the events it came from', async () => {
       const p = await labeled(app, 60, { a: '5', b: '5' });
       const batch = (await freeze(app)).json();
-      const r = await app.inject({ method: 'GET', url: `/v1/batches/${batch.id}/lineage`, headers: bearer(KEYS.trainer) });
+      const r = await app.inject({
+        method: 'GET',
+        url: `/v1/batches/${batch.id}/lineage`,
+        headers: bearer(KEYS.trainer),
+      });
       assert.equal(r.statusCode, 200);
       const sources = r.json().sources as { eventId: string; kind: string; role: string }[];
-      assert.deepEqual(sources.filter((s) => s.kind === 'correction').map((s) => s.role), ['vote', 'vote']);
-      assert.deepEqual(sources.filter((s) => s.kind === 'input').map((s) => s.eventId), [p.id]);
+      assert.deepEqual(
+        sources.filter((s) => s.kind === 'correction').map((s) => s.role),
+        ['vote', 'vote'],
+      );
+      assert.deepEqual(
+        sources.filter((s) => s.kind === 'input').map((s) => s.eventId),
+        [p.id],
+      );
     });
 
     test('inputs that were never uploaded are counted, not trained on', async () => {
@@ -192,13 +239,19 @@ for (const kind of STORE_KINDS) {
           );
           await labeled(app, 91, { fast: '6' });
           const batch = (await freeze(app)).json();
-          assert.deepEqual((await examplesOf(app, batch.id)).lines.map((l) => l.inputHash), [makeInput(91).inputHash]);
+          assert.deepEqual(
+            (await examplesOf(app, batch.id)).lines.map((l) => l.inputHash),
+            [makeInput(91).inputHash],
+          );
           await client.query('COMMIT');
         } finally {
           await client.end();
         }
         const next = (await freeze(app)).json();
-        assert.deepEqual((await examplesOf(app, next.id)).lines.map((l) => l.inputHash), [late.inputHash]);
+        assert.deepEqual(
+          (await examplesOf(app, next.id)).lines.map((l) => l.inputHash),
+          [late.inputHash],
+        );
       });
 
       test('concurrent freezes never put a label in two batches', async () => {

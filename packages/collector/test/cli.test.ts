@@ -13,15 +13,26 @@ const BIN = fileURLToPath(new URL('../bin/edgeloop-collector.js', import.meta.ur
 const NO_SEEDS = { EDGELOOP_ADMIN_KEY: '', EDGELOOP_TRAINER_KEY: '', EDGELOOP_INGEST_KEY: '', DATABASE_URL: '' };
 
 /** Runs the CLI in this process (key commands and argument errors need no separate process). */
-async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await cliMain(args, { ...process.env, ...env }, { out: (l) => (stdout += l + '\n'), err: (l) => (stderr += l + '\n') });
+  const code = await cliMain(
+    args,
+    { ...process.env, ...env },
+    { out: (l) => (stdout += l + '\n'), err: (l) => (stderr += l + '\n') },
+  );
   return { code, stdout, stderr };
 }
 
 async function ingest(url: string, key: string): Promise<number> {
-  const r = await fetch(`${url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(key) }, body: '{"events":[]}' });
+  const r = await fetch(`${url}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...bearer(key) },
+    body: '{"events":[]}',
+  });
   await r.arrayBuffer();
   return r.status;
 }
@@ -39,7 +50,8 @@ describe('edgeloop-collector CLI (SQLite under --data-dir)', () => {
       const file = join(dir, 'dev-keys.json');
       keys = JSON.parse(readFileSync(file, 'utf8'));
       assert.equal(statSync(file).mode & 0o777, 0o600, 'dev-keys.json is readable by its owner only');
-      for (const scope of ['admin', 'trainer', 'ingest'] as const) assert.ok(first.output().includes(keys[scope]), `${scope} key printed`);
+      for (const scope of ['admin', 'trainer', 'ingest'] as const)
+        assert.ok(first.output().includes(keys[scope]), `${scope} key printed`);
       assert.equal(await ingest(first.url, keys.ingest), 200);
       assert.ok(existsSync(join(dir, 'edgeloop.db')), 'SQLite lives under --data-dir');
     } finally {
@@ -52,7 +64,12 @@ describe('edgeloop-collector CLI (SQLite under --data-dir)', () => {
       assert.match(second.output(), /Development keys: .*dev-keys\.json/);
       assert.equal(await ingest(second.url, keys.ingest), 200);
       const list = await runCli(['keys', 'list', '--json', '--data-dir', dir], NO_SEEDS);
-      assert.deepEqual(JSON.parse(list.stdout).map((k: { name: string }) => k.name).sort(), ['dev-admin', 'dev-ingest', 'dev-trainer']);
+      assert.deepEqual(
+        JSON.parse(list.stdout)
+          .map((k: { name: string }) => k.name)
+          .sort(),
+        ['dev-admin', 'dev-ingest', 'dev-trainer'],
+      );
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;
@@ -62,7 +79,10 @@ describe('edgeloop-collector CLI (SQLite under --data-dir)', () => {
   test('keys create, list and revoke; a created key works at once and a revoked one stops in a running collector', async () => {
     const server = await startCollector(['--data-dir', dir], NO_SEEDS);
     try {
-      const created = await runCli(['keys', 'create', '--scope', 'ingest', '--name', 'phone-app', '--json', '--data-dir', dir], NO_SEEDS);
+      const created = await runCli(
+        ['keys', 'create', '--scope', 'ingest', '--name', 'phone-app', '--json', '--data-dir', dir],
+        NO_SEEDS,
+      );
       assert.equal(created.code, 0, created.stderr);
       const key = JSON.parse(created.stdout);
       assert.equal(key.scope, 'ingest');
@@ -98,9 +118,19 @@ describe('edgeloop-collector CLI (SQLite under --data-dir)', () => {
 
   test('bad arguments print the usage and exit 2', async () => {
     const bad = [
-      ['--port', 'abc'], ['--nope'], ['keys', 'create', '--scope', 'root'], ['keys', 'explode'], ['frobnicate'],
-      ['--trust-proxy', 'nope'], ['--trust-proxy=10.0.0.0/99'], ['--trust-proxy=-1'], ['--trust-proxy', '1'],
-      ['--rate-limit', '10'], ['--rate-limit', '0/60'], ['--rate-limit', 'ten/60'], ['--rate-limit', '10/0'],
+      ['--port', 'abc'],
+      ['--nope'],
+      ['keys', 'create', '--scope', 'root'],
+      ['keys', 'explode'],
+      ['frobnicate'],
+      ['--trust-proxy', 'nope'],
+      ['--trust-proxy=10.0.0.0/99'],
+      ['--trust-proxy=-1'],
+      ['--trust-proxy', '1'],
+      ['--rate-limit', '10'],
+      ['--rate-limit', '0/60'],
+      ['--rate-limit', 'ten/60'],
+      ['--rate-limit', '10/0'],
     ];
     for (const args of bad) {
       const r = await runCli([...args, '--data-dir', dir], NO_SEEDS);
@@ -110,11 +140,17 @@ describe('edgeloop-collector CLI (SQLite under --data-dir)', () => {
   });
 
   test('--trust-proxy and --rate-limit reach the server: forwarded clients get their own budgets', async () => {
-    const server = await startCollector(['--data-dir', dir, '--trust-proxy', 'loopback', '--rate-limit', '2/60'], { DATABASE_URL: '' });
+    const server = await startCollector(['--data-dir', dir, '--trust-proxy', 'loopback', '--rate-limit', '2/60'], {
+      DATABASE_URL: '',
+    });
     try {
       const key = KEYS.ingest;
       const send = async (client: string) => {
-        const r = await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': client, ...bearer(key) }, body: '{"events":[]}' });
+        const r = await fetch(`${server.url}/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': client, ...bearer(key) },
+          body: '{"events":[]}',
+        });
         await r.arrayBuffer();
         return r.status;
       };
@@ -127,20 +163,42 @@ describe('edgeloop-collector CLI (SQLite under --data-dir)', () => {
   });
 
   test('the bin runs from a checkout', () => {
-    const r = spawnSync(process.execPath, [BIN, 'keys', 'list', '--json', '--data-dir', dir], { env: { ...process.env, ...NO_SEEDS }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [BIN, 'keys', 'list', '--json', '--data-dir', dir], {
+      env: { ...process.env, ...NO_SEEDS },
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.ok(Array.isArray(JSON.parse(r.stdout)));
   });
 
   test('the bin serves in its own process: kill -9 of its pid frees the port, and events it acked are stored', async () => {
-    const server = await startCollector(['--data-dir', dir], { DATABASE_URL: '', EDGELOOP_THREAD_IMPORT: '' }, [process.execPath, BIN]);
-    const event = { id: '01890a5d-ac96-774b-bcce-b302099a8057', model: 'm', version: 'v1', deviceId: 'd1', ts: 1, type: 'error', code: 'X', message: 'kill -9' };
-    const r = await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(KEYS.ingest) }, body: JSON.stringify({ events: [event] }) });
+    const server = await startCollector(['--data-dir', dir], { DATABASE_URL: '', EDGELOOP_THREAD_IMPORT: '' }, [
+      process.execPath,
+      BIN,
+    ]);
+    const event = {
+      id: '01890a5d-ac96-774b-bcce-b302099a8057',
+      model: 'm',
+      version: 'v1',
+      deviceId: 'd1',
+      ts: 1,
+      type: 'error',
+      code: 'X',
+      message: 'kill -9',
+    };
+    const r = await fetch(`${server.url}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(KEYS.ingest) },
+      body: JSON.stringify({ events: [event] }),
+    });
     assert.deepEqual(await r.json(), { accepted: 1, duplicates: 0, rejected: [] });
     server.child.kill('SIGKILL');
     await server.exited;
     await assert.rejects(fetch(`${server.url}/healthz`), 'nothing listens on the port once the pid is gone');
-    const count = spawnSync(process.execPath, [BIN, 'keys', 'list', '--json', '--data-dir', dir], { env: { ...process.env, ...NO_SEEDS }, encoding: 'utf8' });
+    const count = spawnSync(process.execPath, [BIN, 'keys', 'list', '--json', '--data-dir', dir], {
+      env: { ...process.env, ...NO_SEEDS },
+      encoding: 'utf8',
+    });
     assert.equal(count.status, 0, count.stderr);
   });
 });
@@ -153,7 +211,9 @@ describe('edgeloop-collector CLI (PostgreSQL from DATABASE_URL, seeded keys)', (
   test('DATABASE_URL with ?schema= selects the store; EDGELOOP_*_KEY seeds exist with their scopes; no dev keys', async () => {
     const { url, schema } = (store.options as { postgres: { url: string; schema: string } }).postgres;
     const databaseUrl = `${url}${url.includes('?') ? '&' : '?'}schema=${schema}`;
-    const proc = await startCollector(['--data-dir', store.dataDir, '--host', '127.0.0.1'], { DATABASE_URL: databaseUrl });
+    const proc = await startCollector(['--data-dir', store.dataDir, '--host', '127.0.0.1'], {
+      DATABASE_URL: databaseUrl,
+    });
     try {
       assert.match(proc.output(), new RegExp(`postgres .*\\(schema ${schema}\\)`));
       assert.doesNotMatch(proc.output(), /First start/);
@@ -162,7 +222,9 @@ describe('edgeloop-collector CLI (PostgreSQL from DATABASE_URL, seeded keys)', (
       const models = await fetch(`${proc.url}/readyz`);
       assert.deepEqual(await models.json(), { ok: true, storage: 'postgres' });
       const list = await runCli(['keys', 'list', '--json', '--database-url', databaseUrl]);
-      const scopes = Object.fromEntries(JSON.parse(list.stdout).map((k: { name: string; scope: string }) => [k.name, k.scope]));
+      const scopes = Object.fromEntries(
+        JSON.parse(list.stdout).map((k: { name: string; scope: string }) => [k.name, k.scope]),
+      );
       assert.deepEqual(scopes, { 'seed-admin': 'admin', 'seed-trainer': 'trainer', 'seed-ingest': 'ingest' });
     } finally {
       proc.child.kill('SIGTERM');

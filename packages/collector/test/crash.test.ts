@@ -18,7 +18,11 @@ function storeArgs(store: TestStore): string[] {
 }
 
 async function post(url: string, events: Event[]): Promise<number> {
-  const r = await fetch(`${url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(KEYS.ingest) }, body: JSON.stringify({ events }) });
+  const r = await fetch(`${url}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...bearer(KEYS.ingest) },
+    body: JSON.stringify({ events }),
+  });
   await r.arrayBuffer();
   return r.status;
 }
@@ -60,7 +64,10 @@ for (const kind of STORE_KINDS) {
       void first.exited.then(() => (exitedEarly = true));
       try {
         while (acked.length < 2000) {
-          assert.ok(!exitedEarly && unacked < 200, `the collector stopped taking events (acked ${acked.length}, failed ${unacked}):\n${first.output()}`);
+          assert.ok(
+            !exitedEarly && unacked < 200,
+            `the collector stopped taking events (acked ${acked.length}, failed ${unacked}):\n${first.output()}`,
+          );
           await new Promise((r) => setTimeout(r, 5));
         }
       } finally {
@@ -72,7 +79,11 @@ for (const kind of STORE_KINDS) {
 
       const second = await startCollector(storeArgs(store));
       try {
-        assert.equal(await post(second.url, predictions(5, { model: 'after-crash' })), 200, 'the restarted collector takes events');
+        assert.equal(
+          await post(second.url, predictions(5, { model: 'after-crash' })),
+          200,
+          'the restarted collector takes events',
+        );
         const storage = store.open();
         await storage.migrate();
         try {
@@ -97,7 +108,17 @@ for (const kind of STORE_KINDS) {
       let finish = () => {};
       const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
         const req = httpRequest(
-          { host: '127.0.0.1', port, method: 'POST', path: '/v1/events', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...bearer(KEYS.ingest) } },
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/v1/events',
+            headers: {
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(payload),
+              ...bearer(KEYS.ingest),
+            },
+          },
           (res) => {
             let text = '';
             res.on('data', (c) => (text += c));

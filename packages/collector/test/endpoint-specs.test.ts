@@ -20,12 +20,19 @@ test('every endpoint spec is registered once, with its method, url and scope', (
 });
 
 test('every route of the v1 API comes from a spec', () => {
-  const loose = app.routeTable.filter((r) => r.url.startsWith('/v1/') && r.method !== 'OPTIONS' && r.method !== 'HEAD' && !r.endpoint);
-  assert.deepEqual(loose.map((r) => `${r.method} ${r.url}`), []);
+  const loose = app.routeTable.filter(
+    (r) => r.url.startsWith('/v1/') && r.method !== 'OPTIONS' && r.method !== 'HEAD' && !r.endpoint,
+  );
+  assert.deepEqual(
+    loose.map((r) => `${r.method} ${r.url}`),
+    [],
+  );
 });
 
-test('the OpenAPI document names each spec\'s route with its summary', async () => {
-  const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { summary?: string }>> };
+test("the OpenAPI document names each spec's route with its summary", async () => {
+  const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+    paths: Record<string, Record<string, { summary?: string }>>;
+  };
   for (const spec of Object.values(endpoints)) {
     const path = spec.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
     assert.equal(doc.paths[path]?.[spec.method.toLowerCase()]?.summary, spec.summary, `${spec.method} ${spec.url}`);

@@ -32,10 +32,16 @@ async function form(parts: Part[]): Promise<{ payload: Buffer; headers: Record<s
     else f.append(name, new Blob([value.bytes as Uint8Array<ArrayBuffer>]), value.file);
   }
   const res = new Response(f);
-  return { payload: Buffer.from(await res.arrayBuffer()), headers: { 'content-type': res.headers.get('content-type')! } };
+  return {
+    payload: Buffer.from(await res.arrayBuffer()),
+    headers: { 'content-type': res.headers.get('content-type')! },
+  };
 }
 
-const artifact = (i: number, bytes = new Uint8Array([1, 2, 3, i & 0xff])): Part => ['onnx', { file: `m${i}.onnx`, bytes }];
+const artifact = (i: number, bytes = new Uint8Array([1, 2, 3, i & 0xff])): Part => [
+  'onnx',
+  { file: `m${i}.onnx`, bytes },
+];
 const files = (n: number) => Array.from({ length: n }, (_, i) => artifact(i));
 const metaPart = (): Part => ['meta', JSON.stringify(meta())];
 
@@ -48,7 +54,12 @@ for (const kind of STORE_KINDS) {
 
     const upload = async (parts: Part[] | { payload: Buffer | string; headers: Record<string, string> }) => {
       const body = Array.isArray(parts) ? await form(parts) : parts;
-      return app.inject({ method: 'POST', url: '/v1/models/limits/versions', headers: { ...body.headers, ...bearer(KEYS.trainer) }, payload: body.payload });
+      return app.inject({
+        method: 'POST',
+        url: '/v1/models/limits/versions',
+        headers: { ...body.headers, ...bearer(KEYS.trainer) },
+        payload: body.payload,
+      });
     };
 
     test('multipart limits answer 413 with catalogue codes: too many files, fields or parts', async () => {
@@ -60,7 +71,11 @@ for (const kind of STORE_KINDS) {
       for (const [what, parts] of cases) {
         const r = await upload(parts);
         assertDocumented(r, 'EL_TOO_MANY_PARTS', 413);
-        assert.match(r.json().message, new RegExp(`more than \\d+ ${what === 'fields' ? 'field' : what}`), `${what}: ${r.body}`);
+        assert.match(
+          r.json().message,
+          new RegExp(`more than \\d+ ${what === 'fields' ? 'field' : what}`),
+          `${what}: ${r.body}`,
+        );
       }
     });
 
@@ -71,13 +86,25 @@ for (const kind of STORE_KINDS) {
     });
 
     test('malformed multipart bodies are client errors with catalogue codes', async () => {
-      assertDocumented(await upload({ payload: 'garbage', headers: { 'content-type': 'multipart/form-data' } }), 'EL_INVALID_BODY', 400);
+      assertDocumented(
+        await upload({ payload: 'garbage', headers: { 'content-type': 'multipart/form-data' } }),
+        'EL_INVALID_BODY',
+        400,
+      );
       const proto = '--b\r\nContent-Disposition: form-data; name="__proto__"\r\n\r\nx\r\n--b--\r\n';
-      assertDocumented(await upload({ payload: proto, headers: { 'content-type': 'multipart/form-data; boundary=b' } }), 'EL_INVALID_BODY', 400);
+      assertDocumented(
+        await upload({ payload: proto, headers: { 'content-type': 'multipart/form-data; boundary=b' } }),
+        'EL_INVALID_BODY',
+        400,
+      );
     });
 
     test('a URL Fastify cannot decode answers 400 EL_INVALID_BODY', async () => {
-      const r = await app.inject({ method: 'GET', url: '/v1/batches/%E0%A4%A/examples', headers: bearer(KEYS.trainer) });
+      const r = await app.inject({
+        method: 'GET',
+        url: '/v1/batches/%E0%A4%A/examples',
+        headers: bearer(KEYS.trainer),
+      });
       assertDocumented(r, 'EL_INVALID_BODY', 400);
     });
   });

@@ -5,7 +5,10 @@ import { errors } from '@edgeloop/collector';
 
 const doc = readFileSync(new URL('../ERRORS.md', import.meta.url), 'utf8');
 const rows = new Map(
-  [...doc.matchAll(/^\| `(EL_[A-Z_]+)` \| (\d{3}) \| ([^|]+) \| ([^|]+) \|$/gm)].map((m) => [m[1]!, { status: Number(m[2]), meaning: m[3]!.trim(), todo: m[4]!.trim() }]),
+  [...doc.matchAll(/^\| `(EL_[A-Z_]+)` \| (\d{3}) \| ([^|]+) \| ([^|]+) \|$/gm)].map((m) => [
+    m[1]!,
+    { status: Number(m[2]), meaning: m[3]!.trim(), todo: m[4]!.trim() },
+  ]),
 );
 
 test('ERRORS.md documents every code of src/errors.ts with its status, and nothing else', () => {

@@ -19,7 +19,10 @@ for (const kind of STORE_KINDS) {
       app.inject({
         method: 'PUT',
         url: `/v1/models/${MODEL}/golden${query}`,
-        headers: { ...bearer(key), 'content-type': typeof payload === 'string' ? 'application/x-ndjson' : 'application/json' },
+        headers: {
+          ...bearer(key),
+          'content-type': typeof payload === 'string' ? 'application/x-ndjson' : 'application/json',
+        },
         payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
       });
     const get = () => app.inject({ method: 'GET', url: `/v1/models/${MODEL}/golden`, headers: bearer(KEYS.trainer) });
@@ -44,18 +47,35 @@ for (const kind of STORE_KINDS) {
       assert.equal(back.headers.etag, `"${golden.sha256}"`);
       assert.equal(back.headers['x-edgeloop-batch-id'], golden.id);
       assert.equal(sha256(back.body), golden.sha256);
-      const lines = back.body.trimEnd().split('\n').map((l) => JSON.parse(l));
-      assert.deepEqual(lines.map((l) => l.split), ['golden', 'golden', 'golden']);
-      assert.deepEqual(lines.map((l) => l.inputHash), [1, 2, 3].map((s) => makeInput(s).inputHash).sort());
+      const lines = back.body
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.deepEqual(
+        lines.map((l) => l.split),
+        ['golden', 'golden', 'golden'],
+      );
+      assert.deepEqual(
+        lines.map((l) => l.inputHash),
+        [1, 2, 3].map((s) => makeInput(s).inputHash).sort(),
+      );
     });
 
     test('the golden export honours If-None-Match lists, weak tags and *', async () => {
       const tag = `"${golden.sha256}"`;
       for (const inm of [tag, `W/${tag}`, `"other", ${tag}`, '*']) {
-        const r = await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/golden`, headers: { ...bearer(KEYS.trainer), 'if-none-match': inm } });
+        const r = await app.inject({
+          method: 'GET',
+          url: `/v1/models/${MODEL}/golden`,
+          headers: { ...bearer(KEYS.trainer), 'if-none-match': inm },
+        });
         assert.equal(r.statusCode, 304, inm);
       }
-      const miss = await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/golden`, headers: { ...bearer(KEYS.trainer), 'if-none-match': '"other"' } });
+      const miss = await app.inject({
+        method: 'GET',
+        url: `/v1/models/${MODEL}/golden`,
+        headers: { ...bearer(KEYS.trainer), 'if-none-match': '"other"' },
+      });
       assert.equal(miss.statusCode, 200);
     });
 
@@ -92,8 +112,16 @@ for (const kind of STORE_KINDS) {
       assert.equal(r.json().counts.excludedGolden, 3);
       const hashes = (await examplesOf(app, r.json().id)).lines.map((l) => l.inputHash).sort();
       assert.deepEqual(hashes, [makeInput(3).inputHash, makeInput(5).inputHash].sort());
-      const list = await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/batches`, headers: bearer(KEYS.trainer) });
-      assert.deepEqual(list.json().map((b: { golden: boolean }) => b.golden), [false], 'golden sets are not training batches');
+      const list = await app.inject({
+        method: 'GET',
+        url: `/v1/models/${MODEL}/batches`,
+        headers: bearer(KEYS.trainer),
+      });
+      assert.deepEqual(
+        list.json().map((b: { golden: boolean }) => b.golden),
+        [false],
+        'golden sets are not training batches',
+      );
     });
 
     test('bad examples are refused with the line at fault, and nothing is stored', async () => {
@@ -120,7 +148,12 @@ for (const kind of STORE_KINDS) {
     test('reading the golden set needs a trainer key', async () => {
       const r = await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/golden`, headers: bearer(KEYS.ingest) });
       assert.equal(r.statusCode, 403);
-      const w = await app.inject({ method: 'PUT', url: `/v1/models/${MODEL}/golden`, headers: bearer(KEYS.ingest), payload: [] });
+      const w = await app.inject({
+        method: 'PUT',
+        url: `/v1/models/${MODEL}/golden`,
+        headers: bearer(KEYS.ingest),
+        payload: [],
+      });
       assert.equal(w.statusCode, 403);
     });
   });

@@ -5,12 +5,15 @@ import { StorageUnavailableError } from '@edgeloop/collector';
 
 function recorder(fail: (items: number[]) => Error | undefined = () => undefined, maxWaitMs = 2) {
   const commits: number[][] = [];
-  const group = new GroupCommit<number, number>((items) => {
-    const err = fail(items);
-    if (err) throw err;
-    commits.push(items);
-    return items.map((x) => x * 10);
-  }, { maxWaitMs });
+  const group = new GroupCommit<number, number>(
+    (items) => {
+      const err = fail(items);
+      if (err) throw err;
+      commits.push(items);
+      return items.map((x) => x * 10);
+    },
+    { maxWaitMs },
+  );
   return { group, commits };
 }
 
@@ -43,12 +46,18 @@ test('an announced writer that never arrives delays the commit only briefly', as
 test('storage unavailable fails every write of the group; nothing is acked', async () => {
   const { group } = recorder(() => new StorageUnavailableError('sqlite: SQLITE_BUSY'));
   const results = await Promise.allSettled([1, 2].map((x) => group.submit(x)));
-  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
 });
 
 test('a write that is wrong in itself fails alone; its neighbours are committed', async () => {
   const { group, commits } = recorder((items) => (items.includes(2) ? new Error('constraint') : undefined));
   const results = await Promise.allSettled([1, 2, 3].map((x) => group.submit(x)));
-  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
   assert.deepEqual(commits, [[1], [3]]);
 });

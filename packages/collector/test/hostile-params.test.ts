@@ -42,14 +42,32 @@ for (const kind of STORE_KINDS) {
       ]) {
         assertRefused(await get(url), 400, 'EL_INVALID_BODY');
       }
-      assertRefused(await app.inject({ method: 'POST', url: `/v1/models/${MODEL}/batches?maxLabelsPerDevice=1e308`, headers: bearer(KEYS.trainer) }), 400, 'EL_INVALID_BODY');
+      assertRefused(
+        await app.inject({
+          method: 'POST',
+          url: `/v1/models/${MODEL}/batches?maxLabelsPerDevice=1e308`,
+          headers: bearer(KEYS.trainer),
+        }),
+        400,
+        'EL_INVALID_BODY',
+      );
     });
 
     test('a NUL character in a batch id answers 400, on every batch route', async () => {
-      for (const url of ['/v1/batches/%00', '/v1/batches/a%00b/examples', '/v1/batches/%00/lineage', '/v1/batches/%20']) {
+      for (const url of [
+        '/v1/batches/%00',
+        '/v1/batches/a%00b/examples',
+        '/v1/batches/%00/lineage',
+        '/v1/batches/%20',
+      ]) {
         assertRefused(await get(url, KEYS.trainer), 400, 'EL_INVALID_BODY');
       }
-      const replace = await app.inject({ method: 'PUT', url: `/v1/models/${MODEL}/golden?replaces=%00`, headers: { ...bearer(KEYS.admin), 'content-type': 'application/x-ndjson' }, payload: '\n' });
+      const replace = await app.inject({
+        method: 'PUT',
+        url: `/v1/models/${MODEL}/golden?replaces=%00`,
+        headers: { ...bearer(KEYS.admin), 'content-type': 'application/x-ndjson' },
+        payload: '\n',
+      });
       assertRefused(replace, 400, 'EL_INVALID_BODY');
       // An id that is well formed but unknown is still a 404.
       assertRefused(await get('/v1/batches/nope', KEYS.trainer), 404, 'EL_NOT_FOUND');
@@ -58,8 +76,18 @@ for (const kind of STORE_KINDS) {
     test('a NUL or a lone surrogate in a reviewer label or comment answers 400 and stores nothing', async () => {
       const p = await labeled(app, 1, {});
       const send = (payload: string) =>
-        app.inject({ method: 'POST', url: `/v1/events/${p.id}/label`, headers: { ...bearer(KEYS.admin), 'content-type': 'application/json' }, payload });
-      for (const payload of ['{"label":"a\\u0000b"}', '{"label":"\\ud800"}', '{"label":"7","comment":"x\\udc00"}', '{"label":"7","comment":"\\u0000"}']) {
+        app.inject({
+          method: 'POST',
+          url: `/v1/events/${p.id}/label`,
+          headers: { ...bearer(KEYS.admin), 'content-type': 'application/json' },
+          payload,
+        });
+      for (const payload of [
+        '{"label":"a\\u0000b"}',
+        '{"label":"\\ud800"}',
+        '{"label":"7","comment":"x\\udc00"}',
+        '{"label":"7","comment":"\\u0000"}',
+      ]) {
         assertRefused(await send(payload), 400, 'EL_INVALID_BODY');
       }
       const lineage = await app.storage.batches.preview(MODEL, { maxLabelsPerDevice: 50 });
@@ -79,7 +107,8 @@ for (const kind of STORE_KINDS) {
           headers: { ...bearer(KEYS.admin), 'content-type': 'application/json' },
           payload: `{"stable":"v1","canary":null,"canaryPercent":0,"reason":"${reason}"}`,
         });
-      for (const reason of ['\\u0000', 'why\\ud800', '\\udfff']) assertRefused(await put(reason), 400, 'EL_INVALID_BODY');
+      for (const reason of ['\\u0000', 'why\\ud800', '\\udfff'])
+        assertRefused(await put(reason), 400, 'EL_INVALID_BODY');
       for (const action of ['promote', 'rollback']) {
         const r = await app.inject({
           method: 'POST',
@@ -92,7 +121,7 @@ for (const kind of STORE_KINDS) {
       assert.equal((await get(`/v1/models/${MODEL}/rollout/history`)).json().entries.length, before);
     });
 
-    test('a NUL in a golden example or in version meta is refused with the upload\'s code, and nothing is stored', async () => {
+    test("a NUL in a golden example or in version meta is refused with the upload's code, and nothing is stored", async () => {
       const { input, inputHash } = makeInput(7);
       const golden = await app.inject({
         method: 'PUT',
@@ -104,7 +133,12 @@ for (const kind of STORE_KINDS) {
       assertRefused(await get(`/v1/models/${MODEL}/golden`, KEYS.trainer), 404, 'EL_NO_GOLDEN_SET');
 
       const body = await multipart(meta({ version: 'v9', codeVersion: 'x\u0000' }), defaultFiles('v9'));
-      const r = await app.inject({ method: 'POST', url: `/v1/models/${MODEL}/versions`, headers: { ...body.headers, ...bearer(KEYS.trainer) }, payload: body.payload });
+      const r = await app.inject({
+        method: 'POST',
+        url: `/v1/models/${MODEL}/versions`,
+        headers: { ...body.headers, ...bearer(KEYS.trainer) },
+        payload: body.payload,
+      });
       assertRefused(r, 422, 'EL_INVALID_VERSION');
       assertRefused(await get(`/v1/models/${MODEL}/versions/v9`, KEYS.trainer), 404, 'EL_NOT_FOUND');
     });

@@ -57,12 +57,23 @@ for (const kind of STORE_KINDS) {
 
     test('a partial batch stores the good events and lists the bad ones by index', async () => {
       const good = predictions(3, { model: 'partial' });
-      const items = [good[0], { ...prediction({ model: 'partial' }), extra: 1 }, good[1], 'not an event', null, { ...prediction({ model: 'partial' }), ts: '1700000000000' }, good[2]];
+      const items = [
+        good[0],
+        { ...prediction({ model: 'partial' }), extra: 1 },
+        good[1],
+        'not an event',
+        null,
+        { ...prediction({ model: 'partial' }), ts: '1700000000000' },
+        good[2],
+      ];
       const r = await post(app, { events: items });
       assert.equal(r.statusCode, 200, r.body);
       const body = r.json();
       assert.equal(body.accepted, 3);
-      assert.deepEqual(body.rejected.map((x: { index: number }) => x.index), [1, 3, 4, 5]);
+      assert.deepEqual(
+        body.rejected.map((x: { index: number }) => x.index),
+        [1, 3, 4, 5],
+      );
       for (const x of body.rejected) {
         assert.equal(x.code, 'EL_INVALID_EVENT');
         assert.match(x.message, /^Invalid event: /);
@@ -96,7 +107,9 @@ for (const kind of STORE_KINDS) {
       const at = gzipSync(bodyOfSize(predictions(5, { model: 'gzlimit' }), MAX_BODY_BYTES));
       const ok = await post(app, at, { 'content-encoding': 'gzip' });
       assert.equal(ok.statusCode, 200, ok.body);
-      const over = await post(app, gzipSync(bodyOfSize(predictions(5, { model: 'gzlimit' }), MAX_BODY_BYTES + 1)), { 'content-encoding': 'gzip' });
+      const over = await post(app, gzipSync(bodyOfSize(predictions(5, { model: 'gzlimit' }), MAX_BODY_BYTES + 1)), {
+        'content-encoding': 'gzip',
+      });
       assert.equal(over.statusCode, 413);
       assert.equal(over.json().code, 'EL_BODY_TOO_LARGE');
       assert.equal(await app.storage.events.count({ model: 'gzlimit' }), 5);
@@ -122,7 +135,10 @@ for (const kind of STORE_KINDS) {
 
     test('a gzip bomb is refused with 413 without being inflated', async () => {
       // 64 MiB of whitespace inside valid JSON compresses to about 64 KiB.
-      const bomb = gzipSync(Buffer.concat([Buffer.from('{"events":['), Buffer.alloc(64 * 2 ** 20, 0x20), Buffer.from(']}')]), { level: 9 });
+      const bomb = gzipSync(
+        Buffer.concat([Buffer.from('{"events":['), Buffer.alloc(64 * 2 ** 20, 0x20), Buffer.from(']}')]),
+        { level: 9 },
+      );
       assert.ok(bomb.length < MAX_BODY_BYTES / 8);
       const r = await post(app, bomb, { 'content-encoding': 'gzip' });
       assert.equal(r.statusCode, 413);
@@ -161,11 +177,16 @@ for (const kind of STORE_KINDS) {
     test('an event with a lone surrogate is rejected alone; a valid surrogate pair is stored intact', async () => {
       const lone = errorEvent({ model: 'surrogate', message: 'LONE' });
       const pair = errorEvent({ model: 'surrogate', message: 'PAIR' });
-      const body = JSON.stringify({ events: [lone, pair] }).replace('LONE', 'a\\ud800b').replace('PAIR', 'smile \\ud83d\\ude00');
+      const body = JSON.stringify({ events: [lone, pair] })
+        .replace('LONE', 'a\\ud800b')
+        .replace('PAIR', 'smile \\ud83d\\ude00');
       const r = await post(app, body);
       assert.equal(r.statusCode, 200, r.body);
       assert.equal(r.json().accepted, 1);
-      assert.deepEqual(r.json().rejected.map((x: { index: number; code: string }) => [x.index, x.code]), [[0, 'EL_INVALID_EVENT']]);
+      assert.deepEqual(
+        r.json().rejected.map((x: { index: number; code: string }) => [x.index, x.code]),
+        [[0, 'EL_INVALID_EVENT']],
+      );
       const stored = await app.storage.events.get(pair.id);
       assert.equal(stored?.type === 'error' && stored.message, 'smile \u{1F600}');
       assert.equal(await app.storage.events.get(lone.id), undefined);
@@ -177,7 +198,10 @@ for (const kind of STORE_KINDS) {
       const r = await post(app, { events: [nul, ok] });
       assert.equal(r.statusCode, 200, r.body);
       assert.equal(r.json().accepted, 1);
-      assert.deepEqual(r.json().rejected.map((x: { index: number; code: string }) => [x.index, x.code]), [[0, 'EL_INVALID_EVENT']]);
+      assert.deepEqual(
+        r.json().rejected.map((x: { index: number; code: string }) => [x.index, x.code]),
+        [[0, 'EL_INVALID_EVENT']],
+      );
       assert.equal(await app.storage.events.count({ model: 'nul' }), 1);
     });
 
@@ -245,7 +269,9 @@ for (const kind of STORE_KINDS) {
     });
 
     test('a charset other than UTF-8 or an unknown content type is refused with 415', async () => {
-      const latin = await post(app, JSON.stringify({ events: [] }), { 'content-type': 'text/plain; charset=iso-8859-1' });
+      const latin = await post(app, JSON.stringify({ events: [] }), {
+        'content-type': 'text/plain; charset=iso-8859-1',
+      });
       assert.equal(latin.statusCode, 415);
       assert.equal(latin.json().code, 'EL_UNSUPPORTED_MEDIA_TYPE');
       const form = await post(app, 'events=1', { 'content-type': 'application/x-www-form-urlencoded' });
@@ -258,19 +284,38 @@ for (const kind of STORE_KINDS) {
       const cases: [string, Record<string, string>, string][] = [
         ['no key', {}, '/v1/events'],
         ['unknown key', bearer('not-a-real-key-0000000000000000'), '/v1/events'],
-        ['Basic scheme', { authorization: `Basic ${Buffer.from(`x:${KEYS.ingest}`).toString('base64')}` }, '/v1/events'],
+        [
+          'Basic scheme',
+          { authorization: `Basic ${Buffer.from(`x:${KEYS.ingest}`).toString('base64')}` },
+          '/v1/events',
+        ],
         ['header and query disagree', bearer(KEYS.ingest), `/v1/events?key=${KEYS.trainer}`],
         ['two query keys', {}, `/v1/events?key=${KEYS.ingest}&key=${KEYS.ingest}`],
         ['empty bearer', { authorization: 'Bearer ' }, '/v1/events'],
       ];
       for (const [name, headers, url] of cases) {
-        const r = await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...headers }, payload: body });
+        const r = await app.inject({
+          method: 'POST',
+          url,
+          headers: { 'content-type': 'application/json', ...headers },
+          payload: body,
+        });
         assert.equal(r.statusCode, 401, `${name}: ${r.body}`);
         assert.equal(r.json().code, 'EL_UNAUTHORIZED', name);
       }
-      const same = await app.inject({ method: 'POST', url: `/v1/events?key=${KEYS.ingest}`, headers: { 'content-type': 'application/json', ...bearer(KEYS.ingest) }, payload: body });
+      const same = await app.inject({
+        method: 'POST',
+        url: `/v1/events?key=${KEYS.ingest}`,
+        headers: { 'content-type': 'application/json', ...bearer(KEYS.ingest) },
+        payload: body,
+      });
       assert.equal(same.statusCode, 200, 'the same key in header and query is fine');
-      const lower = await app.inject({ method: 'POST', url: '/v1/events', headers: { 'content-type': 'application/json', authorization: `bearer ${KEYS.trainer}` }, payload: JSON.stringify({ events: [] }) });
+      const lower = await app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: { 'content-type': 'application/json', authorization: `bearer ${KEYS.trainer}` },
+        payload: JSON.stringify({ events: [] }),
+      });
       assert.equal(lower.statusCode, 200, 'the auth scheme is case-insensitive and trainer keys may ingest');
     });
   });

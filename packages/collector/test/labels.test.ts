@@ -51,9 +51,16 @@ for (const kind of STORE_KINDS) {
 
     test('a reviewer label settles a tie in the next batch', async () => {
       const p = makeInput(3);
-      const queue = (await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/review`, headers: bearer(KEYS.admin) })).json();
+      const queue = (
+        await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/review`, headers: bearer(KEYS.admin) })
+      ).json();
       const item = queue.items.find((i: { inputHash: string }) => i.inputHash === p.inputHash);
-      const r = await app.inject({ method: 'POST', url: `/v1/events/${item.predictionId}/label`, headers: bearer(KEYS.admin), payload: { label: '2' } });
+      const r = await app.inject({
+        method: 'POST',
+        url: `/v1/events/${item.predictionId}/label`,
+        headers: bearer(KEYS.admin),
+        payload: { label: '2' },
+      });
       assert.equal(r.statusCode, 201, r.body);
       const batch = (await freeze(app)).json();
       assert.equal(batch.counts.reviewed, 1);
@@ -62,7 +69,12 @@ for (const kind of STORE_KINDS) {
 
     test("a reviewer's label wins over a unanimous vote", async () => {
       const p = await labeled(app, 4, { a: '6', b: '6', c: '6' });
-      const r = await app.inject({ method: 'POST', url: `/v1/events/${p.id}/label`, headers: bearer(KEYS.admin), payload: { label: '8', comment: 'a clear 8' } });
+      const r = await app.inject({
+        method: 'POST',
+        url: `/v1/events/${p.id}/label`,
+        headers: bearer(KEYS.admin),
+        payload: { label: '8', comment: 'a clear 8' },
+      });
       assert.equal(r.statusCode, 201, r.body);
       assert.equal(r.json().reviewer, 'seed-admin');
       const batch = (await freeze(app)).json();
@@ -73,14 +85,22 @@ for (const kind of STORE_KINDS) {
 
     test('one device flooding wrong labels is capped and outvoted', async () => {
       for (let seed = 100; seed < 160; seed++) {
-        await labeled(app, seed, { flood: 'X', [`honest-${seed}-a`]: String(seed % 10), [`honest-${seed}-b`]: String(seed % 10) });
+        await labeled(app, seed, {
+          flood: 'X',
+          [`honest-${seed}-a`]: String(seed % 10),
+          [`honest-${seed}-b`]: String(seed % 10),
+        });
       }
       // The flooder also labels inputs nobody else saw: only what is left of its cap counts.
       for (let seed = 200; seed < 220; seed++) await labeled(app, seed, { flood: 'X' });
       const batch = (await freeze(app)).json();
       const lines = (await examplesOf(app, batch.id)).lines;
       for (let seed = 100; seed < 160; seed++) {
-        assert.equal(lines.find((l) => l.inputHash === makeInput(seed).inputHash)?.label, String(seed % 10), `input ${seed}`);
+        assert.equal(
+          lines.find((l) => l.inputHash === makeInput(seed).inputHash)?.label,
+          String(seed % 10),
+          `input ${seed}`,
+        );
       }
       assert.equal(batch.counts.cappedByDevice, 30, 'the flooder had 80 votes and 50 counted');
       assert.equal(batch.counts.byLabel.X ?? 0, 0, 'the first 50 flood votes were all outvoted');
@@ -98,7 +118,12 @@ for (const kind of STORE_KINDS) {
       const p = prediction({ seed: 400 });
       const c = correction(p, '1', 'a');
       await store(app, p, c);
-      const r = await app.inject({ method: 'POST', url: `/v1/events/${c.id}/label`, headers: bearer(KEYS.admin), payload: { label: '1' } });
+      const r = await app.inject({
+        method: 'POST',
+        url: `/v1/events/${c.id}/label`,
+        headers: bearer(KEYS.admin),
+        payload: { label: '1' },
+      });
       assert.equal(r.statusCode, 422);
       assert.equal(r.json().code, 'EL_NOT_A_PREDICTION');
       const missing = await app.inject({
@@ -114,13 +139,30 @@ for (const kind of STORE_KINDS) {
     test('reviewing and freezing need the right keys', async () => {
       const p = prediction({ seed: 401 });
       await store(app, p);
-      const asTrainer = await app.inject({ method: 'POST', url: `/v1/events/${p.id}/label`, headers: bearer(KEYS.trainer), payload: { label: '1' } });
+      const asTrainer = await app.inject({
+        method: 'POST',
+        url: `/v1/events/${p.id}/label`,
+        headers: bearer(KEYS.trainer),
+        payload: { label: '1' },
+      });
       assert.equal(asTrainer.statusCode, 403);
-      const queue = await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/review`, headers: bearer(KEYS.trainer) });
+      const queue = await app.inject({
+        method: 'GET',
+        url: `/v1/models/${MODEL}/review`,
+        headers: bearer(KEYS.trainer),
+      });
       assert.equal(queue.statusCode, 403);
-      const asIngest = await app.inject({ method: 'POST', url: `/v1/models/${MODEL}/batches`, headers: bearer(KEYS.ingest) });
+      const asIngest = await app.inject({
+        method: 'POST',
+        url: `/v1/models/${MODEL}/batches`,
+        headers: bearer(KEYS.ingest),
+      });
       assert.equal(asIngest.statusCode, 403);
-      const asAdmin = await app.inject({ method: 'POST', url: `/v1/models/${MODEL}/batches`, headers: bearer(KEYS.admin) });
+      const asAdmin = await app.inject({
+        method: 'POST',
+        url: `/v1/models/${MODEL}/batches`,
+        headers: bearer(KEYS.admin),
+      });
       assert.ok([201, 409].includes(asAdmin.statusCode), `admin may freeze, got ${asAdmin.statusCode}`);
       const anonymous = await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/batches` });
       assert.equal(anonymous.statusCode, 401);

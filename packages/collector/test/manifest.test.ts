@@ -14,7 +14,8 @@ for (const kind of STORE_KINDS) {
     let close: () => Promise<void>;
     const manifest = (device: string, headers: Record<string, string> = bearer(KEYS.ingest)) =>
       app.inject({ method: 'GET', url: `/v1/models/digits/manifest?device=${encodeURIComponent(device)}`, headers });
-    const put = (body: object) => app.inject({ method: 'PUT', url: '/v1/models/digits/rollout', headers: bearer(KEYS.admin), payload: body });
+    const put = (body: object) =>
+      app.inject({ method: 'PUT', url: '/v1/models/digits/rollout', headers: bearer(KEYS.admin), payload: body });
     const canaryDevices = async () => {
       const out = new Set<string>();
       for (const d of DEVICES) if ((await manifest(d)).json().channel === 'canary') out.add(d);
@@ -23,7 +24,10 @@ for (const kind of STORE_KINDS) {
 
     before(async () => {
       ({ app, close } = await makeApp(kind, { pollAfterSec: 30 }));
-      assert.equal((await publish(app, 'digits', 'v1', { policy: { lowConfidence: 0.7, sampleRate: 0.05 } })).statusCode, 201);
+      assert.equal(
+        (await publish(app, 'digits', 'v1', { policy: { lowConfidence: 0.7, sampleRate: 0.05 } })).statusCode,
+        201,
+      );
       assert.equal((await publish(app, 'digits', 'v2', { parent: 'v1' })).statusCode, 201);
     });
     after(() => close());
@@ -33,7 +37,9 @@ for (const kind of STORE_KINDS) {
       assert.equal(r.statusCode, 200);
       assert.match(r.headers['content-type'] as string, /^application\/json/);
       const m = r.json() as Manifest;
-      const v = (await app.inject({ method: 'GET', url: '/v1/models/digits/versions/v1', headers: bearer(KEYS.admin) })).json() as Version;
+      const v = (
+        await app.inject({ method: 'GET', url: '/v1/models/digits/versions/v1', headers: bearer(KEYS.admin) })
+      ).json() as Version;
       assert.deepEqual(m, {
         model: 'digits',
         version: 'v1',
@@ -48,16 +54,29 @@ for (const kind of STORE_KINDS) {
     });
 
     test("passes the version's input description (layout, per-channel mean/std) and output kind to devices, and refuses statistics that do not fit the channels", async () => {
-      const input = { shape: [32, 32, 3], dtype: 'uint8' as const, normalize: { scale: 1 / 255, offset: 0, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }, layout: 'nchw' as const };
+      const input = {
+        shape: [32, 32, 3],
+        dtype: 'uint8' as const,
+        normalize: { scale: 1 / 255, offset: 0, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+        layout: 'nchw' as const,
+      };
       const output = { kind: 'logits' as const, temperature: 1.5 };
       assert.equal((await publish(app, 'imported', 'v1', { labels: ['cat', 'dog'], input, output })).statusCode, 201);
-      const m = (await app.inject({ method: 'GET', url: '/v1/models/imported/manifest?device=d1', headers: bearer(KEYS.ingest) })).json() as Manifest;
+      const m = (
+        await app.inject({ method: 'GET', url: '/v1/models/imported/manifest?device=d1', headers: bearer(KEYS.ingest) })
+      ).json() as Manifest;
       assert.deepEqual({ input: m.input, output: m.output }, { input, output });
-      const bad = await publish(app, 'imported', 'v2', { labels: ['cat', 'dog'], input: { ...input, normalize: { ...input.normalize, std: [0.2, 0.2] } } });
+      const bad = await publish(app, 'imported', 'v2', {
+        labels: ['cat', 'dog'],
+        input: { ...input, normalize: { ...input.normalize, std: [0.2, 0.2] } },
+      });
       assert.equal(bad.statusCode, 422, bad.body);
       assert.equal(bad.json().code, 'EL_INVALID_VERSION');
       assert.match(bad.json().message, /std has 2 values for 3 channels/);
-      const kind = await publish(app, 'imported', 'v3', { labels: ['cat', 'dog'], output: { kind: 'softmax' as never } });
+      const kind = await publish(app, 'imported', 'v3', {
+        labels: ['cat', 'dog'],
+        output: { kind: 'softmax' as never },
+      });
       assert.equal(kind.statusCode, 422, kind.body);
     });
 
@@ -77,11 +96,19 @@ for (const kind of STORE_KINDS) {
       const q = await app.inject({ method: 'GET', url: `/v1/models/digits/manifest?device=d1&key=${KEYS.ingest}` });
       assert.equal(q.statusCode, 200);
       assert.equal((await app.inject({ method: 'GET', url: '/v1/models/digits/manifest?device=d1' })).statusCode, 401);
-      assert.equal((await app.inject({ method: 'GET', url: '/v1/models/digits/manifest', headers: bearer(KEYS.ingest) })).statusCode, 400);
+      assert.equal(
+        (await app.inject({ method: 'GET', url: '/v1/models/digits/manifest', headers: bearer(KEYS.ingest) }))
+          .statusCode,
+        400,
+      );
     });
 
     test('an unknown model has no manifest', async () => {
-      const r = await app.inject({ method: 'GET', url: '/v1/models/unknown/manifest?device=d1', headers: bearer(KEYS.ingest) });
+      const r = await app.inject({
+        method: 'GET',
+        url: '/v1/models/unknown/manifest?device=d1',
+        headers: bearer(KEYS.ingest),
+      });
       assert.equal(r.statusCode, 404);
       assert.equal(r.json().code, 'EL_MODEL_NOT_FOUND');
     });
@@ -110,8 +137,15 @@ for (const kind of STORE_KINDS) {
       const device = DEVICES.find((d) => inCanary('digits', d, 35.5))!;
       const onCanary = await manifest(device);
       assert.equal(onCanary.json().version, 'v2');
-      assert.equal((await app.inject({ method: 'POST', url: '/v1/models/digits/rollout/rollback', headers: bearer(KEYS.admin) })).statusCode, 200);
-      const after = await manifest(device, { ...bearer(KEYS.ingest), 'if-none-match': onCanary.headers.etag as string });
+      assert.equal(
+        (await app.inject({ method: 'POST', url: '/v1/models/digits/rollout/rollback', headers: bearer(KEYS.admin) }))
+          .statusCode,
+        200,
+      );
+      const after = await manifest(device, {
+        ...bearer(KEYS.ingest),
+        'if-none-match': onCanary.headers.etag as string,
+      });
       assert.equal(after.statusCode, 200);
       assert.equal(after.json().version, 'v1');
       assert.equal((await canaryDevices()).size, 0);
@@ -126,10 +160,28 @@ describe('manifest cache', () => {
     createdAt: 1,
     createdBy: 't',
     artifacts: [],
-    meta: { parent: null, batches: [], metrics: {}, labels: ['a', 'b'], input: { shape: [2], dtype: 'float32', normalize: { scale: 1, offset: 0 } }, trainer: {}, codeVersion: 'x' },
+    meta: {
+      parent: null,
+      batches: [],
+      metrics: {},
+      labels: ['a', 'b'],
+      input: { shape: [2], dtype: 'float32', normalize: { scale: 1, offset: 0 } },
+      trainer: {},
+      codeVersion: 'x',
+    },
   });
   function source() {
-    let rollout: RolloutState = { model: 'm', stable: 'v1', canary: 'v2', canaryPercent: 50, auto: null, revision: 1, updatedAt: 0, phaseStartedAt: 0, decidedAt: null };
+    let rollout: RolloutState = {
+      model: 'm',
+      stable: 'v1',
+      canary: 'v2',
+      canaryPercent: 50,
+      auto: null,
+      revision: 1,
+      updatedAt: 0,
+      phaseStartedAt: 0,
+      decidedAt: null,
+    };
     const reads = { rollout: 0, version: 0 };
     return {
       reads,
@@ -147,7 +199,8 @@ describe('manifest cache', () => {
     const served = await Promise.all(DEVICES.map((d) => cache.assign('m', d)));
     assert.equal(s.reads.rollout, 1);
     assert.equal(s.reads.version, 2);
-    for (const [i, m] of served.entries()) assert.equal(m!.channel, inCanary('m', DEVICES[i]!, 50) ? 'canary' : 'stable');
+    for (const [i, m] of served.entries())
+      assert.equal(m!.channel, inCanary('m', DEVICES[i]!, 50) ? 'canary' : 'stable');
   });
 
   test('an invalidation makes the next request see the change', async () => {

@@ -36,28 +36,82 @@ for (const kind of STORE_KINDS) {
     before(async () => {
       ({ app, close } = await makeApp(kind));
       for (const v of ['v1', 'v2']) assert.equal((await publish(app, 'digits', v)).statusCode, 201);
-      const r = await app.inject({ method: 'PUT', url: '/v1/models/digits/rollout', headers: bearer(KEYS.admin), payload: { stable: 'v1', canary: 'v2', canaryPercent: 10 } });
+      const r = await app.inject({
+        method: 'PUT',
+        url: '/v1/models/digits/rollout',
+        headers: bearer(KEYS.admin),
+        payload: { stable: 'v1', canary: 'v2', canaryPercent: 10 },
+      });
       assert.equal(r.statusCode, 200);
       t0 = Math.floor(Date.now() / MIN) * MIN - 10 * MIN;
       const uniform = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i), 100]));
       const sevens = { ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i), 20])), '7': 820 };
       // Minute 0: stable 1000 predictions over two devices, canary 200; minute 1: stable another 1000.
-      await app.storage.events.insert([
-        stats({ model: 'digits', version: 'v1', predictions: 600, lowConfidence: 60, corrections: 6, errors: 1, latencyMs: { p50: 2, p95: 6 }, labelCounts: scale(uniform, 0.6), confidenceHist: [0, 0, 0, 0, 0, 0, 60, 60, 180, 300] }),
-        stats({ model: 'digits', version: 'v1', predictions: 400, lowConfidence: 40, corrections: 4, errors: 0, latencyMs: { p50: 4, p95: 10 }, labelCounts: scale(uniform, 0.4), confidenceHist: [0, 0, 0, 0, 0, 0, 40, 40, 120, 200] }),
-        stats({ model: 'digits', version: 'v2', predictions: 200, lowConfidence: 60, corrections: 10, errors: 0, latencyMs: { p50: 5, p95: 12 }, labelCounts: scale(sevens, 0.2), confidenceHist: [0, 0, 0, 10, 20, 30, 40, 40, 40, 20] }),
-      ], t0 + 1000);
-      await app.storage.events.insert([
-        stats({ model: 'digits', version: 'v1', predictions: 1000, lowConfidence: 100, corrections: 10, errors: 0, latencyMs: { p50: 3, p95: 8 }, labelCounts: uniform, confidenceHist: [0, 0, 0, 0, 0, 0, 100, 100, 300, 500] }),
-        ...Array.from({ length: 14 }, () => correction('0190a0a0-0000-7000-8000-000000000000', '1', { model: 'digits', version: 'v2' })),
-        ...Array.from({ length: 3 }, () => errorEvent({ model: 'digits', version: 'v2' })),
-      ], t0 + MIN + 1000);
+      await app.storage.events.insert(
+        [
+          stats({
+            model: 'digits',
+            version: 'v1',
+            predictions: 600,
+            lowConfidence: 60,
+            corrections: 6,
+            errors: 1,
+            latencyMs: { p50: 2, p95: 6 },
+            labelCounts: scale(uniform, 0.6),
+            confidenceHist: [0, 0, 0, 0, 0, 0, 60, 60, 180, 300],
+          }),
+          stats({
+            model: 'digits',
+            version: 'v1',
+            predictions: 400,
+            lowConfidence: 40,
+            corrections: 4,
+            errors: 0,
+            latencyMs: { p50: 4, p95: 10 },
+            labelCounts: scale(uniform, 0.4),
+            confidenceHist: [0, 0, 0, 0, 0, 0, 40, 40, 120, 200],
+          }),
+          stats({
+            model: 'digits',
+            version: 'v2',
+            predictions: 200,
+            lowConfidence: 60,
+            corrections: 10,
+            errors: 0,
+            latencyMs: { p50: 5, p95: 12 },
+            labelCounts: scale(sevens, 0.2),
+            confidenceHist: [0, 0, 0, 10, 20, 30, 40, 40, 40, 20],
+          }),
+        ],
+        t0 + 1000,
+      );
+      await app.storage.events.insert(
+        [
+          stats({
+            model: 'digits',
+            version: 'v1',
+            predictions: 1000,
+            lowConfidence: 100,
+            corrections: 10,
+            errors: 0,
+            latencyMs: { p50: 3, p95: 8 },
+            labelCounts: uniform,
+            confidenceHist: [0, 0, 0, 0, 0, 0, 100, 100, 300, 500],
+          }),
+          ...Array.from({ length: 14 }, () =>
+            correction('0190a0a0-0000-7000-8000-000000000000', '1', { model: 'digits', version: 'v2' }),
+          ),
+          ...Array.from({ length: 3 }, () => errorEvent({ model: 'digits', version: 'v2' })),
+        ],
+        t0 + MIN + 1000,
+      );
       // Outside the window asked for below: never counted.
       await app.storage.events.insert([stats({ model: 'digits', version: 'v1', predictions: 5000 })], t0 + 5 * MIN);
     });
     after(() => close());
 
-    const get = (query: string, key: string = KEYS.admin) => app.inject({ method: 'GET', url: `/v1/models/digits/metrics?${query}`, headers: bearer(key) });
+    const get = (query: string, key: string = KEYS.admin) =>
+      app.inject({ method: 'GET', url: `/v1/models/digits/metrics?${query}`, headers: bearer(key) });
 
     test('reports per-version counts, rates and latency from stats and correction/error events', async () => {
       const r = await get(`since=${t0}&until=${t0 + 2 * MIN}&bucket=60`);
@@ -66,7 +120,13 @@ for (const kind of STORE_KINDS) {
       assert.equal(body.stable, 'v1');
       assert.equal(body.canary, 'v2');
       assert.equal(body.reference, 'v1');
-      assert.deepEqual(body.versions.map((v: { version: string; channel: string }) => [v.version, v.channel]), [['v1', 'stable'], ['v2', 'canary']]);
+      assert.deepEqual(
+        body.versions.map((v: { version: string; channel: string }) => [v.version, v.channel]),
+        [
+          ['v1', 'stable'],
+          ['v2', 'canary'],
+        ],
+      );
       const [stable, canary] = body.versions;
       assert.equal(stable.predictions, 2000);
       assert.equal(stable.lowConfidenceRate, 0.1);
@@ -94,8 +154,24 @@ for (const kind of STORE_KINDS) {
     test('splits the window into buckets', async () => {
       const body = (await get(`since=${t0}&until=${t0 + 2 * MIN}&bucket=60`)).json();
       const [stable, canary] = body.versions;
-      assert.deepEqual(stable.series.map((p: { from: number; predictions: number }) => [p.from - t0, p.predictions]), [[0, 1000], [MIN, 1000]]);
-      assert.deepEqual(canary.series.map((p: { from: number; predictions: number; corrections: number }) => [p.from - t0, p.predictions, p.corrections]), [[0, 200, 10], [MIN, 0, 14]]);
+      assert.deepEqual(
+        stable.series.map((p: { from: number; predictions: number }) => [p.from - t0, p.predictions]),
+        [
+          [0, 1000],
+          [MIN, 1000],
+        ],
+      );
+      assert.deepEqual(
+        canary.series.map((p: { from: number; predictions: number; corrections: number }) => [
+          p.from - t0,
+          p.predictions,
+          p.corrections,
+        ]),
+        [
+          [0, 200, 10],
+          [MIN, 0, 14],
+        ],
+      );
       for (const p of stable.series) assert.ok(Math.abs(p.drift.label) < 1e-9);
       const whole = (await get(`since=${t0}&until=${t0 + 2 * MIN}&bucket=3600`)).json();
       assert.equal(whole.versions[0].series.length, 1);

@@ -39,7 +39,11 @@ for (const kind of STORE_KINDS) {
       const ingest = doc.paths['/v1/events'].post;
       assert.equal(ingest.requestBody.content['application/json'].schema.properties.events.maxItems, 500);
       assert.deepEqual(ingest.security, [{ bearer: [] }, { queryKey: [] }]);
-      assert.deepEqual(Object.keys(ingest.responses['200'].content['application/json'].schema.properties).sort(), ['accepted', 'duplicates', 'rejected']);
+      assert.deepEqual(Object.keys(ingest.responses['200'].content['application/json'].schema.properties).sort(), [
+        'accepted',
+        'duplicates',
+        'rejected',
+      ]);
       assert.ok(doc.paths['/healthz'].get, 'probes are documented');
       assert.equal(doc.paths['/healthz'].get.security, undefined, 'probes need no key');
       assert.ok(!JSON.stringify(doc).includes('~kind'), 'no TypeBox internals leak into the document');
@@ -48,7 +52,12 @@ for (const kind of STORE_KINDS) {
     test('an unknown route is a 404 in the error format', async () => {
       const r = await app.inject({ method: 'GET', url: '/nope?key=secret' });
       assert.equal(r.statusCode, 404);
-      assert.deepEqual(r.json(), { statusCode: 404, code: 'EL_NOT_FOUND', error: 'Not Found', message: 'Route GET /nope not found' });
+      assert.deepEqual(r.json(), {
+        statusCode: 404,
+        code: 'EL_NOT_FOUND',
+        error: 'Not Found',
+        message: 'Route GET /nope not found',
+      });
     });
   });
 }
@@ -77,7 +86,8 @@ describe('rate limits', () => {
     assert.ok(Number.isInteger(after) && after >= 1 && after <= 60, `Retry-After ${limited.headers['retry-after']}`);
     assert.equal((await send(KEYS.trainer)).statusCode, 200, 'another key from the same IP');
     assert.equal((await send(KEYS.ingest, '10.0.0.2')).statusCode, 200, 'the same key from another IP');
-    for (let i = 0; i < 5; i++) assert.equal((await app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.0.0.1' })).statusCode, 200);
+    for (let i = 0; i < 5; i++)
+      assert.equal((await app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.0.0.1' })).statusCode, 200);
   });
 });
 
@@ -94,21 +104,33 @@ describe('graceful shutdown', () => {
 
     const post = (toPort: number, payload: string, hold = false) => {
       let finish = () => {};
-      const response = new Promise<{ status: number; body: string; headers: Record<string, unknown> }>((resolve, reject) => {
-        const req = httpRequest(
-          { host: '127.0.0.1', port: toPort, method: 'POST', path: '/v1/events', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...bearer(KEYS.ingest) } },
-          (res) => {
-            let text = '';
-            res.on('data', (c) => (text += c));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
-          },
-        );
-        req.on('error', reject);
-        if (hold) {
-          req.write(payload.slice(0, 10));
-          finish = () => req.end(payload.slice(10));
-        } else req.end(payload);
-      });
+      const response = new Promise<{ status: number; body: string; headers: Record<string, unknown> }>(
+        (resolve, reject) => {
+          const req = httpRequest(
+            {
+              host: '127.0.0.1',
+              port: toPort,
+              method: 'POST',
+              path: '/v1/events',
+              headers: {
+                'content-type': 'application/json',
+                'content-length': Buffer.byteLength(payload),
+                ...bearer(KEYS.ingest),
+              },
+            },
+            (res) => {
+              let text = '';
+              res.on('data', (c) => (text += c));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
+            },
+          );
+          req.on('error', reject);
+          if (hold) {
+            req.write(payload.slice(0, 10));
+            finish = () => req.end(payload.slice(10));
+          } else req.end(payload);
+        },
+      );
       return { response, finish: () => finish() };
     };
 
@@ -135,7 +157,11 @@ describe('graceful shutdown', () => {
 
     const reopened = store.open();
     await reopened.migrate();
-    assert.equal(await reopened.events.count({ model: 'drain' }), 3, 'the in-flight events were stored, the refused one was not');
+    assert.equal(
+      await reopened.events.count({ model: 'drain' }),
+      3,
+      'the in-flight events were stored, the refused one was not',
+    );
     await reopened.close();
     await store.destroy();
   });
@@ -152,8 +178,18 @@ describe('structured logs', () => {
     });
     const { app, close } = await makeApp('sqlite', { logger: { level: 'info', stream } });
     try {
-      await app.inject({ method: 'POST', url: `/v1/events?key=${KEYS.ingest}`, headers: { 'content-type': 'text/plain' }, payload: JSON.stringify({ events: predictions(2) }) });
-      await app.inject({ method: 'POST', url: '/v1/events', headers: { 'content-type': 'application/json', ...bearer(KEYS.trainer) }, payload: '{"events":[]}' });
+      await app.inject({
+        method: 'POST',
+        url: `/v1/events?key=${KEYS.ingest}`,
+        headers: { 'content-type': 'text/plain' },
+        payload: JSON.stringify({ events: predictions(2) }),
+      });
+      await app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: { 'content-type': 'application/json', ...bearer(KEYS.trainer) },
+        payload: '{"events":[]}',
+      });
     } finally {
       await close();
     }
@@ -176,7 +212,16 @@ describe('drain timeout', () => {
     const { port } = app.server.address() as AddressInfo;
     const received = new Promise((r) => app.server.once('request', r));
     const stuck = new Promise<string>((resolve) => {
-      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/v1/events', headers: { 'content-type': 'application/json', 'content-length': 1000, ...bearer(KEYS.ingest) } }, () => resolve('answered'));
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/v1/events',
+          headers: { 'content-type': 'application/json', 'content-length': 1000, ...bearer(KEYS.ingest) },
+        },
+        () => resolve('answered'),
+      );
       req.on('error', (err) => resolve((err as NodeJS.ErrnoException).code ?? err.message));
       req.write('{"events":');
     });

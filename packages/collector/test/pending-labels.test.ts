@@ -24,13 +24,19 @@ for (const kind of STORE_KINDS) {
     after(() => close());
 
     async function pending(query = '', key: string = KEYS.trainer): Promise<Pending> {
-      const r = await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/labels/pending${query}`, headers: bearer(key) });
+      const r = await app.inject({
+        method: 'GET',
+        url: `/v1/models/${MODEL}/labels/pending${query}`,
+        headers: bearer(key),
+      });
       assert.equal(r.statusCode, 200, r.body);
       return r.json();
     }
 
     /** Asks for the pending count, freezes, and checks that the batch is exactly what was announced. */
-    async function pendingThenFreeze(query = ''): Promise<{ said: Pending; batch: { id: string; createdAt: number; counts: Pending['counts'] } | null }> {
+    async function pendingThenFreeze(
+      query = '',
+    ): Promise<{ said: Pending; batch: { id: string; createdAt: number; counts: Pending['counts'] } | null }> {
       const said = await pending(query);
       const r = await freeze(app, MODEL, query);
       if (said.pending === 0) {
@@ -47,7 +53,10 @@ for (const kind of STORE_KINDS) {
     test('a model with nothing labeled has nothing pending and no batch yet', async () => {
       await store(app, prediction({ seed: 1, reason: 'sample' }));
       const said = await pending();
-      assert.deepEqual({ ...said, counts: undefined }, { model: MODEL, pending: 0, counts: undefined, since: null, lastBatch: null });
+      assert.deepEqual(
+        { ...said, counts: undefined },
+        { model: MODEL, pending: 0, counts: undefined, since: null, lastBatch: null },
+      );
       assert.equal(said.counts.examples, 0);
       assert.equal((await freeze(app)).statusCode, 409);
     });
@@ -57,7 +66,12 @@ for (const kind of STORE_KINDS) {
       await labeled(app, 11, { a: '1', b: '2', c: '4' }); // three-way tie: review queue
       await labeled(app, 12, { a: '6', b: '7' }); // tie
       const reviewed = await labeled(app, 13, { a: '1', b: '2' }); // a tie a reviewer settles
-      const review = await app.inject({ method: 'POST', url: `/v1/events/${reviewed.id}/label`, headers: bearer(KEYS.admin), payload: { label: '9' } });
+      const review = await app.inject({
+        method: 'POST',
+        url: `/v1/events/${reviewed.id}/label`,
+        headers: bearer(KEYS.admin),
+        payload: { label: '9' },
+      });
       assert.equal(review.statusCode, 201, review.body);
       await labeled(app, 14, { a: '8' }, { withInput: false }); // labeled, but no bytes to train on
       for (let seed = 20; seed < 25; seed++) await labeled(app, seed, { [`d-${seed}`]: String(seed % 10) });
@@ -89,7 +103,12 @@ for (const kind of STORE_KINDS) {
 
     test('golden inputs are left out of the count, as out of the batch', async () => {
       const golden = [200, 201].map((seed) => ({ ...makeInput(seed), label: String(seed % 10) }));
-      const put = await app.inject({ method: 'PUT', url: `/v1/models/${MODEL}/golden`, headers: bearer(KEYS.trainer), payload: golden });
+      const put = await app.inject({
+        method: 'PUT',
+        url: `/v1/models/${MODEL}/golden`,
+        headers: bearer(KEYS.trainer),
+        payload: golden,
+      });
       assert.equal(put.statusCode, 201, put.body);
       await labeled(app, 200, { a: '0', b: '0' });
       await labeled(app, 201, { a: '1' });
@@ -102,7 +121,11 @@ for (const kind of STORE_KINDS) {
     test('asking writes nothing: a tie reaches the review queue only when a freeze runs', async () => {
       const p = await labeled(app, 300, { a: '1', b: '2' });
       const inQueue = async () => {
-        const queue = await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/review`, headers: bearer(KEYS.admin) });
+        const queue = await app.inject({
+          method: 'GET',
+          url: `/v1/models/${MODEL}/review`,
+          headers: bearer(KEYS.admin),
+        });
         return queue.json().items.some((i: { inputHash: string }) => i.inputHash === p.inputHash);
       };
       const first = await pending();
@@ -128,9 +151,17 @@ for (const kind of STORE_KINDS) {
 
     test('admin keys may ask too; ingest keys may not', async () => {
       assert.equal((await pending('', KEYS.admin)).model, MODEL);
-      const r = await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/labels/pending`, headers: bearer(KEYS.ingest) });
+      const r = await app.inject({
+        method: 'GET',
+        url: `/v1/models/${MODEL}/labels/pending`,
+        headers: bearer(KEYS.ingest),
+      });
       assert.equal(r.statusCode, 403);
-      const bad = await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/labels/pending?maxLabelsPerDevice=0`, headers: bearer(KEYS.trainer) });
+      const bad = await app.inject({
+        method: 'GET',
+        url: `/v1/models/${MODEL}/labels/pending?maxLabelsPerDevice=0`,
+        headers: bearer(KEYS.trainer),
+      });
       assert.equal(bad.statusCode, 400);
     });
   });

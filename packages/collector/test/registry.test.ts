@@ -16,11 +16,17 @@ for (const kind of STORE_KINDS) {
     after(() => close());
 
     test('publishes a version with content-addressed artifacts and its lineage', async () => {
-      const r = await publish(app, 'digits', '1.0.0', { batches: ['b-1'], trainer: { epochs: 3 }, codeVersion: 'abc123' });
+      const r = await publish(app, 'digits', '1.0.0', {
+        batches: ['b-1'],
+        trainer: { epochs: 3 },
+        codeVersion: 'abc123',
+      });
       assert.equal(r.statusCode, 201, r.body);
       assert.deepEqual(r.json(), { version: '1.0.0' });
 
-      const v = (await app.inject({ method: 'GET', url: '/v1/models/digits/versions/1.0.0', headers: bearer(KEYS.admin) })).json() as Version;
+      const v = (
+        await app.inject({ method: 'GET', url: '/v1/models/digits/versions/1.0.0', headers: bearer(KEYS.admin) })
+      ).json() as Version;
       assert.equal(v.createdBy, 'seed-trainer');
       assert.equal(v.meta.version, '1.0.0');
       assert.deepEqual(v.meta.batches, ['b-1']);
@@ -29,23 +35,35 @@ for (const kind of STORE_KINDS) {
       const files = defaultFiles('1.0.0');
       assert.deepEqual(
         v.artifacts,
-        files.map((f) => ({ format: f.format, name: f.name, url: `/v1/artifacts/${sha256(f.bytes)}`, sha256: sha256(f.bytes), bytes: f.bytes.length })),
+        files.map((f) => ({
+          format: f.format,
+          name: f.name,
+          url: `/v1/artifacts/${sha256(f.bytes)}`,
+          sha256: sha256(f.bytes),
+          bytes: f.bytes.length,
+        })),
       );
     });
 
     test('republishing a version is refused with 409 and changes nothing', async () => {
-      const before = (await app.inject({ method: 'GET', url: '/v1/models/digits/versions/1.0.0', headers: bearer(KEYS.admin) })).json();
+      const before = (
+        await app.inject({ method: 'GET', url: '/v1/models/digits/versions/1.0.0', headers: bearer(KEYS.admin) })
+      ).json();
       const r = await publish(app, 'digits', '1.0.0', { codeVersion: 'other' });
       assert.equal(r.statusCode, 409);
       assert.equal(r.json().code, 'EL_VERSION_EXISTS');
-      const afterwards = (await app.inject({ method: 'GET', url: '/v1/models/digits/versions/1.0.0', headers: bearer(KEYS.admin) })).json();
+      const afterwards = (
+        await app.inject({ method: 'GET', url: '/v1/models/digits/versions/1.0.0', headers: bearer(KEYS.admin) })
+      ).json();
       assert.deepEqual(afterwards, before);
     });
 
-    test('a model\'s first version becomes its stable, and the audit log says who did it', async () => {
+    test("a model's first version becomes its stable, and the audit log says who did it", async () => {
       const r = await app.inject({ method: 'GET', url: '/v1/models/digits/rollout', headers: bearer(KEYS.trainer) });
       assert.deepEqual(r.json(), { stable: '1.0.0', canary: null, canaryPercent: 0, auto: null });
-      const h = (await app.inject({ method: 'GET', url: '/v1/models/digits/rollout/history', headers: bearer(KEYS.admin) })).json();
+      const h = (
+        await app.inject({ method: 'GET', url: '/v1/models/digits/rollout/history', headers: bearer(KEYS.admin) })
+      ).json();
       assert.equal(h.entries.length, 1);
       assert.equal(h.entries[0].action, 'publish');
       assert.equal(h.entries[0].actor, 'seed-trainer');
@@ -56,8 +74,16 @@ for (const kind of STORE_KINDS) {
       const b = await publish(app, 'numbered', undefined, { parent: 'v1' });
       assert.deepEqual([a.statusCode, b.statusCode], [201, 201]);
       assert.deepEqual([a.json().version, b.json().version], ['v1', 'v2']);
-      const list = (await app.inject({ method: 'GET', url: '/v1/models/numbered/versions', headers: bearer(KEYS.admin) })).json();
-      assert.deepEqual(list.versions.map((v: Version) => [v.version, v.meta.parent]), [['v2', 'v1'], ['v1', null]]);
+      const list = (
+        await app.inject({ method: 'GET', url: '/v1/models/numbered/versions', headers: bearer(KEYS.admin) })
+      ).json();
+      assert.deepEqual(
+        list.versions.map((v: Version) => [v.version, v.meta.parent]),
+        [
+          ['v2', 'v1'],
+          ['v1', null],
+        ],
+      );
     });
 
     test('lists models with their latest version and rollout', async () => {
@@ -81,22 +107,48 @@ for (const kind of STORE_KINDS) {
         [{ ...meta({ version: 'x1' }), labels: [] }, defaultFiles('x'), 'EL_INVALID_VERSION'],
         [{ ...meta({ version: 'x1' }), extra: 1 }, defaultFiles('x'), 'EL_INVALID_VERSION'],
         [meta({ version: 'x1' }), [], 'EL_INVALID_ARTIFACT'],
-        [meta({ version: 'x1' }), [{ format: 'pickle', name: 'model.pkl', bytes: new Uint8Array(3) }], 'EL_INVALID_ARTIFACT'],
-        [meta({ version: 'x1' }), [{ format: 'onnx', name: '../../etc/passwd', bytes: new Uint8Array(3) }], 'EL_INVALID_ARTIFACT'],
-        [meta({ version: 'x1' }), [{ format: 'onnx', name: 'model.onnx', bytes: new Uint8Array(0) }], 'EL_INVALID_ARTIFACT'],
+        [
+          meta({ version: 'x1' }),
+          [{ format: 'pickle', name: 'model.pkl', bytes: new Uint8Array(3) }],
+          'EL_INVALID_ARTIFACT',
+        ],
+        [
+          meta({ version: 'x1' }),
+          [{ format: 'onnx', name: '../../etc/passwd', bytes: new Uint8Array(3) }],
+          'EL_INVALID_ARTIFACT',
+        ],
+        [
+          meta({ version: 'x1' }),
+          [{ format: 'onnx', name: 'model.onnx', bytes: new Uint8Array(0) }],
+          'EL_INVALID_ARTIFACT',
+        ],
       ];
       for (const [m, files, code] of cases) {
         const body = await multipart(m, files);
-        const r = await app.inject({ method: 'POST', url: '/v1/models/digits/versions', headers: { ...body.headers, ...bearer(KEYS.trainer) }, payload: body.payload });
+        const r = await app.inject({
+          method: 'POST',
+          url: '/v1/models/digits/versions',
+          headers: { ...body.headers, ...bearer(KEYS.trainer) },
+          payload: body.payload,
+        });
         assert.equal(r.statusCode, 422, `${JSON.stringify(m)?.slice(0, 40)} → ${r.body}`);
         assert.equal(r.json().code, code);
       }
-      const missing = await app.inject({ method: 'GET', url: '/v1/models/digits/versions/x1', headers: bearer(KEYS.admin) });
+      const missing = await app.inject({
+        method: 'GET',
+        url: '/v1/models/digits/versions/x1',
+        headers: bearer(KEYS.admin),
+      });
       assert.equal(missing.statusCode, 404);
     });
 
     test('a JSON body is not a publication', async () => {
-      const r = await app.inject({ method: 'POST', url: '/v1/models/digits/versions', headers: bearer(KEYS.trainer), payload: meta({ version: 'j1' }) });
+      const r = await app.inject({
+        method: 'POST',
+        url: '/v1/models/digits/versions',
+        headers: bearer(KEYS.trainer),
+        payload: meta({ version: 'j1' }),
+      });
       assert.equal(r.statusCode, 400);
     });
 
@@ -123,7 +175,11 @@ for (const kind of STORE_KINDS) {
         assert.equal(r.headers['cache-control'], 'public, max-age=31536000, immutable');
         assert.equal(r.headers['etag'], `"${sha}"`);
         assert.equal(r.headers['content-type'], 'application/octet-stream');
-        const again = await app.inject({ method: 'GET', url: `/v1/artifacts/${sha}?key=${KEYS.ingest}`, headers: { 'if-none-match': `"${sha}"` } });
+        const again = await app.inject({
+          method: 'GET',
+          url: `/v1/artifacts/${sha}?key=${KEYS.ingest}`,
+          headers: { 'if-none-match': `"${sha}"` },
+        });
         assert.equal(again.statusCode, 304);
         assert.equal(again.rawPayload.length, 0);
       }
@@ -137,7 +193,11 @@ for (const kind of STORE_KINDS) {
     });
 
     test('an unknown sha256 is 404 and a name is never a path', async () => {
-      const r = await app.inject({ method: 'GET', url: `/v1/artifacts/${'0'.repeat(64)}`, headers: bearer(KEYS.ingest) });
+      const r = await app.inject({
+        method: 'GET',
+        url: `/v1/artifacts/${'0'.repeat(64)}`,
+        headers: bearer(KEYS.ingest),
+      });
       assert.equal(r.statusCode, 404);
       assert.equal(r.json().code, 'EL_NOT_FOUND');
       for (const bad of ['..%2F..%2Fedgeloop.db', 'model.onnx', 'A'.repeat(64)]) {

@@ -32,18 +32,32 @@ declare global {
 }
 
 async function launch(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
 /** No element made from user text, no script run by it, and no CSP violation by the page itself. */
 async function assertInert(page: Page): Promise<void> {
   assert.equal(await page.evaluate(() => window.__xss), undefined, 'no injected script ran');
-  assert.equal(await page.evaluate(() => document.querySelectorAll('img, svg, b, i, script:not([src])').length), 0, 'no element came from user text');
+  assert.equal(
+    await page.evaluate(() => document.querySelectorAll('img, svg, b, i, script:not([src])').length),
+    0,
+    'no element came from user text',
+  );
   assert.deepEqual(await page.evaluate(() => window.__violations), [], 'the page itself keeps to its CSP');
 }
 
@@ -64,14 +78,23 @@ for (const kind of STORE_KINDS) {
 
     before(async () => {
       ({ app, close } = await makeApp(kind));
-      await store(app, hostile, voted, correction(hostile, XSS_LABEL, 'd1', XSS_COMMENT), correction(voted, XSS_MAJORITY, 'd1'), correction(voted, XSS_MAJORITY, 'd2'));
+      await store(
+        app,
+        hostile,
+        voted,
+        correction(hostile, XSS_LABEL, 'd1', XSS_COMMENT),
+        correction(voted, XSS_MAJORITY, 'd1'),
+        correction(voted, XSS_MAJORITY, 'd2'),
+      );
       base = await app.listen({ port: 0, host: '127.0.0.1' });
       browser = await launch();
       const context = await browser.newContext();
       page = await context.newPage();
       await page.addInitScript(() => {
         window.__violations = [];
-        document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+        document.addEventListener('securitypolicyviolation', (e) =>
+          window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`),
+        );
       });
     });
     after(async () => {
@@ -83,7 +106,14 @@ for (const kind of STORE_KINDS) {
       const r = await app.inject({ method: 'GET', url: '/admin/' });
       assert.equal(r.statusCode, 200);
       const csp = String(r.headers['content-security-policy']);
-      for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "require-trusted-types-for 'script'"]) {
+      for (const directive of [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "require-trusted-types-for 'script'",
+      ]) {
         assert.ok(csp.includes(directive), `${directive} in ${csp}`);
       }
       assert.ok(!csp.includes('unsafe-inline') && !csp.includes('unsafe-eval'));
@@ -131,14 +161,36 @@ for (const kind of STORE_KINDS) {
     });
 
     test('the metrics tab flags a version whose loop is blind, and only it', async () => {
-      await app.storage.events.insert([
-        stats({ model: MODEL, version: 'sure-of-all', predictions: 1200, lowConfidence: 0, confidenceHist: [0, 0, 0, 0, 0, 0, 0, 0, 0, 1200] }),
-        stats({ model: MODEL, version: 'healthy', predictions: 1200, lowConfidence: 80, confidenceHist: [0, 0, 0, 0, 20, 60, 120, 200, 300, 500] }),
-      ], Date.now());
+      await app.storage.events.insert(
+        [
+          stats({
+            model: MODEL,
+            version: 'sure-of-all',
+            predictions: 1200,
+            lowConfidence: 0,
+            confidenceHist: [0, 0, 0, 0, 0, 0, 0, 0, 0, 1200],
+          }),
+          stats({
+            model: MODEL,
+            version: 'healthy',
+            predictions: 1200,
+            lowConfidence: 80,
+            confidenceHist: [0, 0, 0, 0, 20, 60, 120, 200, 300, 500],
+          }),
+        ],
+        Date.now(),
+      );
       await page.click('nav button[data-tab=metrics]');
       await page.locator('table code', { hasText: 'sure-of-all' }).waitFor();
       // Version → the last column (the blind-loop flag).
-      const byVersion = new Map(await page.$$eval('table tr', (trs) => trs.map((tr) => [tr.querySelector('code')?.textContent ?? '', tr.lastElementChild?.textContent ?? ''] as [string, string])));
+      const byVersion = new Map(
+        await page.$$eval('table tr', (trs) =>
+          trs.map(
+            (tr) =>
+              [tr.querySelector('code')?.textContent ?? '', tr.lastElementChild?.textContent ?? ''] as [string, string],
+          ),
+        ),
+      );
       assert.match(byVersion.get('sure-of-all') ?? '', /^blind: no low-confidence prediction in 1200/);
       assert.equal(byVersion.get('healthy'), 'no');
       await assertInert(page);

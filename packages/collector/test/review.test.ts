@@ -5,7 +5,14 @@ import type { App } from '@edgeloop/collector';
 import { bearer, KEYS, makeApp, STORE_KINDS } from './helpers/stores.js';
 import { correction, freeze, labeled, MODEL, prediction, store } from './helpers/labels.js';
 
-type Item = { inputHash: string; predictionId: string; reason: string; input: unknown; predicted: { label: string; confidence: number }; corrections: { comment: string | null }[] };
+type Item = {
+  inputHash: string;
+  predictionId: string;
+  reason: string;
+  input: unknown;
+  predicted: { label: string; confidence: number };
+  corrections: { comment: string | null }[];
+};
 
 for (const kind of STORE_KINDS) {
   describe(`review queue (${kind})`, () => {
@@ -15,14 +22,21 @@ for (const kind of STORE_KINDS) {
     after(() => close());
 
     const queue = async (query = ''): Promise<{ total: number; items: Item[] }> => {
-      const r = await app.inject({ method: 'GET', url: `/v1/models/${MODEL}/review${query}`, headers: bearer(KEYS.admin) });
+      const r = await app.inject({
+        method: 'GET',
+        url: `/v1/models/${MODEL}/review${query}`,
+        headers: bearer(KEYS.admin),
+      });
       assert.equal(r.statusCode, 200, r.body);
       return r.json();
     };
     const hashes = async () => (await queue()).items.map((i) => i.inputHash).sort();
 
     const low = prediction({ seed: 1, reason: 'low_confidence', label: '4', confidence: 0.31 });
-    const lowAgain = { ...prediction({ seed: 1, reason: 'low_confidence', label: '4', confidence: 0.35 }), deviceId: 'other' };
+    const lowAgain = {
+      ...prediction({ seed: 1, reason: 'low_confidence', label: '4', confidence: 0.35 }),
+      deviceId: 'other',
+    };
     const sample = prediction({ seed: 2, reason: 'sample', confidence: 0.2 });
     const reported = prediction({ seed: 3, reason: 'reported', confidence: 0.3 });
     const lowNoInput = prediction({ seed: 4, reason: 'low_confidence', withInput: false });
@@ -33,7 +47,12 @@ for (const kind of STORE_KINDS) {
     test('lists only low-confidence predictions without a trusted label, one item per input', async () => {
       await store(app, low, lowAgain, sample, reported, lowNoInput, lowReviewed, lowCorrected, otherModel);
       await store(app, correction(lowCorrected, '2', 'a', 'it is a <b>2</b>'));
-      const r = await app.inject({ method: 'POST', url: `/v1/events/${lowReviewed.id}/label`, headers: bearer(KEYS.admin), payload: { label: '5' } });
+      const r = await app.inject({
+        method: 'POST',
+        url: `/v1/events/${lowReviewed.id}/label`,
+        headers: bearer(KEYS.admin),
+        payload: { label: '5' },
+      });
       assert.equal(r.statusCode, 201);
       assert.deepEqual(await hashes(), [low.inputHash, lowNoInput.inputHash, lowCorrected.inputHash].sort());
       const { items, total } = await queue();
@@ -44,7 +63,10 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(item.predicted, { label: '4', confidence: 0.35 });
       assert.deepEqual(item.input, low.input);
       assert.equal(items.find((i) => i.inputHash === lowNoInput.inputHash)!.input, null);
-      assert.equal(items.find((i) => i.inputHash === lowCorrected.inputHash)!.corrections[0]!.comment, 'it is a <b>2</b>');
+      assert.equal(
+        items.find((i) => i.inputHash === lowCorrected.inputHash)!.corrections[0]!.comment,
+        'it is a <b>2</b>',
+      );
     });
 
     test('an input resolved into a batch leaves the queue', async () => {
@@ -71,7 +93,12 @@ for (const kind of STORE_KINDS) {
 
     test('a label must be a short string and nothing else', async () => {
       for (const payload of [{ label: '' }, { label: 'x'.repeat(65) }, { label: 3 }, { label: '1', extra: true }, {}]) {
-        const r = await app.inject({ method: 'POST', url: `/v1/events/${lowNoInput.id}/label`, headers: bearer(KEYS.admin), payload });
+        const r = await app.inject({
+          method: 'POST',
+          url: `/v1/events/${lowNoInput.id}/label`,
+          headers: bearer(KEYS.admin),
+          payload,
+        });
         assert.equal(r.statusCode, 400, JSON.stringify(payload));
         assert.equal(r.json().code, 'EL_INVALID_BODY');
       }
@@ -83,7 +110,10 @@ for (const kind of STORE_KINDS) {
       const first = await queue('?limit=4');
       const second = await queue('?limit=4&offset=4');
       assert.equal(first.total, all.total);
-      assert.deepEqual([...first.items, ...second.items].map((i) => i.inputHash), all.items.slice(0, 8).map((i) => i.inputHash));
+      assert.deepEqual(
+        [...first.items, ...second.items].map((i) => i.inputHash),
+        all.items.slice(0, 8).map((i) => i.inputHash),
+      );
     });
 
     test('a tie from a batch is listed first until someone labels it', async () => {

@@ -13,10 +13,21 @@ for (const kind of STORE_KINDS) {
     const put = (body: unknown, key: string = KEYS.trainer) =>
       app.inject({ method: 'PUT', url: '/v1/models/digits/rollout', headers: bearer(key), payload: body as object });
     const post = (action: 'promote' | 'rollback', body?: unknown, key: string = KEYS.admin) =>
-      app.inject({ method: 'POST', url: `/v1/models/digits/rollout/${action}`, headers: bearer(key), ...(body === undefined ? {} : { payload: body as object }) });
+      app.inject({
+        method: 'POST',
+        url: `/v1/models/digits/rollout/${action}`,
+        headers: bearer(key),
+        ...(body === undefined ? {} : { payload: body as object }),
+      });
     const history = async () =>
-      (await app.inject({ method: 'GET', url: '/v1/models/digits/rollout/history', headers: bearer(KEYS.admin) })).json().entries as {
-        action: string; actor: string; reason: string; before: unknown; after: { stable: string; canary: string | null; canaryPercent: number };
+      (
+        await app.inject({ method: 'GET', url: '/v1/models/digits/rollout/history', headers: bearer(KEYS.admin) })
+      ).json().entries as {
+        action: string;
+        actor: string;
+        reason: string;
+        before: unknown;
+        after: { stable: string; canary: string | null; canaryPercent: number };
       }[];
 
     before(async () => {
@@ -43,7 +54,7 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(r.json().auto, AUTO);
     });
 
-    test('lowering a live canary\'s percent is refused: rolling back ends it', async () => {
+    test("lowering a live canary's percent is refused: rolling back ends it", async () => {
       for (const canaryPercent of [10, 0]) {
         const r = await put({ stable: 'v1', canary: 'v2', canaryPercent });
         assert.equal(r.statusCode, 422);
@@ -68,7 +79,12 @@ for (const kind of STORE_KINDS) {
         const r = await put(body);
         assert.equal(r.statusCode, status, `${JSON.stringify(body)} → ${r.body}`);
       }
-      const unknown = await app.inject({ method: 'PUT', url: '/v1/models/nothing/rollout', headers: bearer(KEYS.admin), payload: { stable: 'v1', canary: null, canaryPercent: 0 } });
+      const unknown = await app.inject({
+        method: 'PUT',
+        url: '/v1/models/nothing/rollout',
+        headers: bearer(KEYS.admin),
+        payload: { stable: 'v1', canary: null, canaryPercent: 0 },
+      });
       assert.equal(unknown.statusCode, 404);
       assert.equal(unknown.json().code, 'EL_MODEL_NOT_FOUND');
     });
@@ -82,14 +98,22 @@ for (const kind of STORE_KINDS) {
       }
       const g = await app.inject({ method: 'GET', url: '/v1/models/digits/rollout', headers: bearer(KEYS.admin) });
       assert.equal(g.json().stable, 'v1');
-      const m = await app.inject({ method: 'GET', url: '/v1/models/digits/manifest?device=d-1', headers: bearer(KEYS.ingest) });
+      const m = await app.inject({
+        method: 'GET',
+        url: '/v1/models/digits/manifest?device=d-1',
+        headers: bearer(KEYS.ingest),
+      });
       assert.equal(m.statusCode, 200, m.body);
     });
 
     test('only admins promote and roll back', async () => {
       assert.equal((await post('promote', undefined, KEYS.trainer)).statusCode, 403);
       assert.equal((await post('rollback', undefined, KEYS.ingest)).statusCode, 403);
-      assert.equal((await app.inject({ method: 'GET', url: '/v1/models/digits/rollout/history', headers: bearer(KEYS.trainer) })).statusCode, 403);
+      assert.equal(
+        (await app.inject({ method: 'GET', url: '/v1/models/digits/rollout/history', headers: bearer(KEYS.trainer) }))
+          .statusCode,
+        403,
+      );
     });
 
     test('promote makes the canary stable and records who and why', async () => {

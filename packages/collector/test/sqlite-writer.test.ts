@@ -22,7 +22,12 @@ import {
 } from '@edgeloop/collector/internal';
 
 const send = (app: App, events: Event[]) =>
-  app.inject({ method: 'POST', url: '/v1/events', headers: { 'content-type': 'application/json', ...bearer(KEYS.ingest) }, payload: JSON.stringify({ events }) });
+  app.inject({
+    method: 'POST',
+    url: '/v1/events',
+    headers: { 'content-type': 'application/json', ...bearer(KEYS.ingest) },
+    payload: JSON.stringify({ events }),
+  });
 
 const sqlitePath = (s: TestStore) => (s.options as { sqlite: { path: string } }).sqlite.path;
 
@@ -85,7 +90,10 @@ describe('SQLite ingest writer', () => {
       const batches = Array.from({ length: 10 }, () => predictions(30, { model: 'closing' }));
       const results = batches.map((b, i) => storage.events.insert(b, i));
       await storage.close();
-      assert.deepEqual(await Promise.all(results), batches.map(() => ({ inserted: 30, duplicates: 0 })));
+      assert.deepEqual(
+        await Promise.all(results),
+        batches.map(() => ({ inserted: 30, duplicates: 0 })),
+      );
       const reopened = s.open();
       await reopened.migrate();
       assert.equal(await reopened.events.count({ model: 'closing' }), 300);
@@ -112,7 +120,10 @@ describe('SQLite migration 003_event_indexes', () => {
       const r = await freeze(app);
       assert.equal(r.statusCode, 201, r.body);
       const { lines } = await examplesOf(app, r.json().id);
-      assert.deepEqual(lines.map((e) => [e.inputHash, e.label, e.input]), [[first.inputHash, '4', later.input]]);
+      assert.deepEqual(
+        lines.map((e) => [e.inputHash, e.label, e.input]),
+        [[first.inputHash, '4', later.input]],
+      );
     } finally {
       await close();
     }
@@ -123,28 +134,69 @@ describe('SQLite migration 003_event_indexes', () => {
     try {
       // The store as the collector left it before 003: the (model, input_hash) index, events already in.
       const old = openSqlite({ path: sqlitePath(s) });
-      migrateSqlite(old, [...eventMigrations.filter((m) => m.name !== '003_event_indexes'), ...labelMigrations, ...batchMigrations]);
+      migrateSqlite(old, [
+        ...eventMigrations.filter((m) => m.name !== '003_event_indexes'),
+        ...labelMigrations,
+        ...batchMigrations,
+      ]);
       const p = prediction({ seed: 7 });
       const c = correction(p, '3', 'device-c');
       const insert = old.prepare(
         'INSERT INTO events (id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       );
-      insert.run(p.id, p.model, p.version, p.deviceId, p.type, p.ts, 1, p.inputHash, null, p.output.label, p.output.confidence, p.reason, JSON.stringify(p));
-      insert.run(c.id, c.model, c.version, c.deviceId, c.type, c.ts, 2, null, c.predictionId, c.label, null, null, JSON.stringify(c));
+      insert.run(
+        p.id,
+        p.model,
+        p.version,
+        p.deviceId,
+        p.type,
+        p.ts,
+        1,
+        p.inputHash,
+        null,
+        p.output.label,
+        p.output.confidence,
+        p.reason,
+        JSON.stringify(p),
+      );
+      insert.run(
+        c.id,
+        c.model,
+        c.version,
+        c.deviceId,
+        c.type,
+        c.ts,
+        2,
+        null,
+        c.predictionId,
+        c.label,
+        null,
+        null,
+        JSON.stringify(c),
+      );
       old.close();
 
       const { app, close } = await makeApp('sqlite', { storage: s.options });
       try {
         const check = new Database(sqlitePath(s), { readonly: true });
-        const indexes = check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'").pluck().all();
+        const indexes = check
+          .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
+          .pluck()
+          .all();
         check.close();
         assert.ok(indexes.includes('events_input_key'), `indexes: ${indexes.join(', ')}`);
-        assert.ok(!indexes.includes('events_input_hash') && !indexes.includes('events_model_type'), 'the old indexes are dropped');
+        assert.ok(
+          !indexes.includes('events_input_hash') && !indexes.includes('events_model_type'),
+          'the old indexes are dropped',
+        );
         assert.deepEqual(await app.storage.events.get(p.id), p);
         const r = await freeze(app);
         assert.equal(r.statusCode, 201, r.body);
         const { lines: examples } = await examplesOf(app, r.json().id);
-        assert.deepEqual(examples.map((e) => [e.inputHash, e.label, e.input]), [[p.inputHash, '3', p.input]]);
+        assert.deepEqual(
+          examples.map((e) => [e.inputHash, e.label, e.input]),
+          [[p.inputHash, '3', p.input]],
+        );
       } finally {
         await close();
       }

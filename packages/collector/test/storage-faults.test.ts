@@ -16,7 +16,12 @@ import { makeStore, bearer, KEYS, PG_URL, type TestStore } from './helpers/store
 import { predictions } from './helpers/events.js';
 
 const send = (app: App, events: Event[]) =>
-  app.inject({ method: 'POST', url: '/v1/events', headers: { 'content-type': 'application/json', ...bearer(KEYS.ingest) }, payload: JSON.stringify({ events }) });
+  app.inject({
+    method: 'POST',
+    url: '/v1/events',
+    headers: { 'content-type': 'application/json', ...bearer(KEYS.ingest) },
+    payload: JSON.stringify({ events }),
+  });
 
 function assertUnavailable(r: Awaited<ReturnType<typeof send>>): void {
   assert.equal(r.statusCode, 503, r.body);
@@ -30,7 +35,13 @@ describe('SQLite unavailable', () => {
   before(async () => {
     store = await makeStore('sqlite');
     const path = (store.options as { sqlite: { path: string } }).sqlite.path;
-    app = await buildApp({ storage: { sqlite: { path, busyTimeoutMs: 50 } }, dataDir: store.dataDir, seedKeys: KEYS, controller: false, rateLimit: false });
+    app = await buildApp({
+      storage: { sqlite: { path, busyTimeoutMs: 50 } },
+      dataDir: store.dataDir,
+      seedKeys: KEYS,
+      controller: false,
+      rateLimit: false,
+    });
   });
   after(async () => {
     await app.close();
@@ -127,7 +138,13 @@ describe('PostgreSQL unavailable', () => {
     url.port = String(cable.port);
     url.searchParams.set('application_name', appName);
     const schema = (store.options as { postgres: { schema: string } }).postgres.schema;
-    app = await buildApp({ storage: { postgres: { url: url.href, schema, connectTimeoutMs: 1000 } }, dataDir: store.dataDir, seedKeys: KEYS, controller: false, rateLimit: false });
+    app = await buildApp({
+      storage: { postgres: { url: url.href, schema, connectTimeoutMs: 1000 } },
+      dataDir: store.dataDir,
+      seedKeys: KEYS,
+      controller: false,
+      rateLimit: false,
+    });
   });
   after(async () => {
     await app.close();

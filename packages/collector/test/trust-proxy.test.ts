@@ -8,7 +8,10 @@ const PROXY = '10.0.0.1';
 
 /** An app whose budget is 2 requests a minute per (key, client IP). */
 async function withApp(trustProxy: CollectorConfig['trustProxy'], run: (app: App) => Promise<void>) {
-  const { app, close } = await makeApp('sqlite', { rateLimit: { max: 2, timeWindowMs: 60_000 }, ...(trustProxy === undefined ? {} : { trustProxy }) });
+  const { app, close } = await makeApp('sqlite', {
+    rateLimit: { max: 2, timeWindowMs: 60_000 },
+    ...(trustProxy === undefined ? {} : { trustProxy }),
+  });
   try {
     await run(app);
   } finally {
@@ -49,20 +52,39 @@ describe('trustProxy', () => {
   test('a CIDR list: X-Forwarded-For is honoured only from the proxies it names', async () => {
     await withApp(['10.0.0.0/8', '192.0.2.7'], async (app) => {
       assert.deepEqual(await statuses(app, ['1.1.1.1', '2.2.2.2', '3.3.3.3']), [200, 200, 200]);
-      assert.deepEqual(await statuses(app, ['4.4.4.4', '5.5.5.5', '6.6.6.6'], '198.51.100.9'), [200, 200, 429], 'an untrusted sender cannot pick its IP');
+      assert.deepEqual(
+        await statuses(app, ['4.4.4.4', '5.5.5.5', '6.6.6.6'], '198.51.100.9'),
+        [200, 200, 429],
+        'an untrusted sender cannot pick its IP',
+      );
     });
   });
 
   test('a client cannot forge its way out of the budget: only the hop the trusted proxy added counts', async () => {
     await withApp('10.0.0.0/8', async (app) => {
-      assert.deepEqual(await statuses(app, ['9.9.9.1, 1.1.1.1', '9.9.9.2, 1.1.1.1', '9.9.9.3, 1.1.1.1']), [200, 200, 429]);
+      assert.deepEqual(
+        await statuses(app, ['9.9.9.1, 1.1.1.1', '9.9.9.2, 1.1.1.1', '9.9.9.3, 1.1.1.1']),
+        [200, 200, 429],
+      );
       assert.deepEqual(await statuses(app, ['9.9.9.1, 2.2.2.2']), [200]);
     });
   });
 
   test('bad values fail at start-up with EL_INVALID_CONFIG', async () => {
-    for (const trustProxy of [1, 'not-an-address', ['10.0.0.0/33'], '10.0.0.1,', '', [], {}] as unknown as CollectorConfig['trustProxy'][]) {
-      assert.throws(() => resolveConfig({ trustProxy }), (err: Error & { code?: string }) => err.code === 'EL_INVALID_CONFIG', JSON.stringify(trustProxy));
+    for (const trustProxy of [
+      1,
+      'not-an-address',
+      ['10.0.0.0/33'],
+      '10.0.0.1,',
+      '',
+      [],
+      {},
+    ] as unknown as CollectorConfig['trustProxy'][]) {
+      assert.throws(
+        () => resolveConfig({ trustProxy }),
+        (err: Error & { code?: string }) => err.code === 'EL_INVALID_CONFIG',
+        JSON.stringify(trustProxy),
+      );
     }
     await assert.rejects(buildApp({ trustProxy: 'nope', storage: { sqlite: { path: ':memory:' } } }), /trustProxy/);
     assert.equal(resolveConfig({}).trustProxy, false);

@@ -28,17 +28,30 @@ describe('unload-time send from another origin', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     app.server.on('request', (req) => methods.push(`${req.method} ${req.url?.split('?')[0]}`));
     collectorUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    page = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>app</title>'));
+    page = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>app</title>'),
+    );
     await new Promise<void>((r) => page.listen(0, '127.0.0.1', r));
     pageUrl = `http://localhost:${(page.address() as AddressInfo).port}/`;
     try {
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        args: [
+          '--headless=new',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
         // Playwright gives every launch a fresh temporary profile (it refuses --user-data-dir).
       });
     } catch (err) {
-      throw new Error(`Chromium did not start from ${CHROMIUM} (${(err as Error).message}); install it (apt-get install chromium) or set CHROMIUM_PATH`);
+      throw new Error(
+        `Chromium did not start from ${CHROMIUM} (${(err as Error).message}); install it (apt-get install chromium) or set CHROMIUM_PATH`,
+      );
     }
   });
   after(async () => {
@@ -53,7 +66,12 @@ describe('unload-time send from another origin', () => {
     const events = predictions(5, { model: 'unload-fetch' });
     const result = await tab.evaluate(
       async ({ url, body }) => {
-        const r = await fetch(url, { method: 'POST', keepalive: true, headers: { 'content-type': 'text/plain;charset=UTF-8' }, body });
+        const r = await fetch(url, {
+          method: 'POST',
+          keepalive: true,
+          headers: { 'content-type': 'text/plain;charset=UTF-8' },
+          body,
+        });
         return { status: r.status, json: await r.json() };
       },
       { url: `${collectorUrl}/v1/events?key=${KEYS.ingest}`, body: JSON.stringify({ events }) },
@@ -71,9 +89,17 @@ describe('unload-time send from another origin', () => {
     const events = predictions(20, { model: 'unload-pagehide' });
     await tab.evaluate(
       ({ url, body }) => {
-        (globalThis as unknown as { addEventListener(type: string, fn: () => void): void }).addEventListener('pagehide', () => {
-          void fetch(url, { method: 'POST', keepalive: true, headers: { 'content-type': 'text/plain;charset=UTF-8' }, body });
-        });
+        (globalThis as unknown as { addEventListener(type: string, fn: () => void): void }).addEventListener(
+          'pagehide',
+          () => {
+            void fetch(url, {
+              method: 'POST',
+              keepalive: true,
+              headers: { 'content-type': 'text/plain;charset=UTF-8' },
+              body,
+            });
+          },
+        );
       },
       { url: `${collectorUrl}/v1/events?key=${KEYS.ingest}`, body: JSON.stringify({ events }) },
     );

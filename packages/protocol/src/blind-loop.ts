@@ -19,11 +19,17 @@ export const BLIND_LOOP_DEFAULTS: BlindLoopOptions = { minPredictions: 1000, max
 
 export const BlindLoop = Type.Object(
   {
-    blind: Type.Boolean({ description: 'true: the histogram is degenerate, the loop learns nothing from this version' }),
-    reason: Type.Union([Type.String(), Type.Null()], { description: 'why it is flagged, or why it is not judged yet; null when healthy' }),
+    blind: Type.Boolean({
+      description: 'true: the histogram is degenerate, the loop learns nothing from this version',
+    }),
+    reason: Type.Union([Type.String(), Type.Null()], {
+      description: 'why it is flagged, or why it is not judged yet; null when healthy',
+    }),
     predictions: Type.Integer({ minimum: 0 }),
     lowConfidence: Type.Integer({ minimum: 0 }),
-    topBinShare: Type.Union([Type.Number(), Type.Null()], { description: 'share of predictions with confidence in [0.9, 1]' }),
+    topBinShare: Type.Union([Type.Number(), Type.Null()], {
+      description: 'share of predictions with confidence in [0.9, 1]',
+    }),
     minPredictions: Type.Integer({ minimum: 0 }),
     maxTopBinShare: Type.Number(),
   },
@@ -44,14 +50,29 @@ export function blindLoopOf(f: ConfidenceFigures, options: Partial<BlindLoopOpti
   const binned = f.confidenceHist.reduce((a, b) => a + b, 0);
   const top = f.confidenceHist[f.confidenceHist.length - 1] ?? 0;
   const topBinShare = binned > 0 ? top / binned : null;
-  const base = { predictions: f.predictions, lowConfidence: f.lowConfidence, topBinShare, minPredictions, maxTopBinShare };
-  if (f.predictions < minPredictions) return { ...base, blind: false, reason: `not judged: ${f.predictions} predictions, fewer than ${minPredictions}` };
+  const base = {
+    predictions: f.predictions,
+    lowConfidence: f.lowConfidence,
+    topBinShare,
+    minPredictions,
+    maxTopBinShare,
+  };
+  if (f.predictions < minPredictions)
+    return { ...base, blind: false, reason: `not judged: ${f.predictions} predictions, fewer than ${minPredictions}` };
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
   if (f.lowConfidence === 0) {
-    return { ...base, blind: true, reason: `no low-confidence prediction in ${f.predictions}${topBinShare !== null ? ` (${pct(topBinShare)} in the top confidence bin)` : ''}: nothing reaches the collector to learn from; check the input's scale and normalisation and the output kind` };
+    return {
+      ...base,
+      blind: true,
+      reason: `no low-confidence prediction in ${f.predictions}${topBinShare !== null ? ` (${pct(topBinShare)} in the top confidence bin)` : ''}: nothing reaches the collector to learn from; check the input's scale and normalisation and the output kind`,
+    };
   }
   if (topBinShare !== null && topBinShare >= maxTopBinShare) {
-    return { ...base, blind: true, reason: `${pct(topBinShare)} of ${f.predictions} predictions in the top confidence bin (limit ${pct(maxTopBinShare)}): the model is sure of nearly everything; check the input's scale and normalisation and the output kind` };
+    return {
+      ...base,
+      blind: true,
+      reason: `${pct(topBinShare)} of ${f.predictions} predictions in the top confidence bin (limit ${pct(maxTopBinShare)}): the model is sure of nearly everything; check the input's scale and normalisation and the output kind`,
+    };
   }
   return { ...base, blind: false, reason: null };
 }

@@ -60,7 +60,6 @@ export function newId(now: number = Date.now()): string {
   return String.fromCharCode.apply(null, chars);
 }
 
-
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** Whether `id` is a canonical lower-case RFC 9562 UUID (any version). */

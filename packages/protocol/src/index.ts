@@ -42,11 +42,24 @@ export type { TSchema } from './schemas.js';
 export { checkEvent } from './validate.js';
 // inputSpecProblem and modelInputShape: `@edgeloop/protocol/model-io` (a subpath, so a browser bundle that does not
 // use them never carries them).
-export { BlindLoop, BLIND_LOOP_DEFAULTS, blindLoopOf, type BlindLoopOptions, type ConfidenceFigures } from './blind-loop.js';
+export {
+  BlindLoop,
+  BLIND_LOOP_DEFAULTS,
+  blindLoopOf,
+  type BlindLoopOptions,
+  type ConfidenceFigures,
+} from './blind-loop.js';
 export { murmur3_32, bucketOf, inCanary } from './bucketing.js';
 export { newId, isUuid, uuidv7Time, MODEL_NAME_RE, SHA256_RE } from './ids.js';
 export { sha256Hex } from './hash.js';
-export { endpoint, type Endpoint, type EndpointScope, type HttpMethod, type BodyEncoding, type Stream } from './api/endpoint.js';
+export {
+  endpoint,
+  type Endpoint,
+  type EndpointScope,
+  type HttpMethod,
+  type BodyEncoding,
+  type Stream,
+} from './api/endpoint.js';
 export * from './api/endpoints.js';
 export {
   BatchId,

@@ -13,7 +13,8 @@ export function inputSpecProblem(input: InputSpec): string | null {
       return `input.normalize.${key} has ${v.length} values for ${channels} channels (the last axis of input.shape [${input.shape.join(', ')}]): give one per channel, or one for all`;
     }
   }
-  if (input.layout === 'nchw' && input.shape.length < 2) return `input.layout "nchw" needs a channel axis: input.shape [${input.shape.join(', ')}] has one axis`;
+  if (input.layout === 'nchw' && input.shape.length < 2)
+    return `input.layout "nchw" needs a channel axis: input.shape [${input.shape.join(', ')}] has one axis`;
   return null;
 }
 

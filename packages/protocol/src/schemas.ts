@@ -159,33 +159,55 @@ export const InputSpec = Type.Object(
       {
         scale: Type.Number(),
         offset: Type.Number(),
-        mean: Type.Optional(Type.Array(Type.Number(), { minItems: 1, maxItems: 64, description: 'per channel (the last axis of `shape`)' })),
-        std: Type.Optional(Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1, maxItems: 64, description: 'per channel (the last axis of `shape`)' })),
+        mean: Type.Optional(
+          Type.Array(Type.Number(), {
+            minItems: 1,
+            maxItems: 64,
+            description: 'per channel (the last axis of `shape`)',
+          }),
+        ),
+        std: Type.Optional(
+          Type.Array(Type.Number({ exclusiveMinimum: 0 }), {
+            minItems: 1,
+            maxItems: 64,
+            description: 'per channel (the last axis of `shape`)',
+          }),
+        ),
       },
-      { ...closed, description: 'model input = (raw * scale + offset − mean[c]) / std[c], c the channel (mean 0 and std 1 when absent)' },
+      {
+        ...closed,
+        description:
+          'model input = (raw * scale + offset − mean[c]) / std[c], c the channel (mean 0 and std 1 when absent)',
+      },
     ),
     layout: Type.Optional(InputLayout),
   },
   closed,
 );
 
-export const Policy = Type.Object(
-  { lowConfidence: Probability, sampleRate: Probability },
-  closed,
-);
+export const Policy = Type.Object({ lowConfidence: Probability, sampleRate: Probability }, closed);
 
 /**
  * What the model's first output holds: `probabilities` (one distribution over the labels; the default),
  * `logits` (unnormalised scores: the runtime applies softmax) or `sigmoid` (multi-label: one logit per label, the
  * runtime applies the logistic sigmoid to each on its own).
  */
-export const OutputKind = Type.Union([Type.Literal('probabilities'), Type.Literal('logits'), Type.Literal('sigmoid')], { description: 'absent: `probabilities`' });
+export const OutputKind = Type.Union([Type.Literal('probabilities'), Type.Literal('logits'), Type.Literal('sigmoid')], {
+  description: 'absent: `probabilities`',
+});
 
 /** What the model's output means to the runtime: its kind, and a temperature that divides the logits (calibration). */
 export const OutputSpec = Type.Object(
   {
     kind: Type.Optional(OutputKind),
-    temperature: Type.Optional(Type.Number({ minimum: 0.01, maximum: 100, description: 'runtime scores softmax(z / temperature), z the logits (log p for probabilities), or sigmoid(z / temperature) per label' })),
+    temperature: Type.Optional(
+      Type.Number({
+        minimum: 0.01,
+        maximum: 100,
+        description:
+          'runtime scores softmax(z / temperature), z the logits (log p for probabilities), or sigmoid(z / temperature) per label',
+      }),
+    ),
   },
   closed,
 );
@@ -261,10 +283,7 @@ export const Batch = Type.Object(
 export const Split = Type.Union([Type.Literal('train'), Type.Literal('val'), Type.Literal('golden')]);
 
 /** One line of `GET /v1/batches/:id/examples` (NDJSON). */
-export const Example = Type.Object(
-  { inputHash: Sha256Hex, input: Tensor, label: Label, split: Split },
-  closed,
-);
+export const Example = Type.Object({ inputHash: Sha256Hex, input: Tensor, label: Label, split: Split }, closed);
 
 export const GateMetric = Type.Object(
   {

@@ -12,11 +12,14 @@ const validators = {
 };
 type EventType = keyof typeof validators;
 
-const ALLOWED = Object.keys(validators).map((t) => JSON.stringify(t)).join(', ');
+const ALLOWED = Object.keys(validators)
+  .map((t) => JSON.stringify(t))
+  .join(', ');
 
 /** Validates one event against the wire schema its `type` names; returns the event, or its first problem as a message. */
 export function checkEvent(value: unknown): { ok: true; event: Event } | { ok: false; message: string } {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, message: '/ must be an object (an event)' };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { ok: false, message: '/ must be an object (an event)' };
   if (!Object.hasOwn(value, 'type')) return { ok: false, message: `/ must have property "type", one of ${ALLOWED}` };
   const { type } = value as { type: unknown };
   if (typeof type !== 'string' || !Object.hasOwn(validators, type)) {
@@ -28,12 +31,20 @@ export function checkEvent(value: unknown): { ok: true; event: Event } | { ok: f
   const where = first?.instancePath || '/';
   // TypeBox reports an unknown field as "schema is false" (additionalProperties: false); say what that means.
   const unknownField = first?.keyword === 'boolean' && first.schemaPath.endsWith('/additionalProperties');
-  const what = unknownField ? 'is not allowed (no additional properties)' : (first?.message ?? `is not a valid ${type} event`);
+  const what = unknownField
+    ? 'is not allowed (no additional properties)'
+    : (first?.message ?? `is not a valid ${type} event`);
   return { ok: false, message: `${where} ${what}` };
 }
 
 // What the sender put in `type`, short enough for a message.
 function shown(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : String(value);
+  return value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? 'an array'
+      : typeof value === 'object'
+        ? 'an object'
+        : String(value);
 }

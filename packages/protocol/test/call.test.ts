@@ -13,7 +13,10 @@ function fakeFetch(answer: Response, sent: Sent[]): typeof fetch {
 
 test('params are URL-encoded into the path and the query is appended', () => {
   assert.equal(pathOf(getBatchExamples, { id: 'a/b c' }), '/v1/batches/a%2Fb%20c/examples');
-  assert.equal(pathOf(getPendingLabels, { model: 'digits' }, { maxLabelsPerDevice: 5, other: undefined }), '/v1/models/digits/labels/pending?maxLabelsPerDevice=5');
+  assert.equal(
+    pathOf(getPendingLabels, { model: 'digits' }, { maxLabelsPerDevice: 5, other: undefined }),
+    '/v1/models/digits/labels/pending?maxLabelsPerDevice=5',
+  );
   assert.throws(() => pathOf(getBatchExamples, {}), /params\.id is missing/);
 });
 
@@ -35,24 +38,42 @@ test('a JSON body is sent with its content type and the key as a bearer token; t
   assert.equal(sent[0]!.init.body, JSON.stringify(rollout));
 });
 
-test('NDJSON bodies and answers are lines of the spec\'s schema', async () => {
+test("NDJSON bodies and answers are lines of the spec's schema", async () => {
   const sent: Sent[] = [];
-  const example = { inputHash: 'a'.repeat(64), input: { dtype: 'uint8' as const, shape: [1], data: 'AA==' }, label: '1', split: 'golden' as const };
-  await call(putGolden, { params: { model: 'm' }, body: [example, example], fetch: fakeFetch(Response.json({}), sent) });
+  const example = {
+    inputHash: 'a'.repeat(64),
+    input: { dtype: 'uint8' as const, shape: [1], data: 'AA==' },
+    label: '1',
+    split: 'golden' as const,
+  };
+  await call(putGolden, {
+    params: { model: 'm' },
+    body: [example, example],
+    fetch: fakeFetch(Response.json({}), sent),
+  });
   assert.equal((sent[0]!.init.headers as Record<string, string>)['content-type'], 'application/x-ndjson');
   assert.equal(sent[0]!.init.body, `${JSON.stringify(example)}\n${JSON.stringify(example)}\n`);
-  const lines = await call(getBatchExamples, { params: { id: 'b' }, fetch: fakeFetch(new Response(`${JSON.stringify(example)}\n\n`), []) });
+  const lines = await call(getBatchExamples, {
+    params: { id: 'b' },
+    fetch: fakeFetch(new Response(`${JSON.stringify(example)}\n\n`), []),
+  });
   assert.deepEqual(lines, [example]);
 });
 
 test('an error answer throws ApiError with the status, the stable code and the message', async () => {
   const body = { statusCode: 409, code: 'EL_EMPTY_BATCH', error: 'Conflict', message: 'Nothing labeled' };
-  const err = await call(getPendingLabels, { params: { model: 'm' }, fetch: fakeFetch(Response.json(body, { status: 409 }), []) }).catch((e: unknown) => e);
+  const err = await call(getPendingLabels, {
+    params: { model: 'm' },
+    fetch: fakeFetch(Response.json(body, { status: 409 }), []),
+  }).catch((e: unknown) => e);
   assert.ok(err instanceof ApiError);
   assert.equal(err.status, 409);
   assert.equal(err.code, 'EL_EMPTY_BATCH');
   assert.equal(err.message, 'Nothing labeled');
   assert.equal(err.endpoint, 'GET /v1/models/m/labels/pending');
-  const proxy = await call(getPendingLabels, { params: { model: 'm' }, fetch: fakeFetch(new Response('Bad gateway', { status: 502 }), []) }).catch((e: unknown) => e);
+  const proxy = await call(getPendingLabels, {
+    params: { model: 'm' },
+    fetch: fakeFetch(new Response('Bad gateway', { status: 502 }), []),
+  }).catch((e: unknown) => e);
   assert.equal((proxy as ApiError).code, 'HTTP_502');
 });

@@ -37,5 +37,8 @@ test('newId makes UUIDv7 ids that carry their time', () => {
 });
 
 test('sha256Hex hashes raw bytes', async () => {
-  assert.equal(await sha256Hex(new TextEncoder().encode('abc')), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  assert.equal(
+    await sha256Hex(new TextEncoder().encode('abc')),
+    'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+  );
 });

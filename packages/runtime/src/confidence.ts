@@ -38,7 +38,8 @@ function rank(probs: ArrayLike<number>, keep: number): number {
 
 function topKOf(probs: ArrayLike<number>, labels: readonly string[], k: number): TopK[] {
   const topK: TopK[] = [];
-  for (let j = 0; j < ranked && j < k; j++) topK.push({ label: labels[top[j]!] ?? String(top[j]), p: clamp(probs[top[j]!]!) });
+  for (let j = 0; j < ranked && j < k; j++)
+    topK.push({ label: labels[top[j]!] ?? String(top[j]), p: clamp(probs[top[j]!]!) });
   return topK;
 }
 

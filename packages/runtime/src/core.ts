@@ -3,8 +3,25 @@
  * what is kept, corrections, per-version stats, the outbox and the model updater. Logging happens after a
  * prediction resolves, never on its path.
  */
-import { MODEL_NAME_RE, newId, sha256Hex, type CorrectionEvent, type ErrorEvent, type Event, type Manifest, type PredictionEvent } from '@edgeloop/protocol';
-import type { ModelInput, OutboxStatus, Prediction, ReportOptions, RuntimeEvents, RuntimeOptions, RuntimeStatus } from './types.js';
+import {
+  MODEL_NAME_RE,
+  newId,
+  sha256Hex,
+  type CorrectionEvent,
+  type ErrorEvent,
+  type Event,
+  type Manifest,
+  type PredictionEvent,
+} from '@edgeloop/protocol';
+import type {
+  ModelInput,
+  OutboxStatus,
+  Prediction,
+  ReportOptions,
+  RuntimeEvents,
+  RuntimeOptions,
+  RuntimeStatus,
+} from './types.js';
 import { Emitter } from './emitter.js';
 import { statsToken } from './id.js';
 import { RuntimeError } from './errors.js';
@@ -31,13 +48,15 @@ const MAX_PENDING_CAPTURE = 1000;
 export function checkOptions(o: RuntimeOptions, check: { engines?: boolean; inWorker?: boolean } = {}): void {
   const bad = (why: string) => new RuntimeError('EL_RT_INVALID_OPTIONS', why);
   if (!o || typeof o !== 'object') throw bad('pass an options object');
-  if (typeof o.collector !== 'string' || !/^https?:\/\//.test(o.collector)) throw bad('collector must be an http(s) URL');
+  if (typeof o.collector !== 'string' || !/^https?:\/\//.test(o.collector))
+    throw bad('collector must be an http(s) URL');
   if (typeof o.key !== 'string' || o.key.length === 0) throw bad('key must be the ingest key');
   if (typeof o.model !== 'string' || !MODEL_NAME_RE.test(o.model)) throw bad(`model must match ${MODEL_NAME_RE}`);
   const engines = o.engine === undefined || o.engine === 'auto' ? [] : Array.isArray(o.engine) ? o.engine : [o.engine];
   if (Array.isArray(o.engine) && o.engine.length === 0) throw bad('engine list is empty');
   if (check.engines === false) return;
-  for (const e of engines) if (!isEngine(e)) throw bad(`unknown engine "${e}"${check.inWorker ? ' in the worker (see engineModules)' : ''}`);
+  for (const e of engines)
+    if (!isEngine(e)) throw bad(`unknown engine "${e}"${check.inWorker ? ' in the worker (see engineModules)' : ''}`);
 }
 
 /** What the core tells its host: the outbox's copies for the unload send, and when a stats window closed. */
@@ -79,7 +98,15 @@ export class RuntimeCore {
     checkOptions(options, { inWorker });
     this.#recent = new RecentPredictions(options.recentPredictions ?? 100);
     this.collector = options.collector.replace(/\/+$/, '');
-    this.#outboxStatus = { pending: 0, pendingBytes: 0, dropped: 0, sent: 0, failures: 0, retryAt: null, lastError: null };
+    this.#outboxStatus = {
+      pending: 0,
+      pendingBytes: 0,
+      dropped: 0,
+      sent: 0,
+      failures: 0,
+      retryAt: null,
+      lastError: null,
+    };
   }
 
   /** Opens storage, loads the first model and starts polling, stats windows and the start-up flush. */
@@ -99,7 +126,13 @@ export class RuntimeCore {
     void this.#db.setMeta(`dest:${dest.url}`, dest).catch(() => undefined);
     const manifests = new ManifestClient(this.collector, o.key, o.model, this.deviceId, this.#db);
     this.#updater = new ModelUpdater(
-      { model: o.model, engine: o.engine ?? 'auto', runs: o.autoRuns ?? 5, ctx: { wasmPaths: o.wasmPaths }, pollIntervalMs: o.pollIntervalMs },
+      {
+        model: o.model,
+        engine: o.engine ?? 'auto',
+        runs: o.autoRuns ?? 5,
+        ctx: { wasmPaths: o.wasmPaths },
+        pollIntervalMs: o.pollIntervalMs,
+      },
       manifests,
       new ArtifactStore(this.collector, o.key),
       this.#slot,
@@ -157,8 +190,16 @@ export class RuntimeCore {
     const version = manifest.version;
     const engine = lease.model.engine;
     const result: Prediction = {
-      id, label: s.label, confidence: s.confidence, margin: s.margin, entropy: s.entropy, topK: s.topK,
-      version, channel: manifest.channel, engine, latencyMs,
+      id,
+      label: s.label,
+      confidence: s.confidence,
+      margin: s.margin,
+      entropy: s.entropy,
+      topK: s.topK,
+      version,
+      channel: manifest.channel,
+      engine,
+      latencyMs,
       ...(multi ? { labels: multi.labels } : {}),
     };
     this.#predictions++;
@@ -184,10 +225,15 @@ export class RuntimeCore {
    * Stores a correction (and the reported prediction with its input) before resolving; resolves to the version
    * and the stats window it was counted in.
    */
-  async reportWrongResult(id: string, label: string, options: ReportOptions = {}): Promise<{ version: string; window: WindowTag }> {
+  async reportWrongResult(
+    id: string,
+    label: string,
+    options: ReportOptions = {},
+  ): Promise<{ version: string; window: WindowTag }> {
     if (this.#disposed) throw new RuntimeError('EL_RT_DISPOSED');
     const labels = this.labels();
-    if (labels.length && !labels.includes(label)) throw new RuntimeError('EL_RT_UNKNOWN_LABEL', label, labels.join(', '));
+    if (labels.length && !labels.includes(label))
+      throw new RuntimeError('EL_RT_UNKNOWN_LABEL', label, labels.join(', '));
     const rec = this.#recent.get(id);
     // Counted against the prediction's version, else the serving one.
     const version = rec?.version ?? this.#slot.model?.manifest.version ?? 'unknown';
@@ -196,7 +242,14 @@ export class RuntimeCore {
     // never dropped first, and the collector dedupes a copy it already has.
     if (rec) events.push(await this.#predictionEvent(rec, 'reported'));
     const correction: CorrectionEvent = {
-      id: newId(), type: 'correction', model: this.options.model, version, deviceId: this.deviceId, ts: Date.now(), predictionId: id, label,
+      id: newId(),
+      type: 'correction',
+      model: this.options.model,
+      version,
+      deviceId: this.deviceId,
+      ts: Date.now(),
+      predictionId: id,
+      label,
       ...(options.comment !== undefined ? { comment: options.comment } : {}),
     };
     events.push(correction);
@@ -260,7 +313,9 @@ export class RuntimeCore {
     this.#observer.statsClosed?.(seq);
     if (bodies.length === 0) return;
     // add() hands the events to the unload copy synchronously, before its first await.
-    await this.outbox.add(bodies.map((b) => statsEvent(b, seq, this.statsToken, this.options.model, this.deviceId, now)));
+    await this.outbox.add(
+      bodies.map((b) => statsEvent(b, seq, this.statsToken, this.options.model, this.deviceId, now)),
+    );
   }
 
   /** At `pagehide`: closes the stats window and hands pending captures to the outbox without waiting. */
@@ -285,7 +340,16 @@ export class RuntimeCore {
     this.events.emit('error', { code, message, version });
     const v = version ?? this.#slot.model?.manifest.version ?? 'unknown';
     this.#stats.error(v);
-    const event: ErrorEvent = { id: newId(), type: 'error', model: this.options.model, version: v, deviceId: this.deviceId, ts: Date.now(), code, message: message.slice(0, 2000) };
+    const event: ErrorEvent = {
+      id: newId(),
+      type: 'error',
+      model: this.options.model,
+      version: v,
+      deviceId: this.deviceId,
+      ts: Date.now(),
+      code,
+      message: message.slice(0, 2000),
+    };
     void this.outbox?.add([event]);
   }
 
@@ -318,14 +382,25 @@ export class RuntimeCore {
   #predictionEvent(rec: Recent, reason: KeepReason | 'reported'): Promise<PredictionEvent> {
     const raw = this.#recent.input(rec);
     const bytes = bytesOf(raw);
-    const input = this.options.captureInput === false
-      ? undefined
-      : { dtype: raw instanceof Uint8Array ? 'uint8' as const : 'float32' as const, shape: [...rec.shape], data: base64(bytes) };
+    const input =
+      this.options.captureInput === false
+        ? undefined
+        : {
+            dtype: raw instanceof Uint8Array ? ('uint8' as const) : ('float32' as const),
+            shape: [...rec.shape],
+            data: base64(bytes),
+          };
     // digest() copies its input when called: the ring slot may be reused after this returns.
     const hash = sha256Hex(bytes);
     const r = rec.result;
     return hash.then((inputHash) => ({
-      id: rec.id, type: 'prediction', model: this.options.model, version: rec.version, deviceId: this.deviceId, ts: rec.ts, reason,
+      id: rec.id,
+      type: 'prediction',
+      model: this.options.model,
+      version: rec.version,
+      deviceId: this.deviceId,
+      ts: rec.ts,
+      reason,
       ...(input ? { input } : {}),
       inputHash,
       output: { label: r.label, confidence: r.confidence, topK: r.topK },

@@ -15,9 +15,17 @@ export function statsId(token: string, from: number, seq: number, version: strin
   const a = fnv(0x811c9dc5);
   const b = fnv(0x050c5d1f);
   const c = fnv(0x6b43a9b5);
-  const h = (v: number, n: number) => (v >>> 0).toString(16).padStart(8, '0').slice(8 - n);
+  const h = (v: number, n: number) =>
+    (v >>> 0)
+      .toString(16)
+      .padStart(8, '0')
+      .slice(8 - n);
   const ms = Math.max(0, Math.floor(from));
-  const t = Math.floor(ms / 0x10000).toString(16).padStart(8, '0').slice(-8) + (ms & 0xffff).toString(16).padStart(4, '0');
+  const t =
+    Math.floor(ms / 0x10000)
+      .toString(16)
+      .padStart(8, '0')
+      .slice(-8) + (ms & 0xffff).toString(16).padStart(4, '0');
   return `${t.slice(0, 8)}-${t.slice(8)}-7${h(a, 3)}-${(0x8000 | (b & 0x3fff)).toString(16)}-${h(b >>> 16, 4)}${h(c, 8)}`;
 }
 

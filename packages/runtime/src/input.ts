@@ -14,7 +14,10 @@ export function sizeOf(shape: readonly number[]): number {
 export function checkSize(input: ModelInput, spec: InputSpec): void {
   const n = sizeOf(spec.shape);
   if (input.length !== n) {
-    throw new RuntimeError('EL_RT_BAD_INPUT', `expected shape [${spec.shape.join(', ')}] (${n} values, the manifest's input.shape), got [${input.length}]`);
+    throw new RuntimeError(
+      'EL_RT_BAD_INPUT',
+      `expected shape [${spec.shape.join(', ')}] (${n} values, the manifest's input.shape), got [${input.length}]`,
+    );
   }
 }
 
@@ -32,7 +35,8 @@ export function base64(bytes: Uint8Array): string {
   const native = (bytes as { toBase64?: () => string }).toBase64;
   if (typeof native === 'function') return native.call(bytes);
   let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000) as unknown as number[]);
+  for (let i = 0; i < bytes.length; i += 0x8000)
+    s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000) as unknown as number[]);
   return btoa(s);
 }
 

@@ -102,11 +102,14 @@ export function defineReportElement(tagName = 'edgeloop-report'): CustomElementC
 
     /** Opens the form and moves focus to the label choice. */
     open(): void {
-      const labels = this.getAttribute('labels')?.split(',').map((s) => s.trim()).filter(Boolean) ?? this.runtime?.labels() ?? [];
-      this.select.replaceChildren(
-        new Option('Choose…', '', true, true),
-        ...labels.map((l) => new Option(l, l)),
-      );
+      const labels =
+        this.getAttribute('labels')
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean) ??
+        this.runtime?.labels() ??
+        [];
+      this.select.replaceChildren(new Option('Choose…', '', true, true), ...labels.map((l) => new Option(l, l)));
       (this.select.options[0] as HTMLOptionElement).disabled = true;
       this.comment.value = '';
       this.status.textContent = '';
@@ -129,16 +132,30 @@ export function defineReportElement(tagName = 'edgeloop-report'): CustomElementC
         this.select.focus();
         return;
       }
-      const detail: ReportDetail = { predictionId: this.predictionId, label, ...(this.comment.value ? { comment: this.comment.value } : {}) };
+      const detail: ReportDetail = {
+        predictionId: this.predictionId,
+        label,
+        ...(this.comment.value ? { comment: this.comment.value } : {}),
+      };
       try {
-        if (!this.runtime) throw new Error('set the element\'s runtime property first');
-        await this.runtime.reportWrongResult(detail.predictionId, label, detail.comment !== undefined ? { comment: detail.comment } : {});
+        if (!this.runtime) throw new Error("set the element's runtime property first");
+        await this.runtime.reportWrongResult(
+          detail.predictionId,
+          label,
+          detail.comment !== undefined ? { comment: detail.comment } : {},
+        );
         this.close();
         this.status.textContent = 'Thanks, your correction was recorded.';
         this.dispatchEvent(new CustomEvent<ReportDetail>('edgeloop-report', { detail, bubbles: true, composed: true }));
       } catch (err) {
         this.status.textContent = 'The report could not be recorded.';
-        this.dispatchEvent(new CustomEvent('edgeloop-report-error', { detail: { ...detail, error: err }, bubbles: true, composed: true }));
+        this.dispatchEvent(
+          new CustomEvent('edgeloop-report-error', {
+            detail: { ...detail, error: err },
+            bubbles: true,
+            composed: true,
+          }),
+        );
       }
     }
   }

@@ -25,7 +25,14 @@ function quantile(sorted: number[], q: number): number {
 export type StatsBody = Omit<StatsEvent, 'id' | 'model' | 'deviceId' | 'ts' | 'type'>;
 
 /** The `stats` event of one closed window's body: its id made from the runtime's token, the window and version. */
-export function statsEvent(body: StatsBody, seq: number, token: string, model: string, deviceId: string, ts: number): StatsEvent {
+export function statsEvent(
+  body: StatsBody,
+  seq: number,
+  token: string,
+  model: string,
+  deviceId: string,
+  ts: number,
+): StatsEvent {
   return { ...body, id: statsId(token, body.from, seq, body.version), type: 'stats', model, deviceId, ts };
 }
 
@@ -56,7 +63,15 @@ export class StatsWindow {
     if (this.#last?.version === version) return this.#last.tally;
     let t = this.#byVersion.get(version);
     if (!t) {
-      t = { predictions: 0, lowConfidence: 0, corrections: 0, errors: 0, latencies: [], hist: new Array<number>(10).fill(0), labels: {} };
+      t = {
+        predictions: 0,
+        lowConfidence: 0,
+        corrections: 0,
+        errors: 0,
+        latencies: [],
+        hist: new Array<number>(10).fill(0),
+        labels: {},
+      };
       this.#byVersion.set(version, t);
     }
     this.#last = { version, tally: t };

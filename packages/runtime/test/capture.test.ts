@@ -38,10 +38,13 @@ describe('capture', () => {
     await env.publish('probe', {}, { lowConfidence: 0, sampleRate: 0 });
     // Half the predictions fall under the median confidence of these digits.
     const page = await env.open(await env.context());
-    const conf = await page.evaluate(async ({ opts, x }) => {
-      await window.kit.create('rt', opts);
-      return (await window.kit.predictAll('rt', x)).map((p) => p.confidence);
-    }, { opts: env.options({ engine: 'ort-wasm', pollIntervalMs: 0 }), x });
+    const conf = await page.evaluate(
+      async ({ opts, x }) => {
+        await window.kit.create('rt', opts);
+        return (await window.kit.predictAll('rt', x)).map((p) => p.confidence);
+      },
+      { opts: env.options({ engine: 'ort-wasm', pollIntervalMs: 0 }), x },
+    );
     threshold = [...conf].sort((a, b) => a - b)[Math.floor(conf.length / 2)]!;
     await env.publish('half', {}, { lowConfidence: threshold, sampleRate: 0 });
     await env.rollout({ stable: 'half' });
@@ -49,11 +52,17 @@ describe('capture', () => {
   after(() => env?.close());
 
   const posted = (): Posted[] =>
-    env.server.eventPosts().filter((r) => r.outcome === '200').flatMap((r) => (JSON.parse(r.body.toString('utf8')) as { events: Posted[] }).events);
+    env.server
+      .eventPosts()
+      .filter((r) => r.outcome === '200')
+      .flatMap((r) => (JSON.parse(r.body.toString('utf8')) as { events: Posted[] }).events);
 
   async function start(extra: Record<string, unknown> = {}): Promise<Page> {
     const page = await env.open(await env.context());
-    await page.evaluate((opts) => window.kit.create('rt', opts), env.options({ engine: 'ort-wasm', pollIntervalMs: 0, outbox: { flushIntervalMs: 100 }, ...extra }));
+    await page.evaluate(
+      (opts) => window.kit.create('rt', opts),
+      env.options({ engine: 'ort-wasm', pollIntervalMs: 0, outbox: { flushIntervalMs: 100 }, ...extra }),
+    );
     return page;
   }
 
@@ -82,8 +91,14 @@ describe('capture', () => {
     assert.deepEqual(kept.map((e) => e.id).sort(), low.map((p) => p.id).sort());
     assert.ok(kept.every((e) => e.reason === 'low_confidence'));
     assert.equal(stats.lowConfidence, low.length);
-    assert.equal(stats.confidenceHist!.reduce((a, b) => a + b, 0), preds.length);
-    assert.equal(Object.values(stats.labelCounts!).reduce((a, b) => a + b, 0), preds.length);
+    assert.equal(
+      stats.confidenceHist!.reduce((a, b) => a + b, 0),
+      preds.length,
+    );
+    assert.equal(
+      Object.values(stats.labelCounts!).reduce((a, b) => a + b, 0),
+      preds.length,
+    );
     for (const p of preds) assert.ok(stats.labelCounts![p.label]! > 0);
   });
 
@@ -141,7 +156,9 @@ describe('capture', () => {
     const page = await start({ statsWindowMs: 600 });
     const preds = await page.evaluate((x) => window.kit.predictAll('rt', x), x);
     const confident = preds.find((p) => p.confidence >= threshold)!;
-    await page.evaluate(({ id }) => window.kit.rts.rt!.reportWrongResult(id, '7', { comment: 'it is a seven' }), { id: confident.id });
+    await page.evaluate(({ id }) => window.kit.rts.rt!.reportWrongResult(id, '7', { comment: 'it is a seven' }), {
+      id: confident.id,
+    });
     await page.evaluate(() => window.kit.rts.rt!.flush());
     const got = await waitFor('the correction', () => {
       const events = posted();
@@ -150,10 +167,16 @@ describe('capture', () => {
       return c && p && { c, p };
     });
     assert.equal(got.p.reason, 'reported');
-    assert.ok(Buffer.from(got.p.input!.data, 'base64').equals(Buffer.from(new Float32Array(x[preds.indexOf(confident)]!).buffer)));
+    assert.ok(
+      Buffer.from(got.p.input!.data, 'base64').equals(
+        Buffer.from(new Float32Array(x[preds.indexOf(confident)]!).buffer),
+      ),
+    );
     assert.deepEqual([got.c.label, got.c.comment, got.c.version], ['7', 'it is a seven', 'half']);
     const device = await page.evaluate(() => window.kit.rts.rt!.status().deviceId);
-    const stats = await waitFor('a stats window with the correction', () => posted().find((e) => e.type === 'stats' && e.deviceId === device && e.corrections === 1));
+    const stats = await waitFor('a stats window with the correction', () =>
+      posted().find((e) => e.type === 'stats' && e.deviceId === device && e.corrections === 1),
+    );
     assert.equal(stats.version, 'half');
   });
 
@@ -193,7 +216,9 @@ describe('capture', () => {
     await page.keyboard.press('Enter');
     await waitFor('the confirmation', async () => (await page.getByRole('status').textContent())?.includes('recorded'));
     await page.evaluate(() => window.kit.rts.rt!.flush());
-    const c = await waitFor('the correction', () => posted().find((e) => e.type === 'correction' && e.predictionId === id));
+    const c = await waitFor('the correction', () =>
+      posted().find((e) => e.type === 'correction' && e.predictionId === id),
+    );
     assert.deepEqual([c.label, c.comment], ['4', 'looks like a four']);
   });
 });

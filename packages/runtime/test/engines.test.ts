@@ -19,27 +19,34 @@ describe('engines', () => {
   after(() => env?.close());
 
   test('onnxruntime-web (WASM) and TF.js (WASM, CPU) give the same answers on real digits', async () => {
-    const out = await page.evaluate(async ({ opts, x }) => {
-      const res: Record<string, { labels: string[]; probs: number[][]; engine: string; version: string | null }> = {};
-      for (const engine of ['ort-wasm', 'tfjs-wasm', 'tfjs-cpu'] as const) {
-        await window.kit.create(engine, { ...opts, engine, pollIntervalMs: 0 });
-        const preds = await window.kit.predictAll(engine, x);
-        res[engine] = {
-          labels: preds.map((p) => p.label),
-          probs: preds.map((p) => p.topK.map((t) => t.p)),
-          engine: preds[0]!.engine,
-          version: window.kit.rts[engine]!.status().version,
-        };
-        await window.kit.dispose(engine);
-      }
-      return res;
-    }, { opts: env.options(), x });
+    const out = await page.evaluate(
+      async ({ opts, x }) => {
+        const res: Record<string, { labels: string[]; probs: number[][]; engine: string; version: string | null }> = {};
+        for (const engine of ['ort-wasm', 'tfjs-wasm', 'tfjs-cpu'] as const) {
+          await window.kit.create(engine, { ...opts, engine, pollIntervalMs: 0 });
+          const preds = await window.kit.predictAll(engine, x);
+          res[engine] = {
+            labels: preds.map((p) => p.label),
+            probs: preds.map((p) => p.topK.map((t) => t.p)),
+            engine: preds[0]!.engine,
+            version: window.kit.rts[engine]!.status().version,
+          };
+          await window.kit.dispose(engine);
+        }
+        return res;
+      },
+      { opts: env.options(), x },
+    );
     const ort = out['ort-wasm']!;
     for (const name of ['tfjs-wasm', 'tfjs-cpu']) {
       const other = out[name]!;
       assert.equal(other.engine, name);
       assert.deepEqual(other.labels, ort.labels, `${name} labels differ from ort-wasm`);
-      other.probs.forEach((ps, i) => ps.forEach((p, j) => assert.ok(Math.abs(p - ort.probs[i]![j]!) < 1e-4, `${name} example ${i}: ${p} vs ${ort.probs[i]![j]}`)));
+      other.probs.forEach((ps, i) =>
+        ps.forEach((p, j) =>
+          assert.ok(Math.abs(p - ort.probs[i]![j]!) < 1e-4, `${name} example ${i}: ${p} vs ${ort.probs[i]![j]}`),
+        ),
+      );
     }
     assert.equal(ort.version, 'v1');
     const correct = ort.labels.filter((l, i) => l === y[i]).length;
@@ -65,20 +72,26 @@ describe('engines', () => {
 
   test('worker: true predicts the same, and the engine never loads on the page thread', async () => {
     const fresh = await env.open(await env.context());
-    const res = await fresh.evaluate(async ({ opts, x }) => {
-      await window.kit.create('w', { ...opts, engine: 'ort-wasm', worker: true, pollIntervalMs: 0 });
-      const preds = await window.kit.predictAll('w', x);
-      const status = window.kit.rts.w!.status();
-      const wasmOnPage = performance.getEntriesByType('resource').filter((e) => e.name.endsWith('.wasm')).length;
-      await window.kit.dispose('w');
-      return { labels: preds.map((p) => p.label), status, wasmOnPage };
-    }, { opts: env.options(), x: x.slice(0, 10) });
-    const local = await page.evaluate(async ({ opts, x }) => {
-      await window.kit.create('l', { ...opts, engine: 'ort-wasm', pollIntervalMs: 0 });
-      const preds = await window.kit.predictAll('l', x);
-      await window.kit.dispose('l');
-      return preds.map((p) => p.label);
-    }, { opts: env.options(), x: x.slice(0, 10) });
+    const res = await fresh.evaluate(
+      async ({ opts, x }) => {
+        await window.kit.create('w', { ...opts, engine: 'ort-wasm', worker: true, pollIntervalMs: 0 });
+        const preds = await window.kit.predictAll('w', x);
+        const status = window.kit.rts.w!.status();
+        const wasmOnPage = performance.getEntriesByType('resource').filter((e) => e.name.endsWith('.wasm')).length;
+        await window.kit.dispose('w');
+        return { labels: preds.map((p) => p.label), status, wasmOnPage };
+      },
+      { opts: env.options(), x: x.slice(0, 10) },
+    );
+    const local = await page.evaluate(
+      async ({ opts, x }) => {
+        await window.kit.create('l', { ...opts, engine: 'ort-wasm', pollIntervalMs: 0 });
+        const preds = await window.kit.predictAll('l', x);
+        await window.kit.dispose('l');
+        return preds.map((p) => p.label);
+      },
+      { opts: env.options(), x: x.slice(0, 10) },
+    );
     assert.deepEqual(res.labels, local);
     assert.equal(res.status.worker, true);
     assert.equal(res.status.engine?.name, 'ort-wasm');
@@ -87,43 +100,53 @@ describe('engines', () => {
   });
 
   test("onnxruntime-web runs go to the session's handler (no per-call checks); queued runs answer in call order; an engine failure is reported and frees the session", async () => {
-    const res = await page.evaluate(async ({ opts, x }) => {
-      const ort = await window.raw.ortWasm();
-      const headers = { authorization: `Bearer ${opts.key}` };
-      const manifest = await (await fetch(`/v1/models/digits/manifest?device=handler-test`, { headers })).json();
-      const onnx = manifest.artifacts.find((a: { name: string }) => a.name === 'model.onnx');
-      const bytes = await (await fetch(onnx.url, { headers })).arrayBuffer();
-      // The runtime and this page share one onnxruntime-web module: its classes are the runtime's.
-      await window.kit.create('h', { ...opts, engine: 'ort-wasm', pollIntervalMs: 0 });
-      const rt = window.kit.rts.h!;
-      const probe = await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: ['wasm'] });
-      const handlerProto = Object.getPrototypeOf((probe as unknown as { handler: object }).handler) as { run: (...a: unknown[]) => Promise<unknown> };
-      const sessionProto = (ort.InferenceSession as unknown as { prototype: { run: (...a: unknown[]) => Promise<unknown> } }).prototype;
-      const handlerRun = handlerProto.run;
-      const sessionRun = sessionProto.run;
-      const calls = { handler: 0, session: 0 };
-      handlerProto.run = function (...a) {
-        calls.handler++;
-        return handlerRun.apply(this, a);
-      };
-      sessionProto.run = function (...a) {
-        calls.session++;
-        return sessionRun.apply(this, a);
-      };
-      // Five predictions at once: one runs, four wait their turn.
-      const queued = await Promise.all(x.map((v) => rt.predict(v)));
-      const oneByOne: string[] = [];
-      for (const v of x) oneByOne.push((await rt.predict(v)).label);
-      handlerProto.run = () => Promise.reject(new Error('engine fault'));
-      const failed = await rt.predict(x[0]!).then(() => null, (err: { code: string }) => err.code);
-      handlerProto.run = handlerRun;
-      sessionProto.run = sessionRun;
-      const after = (await rt.predict(x[0]!)).label;
-      const errors = window.kit.errors.h!.map((e) => e.code);
-      await window.kit.dispose('h');
-      await probe.release();
-      return { calls, queued: queued.map((p) => p.label), oneByOne, failed, after, errors };
-    }, { opts: env.options(), x: x.slice(0, 5) });
+    const res = await page.evaluate(
+      async ({ opts, x }) => {
+        const ort = await window.raw.ortWasm();
+        const headers = { authorization: `Bearer ${opts.key}` };
+        const manifest = await (await fetch(`/v1/models/digits/manifest?device=handler-test`, { headers })).json();
+        const onnx = manifest.artifacts.find((a: { name: string }) => a.name === 'model.onnx');
+        const bytes = await (await fetch(onnx.url, { headers })).arrayBuffer();
+        // The runtime and this page share one onnxruntime-web module: its classes are the runtime's.
+        await window.kit.create('h', { ...opts, engine: 'ort-wasm', pollIntervalMs: 0 });
+        const rt = window.kit.rts.h!;
+        const probe = await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: ['wasm'] });
+        const handlerProto = Object.getPrototypeOf((probe as unknown as { handler: object }).handler) as {
+          run: (...a: unknown[]) => Promise<unknown>;
+        };
+        const sessionProto = (
+          ort.InferenceSession as unknown as { prototype: { run: (...a: unknown[]) => Promise<unknown> } }
+        ).prototype;
+        const handlerRun = handlerProto.run;
+        const sessionRun = sessionProto.run;
+        const calls = { handler: 0, session: 0 };
+        handlerProto.run = function (...a) {
+          calls.handler++;
+          return handlerRun.apply(this, a);
+        };
+        sessionProto.run = function (...a) {
+          calls.session++;
+          return sessionRun.apply(this, a);
+        };
+        // Five predictions at once: one runs, four wait their turn.
+        const queued = await Promise.all(x.map((v) => rt.predict(v)));
+        const oneByOne: string[] = [];
+        for (const v of x) oneByOne.push((await rt.predict(v)).label);
+        handlerProto.run = () => Promise.reject(new Error('engine fault'));
+        const failed = await rt.predict(x[0]!).then(
+          () => null,
+          (err: { code: string }) => err.code,
+        );
+        handlerProto.run = handlerRun;
+        sessionProto.run = sessionRun;
+        const after = (await rt.predict(x[0]!)).label;
+        const errors = window.kit.errors.h!.map((e) => e.code);
+        await window.kit.dispose('h');
+        await probe.release();
+        return { calls, queued: queued.map((p) => p.label), oneByOne, failed, after, errors };
+      },
+      { opts: env.options(), x: x.slice(0, 5) },
+    );
     assert.deepEqual(res.calls, { handler: 10, session: 0 });
     assert.deepEqual(res.queued, res.oneByOne);
     assert.equal(res.failed, 'EL_RT_ENGINE_RUN');
@@ -160,9 +183,18 @@ describe('engines', () => {
     const fresh = await env.open(await env.context());
     const res = await fresh.evaluate(async (opts) => {
       const out: { code: string; runtimeError: boolean }[] = [];
-      const seen = (err: unknown) => out.push({ code: (err as { code: string }).code, runtimeError: err instanceof window.edgeloop.RuntimeError });
+      const seen = (err: unknown) =>
+        out.push({ code: (err as { code: string }).code, runtimeError: err instanceof window.edgeloop.RuntimeError });
       // Nothing cached in this context and no collector: the worker's start fails with EL_RT_NO_MODEL.
-      await window.edgeloop.createRuntime({ ...opts, collector: 'http://127.0.0.1:9', worker: true, engine: 'ort-wasm', pollIntervalMs: 0 }).catch(seen);
+      await window.edgeloop
+        .createRuntime({
+          ...opts,
+          collector: 'http://127.0.0.1:9',
+          worker: true,
+          engine: 'ort-wasm',
+          pollIntervalMs: 0,
+        })
+        .catch(seen);
       await window.kit.create('wc', { ...opts, engine: 'ort-wasm', worker: true, pollIntervalMs: 0 });
       await window.kit.rts.wc!.predict([1, 2, 3]).catch(seen);
       await window.kit.rts.wc!.reportWrongResult('0190a4c2-0000-7000-8000-000000000000', 'eleven').catch(seen);

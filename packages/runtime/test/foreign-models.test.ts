@@ -8,7 +8,13 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import type { Prediction, RuntimeOptions } from '@edgeloop/runtime';
 import { startEnv, type Env } from './helpers/env.js';
-import { foreignModels, ortInNode, referenceProbabilities, tfjsChannelsFirst, type ForeignCase } from './helpers/foreign.js';
+import {
+  foreignModels,
+  ortInNode,
+  referenceProbabilities,
+  tfjsChannelsFirst,
+  type ForeignCase,
+} from './helpers/foreign.js';
 
 const TOLERANCE = 1e-5;
 
@@ -23,9 +29,13 @@ function assertSame(preds: Prediction[], expected: number[][], labels: string[],
     }
     const floor = Math.min(...p.topK.map((t) => t.p));
     want.forEach((q, j) => {
-      if (!p.topK.some((t) => t.label === labels[j])) assert.ok(q <= floor + TOLERANCE, `${what}, input ${i}: ${labels[j]} (${q}) is missing from the top k`);
+      if (!p.topK.some((t) => t.label === labels[j]))
+        assert.ok(q <= floor + TOLERANCE, `${what}, input ${i}: ${labels[j]} (${q}) is missing from the top k`);
     });
-    assert.ok(Math.abs(Math.max(...want) - want[labels.indexOf(p.label)]!) < TOLERANCE, `${what}, input ${i}: label ${p.label}`);
+    assert.ok(
+      Math.abs(Math.max(...want) - want[labels.indexOf(p.label)]!) < TOLERANCE,
+      `${what}, input ${i}: label ${p.label}`,
+    );
   });
 }
 
@@ -39,27 +49,42 @@ describe('models this project did not make (PyTorch ONNX)', () => {
     env = await startEnv();
     for (const c of cases) {
       const outputs = await ortInNode(c.onnx, c);
-      reference.set(c.name, outputs.map((o) => referenceProbabilities(o, c.output)));
-      await env.publishModel(c.name, { version: 'v1', labels: c.labels, input: c.input, ...(c.output ? { output: c.output } : {}) }, [{ format: 'onnx', name: 'model.onnx', bytes: c.onnx }]);
+      reference.set(
+        c.name,
+        outputs.map((o) => referenceProbabilities(o, c.output)),
+      );
+      await env.publishModel(
+        c.name,
+        { version: 'v1', labels: c.labels, input: c.input, ...(c.output ? { output: c.output } : {}) },
+        [{ format: 'onnx', name: 'model.onnx', bytes: c.onnx }],
+      );
     }
   });
   after(() => env?.close());
 
   /** Starts a runtime for `model` in a fresh context, predicts every raw input (bytes as a Uint8Array), disposes. */
-  async function serve(model: string, raw: number[][], extra: Record<string, unknown>, bytes: boolean): Promise<{ preds: Prediction[]; engine: string | undefined; worker: boolean }> {
+  async function serve(
+    model: string,
+    raw: number[][],
+    extra: Record<string, unknown>,
+    bytes: boolean,
+  ): Promise<{ preds: Prediction[]; engine: string | undefined; worker: boolean }> {
     const page: Page = await env.open(await env.context());
     try {
-      return await page.evaluate(async ({ opts, raw, bytes }) => {
-        await window.kit.create('rt', opts);
-        const rt = window.kit.rts.rt!;
-        const preds: Prediction[] = [];
-        for (const x of raw) preds.push(await rt.predict(bytes ? Uint8Array.from(x) : Float32Array.from(x)));
-        // What was kept reaches the collector before this resolves.
-        await rt.flush();
-        const status = rt.status();
-        await window.kit.dispose('rt');
-        return { preds, engine: status.engine?.name, worker: status.worker };
-      }, { opts: env.options({ model, pollIntervalMs: 0, ...extra }), raw, bytes });
+      return await page.evaluate(
+        async ({ opts, raw, bytes }) => {
+          await window.kit.create('rt', opts);
+          const rt = window.kit.rts.rt!;
+          const preds: Prediction[] = [];
+          for (const x of raw) preds.push(await rt.predict(bytes ? Uint8Array.from(x) : Float32Array.from(x)));
+          // What was kept reaches the collector before this resolves.
+          await rt.flush();
+          const status = rt.status();
+          await window.kit.dispose('rt');
+          return { preds, engine: status.engine?.name, worker: status.worker };
+        },
+        { opts: env.options({ model, pollIntervalMs: 0, ...extra }), raw, bytes },
+      );
     } finally {
       await page.context().close();
     }
@@ -70,7 +95,11 @@ describe('models this project did not make (PyTorch ONNX)', () => {
       test(`${name}${worker ? ' in a worker' : ' on the page'}: predictions equal onnxruntime-web's in Node on the same inputs`, async () => {
         const c = cases.find((x) => x.name === name)!;
         assert.ok([8, 13, 17].includes(c.opset), `opset ${c.opset}`);
-        const { preds, engine, worker: inWorker } = await serve(name, c.raw, { engine: 'ort-wasm', worker }, c.input.dtype === 'uint8');
+        const {
+          preds,
+          engine,
+          worker: inWorker,
+        } = await serve(name, c.raw, { engine: 'ort-wasm', worker }, c.input.dtype === 'uint8');
         assert.equal(engine, 'ort-wasm');
         assert.equal(inWorker, worker);
         assertSame(preds, reference.get(name)!, c.labels, name);
@@ -78,7 +107,10 @@ describe('models this project did not make (PyTorch ONNX)', () => {
           // Multi-label: every label over 0.5, and the least certain decision as the confidence.
           preds.forEach((p, i) => {
             const want = reference.get(name)![i]!;
-            assert.deepEqual(p.labels, c.labels.filter((_, j) => want[j]! >= 0.5));
+            assert.deepEqual(
+              p.labels,
+              c.labels.filter((_, j) => want[j]! >= 0.5),
+            );
             assert.ok(Math.abs(p.confidence - Math.min(...want.map((q) => Math.max(q, 1 - q)))) < TOLERANCE);
           });
         } else preds.forEach((p) => assert.equal(p.labels, undefined));
@@ -89,7 +121,10 @@ describe('models this project did not make (PyTorch ONNX)', () => {
           const e = await env.collector.storage.events.get(p.id);
           assert.ok(e?.type === 'prediction' && e.input, `prediction ${p.id} was kept with its input`);
           const i = preds.indexOf(p);
-          const sent = c.input.dtype === 'uint8' ? Buffer.from(Uint8Array.from(c.raw[i]!)) : Buffer.from(Float32Array.from(c.raw[i]!).buffer);
+          const sent =
+            c.input.dtype === 'uint8'
+              ? Buffer.from(Uint8Array.from(c.raw[i]!))
+              : Buffer.from(Float32Array.from(c.raw[i]!).buffer);
           assert.deepEqual({ shape: e.input.shape, dtype: e.input.dtype }, { shape: [8, 8, 3], dtype: c.input.dtype });
           assert.ok(Buffer.from(e.input.data, 'base64').equals(sent));
         }
@@ -103,14 +138,18 @@ describe('models this project did not make (PyTorch ONNX)', () => {
       const page: Page = await env.open(await env.context());
       try {
         // Every prediction is started before the first settles: they queue for the session, each holding its input.
-        const preds = await page.evaluate(async ({ opts, raw }) => {
-          await window.kit.create('rt', opts);
-          const rt = window.kit.rts.rt!;
-          const all = [];
-          for (let round = 0; round < 3; round++) all.push(...(await Promise.all(raw.map((x) => rt.predict(Float32Array.from(x))))));
-          await window.kit.dispose('rt');
-          return all;
-        }, { opts: env.options({ model: c.name, pollIntervalMs: 0, engine: 'ort-wasm', worker }), raw: c.raw });
+        const preds = await page.evaluate(
+          async ({ opts, raw }) => {
+            await window.kit.create('rt', opts);
+            const rt = window.kit.rts.rt!;
+            const all = [];
+            for (let round = 0; round < 3; round++)
+              all.push(...(await Promise.all(raw.map((x) => rt.predict(Float32Array.from(x))))));
+            await window.kit.dispose('rt');
+            return all;
+          },
+          { opts: env.options({ model: c.name, pollIntervalMs: 0, engine: 'ort-wasm', worker }), raw: c.raw },
+        );
         const want = reference.get(c.name)!;
         assertSame(preds, [...want, ...want, ...want], c.labels, `overlapping${worker ? ' (worker)' : ''}`);
       } finally {
@@ -120,7 +159,10 @@ describe('models this project did not make (PyTorch ONNX)', () => {
   }
 
   test('the ops and opsets the cases cover', () => {
-    assert.deepEqual(cases.map((c) => c.opset).sort((a, b) => a - b), [8, 13, 17]);
+    assert.deepEqual(
+      cases.map((c) => c.opset).sort((a, b) => a - b),
+      [8, 13, 17],
+    );
     const ops = new Set(cases.flatMap((c) => c.ops));
     for (const op of ['Conv', 'Gemm', 'MatMul', 'Cast', 'Softmax']) assert.ok(ops.has(op), `no case uses ${op}`);
     assert.ok(cases.some((c) => c.input.dtype === 'uint8') && cases.every((c) => c.input.layout === 'nchw'));
@@ -135,24 +177,40 @@ describe('models this project did not make (PyTorch ONNX)', () => {
       const { preds, engine } = await serve(model, c.raw, { engine: 'tfjs-wasm', worker }, false);
       assert.equal(engine, 'tfjs-wasm');
       // TF.js's WASM kernels sum in another order than its CPU kernels in Node.
-      assertSame(preds, tfjs.outputs.map((o) => referenceProbabilities(o, c.output)), c.labels, 'tfjs');
+      assertSame(
+        preds,
+        tfjs.outputs.map((o) => referenceProbabilities(o, c.output)),
+        c.labels,
+        'tfjs',
+      );
     });
   }
 
-  test('engineModules: an app\'s engine module runs in the worker (and on the page), where registerEngine on the page cannot reach', async () => {
+  test("engineModules: an app's engine module runs in the worker (and on the page), where registerEngine on the page cannot reach", async () => {
     const c = cases.find((x) => x.name === 'nchw-gemm-logits')!;
     for (const worker of [true, false]) {
-      const { preds, engine } = await serve(c.name, c.raw, { engine: 'app-ort', engineModules: ['/engine.js'], worker }, false);
+      const { preds, engine } = await serve(
+        c.name,
+        c.raw,
+        { engine: 'app-ort', engineModules: ['/engine.js'], worker },
+        false,
+      );
       assert.equal(engine, 'app-ort', worker ? 'in the worker' : 'on the page');
       assertSame(preds, reference.get(c.name)!, c.labels, `app-ort ${worker ? 'worker' : 'page'}`);
     }
     // An engine registered on the page only: the worker says where to name it.
     const page = await env.open(await env.context());
-    const err = await page.evaluate(async (opts) => {
-      const ort = window.edgeloop.listEngines().find((e) => e.name === 'ort-wasm')!;
-      window.edgeloop.registerEngine({ ...ort, name: 'page-only' });
-      return window.edgeloop.createRuntime({ ...opts, engine: 'page-only', worker: true }).then(() => null, (e: { code: string; message: string }) => ({ code: e.code, message: e.message }));
-    }, env.options({ model: c.name, pollIntervalMs: 0 }));
+    const err = await page.evaluate(
+      async (opts) => {
+        const ort = window.edgeloop.listEngines().find((e) => e.name === 'ort-wasm')!;
+        window.edgeloop.registerEngine({ ...ort, name: 'page-only' });
+        return window.edgeloop.createRuntime({ ...opts, engine: 'page-only', worker: true }).then(
+          () => null,
+          (e: { code: string; message: string }) => ({ code: e.code, message: e.message }),
+        );
+      },
+      env.options({ model: c.name, pollIntervalMs: 0 }),
+    );
     await page.context().close();
     assert.equal(err?.code, 'EL_RT_INVALID_OPTIONS');
     assert.match(err!.message, /unknown engine "page-only" in the worker \(see engineModules\)/);
@@ -160,17 +218,26 @@ describe('models this project did not make (PyTorch ONNX)', () => {
 
   describe('errors that name the real cause', () => {
     const attempt = (page: Page, opts: RuntimeOptions) =>
-      page.evaluate((o) => window.edgeloop.createRuntime(o).then(async (rt) => {
-        await rt.dispose();
-        return null;
-      }, (e: { code: string; message: string }) => ({ code: e.code, message: e.message })), opts);
+      page.evaluate(
+        (o) =>
+          window.edgeloop.createRuntime(o).then(
+            async (rt) => {
+              await rt.dispose();
+              return null;
+            },
+            (e: { code: string; message: string }) => ({ code: e.code, message: e.message }),
+          ),
+        opts,
+      );
 
     for (const worker of [false, true]) {
       test(`a first model that fails its probe rejects createRuntime with EL_RT_PROBE_FAILED and the reason${worker ? ' (worker)' : ''}`, async () => {
         const c = cases.find((x) => x.name === 'nchw-gemm-logits')!;
         const model = `logits-unsaid-${worker ? 'w' : 'p'}`;
         // Published as it is, without saying it outputs logits.
-        await env.publishModel(model, { version: 'v1', labels: c.labels, input: c.input }, [{ format: 'onnx', name: 'model.onnx', bytes: c.onnx }]);
+        await env.publishModel(model, { version: 'v1', labels: c.labels, input: c.input }, [
+          { format: 'onnx', name: 'model.onnx', bytes: c.onnx },
+        ]);
         const page = await env.open(await env.context());
         const err = await attempt(page, env.options({ model, engine: 'ort-wasm', worker, pollIntervalMs: 0 }));
         await page.context().close();
@@ -184,14 +251,20 @@ describe('models this project did not make (PyTorch ONNX)', () => {
     test('a channels-first model published without its layout is refused at load with EL_RT_BAD_INPUT naming both shapes, and no install hint', async () => {
       const c = cases.find((x) => x.name === 'nchw-gemm-logits')!;
       const { layout: _layout, ...nhwc } = c.input;
-      await env.publishModel('layout-unsaid', { version: 'v1', labels: c.labels, input: nhwc, output: c.output }, [{ format: 'onnx', name: 'model.onnx', bytes: c.onnx }]);
+      await env.publishModel('layout-unsaid', { version: 'v1', labels: c.labels, input: nhwc, output: c.output }, [
+        { format: 'onnx', name: 'model.onnx', bytes: c.onnx },
+      ]);
       const page = await env.open(await env.context());
       const errs = [];
-      for (const engine of ['ort-wasm', 'auto']) errs.push(await attempt(page, env.options({ model: 'layout-unsaid', engine, pollIntervalMs: 0 })));
+      for (const engine of ['ort-wasm', 'auto'])
+        errs.push(await attempt(page, env.options({ model: 'layout-unsaid', engine, pollIntervalMs: 0 })));
       await page.context().close();
       for (const err of errs) {
         assert.equal(err?.code, 'EL_RT_BAD_INPUT');
-        assert.match(err!.message, /the model's input "pixels" takes \[batch, 3, 8, 8\], the runtime feeds \[1, 8, 8, 3\]/);
+        assert.match(
+          err!.message,
+          /the model's input "pixels" takes \[batch, 3, 8, 8\], the runtime feeds \[1, 8, 8, 3\]/,
+        );
         assert.match(err!.message, /meta\.input\.layout "nchw"/);
         assert.doesNotMatch(err!.message, /Install/);
       }
@@ -200,12 +273,18 @@ describe('models this project did not make (PyTorch ONNX)', () => {
     for (const worker of [false, true]) {
       test(`an input that does not match the manifest gets EL_RT_BAD_INPUT naming the expected and actual shape${worker ? ' (worker)' : ''}`, async () => {
         const page = await env.open(await env.context());
-        const err = await page.evaluate(async (opts) => {
-          await window.kit.create('rt', opts);
-          const e = await window.kit.rts.rt!.predict([1, 2, 3]).then(() => null, (x: { code: string; message: string }) => ({ code: x.code, message: x.message }));
-          await window.kit.dispose('rt');
-          return e;
-        }, env.options({ model: 'nchw-gemm-logits', engine: 'ort-wasm', worker, pollIntervalMs: 0 }));
+        const err = await page.evaluate(
+          async (opts) => {
+            await window.kit.create('rt', opts);
+            const e = await window.kit.rts.rt!.predict([1, 2, 3]).then(
+              () => null,
+              (x: { code: string; message: string }) => ({ code: x.code, message: x.message }),
+            );
+            await window.kit.dispose('rt');
+            return e;
+          },
+          env.options({ model: 'nchw-gemm-logits', engine: 'ort-wasm', worker, pollIntervalMs: 0 }),
+        );
         await page.context().close();
         assert.equal(err?.code, 'EL_RT_BAD_INPUT');
         assert.match(err!.message, /expected shape \[8, 8, 3\] \(192 values, the manifest's input\.shape\), got \[3\]/);
@@ -214,18 +293,30 @@ describe('models this project did not make (PyTorch ONNX)', () => {
 
     test('the install hint appears only when an engine library is really missing', async () => {
       const c = cases.find((x) => x.name === 'nchw-gemm-logits')!;
-      await env.publishModel('not-onnx', { version: 'v1', labels: c.labels, input: c.input, output: c.output }, [{ format: 'onnx', name: 'model.onnx', bytes: new TextEncoder().encode('not a protobuf') }]);
+      await env.publishModel('not-onnx', { version: 'v1', labels: c.labels, input: c.input, output: c.output }, [
+        { format: 'onnx', name: 'model.onnx', bytes: new TextEncoder().encode('not a protobuf') },
+      ]);
       const page = await env.open(await env.context());
       const broken = await attempt(page, env.options({ model: 'not-onnx', engine: 'ort-wasm', pollIntervalMs: 0 }));
-      const missing = await page.evaluate(async (opts) => {
-        // An engine whose library cannot be imported, as when onnxruntime-web is not installed.
-        const { importLibrary } = window.internal;
-        window.edgeloop.registerEngine({
-          name: 'no-library', priority: 1, format: 'onnx', unavailable: async () => null,
-          load: () => importLibrary('onnxruntime-web', () => import(/* @vite-ignore */ `${location.origin}/no-such-module.js`)),
-        });
-        return window.edgeloop.createRuntime({ ...opts, engine: 'no-library' }).then(() => null, (e: { code: string; message: string }) => ({ code: e.code, message: e.message }));
-      }, env.options({ model: 'nchw-gemm-logits', pollIntervalMs: 0 }));
+      const missing = await page.evaluate(
+        async (opts) => {
+          // An engine whose library cannot be imported, as when onnxruntime-web is not installed.
+          const { importLibrary } = window.internal;
+          window.edgeloop.registerEngine({
+            name: 'no-library',
+            priority: 1,
+            format: 'onnx',
+            unavailable: async () => null,
+            load: () =>
+              importLibrary('onnxruntime-web', () => import(/* @vite-ignore */ `${location.origin}/no-such-module.js`)),
+          });
+          return window.edgeloop.createRuntime({ ...opts, engine: 'no-library' }).then(
+            () => null,
+            (e: { code: string; message: string }) => ({ code: e.code, message: e.message }),
+          );
+        },
+        env.options({ model: 'nchw-gemm-logits', pollIntervalMs: 0 }),
+      );
       await page.context().close();
       assert.equal(broken?.code, 'EL_RT_NO_ENGINE');
       assert.match(broken!.message, /ort-wasm: load failed/);

@@ -24,12 +24,20 @@ describe('outbox delivery', () => {
     env.server.fault = null;
   });
 
-  async function start(context?: BrowserContext, outbox: Record<string, number> = FAST, extra: Record<string, unknown> = {}): Promise<Page> {
+  async function start(
+    context?: BrowserContext,
+    outbox: Record<string, number> = FAST,
+    extra: Record<string, unknown> = {},
+  ): Promise<Page> {
     const page = await env.open(context ?? (await env.context()));
-    await page.evaluate((opts) => window.kit.create('rt', opts), env.options({ engine: 'ort-wasm', pollIntervalMs: 0, statsWindowMs: 3_600_000, outbox, ...extra }));
+    await page.evaluate(
+      (opts) => window.kit.create('rt', opts),
+      env.options({ engine: 'ort-wasm', pollIntervalMs: 0, statsWindowMs: 3_600_000, outbox, ...extra }),
+    );
     return page;
   }
-  const predict = (page: Page, xs: number[][]) => page.evaluate((xs) => window.kit.predictAll('rt', xs).then((ps) => ps.map((p) => p.id)), xs);
+  const predict = (page: Page, xs: number[][]) =>
+    page.evaluate((xs) => window.kit.predictAll('rt', xs).then((ps) => ps.map((p) => p.id)), xs);
   const flush = (page: Page) => page.evaluate(() => window.kit.rts.rt!.flush());
   const status = (page: Page) => page.evaluate(() => window.kit.rts.rt!.status());
   const predictions = () => env.eventCount('prediction');
@@ -54,7 +62,10 @@ describe('outbox delivery', () => {
     await waitFor('the resend', () => postsWith(ids).filter((r) => r.outcome === '200').length > 0);
     const posts = postsWith(ids);
     assert.equal(posts[0]!.outcome, 'lost ack (200)');
-    assert.ok(ids.every((id) => posts[0]!.ids.includes(id) && posts.at(-1)!.ids.includes(id)), 'the resend carries the same ids');
+    assert.ok(
+      ids.every((id) => posts[0]!.ids.includes(id) && posts.at(-1)!.ids.includes(id)),
+      'the resend carries the same ids',
+    );
     assert.equal((await predictions()) - before, 5);
     await waitFor('an empty outbox', async () => (await status(page)).outbox.pending === 0);
   });
@@ -78,7 +89,11 @@ describe('outbox delivery', () => {
     const other = await startAppServer(env.dataDir, env.collectorUrl);
     try {
       const context = await env.context();
-      const page = await start(context, { ...FAST, batchEvents: 1000, flushIntervalMs: 600_000 }, { collector: other.url });
+      const page = await start(
+        context,
+        { ...FAST, batchEvents: 1000, flushIntervalMs: 600_000 },
+        { collector: other.url },
+      );
       const before = await predictions();
       const ids = await predict(page, x.slice(0, 6));
       await waitFor('the 6 events stored', async () => (await status(page)).outbox.pending >= 6);
@@ -91,7 +106,11 @@ describe('outbox delivery', () => {
         assert.equal(p.query.get('key'), env.options().key);
         assert.equal(p.headers.authorization, undefined);
       }
-      assert.equal(other.seen.filter((r) => r.method === 'OPTIONS' && r.path === '/v1/events').length, 0, 'a preflight was sent');
+      assert.equal(
+        other.seen.filter((r) => r.method === 'OPTIONS' && r.path === '/v1/events').length,
+        0,
+        'a preflight was sent',
+      );
       await waitFor('the events on the collector', async () => (await predictions()) - before === 6);
     } finally {
       await other.close();
@@ -119,7 +138,12 @@ describe('outbox delivery', () => {
     await waitFor('the 7 events stored', async () => (await status(page)).outbox.pending >= 7);
     await page.close({ runBeforeUnload: true });
     // The window's counts go with the unload send: the worker may be gone before it could close the window.
-    const statsIn = (r: SeenRequest) => (JSON.parse(r.body.toString('utf8')) as { events: { type: string; predictions?: number; lowConfidence?: number; version?: string }[] }).events.filter((e) => e.type === 'stats');
+    const statsIn = (r: SeenRequest) =>
+      (
+        JSON.parse(r.body.toString('utf8')) as {
+          events: { type: string; predictions?: number; lowConfidence?: number; version?: string }[];
+        }
+      ).events.filter((e) => e.type === 'stats');
     await waitFor('the stats window in the unload send', () => postsWith(ids).some((r) => statsIn(r).length > 0));
     const [stats] = postsWith(ids).flatMap(statsIn);
     assert.deepEqual([stats!.version, stats!.predictions, stats!.lowConfidence], ['keep-all', 7, 7]);
@@ -144,7 +168,13 @@ describe('outbox delivery', () => {
     await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true })));
     await flush(page);
     await waitFor('the second window', async () => (await env.eventCount('stats')) - before === 2);
-    const windows = env.server.eventPosts().flatMap((r) => (JSON.parse(r.body.toString('utf8')) as { events: { type: string; predictions?: number; ts: number }[] }).events.filter((e) => e.type === 'stats'));
+    const windows = env.server
+      .eventPosts()
+      .flatMap((r) =>
+        (
+          JSON.parse(r.body.toString('utf8')) as { events: { type: string; predictions?: number; ts: number }[] }
+        ).events.filter((e) => e.type === 'stats'),
+      );
     assert.deepEqual([...new Set(windows.slice(-4).map((w) => w.predictions))].sort(), [2, 5]);
   });
 
@@ -178,7 +208,10 @@ describe('outbox delivery', () => {
     const [idsA, idsB] = await Promise.all([predict(a, x.slice(0, 50)), predict(b, x.slice(50, 100))]);
     await Promise.all([flush(a), flush(b)]);
     await waitFor('100 events', async () => (await predictions()) - before === 100);
-    const sent = env.server.seen.slice(firstPost).filter((r: SeenRequest) => r.path === '/v1/events').flatMap((r) => r.ids);
+    const sent = env.server.seen
+      .slice(firstPost)
+      .filter((r: SeenRequest) => r.path === '/v1/events')
+      .flatMap((r) => r.ids);
     const mine = new Set([...idsA, ...idsB]);
     const sentMine = sent.filter((id) => mine.has(id));
     assert.equal(sentMine.length, 100, `${sentMine.length} ids sent for 100 events (a batch was sent twice)`);
@@ -200,8 +233,14 @@ describe('outbox delivery', () => {
       const ids = await predict(page, x.slice(0, 3));
       await flush(page);
       const s = await status(page);
-      assert.ok(s.outbox.failures >= 1 && s.outbox.retryAt !== null, `no backoff after a ${kind}: ${JSON.stringify(s.outbox)}`);
-      await waitFor('the events after retries', async () => (await predictions()) - before === 3 && postsWith(ids).at(-1)?.outcome === '200');
+      assert.ok(
+        s.outbox.failures >= 1 && s.outbox.retryAt !== null,
+        `no backoff after a ${kind}: ${JSON.stringify(s.outbox)}`,
+      );
+      await waitFor(
+        'the events after retries',
+        async () => (await predictions()) - before === 3 && postsWith(ids).at(-1)?.outcome === '200',
+      );
       const posts = postsWith(ids);
       assert.ok(posts.length >= 2 && posts.at(-1)!.outcome === '200', 'failures, then one success');
       // The first retry waits at least half the base delay (±50 % jitter): never at once. (Chromium itself may
@@ -216,7 +255,8 @@ describe('outbox delivery', () => {
       const page = await start();
       const before = await predictions();
       let target: string[] = [];
-      env.server.fault = (r) => (r.ids.some((id) => target.includes(id)) ? { kind: 'status', status: code } : undefined);
+      env.server.fault = (r) =>
+        r.ids.some((id) => target.includes(id)) ? { kind: 'status', status: code } : undefined;
       target = await predict(page, x.slice(0, 4));
       await flush(page);
       await waitFor('the drop', async () => (await status(page)).outbox.dropped === 4);
@@ -251,7 +291,8 @@ describe('outbox delivery', () => {
       await waitFor('the events after Retry-After', async () => (await predictions()) - before === 3);
       const posts = postsWith(ids);
       assert.equal(posts[0]!.outcome, 'fault 429');
-      for (const p of posts.slice(1)) assert.ok(p.at >= until - 5, `sent ${until - p.at} ms before Retry-After allowed`);
+      for (const p of posts.slice(1))
+        assert.ok(p.at >= until - 5, `sent ${until - p.at} ms before Retry-After allowed`);
     });
   }
 });

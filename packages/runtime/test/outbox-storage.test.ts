@@ -33,16 +33,27 @@ describe('outbox storage', () => {
     env.server.fault = null;
   });
 
-  async function start(context: BrowserContext, outbox: Record<string, number> = FAST, extra: Record<string, unknown> = {}): Promise<Page> {
+  async function start(
+    context: BrowserContext,
+    outbox: Record<string, number> = FAST,
+    extra: Record<string, unknown> = {},
+  ): Promise<Page> {
     const page = await env.open(context);
-    await page.evaluate((opts) => window.kit.create('rt', opts), env.options({ engine: 'ort-wasm', pollIntervalMs: 0, statsWindowMs: 3_600_000, outbox, ...extra }));
+    await page.evaluate(
+      (opts) => window.kit.create('rt', opts),
+      env.options({ engine: 'ort-wasm', pollIntervalMs: 0, statsWindowMs: 3_600_000, outbox, ...extra }),
+    );
     return page;
   }
-  const predict = (page: Page, xs: number[][]) => page.evaluate((xs) => window.kit.predictAll('rt', xs).then((ps) => ps.map((p) => p.id)), xs);
+  const predict = (page: Page, xs: number[][]) =>
+    page.evaluate((xs) => window.kit.predictAll('rt', xs).then((ps) => ps.map((p) => p.id)), xs);
   const status = (page: Page) => page.evaluate(() => window.kit.rts.rt!.status());
   /** Every event that reached the collector through the app origin, parsed from the forwarded bodies. */
   const posted = (): Posted[] =>
-    env.server.eventPosts().filter((r) => r.outcome === '200').flatMap((r) => (JSON.parse(r.body.toString('utf8')) as { events: Posted[] }).events);
+    env.server
+      .eventPosts()
+      .filter((r) => r.outcome === '200')
+      .flatMap((r) => (JSON.parse(r.body.toString('utf8')) as { events: Posted[] }).events);
 
   test('one poison event is refused alone; the events around it arrive', async () => {
     const page = await start(await env.context());
@@ -59,7 +70,10 @@ describe('outbox storage', () => {
     const corrections = got.filter((e) => e.type === 'correction' && ids.includes(e.predictionId!));
     assert.equal(corrections.length, 2, 'both corrections were sent');
     const stored = await Promise.all(corrections.map((c) => env.collector.storage.events.get(c.id)));
-    assert.deepEqual(stored.map((s) => Boolean(s)), [false, true]);
+    assert.deepEqual(
+      stored.map((s) => Boolean(s)),
+      [false, true],
+    );
     assert.equal((await status(page)).outbox.pending, 0);
   });
 
@@ -83,12 +97,18 @@ describe('outbox storage', () => {
       const byId = new Map(got.map((e) => [e.id, e]));
       for (const id of reported) assert.equal(byId.get(id)?.reason, 'reported', `reported prediction ${id}`);
       assert.equal(got.filter((e) => e.type === 'correction' && reported.includes(e.predictionId!)).length, 5);
-      assert.deepEqual(sampled.map((id) => byId.has(id)), [...Array(15).fill(false), ...Array(15).fill(true)], 'not the oldest samples dropped');
+      assert.deepEqual(
+        sampled.map((id) => byId.has(id)),
+        [...Array(15).fill(false), ...Array(15).fill(true)],
+        'not the oldest samples dropped',
+      );
       // The stats window closes at dispose with the drop count; the next start delivers it.
       await page.evaluate(() => window.kit.dispose('rt'));
       const next = await start(context, { ...FAST, maxEvents: 25 });
       await next.evaluate(() => window.kit.rts.rt!.flush());
-      const stats = await waitFor('the stats event with the drops', () => posted().find((e) => e.type === 'stats' && (e.dropped ?? 0) > 0));
+      const stats = await waitFor('the stats event with the drops', () =>
+        posted().find((e) => e.type === 'stats' && (e.dropped ?? 0) > 0),
+      );
       assert.equal(stats.dropped, 15);
     } finally {
       await env.rollout({ stable: 'keep-all' });
@@ -113,21 +133,32 @@ describe('outbox storage', () => {
       await sleep(200);
     }
     // Making room is two transactions (evict, then store again): between them the queue reads empty.
-    const s = await waitFor('the queue to hold what fits', async () => {
-      const st = await status(page);
-      return st.outbox.pending > 0 ? st : undefined;
-    }, 5000).catch(async () => status(page));
+    const s = await waitFor(
+      'the queue to hold what fits',
+      async () => {
+        const st = await status(page);
+        return st.outbox.pending > 0 ? st : undefined;
+      },
+      5000,
+    ).catch(async () => status(page));
     assert.ok(s.outbox.dropped > 0, `no drop after ${ids.length} events`);
-    assert.ok(s.outbox.pending > 0 && s.outbox.pending < ids.length, `${s.outbox.pending} of ${ids.length} events stored under the quota: ${JSON.stringify(s.outbox)}`);
+    assert.ok(
+      s.outbox.pending > 0 && s.outbox.pending < ids.length,
+      `${s.outbox.pending} of ${ids.length} events stored under the quota: ${JSON.stringify(s.outbox)}`,
+    );
     assert.deepEqual(env.errors, [], 'an error reached the page');
     await cdp.send('Storage.overrideQuotaForOrigin', { origin });
     env.server.fault = null;
     await page.evaluate(() => window.kit.rts.rt!.flush());
-    const stats = await waitFor('a stats event with the drop count', () => posted().find((e) => e.type === 'stats' && (e.dropped ?? 0) > 0));
+    const stats = await waitFor('a stats event with the drop count', () =>
+      posted().find((e) => e.type === 'stats' && (e.dropped ?? 0) > 0),
+    );
     assert.ok(stats.dropped! > 0);
     const later = await predict(page, x.slice(0, 5));
     await page.evaluate(() => window.kit.rts.rt!.flush());
-    await waitFor('events logged after the quota was lifted', async () => (await Promise.all(later.map((id) => env.collector.storage.events.get(id)))).every(Boolean));
+    await waitFor('events logged after the quota was lifted', async () =>
+      (await Promise.all(later.map((id) => env.collector.storage.events.get(id)))).every(Boolean),
+    );
   });
 
   test('a lost IndexedDB connection is reopened and work continues', async () => {
@@ -143,7 +174,9 @@ describe('outbox storage', () => {
     const after = await predict(page, x.slice(3, 8));
     env.server.fault = null;
     await page.evaluate(() => window.kit.rts.rt!.flush());
-    await waitFor('the events made after the loss', async () => (await Promise.all(after.map((id) => env.collector.storage.events.get(id)))).every(Boolean));
+    await waitFor('the events made after the loss', async () =>
+      (await Promise.all(after.map((id) => env.collector.storage.events.get(id)))).every(Boolean),
+    );
     assert.deepEqual(env.errors, []);
   });
 

@@ -20,10 +20,13 @@ describe('service worker', () => {
   test('serves artifacts from its cache when the collector is unreachable', async () => {
     const context = await env.context();
     const page = await env.open(context);
-    await page.evaluate(async (opts) => {
-      await window.kit.create('rt', opts);
-      await navigator.serviceWorker.ready;
-    }, env.options({ engine: 'ort-wasm', pollIntervalMs: 0, serviceWorker: '/sw.js' }));
+    await page.evaluate(
+      async (opts) => {
+        await window.kit.create('rt', opts);
+        await navigator.serviceWorker.ready;
+      },
+      env.options({ engine: 'ort-wasm', pollIntervalMs: 0, serviceWorker: '/sw.js' }),
+    );
     await waitFor('the page controlled', () => page.evaluate(() => Boolean(navigator.serviceWorker.controller)));
     env.server.fault = (r) => (r.path.startsWith('/v1/artifacts/') ? { kind: 'status', status: 404 } : undefined);
     try {
@@ -42,10 +45,18 @@ describe('service worker', () => {
     const context = await env.context();
     const page = await env.open(context);
     env.server.fault = (r) => (r.ids.length ? { kind: 'status', status: 503 } : undefined);
-    await page.evaluate(async (opts) => {
-      await window.kit.create('rt', opts);
-      await navigator.serviceWorker.ready;
-    }, env.options({ engine: 'ort-wasm', pollIntervalMs: 0, serviceWorker: '/sw.js', outbox: { flushIntervalMs: 50, baseDelayMs: 1000, maxDelayMs: 1000 } }));
+    await page.evaluate(
+      async (opts) => {
+        await window.kit.create('rt', opts);
+        await navigator.serviceWorker.ready;
+      },
+      env.options({
+        engine: 'ort-wasm',
+        pollIntervalMs: 0,
+        serviceWorker: '/sw.js',
+        outbox: { flushIntervalMs: 50, baseDelayMs: 1000, maxDelayMs: 1000 },
+      }),
+    );
     const ids = await page.evaluate((x) => window.kit.predictAll('rt', x).then((ps) => ps.map((p) => p.id)), x);
     await waitFor('a failed send', () => page.evaluate(() => window.kit.rts.rt!.status().outbox.failures > 0));
     // Only the service worker is left; the collector is back.
@@ -57,10 +68,19 @@ describe('service worker', () => {
     const registrations: { registrationId: string; scopeURL: string }[] = [];
     cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => registrations.push(...e.registrations));
     await cdp.send('ServiceWorker.enable');
-    const reg = await waitFor('the registration', () => registrations.find((r) => r.scopeURL.startsWith(env.server.url)));
+    const reg = await waitFor('the registration', () =>
+      registrations.find((r) => r.scopeURL.startsWith(env.server.url)),
+    );
     // The sync honours the outbox's backoff like any sender: let the retry delay pass first.
     await sleep(1600);
-    await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: new URL(env.server.url).origin, registrationId: reg.registrationId, tag: 'edgeloop-outbox', lastChance: false });
-    await waitFor('the events from the closed tab', async () => (await Promise.all(ids.map((id) => env.collector.storage.events.get(id)))).every(Boolean));
+    await cdp.send('ServiceWorker.dispatchSyncEvent', {
+      origin: new URL(env.server.url).origin,
+      registrationId: reg.registrationId,
+      tag: 'edgeloop-outbox',
+      lastChance: false,
+    });
+    await waitFor('the events from the closed tab', async () =>
+      (await Promise.all(ids.map((id) => env.collector.storage.events.get(id)))).every(Boolean),
+    );
   });
 });

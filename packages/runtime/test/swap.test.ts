@@ -27,13 +27,17 @@ describe('hot swap', () => {
     return p;
   }
 
-  for (const [engine, worker] of [['ort-wasm', false], ['tfjs-wasm', true]] as const) {
+  for (const [engine, worker] of [
+    ['ort-wasm', false],
+    ['tfjs-wasm', true],
+  ] as const) {
     test(`${engine}${worker ? ' in a worker' : ''}: a version's calibration temperature rescales every confidence (softmax of log p / T)`, async () => {
       const T = 2.5;
       await env.publish(`${engine}-calibrated`, {}, undefined, { output: { temperature: T } });
       await env.rollout({ stable: 'base' });
       const page = await start(engine, { worker });
-      const predictAll = () => page.evaluate(async (x) => Promise.all(x.map((input) => window.kit.rts.rt!.predict(input))), x);
+      const predictAll = () =>
+        page.evaluate(async (x) => Promise.all(x.map((input) => window.kit.rts.rt!.predict(input))), x);
       const plain = await predictAll();
       await env.rollout({ stable: `${engine}-calibrated` });
       assert.equal(await page.evaluate(() => window.kit.rts.rt!.update()), true);
@@ -41,14 +45,25 @@ describe('hot swap', () => {
       for (const [i, p] of plain.entries()) {
         const q = calibrated[i]!;
         assert.equal(q.version, `${engine}-calibrated`);
-        assert.deepEqual(q.topK.map((t) => t.label), p.topK.map((t) => t.label), 'the same ranking');
+        assert.deepEqual(
+          q.topK.map((t) => t.label),
+          p.topK.map((t) => t.label),
+          'the same ranking',
+        );
         // Tempered probabilities keep the ratios of the plain ones raised to 1/T.
         const [p1, p2] = [p.topK[0]!.p, p.topK[1]!.p];
         const [q1, q2] = [q.topK[0]!.p, q.topK[1]!.p];
-        if (p2 > 1e-6) assert.ok(Math.abs(Math.log(q1 / q2) - Math.log(p1 / p2) / T) < 1e-3, `input ${i}: ${p1}/${p2} → ${q1}/${q2}`);
+        if (p2 > 1e-6)
+          assert.ok(
+            Math.abs(Math.log(q1 / q2) - Math.log(p1 / p2) / T) < 1e-3,
+            `input ${i}: ${p1}/${p2} → ${q1}/${q2}`,
+          );
         assert.ok(q.confidence <= p.confidence + 1e-6, 'a temperature above 1 never raises confidence');
       }
-      assert.ok(calibrated.some((q, i) => q.confidence < plain[i]!.confidence - 0.01), 'and lowers some');
+      assert.ok(
+        calibrated.some((q, i) => q.confidence < plain[i]!.confidence - 0.01),
+        'and lowers some',
+      );
       await page.context().close();
     });
   }
@@ -61,7 +76,9 @@ describe('hot swap', () => {
       const tensorsBefore = engine.startsWith('tfjs') ? await tensors() : 0;
       // A prediction loop runs in the page for the whole test.
       await page.evaluate((x) => {
-        const w = window as unknown as { loop: { stop: boolean; ok: number; failed: string[]; versions: string[]; done: Promise<void> } };
+        const w = window as unknown as {
+          loop: { stop: boolean; ok: number; failed: string[]; versions: string[]; done: Promise<void> };
+        };
         const loop = { stop: false, ok: 0, failed: [] as string[], versions: [] as string[], done: Promise.resolve() };
         loop.done = (async () => {
           for (let i = 0; !loop.stop; i++) {
@@ -88,20 +105,34 @@ describe('hot swap', () => {
         assert.equal(swapped, true, `no swap to ${version}`);
       }
       const result = await page.evaluate(async () => {
-        const w = window as unknown as { loop: { stop: boolean; ok: number; failed: string[]; versions: string[]; done: Promise<void> } };
+        const w = window as unknown as {
+          loop: { stop: boolean; ok: number; failed: string[]; versions: string[]; done: Promise<void> };
+        };
         w.loop.stop = true;
         await w.loop.done;
-        return { ok: w.loop.ok, failed: w.loop.failed, versions: w.loop.versions, status: window.kit.rts.rt!.status(), swaps: window.kit.swaps.rt! };
+        return {
+          ok: w.loop.ok,
+          failed: w.loop.failed,
+          versions: w.loop.versions,
+          status: window.kit.rts.rt!.status(),
+          swaps: window.kit.swaps.rt!,
+        };
       });
       assert.deepEqual(result.failed, []);
       assert.ok(result.ok > 20);
       assert.equal(result.status.swaps, 20);
       assert.equal(result.status.version, versions.at(-1));
-      assert.deepEqual(result.swaps.map((s) => s.to), versions);
+      assert.deepEqual(
+        result.swaps.map((s) => s.to),
+        versions,
+      );
       // Predictions saw the versions in publication order, never an older one after a newer one.
       const order = ['base', ...versions];
       const seen = result.versions.map((v) => order.indexOf(v));
-      assert.deepEqual(seen, [...seen].sort((a, b) => a - b));
+      assert.deepEqual(
+        seen,
+        [...seen].sort((a, b) => a - b),
+      );
       assert.deepEqual(result.status.sessions, { loaded: 21, released: 20 });
       if (engine.startsWith('tfjs')) {
         assert.equal(await tensors(), tensorsBefore, 'TF.js tensors leaked across swaps');
@@ -126,7 +157,10 @@ describe('hot swap', () => {
       await env.rollout({ stable: 'base' });
       const page = await start('ort-wasm');
       const version = `bad-${bad.split(' ')[0]!.toLowerCase()}`;
-      const { sha } = await env.publish(version, bad === 'NaN-producing model' ? nanVariant() : variant(100 + bad.length));
+      const { sha } = await env.publish(
+        version,
+        bad === 'NaN-producing model' ? nanVariant() : variant(100 + bad.length),
+      );
       if (bad === 'corrupted artifact') env.breakArtifact(sha['model.onnx']!, 'corrupt');
       if (bad === '404 artifact') env.breakArtifact(sha['model.onnx']!, 'delete');
       await env.rollout({ stable: version });
@@ -141,8 +175,15 @@ describe('hot swap', () => {
       assert.equal(res.swapped, false);
       assert.equal(res.version, 'base');
       assert.equal(res.status.version, 'base');
-      const code = { 'corrupted artifact': 'EL_RT_ARTIFACT_SHA', 'NaN-producing model': 'EL_RT_PROBE_FAILED', '404 artifact': 'EL_RT_ARTIFACT_FETCH' }[bad];
-      assert.deepEqual(res.errors.map((e) => [e.code, e.version]), [[code, version]]);
+      const code = {
+        'corrupted artifact': 'EL_RT_ARTIFACT_SHA',
+        'NaN-producing model': 'EL_RT_PROBE_FAILED',
+        '404 artifact': 'EL_RT_ARTIFACT_FETCH',
+      }[bad];
+      assert.deepEqual(
+        res.errors.map((e) => [e.code, e.version]),
+        [[code, version]],
+      );
       // The collector hears about it too (its canary analysis counts errors per version).
       await waitFor('the error event', async () => (await env.eventCount('error')) > errorsBefore);
       // The failed session was released, and nothing else was loaded.
@@ -166,7 +207,14 @@ describe('hot swap', () => {
     assert.equal(res.status.source, 'cache');
     // And a device that never loaded a model cannot start offline: it says why.
     const fresh = await env.open(await env.context());
-    const code = await fresh.evaluate((opts) => window.edgeloop.createRuntime(opts).then(() => 'started', (e) => (e as { code: string }).code), env.options({ engine: 'ort-wasm', pollIntervalMs: 0 }));
+    const code = await fresh.evaluate(
+      (opts) =>
+        window.edgeloop.createRuntime(opts).then(
+          () => 'started',
+          (e) => (e as { code: string }).code,
+        ),
+      env.options({ engine: 'ort-wasm', pollIntervalMs: 0 }),
+    );
     assert.equal(code, 'EL_RT_NO_MODEL');
   });
 
@@ -174,7 +222,10 @@ describe('hot swap', () => {
     await env.publish('canary-1', variant(200));
     await env.rollout({ stable: 'base', canary: 'canary-1', canaryPercent: 30 });
     const devices = Array.from({ length: 16 }, (_, i) => `device-${i}`);
-    assert.ok(devices.some((d) => inCanary(MODEL, d, 30)) && devices.some((d) => inCanary(MODEL, d, 60) && !inCanary(MODEL, d, 30)));
+    assert.ok(
+      devices.some((d) => inCanary(MODEL, d, 30)) &&
+        devices.some((d) => inCanary(MODEL, d, 60) && !inCanary(MODEL, d, 30)),
+    );
     const page = await env.open(await env.context());
     const channels = async () =>
       page.evaluate(async (devices) => {
@@ -182,9 +233,12 @@ describe('hot swap', () => {
         for (const d of devices) out[d] = window.kit.rts[d]!.status().version!;
         return out;
       }, devices);
-    await page.evaluate(async ({ opts, devices }) => {
-      for (const d of devices) await window.kit.create(d, { ...opts, deviceId: d });
-    }, { opts: env.options({ engine: 'ort-wasm', pollIntervalMs: 0 }), devices });
+    await page.evaluate(
+      async ({ opts, devices }) => {
+        for (const d of devices) await window.kit.create(d, { ...opts, deviceId: d });
+      },
+      { opts: env.options({ engine: 'ort-wasm', pollIntervalMs: 0 }), devices },
+    );
     const at30 = await channels();
     for (const d of devices) assert.equal(at30[d], inCanary(MODEL, d, 30) ? 'canary-1' : 'base', d);
     await env.rollout({ stable: 'base', canary: 'canary-1', canaryPercent: 60 });
@@ -197,6 +251,9 @@ describe('hot swap', () => {
       if (at30[d] === 'canary-1') assert.equal(at60[d], 'canary-1', `${d} left the canary when the percent went up`);
     }
     const statuses = await page.evaluate((devices) => devices.map((d) => window.kit.rts[d]!.status().channel), devices);
-    assert.deepEqual(statuses, devices.map((d) => (inCanary(MODEL, d, 60) ? 'canary' : 'stable')));
+    assert.deepEqual(
+      statuses,
+      devices.map((d) => (inCanary(MODEL, d, 60) ? 'canary' : 'stable')),
+    );
   });
 });

@@ -5,8 +5,26 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { PredictionEvent } from '@edgeloop/protocol';
 import {
-  backoffMs, batchBody, parseRetryAfter, serialise, probabilityProblem, score, keepReason, StatsWindow, statsEvent, WindowCopies,
-  codes, RuntimeError, newId, statsId, statsToken, RecentPredictions, Turns, compileIO, scoreMultiLabel, type Recent,
+  backoffMs,
+  batchBody,
+  parseRetryAfter,
+  serialise,
+  probabilityProblem,
+  score,
+  keepReason,
+  StatsWindow,
+  statsEvent,
+  WindowCopies,
+  codes,
+  RuntimeError,
+  newId,
+  statsId,
+  statsToken,
+  RecentPredictions,
+  Turns,
+  compileIO,
+  scoreMultiLabel,
+  type Recent,
 } from '@edgeloop/runtime/internal';
 import type { Manifest } from '@edgeloop/protocol';
 import type { Prediction } from '@edgeloop/runtime';
@@ -24,11 +42,26 @@ describe('parseRetryAfter', () => {
 
 describe('backoffMs', () => {
   test('doubles from the base, caps, and jitters by ±50 %', () => {
-    assert.equal(backoffMs(1, 3000, 1_800_000, () => 0.5), 3000);
-    assert.equal(backoffMs(3, 3000, 1_800_000, () => 0.5), 12_000);
-    assert.equal(backoffMs(30, 3000, 1_800_000, () => 0.5), 1_800_000);
-    assert.equal(backoffMs(1, 3000, 1_800_000, () => 0), 1500);
-    assert.equal(backoffMs(1, 3000, 1_800_000, () => 0.999999), 4500);
+    assert.equal(
+      backoffMs(1, 3000, 1_800_000, () => 0.5),
+      3000,
+    );
+    assert.equal(
+      backoffMs(3, 3000, 1_800_000, () => 0.5),
+      12_000,
+    );
+    assert.equal(
+      backoffMs(30, 3000, 1_800_000, () => 0.5),
+      1_800_000,
+    );
+    assert.equal(
+      backoffMs(1, 3000, 1_800_000, () => 0),
+      1500,
+    );
+    assert.equal(
+      backoffMs(1, 3000, 1_800_000, () => 0.999999),
+      4500,
+    );
   });
 });
 
@@ -39,7 +72,10 @@ describe('score', () => {
     assert.equal(s.confidence, 0.7);
     assert.ok(Math.abs(s.margin - 0.5) < 1e-9);
     assert.ok(Math.abs(s.entropy - -(0.1 * Math.log(0.1) + 0.7 * Math.log(0.7) + 0.2 * Math.log(0.2))) < 1e-9);
-    assert.deepEqual(s.topK, [{ label: 'b', p: 0.7 }, { label: 'c', p: 0.2 }]);
+    assert.deepEqual(s.topK, [
+      { label: 'b', p: 0.7 },
+      { label: 'c', p: 0.2 },
+    ]);
   });
 
   test('probabilityProblem accepts a distribution and names what is wrong otherwise', () => {
@@ -51,9 +87,19 @@ describe('score', () => {
   });
 });
 
-describe('compileIO (a version\'s input and output conventions)', () => {
-  const manifest = (input: Partial<Manifest['input']>, output?: Manifest['output'], labels = ['a', 'b', 'c']): Manifest => ({
-    model: 'm', version: 'v1', channel: 'stable', artifacts: [], labels, policy: { lowConfidence: 0.6, sampleRate: 0 }, pollAfterSec: 60,
+describe("compileIO (a version's input and output conventions)", () => {
+  const manifest = (
+    input: Partial<Manifest['input']>,
+    output?: Manifest['output'],
+    labels = ['a', 'b', 'c'],
+  ): Manifest => ({
+    model: 'm',
+    version: 'v1',
+    channel: 'stable',
+    artifacts: [],
+    labels,
+    policy: { lowConfidence: 0.6, sampleRate: 0 },
+    pollAfterSec: 60,
     input: { shape: [2, 2, 3], dtype: 'float32', normalize: { scale: 1, offset: 0 }, ...input },
     ...(output ? { output } : {}),
   });
@@ -69,12 +115,15 @@ describe('compileIO (a version\'s input and output conventions)', () => {
   });
 
   test('nchw moves channels first; mean and std apply per channel after scale and offset', () => {
-    const io = compileIO(manifest({ layout: 'nchw', normalize: { scale: 0.5, offset: 1, mean: [1, 2, 3], std: [1, 2, 4] } }));
+    const io = compileIO(
+      manifest({ layout: 'nchw', normalize: { scale: 0.5, offset: 1, mean: [1, 2, 3], std: [1, 2, 4] } }),
+    );
     assert.equal(io.identity, false);
     assert.deepEqual(io.modelShape, [3, 2, 2]);
     const x = io.toModel(hwc);
     const expected: number[] = [];
-    for (let c = 0; c < 3; c++) for (let p = 0; p < 4; p++) expected.push(((10 * p + c) * 0.5 + 1 - [1, 2, 3][c]!) / [1, 2, 4][c]!);
+    for (let c = 0; c < 3; c++)
+      for (let p = 0; p < 4; p++) expected.push(((10 * p + c) * 0.5 + 1 - [1, 2, 3][c]!) / [1, 2, 4][c]!);
     assert.deepEqual([...x], expected);
   });
 
@@ -83,7 +132,10 @@ describe('compileIO (a version\'s input and output conventions)', () => {
     assert.equal(single.identity, true);
     assert.deepEqual(single.modelShape, [1, 2, 2]);
     const io = compileIO(manifest({ normalize: { scale: 1, offset: 0, mean: [10], std: [2] } }));
-    assert.deepEqual([...io.toModel(hwc)], hwc.map((v) => (v - 10) / 2));
+    assert.deepEqual(
+      [...io.toModel(hwc)],
+      hwc.map((v) => (v - 10) / 2),
+    );
   });
 
   test('toModel hands out a buffer no run holds: a new one while the last is out, the one given back after', () => {
@@ -102,7 +154,10 @@ describe('compileIO (a version\'s input and output conventions)', () => {
   });
 
   test('statistics that do not fit the channels are refused with EL_RT_BAD_INPUT', () => {
-    assert.throws(() => compileIO(manifest({ normalize: { scale: 1, offset: 0, mean: [0, 0] } })), (err: RuntimeError) => err.code === 'EL_RT_BAD_INPUT' && /mean has 2 values for 3 channels/.test(err.message));
+    assert.throws(
+      () => compileIO(manifest({ normalize: { scale: 1, offset: 0, mean: [0, 0] } })),
+      (err: RuntimeError) => err.code === 'EL_RT_BAD_INPUT' && /mean has 2 values for 3 channels/.test(err.message),
+    );
   });
 
   test('logits are scored as softmax(z / T); a missing kind means probabilities', () => {
@@ -125,7 +180,10 @@ describe('compileIO (a version\'s input and output conventions)', () => {
     const s = io.scoreMulti!(probs, ['cat', 'dog', 'car']);
     assert.equal(s.label, 'cat');
     assert.deepEqual(s.labels, ['cat', 'dog']);
-    assert.deepEqual(s.topK.map((t) => t.label), ['cat', 'dog', 'car']);
+    assert.deepEqual(
+      s.topK.map((t) => t.label),
+      ['cat', 'dog', 'car'],
+    );
     assert.ok(Math.abs(s.confidence - 1 / (1 + Math.exp(-0.2))) < 1e-6, 'dog, near 0.5, sets the confidence');
     assert.ok(Math.abs(s.margin - (2 * s.confidence - 1)) < 1e-12);
     assert.deepEqual(scoreMultiLabel([0.01, 0.02], ['x', 'y']).labels, []);
@@ -135,17 +193,35 @@ describe('compileIO (a version\'s input and output conventions)', () => {
 describe('keepReason', () => {
   test('keeps every low-confidence prediction and samples the rest', () => {
     const policy = { lowConfidence: 0.6, sampleRate: 0.1 };
-    assert.equal(keepReason(0.59, policy, () => 0.99), 'low_confidence');
-    assert.equal(keepReason(0.9, policy, () => 0.05), 'sample');
-    assert.equal(keepReason(0.9, policy, () => 0.5), null);
+    assert.equal(
+      keepReason(0.59, policy, () => 0.99),
+      'low_confidence',
+    );
+    assert.equal(
+      keepReason(0.9, policy, () => 0.05),
+      'sample',
+    );
+    assert.equal(
+      keepReason(0.9, policy, () => 0.5),
+      null,
+    );
   });
 });
 
 describe('serialise', () => {
   const base: PredictionEvent = {
-    id: '0190a4c2-0000-7000-8000-000000000000', type: 'prediction', model: 'digits', version: 'v1', deviceId: 'd', ts: 1, reason: 'sample',
-    input: { dtype: 'float32', shape: [28, 28, 1], data: 'A'.repeat(40_000) }, inputHash: 'a'.repeat(64),
-    output: { label: '1', confidence: 0.9, topK: [] }, engine: 'ort-wasm', latencyMs: 1,
+    id: '0190a4c2-0000-7000-8000-000000000000',
+    type: 'prediction',
+    model: 'digits',
+    version: 'v1',
+    deviceId: 'd',
+    ts: 1,
+    reason: 'sample',
+    input: { dtype: 'float32', shape: [28, 28, 1], data: 'A'.repeat(40_000) },
+    inputHash: 'a'.repeat(64),
+    output: { label: '1', confidence: 0.9, topK: [] },
+    engine: 'ort-wasm',
+    latencyMs: 1,
   };
 
   test('an event over the limit is sent without its input, keeping the hash', () => {
@@ -173,7 +249,10 @@ describe('StatsWindow', () => {
     w.prediction('v2', 1, 0.55, '7', true);
     w.correction('v2');
     const [a, b] = w.close(Date.now(), 3);
-    assert.deepEqual([a!.version, a!.predictions, a!.lowConfidence, a!.dropped, a!.labelCounts], ['v1', 2, 1, 3, { 1: 1, 7: 1 }]);
+    assert.deepEqual(
+      [a!.version, a!.predictions, a!.lowConfidence, a!.dropped, a!.labelCounts],
+      ['v1', 2, 1, 3, { 1: 1, 7: 1 }],
+    );
     assert.deepEqual(a!.confidenceHist, [0, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
     assert.deepEqual([b!.version, b!.corrections, b!.dropped], ['v2', 1, undefined]);
     assert.deepEqual(w.close(), []);
@@ -190,7 +269,12 @@ describe('stats windows in worker mode', () => {
     assert.match(id, UUID7);
     assert.equal(parseInt(id.slice(0, 8) + id.slice(9, 13), 16), from);
     assert.equal(statsId(token, from, 3, 'v2'), id);
-    const others = new Set([id, statsId(token, from, 4, 'v2'), statsId(token, from, 3, 'v1'), statsId(statsToken(), from, 3, 'v2')]);
+    const others = new Set([
+      id,
+      statsId(token, from, 4, 'v2'),
+      statsId(token, from, 3, 'v1'),
+      statsId(statsToken(), from, 3, 'v2'),
+    ]);
     assert.equal(others.size, 4);
     const many = new Set(Array.from({ length: 20_000 }, (_, i) => statsId(token, from, i, 'v1')));
     assert.equal(many.size, 20_000);
@@ -219,11 +303,24 @@ describe('stats windows in worker mode', () => {
     const fromPage = page.close(3000, token, 'm', 'd');
     const seq1 = worker.seq;
     const fromWorker = worker.close(3000).map((b) => statsEvent(b, seq1, token, 'm', 'd', 3000));
-    assert.deepEqual(sent0.map((e) => [e.predictions, e.lowConfidence]), [[3, 1]]);
-    assert.deepEqual(fromPage.map((e) => e.id), fromWorker.map((e) => e.id), 'the same window has the same id');
+    assert.deepEqual(
+      sent0.map((e) => [e.predictions, e.lowConfidence]),
+      [[3, 1]],
+    );
+    assert.deepEqual(
+      fromPage.map((e) => e.id),
+      fromWorker.map((e) => e.id),
+      'the same window has the same id',
+    );
     assert.notEqual(fromPage[0]!.id, sent0[0]!.id);
-    assert.deepEqual(fromPage.map((e) => [e.from, e.predictions, e.labelCounts]), [[2000, 1, { 4: 1 }]]);
-    assert.deepEqual(fromWorker.map((e) => [e.from, e.predictions]), [[2000, 1]]);
+    assert.deepEqual(
+      fromPage.map((e) => [e.from, e.predictions, e.labelCounts]),
+      [[2000, 1, { 4: 1 }]],
+    );
+    assert.deepEqual(
+      fromWorker.map((e) => [e.from, e.predictions]),
+      [[2000, 1]],
+    );
     assert.deepEqual(page.close(4000, token, 'm', 'd'), [], 'sent once');
   });
 });
@@ -232,7 +329,8 @@ describe('newId', () => {
   test('makes RFC 9562 UUIDv7 ids with the time they are made at, strictly increasing', () => {
     const t = Date.now();
     const ids = Array.from({ length: 100_000 }, () => newId());
-    for (const id of ids.slice(0, 1000)) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    for (const id of ids.slice(0, 1000))
+      assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     for (let i = 1; i < ids.length; i++) assert.ok(ids[i]! > ids[i - 1]!, `${ids[i]} after ${ids[i - 1]}`);
     const ms = parseInt(ids[0]!.slice(0, 8) + ids[0]!.slice(9, 13), 16);
     assert.ok(ms >= t && ms <= Date.now(), `timestamp ${ms}`);
@@ -242,7 +340,16 @@ describe('newId', () => {
 
 describe('RecentPredictions', () => {
   const spec = { shape: [2], dtype: 'float32' as const, normalize: { scale: 1, offset: 0 } };
-  const rec = (id: string): Recent => ({ id, result: { id } as Prediction, version: 'v1', shape: [2], ts: 0, keep: null, spilled: null, slot: -1 });
+  const rec = (id: string): Recent => ({
+    id,
+    result: { id } as Prediction,
+    version: 'v1',
+    shape: [2],
+    ts: 0,
+    keep: null,
+    spilled: null,
+    slot: -1,
+  });
 
   test('remembers the last predictions by id, with a copy of their input', () => {
     const recent = new RecentPredictions(3);
@@ -288,7 +395,7 @@ describe('errors', () => {
   });
 });
 
-describe('Turns (an engine session\'s runs)', () => {
+describe("Turns (an engine session's runs)", () => {
   test('runs go one at a time in call order; release waits for the runs under way; later runs reject', async () => {
     const turns = new Turns();
     const order: string[] = [];
@@ -306,7 +413,10 @@ describe('Turns (an engine session\'s runs)', () => {
     };
     const runs = [run('a', 20), run('b', 1), run('c', 1)];
     const released = turns.close(() => void order.push('release'));
-    const late = run('d', 1).then(() => 'ran', (err: Error) => err.message);
+    const late = run('d', 1).then(
+      () => 'ran',
+      (err: Error) => err.message,
+    );
     assert.deepEqual(await Promise.all(runs), ['a', 'b', 'c']);
     await released;
     assert.equal(await late, 'session released');

@@ -20,22 +20,31 @@ describe('WebGPU (SwiftShader)', () => {
   after(() => env?.close());
 
   test('onnxruntime-web and TF.js on WebGPU give the same probabilities as WASM', async () => {
-    const out = await page.evaluate(async ({ opts, x }) => {
-      const adapter = await (navigator as unknown as { gpu: { requestAdapter(): Promise<{ info: { architecture: string } } | null> } }).gpu.requestAdapter();
-      const res: Record<string, number[][]> = {};
-      for (const engine of ['ort-wasm', 'ort-webgpu', 'tfjs-webgpu'] as const) {
-        await window.kit.create(engine, { ...opts, engine, pollIntervalMs: 0 });
-        const preds = await window.kit.predictAll(engine, x);
-        if (preds.some((p) => p.engine !== engine)) throw new Error(`${engine} did not run`);
-        res[engine] = preds.map((p) => p.topK.map((t) => t.p));
-        await window.kit.dispose(engine);
-      }
-      return { res, adapter: adapter?.info.architecture ?? null };
-    }, { opts: env.options(), x });
+    const out = await page.evaluate(
+      async ({ opts, x }) => {
+        const adapter = await (
+          navigator as unknown as { gpu: { requestAdapter(): Promise<{ info: { architecture: string } } | null> } }
+        ).gpu.requestAdapter();
+        const res: Record<string, number[][]> = {};
+        for (const engine of ['ort-wasm', 'ort-webgpu', 'tfjs-webgpu'] as const) {
+          await window.kit.create(engine, { ...opts, engine, pollIntervalMs: 0 });
+          const preds = await window.kit.predictAll(engine, x);
+          if (preds.some((p) => p.engine !== engine)) throw new Error(`${engine} did not run`);
+          res[engine] = preds.map((p) => p.topK.map((t) => t.p));
+          await window.kit.dispose(engine);
+        }
+        return { res, adapter: adapter?.info.architecture ?? null };
+      },
+      { opts: env.options(), x },
+    );
     assert.equal(out.adapter, 'swiftshader');
     const wasm = out.res['ort-wasm']!;
     for (const engine of ['ort-webgpu', 'tfjs-webgpu']) {
-      out.res[engine]!.forEach((ps, i) => ps.forEach((p, j) => assert.ok(Math.abs(p - wasm[i]![j]!) < 1e-4, `${engine} example ${i}: ${p} vs ${wasm[i]![j]}`)));
+      out.res[engine]!.forEach((ps, i) =>
+        ps.forEach((p, j) =>
+          assert.ok(Math.abs(p - wasm[i]![j]!) < 1e-4, `${engine} example ${i}: ${p} vs ${wasm[i]![j]}`),
+        ),
+      );
     }
   });
 
@@ -74,7 +83,12 @@ describe('WebGPU (SwiftShader)', () => {
           const p = await rt.predict(x);
           // The old session is released in a task after the swap.
           await new Promise((r) => setTimeout(r, 50));
-          return { swapped, version: p.version, engine: p.engine, live: (window as unknown as { gpuLive: () => { buffers: number; bytes: number } }).gpuLive() };
+          return {
+            swapped,
+            version: p.version,
+            engine: p.engine,
+            live: (window as unknown as { gpuLive: () => { buffers: number; bytes: number } }).gpuLive(),
+          };
         }, x[0]!);
         assert.deepEqual([res.swapped, res.version, res.engine], [true, version, engine]);
         live.push(res.live);
@@ -83,7 +97,10 @@ describe('WebGPU (SwiftShader)', () => {
       assert.deepEqual(status.sessions, { loaded: 21, released: 20 });
       // Each version's weights live in GPU buffers: a session not released would add its own every swap.
       const [first] = live;
-      assert.ok(live.every((l) => l.buffers <= first!.buffers && l.bytes <= first!.bytes), `GPU buffers alive after each swap: ${JSON.stringify(live)}`);
+      assert.ok(
+        live.every((l) => l.buffers <= first!.buffers && l.bytes <= first!.bytes),
+        `GPU buffers alive after each swap: ${JSON.stringify(live)}`,
+      );
       await gpuPage.evaluate(() => window.kit.dispose('g'));
       await gpuPage.close();
     });
@@ -96,7 +113,10 @@ describe('WebGPU (SwiftShader)', () => {
       return s;
     }, env.options());
     const choice = status.engine!;
-    assert.ok(choice.measured['ort-webgpu'] !== undefined && choice.measured['tfjs-webgpu'] !== undefined, JSON.stringify(choice));
+    assert.ok(
+      choice.measured['ort-webgpu'] !== undefined && choice.measured['tfjs-webgpu'] !== undefined,
+      JSON.stringify(choice),
+    );
     assert.match(choice.name, /wasm/);
     assert.match(choice.reason, /swiftshader \(software\)/);
   });

@@ -5,7 +5,15 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildDigitsModel, DIGITS_INPUT, evaluateModel, exportModel, fitModel, loadMnist, useBackend } from '../src/index.js';
+import {
+  buildDigitsModel,
+  DIGITS_INPUT,
+  evaluateModel,
+  exportModel,
+  fitModel,
+  loadMnist,
+  useBackend,
+} from '../src/index.js';
 
 const [outDir, examples = '3000', epochs = '4'] = process.argv.slice(2);
 if (!outDir) {
@@ -20,7 +28,8 @@ const fit = await fitModel(model, train, { epochs: Number(epochs), batchSize: 32
 const evaluation = await evaluateModel(model, test);
 const exported = await exportModel(model, test.x);
 mkdirSync(join(outDir, 'tfjs'), { recursive: true });
-for (const f of exported.files) writeFileSync(f.format === 'onnx' ? join(outDir, f.name) : join(outDir, 'tfjs', f.name), f.bytes);
+for (const f of exported.files)
+  writeFileSync(f.format === 'onnx' ? join(outDir, f.name) : join(outDir, 'tfjs', f.name), f.bytes);
 const meta = {
   model: 'digits',
   labels: train.labels,
@@ -32,5 +41,7 @@ const meta = {
   parity: exported.parity,
 };
 writeFileSync(join(outDir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
-console.log(`wrote ${outDir}: accuracy ${(evaluation.accuracy * 100).toFixed(1)} % on ${test.count} test digits, ` +
-  `ONNX parity max diff ${exported.parity?.maxAbsDiff.toExponential(2)}, ${fit.seconds.toFixed(1)} s training`);
+console.log(
+  `wrote ${outDir}: accuracy ${(evaluation.accuracy * 100).toFixed(1)} % on ${test.count} test digits, ` +
+    `ONNX parity max diff ${exported.parity?.maxAbsDiff.toExponential(2)}, ${fit.seconds.toFixed(1)} s training`,
+);

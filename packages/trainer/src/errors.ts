@@ -7,7 +7,8 @@
 export const catalogue = {
   ELT_BAD_ARGUMENT: { message: 'Bad command line: %s (see edgeloop-trainer --help)', exit: 2 },
   ELT_COLLECTOR_UNREACHABLE: {
-    message: 'Cannot reach the collector at %s (%s): start it (edgeloop-collector) or pass --collector / EDGELOOP_COLLECTOR',
+    message:
+      'Cannot reach the collector at %s (%s): start it (edgeloop-collector) or pass --collector / EDGELOOP_COLLECTOR',
     exit: 3,
   },
   ELT_BAD_TOKEN: {
@@ -20,18 +21,26 @@ export const catalogue = {
     message: 'Model "%s" has no stable version: run `edgeloop-trainer bootstrap --model %s` or register one first',
     exit: 7,
   },
-  ELT_NO_GOLDEN_SET: { message: 'Model "%s" has no golden set: bootstrap uploads one (PUT /v1/models/%s/golden)', exit: 7 },
+  ELT_NO_GOLDEN_SET: {
+    message: 'Model "%s" has no golden set: bootstrap uploads one (PUT /v1/models/%s/golden)',
+    exit: 7,
+  },
   ELT_GATE_FAILED: { message: 'The candidate did not pass the gate: %s', exit: 8 },
   ELT_UNSUPPORTED_LAYER: {
-    message: 'The ONNX exporter does not support %s: use Dense, Conv2D, DepthwiseConv2D, pooling, Flatten, Reshape, Dropout, BatchNormalization or activations',
+    message:
+      'The ONNX exporter does not support %s: use Dense, Conv2D, DepthwiseConv2D, pooling, Flatten, Reshape, Dropout, BatchNormalization or activations',
     exit: 9,
   },
   ELT_PARITY_FAILED: { message: 'ONNX export failed the parity check against TF.js: %s', exit: 9 },
   ELT_UNSUPPORTED_OP: {
-    message: 'The ONNX importer does not support %s: it reads chains of Conv, Gemm, MatMul + Add, Relu, LeakyRelu, Sigmoid, Tanh, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, Flatten, Reshape to 2-D, Dropout, Softmax and Identity (opsets 7 to 21); re-export the model without the others, or register it as a TF.js model',
+    message:
+      'The ONNX importer does not support %s: it reads chains of Conv, Gemm, MatMul + Add, Relu, LeakyRelu, Sigmoid, Tanh, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, Flatten, Reshape to 2-D, Dropout, Softmax and Identity (opsets 7 to 21); re-export the model without the others, or register it as a TF.js model',
     exit: 9,
   },
-  ELT_IMPORT_PARITY_FAILED: { message: 'The imported model does not match the ONNX model in onnxruntime-web: %s', exit: 9 },
+  ELT_IMPORT_PARITY_FAILED: {
+    message: 'The imported model does not match the ONNX model in onnxruntime-web: %s',
+    exit: 9,
+  },
   ELT_BACKEND_UNAVAILABLE: { message: 'Backend "%s" is not available: %s', exit: 10 },
   ELT_BAD_MODEL: { message: 'Cannot use this model: %s', exit: 11 },
   ELT_BAD_DATA: { message: 'Bad training or evaluation data: %s', exit: 11 },

@@ -2,8 +2,30 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import {
-  applyTemperature, buildDigitsModel, decodeExamples, DIGITS_INPUT, DRIFTS, encodeExamples, encodeNpy, expectedCalibrationError, fitModel, fitTemperature, formatGate, loadLayers, loadMnist,
-  imageAxes, mnistPartOf, pick, predictProbs, runGate, saveLayers, shift, shiftInPlace, take, thicken, useBackend,
+  applyTemperature,
+  buildDigitsModel,
+  decodeExamples,
+  DIGITS_INPUT,
+  DRIFTS,
+  encodeExamples,
+  encodeNpy,
+  expectedCalibrationError,
+  fitModel,
+  fitTemperature,
+  formatGate,
+  loadLayers,
+  loadMnist,
+  imageAxes,
+  mnistPartOf,
+  pick,
+  predictProbs,
+  runGate,
+  saveLayers,
+  shift,
+  shiftInPlace,
+  take,
+  thicken,
+  useBackend,
 } from '../src/index.js';
 import { evaluateStable } from '../src/cycle/gate.js';
 import { labelCounts } from '../src/data/examples.js';
@@ -15,12 +37,18 @@ before(async () => {
 test('the MNIST split is deterministic, disjoint and covers every digit', () => {
   const parts = ['train', 'golden', 'drift', 'test'] as const;
   const counts = parts.map((p) => loadMnist(p).count);
-  assert.equal(counts.reduce((a, b) => a + b, 0), loadMnist('all').count);
+  assert.equal(
+    counts.reduce((a, b) => a + b, 0),
+    loadMnist('all').count,
+  );
   assert.equal(mnistPartOf(3, 17), mnistPartOf(3, 17));
   const golden = loadMnist('golden');
   assert.deepEqual(new Set(golden.y), new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
   assert.deepEqual(loadMnist('golden', 20).y, golden.y.slice(0, 20));
-  assert.ok(golden.x.every((v) => v >= 0 && v <= 1), 'pixels are in [0, 1]');
+  assert.ok(
+    golden.x.every((v) => v >= 0 && v <= 1),
+    'pixels are in [0, 1]',
+  );
 });
 
 test('wire examples round-trip with their sha256 input hashes', async () => {
@@ -35,20 +63,46 @@ test('wire examples round-trip with their sha256 input hashes', async () => {
 
 test('examples with unknown labels or the wrong size are skipped with a reason', async () => {
   const [a, b] = await encodeExamples(loadMnist('test', 2), 'train');
-  const decoded = decodeExamples([{ ...a!, label: 'x' }, { ...b!, input: { dtype: 'uint8', shape: [2, 2], data: 'AAAAAA==' } }], ['0', '1'], DIGITS_INPUT);
+  const decoded = decodeExamples(
+    [
+      { ...a!, label: 'x' },
+      { ...b!, input: { dtype: 'uint8', shape: [2, 2], data: 'AAAAAA==' } },
+    ],
+    ['0', '1'],
+    DIGITS_INPUT,
+  );
   assert.equal(decoded.bySplit.train.count, 0);
-  assert.deepEqual(decoded.skipped.map((s) => /label/.test(s.why) || /values/.test(s.why)), [true, true]);
+  assert.deepEqual(
+    decoded.skipped.map((s) => /label/.test(s.why) || /values/.test(s.why)),
+    [true, true],
+  );
 });
 
 test('uint8 inputs are normalised with the input spec', () => {
-  const decoded = decodeExamples([{ inputHash: 'a'.repeat(64), input: { dtype: 'uint8', shape: [2], data: Buffer.from([0, 255]).toString('base64') }, label: 'b', split: 'val' }], ['a', 'b'], { shape: [2], dtype: 'uint8', normalize: { scale: 1 / 255, offset: 0 } });
+  const decoded = decodeExamples(
+    [
+      {
+        inputHash: 'a'.repeat(64),
+        input: { dtype: 'uint8', shape: [2], data: Buffer.from([0, 255]).toString('base64') },
+        label: 'b',
+        split: 'val',
+      },
+    ],
+    ['a', 'b'],
+    { shape: [2], dtype: 'uint8', normalize: { scale: 1 / 255, offset: 0 } },
+  );
   assert.deepEqual([...decoded.bySplit.val.x], [0, 1]);
 });
 
-test('per-channel mean and std apply on the app\'s channel axis (the last); an NCHW model gets the channels first', () => {
+test("per-channel mean and std apply on the app's channel axis (the last); an NCHW model gets the channels first", () => {
   // Three pixels of two channels, as the app captures them: (1, 2), (3, 4), (5, 6).
   const raw = Buffer.from(new Float32Array([1, 2, 3, 4, 5, 6]).buffer).toString('base64');
-  const example = { inputHash: 'a'.repeat(64), input: { dtype: 'float32' as const, shape: [3, 2], data: raw }, label: 'a', split: 'val' as const };
+  const example = {
+    inputHash: 'a'.repeat(64),
+    input: { dtype: 'float32' as const, shape: [3, 2], data: raw },
+    label: 'a',
+    split: 'val' as const,
+  };
   const normalize = { scale: 1, offset: 0, mean: [1, 4], std: [1, 2] };
   const nhwc = decodeExamples([example], ['a'], { shape: [3, 2], dtype: 'float32', normalize });
   assert.deepEqual([...nhwc.bySplit.val.x], [0, -1, 2, 0, 4, 1]);
@@ -63,7 +117,10 @@ test('encodeNpy writes arrays numpy reads: version 1.0, 64-byte aligned header, 
   assert.deepEqual([...npy.subarray(0, 8)], [0x93, 78, 85, 77, 80, 89, 1, 0]);
   const headerLength = npy[8]! + npy[9]! * 256;
   assert.equal((10 + headerLength) % 64, 0);
-  assert.match(new TextDecoder().decode(npy.subarray(10, 10 + headerLength)), /^\{'descr': '<f4', 'fortran_order': False, 'shape': \(2, 1\), \} *\n$/);
+  assert.match(
+    new TextDecoder().decode(npy.subarray(10, 10 + headerLength)),
+    /^\{'descr': '<f4', 'fortran_order': False, 'shape': \(2, 1\), \} *\n$/,
+  );
   assert.deepEqual([...new Float32Array(npy.slice(10 + headerLength).buffer)], [1.5, -2]);
 });
 
@@ -81,7 +138,10 @@ test('every drift of the suite keeps shape and range, changes the images, and is
   for (const [name, drift] of Object.entries(DRIFTS)) {
     const out = drift(set);
     assert.equal(out.x.length, set.x.length, name);
-    assert.ok(out.x.every((v) => v >= 0 && v <= 1), `${name}: values stay in [0, 1]`);
+    assert.ok(
+      out.x.every((v) => v >= 0 && v <= 1),
+      `${name}: values stay in [0, 1]`,
+    );
     const changed = out.x.reduce((n, v, i) => n + (Math.abs(v - set.x[i]!) > 0.05 ? 1 : 0), 0);
     assert.ok(changed > set.x.length * 0.02, `${name} changes the images (${changed} pixels)`);
     assert.deepEqual(drift(set).x, out.x, `${name} is deterministic`);
@@ -120,8 +180,14 @@ test('the gate asks for a gain: a model against itself fails only the new-data c
   const data = { golden, fresh: take(loadMnist('test'), 50), replay: take(loadMnist('train'), 100) };
   const same = await runGate(a, a, data);
   assert.equal(same.report.pass, false, 'a candidate that learned nothing is refused');
-  assert.deepEqual(same.report.metrics.filter((m) => !m.pass).map((m) => m.name), ['new.accuracy']);
-  assert.match(same.report.advice!.join('\n'), /beats (stable|the labels' most common class \([\d.]+ % of them\)) by -?\d+\.\d points, needs 5\.0/);
+  assert.deepEqual(
+    same.report.metrics.filter((m) => !m.pass).map((m) => m.name),
+    ['new.accuracy'],
+  );
+  assert.match(
+    same.report.advice!.join('\n'),
+    /beats (stable|the labels' most common class \([\d.]+ % of them\)) by -?\d+\.\d points, needs 5\.0/,
+  );
   assert.deepEqual(same.report.metrics.map((m) => m.name).slice(0, 2), ['golden.accuracy', 'golden.recall.0']);
   assert.ok(same.report.metrics.some((m) => m.name === 'replay.accuracy'));
   const noGainAsked = await runGate(a, a, data, { minGain: 0, gainZ: 0 });
@@ -131,14 +197,25 @@ test('the gate asks for a gain: a model against itself fails only the new-data c
   const strict = { goldenTolerance: 0, recallTolerance: 0, minGain: 0 };
   const ab = await runGate(a, b, noFresh, strict);
   const ba = await runGate(b, a, noFresh, strict);
-  assert.equal(ab.report.metrics.some((m) => m.name === 'new.accuracy'), false, 'no held-out new examples and no gain asked: no gain metric');
+  assert.equal(
+    ab.report.metrics.some((m) => m.name === 'new.accuracy'),
+    false,
+    'no held-out new examples and no gain asked: no gain metric',
+  );
   const unmeasured = await runGate(a, a, noFresh, { minGain: 0.05 });
-  assert.equal(unmeasured.report.metrics.find((m) => m.name === 'new.accuracy')?.pass, false, 'a gain asked for and nothing to measure it on: refused');
+  assert.equal(
+    unmeasured.report.metrics.find((m) => m.name === 'new.accuracy')?.pass,
+    false,
+    'a gain asked for and nothing to measure it on: refused',
+  );
   assert.notEqual(ab.candidate.golden.accuracy, ba.candidate.golden.accuracy, 'two different random models');
   const worse = ab.candidate.golden.accuracy < ba.candidate.golden.accuracy ? ab : ba;
   assert.equal(worse.report.pass, false);
   assert.equal(worse.report.metrics.find((m) => m.name === 'golden.accuracy')?.pass, false);
-  assert.match(formatGate(worse.report), /golden\.accuracy .* FAIL[\s\S]*gate: FAIL[\s\S]*to pass: golden accuracy fell/);
+  assert.match(
+    formatGate(worse.report),
+    /golden\.accuracy .* FAIL[\s\S]*gate: FAIL[\s\S]*to pass: golden accuracy fell/,
+  );
 
   // Held-out earlier corrections: checked when given; a candidate below stable's accuracy there by more than the
   // tolerance lost what an earlier cycle learned (stable's evaluation is given, as a cycle computes it once).
@@ -148,8 +225,14 @@ test('the gate asks for a gain: a model against itself fails only the new-data c
   const stableEval = await evaluateStable(a, withEarlier);
   const knewThem = { ...stableEval, earlier: { ...stableEval.earlier!, accuracy: 1 } };
   const lost = await runGate(knewThem, a, withEarlier, strict);
-  assert.deepEqual(lost.report.metrics.filter((m) => !m.pass).map((m) => m.name), ['earlier.accuracy']);
-  assert.match(lost.report.advice!.join('\n'), /held-out earlier corrections: accuracy fell [\d.]+ points \(tolerance 5\.0\) on 60 examples/);
+  assert.deepEqual(
+    lost.report.metrics.filter((m) => !m.pass).map((m) => m.name),
+    ['earlier.accuracy'],
+  );
+  assert.match(
+    lost.report.advice!.join('\n'),
+    /held-out earlier corrections: accuracy fell [\d.]+ points \(tolerance 5\.0\) on 60 examples/,
+  );
 
   // The lineage's golden baseline: a candidate equal to stable still fails when stable itself is already near the
   // tolerance below the first version's golden accuracy, so losses cannot add up over cycles.
@@ -157,7 +240,10 @@ test('the gate asks for a gain: a model against itself fails only the new-data c
   const withinBaseline = await runGate(a, a, { ...noFresh, goldenBaseline: stableGolden + 0.004 }, { minGain: 0 });
   assert.equal(withinBaseline.report.pass, true, 'within the tolerance of the baseline');
   const belowBaseline = await runGate(a, a, { ...noFresh, goldenBaseline: stableGolden + 0.02 }, { minGain: 0 });
-  assert.deepEqual(belowBaseline.report.metrics.filter((m) => !m.pass).map((m) => m.name), ['golden.accuracy']);
+  assert.deepEqual(
+    belowBaseline.report.metrics.filter((m) => !m.pass).map((m) => m.name),
+    ['golden.accuracy'],
+  );
   assert.match(belowBaseline.report.advice!.join('\n'), /2\.0 points below the lineage's golden baseline/);
 });
 
@@ -173,10 +259,15 @@ test('shift augmentation moves an image by its offset, fills from the border, an
   assert.equal(at(set.x, 0, 0, 1), at(nhwc, 0, 0, 1), 'the top-left corner repeats the border');
   assert.equal(at(set.x, 0, 5, 0), at(nhwc, 0, 4, 0), 'the top row repeats the first row, shifted');
   // The same image channels-first, shifted the same, is the transpose of the result.
-  const nchw = Float32Array.from({ length: h * w * c }, (_, i) => nhwc[((i % (h * w)) / w | 0) * w * c + (i % w) * c + Math.floor(i / (h * w))]!);
+  const nchw = Float32Array.from(
+    { length: h * w * c },
+    (_, i) => nhwc[(((i % (h * w)) / w) | 0) * w * c + (i % w) * c + Math.floor(i / (h * w))]!,
+  );
   const first = { ...set, x: nchw, shape: [c, h, w] };
   shiftInPlace(first, [0], 1, () => 0.9, 'nchw');
-  for (let ch = 0; ch < c; ch++) for (let r = 0; r < h; r++) for (let col = 0; col < w; col++) assert.equal(first.x[(ch * h + r) * w + col], at(set.x, r, col, ch));
+  for (let ch = 0; ch < c; ch++)
+    for (let r = 0; r < h; r++)
+      for (let col = 0; col < w; col++) assert.equal(first.x[(ch * h + r) * w + col], at(set.x, r, col, ch));
   // Not an image: a flat vector, or too small to shift.
   assert.equal(imageAxes([784]), null);
   assert.equal(imageAxes([4, 4, 1]), null);
@@ -189,17 +280,46 @@ test('the gain pools held-out earlier corrections with the new ones: one new cor
   await fitModel(learned, loadMnist('train', 600), { epochs: 1, learningRate: 3e-3, seed: 2 });
   const golden = take(loadMnist('golden'), 100);
   const test = loadMnist('test');
-  const data = { golden, fresh: take(test, 1), replay: take(loadMnist('train'), 50), earlier: pick(test, [...Array(60).keys()].map((i) => i + 1)), labelCounts: labelCounts(take(test, 61)) };
+  const data = {
+    golden,
+    fresh: take(test, 1),
+    replay: take(loadMnist('train'), 50),
+    earlier: pick(
+      test,
+      [...Array(60).keys()].map((i) => i + 1),
+    ),
+    labelCounts: labelCounts(take(test, 61)),
+  };
   // Stable as a cycle sees it on corrections: wrong on every one it never trained on (here, all of them).
   const stableEval = await evaluateStable(learned, data);
-  const knewNone = { ...stableEval, gainPredicted: stableEval.gainPredicted.map((_, i) => ((i < 1 ? data.fresh.y[0]! : data.earlier.y[i - 1]!) + 1) % 10) };
+  const knewNone = {
+    ...stableEval,
+    gainPredicted: stableEval.gainPredicted.map(
+      (_, i) => ((i < 1 ? data.fresh.y[0]! : data.earlier.y[i - 1]!) + 1) % 10,
+    ),
+  };
   const loose = { goldenTolerance: 1, recallTolerance: 1, replayTolerance: 1, earlierTolerance: 1 };
   const pooled = await runGate(knewNone, learned, data, loose);
   const gain = pooled.report.metrics.find((m) => m.name === 'new.accuracy')!;
   assert.equal(gain.stable, 0);
-  assert.ok(gain.candidate > 0.5 && gain.pass, `the candidate gets most of the 61 pooled corrections right (${gain.candidate})`);
-  assert.match(pooled.report.notes!.join('\n'), /measured on them and on 60 held-out earlier corrections no version trained on/);
+  assert.ok(
+    gain.candidate > 0.5 && gain.pass,
+    `the candidate gets most of the 61 pooled corrections right (${gain.candidate})`,
+  );
+  assert.match(
+    pooled.report.notes!.join('\n'),
+    /measured on them and on 60 held-out earlier corrections no version trained on/,
+  );
   const { earlier: _, ...newOnly } = data;
-  const alone = await runGate({ ...knewNone, gainPredicted: knewNone.gainPredicted.slice(0, 1), earlier: null }, learned, newOnly, loose);
-  assert.equal(alone.report.metrics.find((m) => m.name === 'new.accuracy')!.pass, false, 'one held-out correction: a win could be chance');
+  const alone = await runGate(
+    { ...knewNone, gainPredicted: knewNone.gainPredicted.slice(0, 1), earlier: null },
+    learned,
+    newOnly,
+    loose,
+  );
+  assert.equal(
+    alone.report.metrics.find((m) => m.name === 'new.accuracy')!.pass,
+    false,
+    'one held-out correction: a win could be chance',
+  );
 });

@@ -6,10 +6,26 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { buildDigitsModel, DEFAULT_CANDIDATES, DRIFTS, fitModel, loadLayers, loadMnist, pick, saveLayers, take, useBackend, type ExampleSet } from '../src/index.js';
+import {
+  buildDigitsModel,
+  DEFAULT_CANDIDATES,
+  DRIFTS,
+  fitModel,
+  loadLayers,
+  loadMnist,
+  pick,
+  saveLayers,
+  take,
+  useBackend,
+  type ExampleSet,
+} from '../src/index.js';
 import { ranked, sampleReplay, searchCandidates, type SearchData } from '../src/cycle/search.js';
 
-const slice = (set: ExampleSet, from: number, to: number) => pick(set, [...Array(to - from).keys()].map((i) => i + from));
+const slice = (set: ExampleSet, from: number, to: number) =>
+  pick(
+    set,
+    [...Array(to - from).keys()].map((i) => i + from),
+  );
 let load: () => Promise<tf.LayersModel>;
 let data: SearchData;
 
@@ -22,11 +38,17 @@ before(async () => {
   load = () => loadLayers(saved);
   const drifted = DRIFTS.small!(loadMnist('drift', 240));
   const replay = loadMnist('train', 1200);
-  data = { fit: slice(drifted, 0, 160), select: slice(drifted, 160, 240), replay: slice(replay, 0, 1000), replaySelect: slice(replay, 1000, 1200) };
+  data = {
+    fit: slice(drifted, 0, 160),
+    select: slice(drifted, 160, 240),
+    replay: slice(replay, 0, 1000),
+    replaySelect: slice(replay, 1000, 1200),
+  };
 });
 
 const specs = DEFAULT_CANDIDATES.slice(0, 2).map((c) => ({ ...c, maxEpochs: 3 }));
-const summary = (cs: Awaited<ReturnType<typeof searchCandidates>>['candidates']) => cs.map((c) => ({ index: c.index, status: c.status, epochs: c.epochs, alpha: c.alpha, score: c.score }));
+const summary = (cs: Awaited<ReturnType<typeof searchCandidates>>['candidates']) =>
+  cs.map((c) => ({ index: c.index, status: c.status, epochs: c.epochs, alpha: c.alpha, score: c.score }));
 
 test('the same seed gives the same candidates, scores and chosen weights', async () => {
   const a = await searchCandidates(load, data, { seed: 7, candidates: specs });
@@ -35,23 +57,33 @@ test('the same seed gives the same candidates, scores and chosen weights', async
   assert.equal(ranked(a.candidates)[0]!.index, ranked(b.candidates)[0]!.index);
   for (const [i, c] of a.candidates.entries()) {
     const other = b.candidates[i]!;
-    for (const [j, w] of c.weights!.entries()) assert.deepEqual(w.dataSync(), other.weights![j]!.dataSync(), `candidate ${i}, weight ${j}`);
+    for (const [j, w] of c.weights!.entries())
+      assert.deepEqual(w.dataSync(), other.weights![j]!.dataSync(), `candidate ${i}, weight ${j}`);
   }
-  assert.ok(a.candidates.every((c) => c.selectNew > a.stable.selectNew), `every candidate learned something on held-out drifted digits: ${JSON.stringify(summary(a.candidates))} vs stable ${a.stable.selectNew}`);
+  assert.ok(
+    a.candidates.every((c) => c.selectNew > a.stable.selectNew),
+    `every candidate learned something on held-out drifted digits: ${JSON.stringify(summary(a.candidates))} vs stable ${a.stable.selectNew}`,
+  );
   const c = await searchCandidates(load, data, { seed: 8, candidates: specs });
   assert.notDeepEqual(summary(c.candidates), summary(a.candidates), 'another seed, another run');
 });
 
 test('the time budget trains what fits and says why the rest was skipped', async () => {
   const r = await searchCandidates(load, data, { seed: 7, candidates: specs, budgetSec: 0.001 });
-  assert.deepEqual(r.candidates.map((c) => c.status), ['trained', 'skipped']);
+  assert.deepEqual(
+    r.candidates.map((c) => c.status),
+    ['trained', 'skipped'],
+  );
   assert.match(r.candidates[1]!.why!, /budget: \d+ of 0\.001 s used/);
 });
 
 test('class-balanced replay takes classes evenly; uniform replay follows the pool', () => {
   // A pool with nine times more of class 1 than of any other.
   const pool = loadMnist('train', 2000);
-  const skewed = pick(pool, [...Array(pool.count).keys()].filter((i) => pool.y[i] === 1 || i % 9 === 0));
+  const skewed = pick(
+    pool,
+    [...Array(pool.count).keys()].filter((i) => pool.y[i] === 1 || i % 9 === 0),
+  );
   const count = (s: ExampleSet, k: number) => s.y.filter((y) => y === k).length;
   const balanced = sampleReplay(skewed, 200, 1, true);
   const uniform = sampleReplay(skewed, 200, 1, false);
@@ -64,7 +96,13 @@ test('fresh replay: each epoch trains on the new examples and the next window of
   const set = take(loadMnist('train'), 100);
   const model = buildDigitsModel({ seed: 2 });
   const seen: number[] = [];
-  const fit = await fitModel(model, set, { epochs: 3, batchSize: 10, seed: 1, rotate: { always: 20, window: 30 }, onProgress: (p) => seen.push(p.total) });
+  const fit = await fitModel(model, set, {
+    epochs: 3,
+    batchSize: 10,
+    seed: 1,
+    rotate: { always: 20, window: 30 },
+    onProgress: (p) => seen.push(p.total),
+  });
   assert.equal(fit.samples, 3 * (20 + 30), 'each epoch: the 20 new examples and 30 replayed ones, not all 100');
   assert.equal(seen.at(-1), 150);
   const all = await fitModel(buildDigitsModel({ seed: 2 }), set, { epochs: 1, batchSize: 50, seed: 1 });

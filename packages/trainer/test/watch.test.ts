@@ -6,7 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { bootstrap, CollectorClient, loadMnist, pick, useBackend, watch, type RetrainResult, type Trigger, type WatchOptions } from '../src/index.js';
+import {
+  bootstrap,
+  CollectorClient,
+  loadMnist,
+  pick,
+  useBackend,
+  watch,
+  type RetrainResult,
+  type Trigger,
+  type WatchOptions,
+} from '../src/index.js';
 import { KEYS, startCollector, type TestCollector } from './helpers/collector.js';
 import { sendCorrections } from './helpers/corrections.js';
 
@@ -14,7 +24,11 @@ let collector: TestCollector;
 let client: CollectorClient;
 const pool = loadMnist('drift', 200);
 let next = 0;
-const examples = (n: number) => pick(pool, [...Array(n).keys()].map(() => next++));
+const examples = (n: number) =>
+  pick(
+    pool,
+    [...Array(n).keys()].map(() => next++),
+  );
 
 before(async () => {
   await useBackend('cpu');
@@ -27,7 +41,11 @@ after(async () => {
   await collector?.close();
 });
 
-function options(over: Partial<WatchOptions>, seen: { trigger: Trigger; result: RetrainResult }[], steps: string[] = []): WatchOptions {
+function options(
+  over: Partial<WatchOptions>,
+  seen: { trigger: Trigger; result: RetrainResult }[],
+  steps: string[] = [],
+): WatchOptions {
   return {
     model: 'digits',
     recipe: 'fixed',
@@ -72,7 +90,11 @@ test('a cycle fires on schedule when fewer labels arrived', async () => {
   assert.equal(await watch(client, options({ minLabels: 1000, everySec: 1 }, seen)), 1);
   assert.equal(seen[0]?.trigger, 'schedule');
   const added = (await client.batches('digits')).filter((b) => !earlier.includes(b.id));
-  assert.deepEqual(added.map((b) => b.counts.examples), [5], 'one batch, frozen when the schedule fired');
+  assert.deepEqual(
+    added.map((b) => b.counts.examples),
+    [5],
+    'one batch, frozen when the schedule fired',
+  );
 });
 
 test('a batch frozen by hand and never trained on is used without freezing another', async () => {
@@ -96,14 +118,19 @@ test('ties reach the review queue while the watch waits, and no batch is made', 
   const watching = watch(client, options({ minLabels: 50, signal: stop.signal }, [], steps));
   const admin = new CollectorClient({ url: collector.url, token: KEYS.admin });
   const inQueue = async () => {
-    const queue = (await (await admin.request('GET', '/v1/models/digits/review')).json()) as { items: { reason: string }[] };
+    const queue = (await (await admin.request('GET', '/v1/models/digits/review')).json()) as {
+      items: { reason: string }[];
+    };
     return queue.items.some((i) => i.reason === 'tie');
   };
   for (let t = 0; t < 50 && !(await inQueue()); t++) await new Promise((r) => setTimeout(r, 100));
   stop.abort();
   assert.equal(await watching, 0);
   assert.ok(await inQueue(), `the tie is in the review queue: ${steps.join(' | ')}`);
-  assert.ok(steps.some((s) => /0 labeled examples not yet in a batch, 1 tied for the review queue/.test(s)), steps.join(' | '));
+  assert.ok(
+    steps.some((s) => /0 labeled examples not yet in a batch, 1 tied for the review queue/.test(s)),
+    steps.join(' | '),
+  );
   assert.deepEqual(await batchIds(), earlier, 'no batch');
 });
 
@@ -114,7 +141,10 @@ test('the watch survives a collector restart and fires afterwards', async () => 
   await new Promise((r) => setTimeout(r, 400));
   await collector.stop();
   await new Promise((r) => setTimeout(r, 1000));
-  assert.ok(steps.some((s) => /collector unavailable/.test(s)), `the watch says it waits: ${steps.join(' | ')}`);
+  assert.ok(
+    steps.some((s) => /collector unavailable/.test(s)),
+    `the watch says it waits: ${steps.join(' | ')}`,
+  );
   await collector.start();
   await sendCorrections(collector.url, examples(8));
   assert.equal(await watching, 1);
@@ -122,21 +152,36 @@ test('the watch survives a collector restart and fires afterwards', async () => 
   assert.ok(steps.some((s) => /collector is back/.test(s)));
 });
 
-test('a rejected cycle\'s batch is retried together with newer labels once enough of them arrived, not before', async () => {
+test("a rejected cycle's batch is retried together with newer labels once enough of them arrived, not before", async () => {
   const seen: { trigger: Trigger; result: RetrainResult }[] = [];
   const earlier = await batchIds();
   // The first cycle asks for an impossible gain (100 points), so it is rejected; the next passes whatever it learned.
   const gate = { goldenTolerance: 1, recallTolerance: 1, replayTolerance: 1, minGain: 1, gainZ: 0 };
   const steps: string[] = [];
-  const watching = watch(client, options({ minLabels: 10, maxCycles: 2, gate, onCycle: (result, trigger) => {
-    seen.push({ result, trigger });
-    gate.minGain = -1;
-  } }, seen, steps));
+  const watching = watch(
+    client,
+    options(
+      {
+        minLabels: 10,
+        maxCycles: 2,
+        gate,
+        onCycle: (result, trigger) => {
+          seen.push({ result, trigger });
+          gate.minGain = -1;
+        },
+      },
+      seen,
+      steps,
+    ),
+  );
   await sendCorrections(collector.url, examples(10));
   for (let t = 0; t < 600 && seen.length === 0; t++) await new Promise((r) => setTimeout(r, 100));
   assert.equal(seen[0]?.result.status, 'rejected');
   const [rejected] = trainedOn(seen[0]?.result);
-  assert.ok(steps.some((s) => /rejected: batches .* wait for 10 more labeled examples/.test(s)), steps.join(' | '));
+  assert.ok(
+    steps.some((s) => /rejected: batches .* wait for 10 more labeled examples/.test(s)),
+    steps.join(' | '),
+  );
   await sendCorrections(collector.url, examples(5));
   await new Promise((r) => setTimeout(r, 800));
   assert.equal(seen.length, 1, 'five new labels are not enough for a retry');
@@ -146,6 +191,10 @@ test('a rejected cycle\'s batch is retried together with newer labels once enoug
   assert.equal(second.status, 'published');
   const added = (await client.batches('digits')).filter((b) => !earlier.includes(b.id)).map((b) => b.id);
   assert.equal(added.length, 2);
-  assert.deepEqual([...trainedOn(second)].sort(), [...added].sort(), 'the retry trains on the rejected batch and the new one');
+  assert.deepEqual(
+    [...trainedOn(second)].sort(),
+    [...added].sort(),
+    'the retry trains on the rejected batch and the new one',
+  );
   assert.ok(trainedOn(second).includes(rejected!));
 });

@@ -12,11 +12,18 @@ test('auto does not take a software WebGPU adapter and says why', () => {
 });
 
 test('forced WebGPU trains on SwiftShader: loss falls and predictions match cpu', () => {
-  const { choice, webgpu, cpu } = runWithSwiftShader<{ choice: BackendChoice; webgpu: Run; cpu: Run }>('webgpu-train.ts');
+  const { choice, webgpu, cpu } = runWithSwiftShader<{ choice: BackendChoice; webgpu: Run; cpu: Run }>(
+    'webgpu-train.ts',
+  );
   assert.equal(choice.name, 'webgpu');
   assert.equal(choice.adapter?.software, true, choice.reason);
-  assert.ok(webgpu.losses.at(-1)! < webgpu.losses[0]! - 0.05, `loss should fall on WebGPU: ${webgpu.losses.join(', ')}`);
-  webgpu.losses.forEach((l, i) => assert.ok(Math.abs(l - cpu.losses[i]!) < 1e-3, `step ${i}: loss ${l} on WebGPU vs ${cpu.losses[i]} on cpu`));
+  assert.ok(
+    webgpu.losses.at(-1)! < webgpu.losses[0]! - 0.05,
+    `loss should fall on WebGPU: ${webgpu.losses.join(', ')}`,
+  );
+  webgpu.losses.forEach((l, i) =>
+    assert.ok(Math.abs(l - cpu.losses[i]!) < 1e-3, `step ${i}: loss ${l} on WebGPU vs ${cpu.losses[i]} on cpu`),
+  );
   const worst = Math.max(...webgpu.predictions.map((p, i) => Math.abs(p - cpu.predictions[i]!)));
   assert.ok(worst < 1e-3, `predictions differ by up to ${worst}`);
 });

@@ -24,7 +24,11 @@ type Props = {
 };
 
 /** Creates an element with properties, event handlers and children (strings as text). */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Props = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   const { on, dataset, class: cls, for: htmlFor, list, ...rest } = props;
   if (cls) el.className = cls;
@@ -52,7 +56,11 @@ export function replace(parent: Node, ...children: Child[]): void {
 }
 
 /** A table with a header row and one row per item. */
-export function table<T>(columns: [string, (item: T) => Child][], items: readonly T[], empty = 'Nothing yet.'): HTMLElement {
+export function table<T>(
+  columns: [string, (item: T) => Child][],
+  items: readonly T[],
+  empty = 'Nothing yet.',
+): HTMLElement {
   if (items.length === 0) return h('p', { class: 'muted' }, empty);
   return h(
     'table',
@@ -63,4 +71,5 @@ export function table<T>(columns: [string, (item: T) => Child][], items: readonl
 }
 
 export const time = (ms: number | null | undefined) => (ms ? new Date(ms).toLocaleString() : '—');
-export const pct = (x: number | null | undefined) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)} %`);
+export const pct = (x: number | null | undefined) =>
+  x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)} %`;

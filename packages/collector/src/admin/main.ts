@@ -13,7 +13,12 @@ import { batchesView } from './views/batches.js';
 import { rolloutView } from './views/rollout.js';
 import { metricsView } from './views/metrics.js';
 
-const views: Record<string, View> = { review: reviewView, batches: batchesView, rollout: rolloutView, metrics: metricsView };
+const views: Record<string, View> = {
+  review: reviewView,
+  batches: batchesView,
+  rollout: rolloutView,
+  metrics: metricsView,
+};
 
 function state(): { tab: string; model: string } {
   const [tab = 'review', model = ''] = decodeURIComponent(location.hash.slice(1)).split(':');
@@ -27,7 +32,13 @@ function say(text: string, error = false): void {
 }
 
 function signIn(): void {
-  const key = h('input', { type: 'password', name: 'key', placeholder: 'admin key', required: true, autocomplete: 'off' });
+  const key = h('input', {
+    type: 'password',
+    name: 'key',
+    placeholder: 'admin key',
+    required: true,
+    autocomplete: 'off',
+  });
   replace(
     document.body,
     h(
@@ -49,7 +60,11 @@ function signIn(): void {
         key,
         h('button', { type: 'submit' }, 'Sign in'),
       ),
-      h('p', { class: 'muted' }, 'The key stays in this tab (sessionStorage) and is sent only as a Bearer header to this collector.'),
+      h(
+        'p',
+        { class: 'muted' },
+        'The key stays in this tab (sessionStorage) and is sent only as a Bearer header to this collector.',
+      ),
       status,
     ),
   );
@@ -59,13 +74,15 @@ function signIn(): void {
 
 async function render(content: HTMLElement): Promise<void> {
   const { tab, model } = state();
-  for (const b of document.querySelectorAll<HTMLButtonElement>('nav button')) b.classList.toggle('active', b.dataset.tab === tab);
+  for (const b of document.querySelectorAll<HTMLButtonElement>('nav button'))
+    b.classList.toggle('active', b.dataset.tab === tab);
   if (!model) return replace(content, h('p', { class: 'muted' }, 'Type a model name above.'));
   replace(content, h('p', { class: 'muted' }, 'Loading…'));
   try {
     await views[tab]!.render(content, model, say);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return (session.clear(), signIn(), say('That key was refused: sign in again.', true));
+    if (err instanceof ApiError && err.status === 401)
+      return (session.clear(), signIn(), say('That key was refused: sign in again.', true));
     replace(content, h('p', { class: 'error' }, err instanceof Error ? err.message : String(err)));
   }
 }
@@ -74,7 +91,14 @@ async function start(): Promise<void> {
   if (!session.key) return signIn();
   const models = h('datalist', {});
   models.id = 'models';
-  const modelInput = h('input', { type: 'text', name: 'model', placeholder: 'model', list: 'models', value: state().model, autocomplete: 'off' });
+  const modelInput = h('input', {
+    type: 'text',
+    name: 'model',
+    placeholder: 'model',
+    list: 'models',
+    value: state().model,
+    autocomplete: 'off',
+  });
   const content = h('section', { class: 'content' });
   const go = (tab: string, model: string) => {
     location.hash = `${tab}:${model}`;
@@ -85,10 +109,22 @@ async function start(): Promise<void> {
       'header',
       {},
       h('h1', {}, 'edgeloop admin'),
-      h('form', { on: { submit: (e) => (e.preventDefault(), go(state().tab, modelInput.value.trim())) } }, modelInput, models, h('button', { type: 'submit' }, 'Open')),
+      h(
+        'form',
+        { on: { submit: (e) => (e.preventDefault(), go(state().tab, modelInput.value.trim())) } },
+        modelInput,
+        models,
+        h('button', { type: 'submit' }, 'Open'),
+      ),
       h('button', { type: 'button', class: 'link', on: { click: () => (session.clear(), signIn()) } }, 'Sign out'),
     ),
-    h('nav', {}, ...Object.entries(views).map(([tab, v]) => h('button', { type: 'button', dataset: { tab }, on: { click: () => go(tab, state().model) } }, v.title))),
+    h(
+      'nav',
+      {},
+      ...Object.entries(views).map(([tab, v]) =>
+        h('button', { type: 'button', dataset: { tab }, on: { click: () => go(tab, state().model) } }, v.title),
+      ),
+    ),
     status,
     content,
   );
@@ -98,7 +134,8 @@ async function start(): Promise<void> {
     replace(models, ...list.models.map((m) => h('option', { value: m.model })));
     if (!state().model && list.models[0]) return go(state().tab, list.models[0].model);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return (session.clear(), signIn(), say('That key was refused: sign in again.', true));
+    if (err instanceof ApiError && err.status === 401)
+      return (session.clear(), signIn(), say('That key was refused: sign in again.', true));
   }
   await render(content);
 }

@@ -6,7 +6,13 @@
 import { gunzip, type ZlibOptions } from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { EL_BAD_GZIP, EL_BODY_TOO_LARGE, EL_INVALID_BODY, EL_UNSUPPORTED_ENCODING, EL_UNSUPPORTED_MEDIA_TYPE } from '../errors.js';
+import {
+  EL_BAD_GZIP,
+  EL_BODY_TOO_LARGE,
+  EL_INVALID_BODY,
+  EL_UNSUPPORTED_ENCODING,
+  EL_UNSUPPORTED_MEDIA_TYPE,
+} from '../errors.js';
 
 // The only ways a lone surrogate or U+0000 gets past strict UTF-8 and JSON.parse: a \uD800–\uDFFF or \u0000 escape.
 const SUSPECT_ESCAPE = /\\u(?:[dD][89a-fA-F]|0000)/;
@@ -65,7 +71,9 @@ export function useJsonBody(app: FastifyInstance, limit: number): void {
       const bytes = await decodeContent(raw, request.headers['content-encoding'], limit);
       const text = decodeUtf8(bytes);
       request.suspectEscapes = SUSPECT_ESCAPE.test(text);
-      return new Promise<unknown>((resolve, reject) => parseJson(request, text, (err, body) => (err ? reject(err) : resolve(body))));
+      return new Promise<unknown>((resolve, reject) =>
+        parseJson(request, text, (err, body) => (err ? reject(err) : resolve(body))),
+      );
     },
   );
 }

@@ -20,7 +20,11 @@ export function triageEvents(items: readonly unknown[], checkStrings: boolean): 
     if (!result.ok) {
       rejected.push({ index, code: 'EL_INVALID_EVENT', message: `Invalid event: ${result.message}` });
     } else if (checkStrings && unstorablePath(item) !== null) {
-      rejected.push({ index, code: 'EL_INVALID_EVENT', message: 'Invalid event: a string holds a lone UTF-16 surrogate or U+0000' });
+      rejected.push({
+        index,
+        code: 'EL_INVALID_EVENT',
+        message: 'Invalid event: a string holds a lone UTF-16 surrogate or U+0000',
+      });
     } else {
       events.push(result.event);
     }

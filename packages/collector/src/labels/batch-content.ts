@@ -53,7 +53,14 @@ export function tensorMatches(input: Tensor, inputHash: string): boolean {
 
 /** One export line: keys in a fixed order so that the line, and the batch's sha256, are reproducible. */
 export function exampleLine(e: { inputHash: string; input: Tensor; label: string; split: Split }): string {
-  return JSON.stringify({ inputHash: e.inputHash, input: { dtype: e.input.dtype, shape: e.input.shape, data: e.input.data }, label: e.label, split: e.split }) + '\n';
+  return (
+    JSON.stringify({
+      inputHash: e.inputHash,
+      input: { dtype: e.input.dtype, shape: e.input.shape, data: e.input.data },
+      label: e.label,
+      split: e.split,
+    }) + '\n'
+  );
 }
 
 function digest(examples: readonly BuiltExample[]): string {
@@ -66,7 +73,10 @@ function digest(examples: readonly BuiltExample[]): string {
  * Turns resolved labels into a batch: each labeled input takes the first candidate input whose bytes match
  * its hash; inputs without one (capture off, or forged bytes) are counted in `withoutInput`.
  */
-export function buildBatch(resolution: Resolution, candidates: ReadonlyMap<string, readonly InputCandidate[]>): BuiltBatch {
+export function buildBatch(
+  resolution: Resolution,
+  candidates: ReadonlyMap<string, readonly InputCandidate[]>,
+): BuiltBatch {
   const examples: BuiltExample[] = [];
   let withoutInput = 0;
   for (const d of resolution.decisions) {
@@ -105,7 +115,10 @@ export function buildBatch(resolution: Resolution, candidates: ReadonlyMap<strin
 }
 
 /** A golden set's content: its examples sorted by inputHash with split 'golden' (the caller has checked them). */
-export function buildGolden(items: readonly { inputHash: string; input: Tensor; label: string }[], split: 'golden' | 'train' = 'golden'): BuiltBatch {
+export function buildGolden(
+  items: readonly { inputHash: string; input: Tensor; label: string }[],
+  split: 'golden' | 'train' = 'golden',
+): BuiltBatch {
   const examples = [...items]
     .sort((a, b) => (a.inputHash < b.inputHash ? -1 : a.inputHash > b.inputHash ? 1 : 0))
     .map((e): BuiltExample => ({
@@ -117,7 +130,13 @@ export function buildGolden(items: readonly { inputHash: string; input: Tensor; 
       sources: null,
       outcome: 'golden',
     }));
-  const counts: BatchCounts = { ...tally(examples), tiesSentToReview: 0, cappedByDevice: 0, withoutInput: 0, excludedGolden: 0 };
+  const counts: BatchCounts = {
+    ...tally(examples),
+    tiesSentToReview: 0,
+    cappedByDevice: 0,
+    withoutInput: 0,
+    excludedGolden: 0,
+  };
   return { examples, sha256: digest(examples), counts };
 }
 

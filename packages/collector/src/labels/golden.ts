@@ -16,9 +16,11 @@ const GoldenExample = Type.Object(
   { inputHash: Sha256Hex, input: Tensor, label: Label, split: Type.Optional(Split) },
   { additionalProperties: false },
 );
-const check = new Ajv({ coerceTypes: false, strict: false, allErrors: false }).compile<{ inputHash: string; input: Tensor; label: string }>(
-  GoldenExample as object,
-);
+const check = new Ajv({ coerceTypes: false, strict: false, allErrors: false }).compile<{
+  inputHash: string;
+  input: Tensor;
+  label: string;
+}>(GoldenExample as object);
 
 type Item = { where: string; value: unknown };
 
@@ -37,7 +39,8 @@ function items(body: unknown): Item[] {
     return out;
   }
   const list = Array.isArray(body) ? body : (body as { examples?: unknown } | null)?.examples;
-  if (!Array.isArray(list)) throw new EL_INVALID_EXAMPLE('set', 'send NDJSON lines, a JSON array, or { "examples": [...] }');
+  if (!Array.isArray(list))
+    throw new EL_INVALID_EXAMPLE('set', 'send NDJSON lines, a JSON array, or { "examples": [...] }');
   return list.map((value, i) => ({ where: `at index ${i}`, value }));
 }
 
@@ -47,7 +50,11 @@ function items(body: unknown): Item[] {
  */
 export function parseGolden(body: unknown, split: 'golden' | 'train' = 'golden'): BuiltBatch {
   const list = items(body);
-  if (list.length === 0) throw new EL_INVALID_EXAMPLE('set', `a ${split === 'golden' ? 'golden set' : 'base data set'} needs at least one example`);
+  if (list.length === 0)
+    throw new EL_INVALID_EXAMPLE(
+      'set',
+      `a ${split === 'golden' ? 'golden set' : 'base data set'} needs at least one example`,
+    );
   if (list.length > MAX_GOLDEN_EXAMPLES) throw new EL_INVALID_EXAMPLE('set', `at most ${MAX_GOLDEN_EXAMPLES} examples`);
   const seen = new Set<string>();
   const examples = list.map(({ where, value }) => {

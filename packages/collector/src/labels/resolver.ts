@@ -78,14 +78,16 @@ export function resolveLabels(sources: readonly LabelSource[], options: ResolveO
   const n = sources.length;
   const order = Array.from({ length: n }, (_, i) => i);
   // Stores return sources sorted by inputHash and sourceId; sorting an already sorted list is cheap.
-  order.sort((a, b) => cmpId(sources[a]!.inputHash, sources[b]!.inputHash) || cmpId(sources[a]!.sourceId, sources[b]!.sourceId));
+  order.sort(
+    (a, b) => cmpId(sources[a]!.inputHash, sources[b]!.inputHash) || cmpId(sources[a]!.sourceId, sources[b]!.sourceId),
+  );
 
   const role = new Uint8Array(n);
   const decided: { decision: Decision; group: number[] }[] = [];
   const voting: { decision: Decision; votes: number[] }[] = [];
   let excludedGolden = 0;
 
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     const inputHash = sources[order[start]!]!.inputHash;
     let end = start;
     while (end < n && sources[order[end]!]!.inputHash === inputHash) end++;
@@ -136,7 +138,9 @@ export function resolveLabels(sources: readonly LabelSource[], options: ResolveO
   let cappedByDevice = 0;
   for (const list of perDevice.values()) {
     if (list.length > options.maxLabelsPerDevice) {
-      list.sort((a, b) => sources[a]!.receivedAt - sources[b]!.receivedAt || cmpId(sources[a]!.sourceId, sources[b]!.sourceId));
+      list.sort(
+        (a, b) => sources[a]!.receivedAt - sources[b]!.receivedAt || cmpId(sources[a]!.sourceId, sources[b]!.sourceId),
+      );
     }
     list.forEach((i, k) => {
       const counts = k < options.maxLabelsPerDevice;
@@ -148,26 +152,26 @@ export function resolveLabels(sources: readonly LabelSource[], options: ResolveO
   let tiesSentToReview = 0;
   for (const { decision, votes } of voting) {
     const tally = new Map<string, number>();
-    for (const i of votes) if (role[i] === Role.Vote) tally.set(sources[i]!.label, (tally.get(sources[i]!.label) ?? 0) + 1);
+    for (const i of votes)
+      if (role[i] === Role.Vote) tally.set(sources[i]!.label, (tally.get(sources[i]!.label) ?? 0) + 1);
     let first: [string, number] | undefined;
     let tie = false;
     for (const entry of tally) {
       if (!first || entry[1] > first[1]) {
         first = entry;
         tie = false;
-      }
-      else if (entry[1] === first[1]) tie = true;
+      } else if (entry[1] === first[1]) tie = true;
     }
     if (!first) decision.outcome = 'capped';
     else if (tie) {
       decision.outcome = 'tie';
       tiesSentToReview++;
-    }
-    else decision.label = first[0];
+    } else decision.label = first[0];
   }
 
   for (const { decision, group } of decided) {
-    for (const i of group) decision.lineage.push({ sourceId: sources[i]!.sourceId, kind: sources[i]!.kind, role: ROLE_NAMES[role[i]!]! });
+    for (const i of group)
+      decision.lineage.push({ sourceId: sources[i]!.sourceId, kind: sources[i]!.kind, role: ROLE_NAMES[role[i]!]! });
   }
   return { decisions: decided.map((d) => d.decision), tiesSentToReview, cappedByDevice, excludedGolden };
 }

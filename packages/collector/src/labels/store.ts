@@ -23,7 +23,14 @@ export type ReviewResult = { review: ReviewRecord } | { error: 'not_found' | 'no
 
 export interface LabelStore {
   /** Stores a reviewer's label for the input of prediction `eventId`; it wins over every correction. */
-  review(r: { id: string; eventId: string; label: string; comment: string | null; reviewer: string; createdAt: number }): Promise<ReviewResult>;
+  review(r: {
+    id: string;
+    eventId: string;
+    label: string;
+    comment: string | null;
+    reviewer: string;
+    createdAt: number;
+  }): Promise<ReviewResult>;
   /** The review queue of a model, ties first, then oldest first. */
   queue(model: string, page: { limit: number; offset: number }): Promise<{ total: number; items: QueueItem[] }>;
 }
@@ -72,11 +79,19 @@ export interface BatchStore {
   /** The events and reviews a batch was made from. */
   lineage(id: string): Promise<LineageEntry[]>;
   /** Sets the model's golden set; an existing one is only replaced when `replaces` names it. */
-  putGolden(model: string, content: BuiltBatch, options: { id: string; now: number; replaces: string | null }): Promise<GoldenResult>;
+  putGolden(
+    model: string,
+    content: BuiltBatch,
+    options: { id: string; now: number; replaces: string | null },
+  ): Promise<GoldenResult>;
   /** The model's current golden set. */
   golden(model: string): Promise<Batch | undefined>;
   /** Makes `content` the model's base data (a new set unless the current one has the same content). */
-  putBaseData(model: string, content: BuiltBatch, options: { id: string; now: number }): Promise<{ status: 'created' | 'unchanged'; batch: Batch }>;
+  putBaseData(
+    model: string,
+    content: BuiltBatch,
+    options: { id: string; now: number },
+  ): Promise<{ status: 'created' | 'unchanged'; batch: Batch }>;
   /** The model's current base data. */
   baseData(model: string): Promise<Batch | undefined>;
 }
@@ -93,7 +108,14 @@ export interface BatchRow {
 
 /** The wire form of a stored batch. */
 export function batchFromRow(r: BatchRow): Batch {
-  return { id: r.id, model: r.model, sha256: r.sha256, counts: JSON.parse(r.counts) as BatchCounts, createdAt: r.created_at, golden: r.golden === true || r.golden === 1 };
+  return {
+    id: r.id,
+    model: r.model,
+    sha256: r.sha256,
+    counts: JSON.parse(r.counts) as BatchCounts,
+    createdAt: r.created_at,
+    golden: r.golden === true || r.golden === 1,
+  };
 }
 
 /** A `batch_examples` row's lineage columns. */
@@ -107,8 +129,11 @@ export interface LineageRow {
 export function lineageOf(rows: readonly LineageRow[]): LineageEntry[] {
   const out: LineageEntry[] = [];
   for (const r of rows) {
-    if (r.source_event_id) out.push({ eventId: r.source_event_id, kind: 'input', inputHash: r.input_hash, role: 'input' });
-    for (const s of r.sources ? (JSON.parse(r.sources) as { sourceId: string; kind: 'correction' | 'review'; role: string }[]) : []) {
+    if (r.source_event_id)
+      out.push({ eventId: r.source_event_id, kind: 'input', inputHash: r.input_hash, role: 'input' });
+    for (const s of r.sources
+      ? (JSON.parse(r.sources) as { sourceId: string; kind: 'correction' | 'review'; role: string }[])
+      : []) {
       out.push({ eventId: s.sourceId, kind: s.kind, inputHash: r.input_hash, role: s.role });
     }
   }

@@ -57,14 +57,18 @@ async function auth(fastify: FastifyInstance, opts: AuthOptions) {
     ttl: Math.max(1, cacheMs),
     fetchMethod: async (secret, _stale, { options }) => {
       const found = await opts.storage.keys.findByHash(hashKey(secret));
-      const record = found && found.revokedAt === null ? { id: found.id, name: found.name, scope: found.scope, createdAt: found.createdAt, revokedAt: null } : null;
+      const record =
+        found && found.revokedAt === null
+          ? { id: found.id, name: found.name, scope: found.scope, createdAt: found.createdAt, revokedAt: null }
+          : null;
       // Unknown keys are remembered briefly only, so a key created by the CLI works almost at once.
       if (!record) options.ttl = Math.min(cacheMs, 1000);
       return { record };
     },
   });
   // A fresh hit is answered without a promise: the manifest route is every device's poll.
-  const lookup = async (secret: string): Promise<KeyRecord | null> => (cache.get(secret) ?? (await cache.fetch(secret)))?.record ?? null;
+  const lookup = async (secret: string): Promise<KeyRecord | null> =>
+    (cache.get(secret) ?? (await cache.fetch(secret)))?.record ?? null;
 
   fastify.decorate('forgetKeys', () => cache.clear());
   fastify.decorateRequest('key', null);

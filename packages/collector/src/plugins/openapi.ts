@@ -32,7 +32,8 @@ async function openapi(app: FastifyInstance) {
       const methods = ([] as string[]).concat(route.method);
       if (methods.every((m) => m === 'HEAD')) return { schema: { ...schema, hide: true }, url };
       if (scope === 'none') return { schema, url };
-      const security: Record<string, string[]>[] = scope === 'ingest' ? [{ bearer: [] }, { queryKey: [] }] : [{ bearer: [] }];
+      const security: Record<string, string[]>[] =
+        scope === 'ingest' ? [{ bearer: [] }, { queryKey: [] }] : [{ bearer: [] }];
       const note = `Needs a key with scope "${scope}" or wider (admin ⊃ trainer ⊃ ingest).`;
       const description = schema?.description ? `${schema.description}\n\n${note}` : note;
       return { schema: { ...schema, security, description }, url };

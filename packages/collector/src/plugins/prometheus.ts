@@ -86,10 +86,14 @@ async function prometheus(app: FastifyInstance) {
     counter.inc();
   });
 
-  app.get('/metrics', { config: { scope: 'none', rateLimit: false }, schema: { hide: true } }, async (_request, reply) => {
-    const text = (await processMetrics().metrics()) + (await registry.metrics());
-    return reply.type(registry.contentType).send(text);
-  });
+  app.get(
+    '/metrics',
+    { config: { scope: 'none', rateLimit: false }, schema: { hide: true } },
+    async (_request, reply) => {
+      const text = (await processMetrics().metrics()) + (await registry.metrics());
+      return reply.type(registry.contentType).send(text);
+    },
+  );
 }
 
 export default fp(prometheus, { name: 'edgeloop-prometheus', fastify: '5.x' });

@@ -20,9 +20,11 @@ async function limits(app: FastifyInstance, opts: RateLimitOptions) {
     timeWindow: opts.timeWindowMs,
     hook: 'onRequest',
     keyGenerator: (request: FastifyRequest) => `${request.key?.id ?? '-'}|${request.ip}`,
-    allowList: (request: FastifyRequest) => request.routeOptions.config.scope === 'none' || request.method === 'OPTIONS',
+    allowList: (request: FastifyRequest) =>
+      request.routeOptions.config.scope === 'none' || request.method === 'OPTIONS',
     addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
-    errorResponseBuilder: (_request, context) => new EL_RATE_LIMITED(String(Math.max(1, Math.ceil(context.ttl / 1000)))),
+    errorResponseBuilder: (_request, context) =>
+      new EL_RATE_LIMITED(String(Math.max(1, Math.ceil(context.ttl / 1000)))),
   });
 }
 

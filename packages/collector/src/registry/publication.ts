@@ -18,7 +18,13 @@ export const MAX_ARTIFACT_BYTES = 128 * 1024 * 1024;
  * `@fastify/multipart` limits for an upload: one `meta` field (or a `meta` file) and up to 64 artifact files.
  * Past a limit the upload answers 413 `EL_TOO_MANY_PARTS` or `EL_ARTIFACT_TOO_LARGE` (see error-reply.ts).
  */
-export const UPLOAD_LIMITS = { fileSize: MAX_ARTIFACT_BYTES, files: 64, fields: 1, parts: 65, fieldSize: 1024 * 1024 } as const;
+export const UPLOAD_LIMITS = {
+  fileSize: MAX_ARTIFACT_BYTES,
+  files: 64,
+  fields: 1,
+  parts: 65,
+  fieldSize: 1024 * 1024,
+} as const;
 
 export interface UploadedArtifact {
   format: ArtifactFormat;
@@ -32,7 +38,13 @@ export interface Publication {
   artifacts: UploadedArtifact[];
 }
 
-const ajv = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, strict: false });
+const ajv = new Ajv({
+  coerceTypes: false,
+  removeAdditional: false,
+  useDefaults: false,
+  allErrors: false,
+  strict: false,
+});
 const checkMeta = ajv.compile<VersionMeta>(VersionMeta as object);
 const checkFormat = ajv.compile<ArtifactFormat>(ArtifactFormat as object);
 const checkName = ajv.compile<string>(Artifact.properties.name as object);
@@ -49,10 +61,13 @@ export async function readPublication(parts: AsyncIterable<Multipart>): Promise<
       meta = parseMeta(text);
       continue;
     }
-    if (part.type !== 'file') throw new EL_INVALID_VERSION(`unexpected field "${part.fieldname}": send "meta" and one file part per artifact`);
+    if (part.type !== 'file')
+      throw new EL_INVALID_VERSION(`unexpected field "${part.fieldname}": send "meta" and one file part per artifact`);
     const bytes = await part.toBuffer();
     if (!checkFormat(part.fieldname)) {
-      throw new EL_INVALID_ARTIFACT(`"${part.fieldname}" is not an artifact format: name each file part "onnx" or "tfjs-layers"`);
+      throw new EL_INVALID_ARTIFACT(
+        `"${part.fieldname}" is not an artifact format: name each file part "onnx" or "tfjs-layers"`,
+      );
     }
     if (!checkName(part.filename)) {
       throw new EL_INVALID_ARTIFACT(`file name ${JSON.stringify(part.filename)} must match ${NAME_PATTERN}`);
@@ -61,7 +76,12 @@ export async function readPublication(parts: AsyncIterable<Multipart>): Promise<
     if (artifacts.some((a) => a.format === part.fieldname && a.name === part.filename)) {
       throw new EL_INVALID_ARTIFACT(`"${part.filename}" is uploaded twice for format ${part.fieldname}`);
     }
-    artifacts.push({ format: part.fieldname, name: part.filename, sha256: createHash('sha256').update(bytes).digest('hex'), bytes });
+    artifacts.push({
+      format: part.fieldname,
+      name: part.filename,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      bytes,
+    });
   }
   if (!meta) throw new EL_INVALID_VERSION('the "meta" part (VersionMeta as JSON) is missing');
   if (artifacts.length === 0) throw new EL_INVALID_ARTIFACT('a version needs at least one artifact file part');

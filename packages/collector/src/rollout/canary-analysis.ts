@@ -22,7 +22,11 @@ const COMPARED = [
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
 
 /** Decides what to do with a live canary; `rollout.canary` and `rollout.auto` must be set. */
-export function analyseCanary(rollout: Rollout & { auto: AutoPolicy }, stable: VersionFigures, canary: VersionFigures): CanaryVerdict {
+export function analyseCanary(
+  rollout: Rollout & { auto: AutoPolicy },
+  stable: VersionFigures,
+  canary: VersionFigures,
+): CanaryVerdict {
   const { minSamples, maxCorrectionRateDelta: threshold, stepPercent, maxPercent } = rollout.auto;
   const worse = (s: VersionFigures, c: VersionFigures) =>
     COMPARED.filter(([key]) => (c[key] ?? 0) - (s[key] ?? 0) > threshold).map(
@@ -46,7 +50,8 @@ export function analyseCanary(rollout: Rollout & { auto: AutoPolicy }, stable: V
     `canary no worse than stable (correction ${pct(canary.correctionRate)} vs ${pct(stable.correctionRate)}, ` +
     `error ${pct(canary.errorRate)} vs ${pct(stable.errorRate)}, low-confidence ${pct(canary.lowConfidenceRate)} vs ${pct(stable.lowConfidenceRate)}; ` +
     `${canary.predictions} and ${stable.predictions} predictions)`;
-  if (rollout.canaryPercent >= maxPercent) return { action: 'promote', reason: `${summary} at maxPercent ${maxPercent}` };
+  if (rollout.canaryPercent >= maxPercent)
+    return { action: 'promote', reason: `${summary} at maxPercent ${maxPercent}` };
   // Two decimals: the bucketing's resolution (10,000 buckets).
   const percent = Math.round(Math.min(maxPercent, rollout.canaryPercent + stepPercent) * 100) / 100;
   return { action: 'step', percent, reason: `${summary}: ${rollout.canaryPercent}% → ${percent}%` };

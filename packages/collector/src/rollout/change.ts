@@ -46,7 +46,13 @@ export async function changeRollout(
       expectedRevision: state?.revision ?? 0,
       next,
       phaseStartedAt: restart ? at : state.phaseStartedAt,
-      entry: { at, actor: request.actor, action: request.action, reason: request.reason, details: request.details ?? null },
+      entry: {
+        at,
+        actor: request.actor,
+        action: request.action,
+        reason: request.reason,
+        details: request.details ?? null,
+      },
     });
     if (written) {
       if (next) onChange(model);

@@ -75,7 +75,10 @@ export class RolloutController {
     return decisions;
   }
 
-  private async decide(r: RolloutState & { canary: string; stable: string; auto: AutoPolicy }, now: number): Promise<ControllerDecision> {
+  private async decide(
+    r: RolloutState & { canary: string; stable: string; auto: AutoPolicy },
+    now: number,
+  ): Promise<ControllerDecision> {
     const since = r.phaseStartedAt;
     const figures = await measureVersions(this.storage.metrics, r.model, [r.stable, r.canary], since, now);
     const stable = figures.get(r.stable)!;
@@ -83,10 +86,13 @@ export class RolloutController {
     const verdict = analyseCanary(r, stable, canary);
     const before = plainRollout(r);
     const next: Rollout | null =
-      verdict.action === 'step' ? { ...before, canaryPercent: verdict.percent }
-      : verdict.action === 'promote' ? promoted(before)
-      : verdict.action === 'rollback' ? rolledBack(before)
-      : null;
+      verdict.action === 'step'
+        ? { ...before, canaryPercent: verdict.percent }
+        : verdict.action === 'promote'
+          ? promoted(before)
+          : verdict.action === 'rollback'
+            ? rolledBack(before)
+            : null;
     const written = await this.storage.rollout.apply(r.model, {
       expectedRevision: r.revision,
       next,
@@ -96,12 +102,22 @@ export class RolloutController {
         actor: 'controller',
         action: `auto.${verdict.action}` as AuditAction,
         reason: verdict.reason,
-        details: { window: { since, until: now }, stable: { version: r.stable, ...brief(stable) }, canary: { version: r.canary, ...brief(canary) } },
+        details: {
+          window: { since, until: now },
+          stable: { version: r.stable, ...brief(stable) },
+          canary: { version: r.canary, ...brief(canary) },
+        },
       },
     });
     if (written && next) this.onChange(r.model);
     this.log?.info({ model: r.model, action: verdict.action, applied: Boolean(written) }, verdict.reason);
-    return { model: r.model, action: verdict.action, reason: verdict.reason, rollout: written ? plainRollout(written) : before, applied: Boolean(written) };
+    return {
+      model: r.model,
+      action: verdict.action,
+      reason: verdict.reason,
+      rollout: written ? plainRollout(written) : before,
+      applied: Boolean(written),
+    };
   }
 }
 

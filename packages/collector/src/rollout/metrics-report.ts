@@ -3,14 +3,31 @@
  * PSI of each version's label and confidence histograms against the stable version's over the whole window
  * (so stable's own series shows how its traffic moves, and a canary's total how it differs from stable).
  */
-import { blindLoopOf, type BlindLoopReport, type BlindLoopOptions, type Drift, type MetricsReport, type SeriesPoint, type VersionReport } from '@edgeloop/protocol';
+import {
+  blindLoopOf,
+  type BlindLoopReport,
+  type BlindLoopOptions,
+  type Drift,
+  type MetricsReport,
+  type SeriesPoint,
+  type VersionReport,
+} from '@edgeloop/protocol';
 import type { Storage } from '../storage/index.js';
 import { Tally, tallyWindow, type VersionFigures } from './version-metrics.js';
 import { labelPsi, psi } from './psi.js';
 
 /** Builds the report for one model; `bucketMs` must divide the window into a sensible number of buckets. */
-export async function metricsReport(storage: Storage, model: string, since: number, until: number, bucketMs: number): Promise<MetricsReport> {
-  const [rollout, tallies] = await Promise.all([storage.rollout.get(model), tallyWindow(storage.metrics, model, since, until, bucketMs)]);
+export async function metricsReport(
+  storage: Storage,
+  model: string,
+  since: number,
+  until: number,
+  bucketMs: number,
+): Promise<MetricsReport> {
+  const [rollout, tallies] = await Promise.all([
+    storage.rollout.get(model),
+    tallyWindow(storage.metrics, model, since, until, bucketMs),
+  ]);
   const stable = rollout?.stable ?? null;
   const canary = rollout?.canary ?? null;
   const names = new Set(tallies.keys());
@@ -38,7 +55,14 @@ export async function metricsReport(storage: Storage, model: string, since: numb
         const from = since + bucket * bucketMs;
         return { from, to: Math.min(until, from + bucketMs), ...point, drift: driftOf(t.figures()) };
       });
-    return { version: name, channel: name === stable ? 'stable' : name === canary ? 'canary' : null, ...figures, drift: driftOf(figures), blindLoop: blindLoopOf(figures), series };
+    return {
+      version: name,
+      channel: name === stable ? 'stable' : name === canary ? 'canary' : null,
+      ...figures,
+      drift: driftOf(figures),
+      blindLoop: blindLoopOf(figures),
+      series,
+    };
   });
   const rank = (v: VersionReport) => (v.channel === 'stable' ? 0 : v.channel === 'canary' ? 1 : 2);
   versions.sort((a, b) => rank(a) - rank(b) || b.predictions - a.predictions || (a.version < b.version ? -1 : 1));
@@ -56,12 +80,23 @@ export async function metricsReport(storage: Storage, model: string, since: numb
 }
 
 /** The blind-loop guard per version over [since, until): stable and canary first, then versions by predictions. */
-export async function blindLoopReport(storage: Storage, model: string, since: number, until: number, options: Partial<BlindLoopOptions> = {}): Promise<BlindLoopReport> {
+export async function blindLoopReport(
+  storage: Storage,
+  model: string,
+  since: number,
+  until: number,
+  options: Partial<BlindLoopOptions> = {},
+): Promise<BlindLoopReport> {
   const report = await metricsReport(storage, model, since, until, Math.max(1, until - since));
   return {
     model,
     since,
     until,
-    versions: report.versions.map((v) => ({ version: v.version, channel: v.channel, confidenceHist: v.confidenceHist, blindLoop: blindLoopOf(v, options) })),
+    versions: report.versions.map((v) => ({
+      version: v.version,
+      channel: v.channel,
+      confidenceHist: v.confidenceHist,
+      blindLoop: blindLoopOf(v, options),
+    })),
   };
 }

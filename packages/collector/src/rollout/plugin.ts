@@ -37,7 +37,9 @@ async function release(app: FastifyInstance, opts: ReleaseOptions) {
   );
   app.decorate('manifests', manifests);
   const onChange = (model: string) => manifests.invalidate(model);
-  app.decorate('changeRollout', (model: string, request: RolloutChangeRequest) => changeRollout(storage, model, request, onChange));
+  app.decorate('changeRollout', (model: string, request: RolloutChangeRequest) =>
+    changeRollout(storage, model, request, onChange),
+  );
   const controller = new RolloutController(storage, onChange, app.log);
   app.decorate('rolloutController', controller);
   const { controller: timer } = config;

@@ -22,7 +22,10 @@ export function psi(expected: readonly number[], actual: readonly number[]): num
 }
 
 /** PSI of two label → count maps, over the union of their labels. */
-export function labelPsi(expected: Readonly<Record<string, number>>, actual: Readonly<Record<string, number>>): number | null {
+export function labelPsi(
+  expected: Readonly<Record<string, number>>,
+  actual: Readonly<Record<string, number>>,
+): number | null {
   const labels = [...new Set([...Object.keys(expected), ...Object.keys(actual)])].sort();
   return psi(
     labels.map((l) => expected[l] ?? 0),

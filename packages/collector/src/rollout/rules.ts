@@ -29,7 +29,9 @@ export function checkTransition(before: Rollout, after: Rollout): void {
 
 /** Whether the versions devices get (stable, canary or percent) differ: the analysis window restarts then. */
 export function assignmentChanged(before: Rollout, after: Rollout): boolean {
-  return before.stable !== after.stable || before.canary !== after.canary || before.canaryPercent !== after.canaryPercent;
+  return (
+    before.stable !== after.stable || before.canary !== after.canary || before.canaryPercent !== after.canaryPercent
+  );
 }
 
 /** The rollout after promoting the live canary to stable. */

@@ -72,5 +72,11 @@ export interface MetricsStore {
   /** `stats` events of a model received in [since, until), of the given versions when a list is given. */
   stats(model: string, since: number, until: number, versions?: readonly string[]): Promise<StatsRow[]>;
   /** `correction` or `error` events of a model received in [since, until), counted per version and bucket. */
-  counts(model: string, type: 'correction' | 'error', since: number, until: number, bucketMs: number): Promise<BucketCount[]>;
+  counts(
+    model: string,
+    type: 'correction' | 'error',
+    since: number,
+    until: number,
+    bucketMs: number,
+  ): Promise<BucketCount[]>;
 }

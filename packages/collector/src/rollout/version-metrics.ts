@@ -38,7 +38,8 @@ export class Tally {
     s.confidenceHist.forEach((n, i) => {
       if (i < HIST_BINS) this.confidenceHist[i]! += n;
     });
-    for (const [label, n] of Object.entries(s.labelCounts)) this.labelCounts.set(label, (this.labelCounts.get(label) ?? 0) + n);
+    for (const [label, n] of Object.entries(s.labelCounts))
+      this.labelCounts.set(label, (this.labelCounts.get(label) ?? 0) + n);
   }
 
   /** Adds another tally of the same version (e.g. a bucket into the window's total). */
@@ -137,7 +138,13 @@ export async function tallyWindow(
 }
 
 /** One tally per version over the whole window [since, until). */
-export async function measureVersions(metrics: MetricsStore, model: string, versions: readonly string[], since: number, until: number): Promise<Map<string, VersionFigures>> {
+export async function measureVersions(
+  metrics: MetricsStore,
+  model: string,
+  versions: readonly string[],
+  since: number,
+  until: number,
+): Promise<Map<string, VersionFigures>> {
   const window = Math.max(1, until - since);
   const tallies = await tallyWindow(metrics, model, since, until, window, versions);
   const out = new Map<string, VersionFigures>();

@@ -19,7 +19,8 @@ export default async function artifacts(fastify: FastifyInstance) {
       const reply = typedReply as FastifyReply;
       const { sha256 } = request.params;
       const etag = `"${sha256}"`;
-      if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).header('cache-control', IMMUTABLE).header('etag', etag).send();
+      if (etagMatches(request.headers['if-none-match'], etag))
+        return reply.code(304).header('cache-control', IMMUTABLE).header('etag', etag).send();
       const bytes = await app.blobs.get(sha256);
       if (!bytes) throw new EL_NOT_FOUND(`Artifact ${sha256}`);
       reply.header('cache-control', IMMUTABLE).header('etag', etag);

@@ -14,7 +14,11 @@ import { routeOf } from './route.js';
 
 export default async function baseData(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser(
+    ['application/x-ndjson', 'application/jsonl'],
+    { parseAs: 'string' },
+    (_request, body, done) => done(null, body),
+  );
 
   app.route({
     ...routeOf(putBaseData),

@@ -6,7 +6,16 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { getBatch, getBatchExamples, getBatchLineage, getPendingLabels, listBatches, newId, postBatch, type Batch } from '@edgeloop/protocol';
+import {
+  getBatch,
+  getBatchExamples,
+  getBatchLineage,
+  getPendingLabels,
+  listBatches,
+  newId,
+  postBatch,
+  type Batch,
+} from '@edgeloop/protocol';
 import { exampleStream } from '../labels/export.js';
 import type { BatchStore } from '../labels/store.js';
 import { etagMatches } from '../etag.js';
@@ -14,9 +23,17 @@ import { EL_EMPTY_BATCH, EL_NOT_FOUND } from '../errors.js';
 import { routeOf } from './route.js';
 
 /** Sends a batch's NDJSON export with its sha256 as a strong ETag (304 when the client already has it). */
-export async function sendExamples(batches: BatchStore, batch: Batch, ifNoneMatch: string | undefined, reply: FastifyReply) {
+export async function sendExamples(
+  batches: BatchStore,
+  batch: Batch,
+  ifNoneMatch: string | undefined,
+  reply: FastifyReply,
+) {
   const etag = `"${batch.sha256}"`;
-  reply.header('etag', etag).header('cache-control', 'private, max-age=31536000, immutable').header('x-edgeloop-batch-id', batch.id);
+  reply
+    .header('etag', etag)
+    .header('cache-control', 'private, max-age=31536000, immutable')
+    .header('x-edgeloop-batch-id', batch.id);
   if (etagMatches(ifNoneMatch, etag)) return reply.status(304).send();
   return reply.type('application/x-ndjson; charset=utf-8').send(exampleStream(batches, batch.id));
 }
@@ -43,8 +60,16 @@ export default async function batches(fastify: FastifyInstance) {
     ...routeOf(getPendingLabels),
     handler: async (request) => {
       const { model } = request.params;
-      const { counts, lastBatch } = await app.storage.batches.preview(model, { maxLabelsPerDevice: request.query.maxLabelsPerDevice });
-      return { model, pending: counts.examples, counts, since: lastBatch?.createdAt ?? null, lastBatch: lastBatch?.id ?? null };
+      const { counts, lastBatch } = await app.storage.batches.preview(model, {
+        maxLabelsPerDevice: request.query.maxLabelsPerDevice,
+      });
+      return {
+        model,
+        pending: counts.examples,
+        counts,
+        since: lastBatch?.createdAt ?? null,
+        lastBatch: lastBatch?.id ?? null,
+      };
     },
   });
 
@@ -60,7 +85,13 @@ export default async function batches(fastify: FastifyInstance) {
 
   app.route({
     ...routeOf(getBatchExamples),
-    handler: async (request, reply) => sendExamples(app.storage.batches, await found(request.params.id), request.headers['if-none-match'], reply as FastifyReply),
+    handler: async (request, reply) =>
+      sendExamples(
+        app.storage.batches,
+        await found(request.params.id),
+        request.headers['if-none-match'],
+        reply as FastifyReply,
+      ),
   });
 
   app.route({

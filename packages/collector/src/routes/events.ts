@@ -35,7 +35,8 @@ export default async function events(fastify: FastifyInstance) {
       release(request);
       if (request.validationError) {
         const first = request.validationError.validation?.[0];
-        if (first?.keyword === 'maxItems' && first.instancePath === '/events') throw new EL_TOO_MANY_EVENTS(MAX_EVENTS_PER_REQUEST);
+        if (first?.keyword === 'maxItems' && first.instancePath === '/events')
+          throw new EL_TOO_MANY_EVENTS(MAX_EVENTS_PER_REQUEST);
         throw request.validationError;
       }
       const { events: items } = request.body;

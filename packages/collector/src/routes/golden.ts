@@ -16,7 +16,11 @@ export { GOLDEN_BODY_LIMIT };
 
 export default async function golden(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser(
+    ['application/x-ndjson', 'application/jsonl'],
+    { parseAs: 'string' },
+    (_request, body, done) => done(null, body),
+  );
 
   app.route({
     ...routeOf(putGolden),
@@ -24,7 +28,8 @@ export default async function golden(fastify: FastifyInstance) {
     handler: async (request, reply) => {
       const { model } = request.params;
       const replaces = request.query.replaces ?? null;
-      if (replaces !== null && request.key?.scope !== 'admin') throw new EL_FORBIDDEN(request.key?.scope ?? 'none', 'admin');
+      if (replaces !== null && request.key?.scope !== 'admin')
+        throw new EL_FORBIDDEN(request.key?.scope ?? 'none', 'admin');
       const content = parseGolden(request.body);
       const result = await app.storage.batches.putGolden(model, content, { id: newId(), now: Date.now(), replaces });
       if (result.status === 'conflict') throw new EL_GOLDEN_EXISTS(model, result.current.id, result.current.id);

@@ -23,7 +23,8 @@ export default async function metrics(fastify: FastifyInstance) {
       const since = request.query.since ?? until - DAY_MS;
       const bucketMs = request.query.bucket * 1000;
       if (!(since < until)) throw new EL_INVALID_BODY('since must be before until');
-      if ((until - since) / bucketMs > MAX_METRICS_BUCKETS) throw new EL_INVALID_BODY(`at most ${MAX_METRICS_BUCKETS} buckets: raise bucket or narrow since/until`);
+      if ((until - since) / bucketMs > MAX_METRICS_BUCKETS)
+        throw new EL_INVALID_BODY(`at most ${MAX_METRICS_BUCKETS} buckets: raise bucket or narrow since/until`);
       return metricsReport(app.storage, model, since, until, bucketMs);
     },
   });

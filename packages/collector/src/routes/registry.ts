@@ -25,7 +25,8 @@ export default async function registry(fastify: FastifyInstance) {
   app.route({
     ...routeOf(postVersion),
     handler: async (request, reply) => {
-      if (!request.isMultipart()) throw new EL_INVALID_BODY('send multipart/form-data with a "meta" part and the artifact files');
+      if (!request.isMultipart())
+        throw new EL_INVALID_BODY('send multipart/form-data with a "meta" part and the artifact files');
       const { model } = request.params;
       let publication: Publication;
       try {
@@ -34,7 +35,8 @@ export default async function registry(fastify: FastifyInstance) {
         throw uploadError(err);
       }
       const { meta, artifacts } = publication;
-      if (meta.version !== undefined && (await storage.registry.get(model, meta.version))) throw new EL_VERSION_EXISTS(meta.version, model);
+      if (meta.version !== undefined && (await storage.registry.get(model, meta.version)))
+        throw new EL_VERSION_EXISTS(meta.version, model);
       if (meta.parent !== null && !(await storage.registry.get(model, meta.parent))) {
         throw new EL_INVALID_VERSION(`parent "${meta.parent}" is not a version of model "${model}"`);
       }
@@ -44,7 +46,13 @@ export default async function registry(fastify: FastifyInstance) {
         model,
         createdAt: Date.now(),
         createdBy: request.key?.name ?? 'unknown',
-        artifacts: artifacts.map((a) => ({ format: a.format, name: a.name, url: `/v1/artifacts/${a.sha256}`, sha256: a.sha256, bytes: a.bytes.length })),
+        artifacts: artifacts.map((a) => ({
+          format: a.format,
+          name: a.name,
+          url: `/v1/artifacts/${a.sha256}`,
+          sha256: a.sha256,
+          bytes: a.bytes.length,
+        })),
       };
       let version = meta.version;
       if (version !== undefined) {
@@ -53,9 +61,11 @@ export default async function registry(fastify: FastifyInstance) {
         // Unnamed versions are numbered; a concurrent publish taking the same number makes us try the next.
         const taken = (await storage.registry.list(model)).length;
         for (let n = taken + 1; version === undefined; n++) {
-          if (n > taken + 20) throw new EL_INVALID_VERSION('could not pick a free version name: name the version in meta.version');
+          if (n > taken + 20)
+            throw new EL_INVALID_VERSION('could not pick a free version name: name the version in meta.version');
           const name = `v${n}`;
-          if (await storage.registry.create({ ...base, version: name, meta: { ...meta, version: name } })) version = name;
+          if (await storage.registry.create({ ...base, version: name, meta: { ...meta, version: name } }))
+            version = name;
         }
       }
       if (!(await storage.rollout.get(model))) {
@@ -63,7 +73,13 @@ export default async function registry(fastify: FastifyInstance) {
           expectedRevision: 0,
           next: { stable: version, canary: null, canaryPercent: 0, auto: null },
           phaseStartedAt: base.createdAt,
-          entry: { at: base.createdAt, actor: base.createdBy, action: 'publish', reason: `first version of model "${model}" becomes stable`, details: null },
+          entry: {
+            at: base.createdAt,
+            actor: base.createdBy,
+            action: 'publish',
+            reason: `first version of model "${model}" becomes stable`,
+            details: null,
+          },
         });
         if (first) app.manifests.invalidate(model);
       }
@@ -111,6 +127,7 @@ export default async function registry(fastify: FastifyInstance) {
 // TypeError, say) to 500.
 function uploadError(err: unknown): unknown {
   const e = err as { code?: unknown; statusCode?: unknown };
-  const malformed = err instanceof Error && err.constructor === Error && e.code === undefined && e.statusCode === undefined;
+  const malformed =
+    err instanceof Error && err.constructor === Error && e.code === undefined && e.statusCode === undefined;
   return malformed ? new EL_INVALID_BODY(`multipart body: ${err.message}`) : err;
 }

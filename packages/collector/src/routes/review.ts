@@ -38,7 +38,10 @@ export default async function review(fastify: FastifyInstance) {
         const event = await app.storage.events.get(id);
         throw new EL_NOT_A_PREDICTION(id, event?.type ?? 'unknown');
       }
-      request.log.info({ eventId: id, inputHash: result.review.inputHash, reviewer: result.review.reviewer }, 'input labeled by a reviewer');
+      request.log.info(
+        { eventId: id, inputHash: result.review.inputHash, reviewer: result.review.reviewer },
+        'input labeled by a reviewer',
+      );
       return reply.status(201).send(result.review);
     },
   });

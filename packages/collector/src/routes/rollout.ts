@@ -6,7 +6,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Compile } from 'typebox/compile';
-import { getRollout, getRolloutHistory, promoteCanary, putRollout, ReasonBody, rollbackCanary } from '@edgeloop/protocol';
+import {
+  getRollout,
+  getRolloutHistory,
+  promoteCanary,
+  putRollout,
+  ReasonBody,
+  rollbackCanary,
+} from '@edgeloop/protocol';
 import { EMPTY_ROLLOUT, plainRollout, promoted, rolledBack } from '../rollout/rules.js';
 import { EL_INVALID_BODY, EL_INVALID_ROLLOUT, EL_MODEL_NOT_FOUND, EL_NO_CANARY } from '../errors.js';
 import { routeOf } from './route.js';
@@ -16,7 +23,8 @@ const reasonBody = Compile(ReasonBody);
 /** `{ reason? }` of an optional JSON body (promote and rollback may be sent without one). */
 function reasonOf(body: unknown, fallback: string): string {
   if (body === undefined || body === null || body === '') return fallback;
-  if (typeof body !== 'object' || Array.isArray(body)) throw new EL_INVALID_BODY('body must be a JSON object like {"reason": "..."}');
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw new EL_INVALID_BODY('body must be a JSON object like {"reason": "..."}');
   if (!reasonBody.Check(body)) throw new EL_INVALID_BODY('body accepts only "reason", a string of 1 to 500 characters');
   return body.reason ?? fallback;
 }

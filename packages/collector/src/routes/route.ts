@@ -10,7 +10,10 @@ type Part<E, K extends string> = E extends { [P in K]: infer S } ? { [P in K]: S
 type Body<E> = E extends { bodyOptional: true } | { accepts: string } ? unknown : Part<E, 'body'>;
 
 /** The Fastify schema of `E`. */
-export type SchemaOf<E extends Endpoint> = { summary: string; description?: string; response: E['response'] } & Part<E, 'params'> &
+export type SchemaOf<E extends Endpoint> = { summary: string; description?: string; response: E['response'] } & Part<
+  E,
+  'params'
+> &
   Part<E, 'querystring'> &
   Body<E>;
 
@@ -21,5 +24,10 @@ export function routeOf<const E extends Endpoint>(spec: E) {
   if (spec.params) schema.params = spec.params;
   if (spec.querystring) schema.querystring = spec.querystring;
   if (spec.body && !spec.bodyOptional && !spec.accepts) schema.body = spec.body;
-  return { method: spec.method, url: spec.url, config: { scope: spec.scope, endpoint: spec as Endpoint }, schema: schema as SchemaOf<E> };
+  return {
+    method: spec.method,
+    url: spec.url,
+    config: { scope: spec.scope, endpoint: spec as Endpoint },
+    schema: schema as SchemaOf<E>,
+  };
 }

@@ -8,7 +8,16 @@
 import type { Batch } from '@edgeloop/protocol';
 import { resolveLabels, type Decision, type LabelSource, type Resolution } from '../labels/resolver.js';
 import { buildBatch, type BuiltBatch, type InputCandidate } from '../labels/batch-content.js';
-import { batchFromRow, lineageOf, type BatchRow, type BatchStore, type FreezePreview, type FreezeResult, type GoldenResult, type LineageRow } from '../labels/store.js';
+import {
+  batchFromRow,
+  lineageOf,
+  type BatchRow,
+  type BatchStore,
+  type FreezePreview,
+  type FreezeResult,
+  type GoldenResult,
+  type LineageRow,
+} from '../labels/store.js';
 import { all, get, run, type Runner, type Steps } from './steps.js';
 
 /** The plain statements of batch storage, with their named parameters. */
@@ -52,7 +61,11 @@ export interface FreezeQueries {
 }
 
 /** What a freeze of `model` would hold now. Reads only: the freeze and its dry run share it. */
-function* resolveBatch(q: FreezeQueries, model: string, maxLabelsPerDevice: number): Steps<{ resolution: Resolution; content: BuiltBatch }> {
+function* resolveBatch(
+  q: FreezeQueries,
+  model: string,
+  maxLabelsPerDevice: number,
+): Steps<{ resolution: Resolution; content: BuiltBatch }> {
   const { sources, seen } = yield* q.sources(model);
   const golden = new Set(yield* q.goldenHashes(model));
   const resolution = resolveLabels(sources, { maxLabelsPerDevice, golden, seen });
@@ -61,12 +74,36 @@ function* resolveBatch(q: FreezeQueries, model: string, maxLabelsPerDevice: numb
   return { resolution, content: buildBatch(resolution, byHash) };
 }
 
-function* writeBatch(sql: BatchSql, q: FreezeQueries, model: string, content: BuiltBatch, id: string, now: number, golden: boolean, replaces: string | null): Steps<void> {
-  yield* run(sql.insert, { id, model, sha256: content.sha256, counts: JSON.stringify(content.counts), createdAt: now, golden: golden ? 1 : 0, replaces });
+function* writeBatch(
+  sql: BatchSql,
+  q: FreezeQueries,
+  model: string,
+  content: BuiltBatch,
+  id: string,
+  now: number,
+  golden: boolean,
+  replaces: string | null,
+): Steps<void> {
+  yield* run(sql.insert, {
+    id,
+    model,
+    sha256: content.sha256,
+    counts: JSON.stringify(content.counts),
+    createdAt: now,
+    golden: golden ? 1 : 0,
+    replaces,
+  });
   yield* q.writeExamples(id, content.examples);
 }
 
-function* freeze(sql: BatchSql, q: FreezeQueries, model: string, id: string, now: number, maxLabelsPerDevice: number): Steps<FreezeResult> {
+function* freeze(
+  sql: BatchSql,
+  q: FreezeQueries,
+  model: string,
+  id: string,
+  now: number,
+  maxLabelsPerDevice: number,
+): Steps<FreezeResult> {
   yield* q.lock(model);
   const { resolution, content } = yield* resolveBatch(q, model, maxLabelsPerDevice);
   if (content.examples.length === 0) {
@@ -85,7 +122,15 @@ function* preview(sql: BatchSql, q: FreezeQueries, model: string, maxLabelsPerDe
   return { counts: content.counts, lastBatch: last ? batchFromRow(last) : null };
 }
 
-function* putGolden(sql: BatchSql, q: FreezeQueries, model: string, content: BuiltBatch, id: string, now: number, replaces: string | null): Steps<GoldenResult> {
+function* putGolden(
+  sql: BatchSql,
+  q: FreezeQueries,
+  model: string,
+  content: BuiltBatch,
+  id: string,
+  now: number,
+  replaces: string | null,
+): Steps<GoldenResult> {
   yield* q.lock(model);
   const row = yield* get<BatchRow>(sql.golden, { model });
   if (row) {
@@ -98,7 +143,14 @@ function* putGolden(sql: BatchSql, q: FreezeQueries, model: string, content: Bui
   return { status: 'created', batch: batchFromRow((yield* get<BatchRow>(sql.get, { id }))!) };
 }
 
-function* putBaseData(sql: BatchSql, q: FreezeQueries, model: string, content: BuiltBatch, id: string, now: number): Steps<{ status: 'created' | 'unchanged'; batch: Batch }> {
+function* putBaseData(
+  sql: BatchSql,
+  q: FreezeQueries,
+  model: string,
+  content: BuiltBatch,
+  id: string,
+  now: number,
+): Steps<{ status: 'created' | 'unchanged'; batch: Batch }> {
   yield* q.lock(model);
   const row = yield* get<BatchRow>(sql.baseData, { model });
   if (row && row.sha256 === content.sha256) return { status: 'unchanged', batch: batchFromRow(row) };
@@ -125,7 +177,8 @@ export function batchStore(db: Runner, sql: BatchSql, q: FreezeQueries): BatchSt
     async lineage(id) {
       return lineageOf(await db.read(all<LineageRow>(sql.lineage, { id })));
     },
-    putGolden: (model, content, { id, now, replaces }) => db.write(putGolden(sql, q, model, content, id, now, replaces)),
+    putGolden: (model, content, { id, now, replaces }) =>
+      db.write(putGolden(sql, q, model, content, id, now, replaces)),
     async golden(model) {
       const row = await db.read(get<BatchRow>(sql.golden, { model }));
       return row && batchFromRow(row);

@@ -10,7 +10,13 @@ export function eventColumns(e: Event): {
 } {
   switch (e.type) {
     case 'prediction':
-      return { inputHash: e.inputHash, predictionId: null, label: e.output.label, confidence: e.output.confidence, reason: e.reason };
+      return {
+        inputHash: e.inputHash,
+        predictionId: null,
+        label: e.output.label,
+        confidence: e.output.confidence,
+        reason: e.reason,
+      };
     case 'correction':
       return { inputHash: null, predictionId: e.predictionId, label: e.label, confidence: null, reason: null };
     default:

@@ -61,7 +61,12 @@ function* review(sql: LabelSql, r: Review): Steps<ReviewResult> {
   return { review: { ...r, model: event.model, inputHash: event.input_hash } };
 }
 
-function* queue(sql: LabelSql, model: string, limit: number, offset: number): Steps<{ total: number; items: QueueItem[] }> {
+function* queue(
+  sql: LabelSql,
+  model: string,
+  limit: number,
+  offset: number,
+): Steps<{ total: number; items: QueueItem[] }> {
   const total = (yield* get<{ n: number }>(sql.queueCount, { model }))!.n;
   const rows = yield* all<PageRow>(sql.queuePage, { model, limit, offset });
   if (rows.length === 0) return { total, items: [] };

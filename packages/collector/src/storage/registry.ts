@@ -45,7 +45,17 @@ const toVersion = (r: VersionRow): Version => ({
 export function registryStore(db: Runner, sql: RegistrySql): RegistryStore {
   return {
     async create(v) {
-      const changed = await db.read(run(sql.insert, [v.model, v.version, v.createdAt, v.createdBy, v.meta.parent, JSON.stringify(v.artifacts), JSON.stringify(v.meta)]));
+      const changed = await db.read(
+        run(sql.insert, [
+          v.model,
+          v.version,
+          v.createdAt,
+          v.createdBy,
+          v.meta.parent,
+          JSON.stringify(v.artifacts),
+          JSON.stringify(v.meta),
+        ]),
+      );
       return changed > 0;
     },
     async get(model, version) {
@@ -57,7 +67,13 @@ export function registryStore(db: Runner, sql: RegistrySql): RegistryStore {
     },
     async models() {
       const rows = await db.read(all<SummaryRow>(sql.models));
-      return rows.map((r): ModelSummary => ({ model: r.model, versions: r.n, latest: r.latest, createdAt: r.first, updatedAt: r.last }));
+      return rows.map((r): ModelSummary => ({
+        model: r.model,
+        versions: r.n,
+        latest: r.latest,
+        createdAt: r.first,
+        updatedAt: r.last,
+      }));
     },
   };
 }

@@ -81,7 +81,12 @@ const toEntry = (r: AuditRow): AuditRecord => ({
   details: r.details === null ? null : (JSON.parse(r.details) as Record<string, unknown>),
 });
 
-const plain = (r: Rollout): Rollout => ({ stable: r.stable, canary: r.canary, canaryPercent: r.canaryPercent, auto: r.auto });
+const plain = (r: Rollout): Rollout => ({
+  stable: r.stable,
+  canary: r.canary,
+  canaryPercent: r.canaryPercent,
+  auto: r.auto,
+});
 const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
 
 /** Writes `change` if the rollout is still at its expected revision; the new state, or undefined. */
@@ -97,13 +102,41 @@ function* apply(sql: RolloutSql, model: string, change: RolloutChange): Steps<Ro
   } else {
     const n = change.next;
     const changed = before
-      ? yield* run(sql.update, [n.stable, n.canary, n.canaryPercent, json(n.auto), at, change.phaseStartedAt, at, model, change.expectedRevision])
-      : yield* run(sql.insert, [model, n.stable, n.canary, n.canaryPercent, json(n.auto), at, change.phaseStartedAt, at]);
+      ? yield* run(sql.update, [
+          n.stable,
+          n.canary,
+          n.canaryPercent,
+          json(n.auto),
+          at,
+          change.phaseStartedAt,
+          at,
+          model,
+          change.expectedRevision,
+        ])
+      : yield* run(sql.insert, [
+          model,
+          n.stable,
+          n.canary,
+          n.canaryPercent,
+          json(n.auto),
+          at,
+          change.phaseStartedAt,
+          at,
+        ]);
     if (changed === 0) return undefined;
     after = n;
   }
   const e = change.entry;
-  yield* run(sql.audit, [model, at, e.actor, e.action, e.reason, before ? JSON.stringify(plain(toState(before))) : null, JSON.stringify(plain(after)), json(e.details)]);
+  yield* run(sql.audit, [
+    model,
+    at,
+    e.actor,
+    e.action,
+    e.reason,
+    before ? JSON.stringify(plain(toState(before))) : null,
+    JSON.stringify(plain(after)),
+    json(e.details),
+  ]);
   return toState((yield* get<RolloutRow>(sql.get, [model]))!);
 }
 

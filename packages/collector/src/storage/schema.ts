@@ -15,8 +15,20 @@ export interface ColumnTypes {
   bytewise: string;
 }
 
-export const SQLITE_TYPES: ColumnTypes = { seq: 'INTEGER PRIMARY KEY AUTOINCREMENT', int64: 'INTEGER', real: 'REAL', bool: 'INTEGER', bytewise: 'TEXT' };
-export const POSTGRES_TYPES: ColumnTypes = { seq: 'BIGSERIAL PRIMARY KEY', int64: 'BIGINT', real: 'DOUBLE PRECISION', bool: 'BOOLEAN', bytewise: 'TEXT COLLATE "C"' };
+export const SQLITE_TYPES: ColumnTypes = {
+  seq: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+  int64: 'INTEGER',
+  real: 'REAL',
+  bool: 'INTEGER',
+  bytewise: 'TEXT',
+};
+export const POSTGRES_TYPES: ColumnTypes = {
+  seq: 'BIGSERIAL PRIMARY KEY',
+  int64: 'BIGINT',
+  real: 'DOUBLE PRECISION',
+  bool: 'BOOLEAN',
+  bytewise: 'TEXT COLLATE "C"',
+};
 
 /** `001_events`: every event as received, with the columns reads filter on. */
 export const eventsTable = (t: ColumnTypes) => `

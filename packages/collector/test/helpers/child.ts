@@ -20,8 +20,16 @@ export interface CollectorProcess {
 }
 
 /** Starts a collector process and resolves once it listens. Seeds the test keys unless `env` says otherwise. */
-export async function startCollector(args: string[], env: NodeJS.ProcessEnv = {}, command: string[] = [process.execPath, '--conditions=source', '--import', TSX, CLI]): Promise<CollectorProcess> {
-  const seeded = { EDGELOOP_ADMIN_KEY: KEYS.admin, EDGELOOP_TRAINER_KEY: KEYS.trainer, EDGELOOP_INGEST_KEY: KEYS.ingest };
+export async function startCollector(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  command: string[] = [process.execPath, '--conditions=source', '--import', TSX, CLI],
+): Promise<CollectorProcess> {
+  const seeded = {
+    EDGELOOP_ADMIN_KEY: KEYS.admin,
+    EDGELOOP_TRAINER_KEY: KEYS.trainer,
+    EDGELOOP_INGEST_KEY: KEYS.ingest,
+  };
   const child = spawn(command[0]!, [...command.slice(1), '--port', '0', '--log-level', 'warn', ...args], {
     env: { ...process.env, ...seeded, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -40,12 +48,17 @@ export async function startCollector(args: string[], env: NodeJS.ProcessEnv = {}
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on('exit', (code, signal) => r({ code, signal })),
+  );
   const waitFor = (re: RegExp, timeoutMs = 30_000) =>
     new Promise<RegExpMatchArray>((resolve, reject) => {
       const m = out.match(re);
       if (m) return resolve(m);
-      const timer = setTimeout(() => reject(new Error(`collector did not print ${re} within ${timeoutMs} ms; it printed:\n${out}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`collector did not print ${re} within ${timeoutMs} ms; it printed:\n${out}`)),
+        timeoutMs,
+      );
       waiters.push({ re, resolve: (x) => (clearTimeout(timer), resolve(x)) });
       exited.then(({ code, signal }) => {
         clearTimeout(timer);

@@ -14,7 +14,10 @@ export function makeInput(seed: number): { input: Tensor; inputHash: string } {
   const bytes = Buffer.alloc(16);
   for (let i = 0; i < 16; i++) bytes[i] = (seed * 31 + i * 7 + (seed >> 8)) & 0xff;
   bytes.writeUInt32LE(seed >>> 0, 0);
-  return { input: { dtype: 'uint8', shape: [4, 4], data: bytes.toString('base64') }, inputHash: createHash('sha256').update(bytes).digest('hex') };
+  return {
+    input: { dtype: 'uint8', shape: [4, 4], data: bytes.toString('base64') },
+    inputHash: createHash('sha256').update(bytes).digest('hex'),
+  };
 }
 
 export interface PredictionOptions {
@@ -40,7 +43,11 @@ export function prediction(o: PredictionOptions): PredictionEvent {
     reason: o.reason ?? 'reported',
     ...(o.withInput === false ? {} : { input }),
     inputHash,
-    output: { label: o.label ?? '0', confidence: o.confidence ?? 0.4, topK: [{ label: o.label ?? '0', p: o.confidence ?? 0.4 }] },
+    output: {
+      label: o.label ?? '0',
+      confidence: o.confidence ?? 0.4,
+      topK: [{ label: o.label ?? '0', p: o.confidence ?? 0.4 }],
+    },
     engine: 'test',
     latencyMs: 1,
   };
@@ -68,7 +75,12 @@ export async function store(app: App, ...events: Event[]): Promise<void> {
 }
 
 /** A prediction of input `seed` and one correction per entry of `votes` (device → label), stored. */
-export async function labeled(app: App, seed: number, votes: Record<string, string>, options: Partial<PredictionOptions> = {}): Promise<PredictionEvent> {
+export async function labeled(
+  app: App,
+  seed: number,
+  votes: Record<string, string>,
+  options: Partial<PredictionOptions> = {},
+): Promise<PredictionEvent> {
   const p = prediction({ seed, ...options });
   await store(app, p, ...Object.entries(votes).map(([device, label]) => correction(p, label, device)));
   return p;
@@ -80,10 +92,19 @@ export function freeze(app: App, model = MODEL, query = '') {
 }
 
 /** The NDJSON export of a batch, parsed. */
-export async function examplesOf(app: App, id: string): Promise<{ body: string; lines: { inputHash: string; input: Tensor; label: string; split: string }[] }> {
+export async function examplesOf(
+  app: App,
+  id: string,
+): Promise<{ body: string; lines: { inputHash: string; input: Tensor; label: string; split: string }[] }> {
   const r = await app.inject({ method: 'GET', url: `/v1/batches/${id}/examples`, headers: bearer(KEYS.trainer) });
   if (r.statusCode !== 200) throw new Error(`examples of ${id}: ${r.statusCode} ${r.body}`);
-  return { body: r.body, lines: r.body.split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+  return {
+    body: r.body,
+    lines: r.body
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l)),
+  };
 }
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');

@@ -26,12 +26,18 @@ export interface UploadFile {
 }
 
 /** A multipart/form-data body as a client would send it (built by the platform's FormData). */
-export async function multipart(metaPart: unknown, files: UploadFile[]): Promise<{ payload: Buffer; headers: Record<string, string> }> {
+export async function multipart(
+  metaPart: unknown,
+  files: UploadFile[],
+): Promise<{ payload: Buffer; headers: Record<string, string> }> {
   const form = new FormData();
   if (metaPart !== undefined) form.append('meta', typeof metaPart === 'string' ? metaPart : JSON.stringify(metaPart));
   for (const f of files) form.append(f.format, new Blob([f.bytes as Uint8Array<ArrayBuffer>]), f.name);
   const res = new Response(form);
-  return { payload: Buffer.from(await res.arrayBuffer()), headers: { 'content-type': res.headers.get('content-type')! } };
+  return {
+    payload: Buffer.from(await res.arrayBuffer()),
+    headers: { 'content-type': res.headers.get('content-type')! },
+  };
 }
 
 /** Deterministic artifact bytes for a version (distinct per version and name). */
@@ -45,15 +51,34 @@ export function artifactBytes(version: string, name: string, size = 2048): Uint8
 export function defaultFiles(version: string): UploadFile[] {
   return [
     { format: 'onnx', name: 'model.onnx', bytes: artifactBytes(version, 'model.onnx') },
-    { format: 'tfjs-layers', name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify({ version, weightsManifest: [] })) },
+    {
+      format: 'tfjs-layers',
+      name: 'model.json',
+      bytes: new TextEncoder().encode(JSON.stringify({ version, weightsManifest: [] })),
+    },
     { format: 'tfjs-layers', name: 'group1-shard1of1.bin', bytes: artifactBytes(version, 'group1-shard1of1.bin') },
   ];
 }
 
 /** Publishes a version through the API. */
-export async function publish(app: App, model: string, version: string | undefined, over: Partial<VersionMeta> = {}, files?: UploadFile[], key: string = KEYS.trainer) {
-  const body = await multipart(meta({ ...(version ? { version } : {}), ...over }), files ?? defaultFiles(version ?? 'unnamed'));
-  return app.inject({ method: 'POST', url: `/v1/models/${model}/versions`, headers: { ...body.headers, ...bearer(key) }, payload: body.payload });
+export async function publish(
+  app: App,
+  model: string,
+  version: string | undefined,
+  over: Partial<VersionMeta> = {},
+  files?: UploadFile[],
+  key: string = KEYS.trainer,
+) {
+  const body = await multipart(
+    meta({ ...(version ? { version } : {}), ...over }),
+    files ?? defaultFiles(version ?? 'unnamed'),
+  );
+  return app.inject({
+    method: 'POST',
+    url: `/v1/models/${model}/versions`,
+    headers: { ...body.headers, ...bearer(key) },
+    payload: body.payload,
+  });
 }
 
 export interface StatsSpec {
@@ -72,8 +97,21 @@ export interface StatsSpec {
 /** A synthetic `stats` event: by default confidence spread evenly over the top bins and labels uniform. */
 export function stats(s: StatsSpec): StatsEvent {
   const per = Math.floor(s.predictions / 10);
-  const labelCounts = s.labelCounts ?? Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i), per + (i < s.predictions - per * 10 ? 1 : 0)]));
-  const hist = s.confidenceHist ?? [0, 0, 0, 0, 0, 0, Math.floor(s.predictions * 0.1), Math.floor(s.predictions * 0.2), Math.floor(s.predictions * 0.3), 0];
+  const labelCounts =
+    s.labelCounts ??
+    Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i), per + (i < s.predictions - per * 10 ? 1 : 0)]));
+  const hist = s.confidenceHist ?? [
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    Math.floor(s.predictions * 0.1),
+    Math.floor(s.predictions * 0.2),
+    Math.floor(s.predictions * 0.3),
+    0,
+  ];
   const sum = hist.reduce((a, b) => a + b, 0);
   if (s.confidenceHist === undefined) hist[9] = s.predictions - sum;
   return {

@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { buildApp, openStorage, type App, type CollectorConfig, type Storage } from '@edgeloop/collector';
 
-export const PG_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const PG_URL =
+  process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export const KEYS = {
   admin: 'test-admin-key-0123456789abcdef',
@@ -51,7 +52,13 @@ export async function makeStore(kind: StoreKind): Promise<TestStore> {
   const dataDir = mkdtempSync(join(tmpdir(), 'edgeloop-test-'));
   if (kind === 'sqlite') {
     const options = { sqlite: { path: join(dataDir, 'edgeloop.db') } };
-    return { kind, options, dataDir, open: () => openStorage(options), destroy: async () => rmSync(dataDir, { recursive: true, force: true }) };
+    return {
+      kind,
+      options,
+      dataDir,
+      open: () => openStorage(options),
+      destroy: async () => rmSync(dataDir, { recursive: true, force: true }),
+    };
   }
   await assertPostgres();
   const schema = `t_${randomBytes(6).toString('hex')}`;
@@ -72,9 +79,19 @@ export async function makeStore(kind: StoreKind): Promise<TestStore> {
 }
 
 /** Builds an app on a fresh store with the test keys seeded; `close()` also destroys the store. */
-export async function makeApp(kind: StoreKind, config: CollectorConfig = {}): Promise<{ app: App; store: TestStore; close(): Promise<void> }> {
+export async function makeApp(
+  kind: StoreKind,
+  config: CollectorConfig = {},
+): Promise<{ app: App; store: TestStore; close(): Promise<void> }> {
   const store = await makeStore(kind);
-  const app = await buildApp({ storage: store.options, dataDir: store.dataDir, seedKeys: KEYS, controller: false, rateLimit: false, ...config });
+  const app = await buildApp({
+    storage: store.options,
+    dataDir: store.dataDir,
+    seedKeys: KEYS,
+    controller: false,
+    rateLimit: false,
+    ...config,
+  });
   return {
     app,
     store,

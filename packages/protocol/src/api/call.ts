@@ -13,10 +13,16 @@ export type Answer<E extends Endpoint> = E extends { stream: { type: 'bytes' } }
   ? Uint8Array
   : E extends { stream: { type: 'ndjson'; line: infer L extends TSchema } }
     ? Static<L>[]
-    : { [K in Extract<keyof E['response'], Success>]: E['response'][K] extends TSchema ? Static<E['response'][K]> : never }[Extract<keyof E['response'], Success>];
+    : {
+        [K in Extract<keyof E['response'], Success>]: E['response'][K] extends TSchema
+          ? Static<E['response'][K]>
+          : never;
+      }[Extract<keyof E['response'], Success>];
 
 type ParamsArg<E> = E extends { params: infer P extends TSchema } ? { params: Static<P> } : { params?: undefined };
-type QueryArg<E> = E extends { querystring: infer Q extends TSchema } ? { query?: Partial<Static<Q>> } : { query?: undefined };
+type QueryArg<E> = E extends { querystring: infer Q extends TSchema }
+  ? { query?: Partial<Static<Q>> }
+  : { query?: undefined };
 type BodyArg<E> = E extends { accepts: 'multipart' }
   ? { body: FormData }
   : E extends { body: infer B extends TSchema }
@@ -58,11 +64,13 @@ export class ApiError extends Error {
 export function pathOf(spec: Endpoint, params?: Record<string, unknown>, query?: Record<string, unknown>): string {
   const path = spec.url.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => {
     const value = params?.[name];
-    if (value === undefined || value === null) throw new TypeError(`${spec.method} ${spec.url}: params.${name} is missing`);
+    if (value === undefined || value === null)
+      throw new TypeError(`${spec.method} ${spec.url}: params.${name} is missing`);
     return encodeURIComponent(String(value));
   });
   const search = new URLSearchParams();
-  for (const [name, value] of Object.entries(query ?? {})) if (value !== undefined && value !== null) search.set(name, String(value));
+  for (const [name, value] of Object.entries(query ?? {}))
+    if (value !== undefined && value !== null) search.set(name, String(value));
   const qs = search.toString();
   return qs ? `${path}?${qs}` : path;
 }
@@ -90,7 +98,11 @@ export async function call<const E extends Endpoint>(spec: E, args: CallArgs<E>)
   if (res.status === 304) return null as Answer<E>;
   if (spec.stream?.type === 'bytes') return new Uint8Array(await res.arrayBuffer()) as Answer<E>;
   const text = await res.text();
-  if (spec.stream?.type === 'ndjson') return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as unknown) as Answer<E>;
+  if (spec.stream?.type === 'ndjson')
+    return text
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as unknown) as Answer<E>;
   return (text ? JSON.parse(text) : null) as Answer<E>;
 }
 

@@ -4,7 +4,17 @@
  */
 import Type, { type Static } from 'typebox';
 import { BlindLoop } from '../blind-loop.js';
-import { AutoPolicy, Batch, BatchCounts, Label, ModelName, Rollout, Sha256Hex, Tensor, VersionName } from '../schemas.js';
+import {
+  AutoPolicy,
+  Batch,
+  BatchCounts,
+  Label,
+  ModelName,
+  Rollout,
+  Sha256Hex,
+  Tensor,
+  VersionName,
+} from '../schemas.js';
 
 const closed = { additionalProperties: false } as const;
 
@@ -20,8 +30,12 @@ export const PendingLabels = Type.Object(
     model: ModelName,
     pending: Type.Integer({ minimum: 0, description: 'Examples a freeze now would produce (`counts.examples`).' }),
     counts: BatchCounts,
-    since: Type.Union([Type.Integer(), Type.Null()], { description: "`createdAt` of the model's latest batch; null before the first." }),
-    lastBatch: Type.Union([Type.String(), Type.Null()], { description: "Id of the model's latest batch; null before the first." }),
+    since: Type.Union([Type.Integer(), Type.Null()], {
+      description: "`createdAt` of the model's latest batch; null before the first.",
+    }),
+    lastBatch: Type.Union([Type.String(), Type.Null()], {
+      description: "Id of the model's latest batch; null before the first.",
+    }),
   },
   closed,
 );
@@ -48,7 +62,12 @@ export const QueueItem = Type.Object(
     /** The input, when a device uploaded it. */
     input: Type.Union([Tensor, Type.Null()]),
     /** Users' corrections of this input (label and comment are user text: show them escaped). */
-    corrections: Type.Array(Type.Object({ label: Type.String(), deviceId: Type.String(), comment: Type.Union([Type.String(), Type.Null()]) }, closed)),
+    corrections: Type.Array(
+      Type.Object(
+        { label: Type.String(), deviceId: Type.String(), comment: Type.Union([Type.String(), Type.Null()]) },
+        closed,
+      ),
+    ),
   },
   closed,
 );
@@ -70,7 +89,10 @@ export const Review = Type.Object(
   closed,
 );
 
-export const LabelRequest = Type.Object({ label: Label, comment: Type.Optional(Type.String({ maxLength: 2000 })) }, closed);
+export const LabelRequest = Type.Object(
+  { label: Label, comment: Type.Optional(Type.String({ maxLength: 2000 })) },
+  closed,
+);
 
 export const RolloutUpdate = Type.Object(
   {

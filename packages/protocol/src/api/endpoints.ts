@@ -107,7 +107,11 @@ export const getArtifact = endpoint({
   summary: 'Artifact bytes by sha256 (immutable)',
   params: Type.Object({ sha256: Sha256Hex }),
   stream: { type: 'bytes' },
-  response: { 200: Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary' }), 304: Type.Null(), 404: ErrorResponse },
+  response: {
+    200: Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary' }),
+    304: Type.Null(),
+    404: ErrorResponse,
+  },
 });
 
 // ── labels and batches ──────────────────────────────────────────────────────────────────────────────────
@@ -117,10 +121,14 @@ export const getReviewQueue = endpoint({
   url: '/v1/models/:model/review',
   scope: 'admin',
   summary: 'The review queue of a model',
-  description: 'Inputs waiting for a person, ties first, then oldest first. Label one with `POST /v1/events/:id/label` on its `predictionId`.',
+  description:
+    'Inputs waiting for a person, ties first, then oldest first. Label one with `POST /v1/events/:id/label` on its `predictionId`.',
   params: ModelParams,
   querystring: Type.Object(
-    { limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }), offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }) },
+    {
+      limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+      offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
+    },
     closed,
   ),
   response: { 200: ReviewQueue, ...errors },
@@ -189,7 +197,8 @@ export const getBatchExamples = endpoint({
   url: '/v1/batches/:id/examples',
   scope: 'trainer',
   summary: "A batch's examples as NDJSON",
-  description: "One `{ inputHash, input, label, split }` per line, sorted by inputHash; the sha256 of the body is the batch's `sha256` and ETag.",
+  description:
+    "One `{ inputHash, input, label, split }` per line, sorted by inputHash; the sha256 of the body is the batch's `sha256` and ETag.",
   params: BatchParams,
   stream: { type: 'ndjson', line: Example },
   response: {},
@@ -228,7 +237,8 @@ export const getGolden = endpoint({
   url: '/v1/models/:model/golden',
   scope: 'trainer',
   summary: "A model's golden set as NDJSON",
-  description: "One `{ inputHash, input, label, split: \"golden\" }` per line; the ETag is the set's sha256, `x-edgeloop-batch-id` its id.",
+  description:
+    'One `{ inputHash, input, label, split: "golden" }` per line; the ETag is the set\'s sha256, `x-edgeloop-batch-id` its id.',
   params: ModelParams,
   stream: { type: 'ndjson', line: Example },
   response: {},
@@ -258,7 +268,8 @@ export const getBaseData = endpoint({
   url: '/v1/models/:model/base-data',
   scope: 'trainer',
   summary: "A model's base data as NDJSON",
-  description: "One `{ inputHash, input, label, split: \"train\" }` per line; the ETag is the set's sha256, `x-edgeloop-batch-id` its id.",
+  description:
+    'One `{ inputHash, input, label, split: "train" }` per line; the ETag is the set\'s sha256, `x-edgeloop-batch-id` its id.',
   params: ModelParams,
   stream: { type: 'ndjson', line: Example },
   response: {},
@@ -270,7 +281,8 @@ export const postVersion = endpoint({
   method: 'POST',
   url: '/v1/models/:model/versions',
   scope: 'trainer',
-  summary: 'Publish an immutable version: multipart with a "meta" part (VersionMeta JSON) and one file part per artifact named by its format',
+  summary:
+    'Publish an immutable version: multipart with a "meta" part (VersionMeta JSON) and one file part per artifact named by its format',
   params: Type.Object({ model: ModelName }),
   accepts: 'multipart',
   response: { 201: Type.Object({ version: VersionName }), 409: ErrorResponse, 422: ErrorResponse },

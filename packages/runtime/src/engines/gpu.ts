@@ -15,7 +15,8 @@ function ask(): Promise<{ problem: string | null; adapter: string }> {
       if (!adapter) return { problem: 'no WebGPU adapter', adapter: '' };
       const info = adapter.info ?? {};
       const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter';
-      const software = info.isFallbackAdapter || adapter.isFallbackAdapter || /swiftshader|llvmpipe|software/i.test(name);
+      const software =
+        info.isFallbackAdapter || adapter.isFallbackAdapter || /swiftshader|llvmpipe|software/i.test(name);
       return { problem: null, adapter: software ? `${name} (software)` : name };
     } catch (err) {
       return { problem: `WebGPU adapter request failed: ${(err as Error).message}`, adapter: '' };

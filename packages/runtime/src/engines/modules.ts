@@ -13,8 +13,16 @@ const FORMATS = ['onnx', 'tfjs-layers'];
 
 function isEngineLike(e: unknown): e is Engine {
   const x = e as Engine;
-  return typeof x === 'object' && x !== null && typeof x.name === 'string' && x.name.length > 0 && typeof x.priority === 'number' &&
-    FORMATS.includes(x.format) && typeof x.unavailable === 'function' && typeof x.load === 'function';
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof x.name === 'string' &&
+    x.name.length > 0 &&
+    typeof x.priority === 'number' &&
+    FORMATS.includes(x.format) &&
+    typeof x.unavailable === 'function' &&
+    typeof x.load === 'function'
+  );
 }
 
 /**
@@ -22,7 +30,10 @@ function isEngineLike(e: unknown): e is Engine {
  * its own script); on the page, the modules are imported and their engines registered now.
  */
 export async function withEngineModules(options: RuntimeOptions): Promise<RuntimeOptions> {
-  if (!Array.isArray(options.engineModules) || !options.engineModules.every((u) => typeof u === 'string' && u.length > 0)) {
+  if (
+    !Array.isArray(options.engineModules) ||
+    !options.engineModules.every((u) => typeof u === 'string' && u.length > 0)
+  ) {
     throw new RuntimeError('EL_RT_INVALID_OPTIONS', 'engineModules must be a list of module URLs');
   }
   const base = (globalThis as { location?: { href: string } }).location?.href;
@@ -39,12 +50,18 @@ export async function importEngines(urls: readonly string[]): Promise<string[]> 
     try {
       mod = (await import(/* @vite-ignore */ url)) as typeof mod;
     } catch (err) {
-      throw new RuntimeError('EL_RT_INVALID_OPTIONS', `engine module ${url} could not be imported: ${(err as Error)?.message ?? String(err)}`);
+      throw new RuntimeError(
+        'EL_RT_INVALID_OPTIONS',
+        `engine module ${url} could not be imported: ${(err as Error)?.message ?? String(err)}`,
+      );
     }
     const exported = mod.default ?? mod.engines;
     const list = Array.isArray(exported) ? exported : [exported];
     if (list.length === 0 || !list.every(isEngineLike)) {
-      throw new RuntimeError('EL_RT_INVALID_OPTIONS', `engine module ${url} must export (default, or as "engines") an Engine or a list of them: { name, priority, format, unavailable(), load() }`);
+      throw new RuntimeError(
+        'EL_RT_INVALID_OPTIONS',
+        `engine module ${url} must export (default, or as "engines") an Engine or a list of them: { name, priority, format, unavailable(), load() }`,
+      );
     }
     for (const e of list) {
       registerEngine(e);

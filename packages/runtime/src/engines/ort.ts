@@ -9,7 +9,11 @@ import { RuntimeError } from '../errors.js';
 type Ort = typeof import('onnxruntime-web');
 /** What InferenceSession.run() calls: `handler.run(feeds, fetches, options)` (onnxruntime-common, marked @ignore). */
 export interface OrtHandler {
-  run(feeds: Record<string, Tensor>, fetches: Record<string, Tensor | null>, options: InferenceSession.RunOptions): Promise<Record<string, Tensor>>;
+  run(
+    feeds: Record<string, Tensor>,
+    fetches: Record<string, Tensor | null>,
+    options: InferenceSession.RunOptions,
+  ): Promise<Record<string, Tensor>>;
 }
 /**
  * How a run reaches ORT: `session` is the public `InferenceSession.run`; `handler` goes to the session's
@@ -91,22 +95,35 @@ function wrap(ort: Ort, session: InferenceSession, path: OrtPath): EngineSession
 const libs = new Map<'webgpu' | 'wasm', Promise<Ort>>();
 
 /** Loads an ONNX model on onnxruntime-web's WebGPU or WASM execution provider. */
-export async function loadOrt(ep: 'webgpu' | 'wasm', model: ModelFiles, ctx: EngineContext, path: OrtPath = 'handler'): Promise<EngineSession> {
+export async function loadOrt(
+  ep: 'webgpu' | 'wasm',
+  model: ModelFiles,
+  ctx: EngineContext,
+  path: OrtPath = 'handler',
+): Promise<EngineSession> {
   let lib = libs.get(ep);
   if (!lib) {
     // Each provider has its own ORT build: an app that runs only WASM never downloads the WebGPU one.
-    lib = importLibrary('onnxruntime-web', () => (ep === 'webgpu' ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm'))).then((ort: Ort) => {
+    lib = importLibrary('onnxruntime-web', () =>
+      ep === 'webgpu' ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm'),
+    ).then((ort: Ort) => {
       if (ctx.wasmPaths?.ort) ort.env.wasm.wasmPaths = ctx.wasmPaths.ort;
       return ort;
     });
     libs.set(ep, lib);
   }
   const ort = await lib;
-  const session = await ort.InferenceSession.create(onnxBytes(model), { executionProviders: [ep], graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(onnxBytes(model), {
+    executionProviders: [ep],
+    graphOptimizationLevel: 'all',
+  });
   try {
     const declared = inputType(session);
     if (declared && declared.type !== 'float32' && declared.type !== 'uint8') {
-      throw new RuntimeError('EL_RT_BAD_INPUT', `the model's input "${session.inputNames[0]}" is ${declared.type}: the runtime feeds float32 or uint8`);
+      throw new RuntimeError(
+        'EL_RT_BAD_INPUT',
+        `the model's input "${session.inputNames[0]}" is ${declared.type}: the runtime feeds float32 or uint8`,
+      );
     }
     checkDeclaredInput(session.inputNames[0]!, declared?.shape, ctx.input?.shape);
   } catch (err) {

@@ -35,10 +35,15 @@ function importBackend(backend: Backend, ctx: EngineContext): Promise<void> {
   let ready = backends.get(backend);
   if (!ready) {
     ready = (async () => {
-      if (backend === 'cpu') await importLibrary('@tensorflow/tfjs-backend-cpu', () => import('@tensorflow/tfjs-backend-cpu'));
-      else if (backend === 'webgpu') await importLibrary('@tensorflow/tfjs-backend-webgpu', () => import('@tensorflow/tfjs-backend-webgpu'));
+      if (backend === 'cpu')
+        await importLibrary('@tensorflow/tfjs-backend-cpu', () => import('@tensorflow/tfjs-backend-cpu'));
+      else if (backend === 'webgpu')
+        await importLibrary('@tensorflow/tfjs-backend-webgpu', () => import('@tensorflow/tfjs-backend-webgpu'));
       else {
-        const wasm = await importLibrary('@tensorflow/tfjs-backend-wasm', () => import('@tensorflow/tfjs-backend-wasm'));
+        const wasm = await importLibrary(
+          '@tensorflow/tfjs-backend-wasm',
+          () => import('@tensorflow/tfjs-backend-wasm'),
+        );
         if (ctx.wasmPaths?.tfjs) wasm.setWasmPaths(ctx.wasmPaths.tfjs);
       }
     })();
@@ -48,7 +53,8 @@ function importBackend(backend: Backend, ctx: EngineContext): Promise<void> {
 }
 
 async function activate(tf: Tf, backend: Backend): Promise<void> {
-  if (tf.getBackend() !== backend && !(await tf.setBackend(backend))) throw new Error(`TF.js backend "${backend}" failed to initialise`);
+  if (tf.getBackend() !== backend && !(await tf.setBackend(backend)))
+    throw new Error(`TF.js backend "${backend}" failed to initialise`);
   await tf.ready();
 }
 
@@ -57,7 +63,10 @@ function artifactsOf(model: ModelFiles) {
   if (model.format !== 'tfjs-layers') throw new Error('no TF.js Layers artifact in this version');
   const jsonName = [...model.files.keys()].find((n) => n.endsWith('.json'));
   if (!jsonName) throw new Error('the TF.js Layers artifacts have no model.json');
-  const json = JSON.parse(new TextDecoder().decode(model.files.get(jsonName))) as { modelTopology: object; weightsManifest: WeightsGroup[] };
+  const json = JSON.parse(new TextDecoder().decode(model.files.get(jsonName))) as {
+    modelTopology: object;
+    weightsManifest: WeightsGroup[];
+  };
   const shards: ArrayBuffer[] = [];
   for (const group of json.weightsManifest) {
     for (const path of group.paths) {
@@ -74,7 +83,11 @@ function artifactsOf(model: ModelFiles) {
     weightData.set(new Uint8Array(b), at);
     at += b.byteLength;
   }
-  return { modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData: weightData.buffer };
+  return {
+    modelTopology: json.modelTopology,
+    weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+    weightData: weightData.buffer,
+  };
 }
 
 /** Loads a TF.js Layers model on one TF.js backend. */

@@ -11,10 +11,7 @@ export class ArtifactStore {
   readonly #collector: string;
   readonly #key: string;
 
-  constructor(
-    collector: string,
-    key: string,
-  ) {
+  constructor(collector: string, key: string) {
     this.#collector = collector;
     this.#key = key;
   }
@@ -34,7 +31,12 @@ export class ArtifactStore {
       if ((await sha256Hex(bytes)) === artifact.sha256) return bytes;
       await cache?.delete(url);
     }
-    if (offline) throw new RuntimeError('EL_RT_ARTIFACT_FETCH', artifact.name, 'not in the cache and the collector is unreachable');
+    if (offline)
+      throw new RuntimeError(
+        'EL_RT_ARTIFACT_FETCH',
+        artifact.name,
+        'not in the cache and the collector is unreachable',
+      );
     let res: Response;
     try {
       res = await fetch(url, { headers: { authorization: `Bearer ${this.#key}` }, credentials: 'omit' });
@@ -45,7 +47,9 @@ export class ArtifactStore {
     const bytes = await res.arrayBuffer();
     const got = await sha256Hex(bytes);
     if (got !== artifact.sha256) throw new RuntimeError('EL_RT_ARTIFACT_SHA', artifact.name, artifact.sha256, got);
-    await cache?.put(url, new Response(bytes, { headers: { 'content-type': 'application/octet-stream' } })).catch(() => undefined);
+    await cache
+      ?.put(url, new Response(bytes, { headers: { 'content-type': 'application/octet-stream' } }))
+      .catch(() => undefined);
     return bytes;
   }
 }

@@ -35,7 +35,11 @@ export interface ModelIO {
 }
 
 /** The model's input: `raw * scale + offset` as float32, written into `out` (a new array without it). */
-export function toModelInput(raw: ModelInput, spec: InputSpec, out: Float32Array = new Float32Array(raw.length)): Float32Array {
+export function toModelInput(
+  raw: ModelInput,
+  spec: InputSpec,
+  out: Float32Array = new Float32Array(raw.length),
+): Float32Array {
   const { scale, offset } = spec.normalize;
   for (let i = 0; i < raw.length; i++) out[i] = raw[i]! * scale + offset;
   return out;
@@ -80,13 +84,17 @@ export function probabilityProblem(probs: ArrayLike<number>, n: number, toleranc
   return Math.abs(sum - 1) > tolerance ? `outputs sum to ${sum}, not 1` : null;
 }
 
-const stat = (v: readonly number[] | undefined, c: number, fallback: number) => (v ? (v.length === 1 ? v[0]! : v[c]!) : fallback);
+const stat = (v: readonly number[] | undefined, c: number, fallback: number) =>
+  v ? (v.length === 1 ? v[0]! : v[c]!) : fallback;
 
 /**
  * `(raw * scale + offset − mean[c]) / std[c]` per channel `c` (the last axis of `input.shape`), moved channels
  * first for `nchw`. With one channel, channels first and last are the same order.
  */
-export function channelTransform(spec: InputSpec): { identity: boolean; toModel(raw: ModelInput, out?: Float32Array): Float32Array } {
+export function channelTransform(spec: InputSpec): {
+  identity: boolean;
+  toModel(raw: ModelInput, out?: Float32Array): Float32Array;
+} {
   const channels = spec.shape[spec.shape.length - 1]!;
   const { scale, offset, mean, std } = spec.normalize;
   // Fold the affine steps into one per channel: v * a[c] + b[c].
@@ -131,7 +139,11 @@ function probabilitiesOf(kind: 'logits' | 'sigmoid', t: number): (out: Float32Ar
  * max(p, 1 − p), so a single label near 0.5 makes the prediction low-confidence; `margin` is 2 · confidence − 1;
  * `entropy` sums the labels' binary entropies; `labels` are those with p ≥ 0.5.
  */
-export function scoreMultiLabel(probs: ArrayLike<number>, labels: readonly string[], k = 3): Scored & { labels: string[] } {
+export function scoreMultiLabel(
+  probs: ArrayLike<number>,
+  labels: readonly string[],
+  k = 3,
+): Scored & { labels: string[] } {
   const order = Array.from({ length: probs.length }, (_, i) => i).sort((x, y) => probs[y]! - probs[x]!);
   let confidence = 1;
   let entropy = 0;
@@ -143,8 +155,18 @@ export function scoreMultiLabel(probs: ArrayLike<number>, labels: readonly strin
     if (p >= 0.5) yes.push(labels[i] ?? String(i));
   }
   const best = order[0] ?? 0;
-  const topK = order.slice(0, k).map((i) => ({ label: labels[i] ?? String(i), p: Math.min(1, Math.max(0, probs[i]!)) }));
-  return { index: best, label: labels[best] ?? String(best), confidence, margin: 2 * confidence - 1, entropy, topK, labels: yes };
+  const topK = order
+    .slice(0, k)
+    .map((i) => ({ label: labels[i] ?? String(i), p: Math.min(1, Math.max(0, probs[i]!)) }));
+  return {
+    index: best,
+    label: labels[best] ?? String(best),
+    confidence,
+    margin: 2 * confidence - 1,
+    entropy,
+    topK,
+    labels: yes,
+  };
 }
 
 /** Why logits cannot be scored: the wrong count, or a value that is not finite. */
@@ -163,7 +185,10 @@ export function compileIO(manifest: Manifest): ModelIO {
   const t = manifest.output?.temperature;
   const plain = !spec.normalize.mean && !spec.normalize.std && spec.layout !== 'nchw';
   const { identity, toModel } = plain
-    ? { identity: spec.normalize.scale === 1 && spec.normalize.offset === 0, toModel: (raw: ModelInput, out?: Float32Array) => toModelInput(raw, spec, out) }
+    ? {
+        identity: spec.normalize.scale === 1 && spec.normalize.offset === 0,
+        toModel: (raw: ModelInput, out?: Float32Array) => toModelInput(raw, spec, out),
+      }
     : channelTransform(spec);
   // One spare buffer: allocating the model's input for every prediction cost more than the transform itself
   // (BENCHMARKS.md, the runtime's logits rows).
@@ -188,5 +213,7 @@ export function compileIO(manifest: Manifest): ModelIO {
 /** Why the output is not a distribution, with the usual cause: a model exported without its softmax (PyTorch classifiers are). */
 function probabilitiesProblem(out: ArrayLike<number>, labels: number): string | null {
   const p = probabilityProblem(out, labels);
-  return p && /sum|outside/.test(p) ? `${p}: if the model outputs logits, publish it with meta.output.kind "logits" (or "sigmoid", multi-label)` : p;
+  return p && /sum|outside/.test(p)
+    ? `${p}: if the model outputs logits, publish it with meta.output.kind "logits" (or "sigmoid", multi-label)`
+    : p;
 }

@@ -33,7 +33,11 @@ export async function loadModel(req: LoadRequest): Promise<{ model: LoadedModel;
   const filesOf = (format: ArtifactFormat): Promise<ModelFiles> => {
     let p = files.get(format);
     if (!p) {
-      p = fetchFiles(manifest.artifacts.filter((a) => a.format === format), format, req);
+      p = fetchFiles(
+        manifest.artifacts.filter((a) => a.format === format),
+        format,
+        req,
+      );
       files.set(format, p);
     }
     return p;
@@ -41,7 +45,8 @@ export async function loadModel(req: LoadRequest): Promise<{ model: LoadedModel;
 
   const candidates: Engine[] = [];
   for (const engine of listEngines(req.engines)) {
-    if (!manifest.artifacts.some((a) => a.format === engine.format)) skipped[engine.name] = `version ${manifest.version} has no ${engine.format} artifact`;
+    if (!manifest.artifacts.some((a) => a.format === engine.format))
+      skipped[engine.name] = `version ${manifest.version} has no ${engine.format} artifact`;
     else {
       const why = await engine.unavailable();
       if (why) skipped[engine.name] = why;
@@ -68,7 +73,8 @@ export async function loadModel(req: LoadRequest): Promise<{ model: LoadedModel;
         // The model does not fit its manifest (a shape, a dtype): no other engine will fix that; say so as it is. An
         // engine module brings its own copy of RuntimeError: its code is what counts.
         const code = (err as { code?: unknown }).code;
-        if (typeof code === 'string' && code in codes) throw err instanceof RuntimeError ? err : RuntimeError.from(code, (err as Error).message);
+        if (typeof code === 'string' && code in codes)
+          throw err instanceof RuntimeError ? err : RuntimeError.from(code, (err as Error).message);
         // A MissingLibrary (engines/library.ts) names the package; only then is installing one the fix.
         const library = (err as { library?: unknown }).library;
         if (typeof library === 'string') missing.add(library);
@@ -88,7 +94,9 @@ export async function loadModel(req: LoadRequest): Promise<{ model: LoadedModel;
       if (!req.measure) break;
     }
     if (loaded.length === 0) {
-      const reasons = Object.entries(skipped).map(([n, r]) => `${n}: ${r}`).join('; ');
+      const reasons = Object.entries(skipped)
+        .map(([n, r]) => `${n}: ${r}`)
+        .join('; ');
       // The install hint only when an engine's package really is missing.
       const install = missing.size ? `. Install ${[...missing].join(' and ')}, or pick another engine` : '';
       throw new RuntimeError('EL_RT_NO_ENGINE', (reasons || 'no engine was asked for') + install);
@@ -106,22 +114,29 @@ export async function loadModel(req: LoadRequest): Promise<{ model: LoadedModel;
   let reason: string;
   if (req.measure && loaded.length > 1) {
     const gpu = await import('../engines/gpu.js').then((m) => m.gpuAdapterName());
-    reason = `auto: fastest on this device (ms per prediction, best of 3 × ${req.runs} warm runs): ${loaded.map((l) => `${l.engine.name} ${l.ms.toFixed(3)}`).join(' < ')}` +
+    reason =
+      `auto: fastest on this device (ms per prediction, best of 3 × ${req.runs} warm runs): ${loaded.map((l) => `${l.engine.name} ${l.ms.toFixed(3)}`).join(' < ')}` +
       (gpu ? `; WebGPU adapter: ${gpu}` : '');
   } else if (req.measure) reason = `auto: the only engine that can run this model here`;
-  else reason = req.engines.length === 1 ? `asked for ${best.engine.name}` : `first of the requested engines that loaded`;
+  else
+    reason = req.engines.length === 1 ? `asked for ${best.engine.name}` : `first of the requested engines that loaded`;
   return {
     model: { manifest, engine: best.engine.name, session: best.session, io: plan },
     choice: { name: best.engine.name, reason, measured, skipped },
   };
 }
 
-
 /**
  * Warms the session up and checks the probe output; returns ms per run: the best of three rounds of `runs`
  * back-to-back runs (timers are coarse in browsers, so single runs are not timed one by one).
  */
-async function check(session: EngineSession, probe: Float32Array, manifest: Manifest, plan: ModelIO, runs: number): Promise<number> {
+async function check(
+  session: EngineSession,
+  probe: Float32Array,
+  manifest: Manifest,
+  plan: ModelIO,
+  runs: number,
+): Promise<number> {
   const shape = plan.modelShape;
   // Before every run of a load, let the serving model answer the predictions that are waiting: one run at a time.
   await yieldToPage();
@@ -146,6 +161,8 @@ async function check(session: EngineSession, probe: Float32Array, manifest: Mani
 const yieldToPage = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 async function fetchFiles(artifacts: Artifact[], format: ArtifactFormat, req: LoadRequest): Promise<ModelFiles> {
-  const entries = await Promise.all(artifacts.map(async (a) => [a.name, await req.artifacts.get(a, req.offline)] as const));
+  const entries = await Promise.all(
+    artifacts.map(async (a) => [a.name, await req.artifacts.get(a, req.offline)] as const),
+  );
   return { format, files: new Map(entries) };
 }

@@ -8,8 +8,15 @@ export type ManifestAnswer = { kind: 'changed'; manifest: Manifest } | { kind: '
 function isManifest(m: unknown): m is Manifest {
   const x = m as Manifest;
   return (
-    typeof x === 'object' && x !== null && typeof x.version === 'string' && Array.isArray(x.artifacts) && Array.isArray(x.labels) &&
-    typeof x.input === 'object' && Array.isArray(x.input?.shape) && typeof x.policy === 'object' && (x.channel === 'stable' || x.channel === 'canary')
+    typeof x === 'object' &&
+    x !== null &&
+    typeof x.version === 'string' &&
+    Array.isArray(x.artifacts) &&
+    Array.isArray(x.labels) &&
+    typeof x.input === 'object' &&
+    Array.isArray(x.input?.shape) &&
+    typeof x.policy === 'object' &&
+    (x.channel === 'stable' || x.channel === 'canary')
   );
 }
 
@@ -22,13 +29,7 @@ export class ManifestClient {
   readonly #deviceId: string;
   readonly #db: Database;
 
-  constructor(
-    collector: string,
-    key: string,
-    model: string,
-    deviceId: string,
-    db: Database,
-  ) {
+  constructor(collector: string, key: string, model: string, deviceId: string, db: Database) {
     this.#collector = collector;
     this.#key = key;
     this.#model = model;

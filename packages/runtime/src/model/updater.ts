@@ -32,7 +32,10 @@ const CHOICE_TTL_MS = 7 * 24 * 3600_000;
 
 /** Identity of a version's bytes: a republished name with other artifacts counts as new. */
 function identity(m: Manifest): string {
-  return `${m.version}:${m.artifacts.map((a) => a.sha256).sort().join(',')}`;
+  return `${m.version}:${m.artifacts
+    .map((a) => a.sha256)
+    .sort()
+    .join(',')}`;
 }
 
 export class ModelUpdater {
@@ -100,7 +103,9 @@ export class ModelUpdater {
       await this.#install(last, performance.now(), 'cache');
     } catch (err) {
       const cached = `cached version ${last.version}: ${(err as Error).message}`;
-      throw failed ? RuntimeError.from(failed.code, `${failed.message}; ${cached}`) : new RuntimeError('EL_RT_NO_MODEL', `${why}; ${cached}`);
+      throw failed
+        ? RuntimeError.from(failed.code, `${failed.message}; ${cached}`)
+        : new RuntimeError('EL_RT_NO_MODEL', `${why}; ${cached}`);
     }
     this.#manifests.reset();
     this.#schedule();
@@ -165,7 +170,9 @@ export class ModelUpdater {
       // A swap keeps the engine already chosen (measured once), falling back to the others in order.
       engines = [current.engine, ...named.filter((n) => n !== current.engine)];
     } else if (measure) {
-      const cached = await this.#db.getMeta<{ name: EngineName; at: number; reason: string }>(`engine:${this.#opts.model}`).catch(() => undefined);
+      const cached = await this.#db
+        .getMeta<{ name: EngineName; at: number; reason: string }>(`engine:${this.#opts.model}`)
+        .catch(() => undefined);
       if (cached && Date.now() - cached.at < CHOICE_TTL_MS && all.includes(cached.name)) {
         engines = [cached.name, ...all.filter((n) => n !== cached.name)];
         measure = false;
@@ -184,15 +191,25 @@ export class ModelUpdater {
       await model.session.release();
       throw new RuntimeError('EL_RT_DISPOSED');
     }
-    if (measure) void this.#db.setMeta(`engine:${this.#opts.model}`, { name: choice.name, at: Date.now(), reason: choice.reason }).catch(() => undefined);
-    else if (!current && requested === 'auto') choice.reason = `auto: chosen earlier on this device by measurement (${choice.name}); measured again after 7 days`;
+    if (measure)
+      void this.#db
+        .setMeta(`engine:${this.#opts.model}`, { name: choice.name, at: Date.now(), reason: choice.reason })
+        .catch(() => undefined);
+    else if (!current && requested === 'auto')
+      choice.reason = `auto: chosen earlier on this device by measurement (${choice.name}); measured again after 7 days`;
     if (current && choice.name === current.engine && this.choice) choice.reason = this.choice.reason;
     const previous = this.#slot.swap(model);
     this.choice = choice;
     this.source = source;
     if (previous) {
       this.swaps++;
-      this.#hooks.swap({ from: previous.manifest.version, to: manifest.version, channel: manifest.channel, engine: model.engine, tookMs: performance.now() - seenAt });
+      this.#hooks.swap({
+        from: previous.manifest.version,
+        to: manifest.version,
+        channel: manifest.channel,
+        engine: model.engine,
+        tookMs: performance.now() - seenAt,
+      });
     }
     // Stored before createRuntime (or update) resolves, after the swap: a tab closed right after its first start
     // still finds this model for an offline start.

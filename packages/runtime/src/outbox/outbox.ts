@@ -6,7 +6,17 @@
  */
 import type { Event } from '@edgeloop/protocol';
 import type { OutboxOptions, OutboxStatus } from '../types.js';
-import { CLASS_CORRECTION, CLASS_OTHER, CLASS_SAMPLE, type Counters, type Database, type DropClass, type SenderState, type StoredEvent, type Tx } from './db.js';
+import {
+  CLASS_CORRECTION,
+  CLASS_OTHER,
+  CLASS_SAMPLE,
+  type Counters,
+  type Database,
+  type DropClass,
+  type SenderState,
+  type StoredEvent,
+  type Tx,
+} from './db.js';
 import { backoffMs, batchBody, postEvents, type Destination } from './transport.js';
 
 export const OUTBOX_DEFAULTS: Required<OutboxOptions> = {
@@ -38,7 +48,8 @@ export interface OutboxObserver {
 }
 
 function dropClass(event: Event): DropClass {
-  if (event.type === 'correction' || (event.type === 'prediction' && event.reason === 'reported')) return CLASS_CORRECTION;
+  if (event.type === 'correction' || (event.type === 'prediction' && event.reason === 'reported'))
+    return CLASS_CORRECTION;
   if (event.type === 'prediction' && event.reason === 'sample') return CLASS_SAMPLE;
   return CLASS_OTHER;
 }
@@ -67,7 +78,15 @@ const NON_ASCII = /[^\x00-\x7f]/;
 
 export class Outbox {
   readonly options: Required<OutboxOptions>;
-  readonly #state: OutboxStatus = { pending: 0, pendingBytes: 0, dropped: 0, sent: 0, failures: 0, retryAt: null, lastError: null };
+  readonly #state: OutboxStatus = {
+    pending: 0,
+    pendingBytes: 0,
+    dropped: 0,
+    sent: 0,
+    failures: 0,
+    retryAt: null,
+    lastError: null,
+  };
   #sinceFlush = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
@@ -79,12 +98,7 @@ export class Outbox {
   readonly #dest: Destination;
   readonly #observer: OutboxObserver;
 
-  constructor(
-    db: Database,
-    dest: Destination,
-    options: OutboxOptions = {},
-    observer: OutboxObserver = {},
-  ) {
+  constructor(db: Database, dest: Destination, options: OutboxOptions = {}, observer: OutboxObserver = {}) {
     this.#db = db;
     this.#dest = dest;
     this.#observer = observer;
@@ -99,7 +113,15 @@ export class Outbox {
     for (const event of events) {
       const s = serialise(event, this.options.maxEventBytes);
       if (!s) tooBig++;
-      else records.push({ id: event.id, dest: this.#dest.url, cls: dropClass(event), bytes: s.bytes, createdAt: now, json: s.json });
+      else
+        records.push({
+          id: event.id,
+          dest: this.#dest.url,
+          cls: dropClass(event),
+          bytes: s.bytes,
+          createdAt: now,
+          json: s.json,
+        });
     }
     if (records.length) this.#observer.queued?.(records.map(({ id, json, bytes }) => ({ id, json, bytes })));
     let lost: StoredEvent[] = [];
@@ -136,7 +158,9 @@ export class Outbox {
     } catch (err) {
       if (!quota(err)) throw err;
     }
-    await this.#counted((tx, c) => evictAll(tx, c, Math.max(0, c.count - Math.max(records.length, Math.ceil(c.count / 4))), Infinity, false));
+    await this.#counted((tx, c) =>
+      evictAll(tx, c, Math.max(0, c.count - Math.max(records.length, Math.ceil(c.count / 4))), Infinity, false),
+    );
     try {
       await this.#store(records);
       return [];
@@ -208,10 +232,13 @@ export class Outbox {
     if (this.#disposed || at >= this.#timerAt) return;
     clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => {
-      this.#timerAt = Infinity;
-      void this.flush();
-    }, Math.max(0, at - Date.now()));
+    this.#timer = setTimeout(
+      () => {
+        this.#timerAt = Infinity;
+        void this.flush();
+      },
+      Math.max(0, at - Date.now()),
+    );
   }
 
   /**
@@ -275,7 +302,12 @@ export class Outbox {
 
   /** Sends one batch; on 400/413/422 a batch of several is split so one poison event is refused alone. */
   async #send(batch: StoredEvent[]): Promise<boolean> {
-    const outcome = await postEvents(this.#dest, batchBody(batch.map((e) => e.json)), this.options.timeoutMs, this.options.defaultRetryAfterMs);
+    const outcome = await postEvents(
+      this.#dest,
+      batchBody(batch.map((e) => e.json)),
+      this.options.timeoutMs,
+      this.options.defaultRetryAfterMs,
+    );
     if (outcome.kind === 'ok') {
       await this.#settle(batch, outcome.rejected);
       this.#state.sent += batch.length - outcome.rejected;
@@ -294,7 +326,10 @@ export class Outbox {
     }
     const failures = this.#state.failures + 1;
     // Retry-After is a floor, never a shortcut: "Retry-After: 0" from a struggling server still backs off.
-    const wait = Math.max(outcome.retryAfterMs ?? 0, backoffMs(failures, this.options.baseDelayMs, this.options.maxDelayMs));
+    const wait = Math.max(
+      outcome.retryAfterMs ?? 0,
+      backoffMs(failures, this.options.baseDelayMs, this.options.maxDelayMs),
+    );
     const retryAt = Date.now() + wait;
     await this.#setSender({ retryAt, failures });
     this.#state.lastError = outcome.error;
@@ -350,7 +385,13 @@ export class Outbox {
 }
 
 /** Evicts the oldest events, sampled ones first, until the counters are within the bounds; corrections only if `all`. */
-async function evictAll(tx: Tx<'readwrite'>, c: Counters, maxEvents: number, maxBytes: number, all: boolean): Promise<string[]> {
+async function evictAll(
+  tx: Tx<'readwrite'>,
+  c: Counters,
+  maxEvents: number,
+  maxBytes: number,
+  all: boolean,
+): Promise<string[]> {
   const index = tx.objectStore('outbox').index('byClass');
   const ids: string[] = [];
   for (const cls of all ? [CLASS_SAMPLE, CLASS_OTHER, CLASS_CORRECTION] : [CLASS_SAMPLE, CLASS_OTHER]) {

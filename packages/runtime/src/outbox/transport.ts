@@ -37,7 +37,12 @@ export function batchBody(jsons: readonly string[]): string {
 }
 
 /** Posts one batch and classifies the answer. Never throws. */
-export async function postEvents(dest: Destination, body: string, timeoutMs: number, defaultRetryAfterMs: number): Promise<SendOutcome> {
+export async function postEvents(
+  dest: Destination,
+  body: string,
+  timeoutMs: number,
+  defaultRetryAfterMs: number,
+): Promise<SendOutcome> {
   let res: Response;
   try {
     res = await fetch(`${dest.url}/v1/events`, {
@@ -49,7 +54,12 @@ export async function postEvents(dest: Destination, body: string, timeoutMs: num
     });
   } catch (err) {
     const name = (err as DOMException)?.name;
-    return { kind: 'retry', status: null, retryAfterMs: null, error: name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : `network error: ${(err as Error).message}` };
+    return {
+      kind: 'retry',
+      status: null,
+      retryAfterMs: null,
+      error: name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : `network error: ${(err as Error).message}`,
+    };
   }
   const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
   if (res.ok) {
@@ -76,16 +86,27 @@ export async function postEvents(dest: Destination, body: string, timeoutMs: num
  * needed, in chunks whose total stays under `budgetBytes` (browsers cap keepalive bodies in flight at 64 KiB).
  * Returns the ids sent. Nothing is deleted afterwards: the server dedupes by id.
  */
-export function sendOnUnload(dest: Destination, items: readonly { id: string; json: string; bytes: number }[], budgetBytes: number, chunkBytes = 16_000): string[] {
+export function sendOnUnload(
+  dest: Destination,
+  items: readonly { id: string; json: string; bytes: number }[],
+  budgetBytes: number,
+  chunkBytes = 16_000,
+): string[] {
   const url = `${dest.url}/v1/events?key=${encodeURIComponent(dest.key)}`;
   const sent: string[] = [];
   let budget = budgetBytes;
-  let chunk: typeof items[number][] = [];
+  let chunk: (typeof items)[number][] = [];
   let size = 14;
   const post = () => {
     if (chunk.length === 0) return;
     try {
-      void fetch(url, { method: 'POST', keepalive: true, credentials: 'omit', headers: { 'content-type': 'text/plain' }, body: batchBody(chunk.map((c) => c.json)) }).catch(() => undefined);
+      void fetch(url, {
+        method: 'POST',
+        keepalive: true,
+        credentials: 'omit',
+        headers: { 'content-type': 'text/plain' },
+        body: batchBody(chunk.map((c) => c.json)),
+      }).catch(() => undefined);
       for (const c of chunk) sent.push(c.id);
     } catch {
       // Over the browser's keepalive quota: what was not sent stays stored for the next start.

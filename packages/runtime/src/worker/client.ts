@@ -48,7 +48,11 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
     statsClosed: (seq) => copies.closed(seq),
   };
   const failed = new Promise<never>((_, reject) => {
-    worker.addEventListener('error', (e) => reject(new RuntimeError('EL_RT_WORKER', e.message || 'the worker script failed to load')), { once: true });
+    worker.addEventListener(
+      'error',
+      (e) => reject(new RuntimeError('EL_RT_WORKER', e.message || 'the worker script failed to load')),
+      { once: true },
+    );
   });
   try {
     // Options are structured-cloned; the callbacks go as a comlink proxy.

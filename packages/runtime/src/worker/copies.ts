@@ -21,7 +21,14 @@ export class WindowCopies {
     return w;
   }
 
-  prediction(tag: WindowTag, version: string, latencyMs: number, confidence: number, label: string, low: boolean): void {
+  prediction(
+    tag: WindowTag,
+    version: string,
+    latencyMs: number,
+    confidence: number,
+    label: string,
+    low: boolean,
+  ): void {
     this.#window(tag)?.prediction(version, latencyMs, confidence, label, low);
   }
 
@@ -42,7 +49,8 @@ export class WindowCopies {
   /** At `pagehide`: the windows the worker has not closed, as stats events. */
   close(now: number, token: string, model: string, deviceId: string): StatsEvent[] {
     const events: StatsEvent[] = [];
-    for (const [seq, w] of this.#open) for (const body of w.close(now)) events.push(statsEvent(body, seq, token, model, deviceId, now));
+    for (const [seq, w] of this.#open)
+      for (const body of w.close(now)) events.push(statsEvent(body, seq, token, model, deviceId, now));
     this.#open.clear();
     return events;
   }

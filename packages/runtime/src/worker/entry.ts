@@ -15,13 +15,18 @@ function need(): RuntimeCore {
 const side: WorkerSide = {
   async start(options, page: PageSide) {
     // The app's own engines, imported here: registerEngine on the page does not reach this thread.
-    if (options.engineModules?.length) await import('../engines/modules.js').then((m) => m.importEngines(options.engineModules!));
-    const c = new RuntimeCore(options, {
-      queued: (items) => void page.queued(items),
-      settled: (ids) => void page.settled(ids),
-      status: () => void page.status(c.status()),
-      statsClosed: (seq) => void page.statsClosed(seq),
-    }, true);
+    if (options.engineModules?.length)
+      await import('../engines/modules.js').then((m) => m.importEngines(options.engineModules!));
+    const c = new RuntimeCore(
+      options,
+      {
+        queued: (items) => void page.queued(items),
+        settled: (ids) => void page.settled(ids),
+        status: () => void page.status(c.status()),
+        statsClosed: (seq) => void page.statsClosed(seq),
+      },
+      true,
+    );
     c.events.on('swap', (e) => {
       void page.swap(e);
       void page.status(c.status());

@@ -1,5 +1,14 @@
 /** What crosses between the page and the runtime's worker (through comlink). */
-import type { ModelInput, OutboxStatus, Prediction, ReportOptions, RuntimeOptions, RuntimeStatus, SwapEvent, RuntimeErrorEvent } from '../types.js';
+import type {
+  ModelInput,
+  OutboxStatus,
+  Prediction,
+  ReportOptions,
+  RuntimeOptions,
+  RuntimeStatus,
+  SwapEvent,
+  RuntimeErrorEvent,
+} from '../types.js';
 import type { WindowTag } from '../stats.js';
 
 /** Callbacks the page gives the worker. */

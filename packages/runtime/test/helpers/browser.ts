@@ -29,7 +29,11 @@ export async function launchBrowser(opts: { webgpu?: boolean } = {}): Promise<Br
 }
 
 /** Opens `url` and waits for the harness to be ready; page errors are collected in `errors`. */
-export async function openHarness(context: BrowserContext, url: string, errors: string[] = []): Promise<{ page: Page; errors: string[] }> {
+export async function openHarness(
+  context: BrowserContext,
+  url: string,
+  errors: string[] = [],
+): Promise<{ page: Page; errors: string[] }> {
   const page = await context.newPage();
   page.on('pageerror', (err) => errors.push(err.message));
   if (process.env.EDGELOOP_TEST_CONSOLE) page.on('console', (m) => console.log(`[page] ${m.text()}`));

@@ -3,7 +3,16 @@
  * packages/runtime/.test-build/ (gitignored). A second test file reuses the build.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,7 +33,12 @@ function files(dir: string): string[] {
 
 function contentHash(): string {
   const h = createHash('sha256');
-  for (const f of [...files(join(RUNTIME_DIR, 'src')), ...files(PAGES), ...files(join(ROOT, 'packages', 'protocol', 'src')), fileURLToPath(import.meta.url)]) {
+  for (const f of [
+    ...files(join(RUNTIME_DIR, 'src')),
+    ...files(PAGES),
+    ...files(join(ROOT, 'packages', 'protocol', 'src')),
+    fileURLToPath(import.meta.url),
+  ]) {
     h.update(f).update(readFileSync(f));
   }
   return h.digest('hex').slice(0, 16);
@@ -57,17 +71,26 @@ async function doBuild(): Promise<string> {
       modulePreload: false,
       chunkSizeWarningLimit: 100_000,
       rollupOptions: {
-        input: { index: join(PAGES, 'index.html'), blank: join(PAGES, 'blank.html'), sw: join(PAGES, 'sw.ts'), engine: join(PAGES, 'engine.ts') },
+        input: {
+          index: join(PAGES, 'index.html'),
+          blank: join(PAGES, 'blank.html'),
+          sw: join(PAGES, 'sw.ts'),
+          engine: join(PAGES, 'engine.ts'),
+        },
         // engine.js is an app's engine module (engineModules): it keeps its default export.
         preserveEntrySignatures: 'exports-only',
-        output: { entryFileNames: (chunk: { name: string }) => (chunk.name === 'sw' || chunk.name === 'engine' ? `${chunk.name}.js` : 'assets/[name]-[hash].js') },
+        output: {
+          entryFileNames: (chunk: { name: string }) =>
+            chunk.name === 'sw' || chunk.name === 'engine' ? `${chunk.name}.js` : 'assets/[name]-[hash].js',
+        },
       },
     },
   });
   // TF.js's WASM backend fetches its binaries at run time from a path the app sets (wasmPaths.tfjs).
   mkdirSync(join(out, 'tfjs'), { recursive: true });
   const tfjsWasm = join(ROOT, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist');
-  for (const f of readdirSync(tfjsWasm).filter((n) => n.endsWith('.wasm'))) copyFileSync(join(tfjsWasm, f), join(out, 'tfjs', f));
+  for (const f of readdirSync(tfjsWasm).filter((n) => n.endsWith('.wasm')))
+    copyFileSync(join(tfjsWasm, f), join(out, 'tfjs', f));
   writeFileSync(join(out, '.done'), new Date().toISOString());
   for (const old of readdirSync(BUILD_ROOT).filter((n) => n.startsWith('pages-') && join(BUILD_ROOT, n) !== out)) {
     rmSync(join(BUILD_ROOT, old), { recursive: true, force: true });

@@ -37,7 +37,12 @@ export interface Env {
   /** Runtime options for the page: collector = the app origin (so faults apply), wasm paths set. */
   options(extra?: Record<string, unknown>): RuntimeOptions;
   /** Publishes `version`; `extra` is merged into its meta (an `output` spec, say). */
-  publish(version: string, files?: VersionFiles, policy?: { lowConfidence: number; sampleRate: number }, extra?: Record<string, unknown>): Promise<{ sha: Record<string, string> }>;
+  publish(
+    version: string,
+    files?: VersionFiles,
+    policy?: { lowConfidence: number; sampleRate: number },
+    extra?: Record<string, unknown>,
+  ): Promise<{ sha: Record<string, string> }>;
   /** Publishes a version of any model: `meta` as VersionMeta (defaults for lineage fields), one file part per artifact. */
   publishModel(model: string, meta: Record<string, unknown>, files: ArtifactFile[]): Promise<void>;
   rollout(r: { stable: string | null; canary?: string | null; canaryPercent?: number }): Promise<void>;
@@ -58,7 +63,9 @@ export interface ArtifactFile {
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** Starts everything a browser test needs. `webgpu`: Chromium with the SwiftShader adapter; `isolated`: COOP/COEP pages. */
-export async function startEnv(opts: { webgpu?: boolean; pollAfterSec?: number; isolated?: boolean } = {}): Promise<Env> {
+export async function startEnv(
+  opts: { webgpu?: boolean; pollAfterSec?: number; isolated?: boolean } = {},
+): Promise<Env> {
   const [root] = await Promise.all([buildPages()]);
   const fixture = digitsFixture();
   const dataDir = mkdtempSync(join(tmpdir(), 'edgeloop-runtime-test-'));
@@ -78,7 +85,10 @@ export async function startEnv(opts: { webgpu?: boolean; pollAfterSec?: number; 
   const errors: string[] = [];
 
   const admin = (path: string, init: RequestInit = {}) =>
-    fetch(`${collectorUrl}${path}`, { ...init, headers: { authorization: `Bearer ${KEYS.admin}`, ...(init.headers ?? {}) } });
+    fetch(`${collectorUrl}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${KEYS.admin}`, ...(init.headers ?? {}) },
+    });
 
   const env: Env = {
     collector,
@@ -96,14 +106,31 @@ export async function startEnv(opts: { webgpu?: boolean; pollAfterSec?: number; 
       return (await openHarness(context, `${server.url}${path}`, errors)).page;
     },
     options(extra = {}) {
-      return { collector: server.url, key: KEYS.ingest, model: MODEL, wasmPaths: { tfjs: `${server.url}/tfjs/` }, ...extra } as RuntimeOptions;
+      return {
+        collector: server.url,
+        key: KEYS.ingest,
+        model: MODEL,
+        wasmPaths: { tfjs: `${server.url}/tfjs/` },
+        ...extra,
+      } as RuntimeOptions;
     },
     async publish(version, files = {}, policy = { lowConfidence: 0.6, sampleRate: 0.05 }, extra = {}) {
       const onnx = files.onnx ?? fixture.onnx;
       const modelJson = files.modelJson ?? fixture.modelJson;
       const weights = files.weights ?? fixture.weights;
       const form = new FormData();
-      const meta = { version, parent: null, batches: [], metrics: {}, labels: fixture.labels, input: fixture.input, policy, trainer: { test: true }, codeVersion: 'runtime-test', ...extra };
+      const meta = {
+        version,
+        parent: null,
+        batches: [],
+        metrics: {},
+        labels: fixture.labels,
+        input: fixture.input,
+        policy,
+        trainer: { test: true },
+        codeVersion: 'runtime-test',
+        ...extra,
+      };
       form.append('meta', JSON.stringify(meta));
       form.append('onnx', new Blob([onnx as Uint8Array<ArrayBuffer>]), 'model.onnx');
       form.append('tfjs-layers', new Blob([modelJson as Uint8Array<ArrayBuffer>]), 'model.json');
@@ -114,7 +141,18 @@ export async function startEnv(opts: { webgpu?: boolean; pollAfterSec?: number; 
     },
     async publishModel(model, meta, files) {
       const form = new FormData();
-      form.append('meta', JSON.stringify({ parent: null, batches: [], metrics: {}, trainer: { test: true }, codeVersion: 'runtime-test', policy: { lowConfidence: 0.6, sampleRate: 0 }, ...meta }));
+      form.append(
+        'meta',
+        JSON.stringify({
+          parent: null,
+          batches: [],
+          metrics: {},
+          trainer: { test: true },
+          codeVersion: 'runtime-test',
+          policy: { lowConfidence: 0.6, sampleRate: 0 },
+          ...meta,
+        }),
+      );
       for (const f of files) form.append(f.format, new Blob([f.bytes as Uint8Array<ArrayBuffer>]), f.name);
       const res = await admin(`/v1/models/${model}/versions`, { method: 'POST', body: form });
       if (res.status !== 201) throw new Error(`publish ${model}: ${res.status} ${await res.text()}`);

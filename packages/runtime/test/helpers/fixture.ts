@@ -36,12 +36,21 @@ export function digitsFixture(): Fixture {
   if (cached) return cached;
   let dir = COMMITTED;
   if (!existsSync(join(dir, 'meta.json'))) {
-    if (!existsSync(SCRIPT)) throw new Error(`neither the trainer's fixture (${COMMITTED}) nor its script (${SCRIPT}) exists`);
-    const hash = createHash('sha256').update(readFileSync(SCRIPT)).update(EXAMPLES + EPOCHS).digest('hex').slice(0, 12);
+    if (!existsSync(SCRIPT))
+      throw new Error(`neither the trainer's fixture (${COMMITTED}) nor its script (${SCRIPT}) exists`);
+    const hash = createHash('sha256')
+      .update(readFileSync(SCRIPT))
+      .update(EXAMPLES + EPOCHS)
+      .digest('hex')
+      .slice(0, 12);
     dir = join(BUILD_ROOT, `fixture-${hash}`);
     generate(dir, hash);
   }
-  const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { labels: string[]; input: Fixture['input']; accuracy: number };
+  const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as {
+    labels: string[];
+    input: Fixture['input'];
+    accuracy: number;
+  };
   cached = {
     onnx: readFileSync(join(dir, 'model.onnx')),
     modelJson: readFileSync(join(dir, 'tfjs', 'model.json')),
@@ -56,9 +65,13 @@ export function digitsFixture(): Fixture {
 function generate(dir: string, hash: string): void {
   if (existsSync(join(dir, 'meta.json'))) return;
   mkdirSync(BUILD_ROOT, { recursive: true });
-  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', SCRIPT, dir, EXAMPLES, EPOCHS], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', SCRIPT, dir, EXAMPLES, EPOCHS], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`make-fixture.ts failed (${r.status}): ${r.stderr.slice(-2000)}`);
-  for (const old of readdirSync(BUILD_ROOT).filter((n) => n.startsWith('fixture-') && n !== `fixture-${hash}`)) rmSync(join(BUILD_ROOT, old), { recursive: true, force: true });
+  for (const old of readdirSync(BUILD_ROOT).filter((n) => n.startsWith('fixture-') && n !== `fixture-${hash}`))
+    rmSync(join(BUILD_ROOT, old), { recursive: true, force: true });
 }
 
 /** Files of one version: `onnx` and `tfjs-layers` artifacts by file name. */
@@ -94,7 +107,9 @@ export function variant(n: number): Required<VersionFiles> {
 /** A copy whose output is NaN: the last layer's bias is NaN in both formats. */
 export function nanVariant(): Required<VersionFiles> {
   const f = digitsFixture();
-  const { onnx } = onnxProto as unknown as { onnx: { ModelProto: { decode(b: Uint8Array): OnnxModel; encode(m: OnnxModel): { finish(): Uint8Array } } } };
+  const { onnx } = onnxProto as unknown as {
+    onnx: { ModelProto: { decode(b: Uint8Array): OnnxModel; encode(m: OnnxModel): { finish(): Uint8Array } } };
+  };
   const model = onnx.ModelProto.decode(new Uint8Array(f.onnx));
   const last = model.graph.initializer[model.graph.initializer.length - 1]!;
   last.rawData = new Uint8Array(new Float32Array(last.rawData.length / 4).fill(NaN).buffer);
@@ -116,10 +131,14 @@ let pool: { x: number[]; y: string }[] | undefined;
 export function digits(count: number, offset = 0): { x: number[][]; y: string[] } {
   pool ??= (() => {
     const out: { x: number[]; y: string }[] = [];
-    const sets = Array.from({ length: 10 }, (_, d) => (mnist as unknown as { get(i: number): number[]; length: number }[])[d]!);
+    const sets = Array.from(
+      { length: 10 },
+      (_, d) => (mnist as unknown as { get(i: number): number[]; length: number }[])[d]!,
+    );
     for (let index = 0; out.length < 500; index++) {
       for (let d = 0; d < 10; d++) {
-        if (index < sets[d]!.length && murmur3_32(`mnist:${d}:${index}`, 0) % 100 >= 90) out.push({ x: sets[d]!.get(index), y: String(d) });
+        if (index < sets[d]!.length && murmur3_32(`mnist:${d}:${index}`, 0) % 100 >= 90)
+          out.push({ x: sets[d]!.get(index), y: String(d) });
       }
     }
     return out;

@@ -49,15 +49,21 @@ export function foreignModels(): ForeignCase[] {
           'Install PyTorch and ONNX for Python: apt-get install -y python3-torch python3-onnx (or set PYTHON)',
       );
     }
-    for (const old of readdirSync(BUILD_ROOT).filter((n) => n.startsWith('foreign-') && n !== `foreign-${hash}`)) rmSync(join(BUILD_ROOT, old), { recursive: true, force: true });
+    for (const old of readdirSync(BUILD_ROOT).filter((n) => n.startsWith('foreign-') && n !== `foreign-${hash}`))
+      rmSync(join(BUILD_ROOT, old), { recursive: true, force: true });
   }
-  const { cases } = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8')) as { cases: Record<string, Omit<ForeignCase, 'name' | 'onnx'>> };
+  const { cases } = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8')) as {
+    cases: Record<string, Omit<ForeignCase, 'name' | 'onnx'>>;
+  };
   cached = Object.entries(cases).map(([name, c]) => ({ ...c, name, onnx: readFileSync(join(dir, `${name}.onnx`)) }));
   return cached;
 }
 
 /** onnxruntime-web (WASM) in Node: the model's first output for each row of `c.model`, one example at a time. */
-export async function ortInNode(onnx: Uint8Array, c: Pick<ForeignCase, 'model' | 'modelShape' | 'modelDtype'>): Promise<Float32Array[]> {
+export async function ortInNode(
+  onnx: Uint8Array,
+  c: Pick<ForeignCase, 'model' | 'modelShape' | 'modelDtype'>,
+): Promise<Float32Array[]> {
   ort.env.wasm.numThreads = 1;
   const session = await ort.InferenceSession.create(onnx, { executionProviders: ['wasm'] });
   try {
@@ -91,21 +97,35 @@ export function referenceProbabilities(raw: Float32Array, output: OutputSpec | u
  * A TF.js Layers model that takes channels-first input (`[C, H, W]`, flattened into a dense layer of logits), as a
  * TF.js export of a PyTorch model would: its artifacts, and what TF.js in Node answers for each row of `model`.
  */
-export async function tfjsChannelsFirst(c: Pick<ForeignCase, 'model' | 'modelShape' | 'labels'>): Promise<{ files: { format: 'tfjs-layers'; name: string; bytes: Uint8Array }[]; outputs: Float32Array[] }> {
+export async function tfjsChannelsFirst(
+  c: Pick<ForeignCase, 'model' | 'modelShape' | 'labels'>,
+): Promise<{ files: { format: 'tfjs-layers'; name: string; bytes: Uint8Array }[]; outputs: Float32Array[] }> {
   const tf = await import('@tensorflow/tfjs');
   const model = tf.sequential({
     layers: [
       tf.layers.flatten({ inputShape: c.modelShape }),
-      tf.layers.dense({ units: c.labels.length, kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.1, seed: 7 }), biasInitializer: 'zeros' }),
+      tf.layers.dense({
+        units: c.labels.length,
+        kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.1, seed: 7 }),
+        biasInitializer: 'zeros',
+      }),
     ],
   });
   let saved: import('@tensorflow/tfjs').io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (artifacts) => {
-    saved = artifacts;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   const weightData = saved!.weightData as ArrayBuffer;
-  const json = { format: 'layers-model', generatedBy: 'edgeloop runtime test', convertedBy: null, modelTopology: saved!.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: saved!.weightSpecs }] };
+  const json = {
+    format: 'layers-model',
+    generatedBy: 'edgeloop runtime test',
+    convertedBy: null,
+    modelTopology: saved!.modelTopology,
+    weightsManifest: [{ paths: ['weights.bin'], weights: saved!.weightSpecs }],
+  };
   const x = tf.tensor(c.model.flat(), [c.model.length, ...c.modelShape]);
   const y = model.predict(x) as import('@tensorflow/tfjs').Tensor;
   const flat = (await y.data()) as Float32Array;

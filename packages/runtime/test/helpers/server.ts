@@ -3,7 +3,13 @@
  * collector. Tests can put a fault on the path between the two — answer a status, reset the connection, hang,
  * drop the answer after the collector committed (a lost ack), corrupt a body — and read every request seen.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -62,8 +68,14 @@ function idsOf(path: string, method: string, body: Buffer): string[] {
  * Starts the app server in front of `collectorUrl`, serving files from `root`. `isolated` serves pages
  * cross-origin isolated (COOP/COEP), which gives the page 5 µs timers instead of 100 µs (benchmarks).
  */
-export async function startAppServer(root: string, collectorUrl: string, opts: { isolated?: boolean } = {}): Promise<AppServer> {
-  const isolation = opts.isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
+export async function startAppServer(
+  root: string,
+  collectorUrl: string,
+  opts: { isolated?: boolean } = {},
+): Promise<AppServer> {
+  const isolation = opts.isolated
+    ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }
+    : {};
   const target = new URL(collectorUrl);
   const hung = new Set<ServerResponse>();
   const app: AppServer = {
@@ -82,7 +94,11 @@ export async function startAppServer(root: string, collectorUrl: string, opts: {
     const rel = normalize(path === '/' ? '/index.html' : path).replace(/^(\.\.[/\\])+/, '');
     try {
       const bytes = await readFile(join(root, rel));
-      res.writeHead(200, { 'content-type': TYPES[extname(rel)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...isolation });
+      res.writeHead(200, {
+        'content-type': TYPES[extname(rel)] ?? 'application/octet-stream',
+        'cache-control': 'no-store',
+        ...isolation,
+      });
       res.end(bytes);
     } catch {
       res.writeHead(404).end('not found');
@@ -93,7 +109,13 @@ export async function startAppServer(root: string, collectorUrl: string, opts: {
     const headers = { ...req.headers, host: target.host };
     delete headers['content-length'];
     const up = httpRequest(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...headers, 'content-length': String(seen.body.length) } },
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...headers, 'content-length': String(seen.body.length) },
+      },
       (upRes) => {
         const chunks: Buffer[] = [];
         upRes.on('data', (c: Buffer) => chunks.push(c));
@@ -136,15 +158,29 @@ export async function startAppServer(root: string, collectorUrl: string, opts: {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const seen: SeenRequest = {
-        method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body, at: Date.now(),
-        ids: idsOf(url.pathname, req.method ?? 'GET', body), outcome: '',
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        body,
+        at: Date.now(),
+        ids: idsOf(url.pathname, req.method ?? 'GET', body),
+        outcome: '',
       };
       app.seen.push(seen);
       const fault = app.fault?.(seen);
       if (fault?.kind === 'status') {
         seen.outcome = `fault ${fault.status}`;
         res.writeHead(fault.status, { 'content-type': 'application/json', ...(fault.headers ?? {}) });
-        res.end(fault.body ?? JSON.stringify({ statusCode: fault.status, code: 'EL_TEST_FAULT', error: 'fault', message: 'injected by the test' }));
+        res.end(
+          fault.body ??
+            JSON.stringify({
+              statusCode: fault.status,
+              code: 'EL_TEST_FAULT',
+              error: 'fault',
+              message: 'injected by the test',
+            }),
+        );
       } else if (fault?.kind === 'reset') {
         seen.outcome = 'reset';
         res.destroy();

@@ -61,13 +61,16 @@ export async function measureSize(): Promise<SizeReport> {
     return seen;
   };
   // An app's bundler puts these files in its own chunks: gzip them together, as they would travel.
-  const gz = (names: Iterable<string>) => gzipSync(Buffer.concat([...names].map((name) => files.get(name)!)), { level: 9 }).length;
+  const gz = (names: Iterable<string>) =>
+    gzipSync(Buffer.concat([...names].map((name) => files.get(name)!)), { level: 9 }).length;
   const min = (names: Iterable<string>) => [...names].reduce((n, name) => n + files.get(name)!.length, 0);
   const initial = staticClosure('index.js');
   const report = [...staticClosure('report.js')].filter((f) => !initial.has(f));
   const worker = staticClosure('worker.js');
   const sw = staticClosure('sw.js');
-  const lazy = [...files.keys()].filter((f) => f.endsWith('.js') && !initial.has(f) && !report.includes(f) && !worker.has(f) && !sw.has(f));
+  const lazy = [...files.keys()].filter(
+    (f) => f.endsWith('.js') && !initial.has(f) && !report.includes(f) && !worker.has(f) && !sw.has(f),
+  );
   return {
     initialMinGzip: gz(initial),
     initialMin: min(initial),

@@ -65,6 +65,10 @@ window.raw = {
   tf: () => import('@tensorflow/tfjs-core'),
   layers: () => import('@tensorflow/tfjs-layers'),
   backend: (name) =>
-    name === 'cpu' ? import('@tensorflow/tfjs-backend-cpu') : name === 'wasm' ? import('@tensorflow/tfjs-backend-wasm') : import('@tensorflow/tfjs-backend-webgpu'),
+    name === 'cpu'
+      ? import('@tensorflow/tfjs-backend-cpu')
+      : name === 'wasm'
+        ? import('@tensorflow/tfjs-backend-wasm')
+        : import('@tensorflow/tfjs-backend-webgpu'),
 };
 window.harnessReady = true;

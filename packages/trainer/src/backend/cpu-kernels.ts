@@ -21,7 +21,10 @@ let installed: { name: string; stock: KernelFunc }[] | undefined;
 export function installFastCpuKernels(): void {
   if (installed) return;
   installed = [];
-  for (const [name, fast] of [['Conv2DBackpropFilter', conv2DBackpropFilter], ['MaxPoolGrad', maxPoolGrad]] as const) {
+  for (const [name, fast] of [
+    ['Conv2DBackpropFilter', conv2DBackpropFilter],
+    ['MaxPoolGrad', maxPoolGrad],
+  ] as const) {
     const stock = tf.getKernel(name, 'cpu')?.kernelFunc;
     if (!stock) continue;
     installed.push({ name, stock });
@@ -43,13 +46,40 @@ type Args = Parameters<KernelFunc>[0];
 
 function conv2DBackpropFilter(args: Args, stock: KernelFunc): ReturnType<KernelFunc> {
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const a = args.attrs as { strides: [number, number] | number; pad: 'valid' | 'same' | number; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number] };
+  const a = args.attrs as {
+    strides: [number, number] | number;
+    pad: 'valid' | 'same' | number;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    filterShape: [number, number, number, number];
+  };
   if (a.dataFormat === 'NCHW' || x.dtype !== 'float32' || dy.dtype !== 'float32') return stock(args);
   const backend = args.backend as unknown as CpuBackend;
-  const c: ConvInfo = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  const c: ConvInfo = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    a.filterShape,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const xv = backend.data.get(x.dataId).values;
   const dyv = backend.data.get(dy.dataId).values;
-  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, inHeight, inWidth, outHeight, outWidth, inChannels: ci, outChannels: co, batchSize } = c;
+  const {
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: fh,
+    filterWidth: fw,
+    inHeight,
+    inWidth,
+    outHeight,
+    outWidth,
+    inChannels: ci,
+    outChannels: co,
+    batchSize,
+  } = c;
   const top = c.padInfo.top;
   const left = c.padInfo.left;
   // Accumulate in float64 over (batch, row, column) with the channel loops innermost: both arrays are then read
@@ -84,13 +114,36 @@ function conv2DBackpropFilter(args: Args, stock: KernelFunc): ReturnType<KernelF
 
 function maxPoolGrad(args: Args, stock: KernelFunc): ReturnType<KernelFunc> {
   const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-  const a = args.attrs as { filterSize: [number, number] | number; strides: [number, number] | number; pad: 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+  const a = args.attrs as {
+    filterSize: [number, number] | number;
+    strides: [number, number] | number;
+    pad: 'valid' | 'same' | number;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
   if (input.dtype !== 'float32') return stock(args);
   const backend = args.backend as unknown as CpuBackend;
-  const c = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  const c = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
   const xv = backend.data.get(input.dataId).values;
   const dyv = backend.data.get(dy.dataId).values;
-  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, inHeight, inWidth, outHeight, outWidth, inChannels: ch, batchSize } = c;
+  const {
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: fh,
+    filterWidth: fw,
+    inHeight,
+    inWidth,
+    outHeight,
+    outWidth,
+    inChannels: ch,
+    batchSize,
+  } = c;
   const top = c.padInfo.top;
   const left = c.padInfo.left;
   const dx = new Float32Array(batchSize * inHeight * inWidth * ch);
@@ -99,12 +152,15 @@ function maxPoolGrad(args: Args, stock: KernelFunc): ReturnType<KernelFunc> {
   for (let b = 0; b < batchSize; ++b) {
     for (let yr = 0; yr < outHeight; ++yr) {
       const r0 = yr * sh - top;
-      const rMin = Math.max(0, r0), rMax = Math.min(inHeight, r0 + fh);
+      const rMin = Math.max(0, r0),
+        rMax = Math.min(inHeight, r0 + fh);
       for (let yc = 0; yc < outWidth; ++yc) {
         const c0 = yc * sw - left;
-        const cMin = Math.max(0, c0), cMax = Math.min(inWidth, c0 + fw);
+        const cMin = Math.max(0, c0),
+          cMax = Math.min(inWidth, c0 + fw);
         for (let d = 0; d < ch; ++d) {
-          let best = -Infinity, at = -1;
+          let best = -Infinity,
+            at = -1;
           for (let r = rMin; r < rMax; ++r) {
             for (let col = cMin; col < cMax; ++col) {
               const i = ((b * inHeight + r) * inWidth + col) * ch + d;

@@ -43,7 +43,9 @@ export async function useBackend(request: BackendRequest = 'auto'): Promise<Back
   if (probe.summary.software && request === 'auto') {
     return useCpu(`only a software WebGPU adapter (${what}), slower than cpu; --backend webgpu forces it`);
   }
-  const reason = probe.summary.software ? `forced with --backend webgpu on a software adapter (${what})` : `hardware WebGPU adapter: ${what}`;
+  const reason = probe.summary.software
+    ? `forced with --backend webgpu on a software adapter (${what})`
+    : `hardware WebGPU adapter: ${what}`;
   return useWebGpu(probe, reason);
 }
 
@@ -78,12 +80,21 @@ async function probeWebGpu(): Promise<Probe | { missing: string }> {
   const gpu = dawn.create([]);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
   if (!adapter) {
-    return { missing: 'Dawn found no Vulkan/Metal/D3D12 adapter (on Linux it needs libvulkan.so.1 and a Vulkan driver; for SwiftShader set VK_ICD_FILENAMES)' };
+    return {
+      missing:
+        'Dawn found no Vulkan/Metal/D3D12 adapter (on Linux it needs libvulkan.so.1 and a Vulkan driver; for SwiftShader set VK_ICD_FILENAMES)',
+    };
   }
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
-  const software = info.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe|softpipe|software|microsoft basic render/i.test(text);
-  return { gpu, adapter, summary: { vendor: info.vendor, architecture: info.architecture, description: info.description, software } };
+  const software =
+    info.isFallbackAdapter === true ||
+    /swiftshader|llvmpipe|lavapipe|softpipe|software|microsoft basic render/i.test(text);
+  return {
+    gpu,
+    adapter,
+    summary: { vendor: info.vendor, architecture: info.architecture, description: info.description, software },
+  };
 }
 
 async function useWebGpu(probe: Probe, reason: string): Promise<BackendChoice> {
@@ -109,7 +120,10 @@ async function useWebGpu(probe: Probe, reason: string): Promise<BackendChoice> {
   tf.registerBackend('webgpu', () => new WebGPUBackend(device, probe.adapter.info), 3);
   if (!(await tf.setBackend('webgpu'))) {
     device.destroy();
-    throw new TrainerError('ELT_BACKEND_UNAVAILABLE', ['webgpu', 'TF.js could not initialise its WebGPU backend on this adapter']);
+    throw new TrainerError('ELT_BACKEND_UNAVAILABLE', [
+      'webgpu',
+      'TF.js could not initialise its WebGPU backend on this adapter',
+    ]);
   }
   active = { choice: { name: 'webgpu', reason, adapter: probe.summary }, device };
   return active.choice;

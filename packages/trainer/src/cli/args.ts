@@ -5,7 +5,16 @@
 import { parseArgs } from 'node:util';
 import { TrainerError } from '../errors.js';
 
-export const COMMANDS = ['bootstrap', 'train', 'evaluate', 'export', 'register', 'base-data', 'pull', 'publish'] as const;
+export const COMMANDS = [
+  'bootstrap',
+  'train',
+  'evaluate',
+  'export',
+  'register',
+  'base-data',
+  'pull',
+  'publish',
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const options = {
@@ -108,18 +117,33 @@ export function parseCommandLine(argv: string[]): { command: Command | null; fla
     throw new TrainerError('ELT_BAD_ARGUMENT', [`unknown command "${command}" (one of ${COMMANDS.join(', ')})`]);
   }
   const backend = parsed.values.backend;
-  if (!['auto', 'webgpu', 'cpu'].includes(backend)) throw new TrainerError('ELT_BAD_ARGUMENT', [`--backend must be auto, webgpu or cpu, not "${backend}"`]);
+  if (!['auto', 'webgpu', 'cpu'].includes(backend))
+    throw new TrainerError('ELT_BAD_ARGUMENT', [`--backend must be auto, webgpu or cpu, not "${backend}"`]);
   return { command: (command as Command | undefined) ?? null, flags: parsed.values };
 }
 
 /** A numeric flag within [min, max] (integers only when `int`), or `fallback` when absent. */
-export function num(flags: Flags, name: keyof Flags, fallback: number, range: { min?: number; max?: number; int?: boolean } = {}): number {
+export function num(
+  flags: Flags,
+  name: keyof Flags,
+  fallback: number,
+  range: { min?: number; max?: number; int?: boolean } = {},
+): number {
   const raw = flags[name];
   if (raw === undefined) return fallback;
   const v = Number(raw);
   const { min = -Infinity, max = Infinity, int = false } = range;
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
-    throw new TrainerError('ELT_BAD_ARGUMENT', [`--${name} must be ${int ? 'an integer' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''}${max < Infinity ? ` ≤ ${max}` : ''}, not "${String(raw)}"`]);
+  if (
+    typeof raw !== 'string' ||
+    raw.trim() === '' ||
+    !Number.isFinite(v) ||
+    v < min ||
+    v > max ||
+    (int && !Number.isInteger(v))
+  ) {
+    throw new TrainerError('ELT_BAD_ARGUMENT', [
+      `--${name} must be ${int ? 'an integer' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''}${max < Infinity ? ` ≤ ${max}` : ''}, not "${String(raw)}"`,
+    ]);
   }
   return v;
 }

@@ -35,7 +35,10 @@ export interface CliIO {
 }
 
 /** Runs the CLI and resolves with the exit status. */
-export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: CliIO = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<number> {
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
   const out = makeOutput({ json, stdout: io.stdout, stderr: io.stderr });
@@ -52,8 +55,15 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     const client = new CollectorClient({ url: collectorUrl(flags, io.env), token: token(flags, io.env) });
     if (command === 'base-data') return await uploadBaseData(client, model, flags, out);
     if (command === 'pull') {
-      const r = await pullWork(client, { model, outDir: required(flags, 'out', 'for pull (the folder to write to)'), reporter: out });
-      out.result(r, `wrote batches ${r.batches.join(', ')} of "${model}" (stable ${r.stable}): ${r.counts.train} new, ${r.counts.replay} replayed, ${r.counts.golden} golden examples`);
+      const r = await pullWork(client, {
+        model,
+        outDir: required(flags, 'out', 'for pull (the folder to write to)'),
+        reporter: out,
+      });
+      out.result(
+        r,
+        `wrote batches ${r.batches.join(', ')} of "${model}" (stable ${r.stable}): ${r.counts.train} new, ${r.counts.replay} replayed, ${r.counts.golden} golden examples`,
+      );
       return 0;
     }
     const backend = await useBackend(flags.backend as BackendRequest);
@@ -69,7 +79,10 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
           ...(flags['golden-size'] ? { goldenSize: num(flags, 'golden-size', 0, { min: 10, int: true }) } : {}),
           ...(flags.seed ? { seed: num(flags, 'seed', 1, { int: true }) } : {}),
         });
-        out.result({ backend, ...r }, r.status === 'exists' ? r.message : `published ${r.version} as the stable version of "${model}"`);
+        out.result(
+          { backend, ...r },
+          r.status === 'exists' ? r.message : `published ${r.version} as the stable version of "${model}"`,
+        );
         return 0;
       }
       case 'train': {
@@ -97,8 +110,13 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
         const report = await evaluateVersion(client, model, flags.version, data);
         const path = flags.out ?? `edgeloop-eval-${model}-${report.version}.json`;
         writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
-        const recall = report.labels.map((l) => `${l}: ${report.recall[l] == null ? '—' : (report.recall[l]! * 100).toFixed(1)}`).join('  ');
-        out.result({ ...report, report: path }, `${model} ${report.version} on ${report.data} (${report.count} examples): accuracy ${(report.accuracy * 100).toFixed(2)} %\nrecall  ${recall}\nreport written to ${path}`);
+        const recall = report.labels
+          .map((l) => `${l}: ${report.recall[l] == null ? '—' : (report.recall[l]! * 100).toFixed(1)}`)
+          .join('  ');
+        out.result(
+          { ...report, report: path },
+          `${model} ${report.version} on ${report.data} (${report.count} examples): accuracy ${(report.accuracy * 100).toFixed(2)} %\nrecall  ${recall}\nreport written to ${path}`,
+        );
         return 0;
       }
       case 'export': {
@@ -108,26 +126,51 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
         return 0;
       }
       case 'publish': {
-        const onnx = readOnnxFile(required(flags, 'onnx', 'for publish (the candidate model trained outside edgeloop)'));
+        const onnx = readOnnxFile(
+          required(flags, 'onnx', 'for publish (the candidate model trained outside edgeloop)'),
+        );
         const options = retrainOptions(flags, model, backend.name, out);
         const r = await publishCandidate(client, {
           model,
           onnx,
-          ...(flags.batches ? { batches: flags.batches.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+          ...(flags.batches
+            ? {
+                batches: flags.batches
+                  .split(',')
+                  .map((s) => s.trim())
+                  .filter(Boolean),
+              }
+            : {}),
           ...(options.gate ? { gate: options.gate } : {}),
           ...(options.canary !== undefined ? { canary: options.canary } : {}),
           reporter: out,
         });
-        out.result(r, r.status === 'published' ? `published ${r.version} (parent ${r.parent})${r.rollout?.canary ? ` as a ${r.rollout.canaryPercent} % canary` : ''}` : `the candidate did not pass the gate: nothing published (parent ${r.parent})`);
+        out.result(
+          r,
+          r.status === 'published'
+            ? `published ${r.version} (parent ${r.parent})${r.rollout?.canary ? ` as a ${r.rollout.canaryPercent} % canary` : ''}`
+            : `the candidate did not pass the gate: nothing published (parent ${r.parent})`,
+        );
         return r.status === 'rejected' ? catalogue.ELT_GATE_FAILED.exit : 0;
       }
       case 'register': {
         if (flags.onnx) return await registerOnnx(client, model, flags, out);
-        const dir = required(flags, 'from', 'for register (a folder with model.json and its weights, or --onnx model.onnx)');
-        const labels = required(flags, 'labels', 'for register (comma-separated, output order)').split(',').map((s) => s.trim());
+        const dir = required(
+          flags,
+          'from',
+          'for register (a folder with model.json and its weights, or --onnx model.onnx)',
+        );
+        const labels = required(flags, 'labels', 'for register (comma-separated, output order)')
+          .split(',')
+          .map((s) => s.trim());
         const shape = required(flags, 'input-shape', 'for register (one example, e.g. 28,28,1)').split(',').map(Number);
-        if (shape.some((d) => !Number.isInteger(d) || d < 1)) throw new TrainerError('ELT_BAD_ARGUMENT', ['--input-shape must be positive integers like 28,28,1']);
-        const input = { shape, dtype: 'float32' as const, normalize: { scale: num(flags, 'scale', 1), offset: num(flags, 'offset', 0) } };
+        if (shape.some((d) => !Number.isInteger(d) || d < 1))
+          throw new TrainerError('ELT_BAD_ARGUMENT', ['--input-shape must be positive integers like 28,28,1']);
+        const input = {
+          shape,
+          dtype: 'float32' as const,
+          normalize: { scale: num(flags, 'scale', 1), offset: num(flags, 'offset', 0) },
+        };
         const r = await registerModel(client, {
           model,
           ...readLayersDir(dir),
@@ -162,23 +205,35 @@ async function uploadBaseData(client: CollectorClient, model: string, flags: Fla
   const examples = readNdjson(file);
   if (examples.length === 0) throw new TrainerError('ELT_BAD_DATA', [`${file} holds no examples`]);
   out.step(`uploading ${examples.length} examples as the base data of "${model}"`);
-  const batch = await client.putBaseData(model, examples.map(({ inputHash, input, label }) => ({ inputHash, input, label, split: 'train' as const })));
-  out.result({ model, baseData: batch.id, examples: batch.counts.examples, byLabel: batch.counts.byLabel }, `base data of "${model}" is ${batch.id} (${batch.counts.examples} examples): retraining replays it`);
+  const batch = await client.putBaseData(
+    model,
+    examples.map(({ inputHash, input, label }) => ({ inputHash, input, label, split: 'train' as const })),
+  );
+  out.result(
+    { model, baseData: batch.id, examples: batch.counts.examples, byLabel: batch.counts.byLabel },
+    `base data of "${model}" is ${batch.id} (${batch.counts.examples} examples): retraining replays it`,
+  );
   return 0;
 }
 
 async function registerOnnx(client: CollectorClient, model: string, flags: Flags, out: Output): Promise<number> {
-  const labels = required(flags, 'labels', 'for register (comma-separated, output order)').split(',').map((s) => s.trim());
+  const labels = required(flags, 'labels', 'for register (comma-separated, output order)')
+    .split(',')
+    .map((s) => s.trim());
   // Without --layout, an image input (one example of rank 3) is taken as NCHW, PyTorch's convention.
   const layout = flags.layout;
-  if (layout !== undefined && layout !== 'nchw' && layout !== 'nhwc') throw new TrainerError('ELT_BAD_ARGUMENT', [`--layout must be nchw or nhwc, not "${layout}"`]);
+  if (layout !== undefined && layout !== 'nchw' && layout !== 'nhwc')
+    throw new TrainerError('ELT_BAD_ARGUMENT', [`--layout must be nchw or nhwc, not "${layout}"`]);
   const output = flags.output;
   if (output !== undefined && output !== 'logits' && output !== 'probabilities' && output !== 'sigmoid') {
     throw new TrainerError('ELT_BAD_ARGUMENT', [`--output must be logits, probabilities or sigmoid, not "${output}"`]);
   }
   const list = (name: 'mean' | 'std') => {
     const v = flags[name]?.split(',').map(Number);
-    if (v?.some((x) => !Number.isFinite(x) || (name === 'std' && x <= 0))) throw new TrainerError('ELT_BAD_ARGUMENT', [`--${name} must be comma-separated numbers${name === 'std' ? ' above 0' : ''}`]);
+    if (v?.some((x) => !Number.isFinite(x) || (name === 'std' && x <= 0)))
+      throw new TrainerError('ELT_BAD_ARGUMENT', [
+        `--${name} must be comma-separated numbers${name === 'std' ? ' above 0' : ''}`,
+      ]);
     return v;
   };
   const [mean, std] = [list('mean'), list('std')];
@@ -186,21 +241,35 @@ async function registerOnnx(client: CollectorClient, model: string, flags: Flags
     model,
     onnx: readOnnxFile(flags.onnx!),
     labels,
-    input: { dtype: 'float32', ...(layout ? { layout } : {}), normalize: { scale: num(flags, 'scale', 1), offset: num(flags, 'offset', 0), ...(mean ? { mean } : {}), ...(std ? { std } : {}) } },
+    input: {
+      dtype: 'float32',
+      ...(layout ? { layout } : {}),
+      normalize: {
+        scale: num(flags, 'scale', 1),
+        offset: num(flags, 'offset', 0),
+        ...(mean ? { mean } : {}),
+        ...(std ? { std } : {}),
+      },
+    },
     ...(output ? { output } : {}),
     ...(flags.golden ? { golden: readNdjson(flags.golden) } : {}),
     trainableTail: num(flags, 'trainable-tail', 1, { min: 1, int: true }),
     reporter: out,
   });
-  out.result(r, `registered ${model} ${r.version} from ONNX (opset ${r.opset}, input "${r.names.input}", output "${r.names.output}" as ${r.output}; parity with onnxruntime-web ${r.parity.toExponential(2)})`);
+  out.result(
+    r,
+    `registered ${model} ${r.version} from ONNX (opset ${r.opset}, input "${r.names.input}", output "${r.names.output}" as ${r.output}; parity with onnxruntime-web ${r.parity.toExponential(2)})`,
+  );
   return 0;
 }
 
 function retrainOptions(flags: Flags, model: string, backend: string, out: Output): RetrainOptions {
   const recipe = flags.recipe ?? 'search';
-  if (recipe !== 'search' && recipe !== 'fixed') throw new TrainerError('ELT_BAD_ARGUMENT', [`--recipe must be search or fixed, not "${recipe}"`]);
+  if (recipe !== 'search' && recipe !== 'fixed')
+    throw new TrainerError('ELT_BAD_ARGUMENT', [`--recipe must be search or fixed, not "${recipe}"`]);
   // Given by hand, a learning rate, epoch count or replay ratio pins that dimension of every candidate.
-  const pin = (name: 'epochs' | 'learning-rate' | 'replay-ratio', range: Parameters<typeof num>[3]) => (flags[name] === undefined ? undefined : num(flags, name, 0, range));
+  const pin = (name: 'epochs' | 'learning-rate' | 'replay-ratio', range: Parameters<typeof num>[3]) =>
+    flags[name] === undefined ? undefined : num(flags, name, 0, range);
   const epochs = pin('epochs', { min: 1, max: 1000, int: true });
   const learningRate = pin('learning-rate', { min: 0 });
   const replayRatio = pin('replay-ratio', { min: 0 });
@@ -221,35 +290,48 @@ function retrainOptions(flags: Flags, model: string, backend: string, out: Outpu
       minGain: num(flags, 'min-gain', GATE_DEFAULTS.minGain * 100, { min: 0, max: 100 }) / 100,
       replayTolerance: num(flags, 'replay-tolerance', GATE_DEFAULTS.replayTolerance * 100, { min: 0, max: 100 }) / 100,
     },
-    canary: flags['no-canary'] ? false : { percent: num(flags, 'canary-percent', 10, { min: 0.01, max: 100 }), auto: DEFAULT_AUTO_POLICY },
+    canary: flags['no-canary']
+      ? false
+      : { percent: num(flags, 'canary-percent', 10, { min: 0.01, max: 100 }), auto: DEFAULT_AUTO_POLICY },
     ...(flags.seed ? { seed: num(flags, 'seed', 1, { int: true }) } : {}),
   };
 }
 
 function describe(r: RetrainResult): string {
   if (r.status === 'nothing-new') return `nothing new to learn: ${r.message}`;
-  if (r.status === 'rejected') return `the best candidates did not pass the gate: nothing published (parent ${r.parent}); the batches are retried with the next labels`;
+  if (r.status === 'rejected')
+    return `the best candidates did not pass the gate: nothing published (parent ${r.parent}); the batches are retried with the next labels`;
   return `published ${r.version} (parent ${r.parent})${r.rollout?.canary ? ` as a ${r.rollout.canaryPercent} % canary` : ''}`;
 }
 
 function collectorUrl(flags: Flags, env: NodeJS.ProcessEnv): string {
   const url = flags.collector ?? env.EDGELOOP_COLLECTOR;
-  if (!url) throw new TrainerError('ELT_BAD_ARGUMENT', ['no collector: pass --collector URL or set EDGELOOP_COLLECTOR']);
-  if (!/^https?:\/\//.test(url)) throw new TrainerError('ELT_BAD_ARGUMENT', [`--collector must be an http(s) URL, not "${url}"`]);
+  if (!url)
+    throw new TrainerError('ELT_BAD_ARGUMENT', ['no collector: pass --collector URL or set EDGELOOP_COLLECTOR']);
+  if (!/^https?:\/\//.test(url))
+    throw new TrainerError('ELT_BAD_ARGUMENT', [`--collector must be an http(s) URL, not "${url}"`]);
   return url;
 }
 
 function token(flags: Flags, env: NodeJS.ProcessEnv): string {
   const t = flags.token ?? env.EDGELOOP_TOKEN;
-  if (!t) throw new TrainerError('ELT_BAD_ARGUMENT', ['no token: pass --token T or set EDGELOOP_TOKEN (a trainer or admin key)']);
+  if (!t)
+    throw new TrainerError('ELT_BAD_ARGUMENT', [
+      'no token: pass --token T or set EDGELOOP_TOKEN (a trainer or admin key)',
+    ]);
   return t;
 }
 
 function readNdjson(path: string): Example[] {
   try {
-    return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Example);
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as Example);
   } catch (e) {
-    throw new TrainerError('ELT_BAD_DATA', [`cannot read ${path} as NDJSON examples: ${(e as Error).message}`], { cause: e });
+    throw new TrainerError('ELT_BAD_DATA', [`cannot read ${path} as NDJSON examples: ${(e as Error).message}`], {
+      cause: e,
+    });
   }
 }
 
@@ -261,7 +343,10 @@ function readData(spec: string): { name: string; set: ExampleSet } {
     if (!m[2]) return { name: spec, set };
     if (m[2] === 'shift') return { name: spec, set: shift(set, 2, -2) };
     const drift = DRIFTS[m[2]];
-    if (!drift) throw new TrainerError('ELT_BAD_ARGUMENT', [`--data ${spec}: no drift "${m[2]}" (one of ${Object.keys(DRIFTS).join(', ')}, shift)`]);
+    if (!drift)
+      throw new TrainerError('ELT_BAD_ARGUMENT', [
+        `--data ${spec}: no drift "${m[2]}" (one of ${Object.keys(DRIFTS).join(', ')}, shift)`,
+      ]);
     return { name: spec, set: drift(set) };
   }
   const examples = readNdjson(spec);
@@ -269,7 +354,11 @@ function readData(spec: string): { name: string; set: ExampleSet } {
   if (!first) throw new TrainerError('ELT_BAD_DATA', [`${spec} holds no examples`]);
   const labels = [...new Set(examples.map((e) => e.label))].sort();
   const shape = first.input.shape;
-  const decoded = decodeExamples(examples.map((e) => ({ ...e, split: 'val' as const })), labels, { shape, dtype: first.input.dtype, normalize: { scale: 1, offset: 0 } });
+  const decoded = decodeExamples(
+    examples.map((e) => ({ ...e, split: 'val' as const })),
+    labels,
+    { shape, dtype: first.input.dtype, normalize: { scale: 1, offset: 0 } },
+  );
   return { name: spec, set: decoded.bySplit.val };
 }
 
@@ -281,7 +370,9 @@ function readLayersDir(dir: string): { modelJson: Uint8Array; files: Map<string,
     throw new TrainerError('ELT_BAD_MODEL', [`cannot read ${dir}: ${(e as Error).message}`], { cause: e });
   }
   if (!names.includes('model.json')) throw new TrainerError('ELT_BAD_MODEL', [`${dir} has no model.json`]);
-  const files = new Map(names.filter((n) => n.endsWith('.bin')).map((n) => [n, new Uint8Array(readFileSync(join(dir, n)))] as const));
+  const files = new Map(
+    names.filter((n) => n.endsWith('.bin')).map((n) => [n, new Uint8Array(readFileSync(join(dir, n)))] as const),
+  );
   return { modelJson: new Uint8Array(readFileSync(join(dir, 'model.json'))), files };
 }
 
@@ -297,14 +388,19 @@ async function exportLocal(flags: Flags, out: Output): Promise<number> {
     writeFileSync(path, f.bytes);
     return path;
   });
-  out.result({ files, parity: exported.parity }, `exported ${flags.from} to ${outDir} (ONNX parity max diff ${exported.parity?.maxAbsDiff.toExponential(2)})`);
+  out.result(
+    { files, parity: exported.parity },
+    `exported ${flags.from} to ${outDir} (ONNX parity max diff ${exported.parity?.maxAbsDiff.toExponential(2)})`,
+  );
   return 0;
 }
 
 function fail(e: unknown, { json, debug, io }: { json: boolean; debug: boolean; io: CliIO }): number {
   const known = e instanceof TrainerError;
   const code = known ? e.code : 'ELT_UNEXPECTED';
-  const message = known ? e.message : `unexpected error: ${(e as Error)?.message ?? String(e)} (run with --debug for the stack)`;
+  const message = known
+    ? e.message
+    : `unexpected error: ${(e as Error)?.message ?? String(e)} (run with --debug for the stack)`;
   if (json) io.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
   io.stderr.write(`error ${code}: ${message}\n`);
   if (debug) {

@@ -12,7 +12,11 @@ export interface Output extends Reporter {
   close(): void;
 }
 
-export function makeOutput(options: { json: boolean; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream & { isTTY?: boolean } }): Output {
+export function makeOutput(options: {
+  json: boolean;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}): Output {
   const { json, stdout, stderr } = options;
   let bar: cliProgress.SingleBar | undefined;
   let barTask = '';
@@ -33,7 +37,14 @@ export function makeOutput(options: { json: boolean; stdout: NodeJS.WritableStre
       if (stderr.isTTY) {
         if (barTask !== task) {
           endBar();
-          bar = new cliProgress.SingleBar({ format: `${task} [{bar}] {percentage}% {value}/{total} {detail}`, stream: stderr as NodeJS.WritableStream, hideCursor: true }, cliProgress.Presets.shades_classic);
+          bar = new cliProgress.SingleBar(
+            {
+              format: `${task} [{bar}] {percentage}% {value}/{total} {detail}`,
+              stream: stderr as NodeJS.WritableStream,
+              hideCursor: true,
+            },
+            cliProgress.Presets.shades_classic,
+          );
           bar.start(total, done, { detail });
           barTask = task;
         }
@@ -42,7 +53,8 @@ export function makeOutput(options: { json: boolean; stdout: NodeJS.WritableStre
         return;
       }
       const tenth = Math.floor((done / total) * 10);
-      if (tenth !== lastTenth && (tenth > lastTenth || barTask !== task)) stderr.write(`${task}: ${tenth * 10} % ${detail}\n`);
+      if (tenth !== lastTenth && (tenth > lastTenth || barTask !== task))
+        stderr.write(`${task}: ${tenth * 10} % ${detail}\n`);
       lastTenth = done >= total ? -1 : tenth;
       barTask = task;
     },

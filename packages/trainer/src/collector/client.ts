@@ -54,7 +54,12 @@ export interface MetricsSummary {
 
 /** A collector error answer: status and the stable `code` of its body. */
 export class CollectorAnswer extends TrainerError {
-  constructor(readonly status: number, readonly collectorCode: string, what: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly collectorCode: string,
+    what: string,
+    message: string,
+  ) {
     super('ELT_COLLECTOR_ERROR', [`${status} ${collectorCode}`, what, message]);
   }
 }
@@ -77,14 +82,30 @@ export class CollectorClient {
 
   /** Calls one endpoint of the collector's API; throws a TrainerError when it is unreachable or answers non-2xx. */
   async call<const E extends Endpoint>(spec: E, args: Args<E>): Promise<Answer<E>> {
-    return this.#send(spec.method, spec.url, () => call(spec, { ...args, baseUrl: this.url, key: this.token, init: { signal: AbortSignal.timeout(this.timeoutMs) } } as CallArgs<E>));
+    return this.#send(spec.method, spec.url, () =>
+      call(spec, {
+        ...args,
+        baseUrl: this.url,
+        key: this.token,
+        init: { signal: AbortSignal.timeout(this.timeoutMs) },
+      } as CallArgs<E>),
+    );
   }
 
   /** Sends one request outside the typed specs; resolves with the 2xx response, throws a TrainerError otherwise. */
-  async request(method: string, path: string, init: { body?: BodyInit; headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(
+    method: string,
+    path: string,
+    init: { body?: BodyInit; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     return this.#send(method, path, async () => {
       const headers = { authorization: `Bearer ${this.token}`, ...init.headers };
-      const res = await fetch(this.url + path, { method, headers, body: init.body ?? null, signal: AbortSignal.timeout(this.timeoutMs) });
+      const res = await fetch(this.url + path, {
+        method,
+        headers,
+        body: init.body ?? null,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
       if (!res.ok) throw await apiErrorOf(res, `${method} ${path}`);
       return res;
     });
@@ -106,7 +127,14 @@ export class CollectorClient {
         return answer;
       } catch (e) {
         const code = (e as { cause?: { code?: string } }).cause?.code;
-        if (attempt === 1 && !(e instanceof ApiError) && IDEMPOTENT.has(method) && code !== undefined && RESET.has(code)) continue;
+        if (
+          attempt === 1 &&
+          !(e instanceof ApiError) &&
+          IDEMPOTENT.has(method) &&
+          code !== undefined &&
+          RESET.has(code)
+        )
+          continue;
         throw this.#trainerError(e);
       }
     }
@@ -115,11 +143,16 @@ export class CollectorClient {
   // A refused key is ELT_BAD_TOKEN, another error answer keeps the collector's code, anything else is transport.
   #trainerError(e: unknown): TrainerError {
     if (e instanceof ApiError) {
-      if (e.status === 401 || e.status === 403) return new TrainerError('ELT_BAD_TOKEN', [`${e.status} ${e.code} on ${e.endpoint}: ${e.message}`]);
+      if (e.status === 401 || e.status === 403)
+        return new TrainerError('ELT_BAD_TOKEN', [`${e.status} ${e.code} on ${e.endpoint}: ${e.message}`]);
       return new CollectorAnswer(e.status, e.code, e.endpoint, e.message);
     }
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    return new TrainerError('ELT_COLLECTOR_UNREACHABLE', [this.url, cause?.code ?? cause?.message ?? (e as Error).message], { cause: e });
+    return new TrainerError(
+      'ELT_COLLECTOR_UNREACHABLE',
+      [this.url, cause?.code ?? cause?.message ?? (e as Error).message],
+      { cause: e },
+    );
   }
 
   /** `GET /healthz`: throws ELT_COLLECTOR_UNREACHABLE when the collector is down. */
@@ -159,7 +192,8 @@ export class CollectorClient {
   async artifact(sha256: string): Promise<Uint8Array> {
     const bytes = await this.call(getArtifact, { params: { sha256 } });
     const actual = await sha256Hex(bytes);
-    if (actual !== sha256) throw new TrainerError('ELT_BAD_MODEL', [`artifact ${sha256} arrived with sha256 ${actual}`]);
+    if (actual !== sha256)
+      throw new TrainerError('ELT_BAD_MODEL', [`artifact ${sha256} arrived with sha256 ${actual}`]);
     return bytes;
   }
 
@@ -189,8 +223,13 @@ export class CollectorClient {
    */
   async baseData(model: string): Promise<{ id: string; examples: Example[] } | null> {
     try {
-      const res = await this.request('GET', `/v1/models/${encodeURIComponent(model)}/base-data`, { headers: { accept: 'application/x-ndjson' } });
-      const examples = (await res.text()).split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Example);
+      const res = await this.request('GET', `/v1/models/${encodeURIComponent(model)}/base-data`, {
+        headers: { accept: 'application/x-ndjson' },
+      });
+      const examples = (await res.text())
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as Example);
       return { id: res.headers.get('x-edgeloop-batch-id') ?? '', examples };
     } catch (e) {
       if (e instanceof CollectorAnswer && e.status === 404) return null;

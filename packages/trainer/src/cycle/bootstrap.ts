@@ -45,7 +45,11 @@ export async function bootstrap(client: CollectorClient, options: BootstrapOptio
   const existing = await client.versions(model);
   if (existing.length > 0) {
     const stable = (await client.rollout(model))?.stable ?? null;
-    return { status: 'exists', message: `model "${model}" already has ${existing.length} version(s) (stable: ${stable ?? 'none'}); bootstrap only starts an empty model`, stable };
+    return {
+      status: 'exists',
+      message: `model "${model}" already has ${existing.length} version(s) (stable: ${stable ?? 'none'}); bootstrap only starts an empty model`,
+      stable,
+    };
   }
   const seed = options.seed ?? 1;
   const epochs = options.epochs ?? 3;
@@ -59,7 +63,8 @@ export async function bootstrap(client: CollectorClient, options: BootstrapOptio
     epochs,
     learningRate,
     seed,
-    onProgress: (p) => r.progress('train', p.samples, p.total, `epoch ${p.epoch + 1}/${p.epochs} loss ${p.loss.toFixed(4)}`),
+    onProgress: (p) =>
+      r.progress('train', p.samples, p.total, `epoch ${p.epoch + 1}/${p.epochs} loss ${p.loss.toFixed(4)}`),
   });
   const [onGolden, onTest] = [await evaluateModel(net, golden), await evaluateModel(net, test)];
   r.step(`accuracy: golden ${(onGolden.accuracy * 100).toFixed(2)} %, test ${(onTest.accuracy * 100).toFixed(2)} %`);
@@ -67,8 +72,13 @@ export async function bootstrap(client: CollectorClient, options: BootstrapOptio
   const k = train.labels.length;
   const { temperature } = fitTemperature(await predictProbs(net, test), test.y, k);
   const goldenProbs = await predictProbs(net, golden);
-  const ece = { before: expectedCalibrationError(goldenProbs, golden.y, k), after: expectedCalibrationError(applyTemperature(goldenProbs, k, temperature), golden.y, k) };
-  r.step(`calibration: temperature ${temperature}; ECE on the golden set ${(ece.before * 100).toFixed(2)} % → ${(ece.after * 100).toFixed(2)} %`);
+  const ece = {
+    before: expectedCalibrationError(goldenProbs, golden.y, k),
+    after: expectedCalibrationError(applyTemperature(goldenProbs, k, temperature), golden.y, k),
+  };
+  r.step(
+    `calibration: temperature ${temperature}; ECE on the golden set ${(ece.before * 100).toFixed(2)} % → ${(ece.after * 100).toFixed(2)} %`,
+  );
 
   r.step(`uploading the golden set (${golden.count} held-out digits)`);
   const goldenSet = await client.putGolden(model, await encodeExamples(take(golden, golden.count), 'golden'));
@@ -87,17 +97,32 @@ export async function bootstrap(client: CollectorClient, options: BootstrapOptio
     'ece.before': ece.before,
     'ece.after': ece.after,
   };
-  const version = await publishVersion(client, model, {
-    parent: null,
-    batches: [],
-    metrics,
-    labels: [...train.labels],
-    input: DIGITS_INPUT,
-    output: { temperature },
-    policy: options.policy ?? DEFAULT_POLICY,
-    trainer: { kind: 'bootstrap', baseData: 'mnist:train', architecture: 'digits-cnn', examples: train.count, epochs, learningRate, seed, backend: options.backend ?? 'cpu', golden: goldenSet.id },
-    codeVersion: codeVersion(),
-  }, exported.files);
+  const version = await publishVersion(
+    client,
+    model,
+    {
+      parent: null,
+      batches: [],
+      metrics,
+      labels: [...train.labels],
+      input: DIGITS_INPUT,
+      output: { temperature },
+      policy: options.policy ?? DEFAULT_POLICY,
+      trainer: {
+        kind: 'bootstrap',
+        baseData: 'mnist:train',
+        architecture: 'digits-cnn',
+        examples: train.count,
+        epochs,
+        learningRate,
+        seed,
+        backend: options.backend ?? 'cpu',
+        golden: goldenSet.id,
+      },
+      codeVersion: codeVersion(),
+    },
+    exported.files,
+  );
   await makeStable(client, model, version, `trainer: bootstrap of "${model}" from MNIST`);
   r.step(`published ${version} and made it stable`);
   return { status: 'published', version, metrics, golden: { id: goldenSet.id, examples: golden.count } };

@@ -23,7 +23,14 @@ import { importOnnx } from '../import/onnx-import.js';
 import { withSoftmaxHead } from '../model/softmax-head.js';
 import { evaluateStable, formatGate, runGate, type GateData, type GateOptions, type GateReport } from './gate.js';
 import { onnxNames, stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
-import { codeVersion, DEFAULT_AUTO_POLICY, DEFAULT_CANARY_PERCENT, publishVersion, startCanary, type CanaryOptions } from './publish.js';
+import {
+  codeVersion,
+  DEFAULT_AUTO_POLICY,
+  DEFAULT_CANARY_PERCENT,
+  publishVersion,
+  startCanary,
+  type CanaryOptions,
+} from './publish.js';
 import { silent, type Reporter } from './reporter.js';
 import { pendingWork } from './retrain.js';
 
@@ -42,10 +49,22 @@ interface ExternalData {
   gate: GateData;
 }
 
-async function externalData(client: CollectorClient, model: string, batches: Batch[], stable: StableModel, allBatches: Batch[], versions: Parameters<typeof trainedBatches>[1]): Promise<ExternalData> {
+async function externalData(
+  client: CollectorClient,
+  model: string,
+  batches: Batch[],
+  stable: StableModel,
+  allBatches: Batch[],
+  versions: Parameters<typeof trainedBatches>[1],
+): Promise<ExternalData> {
   const { labels, input } = stable.version.meta;
-  if (batches.length === 0) throw new TrainerError('ELT_EMPTY_BATCH', [model, 'no batch waits that no version has trained on']);
-  const fresh = decodeExamples((await Promise.all(batches.map((b) => client.batchExamples(b.id)))).flat(), labels, input).bySplit;
+  if (batches.length === 0)
+    throw new TrainerError('ELT_EMPTY_BATCH', [model, 'no batch waits that no version has trained on']);
+  const fresh = decodeExamples(
+    (await Promise.all(batches.map((b) => client.batchExamples(b.id)))).flat(),
+    labels,
+    input,
+  ).bySplit;
   const goldenWire = await client.golden(model);
   if (!goldenWire) throw new TrainerError('ELT_NO_GOLDEN_SET', [model, model]);
   const golden = decodeExamples(goldenWire, labels, input).bySplit.golden;
@@ -53,9 +72,14 @@ async function externalData(client: CollectorClient, model: string, batches: Bat
   if (stable.config.baseData === 'mnist:train') base = loadMnist('train');
   else {
     const uploaded = await client.baseData(model);
-    base = decodeExamples(uploaded?.examples.map((e) => ({ ...e, split: 'train' as const })) ?? [], labels, input).bySplit.train;
+    base = decodeExamples(uploaded?.examples.map((e) => ({ ...e, split: 'train' as const })) ?? [], labels, input)
+      .bySplit.train;
   }
-  const earlier = await Promise.all(trainedBatches(allBatches, versions).map(async (b) => decodeExamples(await client.batchExamples(b.id), labels, input).bySplit.train));
+  const earlier = await Promise.all(
+    trainedBatches(allBatches, versions).map(
+      async (b) => decodeExamples(await client.batchExamples(b.id), labels, input).bySplit.train,
+    ),
+  );
   // Earlier corrections first: the pulled replay is a prefix, and they are few beside a base data set.
   const pool = [...earlier, base].filter((s) => s.count > 0);
   const replayAll = pool.length ? concat(...pool) : pick(fresh.train, []);
@@ -67,7 +91,14 @@ async function externalData(client: CollectorClient, model: string, batches: Bat
     replay: pick(replayHeld, [...Array(Math.min(600, replayHeld.count)).keys()]),
     labelCounts: labelCounts(concat(fresh.train, fresh.val)),
   };
-  return { stable, batches, train, replay: pick(replay, [...Array(Math.min(PULL_REPLAY_MAX, replay.count)).keys()]), golden, gate };
+  return {
+    stable,
+    batches,
+    train,
+    replay: pick(replay, [...Array(Math.min(PULL_REPLAY_MAX, replay.count)).keys()]),
+    golden,
+    gate,
+  };
 }
 
 export interface PullResult {
@@ -85,7 +116,10 @@ export interface PullResult {
  * version, batch ids, input spec, output kind and ONNX names). Inputs are the model's inputs (normalised as the
  * runtime does), in its layout; labels index `labels.txt`.
  */
-export async function pullWork(client: CollectorClient, options: { model: string; outDir: string; reporter?: Reporter }): Promise<PullResult> {
+export async function pullWork(
+  client: CollectorClient,
+  options: { model: string; outDir: string; reporter?: Reporter },
+): Promise<PullResult> {
   const r = options.reporter ?? silent;
   const { model, outDir } = options;
   const work = await pendingWork(client, model);
@@ -97,16 +131,35 @@ export async function pullWork(client: CollectorClient, options: { model: string
     files.push(join(outDir, name));
   };
   const { labels, input, output } = work.stable.version.meta;
-  for (const [name, set] of [['train', data.train], ['replay', data.replay], ['golden', data.golden]] as const) {
+  for (const [name, set] of [
+    ['train', data.train],
+    ['replay', data.replay],
+    ['golden', data.golden],
+  ] as const) {
     write(`${name}_x.npy`, encodeNpy(set.x, [set.count, ...set.shape]));
     write(`${name}_y.npy`, encodeNpy(int64s(set.y), [set.count]));
   }
   write('labels.txt', labels.join('\n') + '\n');
   const names = onnxNames(work.stable.config) ?? { input: 'input', output: 'output' };
   const batches = data.batches.map((b) => b.id);
-  write('pull.json', JSON.stringify({ model, stable: work.stable.version.version, batches, labels, input, output: output ?? {}, onnx: names }, null, 2) + '\n');
-  r.step(`wrote ${data.train.count} new, ${data.replay.count} replayed and ${data.golden.count} golden examples to ${outDir}`);
-  return { model, stable: work.stable.version.version, batches, files, counts: { train: data.train.count, replay: data.replay.count, golden: data.golden.count } };
+  write(
+    'pull.json',
+    JSON.stringify(
+      { model, stable: work.stable.version.version, batches, labels, input, output: output ?? {}, onnx: names },
+      null,
+      2,
+    ) + '\n',
+  );
+  r.step(
+    `wrote ${data.train.count} new, ${data.replay.count} replayed and ${data.golden.count} golden examples to ${outDir}`,
+  );
+  return {
+    model,
+    stable: work.stable.version.version,
+    batches,
+    files,
+    counts: { train: data.train.count, replay: data.replay.count, golden: data.golden.count },
+  };
 }
 
 export interface PublishCandidateOptions {
@@ -121,42 +174,75 @@ export interface PublishCandidateOptions {
 
 export type PublishCandidateResult =
   | { status: 'rejected'; parent: string; batches: string[]; gate: GateReport }
-  | { status: 'published'; version: string; parent: string; batches: string[]; gate: GateReport; rollout: Rollout | null; parity: number };
+  | {
+      status: 'published';
+      version: string;
+      parent: string;
+      batches: string[];
+      gate: GateReport;
+      rollout: Rollout | null;
+      parity: number;
+    };
 
 /**
  * Validates an externally trained ONNX candidate (onnxruntime-web runs it; its input, output and names must be
  * stable's), gates it against stable exactly as a cycle's candidate is gated, and publishes it with lineage and a
  * canary — or publishes nothing.
  */
-export async function publishCandidate(client: CollectorClient, options: PublishCandidateOptions): Promise<PublishCandidateResult> {
+export async function publishCandidate(
+  client: CollectorClient,
+  options: PublishCandidateOptions,
+): Promise<PublishCandidateResult> {
   const r = options.reporter ?? silent;
   const { model } = options;
   const stable = await stableModel(client, model);
   const [versions, all] = await Promise.all([client.versions(model), client.batches(model)]);
   const untrained = untrainedBatches(all, versions);
-  const batches = options.batches ? options.batches.map((id) => all.find((b) => b.id === id) ?? missingBatch(model, id)) : untrained;
+  const batches = options.batches
+    ? options.batches.map((id) => all.find((b) => b.id === id) ?? missingBatch(model, id))
+    : untrained;
   const { labels, input } = stable.version.meta;
   const imported = importOnnx(options.onnx);
   const names = onnxNames(stable.config) ?? { input: 'input', output: 'output' };
   const mismatch = [
     imported.names.input !== names.input && `its input is "${imported.names.input}", the app feeds "${names.input}"`,
-    imported.names.output !== names.output && `its output is "${imported.names.output}", the app reads "${names.output}"`,
-    imported.inputShape.join('x') !== modelInputShape(input).join('x') && `its input is [batch, ${imported.inputShape.join(', ')}], stable's [batch, ${modelInputShape(input).join(', ')}]`,
-    imported.model.outputs[0]!.shape[1] !== labels.length && `its output has ${imported.model.outputs[0]!.shape[1]} classes for ${labels.length} labels`,
-    imported.output !== (stable.version.meta.output?.kind ?? 'probabilities') && `it outputs ${imported.output}, stable ${stable.version.meta.output?.kind ?? 'probabilities'}`,
+    imported.names.output !== names.output &&
+      `its output is "${imported.names.output}", the app reads "${names.output}"`,
+    imported.inputShape.join('x') !== modelInputShape(input).join('x') &&
+      `its input is [batch, ${imported.inputShape.join(', ')}], stable's [batch, ${modelInputShape(input).join(', ')}]`,
+    imported.model.outputs[0]!.shape[1] !== labels.length &&
+      `its output has ${imported.model.outputs[0]!.shape[1]} classes for ${labels.length} labels`,
+    imported.output !== (stable.version.meta.output?.kind ?? 'probabilities') &&
+      `it outputs ${imported.output}, stable ${stable.version.meta.output?.kind ?? 'probabilities'}`,
   ].filter((m): m is string => typeof m === 'string');
-  if (mismatch.length) throw new TrainerError('ELT_BAD_MODEL', [`the candidate does not keep the app's contract: ${mismatch.join('; ')}`]);
-  const data = await externalData(client, model, batches, stable, all.filter((b) => !batches.includes(b)), versions);
+  if (mismatch.length)
+    throw new TrainerError('ELT_BAD_MODEL', [`the candidate does not keep the app's contract: ${mismatch.join('; ')}`]);
+  const data = await externalData(
+    client,
+    model,
+    batches,
+    stable,
+    all.filter((b) => !batches.includes(b)),
+    versions,
+  );
   let parity: number;
   try {
-    parity = (await checkParity(imported.model, options.onnx, { names, inputs: data.golden.x, count: Math.min(200, data.golden.count) })).maxAbsDiff;
+    parity = (
+      await checkParity(imported.model, options.onnx, {
+        names,
+        inputs: data.golden.x,
+        count: Math.min(200, data.golden.count),
+      })
+    ).maxAbsDiff;
   } catch (e) {
     if (!isTrainerError(e, 'ELT_PARITY_FAILED')) throw e;
     throw new TrainerError('ELT_IMPORT_PARITY_FAILED', [e.message.replace(/^[^:]*: /, '')], { cause: e });
   }
   const candidate: tf.LayersModel = imported.output === 'logits' ? withSoftmaxHead(imported.model) : imported.model;
   const stableNet = await stable.load();
-  r.step(`gating the candidate on ${data.gate.golden.count} golden, ${data.gate.fresh.count} held-out new and ${data.gate.replay.count} held-out replayed examples`);
+  r.step(
+    `gating the candidate on ${data.gate.golden.count} golden, ${data.gate.fresh.count} held-out new and ${data.gate.replay.count} held-out replayed examples`,
+  );
   const gate = await runGate(await evaluateStable(stableNet, data.gate), candidate, data.gate, options.gate);
   stableNet.dispose();
   r.step(formatGate(gate.report));
@@ -170,27 +256,54 @@ export async function publishCandidate(client: CollectorClient, options: Publish
   const metrics: Record<string, number> = {
     'golden.accuracy': gate.candidate.golden.accuracy,
     'stable.golden.accuracy': gate.stable.golden.accuracy,
-    ...(gate.candidate.fresh ? { 'new.accuracy': gate.candidate.fresh.accuracy, 'stable.new.accuracy': gate.stable.fresh!.accuracy } : {}),
-    ...(gate.candidate.replay ? { 'replay.accuracy': gate.candidate.replay.accuracy, 'stable.replay.accuracy': gate.stable.replay!.accuracy } : {}),
+    ...(gate.candidate.fresh
+      ? { 'new.accuracy': gate.candidate.fresh.accuracy, 'stable.new.accuracy': gate.stable.fresh!.accuracy }
+      : {}),
+    ...(gate.candidate.replay
+      ? { 'replay.accuracy': gate.candidate.replay.accuracy, 'stable.replay.accuracy': gate.stable.replay!.accuracy }
+      : {}),
     'import.parity.maxAbsDiff': parity,
   };
   const { temperature: _stale, ...output } = stable.version.meta.output ?? {};
-  const version = await publishVersion(client, model, {
+  const version = await publishVersion(
+    client,
+    model,
+    {
+      parent: stable.version.version,
+      batches: batchIds,
+      metrics,
+      labels,
+      input,
+      ...(Object.keys(output).length ? { output } : {}),
+      ...(stable.version.meta.policy ? { policy: stable.version.meta.policy } : {}),
+      gate: gate.report,
+      trainer: { ...stable.config, kind: 'external', source: 'onnx', onnx: { ...names, opset: imported.opset } },
+      codeVersion: codeVersion(),
+    },
+    [{ name: 'model.onnx', format: 'onnx', bytes: options.onnx }, ...layers],
+  );
+  const canary =
+    options.canary === undefined ? { percent: DEFAULT_CANARY_PERCENT, auto: DEFAULT_AUTO_POLICY } : options.canary;
+  const rollout = canary
+    ? await startCanary(
+        client,
+        model,
+        stable.version.version,
+        version,
+        canary,
+        `trainer: external candidate ${version} passed the gate against ${stable.version.version}`,
+      )
+    : null;
+  r.step(`published ${version} (parent ${stable.version.version})${canary ? ` as a ${canary.percent} % canary` : ''}`);
+  return {
+    status: 'published',
+    version,
     parent: stable.version.version,
     batches: batchIds,
-    metrics,
-    labels,
-    input,
-    ...(Object.keys(output).length ? { output } : {}),
-    ...(stable.version.meta.policy ? { policy: stable.version.meta.policy } : {}),
     gate: gate.report,
-    trainer: { ...stable.config, kind: 'external', source: 'onnx', onnx: { ...names, opset: imported.opset } },
-    codeVersion: codeVersion(),
-  }, [{ name: 'model.onnx', format: 'onnx', bytes: options.onnx }, ...layers]);
-  const canary = options.canary === undefined ? { percent: DEFAULT_CANARY_PERCENT, auto: DEFAULT_AUTO_POLICY } : options.canary;
-  const rollout = canary ? await startCanary(client, model, stable.version.version, version, canary, `trainer: external candidate ${version} passed the gate against ${stable.version.version}`) : null;
-  r.step(`published ${version} (parent ${stable.version.version})${canary ? ` as a ${canary.percent} % canary` : ''}`);
-  return { status: 'published', version, parent: stable.version.version, batches: batchIds, gate: gate.report, rollout, parity };
+    rollout,
+    parity,
+  };
 }
 
 function missingBatch(model: string, id: string): never {

@@ -40,7 +40,14 @@ export interface GateOptions {
   earlierTolerance?: number;
 }
 
-export const GATE_DEFAULTS: Required<GateOptions> = { goldenTolerance: 0.005, recallTolerance: 0.05, minGain: 0.05, gainZ: 1.28, replayTolerance: 0.01, earlierTolerance: 0.05 };
+export const GATE_DEFAULTS: Required<GateOptions> = {
+  goldenTolerance: 0.005,
+  recallTolerance: 0.05,
+  minGain: 0.05,
+  gainZ: 1.28,
+  replayTolerance: 0.01,
+  earlierTolerance: 0.05,
+};
 
 export interface GateReport {
   pass: boolean;
@@ -91,9 +98,18 @@ const EPS = 1e-9;
 const pts = (v: number) => `${(v * 100).toFixed(1)}`;
 
 /** Stable's evaluations, computed once per cycle and shared by every candidate the gate sees. */
-export async function evaluateStable(stable: tf.LayersModel, data: GateData): Promise<GateResult['stable'] & { gainPredicted: Int32Array }> {
+export async function evaluateStable(
+  stable: tf.LayersModel,
+  data: GateData,
+): Promise<GateResult['stable'] & { gainPredicted: Int32Array }> {
   const gainPredicted = await predictLabels(stable, gainSet(data));
-  return { golden: await evaluateModel(stable, data.golden), fresh: await evalOrNull(stable, data.fresh), replay: await evalOrNull(stable, data.replay), earlier: await evalOrNull(stable, data.earlier), gainPredicted };
+  return {
+    golden: await evaluateModel(stable, data.golden),
+    fresh: await evalOrNull(stable, data.fresh),
+    replay: await evalOrNull(stable, data.replay),
+    earlier: await evalOrNull(stable, data.earlier),
+    gainPredicted,
+  };
 }
 
 /**
@@ -111,12 +127,22 @@ async function evalOrNull(model: tf.LayersModel, set: ExampleSet | undefined): P
 }
 
 /** Evaluates the candidate (and stable, unless given) on the gate's data and applies every check. */
-export async function runGate(stable: tf.LayersModel | Awaited<ReturnType<typeof evaluateStable>>, candidate: tf.LayersModel, data: GateData, options: GateOptions = {}): Promise<GateResult> {
+export async function runGate(
+  stable: tf.LayersModel | Awaited<ReturnType<typeof evaluateStable>>,
+  candidate: tf.LayersModel,
+  data: GateData,
+  options: GateOptions = {},
+): Promise<GateResult> {
   const o = { ...GATE_DEFAULTS, ...options };
   const s = 'predict' in stable ? await evaluateStable(stable, data) : stable;
   const pool = gainSet(data);
   const candidatePredicted = await predictLabels(candidate, pool);
-  const c = { golden: await evaluateModel(candidate, data.golden), fresh: await evalOrNull(candidate, data.fresh), replay: await evalOrNull(candidate, data.replay), earlier: await evalOrNull(candidate, data.earlier) };
+  const c = {
+    golden: await evaluateModel(candidate, data.golden),
+    fresh: await evalOrNull(candidate, data.fresh),
+    replay: await evalOrNull(candidate, data.replay),
+    earlier: await evalOrNull(candidate, data.earlier),
+  };
   const metrics: GateMetric[] = [];
   const advice: string[] = [];
   const notes: string[] = [];
@@ -127,8 +153,16 @@ export async function runGate(stable: tf.LayersModel | Awaited<ReturnType<typeof
   };
 
   const baseline = data.goldenBaseline ?? s.golden.accuracy;
-  if (!check('golden.accuracy', s.golden.accuracy, c.golden.accuracy, Math.max(s.golden.accuracy, baseline) - o.goldenTolerance)) {
-    const help = 'the candidate forgot old skills; more replay, or more new labels so that less interpolation is needed';
+  if (
+    !check(
+      'golden.accuracy',
+      s.golden.accuracy,
+      c.golden.accuracy,
+      Math.max(s.golden.accuracy, baseline) - o.goldenTolerance,
+    )
+  ) {
+    const help =
+      'the candidate forgot old skills; more replay, or more new labels so that less interpolation is needed';
     advice.push(
       baseline > s.golden.accuracy
         ? `golden accuracy is ${pts(baseline - c.golden.accuracy)} points below the lineage's golden baseline (${pts(baseline)} %, its first version on this golden set; tolerance ${pts(o.goldenTolerance)}): losses add up over cycles; ${help}`
@@ -141,7 +175,9 @@ export async function runGate(stable: tf.LayersModel | Awaited<ReturnType<typeof
     if (rs == null || rc == null) continue; // no golden example of this class
     if (!check(`golden.recall.${label}`, rs, rc, rs - o.recallTolerance)) {
       const n = data.labelCounts?.[label] ?? 0;
-      advice.push(`class ${label}: golden recall ${pts(rs)} % → ${pts(rc)} % (−${pts(rs - rc)} points, tolerance ${pts(o.recallTolerance)}); the new batches hold ${n} label${n === 1 ? '' : 's'} of class ${label}${n < 20 ? `; label more of it in the review queue` : ''}`);
+      advice.push(
+        `class ${label}: golden recall ${pts(rs)} % → ${pts(rc)} % (−${pts(rs - rc)} points, tolerance ${pts(o.recallTolerance)}); the new batches hold ${n} label${n === 1 ? '' : 's'} of class ${label}${n < 20 ? `; label more of it in the review queue` : ''}`,
+      );
     }
   }
 
@@ -167,7 +203,12 @@ export async function runGate(stable: tf.LayersModel | Awaited<ReturnType<typeof
     // counted from whichever is higher, and must beat both by more than chance.
     // The most common label's share, from every new label (the held-out part alone is too small to estimate it).
     const counts = Object.values(data.labelCounts ?? labelCounts(data.fresh));
-    const majority = Math.max(...counts) / Math.max(1, counts.reduce((a, b) => a + b, 0));
+    const majority =
+      Math.max(...counts) /
+      Math.max(
+        1,
+        counts.reduce((a, b) => a + b, 0),
+      );
     // No gain asked for (minGain ≤ 0): the candidate need only match stable, as the gate of the fixed recipe did.
     const asked = o.minGain > 0;
     const reference = asked ? Math.max(stableAcc, majority) : stableAcc;
@@ -175,37 +216,52 @@ export async function runGate(stable: tf.LayersModel | Awaited<ReturnType<typeof
     // most common label the margin alone stands, since the held-out part is often too small for a second test.
     const significant = !asked || o.gainZ <= 0 || zStable >= o.gainZ;
     const gain = candidateAcc - reference;
-    const what = earlierN > 0 ? `held-out corrections no version trained on (${data.fresh.count} new, ${earlierN} earlier)` : `held-out new examples (${n})`;
+    const what =
+      earlierN > 0
+        ? `held-out corrections no version trained on (${data.fresh.count} new, ${earlierN} earlier)`
+        : `held-out new examples (${n})`;
     if (!check('new.accuracy', stableAcc, candidateAcc, reference + o.minGain, significant)) {
       const against = reference > stableAcc ? `the labels' most common class (${pts(majority)} % of them)` : 'stable';
       const why =
         gain + EPS < o.minGain
           ? `beats ${against} by ${pts(gain)} points, needs ${pts(o.minGain)}`
           : `its gain could be chance: ${wins} won and ${losses} lost against stable (z ${zStable.toFixed(2)}, needs ${o.gainZ})`;
-      advice.push(`${what}: the candidate ${why}; ${n < 30 ? 'too few held-out examples to tell: wait for more corrections' : 'the new labels may be inconsistent (check the review queue), or the drift needs more of them'}`);
+      advice.push(
+        `${what}: the candidate ${why}; ${n < 30 ? 'too few held-out examples to tell: wait for more corrections' : 'the new labels may be inconsistent (check the review queue), or the drift needs more of them'}`,
+      );
     }
     notes.push(
       `stable scores ${pts(s.fresh.accuracy)} % on the ${data.fresh.count} held-out new examples: corrections are the inputs stable got wrong, so about 0 % is expected there` +
-        (earlierN > 0 ? `; the gain is measured on them and on ${earlierN} held-out earlier corrections no version trained on (stable ${pts(stableAcc)} % on all ${n})` : '') +
+        (earlierN > 0
+          ? `; the gain is measured on them and on ${earlierN} held-out earlier corrections no version trained on (stable ${pts(stableAcc)} % on all ${n})`
+          : '') +
         `; it is counted from the higher of stable's score and the most common label's share (${pts(majority)} %): ${wins} won, ${losses} lost against stable`,
     );
   } else if (o.minGain > 0) {
     // No held-out new example: nothing shows a gain, so none is assumed.
     check('new.accuracy', 0, 0, o.minGain);
-    advice.push('no held-out new example to measure a gain on: wait for more corrections (the batches are retried with them)');
+    advice.push(
+      'no held-out new example to measure a gain on: wait for more corrections (the batches are retried with them)',
+    );
   }
 
   if (s.replay && c.replay) {
     if (!check('replay.accuracy', s.replay.accuracy, c.replay.accuracy, s.replay.accuracy - o.replayTolerance)) {
-      advice.push(`held-out replay accuracy fell ${pts(s.replay.accuracy - c.replay.accuracy)} points (tolerance ${pts(o.replayTolerance)}) on ${data.replay.count} old examples: the candidate forgot; more replay helps`);
+      advice.push(
+        `held-out replay accuracy fell ${pts(s.replay.accuracy - c.replay.accuracy)} points (tolerance ${pts(o.replayTolerance)}) on ${data.replay.count} old examples: the candidate forgot; more replay helps`,
+      );
     }
   }
   if (s.earlier && c.earlier) {
     if (!check('earlier.accuracy', s.earlier.accuracy, c.earlier.accuracy, s.earlier.accuracy - o.earlierTolerance)) {
-      advice.push(`held-out earlier corrections: accuracy fell ${pts(s.earlier.accuracy - c.earlier.accuracy)} points (tolerance ${pts(o.earlierTolerance)}) on ${data.earlier!.count} examples: the candidate lost part of what earlier cycles learned`);
+      advice.push(
+        `held-out earlier corrections: accuracy fell ${pts(s.earlier.accuracy - c.earlier.accuracy)} points (tolerance ${pts(o.earlierTolerance)}) on ${data.earlier!.count} examples: the candidate lost part of what earlier cycles learned`,
+      );
     }
   }
-  const thin = Object.entries(data.labelCounts ?? {}).filter(([, n]) => n > 0 && n < 5).map(([l, n]) => `${l} (${n})`);
+  const thin = Object.entries(data.labelCounts ?? {})
+    .filter(([, n]) => n > 0 && n < 5)
+    .map(([l, n]) => `${l} (${n})`);
   if (thin.length) notes.push(`classes with fewer than 5 new labels: ${thin.join(', ')}`);
   const pass = metrics.every((m) => m.pass);
   const report: GateReport = { pass, metrics, notes };
@@ -216,15 +272,29 @@ export async function runGate(stable: tf.LayersModel | Awaited<ReturnType<typeof
 /** The gate report as aligned text lines (metric, stable, candidate, threshold, pass/FAIL), then notes and advice. */
 export function formatGate(report: GateReport): string {
   const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(2)} %`);
-  const rows = report.metrics.map((m) => [m.name, pct(m.stable), pct(m.candidate), `≥ ${pct(m.threshold)}`, m.pass ? 'pass' : 'FAIL']);
+  const rows = report.metrics.map((m) => [
+    m.name,
+    pct(m.stable),
+    pct(m.candidate),
+    `≥ ${pct(m.threshold)}`,
+    m.pass ? 'pass' : 'FAIL',
+  ]);
   const head = ['metric', 'stable', 'candidate', 'threshold', ''];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [
     line(head),
     ...rows.map(line),
     `gate: ${report.pass ? 'PASS' : 'FAIL'}`,
-    ...(report.calibration ? [`calibration: temperature ${report.calibration.temperature}; ECE ${pct(report.calibration.ece.before)} → ${pct(report.calibration.ece.after)} on ${report.calibration.measuredOn} held-out examples`] : []),
+    ...(report.calibration
+      ? [
+          `calibration: temperature ${report.calibration.temperature}; ECE ${pct(report.calibration.ece.before)} → ${pct(report.calibration.ece.after)} on ${report.calibration.measuredOn} held-out examples`,
+        ]
+      : []),
     ...(report.notes ?? []).map((n) => `note: ${n}`),
     ...(report.advice ?? []).map((a) => `to pass: ${a}`),
   ].join('\n');

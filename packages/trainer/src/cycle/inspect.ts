@@ -21,7 +21,12 @@ export interface EvaluationReport extends Evaluation {
 }
 
 /** Evaluates a version (default: stable) on `data`, or on the model's golden set when no data is given. */
-export async function evaluateVersion(client: CollectorClient, model: string, version?: string, data?: { name: string; set: ExampleSet }): Promise<EvaluationReport> {
+export async function evaluateVersion(
+  client: CollectorClient,
+  model: string,
+  version?: string,
+  data?: { name: string; set: ExampleSet },
+): Promise<EvaluationReport> {
   const stored = version ? await storedModel(client, model, version) : await stableModel(client, model);
   const { labels, input } = stored.version.meta;
   let set = data?.set;
@@ -34,11 +39,23 @@ export async function evaluateVersion(client: CollectorClient, model: string, ve
   const net = await stored.load();
   const evaluation = await evaluateModel(net, { ...set, labels });
   net.dispose();
-  return { model, version: stored.version.version, data: data?.name ?? 'golden set', labels, at: new Date().toISOString(), ...evaluation };
+  return {
+    model,
+    version: stored.version.version,
+    data: data?.name ?? 'golden set',
+    labels,
+    at: new Date().toISOString(),
+    ...evaluation,
+  };
 }
 
 /** Writes a version's TF.js Layers files, a fresh parity-checked ONNX export and its meta to `outDir`. */
-export async function exportVersion(client: CollectorClient, model: string, version: string | undefined, outDir: string): Promise<{ version: string; files: string[]; parity: number | null }> {
+export async function exportVersion(
+  client: CollectorClient,
+  model: string,
+  version: string | undefined,
+  outDir: string,
+): Promise<{ version: string; files: string[]; parity: number | null }> {
   const stored = version ? await storedModel(client, model, version) : await stableModel(client, model);
   const net = await stored.load();
   const names = onnxNames(stored.config);
@@ -52,7 +69,10 @@ export async function exportVersion(client: CollectorClient, model: string, vers
     files.push(path);
   }
   const metaPath = join(outDir, 'meta.json');
-  writeFileSync(metaPath, JSON.stringify({ model, version: stored.version.version, ...stored.version.meta }, null, 2) + '\n');
+  writeFileSync(
+    metaPath,
+    JSON.stringify({ model, version: stored.version.version, ...stored.version.meta }, null, 2) + '\n',
+  );
   files.push(metaPath);
   return { version: stored.version.version, files, parity: exported.parity?.maxAbsDiff ?? null };
 }

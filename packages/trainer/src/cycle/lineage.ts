@@ -43,7 +43,10 @@ export async function storedModel(client: CollectorClient, model: string, name: 
   const version = await client.version(model, name);
   const layers = version.artifacts.filter((a) => a.format === 'tfjs-layers');
   const json = layers.find((a) => a.name.endsWith('.json'));
-  if (!json) throw new TrainerError('ELT_BAD_MODEL', [`version "${name}" of "${model}" has no TF.js Layers model.json artifact`]);
+  if (!json)
+    throw new TrainerError('ELT_BAD_MODEL', [
+      `version "${name}" of "${model}" has no TF.js Layers model.json artifact`,
+    ]);
   let files: Map<string, Uint8Array> | undefined;
   const fetchAll = async () => {
     files ??= new Map(await Promise.all(layers.map(async (a) => [a.name, await client.artifact(a.sha256)] as const)));
@@ -63,11 +66,17 @@ export async function storedModel(client: CollectorClient, model: string, name: 
 /** The ONNX names an export of a version keeps (undefined: the exporter's "input" and "output"). */
 export function onnxNames(config: TrainerConfig): OnnxNames | undefined {
   const n = config.onnx;
-  return n && typeof n.input === 'string' && typeof n.output === 'string' ? { input: n.input, output: n.output } : undefined;
+  return n && typeof n.input === 'string' && typeof n.output === 'string'
+    ? { input: n.input, output: n.output }
+    : undefined;
 }
 
 /** Batches of `model` no version has trained on yet and not in `exclude`, oldest first. */
-export function untrainedBatches(batches: readonly Batch[], versions: readonly Version[], exclude: ReadonlySet<string> = new Set()): Batch[] {
+export function untrainedBatches(
+  batches: readonly Batch[],
+  versions: readonly Version[],
+  exclude: ReadonlySet<string> = new Set(),
+): Batch[] {
   const used = new Set(versions.flatMap((v) => v.meta.batches));
   return batches.filter((b) => !b.golden && !used.has(b.id) && !exclude.has(b.id));
 }

@@ -8,7 +8,13 @@ import type { CollectorClient } from '../collector/client.js';
 import type { ArtifactFile } from '../export/artifacts.js';
 
 /** The automatic canary policy set with each new canary unless told otherwise. */
-export const DEFAULT_AUTO_POLICY: AutoPolicy = { stepPercent: 10, maxPercent: 50, intervalSec: 300, minSamples: 200, maxCorrectionRateDelta: 0.02 };
+export const DEFAULT_AUTO_POLICY: AutoPolicy = {
+  stepPercent: 10,
+  maxPercent: 50,
+  intervalSec: 300,
+  minSamples: 200,
+  maxCorrectionRateDelta: 0.02,
+};
 export const DEFAULT_CANARY_PERCENT = 10;
 
 export interface CanaryOptions {
@@ -24,17 +30,46 @@ export function codeVersion(): string {
 }
 
 /** Uploads a version and returns its name (the collector numbers it v1, v2… unless meta.version names it). */
-export async function publishVersion(client: CollectorClient, model: string, meta: VersionMeta, files: ArtifactFile[]): Promise<string> {
+export async function publishVersion(
+  client: CollectorClient,
+  model: string,
+  meta: VersionMeta,
+  files: ArtifactFile[],
+): Promise<string> {
   return client.publish(model, meta, files);
 }
 
 /** Makes `version` the stable version with no canary. */
-export async function makeStable(client: CollectorClient, model: string, version: string, reason: string): Promise<Rollout> {
+export async function makeStable(
+  client: CollectorClient,
+  model: string,
+  version: string,
+  reason: string,
+): Promise<Rollout> {
   const current = await client.rollout(model);
-  return client.setRollout(model, { stable: version, canary: null, canaryPercent: 0, auto: current?.auto ?? null, reason });
+  return client.setRollout(model, {
+    stable: version,
+    canary: null,
+    canaryPercent: 0,
+    auto: current?.auto ?? null,
+    reason,
+  });
 }
 
 /** Starts `version` as the canary beside the current stable, with the automatic rollout policy. */
-export async function startCanary(client: CollectorClient, model: string, stable: string, version: string, canary: CanaryOptions, reason: string): Promise<Rollout> {
-  return client.setRollout(model, { stable, canary: version, canaryPercent: canary.percent, auto: canary.auto, reason });
+export async function startCanary(
+  client: CollectorClient,
+  model: string,
+  stable: string,
+  version: string,
+  canary: CanaryOptions,
+  reason: string,
+): Promise<Rollout> {
+  return client.setRollout(model, {
+    stable,
+    canary: version,
+    canaryPercent: canary.percent,
+    auto: canary.auto,
+    reason,
+  });
 }

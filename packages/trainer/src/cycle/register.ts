@@ -47,25 +47,39 @@ export interface RegisterResult {
 export async function registerModel(client: CollectorClient, options: RegisterOptions): Promise<RegisterResult> {
   const r = options.reporter ?? silent;
   const { model } = options;
-  if ((await client.versions(model)).length > 0) throw new TrainerError('ELT_BAD_ARGUMENT', [`model "${model}" already has versions: register starts a new model name`]);
+  if ((await client.versions(model)).length > 0)
+    throw new TrainerError('ELT_BAD_ARGUMENT', [
+      `model "${model}" already has versions: register starts a new model name`,
+    ]);
   const net = await loadLayers({ modelJson: options.modelJson, files: options.files });
   const inShape = net.inputs[0]!.shape.slice(1);
   const outShape = net.outputs[0]!.shape;
   if (inShape.join('x') !== options.input.shape.join('x')) {
-    throw new TrainerError('ELT_BAD_MODEL', [`its input is [batch, ${inShape.join(', ')}] but the input spec says [${options.input.shape.join(', ')}]`]);
+    throw new TrainerError('ELT_BAD_MODEL', [
+      `its input is [batch, ${inShape.join(', ')}] but the input spec says [${options.input.shape.join(', ')}]`,
+    ]);
   }
   if (outShape.length !== 2 || outShape[1] !== options.labels.length) {
-    throw new TrainerError('ELT_BAD_MODEL', [`its output is [${outShape.map((d) => d ?? 'batch').join(', ')}] but there are ${options.labels.length} labels`]);
+    throw new TrainerError('ELT_BAD_MODEL', [
+      `its output is [${outShape.map((d) => d ?? 'batch').join(', ')}] but there are ${options.labels.length} labels`,
+    ]);
   }
   const metrics: Record<string, number> = {};
   let goldenX: Float32Array | undefined;
   if (options.golden?.length) {
-    const golden = decodeExamples(options.golden.map((e) => ({ ...e, split: 'golden' as const })), options.labels, options.input).bySplit.golden;
+    const golden = decodeExamples(
+      options.golden.map((e) => ({ ...e, split: 'golden' as const })),
+      options.labels,
+      options.input,
+    ).bySplit.golden;
     metrics['golden.accuracy'] = (await evaluateModel(net, golden)).accuracy;
     goldenX = golden.x;
     if (!(await client.golden(model))) {
       r.step(`uploading the golden set (${options.golden.length} examples)`);
-      await client.putGolden(model, options.golden.map((e) => ({ ...e, split: 'golden' as const })));
+      await client.putGolden(
+        model,
+        options.golden.map((e) => ({ ...e, split: 'golden' as const })),
+      );
     }
   }
   let onnxSkipped: string | undefined;
@@ -80,16 +94,21 @@ export async function registerModel(client: CollectorClient, options: RegisterOp
   if (exported.parity) metrics['parity.maxAbsDiff'] = exported.parity.maxAbsDiff;
   net.dispose();
   const trainableTail = options.trainableTail ?? 1;
-  const version = await publishVersion(client, model, {
-    parent: null,
-    batches: [],
-    metrics,
-    labels: options.labels,
-    input: options.input,
-    policy: options.policy ?? DEFAULT_POLICY,
-    trainer: { kind: 'register', baseData: null, trainableTail, ...(onnxSkipped ? { onnxSkipped } : {}) },
-    codeVersion: codeVersion(),
-  }, exported.files);
+  const version = await publishVersion(
+    client,
+    model,
+    {
+      parent: null,
+      batches: [],
+      metrics,
+      labels: options.labels,
+      input: options.input,
+      policy: options.policy ?? DEFAULT_POLICY,
+      trainer: { kind: 'register', baseData: null, trainableTail, ...(onnxSkipped ? { onnxSkipped } : {}) },
+      codeVersion: codeVersion(),
+    },
+    exported.files,
+  );
   await makeStable(client, model, version, `trainer: registered a user model as "${model}"`);
   r.step(`registered ${version} of "${model}" (retraining fine-tunes the last ${trainableTail} weighted layer(s))`);
   return { version, onnx: onnxSkipped === undefined, ...(onnxSkipped ? { onnxSkipped } : {}), metrics };
@@ -119,39 +138,69 @@ export interface RegisterOnnxResult extends RegisterResult {
 }
 
 /** Imports an ONNX model, checks it against onnxruntime-web, uploads the golden set, publishes v1 and makes it stable. */
-export async function registerOnnxModel(client: CollectorClient, options: RegisterOnnxOptions): Promise<RegisterOnnxResult> {
+export async function registerOnnxModel(
+  client: CollectorClient,
+  options: RegisterOnnxOptions,
+): Promise<RegisterOnnxResult> {
   const r = options.reporter ?? silent;
   const { model } = options;
-  if ((await client.versions(model)).length > 0) throw new TrainerError('ELT_BAD_ARGUMENT', [`model "${model}" already has versions: register starts a new model name`]);
+  if ((await client.versions(model)).length > 0)
+    throw new TrainerError('ELT_BAD_ARGUMENT', [
+      `model "${model}" already has versions: register starts a new model name`,
+    ]);
   const imported = importOnnx(options.onnx);
   const { model: net, names, opset } = imported;
   const output = options.output ?? imported.output;
-  r.step(`imported ONNX opset ${opset}${imported.producer ? ` from ${imported.producer}` : ''}: input "${names.input}" [batch, ${imported.inputShape.join(', ')}], output "${names.output}" (${output}), ${net.layers.length - 1} TF.js layers`);
+  r.step(
+    `imported ONNX opset ${opset}${imported.producer ? ` from ${imported.producer}` : ''}: input "${names.input}" [batch, ${imported.inputShape.join(', ')}], output "${names.output}" (${output}), ${net.layers.length - 1} TF.js layers`,
+  );
   const outShape = net.outputs[0]!.shape;
   if (outShape[1] !== options.labels.length) {
-    throw new TrainerError('ELT_BAD_MODEL', [`its output is [batch, ${outShape[1]}] but there are ${options.labels.length} labels`]);
+    throw new TrainerError('ELT_BAD_MODEL', [
+      `its output is [batch, ${outShape[1]}] but there are ${options.labels.length} labels`,
+    ]);
   }
   // input.shape is one example as the app passes it, channels last (the runtime moves the channels first for an
   // NCHW model, and examples come back that way); the ONNX input of an image model is [C, H, W].
   const layout = options.input.layout ?? (imported.inputShape.length === 3 ? 'nchw' : 'nhwc');
   const s = imported.inputShape;
-  const input: InputSpec = { ...options.input, layout, shape: layout === 'nchw' && s.length >= 2 ? [...s.slice(1), s[0]!] : [...s] };
+  const input: InputSpec = {
+    ...options.input,
+    layout,
+    shape: layout === 'nchw' && s.length >= 2 ? [...s.slice(1), s[0]!] : [...s],
+  };
   const metrics: Record<string, number> = {};
-  const golden = options.golden?.length ? decodeExamples(options.golden.map((e) => ({ ...e, split: 'golden' as const })), options.labels, input).bySplit.golden : undefined;
+  const golden = options.golden?.length
+    ? decodeExamples(
+        options.golden.map((e) => ({ ...e, split: 'golden' as const })),
+        options.labels,
+        input,
+      ).bySplit.golden
+    : undefined;
   let parity: number;
   try {
-    parity = (await checkParity(net, options.onnx, { names, ...(golden?.count ? { inputs: golden.x, count: Math.min(golden.count, 200) } : {}) })).maxAbsDiff;
+    parity = (
+      await checkParity(net, options.onnx, {
+        names,
+        ...(golden?.count ? { inputs: golden.x, count: Math.min(golden.count, 200) } : {}),
+      })
+    ).maxAbsDiff;
   } catch (e) {
     if (!isTrainerError(e, 'ELT_PARITY_FAILED')) throw e;
     throw new TrainerError('ELT_IMPORT_PARITY_FAILED', [e.message.replace(/^[^:]*: /, '')], { cause: e });
   }
   metrics['import.parity.maxAbsDiff'] = parity;
-  r.step(`parity with onnxruntime-web on ${golden?.count ? `${Math.min(golden.count, 200)} golden inputs` : '100 noise inputs'}: max abs diff ${parity.toExponential(2)}`);
+  r.step(
+    `parity with onnxruntime-web on ${golden?.count ? `${Math.min(golden.count, 200)} golden inputs` : '100 noise inputs'}: max abs diff ${parity.toExponential(2)}`,
+  );
   if (golden?.count) {
     metrics['golden.accuracy'] = (await evaluateModel(net, golden)).accuracy;
     if (!(await client.golden(model))) {
       r.step(`uploading the golden set (${options.golden!.length} examples)`);
-      await client.putGolden(model, options.golden!.map((e) => ({ ...e, split: 'golden' as const })));
+      await client.putGolden(
+        model,
+        options.golden!.map((e) => ({ ...e, split: 'golden' as const })),
+      );
     }
   }
   // The user's own ONNX bytes are what the app ran before: they are served as they are, beside the TF.js twin.
@@ -159,17 +208,22 @@ export async function registerOnnxModel(client: CollectorClient, options: Regist
   net.dispose();
   const trainableTail = options.trainableTail ?? 1;
   const outputSpec: OutputSpec = { kind: output };
-  const version = await publishVersion(client, model, {
-    parent: null,
-    batches: [],
-    metrics,
-    labels: options.labels,
-    input,
-    output: outputSpec,
-    policy: options.policy ?? DEFAULT_POLICY,
-    trainer: { kind: 'register', source: 'onnx', baseData: null, trainableTail, onnx: { ...names, opset } },
-    codeVersion: codeVersion(),
-  }, [{ name: ONNX_FILE, format: 'onnx', bytes: options.onnx }, ...layers]);
+  const version = await publishVersion(
+    client,
+    model,
+    {
+      parent: null,
+      batches: [],
+      metrics,
+      labels: options.labels,
+      input,
+      output: outputSpec,
+      policy: options.policy ?? DEFAULT_POLICY,
+      trainer: { kind: 'register', source: 'onnx', baseData: null, trainableTail, onnx: { ...names, opset } },
+      codeVersion: codeVersion(),
+    },
+    [{ name: ONNX_FILE, format: 'onnx', bytes: options.onnx }, ...layers],
+  );
   await makeStable(client, model, version, `trainer: registered a user ONNX model as "${model}"`);
   r.step(`registered ${version} of "${model}" (retraining fine-tunes the last ${trainableTail} weighted layer(s))`);
   return { version, onnx: true, metrics, names, output, opset, parity };

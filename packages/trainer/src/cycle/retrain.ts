@@ -13,10 +13,37 @@ import { decodeExamples } from '../data/wire.js';
 import { TrainerError } from '../errors.js';
 import { exportModel } from '../export/artifacts.js';
 import { applyTemperature, expectedCalibrationError, fitTemperature, predictProbs } from '../train/calibrate.js';
-import { evaluateStable, formatGate, GATE_DEFAULTS, runGate, type CalibrationReport, type GateData, type GateOptions, type GateReport, type GateResult } from './gate.js';
-import { backoff, DEFAULT_CANDIDATES, disposeSearch, mix, ranked, searchCandidates, type Candidate, type CandidateSpec, type SearchResult } from './search.js';
+import {
+  evaluateStable,
+  formatGate,
+  GATE_DEFAULTS,
+  runGate,
+  type CalibrationReport,
+  type GateData,
+  type GateOptions,
+  type GateReport,
+  type GateResult,
+} from './gate.js';
+import {
+  backoff,
+  DEFAULT_CANDIDATES,
+  disposeSearch,
+  mix,
+  ranked,
+  searchCandidates,
+  type Candidate,
+  type CandidateSpec,
+  type SearchResult,
+} from './search.js';
 import { onnxNames, stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
-import { codeVersion, DEFAULT_AUTO_POLICY, DEFAULT_CANARY_PERCENT, publishVersion, startCanary, type CanaryOptions } from './publish.js';
+import {
+  codeVersion,
+  DEFAULT_AUTO_POLICY,
+  DEFAULT_CANARY_PERCENT,
+  publishVersion,
+  startCanary,
+  type CanaryOptions,
+} from './publish.js';
 import { silent, type Reporter } from './reporter.js';
 
 export interface RetrainOptions {
@@ -60,8 +87,24 @@ export interface RetrainOptions {
 
 export type RetrainResult =
   | { status: 'nothing-new'; message: string }
-  | { status: 'rejected'; parent: string; batches: string[]; gate: GateReport; metrics: Record<string, number>; candidates: CandidateRow[] }
-  | { status: 'published'; version: string; parent: string; batches: string[]; gate: GateReport; metrics: Record<string, number>; rollout: Rollout | null; candidates: CandidateRow[] };
+  | {
+      status: 'rejected';
+      parent: string;
+      batches: string[];
+      gate: GateReport;
+      metrics: Record<string, number>;
+      candidates: CandidateRow[];
+    }
+  | {
+      status: 'published';
+      version: string;
+      parent: string;
+      batches: string[];
+      gate: GateReport;
+      metrics: Record<string, number>;
+      rollout: Rollout | null;
+      candidates: CandidateRow[];
+    };
 
 /** What waits to be learned, read without freezing anything. */
 export interface Waiting {
@@ -90,10 +133,25 @@ export interface PendingWork {
 const examplesIn = (batches: readonly Batch[]) => batches.reduce((n, b) => n + b.counts.examples, 0);
 
 /** Asks the collector what a freeze would produce and lists the unused batches; freezes nothing. */
-export async function waitingWork(client: CollectorClient, model: string, exclude: ReadonlySet<string> = new Set()): Promise<Waiting> {
-  const [pending, versions, batches] = await Promise.all([client.pendingLabels(model), client.versions(model), client.batches(model)]);
+export async function waitingWork(
+  client: CollectorClient,
+  model: string,
+  exclude: ReadonlySet<string> = new Set(),
+): Promise<Waiting> {
+  const [pending, versions, batches] = await Promise.all([
+    client.pendingLabels(model),
+    client.versions(model),
+    client.batches(model),
+  ]);
   const unused = untrainedBatches(batches, versions, exclude);
-  return { labels: pending.pending, ties: pending.counts.tiesSentToReview, unused, unusedExamples: examplesIn(unused), versions, batches };
+  return {
+    labels: pending.pending,
+    ties: pending.counts.tiesSentToReview,
+    unused,
+    unusedExamples: examplesIn(unused),
+    versions,
+    batches,
+  };
 }
 
 /**
@@ -112,7 +170,12 @@ export async function sendTiesToReview(client: CollectorClient, model: string, w
  * Freezes a batch only when labeled examples wait for one (`waiting`, else asked now), then lists the batches no
  * version has trained on: the new one and any frozen earlier. With only ties waiting, sends them to review.
  */
-export async function pendingWork(client: CollectorClient, model: string, exclude: ReadonlySet<string> = new Set(), waiting?: Waiting): Promise<PendingWork> {
+export async function pendingWork(
+  client: CollectorClient,
+  model: string,
+  exclude: ReadonlySet<string> = new Set(),
+  waiting?: Waiting,
+): Promise<PendingWork> {
   const stable = await stableModel(client, model);
   waiting ??= await waitingWork(client, model, exclude);
   let { versions, batches } = waiting;
@@ -127,25 +190,46 @@ export async function pendingWork(client: CollectorClient, model: string, exclud
 }
 
 /** Runs one cycle now (if anything is new); see RetrainResult for the outcomes. */
-export async function retrain(client: CollectorClient, options: RetrainOptions, work?: PendingWork): Promise<RetrainResult> {
+export async function retrain(
+  client: CollectorClient,
+  options: RetrainOptions,
+  work?: PendingWork,
+): Promise<RetrainResult> {
   const r = options.reporter ?? silent;
   const { model } = options;
   const started = performance.now();
   const seed = options.seed ?? Date.now() % 2 ** 31;
   const recipe = options.recipe ?? 'search';
   work ??= await pendingWork(client, model, options.exclude);
-  if (work.pending.length === 0) return { status: 'nothing-new', message: `nothing labeled for "${model}" since its last batch, and every batch has been trained on` };
+  if (work.pending.length === 0)
+    return {
+      status: 'nothing-new',
+      message: `nothing labeled for "${model}" since its last batch, and every batch has been trained on`,
+    };
   const { stable } = work;
   const { labels, input } = stable.version.meta;
   if (stable.version.meta.output?.kind === 'sigmoid') {
-    throw new TrainerError('ELT_BAD_MODEL', [`${stable.version.version} of "${model}" is a multi-label (sigmoid) model: it is served, but retraining learns single-label classifiers (probabilities or logits) only`]);
+    throw new TrainerError('ELT_BAD_MODEL', [
+      `${stable.version.version} of "${model}" is a multi-label (sigmoid) model: it is served, but retraining learns single-label classifiers (probabilities or logits) only`,
+    ]);
   }
   const batchIds = work.pending.map((b) => b.id);
   r.step(`stable is ${stable.version.version}; new batches: ${batchIds.join(', ')} (${work.examples} examples)`);
 
-  const fresh = decodeExamples((await Promise.all(batchIds.map((id) => client.batchExamples(id)))).flat(), labels, input);
-  if (fresh.skipped.length) r.step(`skipped ${fresh.skipped.length} examples (${fresh.skipped[0]!.why}${fresh.skipped.length > 1 ? ', …' : ''})`);
-  if (fresh.bySplit.train.count === 0) throw new TrainerError('ELT_EMPTY_BATCH', [model, `the new batches hold no usable training example (${fresh.skipped.length} skipped)`]);
+  const fresh = decodeExamples(
+    (await Promise.all(batchIds.map((id) => client.batchExamples(id)))).flat(),
+    labels,
+    input,
+  );
+  if (fresh.skipped.length)
+    r.step(
+      `skipped ${fresh.skipped.length} examples (${fresh.skipped[0]!.why}${fresh.skipped.length > 1 ? ', …' : ''})`,
+    );
+  if (fresh.bySplit.train.count === 0)
+    throw new TrainerError('ELT_EMPTY_BATCH', [
+      model,
+      `the new batches hold no usable training example (${fresh.skipped.length} skipped)`,
+    ]);
   const goldenWire = await client.golden(model);
   if (!goldenWire) throw new TrainerError('ELT_NO_GOLDEN_SET', [model, model]);
   const golden = decodeExamples(goldenWire, labels, input).bySplit.golden;
@@ -154,15 +238,19 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   // for the gate (the batches' validation split plus a part of their training split, so the gain check has
   // enough examples to tell a gain from chance). The fixed recipe trains on the whole training split.
   const none = pick(fresh.bySplit.train, []);
-  const [gateExtra = none, select = none, fit = fresh.bySplit.train] = recipe === 'search' ? splitByContent(fresh.bySplit.train, [HOLDOUT.gate, HOLDOUT.gate + HOLDOUT.select]) : [];
+  const [gateExtra = none, select = none, fit = fresh.bySplit.train] =
+    recipe === 'search' ? splitByContent(fresh.bySplit.train, [HOLDOUT.gate, HOLDOUT.gate + HOLDOUT.select]) : [];
   const gateFresh = gateExtra.count ? concat(fresh.bySplit.val, gateExtra) : fresh.bySplit.val;
   const { pool, earlier, source: baseData } = await replayData(client, work, recipe === 'search');
-  const held = recipe === 'search' ? replayHoldouts(pool, seed) : { select: pick(pool, []), gate: pick(pool, []), rest: pool };
+  const held =
+    recipe === 'search' ? replayHoldouts(pool, seed) : { select: pick(pool, []), gate: pick(pool, []), rest: pool };
   // Earlier corrections (batches earlier versions trained on), where a base data set serves as the replay: trained on
   // again beside the new ones, so a cycle keeps what earlier cycles learned of a drift, and split by the same content
   // hash, so their held-out parts have never been trained on: choosing sees them with the new held-out examples, and
   // the gate checks that the candidate does not lose them.
-  const [earlierGate = none, earlierSelect = none, earlierFit = none] = earlier.train.count ? splitByContent(earlier.train, [HOLDOUT.gate, HOLDOUT.gate + HOLDOUT.select]) : [];
+  const [earlierGate = none, earlierSelect = none, earlierFit = none] = earlier.train.count
+    ? splitByContent(earlier.train, [HOLDOUT.gate, HOLDOUT.gate + HOLDOUT.select])
+    : [];
   const earlierHeld = earlier.val.count || earlierGate.count ? concat(earlier.val, earlierGate) : none;
   // The golden baseline travels in each version's metrics with a hash of the golden set it was measured on; a new
   // golden set starts a new baseline.
@@ -170,13 +258,30 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   const stableMetrics = stable.version.meta.metrics;
   const goldenBaseline = stableMetrics['golden.hash'] === goldenHash ? stableMetrics['golden.baseline'] : undefined;
   const gateData: GateData = {
-    golden, fresh: gateFresh, replay: held.gate, earlier: earlierHeld, labelCounts: labelCounts(concat(fresh.bySplit.train, fresh.bySplit.val)),
+    golden,
+    fresh: gateFresh,
+    replay: held.gate,
+    earlier: earlierHeld,
+    labelCounts: labelCounts(concat(fresh.bySplit.train, fresh.bySplit.val)),
     ...(goldenBaseline !== undefined ? { goldenBaseline } : {}),
   };
-  const [fitAll, selectAll] = [earlierFit.count ? concat(fit, earlierFit) : fit, earlierSelect.count ? concat(select, earlierSelect) : select];
+  const [fitAll, selectAll] = [
+    earlierFit.count ? concat(fit, earlierFit) : fit,
+    earlierSelect.count ? concat(select, earlierSelect) : select,
+  ];
 
-  const fixed = { learningRate: options.learningRate ?? 3e-4, maxEpochs: options.epochs ?? 5, replayRatio: options.replayRatio ?? 2, trainable: 'all' as const, distill: 0, earlyStopping: false };
-  const candidates = recipe === 'fixed' ? [fixed] : pinned(options.candidates ?? DEFAULT_CANDIDATES, options).slice(0, options.maxCandidates ?? Infinity);
+  const fixed = {
+    learningRate: options.learningRate ?? 3e-4,
+    maxEpochs: options.epochs ?? 5,
+    replayRatio: options.replayRatio ?? 2,
+    trainable: 'all' as const,
+    distill: 0,
+    earlyStopping: false,
+  };
+  const candidates =
+    recipe === 'fixed'
+      ? [fixed]
+      : pinned(options.candidates ?? DEFAULT_CANDIDATES, options).slice(0, options.maxCandidates ?? Infinity);
   const budgetSec = options.budgetSec ?? DEFAULT_BUDGET_SEC;
   // Stable's evaluation on the gate's data, timed: each mix the gate sees costs about as much again, and the
   // search's share of the budget is what remains after a few of those, calibration and export.
@@ -190,23 +295,39 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
       ? `fine-tuning ${stable.version.version} on ${fit.count} new examples + replay ${fixed.replayRatio}:1 (fixed recipe: learning rate ${fixed.learningRate}, ${fixed.maxEpochs} epochs)`
       : `searching ${candidates.length} candidates within ${Math.round(searchBudget)} s of the cycle's ${budgetSec} s: ${fit.count} new + ${earlierFit.count} earlier corrections to train on, ${select.count} + ${earlierSelect.count} earlier + ${held.select.count} replayed held out to choose, ${gateFresh.count} + ${earlierHeld.count} earlier + ${held.gate.count} replayed held out for the gate`,
   );
-  const search = await searchCandidates(() => stable.load(), { fit: fitAll, select: selectAll, replay: held.rest, replaySelect: held.select }, {
-    seed,
-    candidates,
-    ...(recipe === 'search' ? { budgetSec: searchBudget } : {}),
-    interpolate: recipe === 'search' && options.interpolate !== false,
-    balancedReplay: recipe === 'search' && options.balancedReplay !== false,
-    freshReplay: recipe === 'search' && options.freshReplay !== false,
-    ...(stable.config.trainableTail !== undefined ? { maxTrainableTail: stable.config.trainableTail } : {}),
-    ...(input.layout ? { layout: input.layout } : {}),
-    ...(recipe === 'fixed' ? { batchSize: options.batchSize ?? 64 } : options.batchSize ? { batchSize: options.batchSize } : {}),
-    onCandidate: (c) => r.progress('search', c.index + 1, candidates.length, `candidate ${c.index + 1}: ${c.status === 'trained' ? `score ${c.score.toFixed(3)}` : 'skipped'}`),
-  });
+  const search = await searchCandidates(
+    () => stable.load(),
+    { fit: fitAll, select: selectAll, replay: held.rest, replaySelect: held.select },
+    {
+      seed,
+      candidates,
+      ...(recipe === 'search' ? { budgetSec: searchBudget } : {}),
+      interpolate: recipe === 'search' && options.interpolate !== false,
+      balancedReplay: recipe === 'search' && options.balancedReplay !== false,
+      freshReplay: recipe === 'search' && options.freshReplay !== false,
+      ...(stable.config.trainableTail !== undefined ? { maxTrainableTail: stable.config.trainableTail } : {}),
+      ...(input.layout ? { layout: input.layout } : {}),
+      ...(recipe === 'fixed'
+        ? { batchSize: options.batchSize ?? 64 }
+        : options.batchSize
+          ? { batchSize: options.batchSize }
+          : {}),
+      onCandidate: (c) =>
+        r.progress(
+          'search',
+          c.index + 1,
+          candidates.length,
+          `candidate ${c.index + 1}: ${c.status === 'trained' ? `score ${c.score.toFixed(3)}` : 'skipped'}`,
+        ),
+    },
+  );
 
   // The gate sees the best-scored candidates in turn and keeps the first that passes. A candidate refused only
   // for forgetting (golden, recall or replay checks) is seen again one step nearer stable (a smaller α), which
   // can only undo change: the gain check on held-out new data still has to pass at that α.
-  r.step(`gating on ${golden.count} golden, ${gateFresh.count} held-out new, ${earlierHeld.count} held-out earlier and ${held.gate.count} held-out replayed examples`);
+  r.step(
+    `gating on ${golden.count} golden, ${gateFresh.count} held-out new, ${earlierHeld.count} held-out earlier and ${held.gate.count} held-out replayed examples`,
+  );
   const net = await stable.load();
   let chosen: { candidate: Candidate; gate: GateResult; alpha: number } | null = null;
   let first: GateResult | null = null;
@@ -222,7 +343,10 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
       net.setWeights(weights);
       if (weights !== c.weights) tf.dispose(weights);
       const g = await runGate(stableEval, net, gateData, options.gate);
-      gated.set(c.index, `${gated.has(c.index) ? `${gated.get(c.index)}, ` : ''}${g.report.pass ? 'pass' : 'fail'} at α ${alpha}`);
+      gated.set(
+        c.index,
+        `${gated.has(c.index) ? `${gated.get(c.index)}, ` : ''}${g.report.pass ? 'pass' : 'fail'} at α ${alpha}`,
+      );
       first ??= g;
       if (g.report.pass) chosen = { candidate: c, gate: g, alpha };
       // Only forgetting is worth a step towards stable: a missing gain would only grow.
@@ -233,13 +357,25 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   const table = formatCandidates(search, gated);
   r.step(table);
   const gate = chosen?.gate ?? first;
-  if (!gate) throw new TrainerError('ELT_BAD_DATA', ['no candidate could be trained (the time budget is too small for even one)']);
+  if (!gate)
+    throw new TrainerError('ELT_BAD_DATA', [
+      'no candidate could be trained (the time budget is too small for even one)',
+    ]);
   const common = {
     'golden.accuracy': gate.candidate.golden.accuracy,
     'stable.golden.accuracy': gate.stable.golden.accuracy,
-    ...(gate.candidate.fresh ? { 'new.accuracy': gate.candidate.fresh.accuracy, 'stable.new.accuracy': gate.stable.fresh!.accuracy } : {}),
-    ...(gate.candidate.replay ? { 'replay.accuracy': gate.candidate.replay.accuracy, 'stable.replay.accuracy': gate.stable.replay!.accuracy } : {}),
-    ...(gate.candidate.earlier ? { 'earlier.accuracy': gate.candidate.earlier.accuracy, 'stable.earlier.accuracy': gate.stable.earlier!.accuracy } : {}),
+    ...(gate.candidate.fresh
+      ? { 'new.accuracy': gate.candidate.fresh.accuracy, 'stable.new.accuracy': gate.stable.fresh!.accuracy }
+      : {}),
+    ...(gate.candidate.replay
+      ? { 'replay.accuracy': gate.candidate.replay.accuracy, 'stable.replay.accuracy': gate.stable.replay!.accuracy }
+      : {}),
+    ...(gate.candidate.earlier
+      ? {
+          'earlier.accuracy': gate.candidate.earlier.accuracy,
+          'stable.earlier.accuracy': gate.stable.earlier!.accuracy,
+        }
+      : {}),
     'train.examples': fit.count,
     'earlier.examples': earlierFit.count,
     'candidates.trained': search.candidates.filter((c) => c.status === 'trained').length,
@@ -250,7 +386,14 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
     const metrics = finite({ ...common, 'cycle.seconds': (performance.now() - started) / 1000 });
     disposeSearch(search);
     dispose(stableNet, net);
-    return { status: 'rejected', parent: stable.version.version, batches: batchIds, gate: gate.report, metrics, candidates: candidateRows(search, gated) };
+    return {
+      status: 'rejected',
+      parent: stable.version.version,
+      batches: batchIds,
+      gate: gate.report,
+      metrics,
+      candidates: candidateRows(search, gated),
+    };
   }
   const { candidate, alpha } = chosen;
   {
@@ -282,41 +425,65 @@ export async function retrain(client: CollectorClient, options: RetrainOptions, 
   if (exported.parity) metrics['parity.maxAbsDiff'] = exported.parity.maxAbsDiff;
   dispose(stableNet, net);
   metrics['cycle.seconds'] = (performance.now() - started) / 1000;
-  const version = await publishVersion(client, model, {
-    parent: stable.version.version,
-    batches: batchIds,
-    metrics: finite(metrics),
-    labels,
-    input,
-    // The output keeps its kind (a logits model keeps emitting logits) and gets the new temperature.
-    output: { ...stable.version.meta.output, temperature: calibration.temperature },
-    ...(stable.version.meta.policy ? { policy: stable.version.meta.policy } : {}),
-    gate: gate.report,
-    trainer: {
-      ...stable.config,
-      kind: 'fine-tune',
-      // The base data this cycle replayed (a set uploaded for the model is named by its id, for lineage).
-      ...(baseData && baseData !== stable.config.baseData ? { baseData } : {}),
-      recipe,
-      ...candidate.spec,
-      alpha,
-      epochs: candidate.epochs,
-      candidates: search.candidates.length,
-      budgetSec: recipe === 'search' ? budgetSec : null,
-      seed,
-      backend: options.backend ?? 'cpu',
-      gate: { ...GATE_DEFAULTS, ...options.gate },
+  const version = await publishVersion(
+    client,
+    model,
+    {
+      parent: stable.version.version,
+      batches: batchIds,
+      metrics: finite(metrics),
+      labels,
+      input,
+      // The output keeps its kind (a logits model keeps emitting logits) and gets the new temperature.
+      output: { ...stable.version.meta.output, temperature: calibration.temperature },
+      ...(stable.version.meta.policy ? { policy: stable.version.meta.policy } : {}),
+      gate: gate.report,
+      trainer: {
+        ...stable.config,
+        kind: 'fine-tune',
+        // The base data this cycle replayed (a set uploaded for the model is named by its id, for lineage).
+        ...(baseData && baseData !== stable.config.baseData ? { baseData } : {}),
+        recipe,
+        ...candidate.spec,
+        alpha,
+        epochs: candidate.epochs,
+        candidates: search.candidates.length,
+        budgetSec: recipe === 'search' ? budgetSec : null,
+        seed,
+        backend: options.backend ?? 'cpu',
+        gate: { ...GATE_DEFAULTS, ...options.gate },
+      },
+      codeVersion: codeVersion(),
     },
-    codeVersion: codeVersion(),
-  }, exported.files);
-  r.step(`published ${version} (parent ${stable.version.version}): candidate ${candidate.index + 1} at α ${alpha}, temperature ${calibration.temperature}`);
-  const canary = options.canary === undefined ? { percent: DEFAULT_CANARY_PERCENT, auto: DEFAULT_AUTO_POLICY } : options.canary;
+    exported.files,
+  );
+  r.step(
+    `published ${version} (parent ${stable.version.version}): candidate ${candidate.index + 1} at α ${alpha}, temperature ${calibration.temperature}`,
+  );
+  const canary =
+    options.canary === undefined ? { percent: DEFAULT_CANARY_PERCENT, auto: DEFAULT_AUTO_POLICY } : options.canary;
   let rollout: Rollout | null = null;
   if (canary) {
-    rollout = await startCanary(client, model, stable.version.version, version, canary, `trainer: ${version} passed the gate against ${stable.version.version}`);
+    rollout = await startCanary(
+      client,
+      model,
+      stable.version.version,
+      version,
+      canary,
+      `trainer: ${version} passed the gate against ${stable.version.version}`,
+    );
     r.step(`canary ${version} at ${canary.percent} %${canary.auto ? ' with the automatic rollout policy' : ''}`);
   }
-  return { status: 'published', version, parent: stable.version.version, batches: batchIds, gate: gate.report, metrics, rollout, candidates: candidateRows(search, gated) };
+  return {
+    status: 'published',
+    version,
+    parent: stable.version.version,
+    batches: batchIds,
+    gate: gate.report,
+    metrics,
+    rollout,
+    candidates: candidateRows(search, gated),
+  };
 }
 
 /** Percent of the new batches' training split held out for the gate, then for choosing (by content hash). */
@@ -344,7 +511,10 @@ async function calibrate(model: tf.LayersModel, fitOn: ExampleSet, measureOn: Ex
   const probs = await predictProbs(model, measureOn);
   return {
     temperature: fitted.temperature,
-    ece: { before: expectedCalibrationError(probs, measureOn.y, k), after: expectedCalibrationError(applyTemperature(probs, k, fitted.temperature), measureOn.y, k) },
+    ece: {
+      before: expectedCalibrationError(probs, measureOn.y, k),
+      after: expectedCalibrationError(applyTemperature(probs, k, fitted.temperature), measureOn.y, k),
+    },
     fittedOn: fitOn.count,
     measuredOn: measureOn.count,
   };
@@ -398,18 +568,82 @@ function candidateRows(search: SearchResult, gated: ReadonlyMap<number, string>)
 /** The candidates as an aligned table, stable's held-out scores first. */
 export function formatCandidates(search: SearchResult, gated: ReadonlyMap<number, string> = new Map()): string {
   const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)} %`);
-  const head = ['#', 'lr', 'epochs', 'replay', 'trains', 'distil', 'shift', 'α', 'new', 'replay acc', 'score', 's', 'gate'];
+  const head = [
+    '#',
+    'lr',
+    'epochs',
+    'replay',
+    'trains',
+    'distil',
+    'shift',
+    'α',
+    'new',
+    'replay acc',
+    'score',
+    's',
+    'gate',
+  ];
   const rows = [
-    ['stable', '', '', '', '', '', '', '', pct(search.stable.selectNew), pct(search.stable.selectReplay), search.stable.score.toFixed(3), '', ''],
+    [
+      'stable',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      pct(search.stable.selectNew),
+      pct(search.stable.selectReplay),
+      search.stable.score.toFixed(3),
+      '',
+      '',
+    ],
     ...candidateRows(search, gated).map((c) =>
       c.status === 'trained'
-        ? [String(c.candidate), String(c.learningRate), `${c.epochs}/${c.maxEpochs}`, `${c.replayRatio}:1`, c.trainable, String(c.distill), c.augment ? `±${c.augment}` : '', String(c.alpha), pct(c.heldOutNew), pct(c.heldOutReplay), c.score!.toFixed(3), c.seconds.toFixed(1), c.gate ?? '']
-        : [String(c.candidate), String(c.learningRate), `—/${c.maxEpochs}`, `${c.replayRatio}:1`, c.trainable, String(c.distill), c.augment ? `±${c.augment}` : '', '', '', '', '', '', c.status],
+        ? [
+            String(c.candidate),
+            String(c.learningRate),
+            `${c.epochs}/${c.maxEpochs}`,
+            `${c.replayRatio}:1`,
+            c.trainable,
+            String(c.distill),
+            c.augment ? `±${c.augment}` : '',
+            String(c.alpha),
+            pct(c.heldOutNew),
+            pct(c.heldOutReplay),
+            c.score!.toFixed(3),
+            c.seconds.toFixed(1),
+            c.gate ?? '',
+          ]
+        : [
+            String(c.candidate),
+            String(c.learningRate),
+            `—/${c.maxEpochs}`,
+            `${c.replayRatio}:1`,
+            c.trainable,
+            String(c.distill),
+            c.augment ? `±${c.augment}` : '',
+            '',
+            '',
+            '',
+            '',
+            '',
+            c.status,
+          ],
     ),
   ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return ['candidates (held-out accuracy on new and replayed examples; score = new + replay − 5 × replay lost):', line(head), ...rows.map(line)].join('\n');
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [
+    'candidates (held-out accuracy on new and replayed examples; score = new + replay − 5 × replay lost):',
+    line(head),
+    ...rows.map(line),
+  ].join('\n');
 }
 
 /** The most recent earlier corrections a cycle rehearses (examples); older ones stay in the replay pool. */
@@ -419,10 +653,17 @@ export const EARLIER_MAX = 3000;
  * The base data uploaded for the model (`edgeloop-trainer base-data`), decoded with the stable version's labels and
  * input spec (every example, whatever its split); empty when there is none.
  */
-async function uploadedBaseData(client: CollectorClient, stable: StableModel): Promise<{ set: ExampleSet; source: string | null }> {
+async function uploadedBaseData(
+  client: CollectorClient,
+  stable: StableModel,
+): Promise<{ set: ExampleSet; source: string | null }> {
   const { labels, input } = stable.version.meta;
   const uploaded = await client.baseData(stable.version.model);
-  const decoded = decodeExamples(uploaded?.examples.map((e) => ({ ...e, split: 'train' as const })) ?? [], labels, input);
+  const decoded = decodeExamples(
+    uploaded?.examples.map((e) => ({ ...e, split: 'train' as const })) ?? [],
+    labels,
+    input,
+  );
   return { set: decoded.bySplit.train, source: uploaded ? `base-data:${uploaded.id}` : null };
 }
 
@@ -432,10 +673,17 @@ async function uploadedBaseData(client: CollectorClient, stable: StableModel): P
  * else the set uploaded for the model (see uploadedBaseData). A model without a base data set replays its earlier corrections
  * instead (they are all the old data it has), and so does the fixed recipe.
  */
-async function replayData(client: CollectorClient, work: PendingWork, rehearse: boolean): Promise<{ pool: ExampleSet; earlier: { train: ExampleSet; val: ExampleSet }; source: string | null }> {
+async function replayData(
+  client: CollectorClient,
+  work: PendingWork,
+  rehearse: boolean,
+): Promise<{ pool: ExampleSet; earlier: { train: ExampleSet; val: ExampleSet }; source: string | null }> {
   const { labels, input } = work.stable.version.meta;
   const empty: ExampleSet = { x: new Float32Array(0), y: new Int32Array(0), count: 0, shape: input.shape, labels };
-  const { set: base, source } = work.stable.config.baseData === 'mnist:train' ? { set: loadMnist('train'), source: 'mnist:train' } : await uploadedBaseData(client, work.stable);
+  const { set: base, source } =
+    work.stable.config.baseData === 'mnist:train'
+      ? { set: loadMnist('train'), source: 'mnist:train' }
+      : await uploadedBaseData(client, work.stable);
   const recent = (sets: ExampleSet[]) => {
     const kept: ExampleSet[] = [];
     let n = 0;
@@ -446,12 +694,24 @@ async function replayData(client: CollectorClient, work: PendingWork, rehearse: 
     }
     return kept.length === 0 ? empty : kept.length === 1 ? kept[0]! : concat(...kept);
   };
-  const decoded = await Promise.all(trainedBatches(work.batches, work.versions).map(async (b) => decodeExamples(await client.batchExamples(b.id), labels, input).bySplit));
+  const decoded = await Promise.all(
+    trainedBatches(work.batches, work.versions).map(
+      async (b) => decodeExamples(await client.batchExamples(b.id), labels, input).bySplit,
+    ),
+  );
   if (rehearse && base.count > 0) {
-    return { pool: base, earlier: { train: recent(decoded.map((d) => d.train)), val: recent(decoded.map((d) => d.val)) }, source };
+    return {
+      pool: base,
+      earlier: { train: recent(decoded.map((d) => d.train)), val: recent(decoded.map((d) => d.val)) },
+      source,
+    };
   }
   const pool = [...decoded.map((d) => d.train), base].filter((p) => p.count > 0);
-  return { pool: pool.length === 0 ? empty : pool.length === 1 ? pool[0]! : concat(...pool), earlier: { train: empty, val: empty }, source: base.count > 0 ? source : null };
+  return {
+    pool: pool.length === 0 ? empty : pool.length === 1 ? pool[0]! : concat(...pool),
+    earlier: { train: empty, val: empty },
+    source: base.count > 0 ? source : null,
+  };
 }
 
 function finite(metrics: Record<string, number>): Record<string, number> {

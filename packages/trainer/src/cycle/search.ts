@@ -126,16 +126,26 @@ export interface SearchResult {
 }
 
 /** Trains and scores the candidates; `load` gives a fresh instance of the stable model each call. */
-export async function searchCandidates(load: () => Promise<tf.LayersModel>, data: SearchData, options: SearchOptions): Promise<SearchResult> {
+export async function searchCandidates(
+  load: () => Promise<tf.LayersModel>,
+  data: SearchData,
+  options: SearchOptions,
+): Promise<SearchResult> {
   const started = performance.now();
   const specs = options.candidates ?? DEFAULT_CANDIDATES;
   const tolerance = options.tolerance ?? 0;
   const interpolate = options.interpolate ?? true;
   const stableModel = await load();
   const stableWeights = stableModel.getWeights().map((w) => w.clone());
-  const accuracy = async (m: tf.LayersModel, set: ExampleSet) => (set.count === 0 ? 0 : countRight(await predictLabels(m, set), set) / set.count);
-  const stable = { selectNew: await accuracy(stableModel, data.select), selectReplay: await accuracy(stableModel, data.replaySelect), score: 0 };
-  const scoreOf = (selectNew: number, selectReplay: number) => selectNew + selectReplay - FORGETTING_WEIGHT * Math.max(0, stable.selectReplay - tolerance - selectReplay);
+  const accuracy = async (m: tf.LayersModel, set: ExampleSet) =>
+    set.count === 0 ? 0 : countRight(await predictLabels(m, set), set) / set.count;
+  const stable = {
+    selectNew: await accuracy(stableModel, data.select),
+    selectReplay: await accuracy(stableModel, data.replaySelect),
+    score: 0,
+  };
+  const scoreOf = (selectNew: number, selectReplay: number) =>
+    selectNew + selectReplay - FORGETTING_WEIGHT * Math.max(0, stable.selectReplay - tolerance - selectReplay);
   stable.score = scoreOf(stable.selectNew, stable.selectReplay);
   const scoreModel = async (m: tf.LayersModel) => {
     const [n, r] = [await accuracy(m, data.select), await accuracy(m, data.replaySelect)];
@@ -159,14 +169,34 @@ export async function searchCandidates(load: () => Promise<tf.LayersModel>, data
     const replayKey = `${spec.replayRatio}×${epochsOfReplay}`;
     let replay = replays.get(replayKey);
     if (!replay) {
-      replay = { set: sampleReplay(data.replay, window * epochsOfReplay, options.seed, options.balancedReplay ?? true), probs: null };
+      replay = {
+        set: sampleReplay(data.replay, window * epochsOfReplay, options.seed, options.balancedReplay ?? true),
+        probs: null,
+      };
       replays.set(replayKey, replay);
     }
     const perEpoch = data.fit.count + Math.min(window, replay.set.count);
     const samples = perEpoch * spec.maxEpochs * (spec.trainable === 'all' ? 1 : spec.trainable === 'tail' ? 0.6 : 0.25);
     const elapsed = (performance.now() - started) / 1000;
-    if (options.budgetSec !== undefined && secondsPerSample !== null && elapsed + samples * secondsPerSample > options.budgetSec) {
-      const c: Candidate = { index, spec, status: 'skipped', why: `budget: ${Math.round(elapsed)} of ${options.budgetSec} s used, this one needs about ${Math.round(samples * secondsPerSample)} s`, epochs: 0, alpha: 0, selectNew: 0, selectReplay: 0, score: -Infinity, seconds: 0, weights: null, tuned: null };
+    if (
+      options.budgetSec !== undefined &&
+      secondsPerSample !== null &&
+      elapsed + samples * secondsPerSample > options.budgetSec
+    ) {
+      const c: Candidate = {
+        index,
+        spec,
+        status: 'skipped',
+        why: `budget: ${Math.round(elapsed)} of ${options.budgetSec} s used, this one needs about ${Math.round(samples * secondsPerSample)} s`,
+        epochs: 0,
+        alpha: 0,
+        selectNew: 0,
+        selectReplay: 0,
+        score: -Infinity,
+        seconds: 0,
+        weights: null,
+        tuned: null,
+      };
       candidates.push(c);
       options.onCandidate?.(c);
       continue;
@@ -188,8 +218,18 @@ export async function searchCandidates(load: () => Promise<tf.LayersModel>, data
       ...(tail !== undefined ? { trainableTail: tail } : {}),
       ...(targets ? { targets } : {}),
       ...(replay.set.count > window ? { rotate: { always: data.fit.count, window } } : {}),
-      ...(spec.augment ? { augment: { rows: data.fit.count, shift: spec.augment, ...(options.layout ? { layout: options.layout } : {}) } } : {}),
-      ...(spec.earlyStopping !== false ? { earlyStopping: { score: async (m: tf.LayersModel) => (await scoreModel(m)).score, patience: 3 } } : {}),
+      ...(spec.augment
+        ? {
+            augment: {
+              rows: data.fit.count,
+              shift: spec.augment,
+              ...(options.layout ? { layout: options.layout } : {}),
+            },
+          }
+        : {}),
+      ...(spec.earlyStopping !== false
+        ? { earlyStopping: { score: async (m: tf.LayersModel) => (await scoreModel(m)).score, patience: 3 } }
+        : {}),
     });
     // WiSE-FT: the mix of stable and fine-tuned weights that scores best on the held-out data.
     const tuned = model.getWeights().map((w) => w.clone());
@@ -204,9 +244,22 @@ export async function searchCandidates(load: () => Promise<tf.LayersModel>, data
     const weights = best.alpha === 1 ? tuned : mix(stableWeights, tuned, best.alpha);
     model.dispose();
     const seconds = (performance.now() - t0) / 1000;
-    if (spec.trainable === 'all' && secondsPerSample === null) secondsPerSample = seconds / Math.max(1, perEpoch * fit.epochs);
+    if (spec.trainable === 'all' && secondsPerSample === null)
+      secondsPerSample = seconds / Math.max(1, perEpoch * fit.epochs);
     secondsPerSample ??= seconds / Math.max(1, samples);
-    const c: Candidate = { index, spec, status: 'trained', epochs: fit.epochs, alpha: best.alpha, selectNew: best.selectNew, selectReplay: best.selectReplay, score: best.score, seconds, weights, tuned };
+    const c: Candidate = {
+      index,
+      spec,
+      status: 'trained',
+      epochs: fit.epochs,
+      alpha: best.alpha,
+      selectNew: best.selectNew,
+      selectReplay: best.selectReplay,
+      score: best.score,
+      seconds,
+      weights,
+      tuned,
+    };
     candidates.push(c);
     options.onCandidate?.(c);
   }
@@ -264,7 +317,8 @@ export function sampleReplay(pool: ExampleSet, want: number, seed: number, balan
   };
   if (!balanced) return pick(pool, shuffle([...Array(pool.count).keys()]).slice(0, want));
   const byClass = new Map<number, number[]>();
-  for (let i = 0; i < pool.count; i++) (byClass.get(pool.y[i]!) ?? byClass.set(pool.y[i]!, []).get(pool.y[i]!)!).push(i);
+  for (let i = 0; i < pool.count; i++)
+    (byClass.get(pool.y[i]!) ?? byClass.set(pool.y[i]!, []).get(pool.y[i]!)!).push(i);
   const queues = [...byClass.keys()].sort((a, b) => a - b).map((k) => shuffle(byClass.get(k)!));
   const picked: number[] = [];
   for (let round = 0; picked.length < want; round++) {

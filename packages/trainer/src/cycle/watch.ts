@@ -9,7 +9,15 @@
  */
 import { CollectorAnswer, type CollectorClient } from '../collector/client.js';
 import { isTrainerError } from '../errors.js';
-import { pendingWork, retrain, sendTiesToReview, waitingWork, type RetrainOptions, type RetrainResult, type Waiting } from './retrain.js';
+import {
+  pendingWork,
+  retrain,
+  sendTiesToReview,
+  waitingWork,
+  type RetrainOptions,
+  type RetrainResult,
+  type Waiting,
+} from './retrain.js';
 import { stableModel } from './lineage.js';
 import { silent } from './reporter.js';
 
@@ -43,7 +51,9 @@ export async function watch(client: CollectorClient, options: WatchOptions): Pro
   let lastCycle = Date.now();
   let cycles = 0;
   let waitingSaid = '';
-  r.step(`watching "${options.model}": ${minLabels} new labeled examples${options.everySec ? `, every ${options.everySec} s` : ''}${driftThreshold !== null ? `, drift PSI > ${driftThreshold}` : ''}`);
+  r.step(
+    `watching "${options.model}": ${minLabels} new labeled examples${options.everySec ? `, every ${options.everySec} s` : ''}${driftThreshold !== null ? `, drift PSI > ${driftThreshold}` : ''}`,
+  );
   let stableChecked = false;
   let tiesSent = 0;
   while (!options.signal?.aborted && (options.maxCycles === undefined || cycles < options.maxCycles)) {
@@ -89,14 +99,17 @@ export async function watch(client: CollectorClient, options: WatchOptions): Pro
         lastCycle = Date.now();
         if (result.status === 'rejected') {
           for (const b of result.batches) attempted.add(b);
-          r.step(`rejected: batches ${result.batches.join(', ')} wait for ${minLabels} more labeled examples, then are retried with them`);
+          r.step(
+            `rejected: batches ${result.batches.join(', ')} wait for ${minLabels} more labeled examples, then are retried with them`,
+          );
         } else attempted.clear();
         options.onCycle?.(result, trigger);
         continue;
       }
     } catch (e) {
       // Down or restarting (connection refused, 503 while storage recovers): wait; anything else is for the caller.
-      if (!isTrainerError(e, 'ELT_COLLECTOR_UNREACHABLE') && !(e instanceof CollectorAnswer && e.status >= 500)) throw e;
+      if (!isTrainerError(e, 'ELT_COLLECTOR_UNREACHABLE') && !(e instanceof CollectorAnswer && e.status >= 500))
+        throw e;
       const said = `collector unavailable (${(e as Error).message}); retrying every ${pollMs / 1000} s`;
       if (waitingSaid !== said) r.step(said);
       waitingSaid = said;
@@ -107,7 +120,9 @@ export async function watch(client: CollectorClient, options: WatchOptions): Pro
 }
 
 function describeWaiting(w: Waiting): string {
-  const unused = w.unused.length ? `, ${w.unusedExamples} in ${w.unused.length} batch${w.unused.length > 1 ? 'es' : ''} no version trained on` : '';
+  const unused = w.unused.length
+    ? `, ${w.unusedExamples} in ${w.unused.length} batch${w.unused.length > 1 ? 'es' : ''} no version trained on`
+    : '';
   const ties = w.ties ? `, ${w.ties} tied for the review queue` : '';
   return `${w.labels} labeled example${w.labels === 1 ? '' : 's'} not yet in a batch${unused}${ties}`;
 }

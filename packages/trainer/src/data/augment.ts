@@ -10,7 +10,10 @@ import { exampleSize, type ExampleSet } from './examples.js';
 const MIN_SIDE = 8;
 
 /** Where the height and width are in an example of `shape`; null when it is not an image. */
-export function imageAxes(shape: readonly number[], layout: 'nhwc' | 'nchw' = 'nhwc'): { h: number; w: number; c: number; channelsFirst: boolean } | null {
+export function imageAxes(
+  shape: readonly number[],
+  layout: 'nhwc' | 'nchw' = 'nhwc',
+): { h: number; w: number; c: number; channelsFirst: boolean } | null {
   if (shape.length !== 3 && !(shape.length === 2 && layout === 'nhwc')) return null;
   const channelsFirst = layout === 'nchw' && shape.length === 3;
   const [h, w, c] = channelsFirst ? [shape[1]!, shape[2]!, shape[0]!] : [shape[0]!, shape[1]!, shape[2] ?? 1];
@@ -21,13 +24,21 @@ export function imageAxes(shape: readonly number[], layout: 'nhwc' | 'nchw' = 'n
  * Shifts, in place, the examples of `set` at `rows` by offsets in [−max, max] on each axis drawn from `rand`.
  * `set` must be an image set (see imageAxes).
  */
-export function shiftInPlace(set: ExampleSet, rows: Iterable<number>, max: number, rand: () => number, layout: 'nhwc' | 'nchw' = 'nhwc'): void {
+export function shiftInPlace(
+  set: ExampleSet,
+  rows: Iterable<number>,
+  max: number,
+  rand: () => number,
+  layout: 'nhwc' | 'nchw' = 'nhwc',
+): void {
   const axes = imageAxes(set.shape, layout);
   if (!axes || max <= 0) return;
   const { h, w, c, channelsFirst } = axes;
   const size = exampleSize(set.shape);
   const src = new Float32Array(size);
-  const index = channelsFirst ? (r: number, col: number, ch: number) => (ch * h + r) * w + col : (r: number, col: number, ch: number) => (r * w + col) * c + ch;
+  const index = channelsFirst
+    ? (r: number, col: number, ch: number) => (ch * h + r) * w + col
+    : (r: number, col: number, ch: number) => (r * w + col) * c + ch;
   const clamp = (v: number, hi: number) => (v < 0 ? 0 : v > hi ? hi : v);
   for (const row of rows) {
     const dy = Math.floor(rand() * (2 * max + 1)) - max;

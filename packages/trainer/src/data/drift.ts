@@ -12,14 +12,20 @@ function dims(set: ExampleSet): [number, number, number] {
 }
 
 /** Applies `f(value, r, c, ch, n)` image by image into a new set (`f` reads the source through `at`). */
-function mapPixels(set: ExampleSet, f: (at: (r: number, c: number, ch: number) => number, r: number, c: number, ch: number, n: number) => number): ExampleSet {
+function mapPixels(
+  set: ExampleSet,
+  f: (at: (r: number, c: number, ch: number) => number, r: number, c: number, ch: number, n: number) => number,
+): ExampleSet {
   const [h, w, chs] = dims(set);
   const size = exampleSize(set.shape);
   const out = new Float32Array(set.count * size);
   for (let n = 0; n < set.count; n++) {
     const base = n * size;
-    const at = (r: number, c: number, ch: number) => (r < 0 || r >= h || c < 0 || c >= w ? 0 : set.x[base + (r * w + c) * chs + ch]!);
-    for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) for (let ch = 0; ch < chs; ch++) out[base + (r * w + c) * chs + ch] = f(at, r, c, ch, n);
+    const at = (r: number, c: number, ch: number) =>
+      r < 0 || r >= h || c < 0 || c >= w ? 0 : set.x[base + (r * w + c) * chs + ch]!;
+    for (let r = 0; r < h; r++)
+      for (let c = 0; c < w; c++)
+        for (let ch = 0; ch < chs; ch++) out[base + (r * w + c) * chs + ch] = f(at, r, c, ch, n);
   }
   return { ...set, x: out };
 }
@@ -77,7 +83,10 @@ export function affine(set: ExampleSet, options: AffineOptions): ExampleSet {
     const sc = sin * y + cos * x + cx;
     const [r0, c0] = [Math.floor(sr), Math.floor(sc)];
     const [fr, fc] = [sr - r0, sc - c0];
-    return (at(r0, c0, ch) * (1 - fc) + at(r0, c0 + 1, ch) * fc) * (1 - fr) + (at(r0 + 1, c0, ch) * (1 - fc) + at(r0 + 1, c0 + 1, ch) * fc) * fr;
+    return (
+      (at(r0, c0, ch) * (1 - fc) + at(r0, c0 + 1, ch) * fc) * (1 - fr) +
+      (at(r0 + 1, c0, ch) * (1 - fc) + at(r0 + 1, c0 + 1, ch) * fc) * fr
+    );
   });
 }
 
@@ -92,7 +101,14 @@ export function noisy(set: ExampleSet, sigma: number, seed = 1): ExampleSet {
 export function occlude(set: ExampleSet, size: number, seed = 1, area = 20): ExampleSet {
   const [h, w] = dims(set);
   const rand = mulberry32(seed);
-  const spots = Array.from({ length: set.count }, () => [Math.floor((h - area) / 2 + rand() * (area - size + 1)), Math.floor((w - area) / 2 + rand() * (area - size + 1))] as const);
+  const spots = Array.from(
+    { length: set.count },
+    () =>
+      [
+        Math.floor((h - area) / 2 + rand() * (area - size + 1)),
+        Math.floor((w - area) / 2 + rand() * (area - size + 1)),
+      ] as const,
+  );
   return mapPixels(set, (at, r, c, ch, n) => {
     const [r0, c0] = spots[n]!;
     return r >= r0 && r < r0 + size && c >= c0 && c < c0 + size ? 0 : at(r, c, ch);

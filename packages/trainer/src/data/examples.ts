@@ -41,8 +41,10 @@ export function concat(...sets: ExampleSet[]): ExampleSet {
   const first = sets[0];
   if (!first) throw new TrainerError('ELT_BAD_DATA', ['nothing to concatenate']);
   for (const s of sets) {
-    if (s.shape.join('x') !== first.shape.join('x')) throw new TrainerError('ELT_BAD_DATA', [`shape ${s.shape.join('x')} ≠ ${first.shape.join('x')}`]);
-    if (s.labels.join('\u0000') !== first.labels.join('\u0000')) throw new TrainerError('ELT_BAD_DATA', ['label lists differ']);
+    if (s.shape.join('x') !== first.shape.join('x'))
+      throw new TrainerError('ELT_BAD_DATA', [`shape ${s.shape.join('x')} ≠ ${first.shape.join('x')}`]);
+    if (s.labels.join('\u0000') !== first.labels.join('\u0000'))
+      throw new TrainerError('ELT_BAD_DATA', ['label lists differ']);
   }
   const size = exampleSize(first.shape);
   const count = sets.reduce((a, s) => a + s.count, 0);

@@ -35,10 +35,19 @@ export function hashExamples(set: ExampleSet): number {
  * Two held-out slices of `pool` (each `fraction` of it, at most `max`) and the rest, seeded. A pool too small to
  * spare them (under 50 examples) is all kept for replay and the slices are empty.
  */
-export function replayHoldouts(pool: ExampleSet, seed: number, fraction = 0.15, max = 600): { select: ExampleSet; gate: ExampleSet; rest: ExampleSet } {
+export function replayHoldouts(
+  pool: ExampleSet,
+  seed: number,
+  fraction = 0.15,
+  max = 600,
+): { select: ExampleSet; gate: ExampleSet; rest: ExampleSet } {
   if (pool.count < 50) return { select: pick(pool, []), gate: pick(pool, []), rest: pool };
   const n = Math.min(max, Math.floor(pool.count * fraction));
   const all = shuffled(pool, seed ^ 0x401d);
-  const range = (from: number, to: number) => pick(all, [...Array(to - from).keys()].map((i) => i + from));
+  const range = (from: number, to: number) =>
+    pick(
+      all,
+      [...Array(to - from).keys()].map((i) => i + from),
+    );
   return { select: range(0, n), gate: range(n, 2 * n), rest: range(2 * n, all.count) };
 }

@@ -18,10 +18,18 @@ export interface DecodedExamples {
 }
 
 /** Decodes wire examples for a model with `labels` and `input`; examples that do not fit are skipped, not fatal. */
-export function decodeExamples(examples: readonly Example[], labels: readonly string[], input: InputSpec): DecodedExamples {
+export function decodeExamples(
+  examples: readonly Example[],
+  labels: readonly string[],
+  input: InputSpec,
+): DecodedExamples {
   const size = exampleSize(input.shape);
   const index = new Map(labels.map((l, i) => [l, i]));
-  const parts: Record<Split, { x: number[][]; y: number[] }> = { train: { x: [], y: [] }, val: { x: [], y: [] }, golden: { x: [], y: [] } };
+  const parts: Record<Split, { x: number[][]; y: number[] }> = {
+    train: { x: [], y: [] },
+    val: { x: [], y: [] },
+    golden: { x: [], y: [] },
+  };
   const skipped: DecodedExamples['skipped'] = [];
   const channel = channelNormalization(input);
   // Examples travel as the app captures them (input.shape, channels last); an NCHW model takes channels first.
@@ -36,12 +44,16 @@ export function decodeExamples(examples: readonly Example[], labels: readonly st
     }
     const raw = decodeTensor(e.input);
     if (raw.length !== size) {
-      skipped.push({ inputHash: e.inputHash, why: `input has ${raw.length} values, the model takes ${size} (${input.shape.join('×')})` });
+      skipped.push({
+        inputHash: e.inputHash,
+        why: `input has ${raw.length} values, the model takes ${size} (${input.shape.join('×')})`,
+      });
       continue;
     }
     const x = new Array<number>(size);
     for (let i = 0; i < size; i++) x[i] = raw[i]! * input.normalize.scale + input.normalize.offset;
-    if (channel) for (let i = 0; i < size; i++) x[i] = (x[i]! - channel.mean[channel.of(i)]!) / channel.std[channel.of(i)]!;
+    if (channel)
+      for (let i = 0; i < size; i++) x[i] = (x[i]! - channel.mean[channel.of(i)]!) / channel.std[channel.of(i)]!;
     parts[e.split].x.push(nchw ? channelsFirst(x, channels) : x);
     parts[e.split].y.push(y);
   }
@@ -69,10 +81,13 @@ function channelNormalization(input: InputSpec): { mean: number[]; std: number[]
   const { mean, std } = input.normalize;
   if (!mean && !std) return null;
   const channels = input.shape.at(-1)!;
-  const fill = (v: number[] | undefined, d: number) => (v ? (v.length === 1 ? Array<number>(channels).fill(v[0]!) : v) : Array<number>(channels).fill(d));
+  const fill = (v: number[] | undefined, d: number) =>
+    v ? (v.length === 1 ? Array<number>(channels).fill(v[0]!) : v) : Array<number>(channels).fill(d);
   const [m, s] = [fill(mean, 0), fill(std, 1)];
   if (m.length !== channels || s.length !== channels) {
-    throw new TrainerError('ELT_BAD_DATA', [`input.normalize has ${m.length} means and ${s.length} stds for ${channels} channels (${input.layout ?? 'nhwc'} ${input.shape.join('×')})`]);
+    throw new TrainerError('ELT_BAD_DATA', [
+      `input.normalize has ${m.length} means and ${s.length} stds for ${channels} channels (${input.layout ?? 'nhwc'} ${input.shape.join('×')})`,
+    ]);
   }
   return { mean: m, std: s, of: (i) => i % channels };
 }

@@ -28,7 +28,11 @@ export interface ExportedModel {
  * the ONNX input and output names (an imported model keeps its own). A softmax the trainer appended to a logits
  * model (see softmax-head.ts) is left out: the exported model emits logits, as the original did.
  */
-export async function exportModel(model: tf.LayersModel, parityInputs?: Float32Array, options: { onnx?: boolean; names?: OnnxNames } = {}): Promise<ExportedModel> {
+export async function exportModel(
+  model: tf.LayersModel,
+  parityInputs?: Float32Array,
+  options: { onnx?: boolean; names?: OnnxNames } = {},
+): Promise<ExportedModel> {
   const net = withoutSoftmaxHead(model);
   const layers = await saveLayers(net);
   const files: ArtifactFile[] = [

@@ -23,7 +23,12 @@ export class OnnxGraph {
   }
 
   /** Adds a node and returns the name of its (single) output. Integer attributes must be integers. */
-  node(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, output = this.fresh(op.toLowerCase())): string {
+  node(
+    op: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    output = this.fresh(op.toLowerCase()),
+  ): string {
     const attribute = Object.entries(attrs).map(([name, v]) => attr(name, v));
     this.nodes.push({ opType: op, input: inputs, output: [output], name: output, attribute });
     return output;
@@ -46,7 +51,12 @@ export class OnnxGraph {
   }
 
   /** Encodes the graph as an ONNX ModelProto with one float input and one float output. */
-  encode(opts: { name: string; input: { name: string; shape: (number | string)[] }; output: { name: string; shape: (number | string)[] }; producer: string }): Uint8Array {
+  encode(opts: {
+    name: string;
+    input: { name: string; shape: (number | string)[] };
+    output: { name: string; shape: (number | string)[] };
+    producer: string;
+  }): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: opts.producer,

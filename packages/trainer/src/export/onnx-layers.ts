@@ -24,13 +24,45 @@ let values: WeightValues = new Map();
 
 /** Layer class names the exporter converts (InputLayer and inference-time no-ops included). */
 export const SUPPORTED_LAYERS = [
-  'InputLayer', 'Dense', 'Conv2D', 'DepthwiseConv2D', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D',
-  'GlobalMaxPooling2D', 'Flatten', 'Reshape', 'Dropout', 'GaussianNoise', 'GaussianDropout',
-  'AlphaDropout', 'BatchNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax', 'Permute', 'ZeroPadding2D',
+  'InputLayer',
+  'Dense',
+  'Conv2D',
+  'DepthwiseConv2D',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'GlobalMaxPooling2D',
+  'Flatten',
+  'Reshape',
+  'Dropout',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+  'BatchNormalization',
+  'Activation',
+  'ReLU',
+  'LeakyReLU',
+  'ELU',
+  'Softmax',
+  'Permute',
+  'ZeroPadding2D',
 ] as const;
 
 /** Activation names (TF.js `activation` config values) the exporter converts. */
-export const SUPPORTED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'sigmoid', 'hardSigmoid', 'tanh', 'softmax', 'elu', 'selu', 'softplus', 'softsign', 'swish'] as const;
+export const SUPPORTED_ACTIVATIONS = [
+  'linear',
+  'relu',
+  'relu6',
+  'sigmoid',
+  'hardSigmoid',
+  'tanh',
+  'softmax',
+  'elu',
+  'selu',
+  'softplus',
+  'softsign',
+  'swish',
+] as const;
 
 const IDENTITY = new Set(['InputLayer', 'Dropout', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
 
@@ -75,7 +107,11 @@ const converters: Record<string, Converter> = {
     const filters = cfg.filters as number;
     const inC = x.shape[3] as number;
     // TF.js kernel [kh, kw, in, out] → ONNX [out, in, kh, kw].
-    const w = g.floats('kernel', [filters, inC, kh, kw], permute(weight(layer, 'kernel'), [kh, kw, inC, filters], [3, 2, 0, 1]));
+    const w = g.floats(
+      'kernel',
+      [filters, inC, kh, kw],
+      permute(weight(layer, 'kernel'), [kh, kw, inC, filters], [3, 2, 0, 1]),
+    );
     return conv(g, layer, x, cfg, w, filters, 1);
   },
 
@@ -85,7 +121,11 @@ const converters: Record<string, Converter> = {
     const inC = x.shape[3] as number;
     const mult = cfg.depthMultiplier as number;
     // TF.js kernel [kh, kw, in, mult] → ONNX [in·mult, 1, kh, kw]; output channel c·mult + m in both.
-    const w = g.floats('kernel', [inC * mult, 1, kh, kw], permute(weight(layer, 'depthwise_kernel'), [kh, kw, inC, mult], [2, 3, 0, 1]));
+    const w = g.floats(
+      'kernel',
+      [inC * mult, 1, kh, kw],
+      permute(weight(layer, 'depthwise_kernel'), [kh, kw, inC, mult], [2, 3, 0, 1]),
+    );
     return conv(g, layer, x, cfg, w, inC * mult, inC);
   },
 
@@ -111,13 +151,21 @@ const converters: Record<string, Converter> = {
 
   BatchNormalization(g, layer, x, cfg) {
     const axis = cfg.axis as number;
-    if (axis !== -1 && axis !== x.shape.length - 1) throw unsupported(layer, `with axis ${axis} (only the channel axis, -1)`);
+    if (axis !== -1 && axis !== x.shape.length - 1)
+      throw unsupported(layer, `with axis ${axis} (only the channel axis, -1)`);
     if (x.shape.length === 4) x = toNchw(g, layer, x);
-    else if (x.shape.length !== 2) throw unsupported(layer, `on a rank-${x.shape.length} input (ranks 2 and 4 are supported)`);
+    else if (x.shape.length !== 2)
+      throw unsupported(layer, `on a rank-${x.shape.length} input (ranks 2 and 4 are supported)`);
     const c = x.shape.at(-1) as number;
     const gamma = cfg.scale === false ? new Float32Array(c).fill(1) : weight(layer, 'gamma');
     const beta = cfg.center === false ? new Float32Array(c) : weight(layer, 'beta');
-    const inputs = [x.name, g.floats('gamma', [c], gamma), g.floats('beta', [c], beta), g.floats('mean', [c], weight(layer, 'moving_mean')), g.floats('var', [c], weight(layer, 'moving_variance'))];
+    const inputs = [
+      x.name,
+      g.floats('gamma', [c], gamma),
+      g.floats('beta', [c], beta),
+      g.floats('mean', [c], weight(layer, 'moving_mean')),
+      g.floats('var', [c], weight(layer, 'moving_variance')),
+    ];
     return { ...x, name: g.node('BatchNormalization', inputs, { epsilon: cfg.epsilon as number }) };
   },
 
@@ -127,8 +175,10 @@ const converters: Record<string, Converter> = {
     const dims = cfg.dims as number[];
     // An imported NCHW model permutes to channels-last before its convs and back before Flatten: in ONNX, where
     // those ops work in NCHW anyway, both are a change of label only and no Transpose is written.
-    if (x.shape.length === 4 && x.layout === 'nhwc' && dims.join() === '2,3,1') return { name: x.name, layout: 'nchw', shape: outputShape(layer) };
-    if (x.shape.length === 4 && x.layout === 'nchw' && dims.join() === '3,1,2') return { name: x.name, layout: 'nhwc', shape: outputShape(layer) };
+    if (x.shape.length === 4 && x.layout === 'nhwc' && dims.join() === '2,3,1')
+      return { name: x.name, layout: 'nchw', shape: outputShape(layer) };
+    if (x.shape.length === 4 && x.layout === 'nchw' && dims.join() === '3,1,2')
+      return { name: x.name, layout: 'nhwc', shape: outputShape(layer) };
     x = toNhwc(g, x);
     return { name: g.node('Transpose', [x.name], { perm: [0, ...dims] }), layout: 'nhwc', shape: outputShape(layer) };
   },
@@ -137,7 +187,9 @@ const converters: Record<string, Converter> = {
     channelsLast(layer, cfg);
     x = toNchw(g, layer, x);
     const [[top, bottom], [left, right]] = cfg.padding as [[number, number], [number, number]];
-    const name = g.node('Pad', [x.name, g.int64s('pads', [0, 0, top, left, 0, 0, bottom, right])], { mode: 'constant' });
+    const name = g.node('Pad', [x.name, g.int64s('pads', [0, 0, top, left, 0, 0, bottom, right])], {
+      mode: 'constant',
+    });
     return { name, layout: 'nchw', shape: outputShape(layer) };
   },
 
@@ -156,14 +208,28 @@ const converters: Record<string, Converter> = {
   },
 };
 
-function conv(g: OnnxGraph, layer: tf.layers.Layer, x: Flow, cfg: Config, w: string, outC: number, group: number): Flow {
+function conv(
+  g: OnnxGraph,
+  layer: tf.layers.Layer,
+  x: Flow,
+  cfg: Config,
+  w: string,
+  outC: number,
+  group: number,
+): Flow {
   x = toNchw(g, layer, x);
   const kernel = cfg.kernelSize as [number, number];
   const strides = cfg.strides as [number, number];
   const dilations = cfg.dilationRate as [number, number];
   const inputs = [x.name, w];
   if (cfg.useBias !== false) inputs.push(g.floats('bias', [outC], weight(layer, 'bias')));
-  const name = g.node('Conv', inputs, { kernel_shape: kernel, strides, dilations, group, ...padding(x, cfg.padding, kernel, strides, dilations) });
+  const name = g.node('Conv', inputs, {
+    kernel_shape: kernel,
+    strides,
+    dilations,
+    group,
+    ...padding(x, cfg.padding, kernel, strides, dilations),
+  });
   return activation(g, layer, { name, layout: 'nchw', shape: outputShape(layer) }, cfg.activation);
 }
 
@@ -173,7 +239,11 @@ function pool(g: OnnxGraph, layer: tf.layers.Layer, x: Flow, cfg: Config, op: 'M
   const kernel = cfg.poolSize as [number, number];
   const strides = (cfg.strides ?? kernel) as [number, number];
   // AveragePool's default count_include_pad = 0 matches TF, which averages over the real pixels only.
-  const name = g.node(op, [x.name], { kernel_shape: kernel, strides, ...padding(x, cfg.padding, kernel, strides, [1, 1]) });
+  const name = g.node(op, [x.name], {
+    kernel_shape: kernel,
+    strides,
+    ...padding(x, cfg.padding, kernel, strides, [1, 1]),
+  });
   return { name, layout: 'nchw', shape: outputShape(layer) };
 }
 
@@ -185,11 +255,18 @@ function globalPool(g: OnnxGraph, layer: tf.layers.Layer, x: Flow, cfg: Config, 
 }
 
 /** TF "same" padding puts the odd pixel at the end (like ONNX SAME_UPPER); written out as explicit pads. */
-function padding(x: Flow, mode: unknown, k: [number, number], s: [number, number], d: [number, number]): { pads: number[] } | { auto_pad: string } {
+function padding(
+  x: Flow,
+  mode: unknown,
+  k: [number, number],
+  s: [number, number],
+  d: [number, number],
+): { pads: number[] } | { auto_pad: string } {
   if (mode === 'valid') return { pads: [0, 0, 0, 0] };
   const [h, w] = [x.shape[1], x.shape[2]];
   if (h == null || w == null) return { auto_pad: 'SAME_UPPER' };
-  const total = (size: number, i: 0 | 1) => Math.max((Math.ceil(size / s[i]) - 1) * s[i] + (k[i] - 1) * d[i] + 1 - size, 0);
+  const total = (size: number, i: 0 | 1) =>
+    Math.max((Math.ceil(size / s[i]) - 1) * s[i] + (k[i] - 1) * d[i] + 1 - size, 0);
   const [th, tw] = [total(h, 0), total(w, 1)];
   return { pads: [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)] };
 }
@@ -197,23 +274,35 @@ function padding(x: Flow, mode: unknown, k: [number, number], s: [number, number
 function activation(g: OnnxGraph, layer: tf.layers.Layer, x: Flow, name: unknown): Flow {
   const act = (op: string, attrs: Record<string, number> = {}) => ({ ...x, name: g.node(op, [x.name], attrs) });
   switch (name ?? 'linear') {
-    case 'linear': return x;
-    case 'relu': return act('Relu');
-    case 'relu6': return clip(g, x, 0, 6);
-    case 'sigmoid': return act('Sigmoid');
-    case 'hardSigmoid': return act('HardSigmoid', { alpha: 0.2, beta: 0.5 });
-    case 'tanh': return act('Tanh');
-    case 'elu': return act('Elu', { alpha: 1 });
-    case 'selu': return act('Selu', { alpha: 1.6732632423543772, gamma: 1.0507009873554805 });
-    case 'softplus': return act('Softplus');
-    case 'softsign': return act('Softsign');
-    case 'swish': return { ...x, name: g.node('Mul', [x.name, g.node('Sigmoid', [x.name])]) };
+    case 'linear':
+      return x;
+    case 'relu':
+      return act('Relu');
+    case 'relu6':
+      return clip(g, x, 0, 6);
+    case 'sigmoid':
+      return act('Sigmoid');
+    case 'hardSigmoid':
+      return act('HardSigmoid', { alpha: 0.2, beta: 0.5 });
+    case 'tanh':
+      return act('Tanh');
+    case 'elu':
+      return act('Elu', { alpha: 1 });
+    case 'selu':
+      return act('Selu', { alpha: 1.6732632423543772, gamma: 1.0507009873554805 });
+    case 'softplus':
+      return act('Softplus');
+    case 'softsign':
+      return act('Softsign');
+    case 'swish':
+      return { ...x, name: g.node('Mul', [x.name, g.node('Sigmoid', [x.name])]) };
     case 'softmax': {
       // Softmax runs over TF.js's last axis, which is the channel axis only in NHWC.
       const y = toNhwc(g, x);
       return { ...y, name: g.node('Softmax', [y.name], { axis: -1 }) };
     }
-    default: throw unsupported(layer, `with activation "${String(name)}"`);
+    default:
+      throw unsupported(layer, `with activation "${String(name)}"`);
   }
 }
 
@@ -224,7 +313,8 @@ function clip(g: OnnxGraph, x: Flow, min: number, max: number): Flow {
 }
 
 function channelsLast(layer: tf.layers.Layer, cfg: Config): void {
-  if (cfg.dataFormat !== undefined && cfg.dataFormat !== 'channelsLast') throw unsupported(layer, `with dataFormat ${String(cfg.dataFormat)}`);
+  if (cfg.dataFormat !== undefined && cfg.dataFormat !== 'channelsLast')
+    throw unsupported(layer, `with dataFormat ${String(cfg.dataFormat)}`);
 }
 
 function outputShape(layer: tf.layers.Layer): (number | null)[] {
@@ -258,5 +348,7 @@ export function permute(data: Float32Array, dims: number[], perm: number[]): Flo
 }
 
 function unsupported(layer: tf.layers.Layer, detail: string): TrainerError {
-  return new TrainerError('ELT_UNSUPPORTED_LAYER', [`layer "${layer.name}" (${layer.getClassName()})${detail ? ' ' + detail : ''}`]);
+  return new TrainerError('ELT_UNSUPPORTED_LAYER', [
+    `layer "${layer.name}" (${layer.getClassName()})${detail ? ' ' + detail : ''}`,
+  ]);
 }

@@ -24,7 +24,11 @@ export const DEFAULT_NAMES: OnnxNames = { input: ONNX_INPUT, output: ONNX_OUTPUT
  * Exports `model` to ONNX bytes under `names` (an imported model keeps its own, so the app's feeds still fit);
  * throws ELT_UNSUPPORTED_LAYER naming the first layer it cannot convert.
  */
-export async function exportOnnx(model: tf.LayersModel, producer = 'edgeloop-trainer', names: OnnxNames = DEFAULT_NAMES): Promise<Uint8Array> {
+export async function exportOnnx(
+  model: tf.LayersModel,
+  producer = 'edgeloop-trainer',
+  names: OnnxNames = DEFAULT_NAMES,
+): Promise<Uint8Array> {
   const chain = layerChain(model);
   const weights = new Map<tf.LayerVariable, Float32Array>();
   for (const layer of chain) for (const w of layer.weights) weights.set(w, (await w.read().data()) as Float32Array);
@@ -46,14 +50,18 @@ export async function exportOnnx(model: tf.LayersModel, producer = 'edgeloop-tra
 /** The model's layers in order, checking that they form one chain (one input, one output, no branches). */
 function layerChain(model: tf.LayersModel): tf.layers.Layer[] {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new TrainerError('ELT_UNSUPPORTED_LAYER', [`a model with ${model.inputs.length} inputs and ${model.outputs.length} outputs (one of each is supported)`]);
+    throw new TrainerError('ELT_UNSUPPORTED_LAYER', [
+      `a model with ${model.inputs.length} inputs and ${model.outputs.length} outputs (one of each is supported)`,
+    ]);
   }
   const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
   layers.forEach((layer, i) => {
     const inbound = layer.inboundNodes.flatMap((n) => n.inboundLayers).filter((l) => l.getClassName() !== 'InputLayer');
     const expected = i === 0 ? [] : [layers[i - 1]];
     if (inbound.length !== expected.length || inbound[0] !== expected[0]) {
-      throw new TrainerError('ELT_UNSUPPORTED_LAYER', [`layer "${layer.name}" (${layer.getClassName()}) in a branching or shared topology (only a single chain of layers is supported)`]);
+      throw new TrainerError('ELT_UNSUPPORTED_LAYER', [
+        `layer "${layer.name}" (${layer.getClassName()}) in a branching or shared topology (only a single chain of layers is supported)`,
+      ]);
     }
   });
   return layers;

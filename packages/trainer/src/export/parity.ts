@@ -24,7 +24,11 @@ export interface ParityResult {
 }
 
 /** Compares TF.js and ONNX outputs on `count` inputs (default 100) and throws ELT_PARITY_FAILED past `tolerance` (1e-4). */
-export async function checkParity(model: tf.LayersModel, onnxBytes: Uint8Array, options: ParityOptions = {}): Promise<ParityResult> {
+export async function checkParity(
+  model: tf.LayersModel,
+  onnxBytes: Uint8Array,
+  options: ParityOptions = {},
+): Promise<ParityResult> {
   const shape = model.inputs[0]!.shape.slice(1).map((d) => d ?? 1);
   const size = exampleSize(shape);
   const count = options.count ?? 100;
@@ -40,7 +44,9 @@ export async function checkParity(model: tf.LayersModel, onnxBytes: Uint8Array, 
   tf.dispose([x, y]);
   const actual = await runOnnx(onnxBytes, inputs, [count, ...shape], options.names);
   if (actual.length !== expected.length) {
-    throw new TrainerError('ELT_PARITY_FAILED', [`output sizes differ: ONNX ${actual.length}, TF.js ${expected.length}`]);
+    throw new TrainerError('ELT_PARITY_FAILED', [
+      `output sizes differ: ONNX ${actual.length}, TF.js ${expected.length}`,
+    ]);
   }
   let maxAbsDiff = 0;
   for (let i = 0; i < actual.length; i++) {
@@ -49,25 +55,37 @@ export async function checkParity(model: tf.LayersModel, onnxBytes: Uint8Array, 
     maxAbsDiff = Math.max(maxAbsDiff, Number.isNaN(d) ? Infinity : d);
   }
   if (!(maxAbsDiff <= tolerance)) {
-    throw new TrainerError('ELT_PARITY_FAILED', [`max |ONNX − TF.js| = ${maxAbsDiff.toExponential(3)} over ${count} inputs, above ${tolerance}`]);
+    throw new TrainerError('ELT_PARITY_FAILED', [
+      `max |ONNX − TF.js| = ${maxAbsDiff.toExponential(3)} over ${count} inputs, above ${tolerance}`,
+    ]);
   }
   return { count, maxAbsDiff, tolerance };
 }
 
 /** Runs an ONNX model on one float input with onnxruntime-web's WASM backend and returns the output values. */
-export async function runOnnx(onnxBytes: Uint8Array, data: Float32Array, dims: number[], names: OnnxNames = DEFAULT_NAMES): Promise<Float32Array> {
+export async function runOnnx(
+  onnxBytes: Uint8Array,
+  data: Float32Array,
+  dims: number[],
+  names: OnnxNames = DEFAULT_NAMES,
+): Promise<Float32Array> {
   // One thread: no worker threads to spawn (and leave running) in a CLI process on a small machine.
   ort.env.wasm.numThreads = 1;
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(onnxBytes, { executionProviders: ['wasm'] });
   } catch (e) {
-    throw new TrainerError('ELT_PARITY_FAILED', [`onnxruntime-web could not load the model: ${(e as Error).message}`], { cause: e });
+    throw new TrainerError('ELT_PARITY_FAILED', [`onnxruntime-web could not load the model: ${(e as Error).message}`], {
+      cause: e,
+    });
   }
   try {
     const out = await session.run({ [names.input]: new ort.Tensor('float32', data, dims) });
     const y = out[names.output];
-    if (!y) throw new TrainerError('ELT_PARITY_FAILED', [`the ONNX model has no output "${names.output}" (it has ${session.outputNames.join(', ')})`]);
+    if (!y)
+      throw new TrainerError('ELT_PARITY_FAILED', [
+        `the ONNX model has no output "${names.output}" (it has ${session.outputNames.join(', ')})`,
+      ]);
     return y.data as Float32Array;
   } finally {
     await session.release();

@@ -41,7 +41,11 @@ export async function saveLayers(model: tf.LayersModel): Promise<LayersArtifacts
  * Loads a Layers model from `model.json` bytes and its weight files: `weights` for the single file saveLayers
  * writes, or `files` by name for a model with several shards (concatenated in the manifest's order).
  */
-export async function loadLayers(artifacts: { modelJson: Uint8Array; weights?: Uint8Array; files?: ReadonlyMap<string, Uint8Array> }): Promise<tf.LayersModel> {
+export async function loadLayers(artifacts: {
+  modelJson: Uint8Array;
+  weights?: Uint8Array;
+  files?: ReadonlyMap<string, Uint8Array>;
+}): Promise<tf.LayersModel> {
   let json: { modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
   try {
     json = JSON.parse(new TextDecoder().decode(artifacts.modelJson)) as typeof json;
@@ -49,15 +53,19 @@ export async function loadLayers(artifacts: { modelJson: Uint8Array; weights?: U
     throw new TrainerError('ELT_BAD_MODEL', ['model.json is not JSON'], { cause: e });
   }
   if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
-    throw new TrainerError('ELT_BAD_MODEL', ['model.json has no modelTopology or weightsManifest (is it a TF.js Layers model?)']);
+    throw new TrainerError('ELT_BAD_MODEL', [
+      'model.json has no modelTopology or weightsManifest (is it a TF.js Layers model?)',
+    ]);
   }
   const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
-  const parts = json.weightsManifest.flatMap((g) => g.paths).map((path) => {
-    const name = path.split('/').pop()!;
-    const bytes = artifacts.files?.get(name) ?? artifacts.files?.get(path) ?? artifacts.weights;
-    if (!bytes) throw new TrainerError('ELT_BAD_MODEL', [`weights file "${path}" named in model.json is missing`]);
-    return bytes;
-  });
+  const parts = json.weightsManifest
+    .flatMap((g) => g.paths)
+    .map((path) => {
+      const name = path.split('/').pop()!;
+      const bytes = artifacts.files?.get(name) ?? artifacts.files?.get(path) ?? artifacts.weights;
+      if (!bytes) throw new TrainerError('ELT_BAD_MODEL', [`weights file "${path}" named in model.json is missing`]);
+      return bytes;
+    });
   const weightData = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let at = 0;
   for (const p of parts) {
@@ -65,7 +73,9 @@ export async function loadLayers(artifacts: { modelJson: Uint8Array; weights?: U
     at += p.byteLength;
   }
   try {
-    return await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs, weightData: weightData.buffer }));
+    return await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs, weightData: weightData.buffer }),
+    );
   } catch (e) {
     throw new TrainerError('ELT_BAD_MODEL', [`TF.js could not load it: ${(e as Error).message}`], { cause: e });
   }

@@ -5,7 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { TrainerError } from '../errors.js';
-import { LAYER_OPS, SUPPORTED_OPS, unsupportedUse, type Flow, type OpContext, type OpResult, type ShapeValue } from './onnx-ops.js';
+import {
+  LAYER_OPS,
+  SUPPORTED_OPS,
+  unsupportedUse,
+  type Flow,
+  type OpContext,
+  type OpResult,
+  type ShapeValue,
+} from './onnx-ops.js';
 import { SHAPE_OPS } from './onnx-shapes.js';
 import { readOnnx, type Constant, type OnnxModelData } from './onnx-reader.js';
 
@@ -31,15 +39,26 @@ export function importOnnx(bytes: Uint8Array): ImportedOnnx {
   const g = readOnnx(bytes);
   const unknown = g.nodes.filter((n) => (n.domain !== '' && n.domain !== 'ai.onnx') || !SUPPORTED.has(n.op));
   if (unknown.length) {
-    const list = unknown.map((n) => `${n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.` : ''}${n.op} (node "${n.name}")`).join(', ');
+    const list = unknown
+      .map((n) => `${n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.` : ''}${n.op} (node "${n.name}")`)
+      .join(', ');
     throw new TrainerError('ELT_UNSUPPORTED_OP', [`${unknown.length} node(s): ${list}`]);
   }
-  if (g.input.elemType !== 'FLOAT') throw new TrainerError('ELT_UNSUPPORTED_OP', [`an input of type ${g.input.elemType} (float32 inputs only)`]);
+  if (g.input.elemType !== 'FLOAT')
+    throw new TrainerError('ELT_UNSUPPORTED_OP', [`an input of type ${g.input.elemType} (float32 inputs only)`]);
   const inputShape = g.input.shape.slice(1);
   if (g.input.shape.length < 2 || inputShape.some((d) => d === null)) {
-    throw new TrainerError('ELT_BAD_MODEL', [`input "${g.input.name}" has shape [${g.input.shape.map((d) => d ?? '?').join(', ')}]: every dimension but the batch must be fixed`]);
+    throw new TrainerError('ELT_BAD_MODEL', [
+      `input "${g.input.name}" has shape [${g.input.shape.map((d) => d ?? '?').join(', ')}]: every dimension but the batch must be fixed`,
+    ]);
   }
-  return { ...convert(g, inputShape as number[]), names: { input: g.input.name, output: g.output.name }, inputShape: inputShape as number[], opset: g.opset, producer: g.producer };
+  return {
+    ...convert(g, inputShape as number[]),
+    names: { input: g.input.name, output: g.output.name },
+    inputShape: inputShape as number[],
+    opset: g.opset,
+    producer: g.producer,
+  };
 }
 
 function convert(g: OnnxModelData, inputShape: number[]): { model: tf.LayersModel; output: OutputKind } {
@@ -75,7 +94,9 @@ function convert(g: OnnxModelData, inputShape: number[]): { model: tf.LayersMode
       },
     };
     if (flowInputs.length > 1 && node.op !== 'Shape') {
-      throw new TrainerError('ELT_UNSUPPORTED_OP', [`${node.op} (node "${node.name}") of two activations (only a single chain of ops is supported: no residual or branching graphs)`]);
+      throw new TrainerError('ELT_UNSUPPORTED_OP', [
+        `${node.op} (node "${node.name}") of two activations (only a single chain of ops is supported: no residual or branching graphs)`,
+      ]);
     }
     const result = convertNode(ctx);
     const out = node.outputs[0]!;
@@ -89,7 +110,10 @@ function convert(g: OnnxModelData, inputShape: number[]): { model: tf.LayersMode
   }
   const out = flows.get(g.output.name);
   if (!out) throw new TrainerError('ELT_BAD_MODEL', [`output "${g.output.name}" is not computed from the input`]);
-  if (out.t.shape.length !== 2) throw new TrainerError('ELT_BAD_MODEL', [`output "${g.output.name}" has rank ${out.t.shape.length} (a classifier's output is [batch, classes])`]);
+  if (out.t.shape.length !== 2)
+    throw new TrainerError('ELT_BAD_MODEL', [
+      `output "${g.output.name}" has rank ${out.t.shape.length} (a classifier's output is [batch, classes])`,
+    ]);
   const model = tf.model({ inputs: input, outputs: out.t });
   return { model, output: lastOp === 'Softmax' ? 'probabilities' : lastOp === 'Sigmoid' ? 'sigmoid' : 'logits' };
 }

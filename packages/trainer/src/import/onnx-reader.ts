@@ -59,7 +59,9 @@ export function readOnnx(bytes: Uint8Array): OnnxModelData {
   const opset = (m.opsetImport ?? []).filter((o) => !o.domain || o.domain === 'ai.onnx').map((o) => num(o.version))[0];
   if (opset === undefined) throw new TrainerError('ELT_BAD_MODEL', ['the ONNX model imports no default-domain opset']);
   if (opset < OPSET_RANGE.min || opset > OPSET_RANGE.max) {
-    throw new TrainerError('ELT_UNSUPPORTED_OP', [`opset ${opset} (opsets ${OPSET_RANGE.min} to ${OPSET_RANGE.max} are supported; re-export with one of them)`]);
+    throw new TrainerError('ELT_UNSUPPORTED_OP', [
+      `opset ${opset} (opsets ${OPSET_RANGE.min} to ${OPSET_RANGE.max} are supported; re-export with one of them)`,
+    ]);
   }
   const constants = new Map<string, Constant>();
   for (const t of g.initializer ?? []) constants.set(t.name ?? '', tensor(t));
@@ -67,7 +69,9 @@ export function readOnnx(bytes: Uint8Array): OnnxModelData {
   const inputs = (g.input ?? []).filter((i) => !constants.has(i.name ?? ''));
   const outputs = g.output ?? [];
   if (inputs.length !== 1 || outputs.length !== 1) {
-    throw new TrainerError('ELT_BAD_MODEL', [`the ONNX graph has ${inputs.length} inputs and ${outputs.length} outputs (one of each is supported)`]);
+    throw new TrainerError('ELT_BAD_MODEL', [
+      `the ONNX graph has ${inputs.length} inputs and ${outputs.length} outputs (one of each is supported)`,
+    ]);
   }
   const nodes: OnnxNode[] = (g.node ?? []).map((n, i) => ({
     op: n.opType ?? '',
@@ -77,7 +81,14 @@ export function readOnnx(bytes: Uint8Array): OnnxModelData {
     outputs: [...(n.output ?? [])],
     attrs: Object.fromEntries((n.attribute ?? []).map((a) => [a.name ?? '', attribute(a)])),
   }));
-  return { opset, producer: [m.producerName, m.producerVersion].filter(Boolean).join(' '), input: value(inputs[0]!), output: value(outputs[0]!), nodes, constants };
+  return {
+    opset,
+    producer: [m.producerName, m.producerVersion].filter(Boolean).join(' '),
+    input: value(inputs[0]!),
+    output: value(outputs[0]!),
+    nodes,
+    constants,
+  };
 }
 
 function value(v: onnxProto.onnx.IValueInfoProto): OnnxValue {
@@ -89,13 +100,20 @@ function value(v: onnxProto.onnx.IValueInfoProto): OnnxValue {
 
 function attribute(a: onnxProto.onnx.IAttributeProto): Attribute {
   switch (a.type) {
-    case A.INT: return num(a.i ?? 0);
-    case A.FLOAT: return a.f ?? 0;
-    case A.INTS: return (a.ints ?? []).map(num);
-    case A.FLOATS: return [...(a.floats ?? [])];
-    case A.STRING: return new TextDecoder().decode(a.s ?? new Uint8Array());
-    case A.TENSOR: return tensor(a.t!);
-    default: return `<${A[a.type ?? 0] ?? a.type}>`;
+    case A.INT:
+      return num(a.i ?? 0);
+    case A.FLOAT:
+      return a.f ?? 0;
+    case A.INTS:
+      return (a.ints ?? []).map(num);
+    case A.FLOATS:
+      return [...(a.floats ?? [])];
+    case A.STRING:
+      return new TextDecoder().decode(a.s ?? new Uint8Array());
+    case A.TENSOR:
+      return tensor(a.t!);
+    default:
+      return `<${A[a.type ?? 0] ?? a.type}>`;
   }
 }
 
@@ -103,7 +121,9 @@ function attribute(a: onnxProto.onnx.IAttributeProto): Attribute {
 export function tensor(t: onnxProto.onnx.ITensorProto): Constant {
   const dims = (t.dims ?? []).map(num);
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-    throw new TrainerError('ELT_BAD_MODEL', [`tensor "${t.name}" keeps its data in an external file (export the model with the weights inside it)`]);
+    throw new TrainerError('ELT_BAD_MODEL', [
+      `tensor "${t.name}" keeps its data in an external file (export the model with the weights inside it)`,
+    ]);
   }
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
   const view = () => new DataView(raw!.buffer, raw!.byteOffset, raw!.byteLength);
@@ -123,7 +143,12 @@ export function tensor(t: onnxProto.onnx.ITensorProto): Constant {
       const dv = view();
       return { dims, data: Array.from({ length: raw.byteLength / 8 }, (_, i) => Number(dv.getBigInt64(i * 8, true))) };
     }
-    case T.INT32: case T.BOOL: case T.INT8: case T.UINT8: case T.INT16: case T.UINT16: {
+    case T.INT32:
+    case T.BOOL:
+    case T.INT8:
+    case T.UINT8:
+    case T.INT16:
+    case T.UINT16: {
       if (!raw) return { dims, data: (t.int32Data ?? []).map(num) };
       if (t.dataType === T.INT32) {
         const dv = view();
@@ -132,7 +157,9 @@ export function tensor(t: onnxProto.onnx.ITensorProto): Constant {
       return { dims, data: Array.from(raw) };
     }
     default:
-      throw new TrainerError('ELT_BAD_MODEL', [`tensor "${t.name}" has data type ${T[t.dataType ?? 0] ?? t.dataType} (float, double and integer tensors are supported)`]);
+      throw new TrainerError('ELT_BAD_MODEL', [
+        `tensor "${t.name}" has data type ${T[t.dataType ?? 0] ?? t.dataType} (float, double and integer tensors are supported)`,
+      ]);
   }
 }
 

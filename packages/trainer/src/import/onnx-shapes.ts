@@ -11,7 +11,10 @@ export const SHAPE_OPS: Record<string, (c: OpContext) => ShapeValue> = {
     const v = c.node.attrs.value;
     if (v && typeof v === 'object' && !Array.isArray(v)) return { dims: v.dims, data: [...v.data] };
     const ints_ = c.node.attrs.value_ints ?? c.node.attrs.value_int;
-    if (ints_ !== undefined) return Array.isArray(ints_) ? { dims: [ints_.length], data: ints_.map(Number) } : { dims: [], data: [Number(ints_)] };
+    if (ints_ !== undefined)
+      return Array.isArray(ints_)
+        ? { dims: [ints_.length], data: ints_.map(Number) }
+        : { dims: [], data: [Number(ints_)] };
     throw unsupportedUse(c.node, 'without a tensor or integer value');
   },
   Shape(c) {
@@ -24,7 +27,8 @@ export const SHAPE_OPS: Record<string, (c: OpContext) => ShapeValue> = {
   Gather(c) {
     const data = value(c, 0);
     const idx = value(c, 1);
-    if (int(c.node.attrs.axis, 0) !== 0 || data.dims.length !== 1) throw unsupportedUse(c.node, 'other than on a 1-D shape');
+    if (int(c.node.attrs.axis, 0) !== 0 || data.dims.length !== 1)
+      throw unsupportedUse(c.node, 'other than on a 1-D shape');
     const picked = idx.data.map((i) => data.data[(i ?? 0) < 0 ? data.data.length + (i ?? 0) : (i ?? 0)] ?? null);
     return { dims: idx.dims, data: picked };
   },

@@ -24,9 +24,20 @@ export function buildDigitsModel(options: DigitsModelOptions = {}): tf.Sequentia
   const hidden = options.hidden ?? 64;
   const init = (n: number) => tf.initializers.glorotUniform({ seed: seed * 100 + n });
   const model = tf.sequential({ name: 'digits' });
-  model.add(tf.layers.conv2d({ name: 'conv1', inputShape: [28, 28, 1], filters: f1, kernelSize: 3, activation: 'relu', kernelInitializer: init(1) }));
+  model.add(
+    tf.layers.conv2d({
+      name: 'conv1',
+      inputShape: [28, 28, 1],
+      filters: f1,
+      kernelSize: 3,
+      activation: 'relu',
+      kernelInitializer: init(1),
+    }),
+  );
   model.add(tf.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }));
-  model.add(tf.layers.conv2d({ name: 'conv2', filters: f2, kernelSize: 3, activation: 'relu', kernelInitializer: init(2) }));
+  model.add(
+    tf.layers.conv2d({ name: 'conv2', filters: f2, kernelSize: 3, activation: 'relu', kernelInitializer: init(2) }),
+  );
   model.add(tf.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }));
   model.add(tf.layers.flatten({ name: 'flatten' }));
   model.add(tf.layers.dropout({ name: 'dropout', rate: 0.25, seed }));
@@ -36,4 +47,8 @@ export function buildDigitsModel(options: DigitsModelOptions = {}): tf.Sequentia
 }
 
 /** The digits model's input spec as the manifest states it: one example's shape, float32 in [0, 1] as given. */
-export const DIGITS_INPUT = { shape: [28, 28, 1], dtype: 'float32', normalize: { scale: 1, offset: 0 } } as const satisfies InputSpec;
+export const DIGITS_INPUT = {
+  shape: [28, 28, 1],
+  dtype: 'float32',
+  normalize: { scale: 1, offset: 0 },
+} as const satisfies InputSpec;

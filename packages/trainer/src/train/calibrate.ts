@@ -99,5 +99,7 @@ export function fitTemperature(probs: Float32Array, y: Int32Array, k: number): C
   }
   const t = Math.exp((a + b) / 2);
   const after = nll(probs, y, k, t);
-  return after < before ? { temperature: Number(t.toFixed(4)), nll: { before, after } } : { temperature: 1, nll: { before, after: before } };
+  return after < before
+    ? { temperature: Number(t.toFixed(4)), nll: { before, after } }
+    : { temperature: 1, nll: { before, after: before } };
 }

@@ -67,13 +67,21 @@ export async function fitModel(model: tf.LayersModel, data: ExampleSet, options:
   options = headOptions;
   // Early stopping scores the whole model: the head shares its layers, so it sees the head's current weights.
   const stopping = options.earlyStopping;
-  return fitAll(split.head, features, stopping ? { ...options, earlyStopping: { ...stopping, score: () => stopping.score(model) } } : options);
+  return fitAll(
+    split.head,
+    features,
+    stopping ? { ...options, earlyStopping: { ...stopping, score: () => stopping.score(model) } } : options,
+  );
 }
 
 async function fitAll(model: tf.LayersModel, data: ExampleSet, options: FitOptions): Promise<FitResult> {
   const epochs = options.epochs ?? 3;
   const batchSize = options.batchSize ?? 32;
-  model.compile({ optimizer: tf.train.adam(options.learningRate ?? 1e-3), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({
+    optimizer: tf.train.adam(options.learningRate ?? 1e-3),
+    loss: 'categoricalCrossentropy',
+    metrics: ['accuracy'],
+  });
   const rand = mulberry32(options.seed ?? 1);
   const losses: number[] = [];
   let seen = 0;
@@ -89,8 +97,18 @@ async function fitAll(model: tf.LayersModel, data: ExampleSet, options: FitOptio
     shuffleInPlace(order, rand);
     const epochData = pick(data, order);
     const aug = options.augment;
-    if (aug && aug.shift > 0) shiftInPlace(epochData, order.flatMap((src, i) => (src < aug.rows ? [i] : [])), aug.shift, rand, aug.layout);
-    const [ex, ey] = [inputTensor(epochData), options.targets ? softTensor(options.targets, order, data.labels.length) : oneHotTensor(epochData)];
+    if (aug && aug.shift > 0)
+      shiftInPlace(
+        epochData,
+        order.flatMap((src, i) => (src < aug.rows ? [i] : [])),
+        aug.shift,
+        rand,
+        aug.layout,
+      );
+    const [ex, ey] = [
+      inputTensor(epochData),
+      options.targets ? softTensor(options.targets, order, data.labels.length) : oneHotTensor(epochData),
+    ];
     try {
       const h = await model.fit(ex, ey, {
         epochs: 1,
@@ -103,7 +121,13 @@ async function fitAll(model: tf.LayersModel, data: ExampleSet, options: FitOptio
               callbacks: {
                 onBatchEnd: async (_b: number, logs?: tf.Logs) => {
                   seen += batchSize;
-                  options.onProgress?.({ epoch, epochs, samples: Math.min(seen, perEpoch * epochs), total: perEpoch * epochs, loss: Number(logs?.loss ?? NaN) });
+                  options.onProgress?.({
+                    epoch,
+                    epochs,
+                    samples: Math.min(seen, perEpoch * epochs),
+                    total: perEpoch * epochs,
+                    loss: Number(logs?.loss ?? NaN),
+                  });
                 },
               },
             }
@@ -128,7 +152,14 @@ async function fitAll(model: tf.LayersModel, data: ExampleSet, options: FitOptio
   }
   const seconds = (performance.now() - started) / 1000;
   const samples = perEpoch * ran;
-  return { epochs: ran, samples, loss: losses, seconds, samplesPerSec: samples / seconds, ...(best ? { bestEpoch: best.epoch, bestScore: best.score } : {}) };
+  return {
+    epochs: ran,
+    samples,
+    loss: losses,
+    seconds,
+    samplesPerSec: samples / seconds,
+    ...(best ? { bestEpoch: best.epoch, bestScore: best.score } : {}),
+  };
 }
 
 /** Rows `order` of a `count × width` soft-target matrix as a tensor. */
@@ -159,7 +190,7 @@ function splitHead(model: tf.LayersModel, tail: number): { base: tf.LayersModel;
 
 /** The base's outputs for every example, computed in inference mode in chunks. */
 async function baseFeatures(base: tf.LayersModel, data: ExampleSet, chunk = 256): Promise<ExampleSet> {
-  const shape = (base.outputs[0]!.shape.slice(1) as number[]);
+  const shape = base.outputs[0]!.shape.slice(1) as number[];
   const size = shape.reduce((a, b) => a * b, 1);
   const x = new Float32Array(data.count * size);
   for (let from = 0; from < data.count; from += chunk) {
@@ -179,7 +210,10 @@ function epochRows(count: number, epoch: number, rotate: FitOptions['rotate']): 
   const rest = count - rotate.always;
   if (rest <= rotate.window) return all;
   const start = (epoch * rotate.window) % rest;
-  return [...all.slice(0, rotate.always), ...Array.from({ length: rotate.window }, (_, k) => rotate.always + ((start + k) % rest))];
+  return [
+    ...all.slice(0, rotate.always),
+    ...Array.from({ length: rotate.window }, (_, k) => rotate.always + ((start + k) % rest)),
+  ];
 }
 
 function shuffleInPlace(p: number[], rand: () => number): void {

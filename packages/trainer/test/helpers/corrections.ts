@@ -28,14 +28,31 @@ export async function sendCorrections(url: string, set: ExampleSet, options: Sen
     const deviceId = `${options.devicePrefix ?? 'device'}-${i % (options.devices ?? 25)}`;
     const trueLabel = set.labels[set.y[i]!]!;
     const prediction: PredictionEvent = {
-      id: newId(), model, version: options.version ?? 'v1', deviceId, ts: Date.now(), type: 'prediction', reason: 'reported',
+      id: newId(),
+      model,
+      version: options.version ?? 'v1',
+      deviceId,
+      ts: Date.now(),
+      type: 'prediction',
+      reason: 'reported',
       input: { dtype: 'float32', shape: [...set.shape], data: Buffer.from(bytes).toString('base64') },
       inputHash: await sha256Hex(bytes),
-      output: { label: options.predictedOf?.(i) ?? '0', confidence: 0.5, topK: [{ label: options.predictedOf?.(i) ?? '0', p: 0.5 }] },
-      engine: 'test', latencyMs: 1,
+      output: {
+        label: options.predictedOf?.(i) ?? '0',
+        confidence: 0.5,
+        topK: [{ label: options.predictedOf?.(i) ?? '0', p: 0.5 }],
+      },
+      engine: 'test',
+      latencyMs: 1,
     };
     const correction: CorrectionEvent = {
-      id: newId(), model, version: prediction.version, deviceId, ts: Date.now(), type: 'correction', predictionId: prediction.id,
+      id: newId(),
+      model,
+      version: prediction.version,
+      deviceId,
+      ts: Date.now(),
+      type: 'correction',
+      predictionId: prediction.id,
       label: options.labelOf ? options.labelOf(i, trueLabel) : trueLabel,
     };
     events.push(prediction, correction);

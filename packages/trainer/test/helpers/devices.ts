@@ -14,7 +14,13 @@ export interface DeviceRound {
 }
 
 /** Predicts `set` with the stable version of `model` and sends a correction for every wrong prediction. */
-export async function predictAndCorrect(url: string, client: CollectorClient, model: string, set: ExampleSet, devicePrefix = 'device'): Promise<DeviceRound> {
+export async function predictAndCorrect(
+  url: string,
+  client: CollectorClient,
+  model: string,
+  set: ExampleSet,
+  devicePrefix = 'device',
+): Promise<DeviceRound> {
   const version = (await client.rollout(model))?.stable;
   if (!version) throw new Error(`model "${model}" has no stable version`);
   const net = await (await storedModel(client, model, version)).load();
@@ -23,7 +29,12 @@ export async function predictAndCorrect(url: string, client: CollectorClient, mo
   const wrong = [...Array(set.count).keys()].filter((i) => predicted[i] !== set.y[i]);
   const reported = pick(set, wrong);
   if (wrong.length) {
-    await sendCorrections(url, reported, { model, version, devicePrefix, predictedOf: (i) => set.labels[predicted[wrong[i]!]!]! });
+    await sendCorrections(url, reported, {
+      model,
+      version,
+      devicePrefix,
+      predictedOf: (i) => set.labels[predicted[wrong[i]!]!]!,
+    });
   }
   return { version, predictions: set.count, corrections: wrong.length };
 }

@@ -34,9 +34,11 @@ export function makeTorchModels(train?: ExampleSet, epochs?: number): TorchModel
   const r = spawnSync(PYTHON, args, { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) {
     const missing = /No module named '(torch|onnx|numpy)'/.exec(r.stderr);
-    throw new Error(missing
-      ? `${PYTHON} has no ${missing[1]}: apt-get install -y python3-torch python3-onnx (or set PYTHON)`
-      : `make_models.py exited ${r.status}: ${r.stderr.slice(-2000)}`);
+    throw new Error(
+      missing
+        ? `${PYTHON} has no ${missing[1]}: apt-get install -y python3-torch python3-onnx (or set PYTHON)`
+        : `make_models.py exited ${r.status}: ${r.stderr.slice(-2000)}`,
+    );
   }
   const made = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as TorchModels['made'];
   const path = (name: string) => join(dir, `${name}.onnx`);

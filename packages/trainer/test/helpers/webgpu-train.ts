@@ -16,7 +16,14 @@ function build(): tf.Sequential {
   const init = (seed: number) => tf.initializers.glorotUniform({ seed });
   return tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: init(1) }),
+      tf.layers.conv2d({
+        inputShape: [28, 28, 1],
+        filters: 4,
+        kernelSize: 3,
+        strides: 2,
+        activation: 'relu',
+        kernelInitializer: init(1),
+      }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
       tf.layers.flatten(),
       tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: init(2) }),

@@ -9,8 +9,16 @@ interface Batch {
   sha256: string;
   createdAt: number;
   counts: {
-    examples: number; train: number; val: number; reviewed: number; voted: number; tiesSentToReview: number; cappedByDevice: number;
-    withoutInput?: number; excludedGolden?: number; byLabel: Record<string, number>;
+    examples: number;
+    train: number;
+    val: number;
+    reviewed: number;
+    voted: number;
+    tiesSentToReview: number;
+    cappedByDevice: number;
+    withoutInput?: number;
+    excludedGolden?: number;
+    byLabel: Record<string, number>;
   };
 }
 
@@ -24,17 +32,26 @@ export const batchesView: View = {
   title: 'Batches',
   async render(root, model, say) {
     const batches = await api(listBatches, { params: { model } });
-    const freeze = h('button', {
-      type: 'button',
-      on: {
-        click: () => {
-          freeze.disabled = true;
-          api(postBatch, { params: { model } })
-            .then((b) => (say(`Froze batch ${b.id} with ${b.counts.examples} example(s).`), batchesView.render(root, model, say)))
-            .catch((err: Error) => (say(err.message, true), (freeze.disabled = false)));
+    const freeze = h(
+      'button',
+      {
+        type: 'button',
+        on: {
+          click: () => {
+            freeze.disabled = true;
+            api(postBatch, { params: { model } })
+              .then(
+                (b) => (
+                  say(`Froze batch ${b.id} with ${b.counts.examples} example(s).`),
+                  batchesView.render(root, model, say)
+                ),
+              )
+              .catch((err: Error) => (say(err.message, true), (freeze.disabled = false)));
+          },
         },
       },
-    }, 'Freeze a batch now');
+      'Freeze a batch now',
+    );
     replace(
       root,
       h('p', {}, freeze, ' ', h('span', { class: 'muted' }, 'from everything labeled since the last batch.')),

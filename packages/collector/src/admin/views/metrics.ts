@@ -15,7 +15,11 @@ export const metricsView: View = {
     const report = await api(getMetrics, { params: { model }, query: { since, bucket: 3600 } });
     replace(
       root,
-      h('p', { class: 'muted' }, `From ${time(report.since)} to ${time(report.until)}; drift is PSI against ${report.reference ?? 'no reference'}.`),
+      h(
+        'p',
+        { class: 'muted' },
+        `From ${time(report.since)} to ${time(report.until)}; drift is PSI against ${report.reference ?? 'no reference'}.`,
+      ),
       table<VersionReport>(
         [
           ['Version', (v) => h('code', {}, v.version)],
@@ -27,7 +31,15 @@ export const metricsView: View = {
           ['Latency p50 / p95 (ms)', (v) => `${num(v.latencyMs.p50)} / ${num(v.latencyMs.p95)}`],
           ['Drift label / confidence', (v) => `${num(v.drift.label, 3)} / ${num(v.drift.confidence, 3)}`],
           // A blind loop learns nothing: every confidence sits in the top bin, nothing is low-confidence.
-          ['Blind loop', (v) => (v.blindLoop.blind ? h('strong', { class: 'error', title: v.blindLoop.reason ?? '' }, `blind: ${v.blindLoop.reason ?? ''}`) : v.blindLoop.reason ? h('span', { class: 'muted' }, 'not judged yet') : 'no')],
+          [
+            'Blind loop',
+            (v) =>
+              v.blindLoop.blind
+                ? h('strong', { class: 'error', title: v.blindLoop.reason ?? '' }, `blind: ${v.blindLoop.reason ?? ''}`)
+                : v.blindLoop.reason
+                  ? h('span', { class: 'muted' }, 'not judged yet')
+                  : 'no',
+          ],
         ],
         report.versions,
         'No stats reported in the last 7 days.',

@@ -8,8 +8,21 @@ import type { View } from './view.js';
 import type { QueueItem } from '@edgeloop/protocol';
 
 function card(item: QueueItem, onLabeled: () => void, say: (text: string, error?: boolean) => void): HTMLElement {
-  const label = h('input', { type: 'text', name: 'label', placeholder: 'label', required: true, maxLength: 64, autocomplete: 'off' });
-  const comment = h('input', { type: 'text', name: 'comment', placeholder: 'comment (optional)', maxLength: 2000, autocomplete: 'off' });
+  const label = h('input', {
+    type: 'text',
+    name: 'label',
+    placeholder: 'label',
+    required: true,
+    maxLength: 64,
+    autocomplete: 'off',
+  });
+  const comment = h('input', {
+    type: 'text',
+    name: 'comment',
+    placeholder: 'comment (optional)',
+    maxLength: 2000,
+    autocomplete: 'off',
+  });
   const form = h(
     'form',
     {
@@ -35,10 +48,26 @@ function card(item: QueueItem, onLabeled: () => void, say: (text: string, error?
     h(
       'div',
       { class: 'details' },
-      h('p', {}, h('strong', { class: 'predicted' }, item.predicted.label), ` at ${(item.predicted.confidence * 100).toFixed(0)} % · `, item.reason === 'tie' ? 'tied vote' : 'low confidence'),
-      h('p', { class: 'muted' }, `${item.predictions} prediction(s), first seen ${time(item.firstSeen)} · ${item.inputHash.slice(0, 16)}…`),
+      h(
+        'p',
+        {},
+        h('strong', { class: 'predicted' }, item.predicted.label),
+        ` at ${(item.predicted.confidence * 100).toFixed(0)} % · `,
+        item.reason === 'tie' ? 'tied vote' : 'low confidence',
+      ),
+      h(
+        'p',
+        { class: 'muted' },
+        `${item.predictions} prediction(s), first seen ${time(item.firstSeen)} · ${item.inputHash.slice(0, 16)}…`,
+      ),
       item.corrections.length
-        ? h('ul', { class: 'corrections' }, ...item.corrections.map((c) => h('li', {}, h('strong', {}, c.label), ` from ${c.deviceId}`, c.comment ? h('q', {}, c.comment) : null)))
+        ? h(
+            'ul',
+            { class: 'corrections' },
+            ...item.corrections.map((c) =>
+              h('li', {}, h('strong', {}, c.label), ` from ${c.deviceId}`, c.comment ? h('q', {}, c.comment) : null),
+            ),
+          )
         : null,
       form,
     ),
@@ -52,7 +81,11 @@ export const reviewView: View = {
     const reload = () => void reviewView.render(root, model, say).catch((err: Error) => say(err.message, true));
     replace(
       root,
-      h('p', { class: 'muted' }, `${data.total} input(s) waiting for a person${data.total > data.items.length ? `; the first ${data.items.length} are shown` : ''}.`),
+      h(
+        'p',
+        { class: 'muted' },
+        `${data.total} input(s) waiting for a person${data.total > data.items.length ? `; the first ${data.items.length} are shown` : ''}.`,
+      ),
       ...data.items.map((item) => card(item, reload, say)),
     );
   },

@@ -58,21 +58,32 @@ const CANDIDATES = `
     ORDER BY seq LIMIT 3
   ) p`;
 
-type SourceTuple = [sourceId: string, inputHash: string, label: string, deviceId: string | null, ts: number, receivedAt: number, seen: number];
+type SourceTuple = [
+  sourceId: string,
+  inputHash: string,
+  label: string,
+  deviceId: string | null,
+  ts: number,
+  receivedAt: number,
+  seen: number,
+];
 
 const CHUNK = 20_000;
 
 export const batchSql: BatchSql = {
-  insert: 'INSERT INTO batches (id, model, sha256, counts, created_at, golden, replaces) VALUES (@id, @model, @sha256, @counts, @createdAt, @golden::int::boolean, @replaces)',
+  insert:
+    'INSERT INTO batches (id, model, sha256, counts, created_at, golden, replaces) VALUES (@id, @model, @sha256, @counts, @createdAt, @golden::int::boolean, @replaces)',
   get: 'SELECT * FROM batches WHERE id = @id',
   list: 'SELECT * FROM batches WHERE model = @model AND NOT golden ORDER BY created_at, id',
   last: 'SELECT * FROM batches WHERE model = @model AND NOT golden ORDER BY created_at DESC, id DESC LIMIT 1',
   lines: 'SELECT ord, line FROM batch_examples WHERE batch_id = @id AND ord > @afterOrd ORDER BY ord LIMIT @limit',
   lineage: 'SELECT input_hash, source_event_id, sources FROM batch_examples WHERE batch_id = @id ORDER BY ord',
   golden: 'SELECT b.* FROM golden_current g JOIN batches b ON b.id = g.batch_id WHERE g.model = @model',
-  setGolden: 'INSERT INTO golden_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
+  setGolden:
+    'INSERT INTO golden_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
   baseData: 'SELECT b.* FROM base_data_current d JOIN batches b ON b.id = d.batch_id WHERE d.model = @model',
-  setBaseData: 'INSERT INTO base_data_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
+  setBaseData:
+    'INSERT INTO base_data_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
 };
 
 /** The freeze's reads and writes on PostgreSQL: bulk reads as one JSON document, bulk writes as JSON. */
@@ -87,14 +98,27 @@ export const freezeQueries: FreezeQueries = {
     yield* run("SET LOCAL work_mem = '256MB'; SET LOCAL jit = off");
     const doc = (yield* get<{ doc: string }>(COLLECT, [model]))!.doc;
     const seen = new Map<string, number>();
-    const sources: LabelSource[] = (JSON.parse(doc) as SourceTuple[]).map(([sourceId, inputHash, label, deviceId, ts, receivedAt, seenBefore]) => {
-      if (seenBefore > 0) seen.set(inputHash, seenBefore);
-      return { sourceId, kind: deviceId === null ? 'review' : 'correction', inputHash, label, deviceId, ts, receivedAt };
-    });
+    const sources: LabelSource[] = (JSON.parse(doc) as SourceTuple[]).map(
+      ([sourceId, inputHash, label, deviceId, ts, receivedAt, seenBefore]) => {
+        if (seenBefore > 0) seen.set(inputHash, seenBefore);
+        return {
+          sourceId,
+          kind: deviceId === null ? 'review' : 'correction',
+          inputHash,
+          label,
+          deviceId,
+          ts,
+          receivedAt,
+        };
+      },
+    );
     return { sources, seen };
   },
   *goldenHashes(model) {
-    const found = yield* all<{ input_hash: string }>('SELECT e.input_hash FROM golden_current g JOIN batch_examples e ON e.batch_id = g.batch_id WHERE g.model = $1', [model]);
+    const found = yield* all<{ input_hash: string }>(
+      'SELECT e.input_hash FROM golden_current g JOIN batch_examples e ON e.batch_id = g.batch_id WHERE g.model = $1',
+      [model],
+    );
     return found.map((r) => r.input_hash);
   },
   *candidates(model, hashes) {
@@ -109,7 +133,15 @@ export const freezeQueries: FreezeQueries = {
   },
   *writeExamples(id, examples) {
     for (let i = 0; i < examples.length; i += CHUNK) {
-      const chunk = examples.slice(i, i + CHUNK).map((e, j) => ({ o: i + j, h: e.inputHash, l: e.label, s: e.split, e: e.sourceEventId, r: e.sources, x: e.line }));
+      const chunk = examples.slice(i, i + CHUNK).map((e, j) => ({
+        o: i + j,
+        h: e.inputHash,
+        l: e.label,
+        s: e.split,
+        e: e.sourceEventId,
+        r: e.sources,
+        x: e.line,
+      }));
       yield* run(
         `INSERT INTO batch_examples (batch_id, ord, input_hash, label, split, source_event_id, sources, line)
          SELECT $1, o, h, l, s, e, r, x FROM json_to_recordset($2::json) AS t (o int, h text, l text, s text, e text, r text, x text)`,

@@ -29,7 +29,9 @@ const INT8_OID = 20;
 const parseInt8 = (value: string) => Number(value);
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === INT8_OID && format !== 'binary'
+      ? parseInt8
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 // SQLSTATE classes that mean "not now" rather than "this query is wrong": connection exceptions (08), out of

@@ -37,8 +37,19 @@ export function postgresEventStore(pool: PgPool): EventStore {
       const rows = events.map((e) => {
         const c = eventColumns(e);
         return {
-          id: e.id, model: e.model, version: e.version, device_id: e.deviceId, type: e.type, ts: e.ts, received_at: receivedAt,
-          input_hash: c.inputHash, prediction_id: c.predictionId, label: c.label, confidence: c.confidence, reason: c.reason, body: JSON.stringify(e),
+          id: e.id,
+          model: e.model,
+          version: e.version,
+          device_id: e.deviceId,
+          type: e.type,
+          ts: e.ts,
+          received_at: receivedAt,
+          input_hash: c.inputHash,
+          prediction_id: c.predictionId,
+          label: c.label,
+          confidence: c.confidence,
+          reason: c.reason,
+          body: JSON.stringify(e),
         };
       });
       // One statement is one implicit transaction: it is committed when the promise resolves.
@@ -70,7 +81,8 @@ export function postgresEventStore(pool: PgPool): EventStore {
 }
 
 export const keySql: KeySql = {
-  insert: 'INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING',
+  insert:
+    'INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING',
   byHash: 'SELECT * FROM api_keys WHERE hash = $1',
   list: 'SELECT * FROM api_keys ORDER BY created_at, id',
   revoke: 'UPDATE api_keys SET revoked_at = $1 WHERE (id = $2 OR name = $3) AND revoked_at IS NULL',

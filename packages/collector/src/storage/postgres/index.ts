@@ -13,7 +13,14 @@ import { rolloutStore } from '../rollout.js';
 import { metricsMigrations, postgresMetricsStore } from './metrics.js';
 
 /** Every table group's migrations, in order. */
-const migrations = [...eventMigrations, ...labelMigrations, ...batchMigrations, ...registryMigrations, ...rolloutMigrations, ...metricsMigrations];
+const migrations = [
+  ...eventMigrations,
+  ...labelMigrations,
+  ...batchMigrations,
+  ...registryMigrations,
+  ...rolloutMigrations,
+  ...metricsMigrations,
+];
 
 /** The scale-out store: PostgreSQL, shared by any number of collectors. */
 export function createPostgresStorage(options: PostgresOptions): Storage {

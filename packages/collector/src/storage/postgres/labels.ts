@@ -19,9 +19,16 @@ const CHUNK = 20_000;
  * Records the latest resolution of each decided input; runs inside the freeze transaction. With a batch id the
  * input's sources count as seen (consumed); without one (nothing to train on) only the outcome is kept.
  */
-export function* recordOutcomes(model: string, decisions: readonly Decision[], batchId: string | null, now: number): Steps<void> {
+export function* recordOutcomes(
+  model: string,
+  decisions: readonly Decision[],
+  batchId: string | null,
+  now: number,
+): Steps<void> {
   for (let i = 0; i < decisions.length; i += CHUNK) {
-    const rows = decisions.slice(i, i + CHUNK).map((d) => ({ h: d.inputHash, o: d.outcome, l: d.label, n: batchId === null ? 0 : d.sources }));
+    const rows = decisions
+      .slice(i, i + CHUNK)
+      .map((d) => ({ h: d.inputHash, o: d.outcome, l: d.label, n: batchId === null ? 0 : d.sources }));
     // One JSON parameter, parsed once: the driver would otherwise serialise every value of every array in JavaScript.
     yield* run(
       `INSERT INTO input_labels (model, input_hash, outcome, label, batch_id, sources, updated_at)

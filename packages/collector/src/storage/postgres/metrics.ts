@@ -22,8 +22,14 @@ export function postgresMetricsStore(pool: PgPool): MetricsStore {
         args.push([...versions]);
         sql += ' AND version = ANY($4::text[])';
       }
-      const r = await guard(() => pool.query<{ version: string; received_at: number; body: string }>(`${sql} ORDER BY seq`, args));
-      return r.rows.map((x): StatsRow => ({ version: x.version, receivedAt: x.received_at, stats: JSON.parse(x.body) as StatsEvent }));
+      const r = await guard(() =>
+        pool.query<{ version: string; received_at: number; body: string }>(`${sql} ORDER BY seq`, args),
+      );
+      return r.rows.map((x): StatsRow => ({
+        version: x.version,
+        receivedAt: x.received_at,
+        stats: JSON.parse(x.body) as StatsEvent,
+      }));
     },
     async counts(model, type, since, until, bucketMs) {
       const r = await guard(() =>

@@ -38,13 +38,16 @@ export function postgresBlobStore(pool: PgPool): BlobStore {
   return {
     async put(sha256, bytes) {
       await guard(() =>
-        pool.query('INSERT INTO artifacts (sha256, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING', [
-          sha256, bytes, bytes.length, Date.now(),
-        ]),
+        pool.query(
+          'INSERT INTO artifacts (sha256, bytes, size, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING',
+          [sha256, bytes, bytes.length, Date.now()],
+        ),
       );
     },
     async get(sha256) {
-      const r = await guard(() => pool.query<{ bytes: Buffer }>('SELECT bytes FROM artifacts WHERE sha256 = $1', [sha256]));
+      const r = await guard(() =>
+        pool.query<{ bytes: Buffer }>('SELECT bytes FROM artifacts WHERE sha256 = $1', [sha256]),
+      );
       return r.rows[0]?.bytes;
     },
     async has(sha256) {

@@ -27,7 +27,8 @@ export const rolloutSql: RolloutSql = {
       phase_started_at = $6, decided_at = $7
     WHERE model = $8 AND revision = $9`,
   touch: 'UPDATE rollouts SET decided_at = $1 WHERE model = $2 AND revision = $3',
-  audit: 'INSERT INTO rollout_audit (model, at, actor, action, reason, before, after, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+  audit:
+    'INSERT INTO rollout_audit (model, at, actor, action, reason, before, after, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
   history: 'SELECT * FROM rollout_audit WHERE model = $1 ORDER BY seq DESC LIMIT $2',
   automated: 'SELECT * FROM rollouts WHERE canary IS NOT NULL AND auto IS NOT NULL ORDER BY model',
 };
@@ -85,7 +86,9 @@ export function postgresLeadership(options: PostgresOptions): Leadership & { clo
             await c.query('SELECT 1');
             return true;
           }
-          const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`edgeloop-controller:${schema}`]);
+          const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
+            `edgeloop-controller:${schema}`,
+          ]);
           leading = r.rows[0]?.ok === true;
           return leading;
         } catch {

@@ -56,22 +56,35 @@ const CANDIDATES = `
     ${predictionsWithHash(`instr(e.body, '"input":{') > 0`)}
   ) WHERE rn <= 3 ORDER BY input_hash, rn`;
 
-type SourceRow = [sourceId: string, kind: 'correction' | 'review', inputHash: string, label: string, deviceId: string | null, ts: number, receivedAt: number, seen: number];
+type SourceRow = [
+  sourceId: string,
+  kind: 'correction' | 'review',
+  inputHash: string,
+  label: string,
+  deviceId: string | null,
+  ts: number,
+  receivedAt: number,
+  seen: number,
+];
 
 export const batchSql: BatchSql = {
-  insert: 'INSERT INTO batches (id, model, sha256, counts, created_at, golden, replaces) VALUES (@id, @model, @sha256, @counts, @createdAt, @golden, @replaces)',
+  insert:
+    'INSERT INTO batches (id, model, sha256, counts, created_at, golden, replaces) VALUES (@id, @model, @sha256, @counts, @createdAt, @golden, @replaces)',
   get: 'SELECT * FROM batches WHERE id = @id',
   list: 'SELECT * FROM batches WHERE model = @model AND golden = 0 ORDER BY created_at, id',
   last: 'SELECT * FROM batches WHERE model = @model AND golden = 0 ORDER BY created_at DESC, id DESC LIMIT 1',
   lines: 'SELECT ord, line FROM batch_examples WHERE batch_id = @id AND ord > @afterOrd ORDER BY ord LIMIT @limit',
   lineage: 'SELECT input_hash, source_event_id, sources FROM batch_examples WHERE batch_id = @id ORDER BY ord',
   golden: 'SELECT b.* FROM golden_current g JOIN batches b ON b.id = g.batch_id WHERE g.model = @model',
-  setGolden: 'INSERT INTO golden_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
+  setGolden:
+    'INSERT INTO golden_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
   baseData: 'SELECT b.* FROM base_data_current d JOIN batches b ON b.id = d.batch_id WHERE d.model = @model',
-  setBaseData: 'INSERT INTO base_data_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
+  setBaseData:
+    'INSERT INTO base_data_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
 };
 
-const INSERT_EXAMPLE = 'INSERT INTO batch_examples (batch_id, ord, input_hash, label, split, source_event_id, sources, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+const INSERT_EXAMPLE =
+  'INSERT INTO batch_examples (batch_id, ord, input_hash, label, split, source_event_id, sources, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
 
 /** The freeze's reads and writes on SQLite: rows as arrays (a first freeze reads hundreds of thousands). */
 export const freezeQueries: FreezeQueries = {
@@ -80,19 +93,28 @@ export const freezeQueries: FreezeQueries = {
   *sources(model) {
     const sources: LabelSource[] = [];
     const seen = new Map<string, number>();
-    for (const [sourceId, kind, inputHash, label, deviceId, ts, receivedAt, seenBefore] of yield* rows<SourceRow>(COLLECT, { model })) {
+    for (const [sourceId, kind, inputHash, label, deviceId, ts, receivedAt, seenBefore] of yield* rows<SourceRow>(
+      COLLECT,
+      { model },
+    )) {
       sources.push({ sourceId, kind, inputHash, label, deviceId, ts, receivedAt });
       if (seenBefore > 0) seen.set(inputHash, seenBefore);
     }
     return { sources, seen };
   },
   *goldenHashes(model) {
-    const found = yield* rows<[string]>('SELECT e.input_hash FROM golden_current g JOIN batch_examples e ON e.batch_id = g.batch_id WHERE g.model = ?', [model]);
+    const found = yield* rows<[string]>(
+      'SELECT e.input_hash FROM golden_current g JOIN batch_examples e ON e.batch_id = g.batch_id WHERE g.model = ?',
+      [model],
+    );
     return found.map(([h]) => h);
   },
   *candidates(model, hashes) {
     const byHash = new Map<string, InputCandidate[]>();
-    for (const [inputHash, eventId, input] of yield* rows<[string, string, string]>(CANDIDATES, { model, hashes: JSON.stringify(hashes) })) {
+    for (const [inputHash, eventId, input] of yield* rows<[string, string, string]>(CANDIDATES, {
+      model,
+      hashes: JSON.stringify(hashes),
+    })) {
       const list = byHash.get(inputHash) ?? [];
       list.push({ eventId, input: JSON.parse(input) as unknown });
       byHash.set(inputHash, list);
@@ -100,7 +122,8 @@ export const freezeQueries: FreezeQueries = {
     return byHash;
   },
   *writeExamples(id, examples) {
-    for (const [ord, e] of examples.entries()) yield* run(INSERT_EXAMPLE, [id, ord, e.inputHash, e.label, e.split, e.sourceEventId, e.sources, e.line]);
+    for (const [ord, e] of examples.entries())
+      yield* run(INSERT_EXAMPLE, [id, ord, e.inputHash, e.label, e.split, e.sourceEventId, e.sources, e.line]);
   },
   recordOutcomes,
 };

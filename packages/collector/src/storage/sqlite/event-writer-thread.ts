@@ -18,7 +18,11 @@ function reply(id: number, work: Promise<unknown>): void {
   work.then(
     (value) => port.postMessage({ id, ok: true, value } satisfies WriterReply),
     (err: Error & { code?: string }) =>
-      port.postMessage({ id, ok: false, error: { message: err.message, code: err.code, unavailable: err instanceof StorageUnavailableError } } satisfies WriterReply),
+      port.postMessage({
+        id,
+        ok: false,
+        error: { message: err.message, code: err.code, unavailable: err instanceof StorageUnavailableError },
+      } satisfies WriterReply),
   );
 }
 
@@ -35,7 +39,10 @@ port.on('message', (call: WriterCall) => {
       arrivals.delete(call.id);
       break;
     case 'pragma':
-      reply(call.id, Promise.resolve().then(() => guard(() => db.pragma(call.source, { simple: true }))));
+      reply(
+        call.id,
+        Promise.resolve().then(() => guard(() => db.pragma(call.source, { simple: true }))),
+      );
       break;
     case 'close':
       group.flush();

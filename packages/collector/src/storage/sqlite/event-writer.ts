@@ -69,7 +69,21 @@ export function groupInserter(db: SqliteDb): (writes: Write[]) => InsertResult[]
       let inserted = 0;
       // The values passed one by one, not as a slice per row: no array per row to allocate (BENCHMARKS.md).
       for (let i = 0; i < rows.length; i += COLUMNS) {
-        inserted += insertOne.run(rows[i], rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5], rows[i + 6], rows[i + 7], rows[i + 8], rows[i + 9], rows[i + 10], rows[i + 11], rows[i + 12]).changes;
+        inserted += insertOne.run(
+          rows[i],
+          rows[i + 1],
+          rows[i + 2],
+          rows[i + 3],
+          rows[i + 4],
+          rows[i + 5],
+          rows[i + 6],
+          rows[i + 7],
+          rows[i + 8],
+          rows[i + 9],
+          rows[i + 10],
+          rows[i + 11],
+          rows[i + 12],
+        ).changes;
       }
       return { inserted, duplicates: rows.length / COLUMNS - inserted };
     }),
@@ -182,7 +196,12 @@ export class ThreadWriter implements EventWriter {
       // Idle, the writer does not keep the process alive; closing, it does until it has exited.
       if (this.#calls.size === 0 && !this.#closed) worker.unref();
       if (reply.ok) call.resolve(reply.value);
-      else call.reject(reply.error.unavailable ? new StorageUnavailableError(reply.error.message) : Object.assign(new Error(reply.error.message), { code: reply.error.code }));
+      else
+        call.reject(
+          reply.error.unavailable
+            ? new StorageUnavailableError(reply.error.message)
+            : Object.assign(new Error(reply.error.message), { code: reply.error.code }),
+        );
     });
     // A writer that dies (it could not open the file, or crashed) fails what it held as "storage unavailable"
     // (503: the devices send again); the next write starts a new one.
@@ -200,8 +219,11 @@ export class ThreadWriter implements EventWriter {
     for (const c of calls) c.reject(new StorageUnavailableError(`sqlite: ${err.message}`, { cause: err }));
   }
 
-  #call(message: { type: 'write'; rows: unknown[] } | { type: 'pragma'; source: string } | { type: 'close' }): Promise<unknown> {
-    if (this.#closed && message.type !== 'close') return Promise.reject(new StorageUnavailableError('sqlite: the store is closed'));
+  #call(
+    message: { type: 'write'; rows: unknown[] } | { type: 'pragma'; source: string } | { type: 'close' },
+  ): Promise<unknown> {
+    if (this.#closed && message.type !== 'close')
+      return Promise.reject(new StorageUnavailableError('sqlite: the store is closed'));
     const worker = this.#start();
     const id = ++this.#next;
     return new Promise((resolve, reject) => {

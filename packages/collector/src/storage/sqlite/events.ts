@@ -80,13 +80,19 @@ export function sqliteEventStore(db: SqliteDb, writer: EventWriter): EventStore 
         args.push(filter.type);
       }
       const sql = `SELECT count(*) FROM events${where.length ? ' WHERE ' + where.join(' AND ') : ''}`;
-      return guard(() => db.prepare(sql).pluck().get(...args)) as number;
+      return guard(() =>
+        db
+          .prepare(sql)
+          .pluck()
+          .get(...args),
+      ) as number;
     },
   });
 }
 
 export const keySql: KeySql = {
-  insert: 'INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING',
+  insert:
+    'INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING',
   byHash: 'SELECT * FROM api_keys WHERE hash = ?',
   list: 'SELECT * FROM api_keys ORDER BY created_at, id',
   revoke: 'UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL',

@@ -64,10 +64,13 @@ export class GroupCommit<T, R> {
     if (!this.scheduled || this.timer) return;
     const waited = performance.now() - this.firstQueuedAt;
     if (this.announced > 0 && waited < this.maxWaitMs) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.flush();
-      }, Math.max(1, Math.ceil(this.maxWaitMs - waited)));
+      this.timer = setTimeout(
+        () => {
+          this.timer = undefined;
+          this.flush();
+        },
+        Math.max(1, Math.ceil(this.maxWaitMs - waited)),
+      );
       return;
     }
     this.flush();

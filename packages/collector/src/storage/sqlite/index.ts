@@ -1,5 +1,14 @@
 import type { Storage } from '../index.js';
-import { openSqlite, migrateSqlite, startCheckpoints, guard, sqliteConnection, sqliteRunner, type SqliteDb, type SqliteOptions } from './db.js';
+import {
+  openSqlite,
+  migrateSqlite,
+  startCheckpoints,
+  guard,
+  sqliteConnection,
+  sqliteRunner,
+  type SqliteDb,
+  type SqliteOptions,
+} from './db.js';
 import { eventMigrations, keySql, sqliteEventStore } from './events.js';
 import { keyStore } from '../keys.js';
 import { labelMigrations, labelSql } from './labels.js';
@@ -14,7 +23,14 @@ import { metricsMigrations, sqliteMetricsStore } from './metrics.js';
 import { inlineWriter, ThreadWriter, type EventWriter } from './event-writer.js';
 
 /** Every table group's migrations, in order. */
-const migrations = [...eventMigrations, ...labelMigrations, ...batchMigrations, ...registryMigrations, ...rolloutMigrations, ...metricsMigrations];
+const migrations = [
+  ...eventMigrations,
+  ...labelMigrations,
+  ...batchMigrations,
+  ...registryMigrations,
+  ...rolloutMigrations,
+  ...metricsMigrations,
+];
 
 // Statements are prepared against migrated tables, so the feature stores are built on first use.
 function buildStores(db: SqliteDb, writer: EventWriter) {

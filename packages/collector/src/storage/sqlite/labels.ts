@@ -25,8 +25,14 @@ const UPSERT = `
  * Records the latest resolution of each decided input; runs inside the freeze transaction. With a batch id the
  * input's sources count as seen (consumed); without one (nothing to train on) only the outcome is kept.
  */
-export function* recordOutcomes(model: string, decisions: readonly Decision[], batchId: string | null, now: number): Steps<void> {
-  for (const d of decisions) yield* run(UPSERT, [model, d.inputHash, d.outcome, d.label, batchId, batchId === null ? 0 : d.sources, now]);
+export function* recordOutcomes(
+  model: string,
+  decisions: readonly Decision[],
+  batchId: string | null,
+  now: number,
+): Steps<void> {
+  for (const d of decisions)
+    yield* run(UPSERT, [model, d.inputHash, d.outcome, d.label, batchId, batchId === null ? 0 : d.sources, now]);
 }
 
 export const labelSql: LabelSql = {

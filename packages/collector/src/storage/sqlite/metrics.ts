@@ -23,14 +23,24 @@ export function sqliteMetricsStore(db: SqliteDb): MetricsStore {
     GROUP BY version, bucket`);
   return {
     async stats(model, since, until, versions) {
-      const rows = guard(() => statsAll.all(model, since, until)) as { version: string; received_at: number; body: string }[];
+      const rows = guard(() => statsAll.all(model, since, until)) as {
+        version: string;
+        received_at: number;
+        body: string;
+      }[];
       const wanted = versions && new Set(versions);
       return rows
         .filter((r) => !wanted || wanted.has(r.version))
-        .map((r): StatsRow => ({ version: r.version, receivedAt: r.received_at, stats: JSON.parse(r.body) as StatsEvent }));
+        .map((r): StatsRow => ({
+          version: r.version,
+          receivedAt: r.received_at,
+          stats: JSON.parse(r.body) as StatsEvent,
+        }));
     },
     async counts(model, type, since, until, bucketMs) {
-      return guard(() => countsBy.all(since, Math.max(1, Math.floor(bucketMs)), model, type, since, until)) as BucketCount[];
+      return guard(() =>
+        countsBy.all(since, Math.max(1, Math.floor(bucketMs)), model, type, since, until),
+      ) as BucketCount[];
     },
   };
 }

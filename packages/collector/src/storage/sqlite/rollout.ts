@@ -42,7 +42,8 @@ export const rolloutSql: RolloutSql = {
       phase_started_at = ?, decided_at = ?
     WHERE model = ? AND revision = ?`,
   touch: 'UPDATE rollouts SET decided_at = ? WHERE model = ? AND revision = ?',
-  audit: 'INSERT INTO rollout_audit (model, at, actor, action, reason, before, after, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  audit:
+    'INSERT INTO rollout_audit (model, at, actor, action, reason, before, after, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   history: 'SELECT * FROM rollout_audit WHERE model = ? ORDER BY seq DESC LIMIT ?',
   automated: 'SELECT * FROM rollouts WHERE canary IS NOT NULL AND auto IS NOT NULL ORDER BY model',
 };
