@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { buildApp, type App } from '@edgeloop/collector';
-import { sqliteEventWriter } from '@edgeloop/collector/internal';
+import { sqliteConnection, sqliteEventWriter } from '@edgeloop/collector/internal';
 import type { Event } from '@edgeloop/protocol';
 import { makeStore, bearer, KEYS, PG_URL, type TestStore } from './helpers/stores.js';
 import { predictions } from './helpers/events.js';
@@ -125,6 +125,28 @@ class Cable {
     await closed;
   }
 }
+
+test('SQLite: a connection that was closed under the collector → 503 EL_STORAGE_UNAVAILABLE (told by its state, not its message)', async () => {
+  const store = await makeStore('sqlite');
+  const app = await buildApp({
+    storage: store.options,
+    dataDir: store.dataDir,
+    seedKeys: KEYS,
+    controller: false,
+    rateLimit: false,
+  });
+  try {
+    const ok = await app.inject({ method: 'GET', url: '/v1/models/closed/batches', headers: bearer(KEYS.trainer) });
+    assert.equal(ok.statusCode, 200, ok.body);
+    sqliteConnection(app.storage)!.close();
+    const r = await app.inject({ method: 'GET', url: '/v1/models/closed/batches', headers: bearer(KEYS.trainer) });
+    assert.equal(r.statusCode, 503, r.body);
+    assert.equal(r.json().code, 'EL_STORAGE_UNAVAILABLE');
+  } finally {
+    await app.close();
+    await store.destroy();
+  }
+});
 
 describe('PostgreSQL unavailable', () => {
   let store: TestStore;

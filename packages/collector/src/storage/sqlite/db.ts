@@ -25,14 +25,22 @@ export interface SqliteOptions {
 // Codes that mean "the database cannot serve us right now" rather than "this query is wrong".
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB|PROTOCOL|NOMEM)/;
 
-/** Runs `fn`, turning SQLite's availability errors into `StorageUnavailableError`. */
-export function guard<T>(fn: () => T): T {
+/**
+ * Runs `fn`, turning SQLite's availability errors into `StorageUnavailableError`: an error code that says the
+ * database cannot serve now, or, with `db` given, a connection that is closed (told by the connection's own state,
+ * not by the error's text).
+ */
+export function guard<T>(fn: () => T, db?: { readonly open: boolean }): T {
   try {
     return fn();
   } catch (err) {
     const code = (err as { code?: string }).code ?? '';
-    if (UNAVAILABLE.test(code) || (err as Error).message === 'The database connection is not open') {
-      throw new StorageUnavailableError(`sqlite: ${code || (err as Error).message}`, { cause: err });
+    const closed = db !== undefined && !db.open;
+    if (UNAVAILABLE.test(code) || closed) {
+      throw new StorageUnavailableError(
+        `sqlite: ${code || (closed ? 'the database connection is closed' : (err as Error).message)}`,
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -110,9 +118,9 @@ export function sqliteRunner(db: SqliteDb): Runner {
     return step.kind === 'get' ? statement.get(...params) : statement.all(...params);
   };
   return {
-    read: async (steps) => guard(() => driveSync(steps, exec)),
-    write: async (steps) => guard(() => db.transaction(() => driveSync(steps, exec)).immediate()),
+    read: async (steps) => guard(() => driveSync(steps, exec), db),
+    write: async (steps) => guard(() => db.transaction(() => driveSync(steps, exec)).immediate(), db),
     // A deferred transaction that only reads: one WAL snapshot, and writers are not held up.
-    snapshot: async (steps) => guard(() => db.transaction(() => driveSync(steps, exec)).deferred()),
+    snapshot: async (steps) => guard(() => db.transaction(() => driveSync(steps, exec)).deferred(), db),
   };
 }

@@ -41,7 +41,7 @@ port.on('message', (call: WriterCall) => {
     case 'pragma':
       reply(
         call.id,
-        Promise.resolve().then(() => guard(() => db.pragma(call.source, { simple: true }))),
+        Promise.resolve().then(() => guard(() => db.pragma(call.source, { simple: true }), db)),
       );
       break;
     case 'close':

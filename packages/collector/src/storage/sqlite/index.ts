@@ -71,7 +71,7 @@ export function createSqliteStorage(options: SqliteOptions): Storage {
       stopCheckpoints = startCheckpoints(db, options.checkpointEveryMs ?? 30_000);
     },
     async ping() {
-      guard(() => db.prepare('SELECT 1').get());
+      guard(() => db.prepare('SELECT 1').get(), db);
     },
     async close() {
       stopCheckpoints();

@@ -58,10 +58,10 @@ export function sqliteLeadership(db: SqliteDb): Leadership {
   const dropLease = db.prepare('DELETE FROM controller_lease WHERE holder = ?');
   return {
     async lead(now = Date.now()) {
-      return guard(() => takeLease.run({ me, now, until: now + CONTROLLER_LEASE_MS })).changes === 1;
+      return guard(() => takeLease.run({ me, now, until: now + CONTROLLER_LEASE_MS }), db).changes === 1;
     },
     async resign() {
-      guard(() => dropLease.run(me));
+      guard(() => dropLease.run(me), db);
     },
   };
 }
