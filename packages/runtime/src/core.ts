@@ -269,6 +269,11 @@ export class RuntimeCore {
     return this.#drainCapture().then(() => this.outbox.flush());
   }
 
+  /** The browser is online again: the outbox's backoff ends and what waits is sent now. */
+  online(): Promise<OutboxStatus> {
+    return this.#drainCapture().then(() => this.outbox.online());
+  }
+
   update(): Promise<boolean> {
     return this.#updater.update();
   }

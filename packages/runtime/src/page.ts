@@ -1,7 +1,7 @@
 /**
  * The page side of a runtime (whether the runtime runs here or in a worker): sends what is unacknowledged at
  * `pagehide` with keepalive, and asks the service worker for a Background Sync so the outbox drains even after
- * the tab is gone.
+ * the tab is gone; and sends what waits as soon as the browser is `online` again.
  */
 import type { Destination } from './outbox/transport.js';
 import type { UnloadQueue } from './outbox/unload.js';
@@ -14,6 +14,8 @@ export interface PageHooks {
   beforeUnload(): void;
   /** Asks the service worker for a Background Sync (when one is registered). */
   sync?: () => void;
+  /** The browser is online again: send what waits now, not at the end of a backoff. */
+  online(): void;
 }
 
 /** Listens to the page's lifecycle; returns the function that stops listening. */
@@ -24,6 +26,11 @@ export function watchPage(hooks: PageHooks): () => void {
     hooks.unload.send(hooks.dest, hooks.unloadBytes);
     hooks.sync?.();
   };
+  const onOnline = () => hooks.online();
   window.addEventListener('pagehide', onPagehide);
-  return () => window.removeEventListener('pagehide', onPagehide);
+  window.addEventListener('online', onOnline);
+  return () => {
+    window.removeEventListener('pagehide', onPagehide);
+    window.removeEventListener('online', onOnline);
+  };
 }

@@ -53,6 +53,7 @@ async function createLocalRuntime(options: RuntimeOptions): Promise<Runtime> {
     unloadBytes: options.outbox?.unloadBytes ?? OUTBOX_DEFAULTS.unloadBytes,
     beforeUnload: () => core.unloading(),
     sync,
+    online: () => void core.online().catch(() => undefined),
   });
   return {
     predict: (input) => core.predict(input),

@@ -50,6 +50,8 @@ describe('outbox delivery', () => {
     assert.equal(postsWith(first).length, 0, 'sent before 10 events waited');
     const tenth = await predict(page, x.slice(9, 10));
     await waitFor('a batch with the 10 events', () => postsWith([...first, ...tenth]).some((r) => r.ids.length >= 10));
+    // Acknowledged, so stored: the next test counts the collector's events from here.
+    await waitFor('an empty outbox', async () => (await status(page)).outbox.pending === 0);
   });
 
   test('a lost ack is resent and the collector keeps one copy per id', async () => {
@@ -84,6 +86,31 @@ describe('outbox delivery', () => {
     await waitFor('the events from the closed tab', async () => (await predictions()) - before === 10);
     await waitFor('an empty outbox', async () => (await status(again)).outbox.pending === 0);
   });
+
+  for (const worker of [false, true]) {
+    test(`back online, what waits is sent at once, not at the end of the backoff${worker ? ' (worker)' : ''}`, async () => {
+      // A backoff of a minute: without the `online` listener nothing would be sent within the wait below.
+      const context = await env.context();
+      const slow = { ...FAST, baseDelayMs: 60_000, maxDelayMs: 60_000, flushIntervalMs: 600_000 };
+      try {
+        const page = await start(context, slow, { worker });
+        await context.setOffline(true);
+        const ids = await predict(page, x.slice(0, 3));
+        await flush(page);
+        const waiting = await status(page);
+        assert.equal(waiting.outbox.pending, 3);
+        assert.ok(waiting.outbox.retryAt !== null && waiting.outbox.retryAt > Date.now() + 30_000, 'backing off');
+        assert.equal(postsWith(ids).length, 0, 'nothing reached the collector while offline');
+        await context.setOffline(false);
+        await waitFor('the events, sent when the browser came back online', () =>
+          postsWith(ids).some((r) => r.outcome === '200'),
+        );
+        await waitFor('an empty outbox', async () => (await status(page)).outbox.pending === 0);
+      } finally {
+        await context.close();
+      }
+    });
+  }
 
   test('at pagehide events go to another origin as text/plain with ?key=, without a preflight', async () => {
     const other = await startAppServer(env.dataDir, env.collectorUrl);

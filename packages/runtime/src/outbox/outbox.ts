@@ -204,6 +204,21 @@ export class Outbox {
     return this.#flushing;
   }
 
+  /**
+   * The network is back (`online`): a backoff wait, which assumed the collector unreachable, ends now, and
+   * everything due is sent. The failure count stays, so a collector that still fails backs off as before.
+   */
+  async online(): Promise<OutboxStatus> {
+    if (this.#disposed) return this.status();
+    await withLock(async () => {
+      const sender = (await this.#db.getMeta<SenderState>(SENDER)) as SenderState | undefined;
+      if (sender && sender.retryAt > Date.now()) await this.#setSender({ ...sender, retryAt: 0 });
+    });
+    clearTimeout(this.#timer);
+    this.#timerAt = Infinity;
+    return this.flush();
+  }
+
   /** Counters (pending and dropped events, failures) and the last error. */
   status(): OutboxStatus {
     return { ...this.#state };

@@ -82,6 +82,7 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
       void remote.unloading();
     },
     sync,
+    online: () => void remote.online().then(refresh, () => undefined),
   });
   const live = () => {
     if (disposed) throw new RuntimeError('EL_RT_DISPOSED');

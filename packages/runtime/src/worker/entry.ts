@@ -51,6 +51,7 @@ const side: WorkerSide = {
   },
   reportWrongResult: async (id, label, options) => need().reportWrongResult(id, label, options),
   flush: async () => need().flush(),
+  online: async () => need().online(),
   update: async () => need().update(),
   labels: () => need().labels(),
   status: () => need().status(),

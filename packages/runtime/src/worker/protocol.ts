@@ -43,6 +43,8 @@ export interface WorkerSide {
   predict(input: ModelInput): Promise<Predicted>;
   reportWrongResult(id: string, label: string, options?: ReportOptions): Promise<Reported>;
   flush(): Promise<OutboxStatus>;
+  /** The page saw `online`: end the outbox's backoff and send now. */
+  online(): Promise<OutboxStatus>;
   update(): Promise<boolean>;
   labels(): string[];
   status(): RuntimeStatus;
