@@ -76,6 +76,15 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
     onConstructorPoisoning: 'error',
     return503OnClosing: false, // plugins/shutdown.ts answers 503 in our error format, with Retry-After
     forceCloseConnections: 'idle',
+    // Slow clients: a connection that sends nothing for idleTimeoutMs is closed, and a request whose headers and
+    // body have not all arrived within requestTimeoutMs gets 408 (Node checks every quarter of it, at most every 30 s).
+    connectionTimeout: cfg.idleTimeoutMs,
+    requestTimeout: cfg.requestTimeoutMs,
+    keepAliveTimeout: Math.min(72_000, cfg.idleTimeoutMs),
+    http: {
+      headersTimeout: Math.min(60_000, cfg.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.round(cfg.requestTimeoutMs / 4))),
+    },
     genReqId: () => crypto.randomUUID(),
     trustProxy: cfg.trustProxy,
     // A URL Fastify cannot decode never reaches the error handler; answer it in the same format.

@@ -29,6 +29,17 @@ export interface CollectorConfig {
   retryAfterSec?: number;
   /** Milliseconds graceful shutdown waits for in-flight requests. Default 10000. */
   drainTimeoutMs?: number;
+  /**
+   * Milliseconds a connection may send nothing before it is closed: a client that stalls in the middle of its
+   * headers or body, or an idle keep-alive connection past this. Default 30000.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Milliseconds a whole request (headers and body) may take to arrive before the collector answers 408 and closes
+   * the connection: a client that sends its body a byte at a time cannot hold a connection for ever. Default 120000
+   * (a model upload on a slow link).
+   */
+  requestTimeoutMs?: number;
   /** Automatic canary controller; `false` disables the timer (tests drive it by hand). */
   controller?: { tickMs: number } | false;
   /** Manifest `pollAfterSec` sent to devices. Default 60. */
@@ -44,6 +55,8 @@ export interface ResolvedConfig {
   trustProxy: TrustProxy;
   retryAfterSec: number;
   drainTimeoutMs: number;
+  idleTimeoutMs: number;
+  requestTimeoutMs: number;
   controller: { tickMs: number } | false;
   pollAfterSec: number;
 }
@@ -60,6 +73,8 @@ export function resolveConfig(config: CollectorConfig = {}): ResolvedConfig {
     trustProxy: config.trustProxy ?? false,
     retryAfterSec: config.retryAfterSec ?? 5,
     drainTimeoutMs: config.drainTimeoutMs ?? 10_000,
+    idleTimeoutMs: config.idleTimeoutMs ?? 30_000,
+    requestTimeoutMs: config.requestTimeoutMs ?? 120_000,
     controller: config.controller ?? { tickMs: 5000 },
     pollAfterSec: config.pollAfterSec ?? 60,
   };
@@ -76,6 +91,9 @@ export function resolveConfig(config: CollectorConfig = {}): ResolvedConfig {
   if (resolved.controller && !(resolved.controller.tickMs >= 10))
     throw new EL_INVALID_CONFIG('controller.tickMs must be ≥ 10');
   if (!(resolved.pollAfterSec >= 1)) throw new EL_INVALID_CONFIG('pollAfterSec must be ≥ 1');
+  if (!(resolved.idleTimeoutMs >= 100)) throw new EL_INVALID_CONFIG('idleTimeoutMs must be ≥ 100');
+  if (!(resolved.requestTimeoutMs >= resolved.idleTimeoutMs))
+    throw new EL_INVALID_CONFIG('requestTimeoutMs must be ≥ idleTimeoutMs');
   return resolved;
 }
 
