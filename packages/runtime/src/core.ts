@@ -75,6 +75,7 @@ export class RuntimeCore {
   readonly statsToken = statsToken();
   readonly #recent: RecentPredictions;
   #pendingCapture: Recent[] = [];
+  #hashNow?: (bytes: Uint8Array) => string;
   #captureTimer: ReturnType<typeof setTimeout> | undefined;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #predictions = 0;
@@ -112,6 +113,9 @@ export class RuntimeCore {
   /** Opens storage, loads the first model and starts polling, stats windows and the start-up flush. */
   async start(): Promise<void> {
     const o = this.options;
+    // pagehide cannot wait for WebCrypto: a synchronous SHA-256, loaded here off the initial bundle, hashes what
+    // is still waiting to be captured then (see unloading). Without it, those captures go with the page.
+    this.#hashNow = (await import('./hash-now.js').catch(() => undefined))?.sha256HexNow;
     this.deviceId = o.deviceId ?? (await this.#storedDeviceId());
     const dest = { url: this.collector, key: o.key };
     this.outbox = new Outbox(this.#db, dest, o.outbox, {
@@ -323,9 +327,28 @@ export class RuntimeCore {
     );
   }
 
-  /** At `pagehide`: closes the stats window and hands pending captures to the outbox without waiting. */
+  /**
+   * At `pagehide`: hands the predictions still waiting to be captured (those that resolved in this task or the
+   * last few) to the outbox, synchronously, so that the unload send carries them; then closes the stats window.
+   */
   unloading(): void {
+    this.#captureNow();
     void this.closeStats(true);
+  }
+
+  /** Captures what waits now, hashing synchronously; `outbox.add` hands the events to the unload copy at once. */
+  #captureNow(): void {
+    const hashNow = this.#hashNow;
+    if (!this.outbox || !hashNow) return;
+    const batch = this.#pendingCapture;
+    const events = batch.map((rec) => {
+      const { event, bytes } = this.#predictionParts(rec, rec.keep!);
+      event.inputHash = hashNow(bytes);
+      return event;
+    });
+    this.#pendingCapture = [];
+    this.#recent.captured(batch);
+    void this.outbox.add(events);
   }
 
   async dispose(): Promise<void> {
@@ -385,6 +408,16 @@ export class RuntimeCore {
 
   /** The prediction event of a remembered or kept prediction; its input is read (encoded, hashed) before the first await. */
   #predictionEvent(rec: Recent, reason: KeepReason | 'reported'): Promise<PredictionEvent> {
+    const { event, bytes } = this.#predictionParts(rec, reason);
+    // digest() copies its input when called: the ring slot may be reused after this returns.
+    return sha256Hex(bytes).then((inputHash) => {
+      event.inputHash = inputHash;
+      return event;
+    });
+  }
+
+  /** A prediction event whose input hash is still to be set, and the input's bytes to hash. */
+  #predictionParts(rec: Recent, reason: KeepReason | 'reported'): { event: PredictionEvent; bytes: Uint8Array } {
     const raw = this.#recent.input(rec);
     const bytes = bytesOf(raw);
     const input =
@@ -395,10 +428,8 @@ export class RuntimeCore {
             shape: [...rec.shape],
             data: base64(bytes),
           };
-    // digest() copies its input when called: the ring slot may be reused after this returns.
-    const hash = sha256Hex(bytes);
     const r = rec.result;
-    return hash.then((inputHash) => ({
+    const event: PredictionEvent = {
       id: rec.id,
       type: 'prediction',
       model: this.options.model,
@@ -407,11 +438,12 @@ export class RuntimeCore {
       ts: rec.ts,
       reason,
       ...(input ? { input } : {}),
-      inputHash,
+      inputHash: '',
       output: { label: r.label, confidence: r.confidence, topK: r.topK },
       engine: r.engine,
       latencyMs: Math.min(3.6e6, r.latencyMs),
-    }));
+    };
+    return { event, bytes };
   }
 
   async #storedDeviceId(): Promise<string> {

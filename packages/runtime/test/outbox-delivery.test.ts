@@ -112,6 +112,39 @@ describe('outbox delivery', () => {
     });
   }
 
+  test('predictions that resolved in the task that ends the page still go out with the pagehide send', async () => {
+    const context = await env.context();
+    // Nothing is sent before pagehide: only the unload send can carry the predictions.
+    const page = await start(context, { ...FAST, batchEvents: 1000, flushIntervalMs: 600_000 });
+    const before = await predictions();
+    const ids = await page.evaluate(
+      async (xs) => {
+        const rt = window.kit.rts.rt!;
+        // The page going away is simulated by pagehide and then no task running after it: every timer set from
+        // here on is cleared, so only what pagehide hands to the unload send can reach the collector.
+        const timers: number[] = [];
+        const set = window.setTimeout.bind(window) as (f: () => void, ms?: number) => number;
+        window.setTimeout = ((f: () => void, ms?: number) => {
+          const t = set(f, ms);
+          timers.push(t);
+          return t;
+        }) as unknown as typeof setTimeout;
+        const ids: string[] = [];
+        for (const v of xs) ids.push((await rt.predict(new Float32Array(v))).id);
+        // In the task where the last prediction resolved: its capture has not run yet when the page goes.
+        window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false }));
+        for (const t of timers) clearTimeout(t);
+        window.setTimeout = (() => 0) as unknown as typeof setTimeout;
+        return ids;
+      },
+      x.slice(0, 10),
+    );
+    await page.close();
+    await waitFor('the 10 predictions on the collector', () => ids.every((id) => postsWith([id]).length > 0));
+    await waitFor('all of them stored', async () => (await predictions()) - before === 10);
+    await context.close();
+  });
+
   test('at pagehide events go to another origin as text/plain with ?key=, without a preflight', async () => {
     const other = await startAppServer(env.dataDir, env.collectorUrl);
     try {
