@@ -323,3 +323,18 @@ test('the gain pools held-out earlier corrections with the new ones: one new cor
     'one held-out correction: a win could be chance',
   );
 });
+
+test('shift augmentation also trains a head over a frozen base: its features are computed again for the moved examples', async () => {
+  const set = take(loadMnist('train'), 40);
+  const headWeights = async (augment?: { rows: number; shift: number }) => {
+    const model = buildDigitsModel({ seed: 4 });
+    await fitModel(model, set, { epochs: 2, seed: 3, trainableTail: 1, ...(augment ? { augment } : {}) });
+    const w = (await model.layers.at(-1)!.getWeights()[0]!.data()) as Float32Array;
+    model.dispose();
+    return w;
+  };
+  const plain = await headWeights();
+  assert.deepEqual(await headWeights({ rows: 40, shift: 0 }), plain, 'no shift: the same run');
+  assert.notDeepEqual(await headWeights({ rows: 40, shift: 2 }), plain, 'shifted examples train the head differently');
+  assert.deepEqual(await headWeights({ rows: 40, shift: 2 }), await headWeights({ rows: 40, shift: 2 }), 'seeded');
+});

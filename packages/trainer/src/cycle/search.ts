@@ -27,8 +27,8 @@ export interface CandidateSpec {
   /** Weight of stable's outputs in the targets of replayed examples (0: their labels alone). */
   distill: number;
   /**
-   * Shift the new examples by up to this many pixels in every epoch (image inputs, whole-network fine-tunes; 0 or
-   * absent: no augmentation).
+   * Shift the new examples by up to this many pixels in every epoch (image inputs; 0 or absent: no augmentation).
+   * With a frozen base, their features are computed again each epoch.
    */
   augment?: number;
   /** Stop early on the held-out data (default true); false runs every epoch (the fixed recipe). */

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { shiftInPlace } from '../data/augment.js';
-import { inputTensor, mulberry32, oneHotTensor, pick, type ExampleSet } from '../data/examples.js';
+import { exampleSize, inputTensor, mulberry32, oneHotTensor, pick, type ExampleSet } from '../data/examples.js';
 import { TrainerError } from '../errors.js';
 
 export interface FitOptions {
@@ -35,8 +35,8 @@ export interface FitOptions {
   rotate?: { always: number; window: number };
   /**
    * Shift augmentation (image inputs): in every epoch the first `rows` rows (the new examples) are moved by up to
-   * `shift` pixels on each axis, a seeded offset per row and epoch (see data/augment.ts). Applies when the whole
-   * network trains; a frozen base's features are computed once, so with `trainableTail` it is not used.
+   * `shift` pixels on each axis, a seeded offset per row and epoch (see data/augment.ts). With `trainableTail`, the
+   * frozen base's features of the moved examples are computed again each epoch (the rest's once).
    */
   augment?: { rows: number; shift: number; layout?: 'nhwc' | 'nchw' };
 }
@@ -63,18 +63,26 @@ export async function fitModel(model: tf.LayersModel, data: ExampleSet, options:
   const split = options.trainableTail === undefined ? null : splitHead(model, options.trainableTail);
   if (!split) return fitAll(model, data, options);
   const features = await baseFeatures(split.base, data);
-  const { augment: _ignored, ...headOptions } = options;
-  options = headOptions;
   // Early stopping scores the whole model: the head shares its layers, so it sees the head's current weights.
   const stopping = options.earlyStopping;
   return fitAll(
     split.head,
     features,
     stopping ? { ...options, earlyStopping: { ...stopping, score: () => stopping.score(model) } } : options,
+    { raw: data, base: split.base },
   );
 }
 
-async function fitAll(model: tf.LayersModel, data: ExampleSet, options: FitOptions): Promise<FitResult> {
+/**
+ * Fits `model` on `data`. With `frozen`, `data` holds the frozen base's features of `frozen.raw`: augmentation then
+ * shifts the raw examples and recomputes their features each epoch.
+ */
+async function fitAll(
+  model: tf.LayersModel,
+  data: ExampleSet,
+  options: FitOptions,
+  frozen?: { raw: ExampleSet; base: tf.LayersModel },
+): Promise<FitResult> {
   const epochs = options.epochs ?? 3;
   const batchSize = options.batchSize ?? 32;
   model.compile({
@@ -97,14 +105,20 @@ async function fitAll(model: tf.LayersModel, data: ExampleSet, options: FitOptio
     shuffleInPlace(order, rand);
     const epochData = pick(data, order);
     const aug = options.augment;
-    if (aug && aug.shift > 0)
-      shiftInPlace(
-        epochData,
-        order.flatMap((src, i) => (src < aug.rows ? [i] : [])),
-        aug.shift,
-        rand,
-        aug.layout,
-      );
+    if (aug && aug.shift > 0) {
+      const rows = order.flatMap((src, i) => (src < aug.rows ? [i] : []));
+      if (!frozen) shiftInPlace(epochData, rows, aug.shift, rand, aug.layout);
+      else {
+        const moved = pick(
+          frozen.raw,
+          rows.map((i) => order[i]!),
+        );
+        shiftInPlace(moved, moved.y.keys(), aug.shift, rand, aug.layout);
+        const f = await baseFeatures(frozen.base, moved);
+        const size = exampleSize(epochData.shape);
+        rows.forEach((i, k) => epochData.x.set(f.x.subarray(k * size, (k + 1) * size), i * size));
+      }
+    }
     const [ex, ey] = [
       inputTensor(epochData),
       options.targets ? softTensor(options.targets, order, data.labels.length) : oneHotTensor(epochData),
