@@ -6,9 +6,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { buildApp, type App } from '@edgeloop/collector';
+import type { App } from '@edgeloop/collector';
 import { predictions } from './helpers/events.js';
-import { bearer, KEYS, makeStore, STORE_KINDS, type TestStore } from './helpers/stores.js';
+import { bearer, KEYS, makeApp, STORE_KINDS } from './helpers/stores.js';
 
 /** Opens a connection and sends a POST /v1/events whose body is `declared` bytes long, but only `sent` of them. */
 function partialPost(port: number, body: string, sent: number): Promise<Socket> {
@@ -43,27 +43,15 @@ function untilClosed(socket: Socket, deadlineMs: number): Promise<string> {
 
 for (const kind of STORE_KINDS) {
   describe(`slow clients (${kind})`, () => {
-    let store: TestStore;
     let app: App;
+    let close: () => Promise<void>;
     let port: number;
     before(async () => {
-      store = await makeStore(kind);
-      app = await buildApp({
-        storage: store.options,
-        dataDir: store.dataDir,
-        seedKeys: KEYS,
-        controller: false,
-        rateLimit: false,
-        idleTimeoutMs: 400,
-        requestTimeoutMs: 1500,
-      });
+      ({ app, close } = await makeApp(kind, { idleTimeoutMs: 400, requestTimeoutMs: 1500 }));
       await app.listen({ host: '127.0.0.1', port: 0 });
       port = (app.server.address() as { port: number }).port;
     });
-    after(async () => {
-      await app.close();
-      await store.destroy();
-    });
+    after(() => close());
 
     test('a body that stops half-way: the connection is closed after the idle timeout, nothing stored', async () => {
       const body = JSON.stringify({ events: predictions(5, { model: 'stalled' }) });

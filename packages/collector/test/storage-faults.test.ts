@@ -12,7 +12,7 @@ import pg from 'pg';
 import { buildApp, type App } from '@edgeloop/collector';
 import { sqliteConnection, sqliteEventWriter } from '@edgeloop/collector/internal';
 import type { Event } from '@edgeloop/protocol';
-import { makeStore, bearer, KEYS, PG_URL, type TestStore } from './helpers/stores.js';
+import { makeApp, makeStore, bearer, KEYS, PG_URL, type TestStore } from './helpers/stores.js';
 import { predictions } from './helpers/events.js';
 
 const send = (app: App, events: Event[]) =>
@@ -127,14 +127,7 @@ class Cable {
 }
 
 test('SQLite: a connection that was closed under the collector → 503 EL_STORAGE_UNAVAILABLE (told by its state, not its message)', async () => {
-  const store = await makeStore('sqlite');
-  const app = await buildApp({
-    storage: store.options,
-    dataDir: store.dataDir,
-    seedKeys: KEYS,
-    controller: false,
-    rateLimit: false,
-  });
+  const { app, close } = await makeApp('sqlite');
   try {
     const ok = await app.inject({ method: 'GET', url: '/v1/models/closed/batches', headers: bearer(KEYS.trainer) });
     assert.equal(ok.statusCode, 200, ok.body);
@@ -143,8 +136,7 @@ test('SQLite: a connection that was closed under the collector → 503 EL_STORAG
     assert.equal(r.statusCode, 503, r.body);
     assert.equal(r.json().code, 'EL_STORAGE_UNAVAILABLE');
   } finally {
-    await app.close();
-    await store.destroy();
+    await close();
   }
 });
 
