@@ -1,9 +1,9 @@
 /**
  * GoldenGate: a candidate is published only if it learned something and broke nothing that matters —
  *  - golden set accuracy within a tolerance of stable's, and no class's golden recall dropping past a tolerance;
- *  - a gain on held-out corrections no version trained on (the new batches', and earlier ones' a cycle rehearses):
- *    the candidate beats stable there, and a model that always answers the most common label, by a minimum (points)
- *    and by more than chance (a candidate that learned nothing, or learned
+ *  - a gain on held-out new examples: the candidate beats stable there, and a model that always answers the most
+ *    common label, by a minimum (points); and by more than chance, counted on every held-out correction no version
+ *    trained on (the new batches', and earlier ones' a cycle rehearses) (a candidate that learned nothing, or learned
  *    labels that carry no information, is never published);
  *  - no regression on a held-out slice of the replayed old data, nor on held-out earlier corrections.
  * Every check is reported (stable, candidate, threshold, pass); a failed gate also says what went wrong, by how
@@ -23,12 +23,12 @@ export interface GateOptions {
    * would reject good candidates on noise alone.
    */
   recallTolerance?: number;
-  /** The candidate must beat stable on held-out corrections no version trained on by at least this much (fraction; default 0.05). */
+  /** The candidate must beat stable on held-out new examples by at least this much (fraction; default 0.05). */
   minGain?: number;
   /**
-   * ...and beat stable by more than chance: (wins − losses) / √(wins + losses) ≥ this, where wins are held-out new
-   * examples only the candidate gets right and losses those only stable gets right (default 1.28, one-sided 90 %).
-   * 0 turns it off.
+   * ...and beat stable by more than chance: (wins − losses) / √(wins + losses) ≥ this, where wins are held-out
+   * corrections no version trained on (new, and earlier ones a cycle rehearses) only the candidate gets right, and
+   * losses those only stable gets right (default 1.28, one-sided 90 %). 0 turns it off.
    */
   gainZ?: number;
   /** Held-out replay accuracy may be at most this much below stable's (fraction; default 0.01 = 1 point). */
@@ -113,10 +113,10 @@ export async function evaluateStable(
 }
 
 /**
- * Where the gain is measured: every held-out correction no version trained on — the new batches' and, when a cycle
- * rehearses them, earlier batches'. A second cycle on a drift draws few corrections (the first one learned most of
- * it), too few to tell a gain from chance alone; the earlier held-out corrections are as unseen by stable as the
- * new ones, and a candidate that learned more of the drift gets more of them right.
+ * Where the gain's significance is counted: every held-out correction no version trained on — the new batches' and,
+ * when a cycle rehearses them, earlier batches'. A second cycle on a drift draws few corrections (the first one
+ * learned most of it), too few to tell a gain from chance alone; the earlier held-out corrections are as unseen by
+ * stable as the new ones, and a candidate that learned more of the drift gets more of them right.
  */
 function gainSet(data: GateData): ExampleSet {
   return data.earlier && data.earlier.count > 0 ? concat(data.fresh, data.earlier) : data.fresh;
@@ -182,25 +182,23 @@ export async function runGate(
   }
 
   if (s.fresh && c.fresh) {
-    // Paired comparison on the same held-out corrections: wins and losses against stable.
+    // The margin is asked on the held-out NEW examples: what this batch taught. The significance test counts wins and
+    // losses against stable on every held-out correction no version trained on (the new ones, and earlier ones a
+    // cycle rehearses), so a second cycle's few corrections are not judged by chance alone — but a candidate that
+    // only got better at earlier corrections, and learned nothing (or noise) from the new batch, still fails.
     let wins = 0;
     let losses = 0;
-    let stableRight = 0;
-    let candidateRight = 0;
     for (let i = 0; i < pool.count; i++) {
       const [sr, cr] = [s.gainPredicted[i] === pool.y[i], candidatePredicted[i] === pool.y[i]];
-      if (sr) stableRight++;
-      if (cr) candidateRight++;
       if (cr && !sr) wins++;
       if (sr && !cr) losses++;
     }
-    const n = pool.count;
-    const earlierN = n - data.fresh.count;
-    const [stableAcc, candidateAcc] = [stableRight / n, candidateRight / n];
+    const n = data.fresh.count;
+    const earlierN = pool.count - n;
     const zStable = wins + losses === 0 ? 0 : (wins - losses) / Math.sqrt(wins + losses);
     // Stable scores about 0 % on corrections by construction, so beating it is not enough: a model that ignored its
     // input and always answered the labels' most common class would score that class's share. The gain is
-    // counted from whichever is higher, and must beat both by more than chance.
+    // counted from whichever is higher.
     // The most common label's share, from every new label (the held-out part alone is too small to estimate it).
     const counts = Object.values(data.labelCounts ?? labelCounts(data.fresh));
     const majority =
@@ -211,31 +209,24 @@ export async function runGate(
       );
     // No gain asked for (minGain ≤ 0): the candidate need only match stable, as the gate of the fixed recipe did.
     const asked = o.minGain > 0;
-    const reference = asked ? Math.max(stableAcc, majority) : stableAcc;
-    // Significance is asked against stable (did the candidate change for the better, beyond chance?); against the
-    // most common label the margin alone stands, since the held-out part is often too small for a second test.
+    const reference = asked ? Math.max(s.fresh.accuracy, majority) : s.fresh.accuracy;
     const significant = !asked || o.gainZ <= 0 || zStable >= o.gainZ;
-    const gain = candidateAcc - reference;
-    const what =
-      earlierN > 0
-        ? `held-out corrections no version trained on (${data.fresh.count} new, ${earlierN} earlier)`
-        : `held-out new examples (${n})`;
-    if (!check('new.accuracy', stableAcc, candidateAcc, reference + o.minGain, significant)) {
-      const against = reference > stableAcc ? `the labels' most common class (${pts(majority)} % of them)` : 'stable';
+    const gain = c.fresh.accuracy - reference;
+    const where =
+      earlierN > 0 ? `the ${n} new and ${earlierN} earlier held-out corrections` : `the ${n} held-out new examples`;
+    if (!check('new.accuracy', s.fresh.accuracy, c.fresh.accuracy, reference + o.minGain, significant)) {
+      const against =
+        reference > s.fresh.accuracy ? `the labels' most common class (${pts(majority)} % of them)` : 'stable';
       const why =
         gain + EPS < o.minGain
           ? `beats ${against} by ${pts(gain)} points, needs ${pts(o.minGain)}`
-          : `its gain could be chance: ${wins} won and ${losses} lost against stable (z ${zStable.toFixed(2)}, needs ${o.gainZ})`;
+          : `its gain could be chance: on ${where} it won ${wins} and lost ${losses} against stable (z ${zStable.toFixed(2)}, needs ${o.gainZ})`;
       advice.push(
-        `${what}: the candidate ${why}; ${n < 30 ? 'too few held-out examples to tell: wait for more corrections' : 'the new labels may be inconsistent (check the review queue), or the drift needs more of them'}`,
+        `held-out new examples (${n}): the candidate ${why}; ${n < 30 ? 'too few held-out examples to tell: wait for more corrections' : 'the new labels may be inconsistent (check the review queue), or the drift needs more of them'}`,
       );
     }
     notes.push(
-      `stable scores ${pts(s.fresh.accuracy)} % on the ${data.fresh.count} held-out new examples: corrections are the inputs stable got wrong, so about 0 % is expected there` +
-        (earlierN > 0
-          ? `; the gain is measured on them and on ${earlierN} held-out earlier corrections no version trained on (stable ${pts(stableAcc)} % on all ${n})`
-          : '') +
-        `; it is counted from the higher of stable's score and the most common label's share (${pts(majority)} %): ${wins} won, ${losses} lost against stable`,
+      `stable scores ${pts(s.fresh.accuracy)} % on the ${n} held-out new examples: corrections are the inputs stable got wrong, so about 0 % is expected there; the gain is counted from the higher of that and the most common label's share (${pts(majority)} %); on ${where}: ${wins} won, ${losses} lost against stable`,
     );
   } else if (o.minGain > 0) {
     // No held-out new example: nothing shows a gain, so none is assumed.
