@@ -9,6 +9,8 @@ export default tseslint.config(
   {
     ignores: [
       '**/dist/**',
+      // The admin page's build (npm run build:admin, and the admin-page test), ignored by git too.
+      '**/admin-dist/**',
       '**/node_modules/**',
       'bench/results/**',
       'coverage/**',

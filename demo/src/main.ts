@@ -1,4 +1,7 @@
-/** The demo: draw a digit, see the on-device prediction, report a wrong one, watch the model hot-swap. */
+/**
+ * The demo: draw a digit, see the on-device prediction once the drawing pauses, report a wrong one (never as the
+ * label the model gave), see it queued then sent, and watch the model hot-swap in the Events list.
+ */
 import { createRuntime, defineReportElement, type Prediction } from '@edgeloop/runtime';
 import { toMnistInput } from './preprocess.js';
 
@@ -6,10 +9,15 @@ import { toMnistInput } from './preprocess.js';
 const params = new URLSearchParams(location.search);
 const collector = params.get('collector') ?? import.meta.env.VITE_EDGELOOP_COLLECTOR ?? 'http://127.0.0.1:8080';
 const key = params.get('key') ?? import.meta.env.VITE_EDGELOOP_KEY ?? '';
+/** How long the drawing must pause before the page predicts (`?predictAfterMs=` overrides it). */
+const PREDICT_AFTER_MS = Number(params.get('predictAfterMs') ?? 300);
 
 const pad = document.querySelector<HTMLCanvasElement>('#pad')!;
 const labelOut = document.querySelector<HTMLOutputElement>('#label')!;
 const bar = document.querySelector<HTMLDivElement>('#confidence')!;
+const barFill = bar.querySelector('span')!;
+const pctOut = document.querySelector<HTMLSpanElement>('#confidence-text')!;
+const reportState = document.querySelector<HTMLParagraphElement>('#report-state')!;
 const topk = document.querySelector<HTMLOListElement>('#topk')!;
 const statusList = document.querySelector<HTMLDListElement>('#status')!;
 const log = document.querySelector<HTMLUListElement>('#log')!;
@@ -32,13 +40,38 @@ const rt = await createRuntime({
 });
 // For the console (and the end-to-end test): `edgeloop.status()`, `await edgeloop.update()`.
 (globalThis as { edgeloop?: typeof rt }).edgeloop = rt;
-rt.on('swap', (e) =>
-  note(`swapped ${e.from ?? '–'} → ${e.to} (${e.channel}, ${e.engine}, ${Math.round(e.tookMs)} ms)`),
-);
+{
+  const s = rt.status();
+  note(`loaded ${s.version ?? '–'} (${s.channel ?? '–'}, ${s.engine?.name ?? '–'})`);
+}
+rt.on('swap', (e) => {
+  // The runtime tells of a new version once it serves it; `tookMs` is how long ago it saw it in the manifest.
+  note(`new version available: ${e.to} (${e.channel}), seen ${Math.round(e.tookMs)} ms ago`);
+  note(`swapped ${e.from ?? '–'} → ${e.to} (${e.channel}, ${e.engine})`);
+});
 rt.on('error', (e) => note(`error ${e.code}: ${e.message}`));
+
+/** A report waiting for the collector's acknowledgement: `dropped` is the outbox's count when it was queued. */
+let waiting: { label: string; dropped: number } | null = null;
+let last = { sent: rt.status().outbox.sent, dropped: rt.status().outbox.dropped };
 
 function showStatus(): void {
   const s = rt.status();
+  const { sent, dropped, pending } = s.outbox;
+  if (sent > last.sent) note(`uploaded ${sent - last.sent} event(s): the collector acknowledged them`);
+  if (dropped > last.dropped)
+    note(`dropped ${dropped - last.dropped} event(s): ${s.outbox.lastError ?? 'outbox full'}`);
+  last = { sent, dropped };
+  // Nothing left in the outbox: everything queued so far, the report included, was acknowledged (or dropped).
+  if (waiting && pending === 0) {
+    const ok = dropped === waiting.dropped;
+    setReportState(
+      ok ? `Report “${waiting.label}” sent.` : `Report “${waiting.label}” could not be sent.`,
+      ok ? 'sent' : 'dropped',
+    );
+    note(ok ? `report “${waiting.label}” sent` : `report “${waiting.label}” dropped`);
+    waiting = null;
+  }
   const rows: Record<string, unknown> = {
     version: `${s.version ?? '–'} (${s.channel ?? '–'})`,
     engine: s.engine ? `${s.engine.name}: ${s.engine.reason}` : '–',
@@ -56,20 +89,48 @@ function showStatus(): void {
     statusList.append(dt, dd);
   }
 }
-setInterval(showStatus, 1000);
+setInterval(showStatus, 500);
 showStatus();
+
+function setReportState(text: string, state: 'queued' | 'sent' | 'dropped' | 'error' | '' = ''): void {
+  reportState.textContent = text;
+  reportState.dataset.state = state;
+}
+
+/** The prediction on screen, the one a report is about. */
+let shown: Prediction | null = null;
 
 defineReportElement();
 const report = document.createElement('edgeloop-report') as HTMLElement & { runtime?: unknown };
-report.runtime = rt;
+// The element offers the model's labels but the one it predicted, and a report naming that label is refused.
+report.runtime = {
+  labels: () => rt.labels().filter((l) => l !== shown?.label),
+  reportWrongResult: (id: string, label: string, options?: { comment?: string }) =>
+    shown?.id === id && label === shown.label
+      ? Promise.reject(new Error(`“${label}” is what the model predicted: choose the right answer`))
+      : rt.reportWrongResult(id, label, options),
+};
 report.setAttribute('disabled', '');
 reportSlot.append(report);
+report.addEventListener('edgeloop-report', (e) => {
+  const { label, predictionId } = (e as CustomEvent<{ label: string; predictionId: string }>).detail;
+  waiting = { label, dropped: rt.status().outbox.dropped };
+  setReportState(`Report “${label}” queued, will be sent.`, 'queued');
+  note(`reported ${predictionId.slice(-8)} as “${label}”: queued, will be sent`);
+});
+report.addEventListener('edgeloop-report-error', (e) => {
+  const { error } = (e as CustomEvent<{ error: unknown }>).detail;
+  setReportState(`Not reported: ${error instanceof Error ? error.message : String(error)}`, 'error');
+});
 
 function show(p: Prediction): void {
+  shown = p;
   labelOut.textContent = p.label;
   const pct = Math.round(p.confidence * 100);
-  bar.querySelector('span')!.style.width = `${pct}%`;
+  barFill.style.width = `${pct}%`;
+  pctOut.textContent = `${pct} %`;
   bar.setAttribute('aria-valuenow', String(pct));
+  bar.setAttribute('aria-valuetext', `${pct} %`);
   bar.classList.toggle('low', p.confidence < 0.7);
   topk.replaceChildren(
     ...p.topK.slice(0, 3).map((t) => {
@@ -82,23 +143,50 @@ function show(p: Prediction): void {
   report.removeAttribute('disabled');
 }
 
+/** Bumped by every stroke and by Clear: a prediction that finishes after either is not shown. */
+let drawn = 0;
+let timer: ReturnType<typeof setTimeout> | undefined;
+
 async function predict(): Promise<void> {
   const input = toMnistInput(pad);
   if (!input) return;
-  show(await rt.predict(input));
+  const at = drawn;
+  const p = await rt.predict(input);
+  if (at === drawn) show(p);
+}
+
+/** Predicts once the drawing has paused for PREDICT_AFTER_MS, not at the end of every stroke. */
+function predictSoon(): void {
+  clearTimeout(timer);
+  timer = setTimeout(() => void predict(), PREDICT_AFTER_MS);
 }
 
 // Drawing: white strokes on black, as the model was trained.
 const ctx = pad.getContext('2d', { willReadFrequently: true })!;
 function clear(): void {
+  clearTimeout(timer);
+  drawn++;
   ctx.fillStyle = '#000';
   ctx.fillRect(0, 0, pad.width, pad.height);
+  shown = null;
   labelOut.textContent = '–';
+  barFill.style.width = '0';
+  pctOut.textContent = '';
+  bar.removeAttribute('aria-valuenow');
+  bar.removeAttribute('aria-valuetext');
+  bar.classList.remove('low');
+  topk.replaceChildren();
+  report.removeAttribute('prediction-id');
+  report.setAttribute('disabled', '');
+  // A report still on its way keeps being watched; only its line on screen goes.
+  if (!waiting) setReportState('');
 }
 clear();
 let drawing = false;
 pad.addEventListener('pointerdown', (e) => {
   drawing = true;
+  clearTimeout(timer);
+  drawn++;
   pad.setPointerCapture(e.pointerId);
   ctx.strokeStyle = '#fff';
   ctx.lineWidth = 18;
@@ -113,7 +201,8 @@ pad.addEventListener('pointermove', (e) => {
   ctx.stroke();
 });
 pad.addEventListener('pointerup', () => {
+  if (!drawing) return;
   drawing = false;
-  void predict();
+  predictSoon();
 });
 document.querySelector('#clear')!.addEventListener('click', clear);

@@ -95,6 +95,16 @@ export const EL_NOT_A_PREDICTION = code(
   'Event "%s" is a %s event: only a prediction can be labeled, so label the prediction it refers to',
   422,
 );
+export const EL_UNKNOWN_LABEL = code(
+  'EL_UNKNOWN_LABEL',
+  'Label "%s" is not one of the labels of model "%s" (%s): label the input with one of those',
+  422,
+);
+export const EL_REVIEW_IN_BATCH = code(
+  'EL_REVIEW_IN_BATCH',
+  'Review "%s" was taken by a batch already, and batches are immutable: label the input again instead of undoing',
+  409,
+);
 export const EL_INVALID_EXAMPLE = code('EL_INVALID_EXAMPLE', 'Invalid example %s: %s', 422);
 export const EL_GOLDEN_EXISTS = code(
   'EL_GOLDEN_EXISTS',

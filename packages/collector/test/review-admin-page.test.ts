@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 /**
  * The admin page in real headless Chromium on both stores: user text (labels, comments) renders as text, the
- * page works under its strict CSP, and a reviewer can label and freeze through it.
+ * page works under its strict CSP, and a reviewer works through the queue with the model's labels only (buttons
+ * and one key each), skips, undoes the last label (the stored review goes) and freezes through it.
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { App } from '@edgeloop/collector';
 import { KEYS, makeApp, STORE_KINDS } from './helpers/stores.js';
 import { correction, makeInput, MODEL, prediction, store } from './helpers/labels.js';
-import { stats } from './helpers/release.js';
+import { publish, stats } from './helpers/release.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ADMIN_SRC = fileURLToPath(new URL('../src/admin/', import.meta.url));
@@ -23,6 +24,9 @@ const XSS_LABEL = '<script>window.__xss=2</script>';
 const XSS_COMMENT = '<img src=x onerror="window.__xss=3"><b>bold</b>';
 const XSS_MAJORITY = '"><svg onload=window.__xss=4>';
 const XSS_REVIEW = '<i onmouseover=window.__xss=5>7</i>';
+/** The model's labels: one-character labels are their own keys, the others take 1, 2… in order. */
+const LABELS = ['7', 'x', XSS_REVIEW, 'bird'];
+const KEYS_SHOWN = ['7', 'x', '1', '2'];
 
 declare global {
   interface Window {
@@ -75,6 +79,9 @@ for (const kind of STORE_KINDS) {
     let base: string;
     const hostile = prediction({ seed: 1, reason: 'low_confidence', label: XSS_PREDICTED, confidence: 0.2 });
     const voted = prediction({ seed: 2, reason: 'reported' });
+    const [p10, p11, p12] = [10, 11, 12].map((seed) => prediction({ seed, reason: 'low_confidence' }));
+    const queued = async (model = MODEL) =>
+      (await app.storage.labels.queue(model, { limit: 50, offset: 0 })).items.map((i) => i.inputHash);
 
     before(async () => {
       ({ app, close } = await makeApp(kind));
@@ -86,6 +93,11 @@ for (const kind of STORE_KINDS) {
         correction(voted, XSS_MAJORITY, 'd1'),
         correction(voted, XSS_MAJORITY, 'd2'),
       );
+      await store(app, p10!);
+      await store(app, p11!);
+      await store(app, p12!);
+      const published = await publish(app, MODEL, 'v1', { labels: LABELS });
+      assert.equal(published.statusCode, 201, published.body);
       base = await app.listen({ port: 0, host: '127.0.0.1' });
       browser = await launch();
       const context = await browser.newContext();
@@ -139,14 +151,79 @@ for (const kind of STORE_KINDS) {
       await assertInert(page);
     });
 
-    test('a reviewer labels an input through the page and it leaves the queue', async () => {
+    test("labels are offered only as the model's labels, buttons with one key each, and the count left is shown", async () => {
+      const card = page.locator(`article.current[data-input-hash="${hostile.inputHash}"]`);
+      await card.waitFor();
+      assert.equal(await page.locator('input[name=label]').count(), 0, 'no free-text label');
+      const buttons = card.locator('button.label-button');
+      assert.deepEqual(await buttons.evaluateAll((bs) => bs.map((b) => (b as HTMLElement).dataset.label)), LABELS);
+      assert.deepEqual(await buttons.locator('.label-text').allTextContents(), LABELS, 'label text shown as text');
+      assert.deepEqual(await buttons.locator('kbd').allTextContents(), KEYS_SHOWN);
+      assert.equal(await page.getAttribute('p.left', 'data-left'), '4');
+      assert.match((await page.textContent('p.left')) ?? '', /^4 left to review/);
+      assert.equal(await page.locator('button.undo').isDisabled(), true, 'nothing to undo yet');
+      await assertInert(page);
+    });
+
+    test('one key labels the current input, → skips it, Backspace undoes the last label and the review is gone', async () => {
+      await page.keyboard.press('ArrowRight');
+      await page.locator(`article.current[data-input-hash="${p10!.inputHash}"]`).waitFor();
+      assert.equal(
+        await page.locator('article.card').last().getAttribute('data-input-hash'),
+        hostile.inputHash,
+        'a skipped input goes last',
+      );
+      await page.keyboard.press('2'); // "bird", the second label without a key of its own
+      await page.locator(`article[data-input-hash="${p10!.inputHash}"]`).waitFor({ state: 'detached' });
+      await page.locator('p.left[data-left="3"]').waitFor();
+      assert.match((await page.textContent('.status')) ?? '', /as “bird”/);
+      assert.ok(!(await queued()).includes(p10!.inputHash), 'the label is stored');
+      await page.locator(`article.current[data-input-hash="${p11!.inputHash}"]`).waitFor();
+
+      await page.keyboard.press('Backspace');
+      await page.locator(`article.current[data-input-hash="${p10!.inputHash}"]`).waitFor();
+      await page.locator('p.left[data-left="4"]').waitFor();
+      assert.match((await page.textContent('.status')) ?? '', /Undid the label “bird”/);
+      assert.ok((await queued()).includes(p10!.inputHash), 'the stored label was removed: back in the queue');
+      assert.equal(await page.locator('button.undo').isDisabled(), true);
+
+      // Typing a comment labels nothing; the key then labels the current input with that comment.
+      const comment = page.locator('article.current input[name=comment]');
+      await comment.fill('x7');
+      await comment.press('x');
+      assert.equal(await page.getAttribute('p.left', 'data-left'), '4');
+      await comment.evaluate((el) => (el as HTMLInputElement).blur());
+      await page.keyboard.press('x');
+      await page.locator(`article[data-input-hash="${p10!.inputHash}"]`).waitFor({ state: 'detached' });
+      await page.locator('p.left[data-left="3"]').waitFor();
+      const batchless = await app.inject({
+        method: 'GET',
+        url: `/v1/models/${MODEL}/labels/pending`,
+        headers: { authorization: `Bearer ${KEYS.trainer}` },
+      });
+      assert.equal(batchless.json().counts.reviewed, 1, 'one review stands: "x", not the undone "bird"');
+      await assertInert(page);
+    });
+
+    test('a reviewer labels an input by its button, with a comment, and it leaves the queue', async () => {
       const card = page.locator(`article[data-input-hash="${hostile.inputHash}"]`);
-      await card.locator('input[name=label]').fill(XSS_REVIEW);
       await card.locator('input[name=comment]').fill(XSS_COMMENT);
-      await card.locator('button[type=submit]').click();
+      await card.locator(`button.label-button:nth-child(${LABELS.indexOf(XSS_REVIEW) + 1})`).click();
       await card.waitFor({ state: 'detached' });
       assert.match((await page.textContent('.status')) ?? '', /Labeled/);
+      await page.locator('p.left[data-left="2"]').waitFor();
       await assertInert(page);
+    });
+
+    test('a model with no version has no labels to give', async () => {
+      const orphan = prediction({ seed: 20, reason: 'low_confidence', model: 'unpublished' });
+      await store(app, orphan);
+      await page.goto(`${base}/admin/#review:unpublished`);
+      await page.locator(`article[data-input-hash="${orphan.inputHash}"]`).waitFor();
+      assert.match((await page.textContent('.no-labels')) ?? '', /no version yet/);
+      assert.equal(await page.locator('button.label-button').count(), 0);
+      await page.goto(`${base}/admin/#review:${MODEL}`);
+      await page.locator('p.left[data-left="2"]').waitFor();
     });
 
     test('freezing from the page lists the batch with user labels as text', async () => {
@@ -156,6 +233,8 @@ for (const kind of STORE_KINDS) {
       const text = (await page.textContent('table')) ?? '';
       assert.ok(text.includes(`${XSS_MAJORITY}: 1`), text);
       assert.ok(text.includes(`${XSS_REVIEW}: 1`), text);
+      assert.ok(text.includes('x: 1'), text);
+      assert.ok(!text.includes('bird'), 'the undone label is in no batch');
       assert.equal(makeInput(1).inputHash, hostile.inputHash);
       await assertInert(page);
     });

@@ -1,9 +1,10 @@
-/** The review queue on both stores: what it lists, and labeling through the API. */
+/** The review queue on both stores: what it lists, labeling through the API (the model's labels only), and undo. */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { App } from '@edgeloop/collector';
 import { bearer, KEYS, makeApp, STORE_KINDS } from './helpers/stores.js';
 import { correction, freeze, labeled, MODEL, prediction, store } from './helpers/labels.js';
+import { publish } from './helpers/release.js';
 
 type Item = {
   inputHash: string;
@@ -123,6 +124,114 @@ for (const kind of STORE_KINDS) {
       const { items } = await queue();
       assert.equal(items[0]!.reason, 'tie');
       assert.equal(items.filter((i) => i.reason === 'tie').length, 1);
+    });
+  });
+}
+
+for (const kind of STORE_KINDS) {
+  describe(`reviewer labels are the model's, and can be undone (${kind})`, () => {
+    let app: App;
+    let close: () => Promise<void>;
+    before(async () => ({ app, close } = await makeApp(kind)));
+    after(() => close());
+
+    const SHAPES = 'shapes';
+    const label = (id: string, payload: object) =>
+      app.inject({ method: 'POST', url: `/v1/events/${id}/label`, headers: bearer(KEYS.admin), payload });
+    const undo = (id: string, key: string = KEYS.admin) =>
+      app.inject({ method: 'DELETE', url: `/v1/reviews/${id}`, headers: bearer(key) });
+    const queue = async (model = SHAPES) => {
+      const r = await app.inject({ method: 'GET', url: `/v1/models/${model}/review`, headers: bearer(KEYS.admin) });
+      assert.equal(r.statusCode, 200, r.body);
+      return r.json() as { total: number; items: Item[]; labels: string[] | null };
+    };
+    const queued = async () => (await queue()).items.map((i) => i.inputHash).sort();
+
+    test('a model with no version yet has no label set: the queue says null and a label is taken as sent', async () => {
+      const p = prediction({ seed: 300, reason: 'low_confidence', model: 'unpublished' });
+      await store(app, p);
+      assert.equal((await queue('unpublished')).labels, null);
+      const r = await label(p.id, { label: 'anything at all' });
+      assert.equal(r.statusCode, 201, r.body);
+    });
+
+    test("a label that is not one of the stable version's labels is refused and nothing is stored", async () => {
+      assert.equal((await publish(app, SHAPES, 'v1', { labels: ['circle', 'square'] })).statusCode, 201);
+      assert.equal((await publish(app, SHAPES, 'v2', { labels: ['circle', 'square', 'triangle'] })).statusCode, 201);
+      const a = prediction({ seed: 301, reason: 'low_confidence', model: SHAPES });
+      await store(app, a);
+      assert.deepEqual((await queue()).labels, ['circle', 'square'], 'v1 is stable, v2 is only the latest');
+      for (const bad of ['triangle', 'Circle', 'circle ', '7']) {
+        const r = await label(a.id, { label: bad });
+        assert.equal(r.statusCode, 422, `${bad}: ${r.body}`);
+        assert.equal(r.json().code, 'EL_UNKNOWN_LABEL');
+        assert.match(r.json().message, /"circle", "square"/);
+      }
+      assert.deepEqual(await queued(), [a.inputHash], 'still waiting for a person');
+      const empty = await freeze(app, SHAPES);
+      assert.equal(empty.statusCode, 409, 'no review was stored');
+      assert.equal(empty.json().code, 'EL_EMPTY_BATCH');
+      assert.equal((await label(a.id, { label: 'square' })).statusCode, 201);
+      assert.deepEqual(await queued(), []);
+    });
+
+    test('once v2 is stable its labels are the ones a reviewer may give', async () => {
+      const r = await app.inject({
+        method: 'PUT',
+        url: `/v1/models/${SHAPES}/rollout`,
+        headers: bearer(KEYS.trainer),
+        payload: { stable: 'v2', canary: null, canaryPercent: 0 },
+      });
+      assert.equal(r.statusCode, 200, r.body);
+      const b = prediction({ seed: 302, reason: 'low_confidence', model: SHAPES });
+      await store(app, b);
+      assert.deepEqual((await queue()).labels, ['circle', 'square', 'triangle']);
+      assert.equal((await label(b.id, { label: 'triangle' })).statusCode, 201);
+    });
+
+    test('undo removes the review: the input is back in the queue and no batch uses the label', async () => {
+      // Consume what the earlier tests labeled, so that the freeze below can only see this input.
+      assert.equal((await freeze(app, SHAPES)).statusCode, 201);
+      const c = prediction({ seed: 303, reason: 'low_confidence', model: SHAPES });
+      await store(app, c);
+      const labeled = await label(c.id, { label: 'circle', comment: 'round' });
+      assert.equal(labeled.statusCode, 201);
+      assert.deepEqual(await queued(), []);
+      const review = labeled.json() as { id: string };
+      assert.equal((await undo(review.id, KEYS.trainer)).statusCode, 403, 'an admin route');
+      const r = await undo(review.id);
+      assert.equal(r.statusCode, 200, r.body);
+      assert.deepEqual(r.json(), labeled.json(), 'answers the removed review');
+      assert.deepEqual(await queued(), [c.inputHash], 'back in the queue');
+      const empty = await freeze(app, SHAPES);
+      assert.equal(empty.statusCode, 409, 'nothing labeled any more');
+      const again = await undo(review.id);
+      assert.equal(again.statusCode, 404);
+      assert.equal(again.json().code, 'EL_NOT_FOUND');
+      // Labeling it again after the undo counts as usual.
+      assert.equal((await label(c.id, { label: 'square' })).statusCode, 201);
+      const batch = await freeze(app, SHAPES);
+      assert.equal(batch.statusCode, 201, batch.body);
+      assert.deepEqual({ ...batch.json().counts.byLabel }, { square: 1 });
+    });
+
+    test('a review a batch has taken cannot be undone', async () => {
+      const d = prediction({ seed: 304, reason: 'low_confidence', model: SHAPES });
+      await store(app, d);
+      const review = (await label(d.id, { label: 'triangle' })).json() as { id: string };
+      assert.equal((await freeze(app, SHAPES)).statusCode, 201);
+      const r = await undo(review.id);
+      assert.equal(r.statusCode, 409, r.body);
+      assert.equal(r.json().code, 'EL_REVIEW_IN_BATCH');
+      assert.deepEqual(await queued(), [], 'the label stands');
+      // A later correction of the input is still seen as new: nothing was removed.
+      await store(app, correction(d, 'circle', 'device-x'));
+      const pending = await app.inject({
+        method: 'GET',
+        url: `/v1/models/${SHAPES}/labels/pending`,
+        headers: bearer(KEYS.trainer),
+      });
+      assert.equal(pending.json().pending, 1, pending.body);
     });
   });
 }

@@ -21,6 +21,10 @@ export type { QueueItem };
 
 export type ReviewResult = { review: ReviewRecord } | { error: 'not_found' | 'not_prediction' };
 
+/** What undoing a review did: the removed review, or why nothing was removed. */
+export type UndoResult =
+  { review: ReviewRecord } | { error: 'not_found' } | { error: 'in_batch'; review: ReviewRecord };
+
 export interface LabelStore {
   /** Stores a reviewer's label for the input of prediction `eventId`; it wins over every correction. */
   review(r: {
@@ -31,6 +35,12 @@ export interface LabelStore {
     reviewer: string;
     createdAt: number;
   }): Promise<ReviewResult>;
+  /**
+   * Removes review `id`, unless a batch has taken it already (every batch frozen after a review resolves its
+   * input and counts it as seen, so removing it then would make a later correction of the input look seen).
+   * Serialised with the model's freezes.
+   */
+  undo(id: string): Promise<UndoResult>;
   /** The review queue of a model, ties first, then oldest first. */
   queue(model: string, page: { limit: number; offset: number }): Promise<{ total: number; items: QueueItem[] }>;
 }

@@ -20,6 +20,8 @@ import {
 } from '../labels/store.js';
 import { all, get, run, type Runner, type Steps } from './steps.js';
 
+const TAKE_REVIEWS = 'UPDATE reviews SET batch_id = @id WHERE model = @model AND batch_id IS NULL';
+
 /** The plain statements of batch storage, with their named parameters. */
 export interface BatchSql {
   /** (@id, @model, @sha256, @counts, @createdAt, @golden: 0 or 1, @replaces) */
@@ -113,6 +115,9 @@ function* freeze(
   }
   yield* writeBatch(sql, q, model, content, id, now, false, null);
   yield* q.recordOutcomes(model, resolution.decisions, id, now);
+  // A review no batch took yet made its input pending, so it was read above and is now counted as seen: it can no
+  // longer be undone. (On PostgreSQL, a review committed since that read is marked too: refusing its undo is safe.)
+  yield* run(TAKE_REVIEWS, { model, id });
   return { batch: batchFromRow((yield* get<BatchRow>(sql.get, { id }))!) };
 }
 

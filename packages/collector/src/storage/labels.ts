@@ -3,7 +3,7 @@
  * labels is the prediction's), and the queue is read as one page of inputs plus their latest predictions and
  * users' corrections, assembled by `queueItems`. The dialects give the SQL (`LabelSql`, named parameters).
  */
-import type { LabelStore, QueueItem } from '../labels/store.js';
+import type { LabelStore, QueueItem, UndoResult } from '../labels/store.js';
 import { queueItems, type QueueCorrectionRow, type QueuePredictionRow } from '../labels/queue.js';
 import { all, get, run, type Runner, type Steps } from './steps.js';
 
@@ -12,6 +12,9 @@ const EVENT = 'SELECT model, type, input_hash FROM events WHERE id = @id';
 const INSERT_REVIEW = `
   INSERT INTO reviews (id, model, input_hash, event_id, label, comment, reviewer, created_at)
   VALUES (@id, @model, @inputHash, @eventId, @label, @comment, @reviewer, @createdAt)`;
+
+const REVIEW = 'SELECT * FROM reviews WHERE id = @id';
+const DELETE_REVIEW = 'DELETE FROM reviews WHERE id = @id';
 
 /** FROM and WHERE of the review queue of `@model`: a low-confidence prediction or a tie, with no reviewer label and no resolved label. */
 export const QUEUE_FROM = `
@@ -32,7 +35,32 @@ export interface LabelSql {
   queuePredictions: string;
   /** (@model, @hashes: a JSON array) → QueueCorrectionRow, oldest first */
   queueCorrections: string;
+  /** (@model) → takes the lock the model's freezes take, until the transaction ends; `null` where writes are serialised already. */
+  lockModel: string | null;
 }
+
+interface ReviewRow {
+  id: string;
+  model: string;
+  input_hash: string;
+  event_id: string;
+  label: string;
+  comment: string | null;
+  reviewer: string;
+  created_at: number;
+  batch_id: string | null;
+}
+
+const reviewOf = (r: ReviewRow) => ({
+  id: r.id,
+  eventId: r.event_id,
+  model: r.model,
+  inputHash: r.input_hash,
+  label: r.label,
+  comment: r.comment,
+  reviewer: r.reviewer,
+  createdAt: Number(r.created_at),
+});
 
 interface PageRow {
   h: string;
@@ -61,6 +89,20 @@ function* review(sql: LabelSql, r: Review): Steps<ReviewResult> {
   return { review: { ...r, model: event.model, inputHash: event.input_hash } };
 }
 
+function* undo(sql: LabelSql, id: string): Steps<UndoResult> {
+  const row = yield* get<ReviewRow>(REVIEW, { id });
+  if (!row) return { error: 'not_found' };
+  if (sql.lockModel) {
+    yield* run(sql.lockModel, { model: row.model });
+    // Read again under the lock: a concurrent undo may have removed it meanwhile.
+    if (!(yield* get<ReviewRow>(REVIEW, { id }))) return { error: 'not_found' };
+  }
+  // A batch counted it among its input's sources: removing it would make a later source of the input look seen.
+  if (row.batch_id !== null) return { error: 'in_batch', review: reviewOf(row) };
+  yield* run(DELETE_REVIEW, { id });
+  return { review: reviewOf(row) };
+}
+
 function* queue(
   sql: LabelSql,
   model: string,
@@ -85,6 +127,7 @@ function* queue(
 export function labelStore(db: Runner, sql: LabelSql): LabelStore {
   return {
     review: (r) => db.write(review(sql, r)),
+    undo: (id) => db.write(undo(sql, id)),
     queue: (model, { limit, offset }) => db.read(queue(sql, model, limit, offset)),
   };
 }

@@ -89,6 +89,17 @@ export const labelTables = (t: ColumnTypes) => `
     PRIMARY KEY (model, input_hash)
   );`;
 
+/**
+ * `104_review_batch`: the batch that took each review (`NULL` until one does), so that only a review no batch has
+ * counted can be undone. Reviews stored before it count as taken when a batch has resolved their input (which
+ * may be before the review: such a review cannot be undone, the safe side).
+ */
+export const reviewBatchColumn = `
+  ALTER TABLE reviews ADD COLUMN batch_id TEXT;
+  UPDATE reviews SET batch_id = (
+    SELECT l.batch_id FROM input_labels l WHERE l.model = reviews.model AND l.input_hash = reviews.input_hash
+  );`;
+
 /** `102_batches`: immutable batches and golden sets, their examples, and each model's current golden set. */
 export const batchTables = (t: ColumnTypes) => `
   CREATE TABLE batches (

@@ -72,7 +72,18 @@ export const QueueItem = Type.Object(
   closed,
 );
 
-export const ReviewQueue = Type.Object({ total: Type.Integer(), items: Type.Array(QueueItem) }, closed);
+export const ReviewQueue = Type.Object(
+  {
+    total: Type.Integer(),
+    items: Type.Array(QueueItem),
+    /**
+     * The labels a reviewer may give (those of the model's stable version, else of its latest version; label
+     * strings are the model's, show them escaped); `null` when the model has no version yet.
+     */
+    labels: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  },
+  closed,
+);
 
 /** A reviewer's label of a prediction's input. */
 export const Review = Type.Object(

@@ -139,10 +139,26 @@ export const postLabel = endpoint({
   url: '/v1/events/:id/label',
   scope: 'admin',
   summary: "Label a prediction's input as a reviewer",
-  description: 'A reviewer label wins over every correction of the same input in the next batch.',
+  description:
+    'A reviewer label wins over every correction of the same input in the next batch. The label must be one of the ' +
+    "model's labels (its stable version's, else its latest version's): 422 `EL_UNKNOWN_LABEL` otherwise, nothing stored. " +
+    'A model with no version yet has no label set, so the label is taken as sent.',
   params: Type.Object({ id: Uuid }, closed),
   body: LabelRequest,
   response: { 201: Review, ...errors },
+});
+
+export const deleteLabel = endpoint({
+  method: 'DELETE',
+  url: '/v1/reviews/:id',
+  scope: 'admin',
+  summary: "Undo a reviewer's label",
+  description:
+    'Removes the review `id` (the `id` that `POST /v1/events/:id/label` answered) and answers it: the input goes back ' +
+    'to the review queue unless something else labels it. A review a batch has already taken cannot be undone ' +
+    '(409 `EL_REVIEW_IN_BATCH`): batches are immutable, so label the input again instead.',
+  params: Type.Object({ id: Uuid }, closed),
+  response: { 200: Review, ...errors },
 });
 
 export const postBatch = endpoint({
@@ -414,6 +430,7 @@ export const endpoints = {
   getArtifact,
   getReviewQueue,
   postLabel,
+  deleteLabel,
   postBatch,
   getPendingLabels,
   listBatches,

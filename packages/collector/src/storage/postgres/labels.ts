@@ -1,6 +1,6 @@
 /** SQL for the `reviews` and `input_labels` tables on PostgreSQL (the review queue reads `events` through them). */
 import type { Migration } from '../migrations.js';
-import { labelTables, POSTGRES_TYPES } from '../schema.js';
+import { labelTables, reviewBatchColumn, POSTGRES_TYPES } from '../schema.js';
 import { run, type Steps } from '../steps.js';
 import type { Decision } from '../../labels/resolver.js';
 import { QUEUE_FROM, type LabelSql } from '../labels.js';
@@ -11,6 +11,7 @@ export const labelMigrations: Migration[] = [
     sql: `${labelTables(POSTGRES_TYPES)}
     `,
   },
+  { name: '104_review_batch', sql: reviewBatchColumn },
 ];
 
 const CHUNK = 20_000;
@@ -60,4 +61,6 @@ export const labelSql: LabelSql = {
     WHERE p.model = @model AND p.type = 'prediction' AND p.input_hash = ANY(ARRAY(SELECT json_array_elements_text(@hashes::json)))
       AND c.type = 'correction' AND c.model = @model
     ORDER BY c.seq`,
+  // The advisory lock a freeze of the model takes (postgres/batches.ts), so an undo and a freeze never interleave.
+  lockModel: `SELECT pg_advisory_xact_lock(hashtext('edgeloop-batches:' || @model::text))`,
 };

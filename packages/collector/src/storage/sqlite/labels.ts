@@ -1,6 +1,6 @@
 /** SQL for the `reviews` and `input_labels` tables on SQLite (the review queue reads `events` through them). */
 import type { Migration } from '../migrations.js';
-import { labelTables, SQLITE_TYPES } from '../schema.js';
+import { labelTables, reviewBatchColumn, SQLITE_TYPES } from '../schema.js';
 import { run, type Steps } from '../steps.js';
 import { predictionsWithHash } from './events.js';
 import type { Decision } from '../../labels/resolver.js';
@@ -12,6 +12,7 @@ export const labelMigrations: Migration[] = [
     sql: `${labelTables(SQLITE_TYPES)}
     `,
   },
+  { name: '104_review_batch', sql: reviewBatchColumn },
 ];
 
 const UPSERT = `
@@ -52,4 +53,6 @@ export const labelSql: LabelSql = {
     WHERE p.model = @model AND p.type = 'prediction' AND p.input_hash IN (SELECT value FROM json_each(@hashes))
       AND c.type = 'correction' AND c.model = @model
     ORDER BY c.seq`,
+  // A write transaction holds the file's write lock, which freezes take too.
+  lockModel: null,
 };
