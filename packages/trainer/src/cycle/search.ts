@@ -289,9 +289,12 @@ export function backoff(c: Candidate): number[] {
   return [c.alpha, ...WISE_ALPHAS.filter((a) => a < c.alpha)];
 }
 
-/** `(1 − alpha) · a + alpha · b`, weight by weight. */
+/**
+ * `(1 − alpha) · a + alpha · b`, weight by weight, computed as `a + alpha · (b − a)`: a weight the fine-tune left as
+ * it was (a frozen layer) stays bit for bit what it was.
+ */
 export function mix(a: readonly tf.Tensor[], b: readonly tf.Tensor[], alpha: number): tf.Tensor[] {
-  return tf.tidy(() => a.map((w, i) => w.mul(1 - alpha).add(b[i]!.mul(alpha))));
+  return tf.tidy(() => a.map((w, i) => w.add(b[i]!.sub(w).mul(alpha))));
 }
 
 function countRight(predicted: Int32Array, set: ExampleSet): number {
