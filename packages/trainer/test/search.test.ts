@@ -1,7 +1,7 @@
 /**
  * The candidate search on its own: the same seed gives the same candidates, the same held-out scores and the same
  * chosen weights; the time budget skips the candidates that would not fit and says so; interpolation and early
- * stopping choose on held-out data.
+ * stopping choose on held-out data; the greedy soup averages only the fine-tunes that help.
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
@@ -19,7 +19,14 @@ import {
   useBackend,
   type ExampleSet,
 } from '../src/index.js';
-import { ranked, sampleReplay, searchCandidates, type SearchData } from '../src/cycle/search.js';
+import {
+  greedySoup,
+  ranked,
+  sampleReplay,
+  searchCandidates,
+  type Candidate,
+  type SearchData,
+} from '../src/cycle/search.js';
 
 const slice = (set: ExampleSet, from: number, to: number) =>
   pick(
@@ -107,5 +114,38 @@ test('fresh replay: each epoch trains on the new examples and the next window of
   assert.equal(seen.at(-1), 150);
   const all = await fitModel(buildDigitsModel({ seed: 2 }), set, { epochs: 1, batchSize: 50, seed: 1 });
   assert.equal(all.samples, 100, 'without rotate every row trains every epoch');
+  model.dispose();
+});
+
+test('the greedy soup averages in, best first, only the fine-tunes that do not lower the held-out score', async () => {
+  // One weight; the held-out score is how near it is to 1. Fine-tunes at 3, 0.5, 1.4 and 0.7, ranked 0.7 (−0.3),
+  // 1.4 (−0.4), 0.5 (−0.5), 3 (−2). The soup starts with 0.7; 1.4 averaged in makes 1.05 (−0.05): it joins; 0.5
+  // would make 0.867 (−0.133) and 3 would make 1.7: both stay out.
+  const input = tf.input({ shape: [1] });
+  const model = tf.model({
+    inputs: input,
+    outputs: tf.layers.dense({ units: 1, useBias: false }).apply(input) as tf.SymbolicTensor,
+  });
+  const score = async (m: tf.LayersModel) => ({ score: -Math.abs((m.getWeights()[0]!.dataSync()[0] ?? 0) - 1) });
+  const fineTune = (index: number, w: number): Candidate => ({
+    index,
+    spec: DEFAULT_CANDIDATES[0]!,
+    status: 'trained',
+    epochs: 1,
+    alpha: 1,
+    selectNew: 0,
+    selectReplay: 0,
+    score: -Math.abs(w - 1),
+    seconds: 0,
+    tuned: [tf.tensor2d([[w]])],
+    weights: null,
+  });
+  const candidates = [fineTune(0, 3), fineTune(1, 0.5), fineTune(2, 1.4), fineTune(3, 0.7)];
+  const soup = await greedySoup(candidates, model, score);
+  assert.ok(soup, 'two fine-tunes help each other: a soup');
+  assert.deepEqual(soup.members, [3, 2], 'the best (0.7), then 1.4; not 0.5, not 3');
+  assert.ok(Math.abs(soup.tuned[0]!.dataSync()[0]! - 1.05) < 1e-6, 'the mean of 0.7 and 1.4');
+  // Alone, no fine-tune helps another: no soup.
+  assert.equal(await greedySoup([fineTune(0, 1.1), fineTune(1, 3)], model, score), null);
   model.dispose();
 });

@@ -63,6 +63,8 @@ export interface RetrainOptions {
   maxGated?: number;
   /** WiSE-FT interpolation with stable (default true). */
   interpolate?: boolean;
+  /** A greedy soup of the fine-tunes joins the candidates (default true; see SearchOptions.soup). */
+  soup?: boolean;
   /** Class-balanced replay (default true). */
   balancedReplay?: boolean;
   /** Replay other old examples in every epoch (search recipe; default true; false: the same sample every epoch). */
@@ -303,6 +305,7 @@ export async function retrain(
       candidates,
       ...(recipe === 'search' ? { budgetSec: searchBudget } : {}),
       interpolate: recipe === 'search' && options.interpolate !== false,
+      soup: recipe === 'search' && options.soup !== false,
       balancedReplay: recipe === 'search' && options.balancedReplay !== false,
       freshReplay: recipe === 'search' && options.freshReplay !== false,
       ...(stable.config.trainableTail !== undefined ? { maxTrainableTail: stable.config.trainableTail } : {}),
@@ -315,9 +318,11 @@ export async function retrain(
       onCandidate: (c) =>
         r.progress(
           'search',
-          c.index + 1,
+          Math.min(c.index + 1, candidates.length),
           candidates.length,
-          `candidate ${c.index + 1}: ${c.status === 'trained' ? `score ${c.score.toFixed(3)}` : 'skipped'}`,
+          c.soup
+            ? `soup of ${c.soup.map((i) => `#${i + 1}`).join(' + ')}: score ${c.score.toFixed(3)}`
+            : `candidate ${c.index + 1}: ${c.status === 'trained' ? `score ${c.score.toFixed(3)}` : 'skipped'}`,
         ),
     },
   );
@@ -445,6 +450,7 @@ export async function retrain(
         ...(baseData && baseData !== stable.config.baseData ? { baseData } : {}),
         recipe,
         ...candidate.spec,
+        ...(candidate.soup ? { soup: candidate.soup.map((i) => i + 1) } : {}),
         alpha,
         epochs: candidate.epochs,
         candidates: search.candidates.length,
@@ -458,7 +464,7 @@ export async function retrain(
     exported.files,
   );
   r.step(
-    `published ${version} (parent ${stable.version.version}): candidate ${candidate.index + 1} at α ${alpha}, temperature ${calibration.temperature}`,
+    `published ${version} (parent ${stable.version.version}): ${candidate.soup ? `the soup of candidates ${candidate.soup.map((i) => i + 1).join(', ')}` : `candidate ${candidate.index + 1}`} at α ${alpha}, temperature ${calibration.temperature}`,
   );
   const canary =
     options.canary === undefined ? { percent: DEFAULT_CANARY_PERCENT, auto: DEFAULT_AUTO_POLICY } : options.canary;
@@ -523,6 +529,8 @@ async function calibrate(model: tf.LayersModel, fitOn: ExampleSet, measureOn: Ex
 /** One row per candidate, as the result and the table show them. */
 export interface CandidateRow {
   candidate: number;
+  /** A soup: the candidates averaged into it (its other columns are its best one's). */
+  soup?: number[];
   learningRate: number;
   maxEpochs: number;
   replayRatio: number;
@@ -547,6 +555,7 @@ function candidateRows(search: SearchResult, gated: ReadonlyMap<number, string>)
     const g = gated.get(c.index);
     return {
       candidate: c.index + 1,
+      ...(c.soup ? { soup: c.soup.map((i) => i + 1) } : {}),
       learningRate: c.spec.learningRate,
       maxEpochs: c.spec.maxEpochs,
       replayRatio: c.spec.replayRatio,
@@ -600,15 +609,15 @@ export function formatCandidates(search: SearchResult, gated: ReadonlyMap<number
       '',
     ],
     ...candidateRows(search, gated).map((c) =>
-      c.status === 'trained'
+      c.soup
         ? [
-            String(c.candidate),
-            String(c.learningRate),
-            `${c.epochs}/${c.maxEpochs}`,
-            `${c.replayRatio}:1`,
-            c.trainable,
-            String(c.distill),
-            c.augment ? `±${c.augment}` : '',
+            `${c.candidate} = soup of ${c.soup.join('+')}`,
+            '',
+            '',
+            '',
+            '',
+            '',
+            '',
             String(c.alpha),
             pct(c.heldOutNew),
             pct(c.heldOutReplay),
@@ -616,21 +625,37 @@ export function formatCandidates(search: SearchResult, gated: ReadonlyMap<number
             c.seconds.toFixed(1),
             c.gate ?? '',
           ]
-        : [
-            String(c.candidate),
-            String(c.learningRate),
-            `—/${c.maxEpochs}`,
-            `${c.replayRatio}:1`,
-            c.trainable,
-            String(c.distill),
-            c.augment ? `±${c.augment}` : '',
-            '',
-            '',
-            '',
-            '',
-            '',
-            c.status,
-          ],
+        : c.status === 'trained'
+          ? [
+              String(c.candidate),
+              String(c.learningRate),
+              `${c.epochs}/${c.maxEpochs}`,
+              `${c.replayRatio}:1`,
+              c.trainable,
+              String(c.distill),
+              c.augment ? `±${c.augment}` : '',
+              String(c.alpha),
+              pct(c.heldOutNew),
+              pct(c.heldOutReplay),
+              c.score!.toFixed(3),
+              c.seconds.toFixed(1),
+              c.gate ?? '',
+            ]
+          : [
+              String(c.candidate),
+              String(c.learningRate),
+              `—/${c.maxEpochs}`,
+              `${c.replayRatio}:1`,
+              c.trainable,
+              String(c.distill),
+              c.augment ? `±${c.augment}` : '',
+              '',
+              '',
+              '',
+              '',
+              '',
+              c.status,
+            ],
     ),
   ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

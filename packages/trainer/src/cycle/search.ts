@@ -78,6 +78,12 @@ export interface SearchOptions {
   budgetSec?: number;
   /** Interpolate with stable (WiSE-FT; default true). */
   interpolate?: boolean;
+  /**
+   * Average the fine-tunes into a greedy soup (Wortsman et al. 2022, "Model soups"; default true): the best-scored
+   * fine-tune, then each next one whose weights, averaged in, do not lower the held-out score. A soup of two or more
+   * joins the candidates as one more, with its own mixing coefficient; the ranking decides between it and the rest.
+   */
+  soup?: boolean;
   /** Sample the replay evenly over classes (default true); false samples it uniformly. */
   balancedReplay?: boolean;
   /**
@@ -98,7 +104,10 @@ export interface SearchOptions {
 
 export interface Candidate {
   index: number;
+  /** A soup's spec is its best-scored ingredient's. */
   spec: CandidateSpec;
+  /** A soup: the indexes of the fine-tunes averaged into it, best-scored first. */
+  soup?: number[];
   status: 'trained' | 'skipped';
   /** Why it was skipped (the budget). */
   why?: string;
@@ -139,6 +148,7 @@ export async function searchCandidates(
   const stableWeights = stableModel.getWeights().map((w) => w.clone());
   const accuracy = async (m: tf.LayersModel, set: ExampleSet) =>
     set.count === 0 ? 0 : countRight(await predictLabels(m, set), set) / set.count;
+  const evalStarted = performance.now();
   const stable = {
     selectNew: await accuracy(stableModel, data.select),
     selectReplay: await accuracy(stableModel, data.replaySelect),
@@ -147,6 +157,9 @@ export async function searchCandidates(
   const scoreOf = (selectNew: number, selectReplay: number) =>
     selectNew + selectReplay - FORGETTING_WEIGHT * Math.max(0, stable.selectReplay - tolerance - selectReplay);
   stable.score = scoreOf(stable.selectNew, stable.selectReplay);
+  // The soup scores up to one mix per other fine-tune and one per mixing coefficient: time kept for it.
+  const soupReserve =
+    options.soup === false ? 0 : ((performance.now() - evalStarted) / 1000) * (specs.length + WISE_ALPHAS.length);
   const scoreModel = async (m: tf.LayersModel) => {
     const [n, r] = [await accuracy(m, data.select), await accuracy(m, data.replaySelect)];
     return { selectNew: n, selectReplay: r, score: scoreOf(n, r) };
@@ -181,7 +194,7 @@ export async function searchCandidates(
     if (
       options.budgetSec !== undefined &&
       secondsPerSample !== null &&
-      elapsed + samples * secondsPerSample > options.budgetSec
+      elapsed + samples * secondsPerSample > options.budgetSec - soupReserve
     ) {
       const c: Candidate = {
         index,
@@ -231,17 +244,8 @@ export async function searchCandidates(
         ? { earlyStopping: { score: async (m: tf.LayersModel) => (await scoreModel(m)).score, patience: 3 } }
         : {}),
     });
-    // WiSE-FT: the mix of stable and fine-tuned weights that scores best on the held-out data.
     const tuned = model.getWeights().map((w) => w.clone());
-    let best = { alpha: 1, ...(await scoreModel(model)) };
-    if (interpolate) {
-      for (const alpha of WISE_ALPHAS.filter((a) => a !== 1)) {
-        model.setWeights(mix(stableWeights, tuned, alpha));
-        const s = await scoreModel(model);
-        if (s.score > best.score) best = { alpha, ...s };
-      }
-    }
-    const weights = best.alpha === 1 ? tuned : mix(stableWeights, tuned, best.alpha);
+    const { best, weights } = await wiseFt(model, tuned);
     model.dispose();
     const seconds = (performance.now() - t0) / 1000;
     if (spec.trainable === 'all' && secondsPerSample === null)
@@ -263,8 +267,84 @@ export async function searchCandidates(
     candidates.push(c);
     options.onCandidate?.(c);
   }
+  if (options.soup !== false) {
+    const soup = await greedySoup(candidates, stableModel, scoreModel);
+    if (soup) {
+      const t0 = performance.now();
+      stableModel.setWeights(soup.tuned);
+      const { best, weights } = await wiseFt(stableModel, soup.tuned);
+      const c: Candidate = {
+        index: specs.length,
+        spec: candidates[soup.members[0]!]!.spec,
+        soup: soup.members,
+        status: 'trained',
+        epochs: 0,
+        alpha: best.alpha,
+        selectNew: best.selectNew,
+        selectReplay: best.selectReplay,
+        score: best.score,
+        seconds: soup.seconds + (performance.now() - t0) / 1000,
+        weights,
+        tuned: soup.tuned,
+      };
+      candidates.push(c);
+      options.onCandidate?.(c);
+    }
+  }
   stableModel.dispose();
   return { candidates, stable, stableWeights, seconds: (performance.now() - started) / 1000 };
+
+  /** WiSE-FT: the mix of stable and fine-tuned weights that scores best on the held-out data. */
+  async function wiseFt(model: tf.LayersModel, tuned: tf.Tensor[]) {
+    model.setWeights(tuned);
+    let best = { alpha: 1, ...(await scoreModel(model)) };
+    if (interpolate) {
+      for (const alpha of WISE_ALPHAS.filter((a) => a !== 1)) {
+        const mixed = mix(stableWeights, tuned, alpha);
+        model.setWeights(mixed);
+        tf.dispose(mixed);
+        const s = await scoreModel(model);
+        if (s.score > best.score) best = { alpha, ...s };
+      }
+    }
+    return { best, weights: best.alpha === 1 ? tuned : mix(stableWeights, tuned, best.alpha) };
+  }
+}
+
+/**
+ * A greedy soup of the trained fine-tunes (α = 1): the best-scored one, then each next in score order whose weights,
+ * averaged in with equal weight, score at least as well on the held-out data. Null when no second one joins.
+ */
+export async function greedySoup(
+  candidates: readonly Candidate[],
+  model: tf.LayersModel,
+  scoreModel: (m: tf.LayersModel) => Promise<{ score: number }>,
+): Promise<{ members: number[]; tuned: tf.Tensor[]; seconds: number } | null> {
+  const started = performance.now();
+  const order = ranked(candidates);
+  if (order.length < 2) return null;
+  const mean = (members: readonly Candidate[]) =>
+    tf.tidy(() => members[0]!.tuned!.map((_, i) => tf.addN(members.map((m) => m.tuned![i]!)).div(members.length)));
+  const scoreOf = async (weights: tf.Tensor[]) => {
+    model.setWeights(weights);
+    return (await scoreModel(model)).score;
+  };
+  let members = [order[0]!];
+  let soup = order[0]!.tuned!.map((w) => w.clone());
+  let score = await scoreOf(soup);
+  for (const c of order.slice(1)) {
+    const trial = mean([...members, c]);
+    const s = await scoreOf(trial);
+    if (s >= score) {
+      tf.dispose(soup);
+      [members, soup, score] = [[...members, c], trial, s];
+    } else tf.dispose(trial);
+  }
+  if (members.length < 2) {
+    tf.dispose(soup);
+    return null;
+  }
+  return { members: members.map((m) => m.index), tuned: soup, seconds: (performance.now() - started) / 1000 };
 }
 
 /** Trained candidates, best score first (ties: the earlier one). */
