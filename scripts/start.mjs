@@ -34,7 +34,7 @@ function stopAll(code = 0) {
 }
 for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => stopAll(0));
 
-function start(name, cmd, cmdArgs, opts = {}) {
+function start(name, cmd, cmdArgs, opts = {}, onLine = () => {}) {
   const child = spawn(cmd, cmdArgs, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
   children.add(child);
   const prefix = `[${name}] `;
@@ -43,7 +43,10 @@ function start(name, cmd, cmdArgs, opts = {}) {
     stream.on('data', (chunk) => {
       const lines = (rest + chunk).split('\n');
       rest = lines.pop();
-      for (const line of lines) process.stdout.write(prefix + line + '\n');
+      for (const line of lines) {
+        process.stdout.write(prefix + line + '\n');
+        onLine(line);
+      }
     });
   }
   const done = new Promise((resolve) =>
@@ -91,11 +94,20 @@ async function main() {
   await waitReady(collectorUrl, 60_000);
 
   const keys = JSON.parse(readFileSync(join(dataDir, 'dev-keys.json'), 'utf8'));
+  // The trainer's own key (not the admin's): versions say "by" the trainer, and the trainer cannot label or promote.
   const trainerEnv = { ...process.env, EDGELOOP_COLLECTOR: collectorUrl, EDGELOOP_TOKEN: keys.trainer };
 
   // 3: bootstrap exits 0 with a message when the model already has versions.
+  const versions = await fetch(`${collectorUrl}/v1/models/${encodeURIComponent(model)}/versions`, {
+    headers: { authorization: `Bearer ${keys.trainer}` },
+  })
+    .then((r) => (r.ok ? r.json() : { versions: [] }))
+    .then((b) => b.versions ?? [])
+    .catch(() => []);
   console.log(
-    `[start] bootstrapping model "${model}" if the registry has none (first time: trains on MNIST, a few minutes)…`,
+    versions.length
+      ? `[start] model "${model}" has ${versions.length} version(s) (newest ${versions[0].version}): no bootstrap`
+      : `[start] bootstrapping model "${model}": the first start trains it on MNIST (a few minutes on 2 cores)…`,
   );
   const boot = start('trainer', node, [...trainerCli, 'bootstrap', '--model', model], { env: trainerEnv });
   const bootCode = await boot.done;
@@ -104,11 +116,14 @@ async function main() {
     console.error(`[start] bootstrap failed (exit ${bootCode}); stopping`);
     return stopAll(bootCode);
   }
-  start('trainer', node, [...trainerCli, 'train', '--model', model, '--watch'], {
-    env: { ...trainerEnv, EDGELOOP_TOKEN: keys.admin },
-  });
+  start('trainer', node, [...trainerCli, 'train', '--model', model, '--watch'], { env: trainerEnv });
 
-  // 4: the demo; Vite picks the next free port if 5173 is taken.
+  // 4: the demo; Vite picks the next free port if 5173 is taken, so the summary waits for the URL it prints.
+  let demoUrl;
+  const demoReady = new Promise((resolve) => {
+    demoUrl = resolve;
+    setTimeout(() => resolve(null), 30_000).unref();
+  });
   const demo = start(
     'demo',
     node,
@@ -117,14 +132,21 @@ async function main() {
       cwd: join(root, 'demo'),
       env: { ...process.env, VITE_EDGELOOP_COLLECTOR: collectorUrl, VITE_EDGELOOP_KEY: keys.ingest },
     },
+    (line) => {
+      // eslint-disable-next-line no-control-regex
+      const url = /Local:\s+(http\S+)/.exec(line.replace(/\x1b\[[0-9;]*m/g, ''))?.[1];
+      if (url) demoUrl(url);
+    },
   );
   demo.done.then(() => stopAll(0));
+  const url = await demoReady;
+  if (stopping) return;
 
   console.log(`
 [start] edgeloop is running
   collector   ${collectorUrl}   (SQLite under ${dataDir})
   admin page  ${collectorUrl}/admin/   admin key: ${keys.admin}
-  demo        see the [demo] line above for its URL (default http://127.0.0.1:5173/)
+  demo        ${url ?? 'see the [demo] lines above for its URL'}
   trainer     retrains "${model}" when 50 new labels arrive (report wrong results in the demo)
 Ctrl-C stops everything.`);
 }

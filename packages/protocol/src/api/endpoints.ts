@@ -388,10 +388,12 @@ export const getRolloutHistory = endpoint({
   response: { 200: RolloutHistory },
 });
 
+// Trainer scope, not admin (design.md said admin): the trainer's drift trigger reads it, and the report holds aggregates
+// only; an admin key handed to a trainer would also let it label, promote and roll back.
 export const getMetrics = endpoint({
   method: 'GET',
   url: '/v1/models/:model/metrics',
-  scope: 'admin',
+  scope: 'trainer',
   summary: 'Per-version counts, rates, latency and drift, in total and per time bucket',
   params: Type.Object({ model: ModelName }),
   querystring: Type.Object({

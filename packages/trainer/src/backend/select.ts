@@ -3,6 +3,9 @@
  * package) when a hardware adapter exists; a software adapter (SwiftShader, llvmpipe…) is slower than the cpu
  * backend, so `auto` skips it, but `--backend webgpu` forces it (that is how tests exercise WebGPU without a GPU).
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { TrainerError } from '../errors.js';
 import { installFastCpuKernels } from './cpu-kernels.js';
@@ -69,7 +72,33 @@ async function useCpu(reason: string): Promise<BackendChoice> {
   return active.choice;
 }
 
+/**
+ * On Linux, whether the dynamic linker can find a Vulkan loader (libvulkan.so.1) for Dawn: in LD_LIBRARY_PATH or
+ * the linker's cache. Without one Dawn prints a native warning (naming a path on its own build machine) and finds
+ * nothing, so the probe says why itself instead. Elsewhere (and where ldconfig is missing) Dawn is asked.
+ */
+function vulkanLoaderFound(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  if (dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')))) return true;
+  for (const ldconfig of ['/sbin/ldconfig', '/usr/sbin/ldconfig']) {
+    if (!existsSync(ldconfig)) continue;
+    try {
+      return /\blibvulkan\.so\.1\b/.test(execFileSync(ldconfig, ['-p'], { encoding: 'utf8', timeout: 5000 }));
+    } catch {
+      return true;
+    }
+  }
+  return true;
+}
+
 async function probeWebGpu(): Promise<Probe | { missing: string }> {
+  if (!vulkanLoaderFound()) {
+    return {
+      missing:
+        'no Vulkan loader (libvulkan.so.1) on this Linux machine: install libvulkan1 and a GPU driver (for SwiftShader, a software adapter: LD_LIBRARY_PATH=/usr/lib/chromium and VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)',
+    };
+  }
   let dawn: typeof import('webgpu');
   try {
     dawn = await import('webgpu');

@@ -464,7 +464,7 @@ export async function retrain(
     exported.files,
   );
   r.step(
-    `published ${version} (parent ${stable.version.version}): ${candidate.soup ? `the soup of candidates ${candidate.soup.map((i) => i + 1).join(', ')}` : `candidate ${candidate.index + 1}`} at α ${alpha}, temperature ${calibration.temperature}`,
+    `${version} (parent ${stable.version.version}) is ${candidate.soup ? `the soup of candidates ${candidate.soup.map((i) => i + 1).join(', ')}` : `candidate ${candidate.index + 1}`} at α ${alpha}, temperature ${calibration.temperature}`,
   );
   const canary =
     options.canary === undefined ? { percent: DEFAULT_CANARY_PERCENT, auto: DEFAULT_AUTO_POLICY } : options.canary;

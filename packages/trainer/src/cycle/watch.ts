@@ -72,9 +72,10 @@ export async function watch(client: CollectorClient, options: WatchOptions): Pro
       else if (anything && options.everySec && Date.now() - lastCycle >= options.everySec * 1000) trigger = 'schedule';
       else if (anything && driftThreshold !== null) {
         const drift = await driftAlert(client, options.model, driftThreshold).catch((e: unknown) => {
-          // The metrics route needs an admin key: without one the drift trigger is off, once and with a word.
+          // The metrics route needs a trainer or admin key (an ingest key is refused): without one the drift trigger
+          // is off, once and with a word.
           if (isTrainerError(e, 'ELT_BAD_TOKEN')) {
-            r.step('drift trigger off: reading metrics needs an admin key');
+            r.step('drift trigger off: reading metrics needs a trainer or admin key');
             driftThreshold = null;
             return false;
           }
