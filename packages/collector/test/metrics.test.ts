@@ -141,6 +141,8 @@ for (const kind of STORE_KINDS) {
       assert.equal(canary.correctionRate, 10 / 200);
       assert.equal(canary.unmatchedCorrections, 4);
       assert.equal(stable.unmatchedCorrections, 0);
+      // Mean confidence from the histograms' bin centres: 200 at 0.65, 200 at 0.75, 600 at 0.85, 1000 at 0.95.
+      assert.ok(Math.abs(stable.meanConfidence - 0.87) < 1e-9, String(stable.meanConfidence));
       assert.equal(canary.errors, 3);
       assert.equal(canary.errorRate, 3 / 203);
     });

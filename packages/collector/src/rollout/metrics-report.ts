@@ -65,7 +65,7 @@ export async function metricsReport(
           from,
           to: Math.min(until, from + bucketMs),
           ...point,
-          ...matchedCorrections(t),
+          ...shownFigures(t),
           drift: driftOf(t.figures()),
         };
       });
@@ -73,7 +73,7 @@ export async function metricsReport(
       version: name,
       channel: name === stable ? 'stable' : name === canary ? 'canary' : null,
       ...figures,
-      ...matchedCorrections(totalTallies.get(name)!),
+      ...shownFigures(totalTallies.get(name)!),
       drift: driftOf(figures),
       blindLoop: blindLoopOf(figures),
       series,
@@ -95,12 +95,19 @@ export async function metricsReport(
 }
 
 /**
- * The correction rate over the stats windows alone, and the correction events those windows have not counted.
+ * The mean confidence from the histogram, the correction rate over the stats windows alone, and the correction events those windows have not counted.
  * A window may hold the correction of a prediction counted in the window before it, so a bucket's numerator is
  * capped at its predictions: one correction per prediction at most.
  */
-function matchedCorrections(t: Tally): { correctionRate: number | null; unmatchedCorrections: number } {
+function shownFigures(t: Tally): {
+  correctionRate: number | null;
+  unmatchedCorrections: number;
+  meanConfidence: number | null;
+} {
+  const binned = t.confidenceHist.reduce((a, n) => a + n, 0);
+  const centred = t.confidenceHist.reduce((a, n, i) => a + n * ((i + 0.5) / t.confidenceHist.length), 0);
   return {
+    meanConfidence: binned > 0 ? centred / binned : null,
     correctionRate: t.predictions > 0 ? Math.min(t.statsCorrections, t.predictions) / t.predictions : null,
     unmatchedCorrections: Math.max(0, t.correctionEvents - t.statsCorrections),
   };

@@ -176,6 +176,8 @@ const figures = {
   unmatchedCorrections: Type.Integer({ minimum: 0 }),
   /** errors / (predictions + errors). */
   errorRate: Rate,
+  /** Mean top-1 confidence, estimated from the 10-bin histogram (each bin at its centre); null without predictions. */
+  meanConfidence: Rate,
   latencyMs: Type.Object({ p50: Rate, p95: Rate }),
   drift: Drift,
 };
