@@ -126,7 +126,7 @@ export const dashboardView: View = {
       return;
     }
     // Two charts a row on a wide screen; sized from the space they get.
-    const width = Math.max(280, Math.min(620, Math.floor((root.clientWidth - 48) / 2)));
+    const width = Math.max(280, Math.min(600, Math.floor((root.clientWidth - 90) / 2)));
     for (const figure of FIGURES) charts.appendChild(chart(figure, shown, width));
   },
 };
