@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { App } from '@edgeloop/collector';
-import type { GateReport } from '@edgeloop/protocol';
+import type { GateReport, VersionMeta } from '@edgeloop/protocol';
 import { KEYS, bearer, makeApp, STORE_KINDS } from './helpers/stores.js';
 import { correction, freeze, prediction, store } from './helpers/labels.js';
 import { publish, stats } from './helpers/release.js';
@@ -125,11 +125,12 @@ for (const kind of STORE_KINDS) {
       const frozen = await freeze(app);
       assert.equal(frozen.statusCode, 201, frozen.body);
       batchId = frozen.json().id;
-      for (const [version, over] of [
+      const versions: [string, Partial<VersionMeta>][] = [
         ['v1', { gate: gate(true) }],
         ['v2', { parent: 'v1', batches: [batchId], gate: gate(true), trainer: { recipe: XSS_CONFIG, epochs: 3 } }],
         ['v3', { parent: 'v2', gate: gate(false) }],
-      ] as const) {
+      ];
+      for (const [version, over] of versions) {
         const r = await publish(app, MODEL, version, over);
         assert.equal(r.statusCode, 201, r.body);
       }
@@ -244,7 +245,8 @@ for (const kind of STORE_KINDS) {
     });
 
     test('switching the window asks for that window and redraws', async () => {
-      const predictions = async () => Number(/Predictions(\d+)/.exec((await page.textContent('.side.stable')) ?? '')?.[1]);
+      const predictions = async () =>
+        Number(/Predictions(\d+)/.exec((await page.textContent('.side.stable')) ?? '')?.[1]);
       const day = await predictions();
       await page.click('a[data-window="7d"]');
       await page.locator('a.active[data-window="7d"]').waitFor();
@@ -264,9 +266,9 @@ for (const kind of STORE_KINDS) {
       await v2.waitFor();
       await v2.locator('summary').click();
       await v2.locator('.lineage table').waitFor();
-      const rows = await v2.locator('.gate table tbody tr').evaluateAll((trs) =>
-        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
-      );
+      const rows = await v2
+        .locator('.gate table tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
       assert.deepEqual(rows, [
         [XSS_CHECK, '0.9810', '0.9840', '0.9760', 'pass'],
         ['fresh.accuracy', '0.6200', '0.9100', '0.6300', 'pass'],

@@ -73,7 +73,10 @@ export function chart(figure: Figure, versions: readonly VersionReport[], width:
       width,
       height: 170,
       series,
-      scales: { x: { time: true }, y: figure.format === 'percent' ? { range: (_u, _min, max) => [0, Math.max(0.05, max)] } : {} },
+      scales: {
+        x: { time: true },
+        y: figure.format === 'percent' ? { range: (_u, _min, max) => [0, Math.max(0.05, max)] } : {},
+      },
       axes: [{}, { values: (_u, splits) => splits.map((v) => fmt(v)), size: 64 }],
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },

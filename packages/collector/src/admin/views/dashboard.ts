@@ -84,7 +84,11 @@ export const dashboardView: View = {
       { class: 'windows actions', role: 'group', title: 'window' },
       'Window: ',
       ...Object.entries(WINDOWS).map(([k, w]) =>
-        h('a', { href: `#metrics:${model}:${k}`, class: k === key ? 'button active' : 'button', dataset: { window: k } }, w.label),
+        h(
+          'a',
+          { href: `#metrics:${model}:${k}`, class: k === key ? 'button active' : 'button', dataset: { window: k } },
+          w.label,
+        ),
       ),
     );
     const charts = h('div', { class: 'charts' });

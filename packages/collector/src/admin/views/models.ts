@@ -2,7 +2,14 @@
  * Every model with its health at a glance: who runs what (stable, canary at its percent, the automatic policy),
  * the last 24 hours' predictions and correction rates, and the blind-loop flag of any version.
  */
-import { getMetrics, getRollout, listModels, type MetricsReport, type ModelEntry, type Rollout } from '@edgeloop/protocol';
+import {
+  getMetrics,
+  getRollout,
+  listModels,
+  type MetricsReport,
+  type ModelEntry,
+  type Rollout,
+} from '@edgeloop/protocol';
 import { api } from '../api.js';
 import { badge, h, pct, replace, table, time } from '../dom.js';
 import type { View } from './view.js';
@@ -19,8 +26,7 @@ const side = (r: MetricsReport | null, channel: 'stable' | 'canary') => r?.versi
 
 function health(row: Row): HTMLElement {
   const blind = row.report?.versions.filter((v) => v.blindLoop.blind) ?? [];
-  if (blind.length)
-    return badge(`blind loop: ${blind.map((v) => v.version).join(', ')}`, 'bad');
+  if (blind.length) return badge(`blind loop: ${blind.map((v) => v.version).join(', ')}`, 'bad');
   const stable = side(row.report, 'stable');
   const canary = side(row.report, 'canary');
   if (!stable || stable.predictions === 0) return badge('no traffic in 24 h', 'info');
@@ -60,12 +66,16 @@ export const modelsView: View = {
       h('h2', {}, 'Models'),
       table<Row>(
         [
-          ['Model', (r) => h('a', { href: `#metrics:${r.entry.model}`, dataset: { model: r.entry.model } }, r.entry.model)],
+          [
+            'Model',
+            (r) => h('a', { href: `#metrics:${r.entry.model}`, dataset: { model: r.entry.model } }, r.entry.model),
+          ],
           ['Health', health],
           ['Stable', (r) => (r.entry.stable ? h('code', {}, r.entry.stable) : '—')],
           [
             'Canary',
-            (r) => (r.entry.canary ? h('span', {}, h('code', {}, r.entry.canary), ` at ${r.entry.canaryPercent} %`) : '—'),
+            (r) =>
+              r.entry.canary ? h('span', {}, h('code', {}, r.entry.canary), ` at ${r.entry.canaryPercent} %`) : '—',
           ],
           ['Policy', (r) => policy(r.rollout)],
           ['Predictions (24 h)', (r) => (r.report ? r.report.versions.reduce((n, v) => n + v.predictions, 0) : '—')],

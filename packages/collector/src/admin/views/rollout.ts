@@ -59,7 +59,11 @@ function auditLog(entries: AuditEntry[]): HTMLElement {
     );
     replace(
       rows,
-      h('p', { class: 'muted count', dataset: { shown: String(shown.length) } }, `${shown.length} of ${entries.length} entries`),
+      h(
+        'p',
+        { class: 'muted count', dataset: { shown: String(shown.length) } },
+        `${shown.length} of ${entries.length} entries`,
+      ),
       table<AuditEntry>(
         [
           ['When', (e) => time(e.at)],
@@ -109,10 +113,21 @@ export const rolloutView: View = {
       'select',
       { name: 'version', title: 'version' },
       ...candidates.map((v) =>
-        h('option', { value: v.version, selected: v.version === rollout.canary }, `${v.version}${v.meta.gate ? (v.meta.gate.pass ? ' (gate passed)' : ' (gate failed)') : ''}`),
+        h(
+          'option',
+          { value: v.version, selected: v.version === rollout.canary },
+          `${v.version}${v.meta.gate ? (v.meta.gate.pass ? ' (gate passed)' : ' (gate failed)') : ''}`,
+        ),
       ),
     );
-    const startPercent = h('input', { type: 'number', name: 'start-percent', min: '0.01', max: '100', step: 'any', value: '10' });
+    const startPercent = h('input', {
+      type: 'number',
+      name: 'start-percent',
+      min: '0.01',
+      max: '100',
+      step: 'any',
+      value: '10',
+    });
     const percent = h('input', {
       type: 'number',
       name: 'percent',
@@ -124,13 +139,17 @@ export const rolloutView: View = {
     });
     const run = (what: string, call: (why: string) => Promise<Rollout>) => () => {
       const why = reason.value.trim();
-      if (!why) return (say(`Say why in the reason field first: ${what} is written to the audit log.`, true), reason.focus());
+      if (!why)
+        return (say(`Say why in the reason field first: ${what} is written to the audit log.`, true), reason.focus());
       call(why)
         .then((r) => rerender(say, `${what}: ${describe(r)}.`))
         .catch((err: Error) => say(err.message, true));
     };
     const rerender = (s: Say, text: string) =>
-      rolloutView.render(root, model, s).then(() => s(text), (err: Error) => s(err.message, true));
+      rolloutView.render(root, model, s).then(
+        () => s(text),
+        (err: Error) => s(err.message, true),
+      );
     const paused = rollout.auto?.paused === true;
     const button = (name: string, label: string, disabled: boolean, onClick: () => void, danger = false) =>
       h('button', { type: 'button', name, class: danger ? 'danger' : '', disabled, on: { click: onClick } }, label);
@@ -158,7 +177,10 @@ export const rolloutView: View = {
             live ? 'Replace the canary' : 'Start canary',
             candidates.length === 0,
             run('Canary started', (why) =>
-              api(postCanary, { params: { model }, body: { version: version.value, percent: Number(startPercent.value), reason: why } }),
+              api(postCanary, {
+                params: { model },
+                body: { version: version.value, percent: Number(startPercent.value), reason: why },
+              }),
             ),
           ),
         ),
@@ -176,15 +198,34 @@ export const rolloutView: View = {
               api(postCanaryPercent, { params: { model }, body: { percent: Number(percent.value), reason: why } }),
             ),
           ),
-          h('span', { class: 'muted' }, live ? ' only up: a device that ran the canary stays on it while it lives' : ' no canary'),
+          h(
+            'span',
+            { class: 'muted' },
+            live ? ' only up: a device that ran the canary stays on it while it lives' : ' no canary',
+          ),
         ),
         h(
           'p',
           { class: 'actions' },
           paused
-            ? button('resume', 'Resume automatic policy', !rollout.auto, run('Resumed', (why) => api(resumeAuto, { params: { model }, body: { reason: why } })))
-            : button('pause', 'Pause automatic policy', !rollout.auto, run('Paused', (why) => api(pauseAuto, { params: { model }, body: { reason: why } }))),
-          button('promote', 'Promote canary', !live, run('Promoted', (why) => api(promoteCanary, { params: { model }, body: { reason: why } }))),
+            ? button(
+                'resume',
+                'Resume automatic policy',
+                !rollout.auto,
+                run('Resumed', (why) => api(resumeAuto, { params: { model }, body: { reason: why } })),
+              )
+            : button(
+                'pause',
+                'Pause automatic policy',
+                !rollout.auto,
+                run('Paused', (why) => api(pauseAuto, { params: { model }, body: { reason: why } })),
+              ),
+          button(
+            'promote',
+            'Promote canary',
+            !live,
+            run('Promoted', (why) => api(promoteCanary, { params: { model }, body: { reason: why } })),
+          ),
           button(
             'rollback',
             'Roll back canary',

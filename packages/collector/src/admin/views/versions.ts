@@ -102,7 +102,8 @@ async function lineage(model: string, v: Version, into: HTMLElement): Promise<vo
           (b) => {
             if ('missing' in b) return '—';
             const kinds = new Map<string, number>();
-            for (const s of b.sources) kinds.set(`${s.kind} (${s.role})`, (kinds.get(`${s.kind} (${s.role})`) ?? 0) + 1);
+            for (const s of b.sources)
+              kinds.set(`${s.kind} (${s.role})`, (kinds.get(`${s.kind} (${s.role})`) ?? 0) + 1);
             return [...kinds].map(([k, n]) => `${n} ${k}`).join(', ') || '—';
           },
         ],
@@ -126,7 +127,11 @@ function versionCard(model: string, v: Version, channel: string | null, open: bo
       ' ',
       channel ? badge(channel, channel === 'stable' ? 'info' : 'warn') : null,
       ' ',
-      v.meta.gate ? (v.meta.gate.pass ? badge('gate passed', 'ok') : badge('gate failed', 'bad')) : badge('no gate', 'info'),
+      v.meta.gate
+        ? v.meta.gate.pass
+          ? badge('gate passed', 'ok')
+          : badge('gate failed', 'bad')
+        : badge('no gate', 'info'),
       ` · ${time(v.createdAt)} by ${v.createdBy} · parent ${v.meta.parent ?? '—'} · ${v.meta.batches.length} batch(es) · code ${v.meta.codeVersion}`,
     ),
     v.meta.gate ? gateTable(v.meta.gate) : h('p', { class: 'muted' }, 'No gate report: published without a gate.'),
