@@ -154,6 +154,28 @@ for (const kind of STORE_KINDS) {
           now - (11 - i) * 5 * MIN,
         );
       }
+      // A day of hourly windows for stable, the canary's last six hours with fewer corrections.
+      for (let hour = 2; hour <= 22; hour++) {
+        const events = [
+          stats({
+            model: MODEL,
+            version: 'v1',
+            predictions: 1500 + 40 * (hour % 5),
+            corrections: 30,
+            lowConfidence: 140,
+          }),
+        ];
+        if (hour <= 6) {
+          const corrections = 1 + (hour % 2);
+          events.push(
+            stats({ model: MODEL, version: 'v2', predictions: 150, corrections, lowConfidence: 9 }),
+            ...Array.from({ length: corrections }, () =>
+              correctionOf('0190a0a0-0000-7000-8000-000000000000', '7', { version: 'v2' }),
+            ),
+          );
+        }
+        await app.storage.events.insert(events, now - hour * 60 * MIN);
+      }
       await app.storage.events.insert(
         [stats({ model: MODEL, version: 'v1', predictions: 5000, corrections: 50 })],
         now - 3 * 86_400_000,
@@ -370,6 +392,9 @@ for (const kind of STORE_KINDS) {
 
     test('after a wrong key, signing in with the right one clears the error on every tab', async () => {
       await page.click('button.link');
+      await page.fill('input[name=key]', KEYS.trainer);
+      await page.click('button[type=submit]');
+      await page.locator('.status.error', { hasText: /not an admin key/ }).waitFor();
       await page.fill('input[name=key]', 'not-a-key');
       await page.click('button[type=submit]');
       await page.locator('.status.error', { hasText: /refused/ }).waitFor();

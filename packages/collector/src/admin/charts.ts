@@ -35,7 +35,12 @@ export function chartedVersions(versions: readonly VersionReport[], max = 6): Ve
 }
 
 /** One chart of `figure` over `versions` in a figure element (its data also on `data-points` for tests). */
-export function chart(figure: Figure, versions: readonly VersionReport[], width: number): HTMLElement {
+export function chart(
+  figure: Figure,
+  versions: readonly VersionReport[],
+  width: number,
+  window: { since: number; until: number },
+): HTMLElement {
   const xs = [...new Set(versions.flatMap((v) => v.series.map((p) => p.from)))].sort((a, b) => a - b);
   const ys = versions.map((v) => {
     const at = new Map(v.series.map((p) => [p.from, figure.value(p)]));
@@ -74,7 +79,8 @@ export function chart(figure: Figure, versions: readonly VersionReport[], width:
       height: 170,
       series,
       scales: {
-        x: { time: true },
+        // The whole window, so switching it shows where in it the data lies.
+        x: { time: true, range: [window.since / 1000, window.until / 1000] },
         y: figure.format === 'percent' ? { range: (_u, _min, max) => [0, Math.max(0.05, max)] } : {},
       },
       axes: [{}, { values: (_u, splits) => splits.map((v) => fmt(v)), size: 64 }],

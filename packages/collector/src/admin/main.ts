@@ -4,7 +4,7 @@
  * in the URL hash (`#tab:model:window`) so a reload or a shared link keeps the place.
  */
 import './admin.css';
-import { listModels } from '@edgeloop/protocol';
+import { getMetrics, listModels } from '@edgeloop/protocol';
 import { api, ApiError, session } from './api.js';
 import { h, replace } from './dom.js';
 import type { View } from './views/view.js';
@@ -132,6 +132,12 @@ async function start(): Promise<void> {
   let models: string[];
   try {
     models = (await api(listModels, {})).models.map((m) => m.model);
+    // A trainer key lists models too: ask for one admin-only answer (a one-second metrics window) to tell them apart.
+    const now = Date.now();
+    await api(getMetrics, {
+      params: { model: models[0] ?? 'edgeloop' },
+      query: { since: now - 1000, until: now, bucket: 1 },
+    });
   } catch (err) {
     if (refused(err)) return;
     models = [];

@@ -131,6 +131,6 @@ export const dashboardView: View = {
     }
     // Two charts a row on a wide screen; sized from the space they get.
     const width = Math.max(280, Math.min(600, Math.floor((root.clientWidth - 90) / 2)));
-    for (const figure of FIGURES) charts.appendChild(chart(figure, shown, width));
+    for (const figure of FIGURES) charts.appendChild(chart(figure, shown, width, report));
   },
 };
