@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { App } from '@edgeloop/collector';
-import type { GateReport, VersionMeta } from '@edgeloop/protocol';
+import type { Event, GateReport, VersionMeta } from '@edgeloop/protocol';
 import { KEYS, bearer, makeApp, STORE_KINDS } from './helpers/stores.js';
 import { correction, freeze, prediction, store } from './helpers/labels.js';
 import { publish, stats } from './helpers/release.js';
@@ -156,7 +156,7 @@ for (const kind of STORE_KINDS) {
       }
       // A day of hourly windows for stable, the canary's last six hours with fewer corrections.
       for (let hour = 2; hour <= 22; hour++) {
-        const events = [
+        const events: Event[] = [
           stats({
             model: MODEL,
             version: 'v1',
