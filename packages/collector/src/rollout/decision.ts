@@ -20,7 +20,11 @@ const side = (version: string, f: VersionFigures): SideFigures => ({
   errorRate: f.errorRate,
 });
 
-const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+/** A wait for a person: `4 min 59 s`, `42 s`. */
+const wait = (ms: number) => {
+  const s = Math.ceil(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+};
 
 /** The decision report of a model's stored rollout at `now`. */
 export async function canaryDecision(storage: Storage, r: RolloutState, now: number): Promise<CanaryDecision> {
@@ -65,7 +69,7 @@ export async function canaryDecision(storage: Storage, r: RolloutState, now: num
     state: now >= due ? 'due' : 'waiting',
     dueAt: due,
     summary:
-      `${now >= due ? 'At the next tick' : `At ${clock(due)} UTC`} the controller will ${verdict.action}` +
+      `${now >= due ? 'At its next tick' : `In ${wait(due - now)}`} the controller will ${verdict.action}` +
       `${verdict.action === 'step' ? ` to ${verdict.percent} %` : ''} unless the data changes: ${verdict.reason}.`,
   };
 }
