@@ -398,6 +398,7 @@ for (const kind of STORE_KINDS) {
       await page.selectOption('select[name=action]', 'pause');
       assert.equal(await shown(), 1);
       assert.match((await page.textContent('.audit tbody')) ?? '', /investigating a ticket/);
+      assert.match((await page.textContent('.audit tbody td:last-child')) ?? '', /; auto paused$/);
       await page.selectOption('select[name=action]', '');
       await page.fill('input[name=filter]', 'looks fine');
       assert.equal(await shown(), 1);

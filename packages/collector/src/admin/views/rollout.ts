@@ -25,6 +25,10 @@ import type { Say, View } from './view.js';
 const describe = (r: Rollout | null | undefined) =>
   r ? `stable ${r.stable ?? '—'}${r.canary ? `, canary ${r.canary} at ${r.canaryPercent} %` : ''}` : '—';
 
+/** A rollout in an audit row: who runs what, and whether the automatic policy was on, paused or off. */
+const state = (r: Rollout | null | undefined) =>
+  r ? `${describe(r)}; ${r.auto ? (r.auto.paused ? 'auto paused' : 'auto') : 'manual'}` : '—';
+
 function policy(r: Rollout): string {
   if (!r.auto) return 'Manual: no automatic policy.';
   const a = r.auto;
@@ -70,8 +74,8 @@ function auditLog(entries: AuditEntry[]): HTMLElement {
           ['Who', (e) => e.actor],
           ['What', (e) => h('code', {}, e.action)],
           ['Why', (e) => e.reason],
-          ['Before', (e) => describe(e.before)],
-          ['After', (e) => describe(e.after)],
+          ['Before', (e) => state(e.before)],
+          ['After', (e) => state(e.after)],
         ],
         shown,
         'No entry matches.',
