@@ -18,6 +18,8 @@ const run = (cmd, args) => {
 };
 run('npx', ['tsc', '-b']);
 run('npx', ['tsc', '-p', 'tsconfig.tests.json']);
+// The admin page (a browser bundle, outside the collector's `tsc -b` project).
+run('npx', ['tsc', '-p', 'packages/collector/src/admin/tsconfig.json']);
 for (const p of packages) run('npx', ['publint', '--strict', p]);
 for (const p of ['packages/protocol', 'packages/collector'])
   run('npx', ['attw', '--pack', p, '--profile', 'esm-only', '--format', 'table-flipped']);

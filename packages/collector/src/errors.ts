@@ -84,6 +84,11 @@ export const EL_NO_CANARY = code(
   'Model "%s" has no canary to %s: start one with PUT /v1/models/:model/rollout',
   409,
 );
+export const EL_NO_AUTO_POLICY = code(
+  'EL_NO_AUTO_POLICY',
+  'Model "%s" has no automatic canary policy to %s: set one with PUT /v1/models/:model/rollout',
+  409,
+);
 export const EL_ROLLOUT_CONFLICT = code(
   'EL_ROLLOUT_CONFLICT',
   'The rollout of model "%s" changed while this request ran: read it again and retry',

@@ -135,9 +135,14 @@ for (const kind of STORE_KINDS) {
       assert.ok(Math.abs(stable.latencyMs.p50 - (600 * 2 + 400 * 4 + 1000 * 3) / 2000) < 1e-9);
       assert.equal(canary.predictions, 200);
       assert.equal(canary.lowConfidenceRate, 0.3);
-      // 14 correction events outnumber the 10 the stats windows counted; 3 error events against none.
+      // 14 correction events outnumber the 10 the stats windows counted; 3 error events against none. The rate
+      // is over the windows (10 of their 200 predictions); the 4 events they have not counted are shown apart.
       assert.equal(canary.corrections, 14);
-      assert.equal(canary.correctionRate, 14 / 200);
+      assert.equal(canary.correctionRate, 10 / 200);
+      assert.equal(canary.unmatchedCorrections, 4);
+      assert.equal(stable.unmatchedCorrections, 0);
+      // Mean confidence from the histograms' bin centres: 200 at 0.65, 200 at 0.75, 600 at 0.85, 1000 at 0.95.
+      assert.ok(Math.abs(stable.meanConfidence - 0.87) < 1e-9, String(stable.meanConfidence));
       assert.equal(canary.errors, 3);
       assert.equal(canary.errorRate, 3 / 203);
     });
@@ -175,6 +180,35 @@ for (const kind of STORE_KINDS) {
       for (const p of stable.series) assert.ok(Math.abs(p.drift.label) < 1e-9);
       const whole = (await get(`since=${t0}&until=${t0 + 2 * MIN}&bucket=3600`)).json();
       assert.equal(whole.versions[0].series.length, 1);
+    });
+
+    test('the correction rate never exceeds 100 % while the stats windows lag behind the corrections', async () => {
+      // 50 reports sent at once; the windows that counted them bring 47 predictions and 47 of the corrections.
+      const lag = t0 + 20 * MIN;
+      await app.storage.events.insert(
+        Array.from({ length: 50 }, () =>
+          correction('0190a0a0-0000-7000-8000-000000000000', '3', { model: 'digits', version: 'v3-lag' }),
+        ),
+        lag + 1000,
+      );
+      await app.storage.events.insert(
+        [stats({ model: 'digits', version: 'v3-lag', predictions: 47, corrections: 47 })],
+        lag + 30_000,
+      );
+      const body = (await get(`since=${lag}&until=${lag + MIN}&bucket=60`)).json();
+      const v = body.versions.find((x: { version: string }) => x.version === 'v3-lag');
+      assert.equal(v.corrections, 50);
+      assert.equal(v.correctionRate, 1);
+      assert.equal(v.unmatchedCorrections, 3);
+      for (const p of v.series) assert.ok(p.correctionRate === null || p.correctionRate <= 1, JSON.stringify(p));
+      // A window holding corrections of predictions counted in the window before it is capped at its predictions.
+      const late = t0 + 30 * MIN;
+      await app.storage.events.insert(
+        [stats({ model: 'digits', version: 'v4-late', predictions: 2, corrections: 5 })],
+        late + 1000,
+      );
+      const capped = (await get(`since=${late}&until=${late + MIN}&bucket=60`)).json();
+      assert.equal(capped.versions.find((x: { version: string }) => x.version === 'v4-late').correctionRate, 1);
     });
 
     test('refuses a bad window and ingest keys; a trainer key reads it (the drift trigger)', async () => {

@@ -81,5 +81,10 @@ export {
   VersionReport,
   MetricsReport,
   BlindLoopReport,
+  SideFigures,
+  CanaryDecision,
+  StartCanaryRequest,
+  CanaryPercentRequest,
+  RequiredReason,
 } from './api/documents.js';
 export { call, pathOf, apiErrorOf, ApiError, type Answer, type CallArgs, type CallOptions } from './api/call.js';

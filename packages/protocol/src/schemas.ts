@@ -236,6 +236,8 @@ export const AutoPolicy = Type.Object(
     intervalSec: Type.Integer({ minimum: 1, maximum: 86_400 }),
     minSamples: Type.Integer({ minimum: 1 }),
     maxCorrectionRateDelta: Type.Number({ minimum: 0, maximum: 1 }),
+    /** Set by `POST .../rollout/pause`: the controller leaves the canary alone until `.../resume`. */
+    paused: Type.Optional(Type.Boolean()),
   },
   closed,
 );

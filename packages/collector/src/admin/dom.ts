@@ -19,6 +19,13 @@ type Props = {
   list?: string;
   maxLength?: number;
   role?: string;
+  href?: string;
+  id?: string;
+  min?: string;
+  max?: string;
+  step?: string;
+  open?: boolean;
+  selected?: boolean;
   dataset?: Record<string, string>;
   on?: { [E in keyof HTMLElementEventMap]?: (event: HTMLElementEventMap[E]) => void };
 };
@@ -71,5 +78,10 @@ export function table<T>(
 }
 
 export const time = (ms: number | null | undefined) => (ms ? new Date(ms).toLocaleString() : '—');
+export const num = (x: number | null | undefined, digits = 1) =>
+  x === null || x === undefined ? '—' : x.toFixed(digits);
+/** A small coloured word: `kind` picks the colour (ok, bad, warn, info). */
+export const badge = (text: string, kind: 'ok' | 'bad' | 'warn' | 'info' = 'info') =>
+  h('span', { class: `badge ${kind}` }, text);
 export const pct = (x: number | null | undefined) =>
   x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)} %`;

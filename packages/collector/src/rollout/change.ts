@@ -14,6 +14,8 @@ export interface RolloutChangeRequest {
   reason: string;
   details?: Record<string, unknown> | null;
   at?: number;
+  /** Restart the analysis window even though stable, canary and percent stay (a resumed policy). */
+  restart?: boolean;
   /** The new rollout from the current one, or `null` to record a decision that changes nothing; may throw. */
   mutate(current: Rollout, state: RolloutState | undefined): Rollout | null;
 }
@@ -41,7 +43,7 @@ export async function changeRollout(
         }
       }
     }
-    const restart = !state || (next !== null && assignmentChanged(before, next));
+    const restart = !state || (next !== null && (assignmentChanged(before, next) || request.restart === true));
     const written = await storage.rollout.apply(model, {
       expectedRevision: state?.revision ?? 0,
       next,

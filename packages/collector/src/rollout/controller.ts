@@ -10,8 +10,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AutoPolicy, Rollout } from '@edgeloop/protocol';
 import type { Storage } from '../storage/index.js';
 import type { AuditAction, RolloutState } from './types.js';
-import { analyseCanary, type CanaryVerdict } from './canary-analysis.js';
-import { measureVersions, type VersionFigures } from './version-metrics.js';
+import type { CanaryVerdict } from './canary-analysis.js';
+import type { VersionFigures } from './version-metrics.js';
+import { dueAt, judge } from './judge.js';
 import { plainRollout, promoted, rolledBack } from './rules.js';
 
 /** What the controller decided for one model on one tick. */
@@ -67,8 +68,8 @@ export class RolloutController {
     if (!(await this.storage.rollout.lead(now))) return [];
     const decisions: ControllerDecision[] = [];
     for (const r of await this.storage.rollout.automated()) {
-      if (r.canary === null || r.stable === null || r.auto === null) continue;
-      const due = Math.max(r.phaseStartedAt, r.decidedAt ?? 0) + r.auto.intervalSec * 1000;
+      if (r.canary === null || r.stable === null || r.auto === null || r.auto.paused) continue;
+      const due = dueAt({ ...r, auto: r.auto });
       if (now < due) continue;
       decisions.push(await this.decide({ ...r, canary: r.canary, stable: r.stable, auto: r.auto }, now));
     }
@@ -80,10 +81,7 @@ export class RolloutController {
     now: number,
   ): Promise<ControllerDecision> {
     const since = r.phaseStartedAt;
-    const figures = await measureVersions(this.storage.metrics, r.model, [r.stable, r.canary], since, now);
-    const stable = figures.get(r.stable)!;
-    const canary = figures.get(r.canary)!;
-    const verdict = analyseCanary(r, stable, canary);
+    const { stable, canary, verdict } = await judge(this.storage, r, now);
     const before = plainRollout(r);
     const next: Rollout | null =
       verdict.action === 'step'

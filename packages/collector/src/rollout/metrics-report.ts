@@ -2,6 +2,12 @@
  * The per-version metrics report: totals over [since, until) and a series per time bucket, with drift as the
  * PSI of each version's label and confidence histograms against the stable version's over the whole window
  * (so stable's own series shows how its traffic moves, and a canary's total how it differs from stable).
+ *
+ * The correction rate shown here is counted over matching windows: a device counts its predictions and its
+ * corrections in the same 60 s stats window, while the correction itself is sent at once, so dividing the
+ * correction events by the predictions of the windows received so far overstates it (past 100 % with a few
+ * users). Events beyond what the windows counted are reported apart, as `unmatchedCorrections`. The controller
+ * keeps its own, cautious rate (version-metrics.ts): a canary's corrections count against it without delay.
  */
 import {
   blindLoopOf,
@@ -35,10 +41,12 @@ export async function metricsReport(
   if (canary) names.add(canary);
 
   const totals = new Map<string, VersionFigures>();
+  const totalTallies = new Map<string, Tally>();
   for (const name of names) {
     const total = new Tally();
     for (const t of tallies.get(name)?.values() ?? []) total.absorb(t);
     totals.set(name, total.figures());
+    totalTallies.set(name, total);
   }
   const ref = stable ? totals.get(stable) : undefined;
   const driftOf = (f: VersionFigures): Drift => ({
@@ -53,12 +61,19 @@ export async function metricsReport(
       .map(([bucket, t]): SeriesPoint => {
         const { confidenceHist: _h, labelCounts: _l, ...point } = t.figures();
         const from = since + bucket * bucketMs;
-        return { from, to: Math.min(until, from + bucketMs), ...point, drift: driftOf(t.figures()) };
+        return {
+          from,
+          to: Math.min(until, from + bucketMs),
+          ...point,
+          ...shownFigures(t),
+          drift: driftOf(t.figures()),
+        };
       });
     return {
       version: name,
       channel: name === stable ? 'stable' : name === canary ? 'canary' : null,
       ...figures,
+      ...shownFigures(totalTallies.get(name)!),
       drift: driftOf(figures),
       blindLoop: blindLoopOf(figures),
       series,
@@ -76,6 +91,25 @@ export async function metricsReport(
     canaryPercent: rollout?.canaryPercent ?? 0,
     reference: ref ? stable : null,
     versions,
+  };
+}
+
+/**
+ * The mean confidence from the histogram, the correction rate over the stats windows alone, and the correction events those windows have not counted.
+ * A window may hold the correction of a prediction counted in the window before it, so a bucket's numerator is
+ * capped at its predictions: one correction per prediction at most.
+ */
+function shownFigures(t: Tally): {
+  correctionRate: number | null;
+  unmatchedCorrections: number;
+  meanConfidence: number | null;
+} {
+  const binned = t.confidenceHist.reduce((a, n) => a + n, 0);
+  const centred = t.confidenceHist.reduce((a, n, i) => a + n * ((i + 0.5) / t.confidenceHist.length), 0);
+  return {
+    meanConfidence: binned > 0 ? centred / binned : null,
+    correctionRate: t.predictions > 0 ? Math.min(t.statsCorrections, t.predictions) / t.predictions : null,
+    unmatchedCorrections: Math.max(0, t.correctionEvents - t.statsCorrections),
   };
 }
 

@@ -125,6 +125,10 @@ export const AuditAction = Type.Union([
   Type.Literal('auto.promote'),
   Type.Literal('auto.rollback'),
   Type.Literal('auto.hold'),
+  Type.Literal('canary'),
+  Type.Literal('percent'),
+  Type.Literal('pause'),
+  Type.Literal('resume'),
 ]);
 
 /** One line of a model's rollout history: who did what, why, and the rollout before and after. */
@@ -162,9 +166,18 @@ const figures = {
   corrections: Type.Integer(),
   errors: Type.Integer(),
   lowConfidenceRate: Rate,
+  /**
+   * Corrections ÷ predictions over the same stats windows (a device counts both in its 60 s window), so it
+   * never exceeds 1; `null` without predictions. Correction events whose window has not arrived yet are
+   * in `unmatchedCorrections`, not in this rate.
+   */
   correctionRate: Rate,
+  /** Correction events beyond those the stats windows counted: their window is still on its way (or never came). */
+  unmatchedCorrections: Type.Integer({ minimum: 0 }),
   /** errors / (predictions + errors). */
   errorRate: Rate,
+  /** Mean top-1 confidence, estimated from the 10-bin histogram (each bin at its centre); null without predictions. */
+  meanConfidence: Rate,
   latencyMs: Type.Object({ p50: Rate, p95: Rate }),
   drift: Drift,
 };
@@ -193,6 +206,81 @@ export const MetricsReport = Type.Object({
   reference: Type.Union([VersionName, Type.Null()]),
   versions: Type.Array(VersionReport),
 });
+
+/** One side of the canary analysis: the figures the controller compares, over its current window. */
+export const SideFigures = Type.Object(
+  {
+    version: VersionName,
+    predictions: Type.Integer(),
+    lowConfidence: Type.Integer(),
+    corrections: Type.Integer(),
+    errors: Type.Integer(),
+    lowConfidenceRate: Rate,
+    /** The controller's rate: the larger of correction events and stats-window counts, over predictions. */
+    correctionRate: Rate,
+    errorRate: Rate,
+  },
+  closed,
+);
+
+/**
+ * `GET /v1/models/:model/rollout/decision`: what the automatic canary would decide if it judged now, and when
+ * it will. `state` says why it may not act: no canary, no policy (manual), paused, or waiting for its interval.
+ */
+export const CanaryDecision = Type.Object(
+  {
+    model: ModelName,
+    rollout: Rollout,
+    state: Type.Union([
+      Type.Literal('no-canary'),
+      Type.Literal('manual'),
+      Type.Literal('paused'),
+      Type.Literal('waiting'),
+      Type.Literal('due'),
+    ]),
+    /** The analysis window: from the start of the current stable/canary/percent phase until now. */
+    window: Type.Union([Type.Object({ since: Type.Integer(), until: Type.Integer() }, closed), Type.Null()]),
+    /** When the controller judges next (ms since epoch), null when it will not (no canary, manual, paused). */
+    dueAt: Type.Union([Type.Integer(), Type.Null()]),
+    stable: Type.Union([SideFigures, Type.Null()]),
+    canary: Type.Union([SideFigures, Type.Null()]),
+    /** The verdict on the window so far; `percent` is the next canary percent of a step. */
+    next: Type.Union([
+      Type.Object(
+        {
+          action: Type.Union([
+            Type.Literal('step'),
+            Type.Literal('promote'),
+            Type.Literal('rollback'),
+            Type.Literal('hold'),
+          ]),
+          reason: Type.String(),
+          percent: Type.Union([Type.Number(), Type.Null()]),
+        },
+        closed,
+      ),
+      Type.Null(),
+    ]),
+    /** One sentence for a person: what happens next and why. */
+    summary: Type.String(),
+  },
+  closed,
+);
+
+/** `POST .../rollout/canary`: start (or replace) the canary with `version` at `percent`. */
+export const StartCanaryRequest = Type.Object(
+  { version: VersionName, percent: Type.Number({ minimum: 0.01, maximum: 100 }), reason: Reason },
+  closed,
+);
+
+/** `POST .../rollout/percent`: raise the live canary's percent (it never goes down: roll back instead). */
+export const CanaryPercentRequest = Type.Object(
+  { percent: Type.Number({ minimum: 0.01, maximum: 100 }), reason: Reason },
+  closed,
+);
+
+/** The body of pause and resume: the reason is required. */
+export const RequiredReason = Type.Object({ reason: Reason }, closed);
 
 /** `GET /v1/models/:model/blind-loop`: the blind-loop guard per version, for a trainer's publish check. */
 export const BlindLoopReport = Type.Object(
@@ -232,3 +320,8 @@ export type SeriesPoint = Static<typeof SeriesPoint>;
 export type VersionReport = Static<typeof VersionReport>;
 export type MetricsReport = Static<typeof MetricsReport>;
 export type BlindLoopReport = Static<typeof BlindLoopReport>;
+export type SideFigures = Static<typeof SideFigures>;
+export type CanaryDecision = Static<typeof CanaryDecision>;
+export type StartCanaryRequest = Static<typeof StartCanaryRequest>;
+export type CanaryPercentRequest = Static<typeof CanaryPercentRequest>;
+export type RequiredReason = Static<typeof RequiredReason>;

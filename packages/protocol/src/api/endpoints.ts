@@ -35,6 +35,10 @@ import {
   RolloutHistory,
   RolloutUpdate,
   Reason,
+  CanaryDecision,
+  StartCanaryRequest,
+  CanaryPercentRequest,
+  RequiredReason,
 } from './documents.js';
 import { endpoint } from './endpoint.js';
 
@@ -378,6 +382,65 @@ export const rollbackCanary = endpoint({
   response: writeResponses,
 });
 
+export const postCanary = endpoint({
+  method: 'POST',
+  url: '/v1/models/:model/rollout/canary',
+  scope: 'admin',
+  summary: 'Start a canary of any registered version at a percent; body { version, percent, reason }',
+  description:
+    'Replaces a live canary (its devices go to the new one or back to stable, as their bucket says); stable and the ' +
+    'automatic policy stay. 422 `EL_INVALID_ROLLOUT` when the version is stable, unknown, or there is no stable version.',
+  params: Type.Object({ model: ModelName }),
+  body: StartCanaryRequest,
+  response: writeResponses,
+});
+
+export const postCanaryPercent = endpoint({
+  method: 'POST',
+  url: '/v1/models/:model/rollout/percent',
+  scope: 'admin',
+  summary: "Raise the live canary's percent; body { percent, reason }",
+  description:
+    'A device that ran the canary is never sent back while it lives, so the percent only goes up: 422 ' +
+    '`EL_INVALID_ROLLOUT` for a lower one (roll back to end the canary), 409 `EL_NO_CANARY` without a canary.',
+  params: Type.Object({ model: ModelName }),
+  body: CanaryPercentRequest,
+  response: writeResponses,
+});
+
+export const pauseAuto = endpoint({
+  method: 'POST',
+  url: '/v1/models/:model/rollout/pause',
+  scope: 'admin',
+  summary: 'Pause the automatic canary policy (the controller leaves the rollout alone); body { reason }',
+  description: '409 `EL_NO_AUTO_POLICY` when the model has no automatic policy to pause.',
+  params: Type.Object({ model: ModelName }),
+  body: RequiredReason,
+  response: writeResponses,
+});
+
+export const resumeAuto = endpoint({
+  method: 'POST',
+  url: '/v1/models/:model/rollout/resume',
+  scope: 'admin',
+  summary: 'Resume the paused automatic canary policy; body { reason }',
+  description:
+    'The analysis window restarts now, so the controller judges only traffic seen after the resume. 409 ' +
+    '`EL_NO_AUTO_POLICY` when the model has no automatic policy.',
+  params: Type.Object({ model: ModelName }),
+  body: RequiredReason,
+  response: writeResponses,
+});
+
+export const getCanaryDecision = endpoint({
+  method: 'GET',
+  url: '/v1/models/:model/rollout/decision',
+  scope: 'admin',
+  summary: "The automatic canary's next decision and why, judged on its current window (nothing is written)",
+  params: Type.Object({ model: ModelName }),
+  response: { 200: CanaryDecision, 404: ErrorResponse },
+});
+
 export const getRolloutHistory = endpoint({
   method: 'GET',
   url: '/v1/models/:model/rollout/history',
@@ -451,6 +514,11 @@ export const endpoints = {
   putRollout,
   promoteCanary,
   rollbackCanary,
+  postCanary,
+  postCanaryPercent,
+  pauseAuto,
+  resumeAuto,
+  getCanaryDecision,
   getRolloutHistory,
   getMetrics,
   getBlindLoop,

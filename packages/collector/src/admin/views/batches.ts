@@ -1,5 +1,8 @@
-/** Labeled batches: the list with their counts, and the button that freezes the next one. */
-import { listBatches, postBatch } from '@edgeloop/protocol';
+/**
+ * Labeled batches: the list with their counts and lineage (the versions trained on each, the events each was
+ * made from), and the button that freezes the next one.
+ */
+import { getBatchLineage, listBatches, listVersions, postBatch } from '@edgeloop/protocol';
 import { api } from '../api.js';
 import { h, replace, table, time } from '../dom.js';
 import type { View } from './view.js';
@@ -28,10 +31,30 @@ const byLabel = (counts: Record<string, number>) =>
     .map(([label, n]) => `${label}: ${n}`)
     .join(', ');
 
+const LINEAGE_SHOWN = 20;
+
 export const batchesView: View = {
   title: 'Batches',
+  perModel: true,
   async render(root, model, say) {
-    const batches = await api(listBatches, { params: { model } });
+    const [batches, versions] = await Promise.all([
+      api(listBatches, { params: { model } }),
+      api(listVersions, { params: { model } }).catch(() => ({ versions: [] })),
+    ]);
+    const usedBy = (id: string) =>
+      versions.versions
+        .filter((v) => v.meta.batches.includes(id))
+        .map((v) => v.version)
+        .join(', ') || '—';
+    // Events per batch from its lineage, for the latest batches (each is one request).
+    const newest = [...batches].reverse();
+    const events = new Map(
+      await Promise.all(
+        newest
+          .slice(0, LINEAGE_SHOWN)
+          .map(async (b) => [b.id, (await api(getBatchLineage, { params: { id: b.id } })).sources.length] as const),
+      ),
+    );
     const freeze = h(
       'button',
       {
@@ -59,6 +82,8 @@ export const batchesView: View = {
         [
           ['Created', (b) => time(b.createdAt)],
           ['Id', (b) => h('code', {}, b.id)],
+          ['Used by', (b) => usedBy(b.id)],
+          ['Events', (b) => events.get(b.id) ?? '…'],
           ['Examples', (b) => `${b.counts.examples} (${b.counts.train} train / ${b.counts.val} val)`],
           ['Reviewed / voted', (b) => `${b.counts.reviewed} / ${b.counts.voted}`],
           ['Ties → review', (b) => b.counts.tiesSentToReview],
@@ -68,7 +93,7 @@ export const batchesView: View = {
           ['By label', (b) => byLabel(b.counts.byLabel)],
           ['sha256', (b) => h('code', { title: b.sha256 }, `${b.sha256.slice(0, 12)}…`)],
         ],
-        [...batches].reverse(),
+        newest,
         'No batch yet.',
       ),
     );

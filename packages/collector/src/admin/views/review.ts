@@ -125,6 +125,7 @@ function typing(event: KeyboardEvent): boolean {
 
 export const reviewView: View = {
   title: 'Review',
+  perModel: true,
   async render(root, model, say) {
     if (session?.model !== model) session = { model, skipped: new Map(), undo: [], front: null };
     const s = session;
