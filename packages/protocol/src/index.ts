@@ -82,4 +82,13 @@ export {
   MetricsReport,
   BlindLoopReport,
 } from './api/documents.js';
+export {
+  Lease,
+  LeaseHolder,
+  LeaseRenewal,
+  LeaseRequest,
+  LeaseTtl,
+  MIN_LEASE_TTL_MS,
+  MAX_LEASE_TTL_MS,
+} from './api/leases.js';
 export { call, pathOf, apiErrorOf, ApiError, type Answer, type CallArgs, type CallOptions } from './api/call.js';

@@ -37,6 +37,7 @@ import {
   Reason,
 } from './documents.js';
 import { endpoint } from './endpoint.js';
+import { Lease, LeaseRenewal, LeaseRequest } from './leases.js';
 
 const closed = { additionalProperties: false } as const;
 const errors = { '4xx': ErrorResponse, '5xx': ErrorResponse };
@@ -291,6 +292,61 @@ export const getBaseData = endpoint({
   response: {},
 });
 
+// ── training leases ─────────────────────────────────────────────────────────────────────────────────────
+
+const LeaseParams = Type.Object({ model: ModelName, leaseId: Uuid }, closed);
+
+export const getLease = endpoint({
+  method: 'GET',
+  url: '/v1/models/:model/lease',
+  scope: 'trainer',
+  summary: "A model's training lease: who holds it, until when, and which attempt it is",
+  description: '404 `EL_NOT_FOUND` when no trainer ever claimed one for the model.',
+  params: ModelParams,
+  response: { 200: Lease, ...errors },
+});
+
+export const claimLease = endpoint({
+  method: 'POST',
+  url: '/v1/models/:model/lease',
+  scope: 'trainer',
+  summary: "Claim a model's training lease before a training cycle",
+  description:
+    'Granted when the lease is free (never claimed, released, or expired: a takeover, which counts one more `attempt`) ' +
+    'or already held by the same `holder` (its expiry is then pushed to now + `ttlMs`). Otherwise 409 `EL_LEASE_HELD`, ' +
+    'whose body also carries `holder` and `expiresAt`: wait and claim again. Of concurrent claims exactly one wins, on ' +
+    'every collector sharing the database.',
+  params: ModelParams,
+  body: LeaseRequest,
+  response: { 200: Lease, ...errors },
+});
+
+export const renewLease = endpoint({
+  method: 'POST',
+  url: '/v1/models/:model/lease/:leaseId/renew',
+  scope: 'trainer',
+  summary: 'Renew a training lease: it then lasts `ttlMs` from now',
+  description:
+    'Renew every third of the time-to-live while training, and once more right before publishing. 409 `EL_LEASE_LOST` ' +
+    'when `leaseId` is no longer the lease of the model (released, or taken over after it expired): stop the job and ' +
+    'publish nothing. A lease that expired but that nobody took over is still yours and renews.',
+  params: LeaseParams,
+  body: LeaseRenewal,
+  response: { 200: Lease, ...errors },
+});
+
+export const releaseLease = endpoint({
+  method: 'DELETE',
+  url: '/v1/models/:model/lease/:leaseId',
+  scope: 'trainer',
+  summary: 'Release a training lease after the cycle, so another trainer may take the model at once',
+  description:
+    'Answers the released lease (`state: "released"`); releasing it again answers the same. 409 `EL_LEASE_LOST` when ' +
+    'the lease was taken over meanwhile.',
+  params: LeaseParams,
+  response: { 200: Lease, ...errors },
+});
+
 // ── registry ────────────────────────────────────────────────────────────────────────────────────────────
 
 export const postVersion = endpoint({
@@ -452,4 +508,8 @@ export const endpoints = {
   getRolloutHistory,
   getMetrics,
   getBlindLoop,
+  getLease,
+  claimLease,
+  renewLease,
+  releaseLease,
 } as const;
