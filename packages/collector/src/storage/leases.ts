@@ -54,7 +54,8 @@ function* claim(
   const row = yield* get<LeaseRow>(sql.lockOrSkip, [model]);
   if (!row) {
     const inserted = yield* run(sql.insert, { model, lease_id: leaseId, holder, now, expires_at });
-    if (inserted === 1) return { status: 'claimed', lease: toRecord((yield* get<LeaseRow>(sql.get, [model]))!), previous: null };
+    if (inserted === 1)
+      return { status: 'claimed', lease: toRecord((yield* get<LeaseRow>(sql.get, [model]))!), previous: null };
     // The row exists and another transaction holds it: a claim of it is being committed right now.
     const current = yield* get<LeaseRow>(sql.get, [model]);
     return { status: 'held', current: current ? toRecord(current) : null };
