@@ -108,7 +108,8 @@ export class TrainingLease {
           this.reporter.step(this.#lost.message);
           return;
         }
-        if (!this.#unreachableSaid) this.reporter.step(`could not renew the lease of "${model}": ${(e as Error).message}`);
+        if (!this.#unreachableSaid)
+          this.reporter.step(`could not renew the lease of "${model}": ${(e as Error).message}`);
         this.#unreachableSaid = true;
         throw e;
       }
