@@ -188,6 +188,68 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual((await read('m-bad')).json(), lease, 'the lease is unchanged');
     });
 
+    const next = (body: unknown, via: App = app) =>
+      via.inject({ method: 'POST', url: '/v1/leases/next', headers: bearer(KEYS.trainer), payload: body as object });
+
+    test('next: 20 concurrent trainers over 5 models through two collectors get 5 different models', async () => {
+      const models = ['q-a', 'q-b', 'q-c', 'q-d', 'q-e'];
+      // Two of them have a history: one released, one expired (its holder died).
+      const released = (await claim('q-b', { holder: 'old', ttlMs: 60_000 })).json();
+      await release('q-b', released.leaseId);
+      assert.equal((await claim('q-d', { holder: 'dead', ttlMs: 500 })).statusCode, 200);
+      await sleep(600);
+      const answers = await Promise.all(
+        [...Array(20).keys()].map((i) => next({ holder: `n-${i}`, ttlMs: 60_000, models }, i % 2 ? other : app)),
+      );
+      for (const r of answers) assert.equal(r.statusCode, 200, r.body);
+      const granted = answers.map((r) => r.json().lease).filter((l) => l !== null);
+      assert.deepEqual(granted.map((l) => l.model).sort(), models, 'each model once');
+      assert.equal(new Set(granted.map((l) => l.holder)).size, 5, 'five different trainers');
+      const byModel = Object.fromEntries(granted.map((l) => [l.model, l]));
+      assert.equal(byModel['q-b'].attempt, 1, 'after a release: a fresh job');
+      assert.equal(byModel['q-d'].attempt, 2, 'after an expiry: the next attempt');
+      for (const l of granted) assert.deepEqual((await read(l.model)).json(), l);
+      const none = await next({ holder: 'late', ttlMs: 60_000, models });
+      assert.deepEqual(none.json(), { lease: null }, 'every model held');
+    });
+
+    test('next: models never claimed come first, in the order named, then the one free the longest', async () => {
+      const a = (await claim('r-a', { holder: 'x', ttlMs: 60_000 })).json();
+      const b = (await claim('r-b', { holder: 'x', ttlMs: 60_000 })).json();
+      await release('r-b', b.leaseId);
+      await sleep(5);
+      await release('r-a', a.leaseId);
+      const order: string[] = [];
+      for (let i = 0; i < 4; i++)
+        order.push(
+          (await next({ holder: `y-${i}`, ttlMs: 60_000, models: ['r-a', 'r-b', 'r-new2', 'r-new1'] })).json().lease
+            .model,
+        );
+      assert.deepEqual(order, ['r-new2', 'r-new1', 'r-b', 'r-a']);
+    });
+
+    test('next: bad input answers 400 EL_INVALID_BODY and stores nothing', async () => {
+      for (const body of [
+        { holder: 'a', ttlMs: 60_000 },
+        { holder: 'a', ttlMs: 60_000, models: [] },
+        { holder: 'a', ttlMs: 60_000, models: ['s-a', 's-a'] },
+        { holder: 'a', ttlMs: 60_000, models: ['s-a', 'Bad Name'] },
+        { holder: 'a', ttlMs: 60_000, models: ['s-a', 'nul\u0000'] },
+        { holder: 'a', ttlMs: 60_000, models: [...Array(101).keys()].map((i) => `s-${i}`) },
+        { holder: 'a', ttlMs: 60_000, models: 's-a' },
+        { holder: 'a', ttlMs: 10, models: ['s-a'] },
+        { holder: 'a b', ttlMs: 60_000, models: ['s-a'] },
+        { ttlMs: 60_000, models: ['s-a'] },
+        { holder: 'a', ttlMs: 60_000, models: ['s-a'], extra: true },
+      ]) {
+        const r = await next(body);
+        assert.equal(r.statusCode, 400, `${JSON.stringify(body)} → ${r.body}`);
+        assert.equal(r.json().code, 'EL_INVALID_BODY');
+      }
+      assert.equal((await read('s-a')).statusCode, 404, 'nothing stored');
+      assert.equal((await read('s-0')).statusCode, 404, 'nothing stored');
+    });
+
     test('an ingest key cannot claim (403), and no key gets 401', async () => {
       const r = await claim('m-auth', { holder: 'a', ttlMs: 60_000 }, app, KEYS.ingest);
       assert.equal(r.statusCode, 403);

@@ -88,6 +88,9 @@ export {
   LeaseRenewal,
   LeaseRequest,
   LeaseTtl,
+  NextLease,
+  NextLeaseRequest,
+  MAX_LEASE_MODELS,
   MIN_LEASE_TTL_MS,
   MAX_LEASE_TTL_MS,
 } from './api/leases.js';

@@ -35,6 +35,11 @@ export interface LeaseStore {
   renew(model: string, leaseId: string, ttlMs: number, now: number): Promise<HolderOutcome>;
   /** Releases `leaseId` (again: answers it as it was released). */
   release(model: string, leaseId: string, now: number): Promise<HolderOutcome>;
+  /**
+   * Takes the lease of one free model among `models`: one never claimed first (in their order), else the one free the
+   * longest; skips models held or being claimed; `held` (with no current lease) when none is free.
+   */
+  claimNext(models: readonly string[], request: ClaimRequest): Promise<ClaimOutcome>;
   get(model: string): Promise<LeaseRecord | undefined>;
 }
 

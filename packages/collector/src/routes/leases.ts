@@ -1,12 +1,12 @@
 /**
- * Training leases: `GET`/`POST /v1/models/:model/lease` (read, claim), `POST …/lease/:leaseId/renew` and
- * `DELETE …/lease/:leaseId` (release), trainer keys. Of the trainers watching one model, the one holding its lease
+ * Training leases: `GET`/`POST /v1/models/:model/lease` (read, claim), `POST …/lease/:leaseId/renew`,
+ * `DELETE …/lease/:leaseId` (release) and `POST /v1/leases/next` (the first free one of several models), trainer keys. Of the trainers watching one model, the one holding its lease
  * trains it; a lease that expires is taken over by the next claim, and its old holder's renew then answers 409
  * `EL_LEASE_LOST`, which tells it to publish nothing.
  */
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { claimLease, getLease, newId, releaseLease, renewLease, type Lease } from '@edgeloop/protocol';
+import { claimLease, claimNextLease, getLease, newId, releaseLease, renewLease, type Lease } from '@edgeloop/protocol';
 import type { LeaseRecord } from '../leases/types.js';
 import { EL_LEASE_HELD, EL_LEASE_LOST, EL_NOT_FOUND } from '../errors.js';
 import { routeOf } from './route.js';
@@ -74,6 +74,23 @@ export default async function leases(fastify: FastifyInstance) {
           'training lease taken over after it expired',
         );
       return leaseOf(lease, now);
+    },
+  });
+
+  app.route({
+    ...routeOf(claimNextLease),
+    handler: async (request) => {
+      const { holder, ttlMs, models } = request.body;
+      const now = Date.now();
+      const outcome = await storage.leases.claimNext(models, { holder, ttlMs, now, leaseId: newId() });
+      if (outcome.status === 'held') return { lease: null };
+      const { lease, previous } = outcome;
+      if (previous && previous.releasedAt === null)
+        request.log.info(
+          { model: lease.model, holder, attempt: lease.attempt, previous: previous.holder },
+          'training lease taken over after it expired',
+        );
+      return { lease: leaseOf(lease, now) };
     },
   });
 

@@ -4,8 +4,15 @@
  * immediate transaction already holds the file's write lock), and inserts the row on a model's first claim, where
  * `ON CONFLICT DO NOTHING` lets exactly one of concurrent first claims in.
  */
-import { isFree, type ClaimOutcome, type HolderOutcome, type LeaseRecord, type LeaseStore } from '../leases/types.js';
-import { get, run, type Runner, type Steps } from './steps.js';
+import {
+  isFree,
+  type ClaimOutcome,
+  type ClaimRequest,
+  type HolderOutcome,
+  type LeaseRecord,
+  type LeaseStore,
+} from '../leases/types.js';
+import { all, get, run, type Runner, type Steps } from './steps.js';
 
 /** The statements lease storage runs; named parameters as each comment gives. */
 export interface LeaseSql {
@@ -23,6 +30,13 @@ export interface LeaseSql {
   extend: string;
   /** @model, @lease_id, @now */
   release: string;
+  /** @models (a JSON array of names) → { model } of those with a row. */
+  known: string;
+  /**
+   * @models (a JSON array), @now → the LeaseRow of a free model among them, free the longest, locked until the
+   * transaction ends; rows another transaction holds are skipped.
+   */
+  nextFree: string;
 }
 
 interface LeaseRow {
@@ -45,11 +59,7 @@ const toRecord = (r: LeaseRow): LeaseRecord => ({
   releasedAt: r.released_at,
 });
 
-function* claim(
-  sql: LeaseSql,
-  model: string,
-  { holder, ttlMs, now, leaseId }: Parameters<LeaseStore['claim']>[1],
-): Steps<ClaimOutcome> {
+function* claim(sql: LeaseSql, model: string, { holder, ttlMs, now, leaseId }: ClaimRequest): Steps<ClaimOutcome> {
   const expires_at = now + ttlMs;
   const row = yield* get<LeaseRow>(sql.lockOrSkip, [model]);
   if (!row) {
@@ -68,8 +78,30 @@ function* claim(
     return { status: 'claimed', lease: toRecord((yield* get<LeaseRow>(sql.get, [model]))!), previous: null };
   }
   // Released: a fresh job. Expired unreleased: its holder died or stalled, and this is one more attempt at its job.
+  return yield* take(sql, current, { holder, ttlMs, now, leaseId });
+}
+
+function* claimNext(sql: LeaseSql, models: readonly string[], request: ClaimRequest): Steps<ClaimOutcome> {
+  const { holder, ttlMs, now, leaseId } = request;
+  const named = JSON.stringify(models);
+  const known = new Set((yield* all<{ model: string }>(sql.known, { models: named })).map((r) => r.model));
+  for (const model of models) {
+    if (known.has(model)) continue;
+    // Another claim may insert it first (then this one does nothing and looks further).
+    if ((yield* run(sql.insert, { model, lease_id: leaseId, holder, now, expires_at: now + ttlMs })) === 1)
+      return { status: 'claimed', lease: toRecord((yield* get<LeaseRow>(sql.get, [model]))!), previous: null };
+  }
+  const row = yield* get<LeaseRow>(sql.nextFree, { models: named, now });
+  if (!row) return { status: 'held', current: null };
+  return yield* take(sql, toRecord(row), request);
+}
+
+/** Gives the free lease `current` to the claimer: a fresh job after a release, one more attempt after an expiry. */
+function* take(sql: LeaseSql, current: LeaseRecord, request: ClaimRequest): Steps<ClaimOutcome> {
+  const { model } = current;
+  const { holder, ttlMs, now, leaseId } = request;
   const attempt = current.releasedAt !== null ? 1 : current.attempt + 1;
-  yield* run(sql.take, { model, lease_id: leaseId, holder, now, expires_at, attempt });
+  yield* run(sql.take, { model, lease_id: leaseId, holder, now, expires_at: now + ttlMs, attempt });
   return { status: 'claimed', lease: toRecord((yield* get<LeaseRow>(sql.get, [model]))!), previous: current };
 }
 
@@ -90,6 +122,7 @@ function* holding(
 export function leaseStore(db: Runner, sql: LeaseSql): LeaseStore {
   return {
     claim: (model, request) => db.write(claim(sql, model, request)),
+    claimNext: (models, request) => db.write(claimNext(sql, models, request)),
     renew: (model, leaseId, ttlMs, now) =>
       db.write(
         holding(sql, model, leaseId, function* (current) {

@@ -37,7 +37,7 @@ import {
   Reason,
 } from './documents.js';
 import { endpoint } from './endpoint.js';
-import { Lease, LeaseRenewal, LeaseRequest } from './leases.js';
+import { Lease, LeaseRenewal, LeaseRequest, NextLease, NextLeaseRequest } from './leases.js';
 
 const closed = { additionalProperties: false } as const;
 const errors = { '4xx': ErrorResponse, '5xx': ErrorResponse };
@@ -347,6 +347,21 @@ export const releaseLease = endpoint({
   response: { 200: Lease, ...errors },
 });
 
+export const claimNextLease = endpoint({
+  method: 'POST',
+  url: '/v1/leases/next',
+  scope: 'trainer',
+  summary: 'Claim the lease of the first free model among those named (a trainer serving many models)',
+  description:
+    'The trainer names the models it would train now (those whose trigger fired), at most 100. The collector grants ' +
+    'one nobody holds: a model never claimed first (in the order named), else the one free the longest (released or ' +
+    'expired; taking an expired one over counts one more `attempt`). Models other trainers hold, or are claiming at ' +
+    'this moment, are skipped (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so concurrent trainers get different models. ' +
+    '`{ lease: null }` when every named model is held.',
+  body: NextLeaseRequest,
+  response: { 200: NextLease, ...errors },
+});
+
 // ── registry ────────────────────────────────────────────────────────────────────────────────────────────
 
 export const postVersion = endpoint({
@@ -512,4 +527,5 @@ export const endpoints = {
   claimLease,
   renewLease,
   releaseLease,
+  claimNextLease,
 } as const;

@@ -25,6 +25,19 @@ export const LeaseRequest = Type.Object({ holder: LeaseHolder, ttlMs: LeaseTtl }
 /** `POST /v1/models/:model/lease/:leaseId/renew`. */
 export const LeaseRenewal = Type.Object({ ttlMs: LeaseTtl }, closed);
 
+/** Most models one `POST /v1/leases/next` may name. */
+export const MAX_LEASE_MODELS = 100;
+
+/** `POST /v1/leases/next`: the models this trainer would train now, in its order of preference. */
+export const NextLeaseRequest = Type.Object(
+  {
+    holder: LeaseHolder,
+    ttlMs: LeaseTtl,
+    models: Type.Array(ModelName, { minItems: 1, maxItems: MAX_LEASE_MODELS, uniqueItems: true }),
+  },
+  closed,
+);
+
 /** A model's training lease as the collector sees it now. */
 export const Lease = Type.Object(
   {
@@ -42,6 +55,11 @@ export const Lease = Type.Object(
   closed,
 );
 
+/** `POST /v1/leases/next`'s answer: the lease granted, or null when every named model is held. */
+export const NextLease = Type.Object({ lease: Type.Union([Lease, Type.Null()]) }, closed);
+
 export type LeaseRequest = Static<typeof LeaseRequest>;
+export type NextLeaseRequest = Static<typeof NextLeaseRequest>;
+export type NextLease = Static<typeof NextLease>;
 export type LeaseRenewal = Static<typeof LeaseRenewal>;
 export type Lease = Static<typeof Lease>;

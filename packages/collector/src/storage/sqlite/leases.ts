@@ -22,4 +22,9 @@ export const leaseSql: LeaseSql = {
     WHERE model = @model`,
   extend: 'UPDATE training_leases SET expires_at = @expires_at WHERE model = @model AND lease_id = @lease_id',
   release: 'UPDATE training_leases SET released_at = @now WHERE model = @model AND lease_id = @lease_id',
+  known: 'SELECT model FROM training_leases WHERE model IN (SELECT value FROM json_each(@models))',
+  nextFree: `
+    SELECT * FROM training_leases
+    WHERE model IN (SELECT value FROM json_each(@models)) AND (released_at IS NOT NULL OR expires_at <= @now)
+    ORDER BY COALESCE(released_at, expires_at), model LIMIT 1`,
 };
