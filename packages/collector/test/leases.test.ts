@@ -132,6 +132,10 @@ for (const kind of STORE_KINDS) {
         assert.match(r.json().message, /"fast" holds the model's lease now, attempt 2/);
       }
       assert.deepEqual((await read('m-lost')).json(), taken.json(), 'the new lease is untouched');
+      // The takeover went through the other collector, the lost renew and release through this one.
+      const metrics = async (via: App) => (await via.inject({ method: 'GET', url: '/metrics' })).body;
+      assert.match(await metrics(other), /^edgeloop_training_leases_total\{outcome="takeover"\} [1-9]/m);
+      assert.match(await metrics(app), /^edgeloop_training_leases_total\{outcome="lost"\} [1-9]/m);
     });
 
     test('an expired lease nobody took over is still renewed by its holder', async () => {

@@ -5,6 +5,7 @@
  * `EL_LEASE_LOST`, which tells it to publish nothing.
  */
 import type { FastifyInstance } from 'fastify';
+import { Counter } from 'prom-client';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { claimLease, claimNextLease, getLease, newId, releaseLease, renewLease, type Lease } from '@edgeloop/protocol';
 import type { LeaseRecord } from '../leases/types.js';
@@ -48,6 +49,15 @@ function lost(model: string, leaseId: string, current: LeaseRecord | null, now: 
 export default async function leases(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { storage } = app;
+  // A rising `takeover` count means trainers die or stall mid-cycle (or their ttl is shorter than a training step).
+  const outcomes = new Counter({
+    name: 'edgeloop_training_leases_total',
+    help: 'Training-lease answers, by outcome (claimed, takeover, held, renewed, released, lost)',
+    labelNames: ['outcome'] as const,
+    registers: [app.prometheus.registry],
+  });
+  const claimed = (previous: LeaseRecord | null) =>
+    outcomes.inc({ outcome: previous && previous.releasedAt === null ? 'takeover' : 'claimed' });
 
   app.route({
     ...routeOf(getLease),
@@ -66,8 +76,12 @@ export default async function leases(fastify: FastifyInstance) {
       const { holder, ttlMs } = request.body;
       const now = Date.now();
       const outcome = await storage.leases.claim(model, { holder, ttlMs, now, leaseId: newId() });
-      if (outcome.status === 'held') throw held(model, outcome.current);
+      if (outcome.status === 'held') {
+        outcomes.inc({ outcome: 'held' });
+        throw held(model, outcome.current);
+      }
       const { lease, previous } = outcome;
+      claimed(previous);
       if (previous && previous.releasedAt === null)
         request.log.info(
           { model, holder, attempt: lease.attempt, previous: previous.holder, expiredAt: previous.expiresAt },
@@ -83,8 +97,12 @@ export default async function leases(fastify: FastifyInstance) {
       const { holder, ttlMs, models } = request.body;
       const now = Date.now();
       const outcome = await storage.leases.claimNext(models, { holder, ttlMs, now, leaseId: newId() });
-      if (outcome.status === 'held') return { lease: null };
+      if (outcome.status === 'held') {
+        outcomes.inc({ outcome: 'held' });
+        return { lease: null };
+      }
       const { lease, previous } = outcome;
+      claimed(previous);
       if (previous && previous.releasedAt === null)
         request.log.info(
           { model: lease.model, holder, attempt: lease.attempt, previous: previous.holder },
@@ -100,6 +118,7 @@ export default async function leases(fastify: FastifyInstance) {
       const { model, leaseId } = request.params;
       const now = Date.now();
       const outcome = await storage.leases.renew(model, leaseId, request.body.ttlMs, now);
+      outcomes.inc({ outcome: outcome.status === 'lost' ? 'lost' : 'renewed' });
       if (outcome.status === 'lost') throw lost(model, leaseId, outcome.current, now);
       return leaseOf(outcome.lease, now);
     },
@@ -111,6 +130,7 @@ export default async function leases(fastify: FastifyInstance) {
       const { model, leaseId } = request.params;
       const now = Date.now();
       const outcome = await storage.leases.release(model, leaseId, now);
+      outcomes.inc({ outcome: outcome.status === 'lost' ? 'lost' : 'released' });
       if (outcome.status === 'lost') throw lost(model, leaseId, outcome.current, now);
       return leaseOf(outcome.lease, now);
     },
