@@ -112,6 +112,11 @@ test('two watches on one model never train it at once: the other waits, then tra
   const held = await loser.waitFor(new RegExp(`^waiting: ${winnerName} holds the training lease of "digits"`));
   const released = await winner.waitFor(/^lease of "digits" released/, 120_000);
   assert.ok(held.at < released.at, 'the other watch waited while the first trained');
+  assert.equal(
+    loser.lines.filter((l) => /holds the training lease/.test(l.line)).length,
+    1,
+    'said once, not every poll',
+  );
   assert.deepEqual(await winner.exited, { code: 0, signal: null });
   assert.equal((await client.versions('digits')).length, versionsBefore + 1);
   assert.equal(

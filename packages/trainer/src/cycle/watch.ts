@@ -58,6 +58,7 @@ export async function watch(client: CollectorClient, options: WatchOptions): Pro
   let lastCycle = Date.now();
   let cycles = 0;
   let waitingSaid = '';
+  let heldSaid = '';
   r.step(
     `watching "${options.model}": ${minLabels} new labeled examples${options.everySec ? `, every ${options.everySec} s` : ''}${driftThreshold !== null ? `, drift PSI > ${driftThreshold}` : ''}`,
   );
@@ -96,18 +97,21 @@ export async function watch(client: CollectorClient, options: WatchOptions): Pro
       const status = describeWaiting(waiting);
       if (!trigger && status !== waitingSaid) r.step(`waiting: ${status}`);
       waitingSaid = trigger ? '' : status;
+      if (!trigger) heldSaid = '';
       if (trigger) {
         let lease: TrainingLease | null = null;
         if (options.lease !== false) {
           const claimed = await TrainingLease.claim(client, options.model, { ...options.lease, reporter: r });
           if (!claimed.lease) {
+            // Once per holder and attempt, not at every poll.
             const said = heldMessage(options.model, claimed.heldBy, pollMs);
-            if (said !== waitingSaid) r.step(said);
-            waitingSaid = said;
+            if (said !== heldSaid) r.step(said);
+            heldSaid = said;
             await sleep(pollMs, options.signal);
             continue;
           }
           lease = claimed.lease;
+          heldSaid = '';
           const { holder, attempt, leaseId } = lease.current;
           r.step(
             `lease ${leaseId} of "${options.model}" held by ${holder}, attempt ${attempt}${attempt > 1 ? ' (taking over from a trainer that stopped)' : ''}`,
