@@ -194,4 +194,8 @@ test('a trainer whose lease was taken over while its event loop was blocked publ
   assert.equal(lease.holder, 'other');
   assert.equal(lease.state, 'held', "the other trainer's lease is untouched");
   await client.releaseLease('digits', lease.leaseId);
+  const nextOne = await client.claimNextLease(['digits', 'other-model'], 'serving-many', 60_000);
+  assert.equal(nextOne?.model, 'other-model', 'a model never claimed comes first');
+  assert.equal((await client.claimNextLease(['digits'], 'serving-many', 60_000))?.attempt, 1, 'then the released one');
+  assert.equal(await client.claimNextLease(['digits', 'other-model'], 'another', 60_000), null, 'both held');
 });

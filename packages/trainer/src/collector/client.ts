@@ -7,6 +7,7 @@ import {
   apiErrorOf,
   call,
   claimLease,
+  claimNextLease,
   getArtifact,
   getLease,
   getBatchExamples,
@@ -308,6 +309,14 @@ export class CollectorClient {
         throw e2;
       }
     }
+  }
+
+  /**
+   * Claims the lease of a free model among `models` (those this trainer would train now, at most 100), for a trainer
+   * serving many models; null when every one is held.
+   */
+  async claimNextLease(models: string[], holder: string, ttlMs: number): Promise<Lease | null> {
+    return (await this.call(claimNextLease, { body: { holder, ttlMs, models } })).lease;
   }
 
   /** Renews a training lease for `ttlMs` from now; throws a CollectorAnswer with EL_LEASE_LOST once it is lost. */
