@@ -17,7 +17,7 @@ import {
 } from '../src/index.js';
 import { KEYS, startCollector, type TestCollector } from './helpers/collector.js';
 import { sendCorrections } from './helpers/corrections.js';
-import { startCli, type CliProcess } from './helpers/cli.js';
+import { runCli, startCli, type CliProcess } from './helpers/cli.js';
 
 let collector: TestCollector;
 let client: CollectorClient;
@@ -193,6 +193,17 @@ test('a trainer whose lease was taken over while its event loop was blocked publ
   const lease = await client.call(getLease, { params: { model: 'digits' } });
   assert.equal(lease.holder, 'other');
   assert.equal(lease.state, 'held', "the other trainer's lease is untouched");
+
+  // One cycle without --watch while another trainer holds the lease: nothing done, exit 13.
+  await sendCorrections(collector.url, examples(5));
+  const batches = (await client.batches('digits')).length;
+  const once = await runCli(['train', '--model', 'digits', '--backend', 'cpu'], {
+    EDGELOOP_COLLECTOR: collector.url,
+    EDGELOOP_TOKEN: KEYS.trainer,
+  });
+  assert.equal(once.code, 13, once.stderr);
+  assert.match(once.stderr, /ELT_LEASE_HELD: Another trainer \(other\) is training model "digits" now/);
+  assert.equal((await client.batches('digits')).length, batches, 'no batch frozen');
   await client.releaseLease('digits', lease.leaseId);
   const nextOne = await client.claimNextLease(['digits', 'other-model'], 'serving-many', 60_000);
   assert.equal(nextOne?.model, 'other-model', 'a model never claimed comes first');
