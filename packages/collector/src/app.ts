@@ -29,6 +29,7 @@ import artifacts from './routes/artifacts.js';
 import rollout from './routes/rollout.js';
 import manifest from './routes/manifest.js';
 import modelMetrics from './routes/metrics.js';
+import leases from './routes/leases.js';
 import { loggerOptions } from './logging.js';
 import { recordRoutes } from './route-table.js';
 import { sendError } from './error-reply.js';
@@ -130,6 +131,7 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
   await app.register(rollout);
   await app.register(manifest);
   await app.register(modelMetrics);
+  await app.register(leases);
 
   return app;
 }

@@ -68,7 +68,11 @@ export function sendError(
   if (statusCode === 503) reply.header('retry-after', String(retryAfterSec));
   if (statusCode >= 500 && statusCode !== 503) request.log.error({ err }, 'request failed');
   const message = statusCode >= 500 && statusCode !== 503 ? new EL_INTERNAL().message : error.message;
-  return reply.status(statusCode).send({ statusCode, code: error.code, error: httpReason(statusCode), message });
+  // A catalogue error may carry fields a client acts on (EL_LEASE_HELD: who holds the lease, until when).
+  const details = statusCode < 500 ? (error as { details?: Record<string, unknown> }).details : undefined;
+  return reply
+    .status(statusCode)
+    .send({ ...details, statusCode, code: error.code, error: httpReason(statusCode), message });
 }
 
 function httpReason(status: number): string {

@@ -126,6 +126,16 @@ export const EL_NO_BASE_DATA = code(
   'Model "%s" has no base data yet: upload its training set (or a sample) with PUT /v1/models/%s/base-data',
   404,
 );
+export const EL_LEASE_HELD = code(
+  'EL_LEASE_HELD',
+  'Model "%s" is being trained by "%s" (lease until %s): wait, then claim it again once it is released or has expired',
+  409,
+);
+export const EL_LEASE_LOST = code(
+  'EL_LEASE_LOST',
+  'Lease "%s" of model "%s" is no longer held (%s): stop this training job and publish nothing; claim the lease again to start over',
+  409,
+);
 export const EL_ADMIN_NOT_BUILT = code(
   'EL_ADMIN_NOT_BUILT',
   'The admin page is not built (%s is missing): run npm run build -w @edgeloop/collector',

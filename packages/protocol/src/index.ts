@@ -87,4 +87,16 @@ export {
   CanaryPercentRequest,
   RequiredReason,
 } from './api/documents.js';
+export {
+  Lease,
+  LeaseHolder,
+  LeaseRenewal,
+  LeaseRequest,
+  LeaseTtl,
+  NextLease,
+  NextLeaseRequest,
+  MAX_LEASE_MODELS,
+  MIN_LEASE_TTL_MS,
+  MAX_LEASE_TTL_MS,
+} from './api/leases.js';
 export { call, pathOf, apiErrorOf, ApiError, type Answer, type CallArgs, type CallOptions } from './api/call.js';

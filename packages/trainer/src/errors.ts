@@ -44,6 +44,16 @@ export const catalogue = {
   ELT_BACKEND_UNAVAILABLE: { message: 'Backend "%s" is not available: %s', exit: 10 },
   ELT_BAD_MODEL: { message: 'Cannot use this model: %s', exit: 11 },
   ELT_BAD_DATA: { message: 'Bad training or evaluation data: %s', exit: 11 },
+  ELT_LEASE_HELD: {
+    message:
+      'Another trainer (%s) is training model "%s" now: run train again once it is done, or use train --watch, which waits for it',
+    exit: 13,
+  },
+  ELT_LEASE_LOST: {
+    message:
+      'The training lease of model "%s" was lost (%s): another trainer has the job now, so this cycle published nothing',
+    exit: 12,
+  },
 } as const;
 
 export type TrainerErrorCode = keyof typeof catalogue;

@@ -90,6 +90,7 @@ export {
   type CandidateRow,
 } from './cycle/retrain.js';
 export { watch, type WatchOptions, type Trigger } from './cycle/watch.js';
+export { TrainingLease, DEFAULT_LEASE_TTL_MS, defaultHolder, type LeaseOptions } from './cycle/lease.js';
 export {
   pullWork,
   publishCandidate,

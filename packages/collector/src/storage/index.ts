@@ -6,6 +6,7 @@ import type { PostgresOptions } from './postgres/db.js';
 import type { BlobStore, RegistryStore } from '../registry/types.js';
 import type { MetricsStore, RolloutStore } from '../rollout/types.js';
 import type { BatchStore, LabelStore } from '../labels/store.js';
+import type { LeaseStore } from '../leases/types.js';
 
 export * from './types.js';
 
@@ -23,6 +24,8 @@ export interface Storage extends StorageCore {
   readonly rollout: RolloutStore;
   /** What metrics and canary analysis read from the events. */
   readonly metrics: MetricsStore;
+  /** Training leases: which trainer trains which model now. */
+  readonly leases: LeaseStore;
 }
 
 export type StorageOptions = { sqlite: SqliteOptions } | { postgres: PostgresOptions };

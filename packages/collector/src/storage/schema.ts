@@ -174,3 +174,18 @@ export const rolloutTables = (t: ColumnTypes) => `
     details TEXT
   );
   CREATE INDEX rollout_audit_model ON rollout_audit (model, seq);`;
+
+/**
+ * `301_training_leases`: one row per model a trainer ever claimed, reused by every later claim (a new `lease_id`
+ * each time), so `attempt` can count takeovers since the last clean release.
+ */
+export const leaseTable = (t: ColumnTypes) => `
+  CREATE TABLE training_leases (
+    model TEXT PRIMARY KEY,
+    lease_id TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    acquired_at ${t.int64} NOT NULL,
+    expires_at ${t.int64} NOT NULL,
+    attempt ${t.int64} NOT NULL,
+    released_at ${t.int64}
+  );`;

@@ -41,6 +41,7 @@ import {
   RequiredReason,
 } from './documents.js';
 import { endpoint } from './endpoint.js';
+import { Lease, LeaseRenewal, LeaseRequest, NextLease, NextLeaseRequest } from './leases.js';
 
 const closed = { additionalProperties: false } as const;
 const errors = { '4xx': ErrorResponse, '5xx': ErrorResponse };
@@ -295,6 +296,76 @@ export const getBaseData = endpoint({
   response: {},
 });
 
+// ── training leases ─────────────────────────────────────────────────────────────────────────────────────
+
+const LeaseParams = Type.Object({ model: ModelName, leaseId: Uuid }, closed);
+
+export const getLease = endpoint({
+  method: 'GET',
+  url: '/v1/models/:model/lease',
+  scope: 'trainer',
+  summary: "A model's training lease: who holds it, until when, and which attempt it is",
+  description: '404 `EL_NOT_FOUND` when no trainer ever claimed one for the model.',
+  params: ModelParams,
+  response: { 200: Lease, ...errors },
+});
+
+export const claimLease = endpoint({
+  method: 'POST',
+  url: '/v1/models/:model/lease',
+  scope: 'trainer',
+  summary: "Claim a model's training lease before a training cycle",
+  description:
+    'Granted when the lease is free (never claimed, released, or expired: a takeover, which counts one more `attempt`) ' +
+    'or already held by the same `holder` (its expiry is then pushed to now + `ttlMs`). Otherwise 409 `EL_LEASE_HELD`, ' +
+    'whose body also carries `holder` and `expiresAt`: wait and claim again. Of concurrent claims exactly one wins, on ' +
+    'every collector sharing the database.',
+  params: ModelParams,
+  body: LeaseRequest,
+  response: { 200: Lease, ...errors },
+});
+
+export const renewLease = endpoint({
+  method: 'POST',
+  url: '/v1/models/:model/lease/:leaseId/renew',
+  scope: 'trainer',
+  summary: 'Renew a training lease: it then lasts `ttlMs` from now',
+  description:
+    'Renew every third of the time-to-live while training, and once more right before publishing. 409 `EL_LEASE_LOST` ' +
+    'when `leaseId` is no longer the lease of the model (released, or taken over after it expired): stop the job and ' +
+    'publish nothing. A lease that expired but that nobody took over is still yours and renews.',
+  params: LeaseParams,
+  body: LeaseRenewal,
+  response: { 200: Lease, ...errors },
+});
+
+export const releaseLease = endpoint({
+  method: 'DELETE',
+  url: '/v1/models/:model/lease/:leaseId',
+  scope: 'trainer',
+  summary: 'Release a training lease after the cycle, so another trainer may take the model at once',
+  description:
+    'Answers the released lease (`state: "released"`); releasing it again answers the same. 409 `EL_LEASE_LOST` when ' +
+    'the lease was taken over meanwhile.',
+  params: LeaseParams,
+  response: { 200: Lease, ...errors },
+});
+
+export const claimNextLease = endpoint({
+  method: 'POST',
+  url: '/v1/leases/next',
+  scope: 'trainer',
+  summary: 'Claim the lease of the first free model among those named (a trainer serving many models)',
+  description:
+    'The trainer names the models it would train now (those whose trigger fired), at most 100. The collector grants ' +
+    'one nobody holds: a model never claimed first (in the order named), else the one free the longest (released or ' +
+    'expired; taking an expired one over counts one more `attempt`). Models other trainers hold, or are claiming at ' +
+    'this moment, are skipped (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so concurrent trainers get different models. ' +
+    '`{ lease: null }` when every named model is held.',
+  body: NextLeaseRequest,
+  response: { 200: NextLease, ...errors },
+});
+
 // ── registry ────────────────────────────────────────────────────────────────────────────────────────────
 
 export const postVersion = endpoint({
@@ -522,4 +593,9 @@ export const endpoints = {
   getRolloutHistory,
   getMetrics,
   getBlindLoop,
+  getLease,
+  claimLease,
+  renewLease,
+  releaseLease,
+  claimNextLease,
 } as const;

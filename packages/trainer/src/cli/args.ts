@@ -49,6 +49,8 @@ const options = {
   'canary-percent': { type: 'string' },
   'no-canary': { type: 'boolean', default: false },
   'max-cycles': { type: 'string' },
+  'lease-ttl': { type: 'string' },
+  holder: { type: 'string' },
   // evaluate, export, register
   version: { type: 'string' },
   data: { type: 'string' },
@@ -80,6 +82,8 @@ commands
               [--examples N] [--epochs N] [--golden-size N]
   train       run one retraining cycle now if anything new was labeled (exit 0 with a message if not)
               --watch: wait for triggers: [--min-labels 50] [--every SEC] [--drift-threshold 0.2] [--poll 30]
+              [--lease-ttl 60] [--holder NAME] (every cycle runs under the model's training lease, renewed every
+              third of its ttl in seconds; a watch waits while another trainer holds it, one cycle exits 13)
               [--recipe search|fixed] [--budget-sec 170] [--candidates N] [--no-interpolate]
               (search: several candidates within the budget, interpolated with stable, the best that passes kept;
               fixed: one fine-tune, learning rate 3e-4, 5 epochs, replay 2:1)

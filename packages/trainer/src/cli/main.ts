@@ -16,6 +16,7 @@ import { pullWork, publishCandidate } from '../cycle/external.js';
 import { registerModel, registerOnnxModel } from '../cycle/register.js';
 import { DEFAULT_BUDGET_SEC, retrain, type RetrainOptions, type RetrainResult } from '../cycle/retrain.js';
 import { watch } from '../cycle/watch.js';
+import { DEFAULT_LEASE_TTL_MS, TrainingLease } from '../cycle/lease.js';
 import { DRIFTS, shift } from '../data/drift.js';
 import type { ExampleSet } from '../data/examples.js';
 import { loadMnist, type MnistPart } from '../data/mnist.js';
@@ -87,8 +88,24 @@ export async function main(
       }
       case 'train': {
         const options = retrainOptions(flags, model, backend.name, out);
+        const lease = {
+          ttlMs: Math.round(num(flags, 'lease-ttl', DEFAULT_LEASE_TTL_MS / 1000, { min: 0.5, max: 3600 }) * 1000),
+          ...(flags.holder ? { holder: holderName(flags.holder) } : {}),
+        };
         if (!flags.watch) {
-          const r = await retrain(client, options);
+          // One cycle, under the model's training lease like a watch's: a trainer busy with the model means not now.
+          const claimed = await TrainingLease.claim(client, model, { ...lease, reporter: out });
+          if (!claimed.lease)
+            throw new TrainerError('ELT_LEASE_HELD', [claimed.heldBy?.holder ?? 'claiming now', model]);
+          let r: RetrainResult;
+          try {
+            r = await retrain(
+              client.guardedBy(() => claimed.lease.confirm()),
+              options,
+            );
+          } finally {
+            await claimed.lease.release();
+          }
           out.result({ backend, ...r }, describe(r));
           return r.status === 'rejected' ? catalogue.ELT_GATE_FAILED.exit : 0;
         }
@@ -99,6 +116,7 @@ export async function main(
           driftThreshold: flags['drift-threshold'] === 'off' ? null : num(flags, 'drift-threshold', 0.2, { min: 0 }),
           pollSec: num(flags, 'poll', 30, { min: 0.05 }),
           ...(flags['max-cycles'] ? { maxCycles: num(flags, 'max-cycles', 1, { min: 1, int: true }) } : {}),
+          lease,
           ...(io.signal ? { signal: io.signal } : {}),
           onCycle: (r, trigger) => out.result({ trigger, ...r }, `[${trigger}] ${describe(r)}`),
         });
@@ -295,6 +313,14 @@ function retrainOptions(flags: Flags, model: string, backend: string, out: Outpu
       : { percent: num(flags, 'canary-percent', 10, { min: 0.01, max: 100 }), auto: DEFAULT_AUTO_POLICY },
     ...(flags.seed ? { seed: num(flags, 'seed', 1, { int: true }) } : {}),
   };
+}
+
+function holderName(name: string): string {
+  if (!/^[\x21-\x7e]{1,200}$/.test(name))
+    throw new TrainerError('ELT_BAD_ARGUMENT', [
+      `--holder must be 1 to 200 printable ASCII characters without spaces, not "${name}"`,
+    ]);
+  return name;
 }
 
 function describe(r: RetrainResult): string {

@@ -6,7 +6,10 @@ import {
   ApiError,
   apiErrorOf,
   call,
+  claimLease,
+  claimNextLease,
   getArtifact,
+  getLease,
   getBatchExamples,
   getGolden,
   getHealth,
@@ -21,12 +24,15 @@ import {
   putBaseData,
   putGolden,
   putRollout,
+  releaseLease,
+  renewLease,
   sha256Hex,
   type Answer,
   type Batch,
   type CallArgs,
   type Endpoint,
   type Example,
+  type Lease,
   type MetricsReport,
   type PendingLabels,
   type Rollout,
@@ -37,7 +43,7 @@ import {
 import { TrainerError } from '../errors.js';
 import type { ArtifactFile } from '../export/artifacts.js';
 
-export type { PendingLabels };
+export type { PendingLabels, Lease };
 
 export interface CollectorOptions {
   url: string;
@@ -74,10 +80,23 @@ export class CollectorClient {
   private readonly token: string;
   private readonly timeoutMs: number;
 
+  /** Awaited before a publish or a rollout change (see `guardedBy`). */
+  #guard: (() => Promise<void>) | null = null;
+
   constructor(options: CollectorOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? 60_000;
+  }
+
+  /**
+   * A client like this one whose publishes and rollout changes first await `guard`, which throws to stop them (watch
+   * mode: the training lease is confirmed right before anything reaches devices).
+   */
+  guardedBy(guard: () => Promise<void>): CollectorClient {
+    const guarded = new CollectorClient({ url: this.url, token: this.token, timeoutMs: this.timeoutMs });
+    guarded.#guard = guard;
+    return guarded;
   }
 
   /** Calls one endpoint of the collector's API; throws a TrainerError when it is unreachable or answers non-2xx. */
@@ -185,6 +204,7 @@ export class CollectorClient {
   }
 
   async setRollout(model: string, rollout: RolloutUpdate): Promise<Rollout> {
+    await this.#guard?.();
     return this.call(putRollout, { params: { model }, body: rollout });
   }
 
@@ -262,10 +282,51 @@ export class CollectorClient {
 
   /** Publishes a version (multipart: `meta` + one file part per artifact, named by format) and returns its name. */
   async publish(model: string, meta: VersionMeta, files: ArtifactFile[]): Promise<string> {
+    await this.#guard?.();
     const form = new FormData();
     form.append('meta', JSON.stringify(meta));
     for (const f of files) form.append(f.format, new Blob([f.bytes as Uint8Array<ArrayBuffer>]), f.name);
     return (await this.call(postVersion, { params: { model }, body: form })).version;
+  }
+
+  /**
+   * Claims the model's training lease: `{ lease }` when granted, `{ heldBy }` with the lease another trainer holds
+   * (null when its claim is still being committed) when not.
+   */
+  async claimLease(
+    model: string,
+    holder: string,
+    ttlMs: number,
+  ): Promise<{ lease: Lease; heldBy?: undefined } | { lease?: undefined; heldBy: Lease | null }> {
+    try {
+      return { lease: await this.call(claimLease, { params: { model }, body: { holder, ttlMs } }) };
+    } catch (e) {
+      if (!(e instanceof CollectorAnswer && e.collectorCode === 'EL_LEASE_HELD')) throw e;
+      try {
+        return { heldBy: await this.call(getLease, { params: { model } }) };
+      } catch (e2) {
+        if (e2 instanceof CollectorAnswer && e2.status === 404) return { heldBy: null };
+        throw e2;
+      }
+    }
+  }
+
+  /**
+   * Claims the lease of a free model among `models` (those this trainer would train now, at most 100), for a trainer
+   * serving many models; null when every one is held.
+   */
+  async claimNextLease(models: string[], holder: string, ttlMs: number): Promise<Lease | null> {
+    return (await this.call(claimNextLease, { body: { holder, ttlMs, models } })).lease;
+  }
+
+  /** Renews a training lease for `ttlMs` from now; throws a CollectorAnswer with EL_LEASE_LOST once it is lost. */
+  async renewLease(model: string, leaseId: string, ttlMs: number): Promise<Lease> {
+    return this.call(renewLease, { params: { model, leaseId }, body: { ttlMs } });
+  }
+
+  /** Releases a training lease (again: a no-op). */
+  async releaseLease(model: string, leaseId: string): Promise<Lease> {
+    return this.call(releaseLease, { params: { model, leaseId } });
   }
 
   /** Per-version metrics since `since` (admin scope on the collector). */

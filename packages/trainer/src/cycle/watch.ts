@@ -6,8 +6,12 @@
  * batch rather than one per poll (ties alone are sent to review, which makes none). A rejected cycle's batches are
  * retried together with newer labels once the label trigger fires again. A collector that goes away
  * (restart, network) is waited for; a refused token stops the watch.
+ *
+ * Several trainers may watch one model: a cycle runs only under the model's training lease (lease.ts). A watch that
+ * cannot get it says who holds it and tries again at its next poll; once it gets it, it reads the work again (the
+ * other trainer may have trained on it meanwhile). A lease lost mid-cycle publishes nothing, and the watch goes on.
  */
-import { CollectorAnswer, type CollectorClient } from '../collector/client.js';
+import { CollectorAnswer, type CollectorClient, type Lease } from '../collector/client.js';
 import { isTrainerError } from '../errors.js';
 import {
   pendingWork,
@@ -19,6 +23,7 @@ import {
   type Waiting,
 } from './retrain.js';
 import { stableModel } from './lineage.js';
+import { TrainingLease, type LeaseOptions } from './lease.js';
 import { silent } from './reporter.js';
 
 export type Trigger = 'labels' | 'schedule' | 'drift';
@@ -39,6 +44,8 @@ export interface WatchOptions extends RetrainOptions {
   maxCycles?: number;
   signal?: AbortSignal;
   onCycle?: (result: RetrainResult, trigger: Trigger) => void;
+  /** The model's training lease (default: claimed with a 60 s time-to-live); false trains without one. */
+  lease?: LeaseOptions | false;
 }
 
 /** Watches until `signal` aborts (or `maxCycles` cycles ran); resolves with the number of cycles. */
@@ -51,6 +58,7 @@ export async function watch(client: CollectorClient, options: WatchOptions): Pro
   let lastCycle = Date.now();
   let cycles = 0;
   let waitingSaid = '';
+  let heldSaid = '';
   r.step(
     `watching "${options.model}": ${minLabels} new labeled examples${options.everySec ? `, every ${options.everySec} s` : ''}${driftThreshold !== null ? `, drift PSI > ${driftThreshold}` : ''}`,
   );
@@ -90,22 +98,56 @@ export async function watch(client: CollectorClient, options: WatchOptions): Pro
       const status = describeWaiting(waiting);
       if (!trigger && status !== waitingSaid) r.step(`waiting: ${status}`);
       waitingSaid = trigger ? '' : status;
+      if (!trigger) heldSaid = '';
       if (trigger) {
-        r.step(`trigger: ${trigger} (${status})`);
-        // A rejected cycle's batches are not tried again as they are (the same data would fail the same way), but
-        // once new labels fire a trigger they are retried together with them: every untrained batch is pending.
-        const work = await pendingWork(client, options.model, new Set(), waiting);
-        const result = await retrain(client, { ...options, exclude: new Set() }, work);
-        cycles++;
-        lastCycle = Date.now();
-        if (result.status === 'rejected') {
-          for (const b of result.batches) attempted.add(b);
+        let lease: TrainingLease | null = null;
+        if (options.lease !== false) {
+          const claimed = await TrainingLease.claim(client, options.model, { ...options.lease, reporter: r });
+          if (!claimed.lease) {
+            // Once per holder and attempt, not at every poll.
+            const said = heldMessage(options.model, claimed.heldBy, pollMs);
+            if (said !== heldSaid) r.step(said);
+            heldSaid = said;
+            await sleep(pollMs, options.signal);
+            continue;
+          }
+          lease = claimed.lease;
+          heldSaid = '';
+          const { holder, attempt, leaseId } = lease.current;
           r.step(
-            `rejected: batches ${result.batches.join(', ')} wait for ${minLabels} more labeled examples, then are retried with them`,
+            `lease ${leaseId} of "${options.model}" held by ${holder}, attempt ${attempt}${attempt > 1 ? ' (taking over from a trainer that stopped)' : ''}`,
           );
-        } else attempted.clear();
-        options.onCycle?.(result, trigger);
-        continue;
+        }
+        r.step(`trigger: ${trigger} (${status})`);
+        try {
+          // A rejected cycle's batches are not tried again as they are (the same data would fail the same way), but
+          // once new labels fire a trigger they are retried together with them: every untrained batch is pending.
+          // Under a lease the work is read again: another trainer may have trained on it while this one waited.
+          const work = await pendingWork(client, options.model, new Set(), lease ? undefined : waiting);
+          if (lease && work.pending.length === 0) {
+            r.step('nothing left to learn: another trainer trained on it');
+            waitingSaid = '';
+          } else {
+            const guarded = lease ? client.guardedBy(() => lease.confirm()) : client;
+            const result = await retrain(guarded, { ...options, exclude: new Set() }, work);
+            cycles++;
+            lastCycle = Date.now();
+            if (result.status === 'rejected') {
+              for (const b of result.batches) attempted.add(b);
+              r.step(
+                `rejected: batches ${result.batches.join(', ')} wait for ${minLabels} more labeled examples, then are retried with them`,
+              );
+            } else attempted.clear();
+            options.onCycle?.(result, trigger);
+            continue;
+          }
+        } catch (e) {
+          // The lease expired and another trainer took the job over: this cycle published nothing; watch on.
+          if (!isTrainerError(e, 'ELT_LEASE_LOST')) throw e;
+          r.step(`${e.message}; watching on`);
+        } finally {
+          if (await lease?.release()) r.step(`lease of "${options.model}" released`);
+        }
       }
     } catch (e) {
       // Down or restarting (connection refused, 503 while storage recovers): wait; anything else is for the caller.
@@ -118,6 +160,13 @@ export async function watch(client: CollectorClient, options: WatchOptions): Pro
     await sleep(pollMs, options.signal);
   }
   return cycles;
+}
+
+function heldMessage(model: string, heldBy: Lease | null, pollMs: number): string {
+  const who = heldBy
+    ? `${heldBy.holder} holds the training lease of "${model}" (attempt ${heldBy.attempt})`
+    : `another trainer is claiming "${model}"`;
+  return `waiting: ${who}; trying again every ${pollMs / 1000} s`;
 }
 
 function describeWaiting(w: Waiting): string {

@@ -11,6 +11,8 @@ import { registryStore } from '../registry.js';
 import { rolloutMigrations, rolloutSql, postgresLeadership } from './rollout.js';
 import { rolloutStore } from '../rollout.js';
 import { metricsMigrations, postgresMetricsStore } from './metrics.js';
+import { leaseMigrations, leaseSql } from './leases.js';
+import { leaseStore } from '../leases.js';
 
 /** Every table group's migrations, in order. */
 const migrations = [
@@ -20,6 +22,7 @@ const migrations = [
   ...registryMigrations,
   ...rolloutMigrations,
   ...metricsMigrations,
+  ...leaseMigrations,
 ];
 
 /** The scale-out store: PostgreSQL, shared by any number of collectors. */
@@ -51,5 +54,6 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
     blobs: postgresBlobStore(pool),
     rollout: rolloutStore(runner, rolloutSql, leadership),
     metrics: postgresMetricsStore(pool),
+    leases: leaseStore(runner, leaseSql),
   };
 }

@@ -20,6 +20,8 @@ import { registryStore } from '../registry.js';
 import { rolloutMigrations, rolloutSql, sqliteLeadership } from './rollout.js';
 import { rolloutStore } from '../rollout.js';
 import { metricsMigrations, sqliteMetricsStore } from './metrics.js';
+import { leaseMigrations, leaseSql } from './leases.js';
+import { leaseStore } from '../leases.js';
 import { inlineWriter, ThreadWriter, type EventWriter } from './event-writer.js';
 
 /** Every table group's migrations, in order. */
@@ -30,6 +32,7 @@ const migrations = [
   ...registryMigrations,
   ...rolloutMigrations,
   ...metricsMigrations,
+  ...leaseMigrations,
 ];
 
 // Statements are prepared against migrated tables, so the feature stores are built on first use.
@@ -43,6 +46,7 @@ function buildStores(db: SqliteDb, writer: EventWriter) {
     registry: registryStore(runner, registrySql),
     rollout: rolloutStore(runner, rolloutSql, sqliteLeadership(db)),
     metrics: sqliteMetricsStore(db),
+    leases: leaseStore(runner, leaseSql),
   };
 }
 
@@ -99,6 +103,9 @@ export function createSqliteStorage(options: SqliteOptions): Storage {
     },
     get metrics() {
       return get().metrics;
+    },
+    get leases() {
+      return get().leases;
     },
   };
 }
