@@ -8,10 +8,10 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { build } from 'vite';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { assertInert, buildAdminPage, launchChromium } from './helpers/admin-page.js';
 import type { App } from '@edgeloop/collector';
 import type { Event, GateReport, VersionMeta } from '@edgeloop/protocol';
 import { KEYS, bearer, makeApp, STORE_KINDS } from './helpers/stores.js';
@@ -19,9 +19,6 @@ import { correction, freeze, prediction, store } from './helpers/labels.js';
 import { publish, stats } from './helpers/release.js';
 import { correction as correctionOf } from './helpers/events.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ADMIN_SRC = fileURLToPath(new URL('../src/admin/', import.meta.url));
-const ADMIN_DIST = fileURLToPath(new URL('../admin-dist/', import.meta.url));
 const SHOTS = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
 
 const MODEL = 'digits';
@@ -31,13 +28,6 @@ const XSS_CONFIG = '<svg onload=window.__xss=3>';
 const XSS_REASON = '<b onmouseover=window.__xss=4>looks fine</b>';
 const AUTO = { stepPercent: 10, maxPercent: 50, intervalSec: 300, minSamples: 100, maxCorrectionRateDelta: 0.02 };
 const MIN = 60_000;
-
-declare global {
-  interface Window {
-    __xss?: number;
-    __violations: string[];
-  }
-}
 
 function gate(pass: boolean): GateReport {
   return {
@@ -52,39 +42,7 @@ function gate(pass: boolean): GateReport {
   };
 }
 
-async function launch(): Promise<Browser> {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
-
-/** No script ran from user text, no element came from it, and the page broke no CSP rule. */
-async function assertInert(page: Page): Promise<void> {
-  assert.equal(await page.evaluate(() => window.__xss), undefined, 'no injected script ran');
-  assert.equal(
-    await page.evaluate(() => document.querySelectorAll('img, svg, b, script:not([src])').length),
-    0,
-    'no element came from user text',
-  );
-  assert.deepEqual(await page.evaluate(() => window.__violations), [], 'the page keeps to its CSP');
-}
-
-before(async () => {
-  await build({ root: ADMIN_SRC, logLevel: 'warn', build: { outDir: ADMIN_DIST, emptyOutDir: true } });
-});
+before(buildAdminPage);
 
 for (const kind of STORE_KINDS) {
   describe(`admin console (${kind})`, () => {
@@ -200,7 +158,7 @@ for (const kind of STORE_KINDS) {
         now - 10 * MIN,
       );
       base = await app.listen({ port: 0, host: '127.0.0.1' });
-      browser = await launch();
+      browser = await launchChromium();
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
       page = await context.newPage();
       await page.addInitScript(() => {

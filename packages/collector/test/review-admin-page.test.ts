@@ -6,19 +6,15 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { build } from 'vite';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { assertInert, buildAdminPage, launchChromium } from './helpers/admin-page.js';
 import type { App } from '@edgeloop/collector';
 import { KEYS, makeApp, STORE_KINDS } from './helpers/stores.js';
 import { correction, makeInput, MODEL, prediction, store } from './helpers/labels.js';
 import { publish, stats } from './helpers/release.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ADMIN_SRC = fileURLToPath(new URL('../src/admin/', import.meta.url));
-const ADMIN_DIST = fileURLToPath(new URL('../admin-dist/', import.meta.url));
-
+/** What user text in these tests would make, were it not escaped. */
+const HOSTILE = 'img, svg, b, i, script:not([src])';
 const XSS_PREDICTED = '<img src=x onerror="window.__xss=1">';
 const XSS_LABEL = '<script>window.__xss=2</script>';
 const XSS_COMMENT = '<img src=x onerror="window.__xss=3"><b>bold</b>';
@@ -28,47 +24,7 @@ const XSS_REVIEW = '<i onmouseover=window.__xss=5>7</i>';
 const LABELS = ['7', 'x', XSS_REVIEW, 'bird'];
 const KEYS_SHOWN = ['7', 'x', '1', '2'];
 
-declare global {
-  interface Window {
-    __xss?: number;
-    __violations: string[];
-  }
-}
-
-async function launch(): Promise<Browser> {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
-
-/** No element made from user text, no script run by it, and no CSP violation by the page itself. */
-async function assertInert(page: Page): Promise<void> {
-  assert.equal(await page.evaluate(() => window.__xss), undefined, 'no injected script ran');
-  assert.equal(
-    await page.evaluate(() => document.querySelectorAll('img, svg, b, i, script:not([src])').length),
-    0,
-    'no element came from user text',
-  );
-  assert.deepEqual(await page.evaluate(() => window.__violations), [], 'the page itself keeps to its CSP');
-}
-
-before(async () => {
-  // The collector serves the built page; build it from source as `npm run build` would.
-  await build({ root: ADMIN_SRC, logLevel: 'warn', build: { outDir: ADMIN_DIST, emptyOutDir: true } });
-});
+before(buildAdminPage);
 
 for (const kind of STORE_KINDS) {
   describe(`admin page (${kind})`, () => {
@@ -99,7 +55,7 @@ for (const kind of STORE_KINDS) {
       const published = await publish(app, MODEL, 'v1', { labels: LABELS });
       assert.equal(published.statusCode, 201, published.body);
       base = await app.listen({ port: 0, host: '127.0.0.1' });
-      browser = await launch();
+      browser = await launchChromium();
       const context = await browser.newContext();
       page = await context.newPage();
       await page.addInitScript(() => {
@@ -148,7 +104,7 @@ for (const kind of STORE_KINDS) {
       const text = (await card.textContent()) ?? '';
       for (const s of [XSS_PREDICTED, XSS_LABEL, XSS_COMMENT]) assert.ok(text.includes(s), `shows ${s} literally`);
       assert.equal(await card.locator('canvas').count(), 1, 'the input is drawn');
-      await assertInert(page);
+      await assertInert(page, HOSTILE);
     });
 
     test("labels are offered only as the model's labels, buttons with one key each, and the count left is shown", async () => {
@@ -162,7 +118,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(await page.getAttribute('p.left', 'data-left'), '4');
       assert.match((await page.textContent('p.left')) ?? '', /^4 left to review/);
       assert.equal(await page.locator('button.undo').isDisabled(), true, 'nothing to undo yet');
-      await assertInert(page);
+      await assertInert(page, HOSTILE);
     });
 
     test('one key labels the current input, → skips it, Backspace undoes the last label and the review is gone', async () => {
@@ -202,7 +158,7 @@ for (const kind of STORE_KINDS) {
         headers: { authorization: `Bearer ${KEYS.trainer}` },
       });
       assert.equal(batchless.json().counts.reviewed, 1, 'one review stands: "x", not the undone "bird"');
-      await assertInert(page);
+      await assertInert(page, HOSTILE);
     });
 
     test('a reviewer labels an input by its button, with a comment, and it leaves the queue', async () => {
@@ -212,7 +168,7 @@ for (const kind of STORE_KINDS) {
       await card.waitFor({ state: 'detached' });
       assert.match((await page.textContent('.status')) ?? '', /Labeled/);
       await page.locator('p.left[data-left="2"]').waitFor();
-      await assertInert(page);
+      await assertInert(page, HOSTILE);
     });
 
     test('a model with no version has no labels to give', async () => {
@@ -236,7 +192,7 @@ for (const kind of STORE_KINDS) {
       assert.ok(text.includes('x: 1'), text);
       assert.ok(!text.includes('bird'), 'the undone label is in no batch');
       assert.equal(makeInput(1).inputHash, hostile.inputHash);
-      await assertInert(page);
+      await assertInert(page, HOSTILE);
     });
 
     test('the metrics tab flags a version whose loop is blind, and only it', async () => {
@@ -272,7 +228,7 @@ for (const kind of STORE_KINDS) {
       );
       assert.match(byVersion.get('sure-of-all') ?? '', /^blind: no low-confidence prediction in 1200/);
       assert.equal(byVersion.get('healthy'), 'no');
-      await assertInert(page);
+      await assertInert(page, HOSTILE);
     });
 
     test('a wrong key is sent back to the sign-in form', async () => {
