@@ -6,28 +6,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { getLease, type Version } from '@edgeloop/protocol';
-import {
-  bootstrap,
-  CollectorClient,
-  isTrainerError,
-  loadMnist,
-  pick,
-  TrainingLease,
-  useBackend,
-} from '../src/index.js';
+import { bootstrap, CollectorClient, isTrainerError, loadMnist, TrainingLease, useBackend } from '../src/index.js';
 import { KEYS, startCollector, type TestCollector } from './helpers/collector.js';
-import { sendCorrections } from './helpers/corrections.js';
+import { drawer, sendCorrections } from './helpers/corrections.js';
 import { runCli, startCli, type CliProcess } from './helpers/cli.js';
 
 let collector: TestCollector;
 let client: CollectorClient;
-const pool = loadMnist('drift', 120);
-let next = 0;
-const examples = (n: number) =>
-  pick(
-    pool,
-    [...Array(n).keys()].map(() => next++),
-  );
+const examples = drawer(loadMnist('drift', 120));
 const TTL_SEC = 2;
 
 before(async () => {

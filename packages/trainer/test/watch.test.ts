@@ -10,7 +10,6 @@ import {
   bootstrap,
   CollectorClient,
   loadMnist,
-  pick,
   useBackend,
   watch,
   type RetrainResult,
@@ -18,17 +17,11 @@ import {
   type WatchOptions,
 } from '../src/index.js';
 import { KEYS, startCollector, type TestCollector } from './helpers/collector.js';
-import { sendCorrections } from './helpers/corrections.js';
+import { drawer, sendCorrections } from './helpers/corrections.js';
 
 let collector: TestCollector;
 let client: CollectorClient;
-const pool = loadMnist('drift', 200);
-let next = 0;
-const examples = (n: number) =>
-  pick(
-    pool,
-    [...Array(n).keys()].map(() => next++),
-  );
+const examples = drawer(loadMnist('drift', 200));
 
 before(async () => {
   await useBackend('cpu');

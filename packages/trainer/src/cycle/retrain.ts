@@ -608,16 +608,20 @@ export function formatCandidates(search: SearchResult, gated: ReadonlyMap<number
       '',
       '',
     ],
-    ...candidateRows(search, gated).map((c) =>
-      c.soup
+    ...candidateRows(search, gated).map((c) => {
+      const trained = c.status === 'trained';
+      const spec = c.soup
+        ? ['', '', '', '', '', '']
+        : [
+            String(c.learningRate),
+            `${trained ? c.epochs : '—'}/${c.maxEpochs}`,
+            `${c.replayRatio}:1`,
+            c.trainable,
+            String(c.distill),
+            c.augment ? `±${c.augment}` : '',
+          ];
+      const result = trained
         ? [
-            `${c.candidate} = soup of ${c.soup.join('+')}`,
-            '',
-            '',
-            '',
-            '',
-            '',
-            '',
             String(c.alpha),
             pct(c.heldOutNew),
             pct(c.heldOutReplay),
@@ -625,38 +629,9 @@ export function formatCandidates(search: SearchResult, gated: ReadonlyMap<number
             c.seconds.toFixed(1),
             c.gate ?? '',
           ]
-        : c.status === 'trained'
-          ? [
-              String(c.candidate),
-              String(c.learningRate),
-              `${c.epochs}/${c.maxEpochs}`,
-              `${c.replayRatio}:1`,
-              c.trainable,
-              String(c.distill),
-              c.augment ? `±${c.augment}` : '',
-              String(c.alpha),
-              pct(c.heldOutNew),
-              pct(c.heldOutReplay),
-              c.score!.toFixed(3),
-              c.seconds.toFixed(1),
-              c.gate ?? '',
-            ]
-          : [
-              String(c.candidate),
-              String(c.learningRate),
-              `—/${c.maxEpochs}`,
-              `${c.replayRatio}:1`,
-              c.trainable,
-              String(c.distill),
-              c.augment ? `±${c.augment}` : '',
-              '',
-              '',
-              '',
-              '',
-              '',
-              c.status,
-            ],
-    ),
+        : ['', '', '', '', '', c.status];
+      return [c.soup ? `${c.candidate} = soup of ${c.soup.join('+')}` : String(c.candidate), ...spec, ...result];
+    }),
   ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) =>

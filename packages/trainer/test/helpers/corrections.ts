@@ -3,7 +3,7 @@
  * user's correction with the true (or given) label, spread over many devices (the collector caps labels per device).
  */
 import { newId, sha256Hex, type CorrectionEvent, type Event, type PredictionEvent } from '@edgeloop/protocol';
-import { exampleSize, type ExampleSet } from '../../src/index.js';
+import { exampleSize, pick, type ExampleSet } from '../../src/index.js';
 import { KEYS } from './collector.js';
 
 export interface SendOptions {
@@ -70,4 +70,19 @@ export async function sendCorrections(url: string, set: ExampleSet, options: Sen
     accepted += body.accepted;
   }
   return accepted;
+}
+
+/** Hands out the examples of `pool` in order, `n` at a time, each one once (a test's devices never resend one). */
+export function drawer(pool: ExampleSet): (n: number) => ExampleSet {
+  let next = 0;
+  return (n) => {
+    if (next + n > pool.count)
+      throw new Error(`the pool of ${pool.count} examples is spent (${next} drawn, ${n} more asked)`);
+    const from = next;
+    next += n;
+    return pick(
+      pool,
+      [...Array(n).keys()].map((i) => from + i),
+    );
+  };
 }
