@@ -122,7 +122,7 @@ export function mountFleetPanel(
         return tr;
       }),
     );
-    drawChart(chart, f.windows());
+    drawChart(chart, f.windows(), options.windowMs);
   }
 
   return { fleet: () => fleet };
@@ -135,7 +135,7 @@ const SERIES = [
 ] as const;
 
 /** The correction rate per window, one line per channel (windows with no prediction on a channel are gaps). */
-function drawChart(svg: SVGSVGElement, windows: FleetWindow[]): void {
+function drawChart(svg: SVGSVGElement, windows: FleetWindow[], windowMs: number): void {
   const W = 600;
   const H = 160;
   const pad = { l: 40, r: 8, t: 8, b: 18 };
@@ -169,7 +169,11 @@ function drawChart(svg: SVGSVGElement, windows: FleetWindow[]): void {
     parts.at(-1)!.append(el('title', {}, name));
   }
   parts.push(
-    el('text', { x: pad.l, y: H - 4 }, `correction rate per ${shown.length ? 'window' : '–'}, last ${shown.length}`),
+    el(
+      'text',
+      { x: pad.l, y: H - 4 },
+      `correction rate (reports ÷ predictions) per ${windowMs / 1000} s, last ${shown.length} windows`,
+    ),
   );
   svg.replaceChildren(...parts);
 }
