@@ -93,6 +93,7 @@ joinBox.addEventListener('change', async () => {
     showCanaryState();
   }
 });
+// A promotion changes the channel without a swap (same bytes): the status refresh below shows it too.
 rt.on('swap', () => showCanaryState());
 showCanaryState();
 
@@ -132,6 +133,7 @@ function showStatus(): void {
   if (dropped > last.dropped)
     note(`dropped ${dropped - last.dropped} event(s): ${s.outbox.lastError ?? 'outbox full'}`);
   last = { sent, dropped };
+  showCanaryState();
   // Nothing left in the outbox: everything queued so far, the report included, was acknowledged (or dropped).
   if (waiting && pending === 0) {
     const ok = dropped === waiting.dropped;
