@@ -130,6 +130,8 @@ before(async () => {
     collector,
     key: KEYS.ingest,
     predictAfterMs: String(PREDICT_AFTER_MS),
+    // The page's own manifest polls off: the tests' `update()` and `joinCanary()` are the polls that find versions.
+    pollMs: '0',
     simPrefix: SIM_PREFIX,
     // Short stats windows, so the collector counts the simulated predictions soon after they are made.
     simStatsMs: '1000',
