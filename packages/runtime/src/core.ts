@@ -286,6 +286,7 @@ export class RuntimeCore {
 
   /** Asks for the canary (or stops), remembered for this device and model; polls now. */
   async joinCanary(join: boolean): Promise<boolean> {
+    if (this.#disposed) throw new RuntimeError('EL_RT_DISPOSED');
     this.#manifests.optIn = join;
     await this.#db.setMeta(this.#joinKey(), join).catch(() => 0);
     // A poll already running asked with the old answer: the second one asks with the new.

@@ -295,6 +295,15 @@ describe('hot swap', () => {
       await page.evaluate(() => window.kit.dispose('rt'));
       const left = await page.evaluate((o) => window.kit.create('rt', o), { ...opts, deviceId: device });
       assert.deepEqual([left.version, left.joinedCanary], ['base', false], 'leaving is remembered too');
+      const disposed = await page.evaluate(async () => {
+        const rt = window.kit.rts.rt!;
+        await window.kit.dispose('rt');
+        return rt.joinCanary(true).then(
+          () => 'resolved',
+          (e: { code: string }) => e.code,
+        );
+      });
+      assert.equal(disposed, 'EL_RT_DISPOSED');
       await page.close();
     });
   }

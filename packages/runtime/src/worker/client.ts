@@ -108,6 +108,7 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
       return refresh(swapped);
     },
     joinCanary: async (join) => {
+      live();
       const swapped = await remote.joinCanary(join);
       if (swapped) labelsCache = await remote.labels();
       return refresh(swapped);
