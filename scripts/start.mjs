@@ -2,7 +2,8 @@
 // `npm start`: the whole loop on the embedded default, from a checkout.
 //   1. the collector (SQLite under ./.edgeloop; a dev key set is created on the first start),
 //   2. the admin page, built once with Vite (served by the collector at /admin/),
-//   3. the trainer: `bootstrap` trains digits v1 on MNIST when the registry is empty, then `train --watch`,
+//   3. the trainer: `bootstrap` trains digits v1 on MNIST when the registry is empty, then `train --watch` (with a
+//      brisk canary policy, so one person sees a canary promoted in minutes),
 //   4. the demo (draw a digit) on Vite's dev server, talking to the collector with the ingest key.
 // Extra arguments go to the collector (npm start -- --port 9000). Ctrl-C stops everything.
 import { spawn, spawnSync } from 'node:child_process';
@@ -116,7 +117,13 @@ async function main() {
     console.error(`[start] bootstrap failed (exit ${bootCode}); stopping`);
     return stopAll(bootCode);
   }
-  start('trainer', node, [...trainerCli, 'train', '--model', model, '--watch'], { env: trainerEnv });
+  // A brisk canary, so one person sees the loop turn in minutes: a quarter of the devices at first (the demo's
+  // simulated users, 20 by default, are the samples; the demo's own device can join the canary), a step of 25
+  // points every 30 s once each side has 100 predictions, promotion at 75 %. The trainer's default
+  // (DEFAULT_AUTO_POLICY: 10 %, 200 predictions, 5 min) suits real traffic, where one user would wait forever.
+  const canaryPolicy = ['--canary-percent', '25', '--canary-step', '25', '--canary-max', '75'];
+  canaryPolicy.push('--canary-interval', '30', '--canary-min-samples', '100');
+  start('trainer', node, [...trainerCli, 'train', '--model', model, '--watch', ...canaryPolicy], { env: trainerEnv });
 
   // 4: the demo; Vite picks the next free port if 5173 is taken, so the summary waits for the URL it prints.
   let demoUrl;

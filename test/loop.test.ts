@@ -88,7 +88,8 @@ test('the demo page predicts on the device and takes a report through <edgeloop-
   page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
   const url = new URL(demo.resolvedUrls!.local[0]!);
-  url.search = new URLSearchParams({ collector, key: KEYS.ingest }).toString();
+  // Polling off (`pollMs=0`): the test's own `update()` is the poll that must find v2, not the page's timer.
+  url.search = new URLSearchParams({ collector, key: KEYS.ingest, pollMs: '0' }).toString();
   await page.goto(url.href);
   await page.waitForFunction(
     () => (globalThis as unknown as { edgeloop: Runtime }).edgeloop?.status().version === 'v1',

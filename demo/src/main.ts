@@ -3,7 +3,9 @@
  * label the model gave), see it queued then sent, and watch the model hot-swap in the Events list.
  */
 import { createRuntime, defineReportElement, type Prediction } from '@edgeloop/runtime';
+import { bucketOf } from '@edgeloop/protocol';
 import { toMnistInput } from './preprocess.js';
+import { mountFleetPanel } from './fleet-panel.js';
 
 // `npm start` passes the collector and the dev ingest key through Vite's env; `?collector=&key=` override them.
 const params = new URLSearchParams(location.search);
@@ -11,6 +13,9 @@ const collector = params.get('collector') ?? import.meta.env.VITE_EDGELOOP_COLLE
 const key = params.get('key') ?? import.meta.env.VITE_EDGELOOP_KEY ?? '';
 /** How long the drawing must pause before the page predicts (`?predictAfterMs=` overrides it). */
 const PREDICT_AFTER_MS = Number(params.get('predictAfterMs') ?? 300);
+/** How often the page asks the collector which version to run (`?pollMs=`): often, so a swap shows soon. */
+const POLL_MS = Number(params.get('pollMs') ?? 10_000);
+const MODEL = 'digits';
 
 const pad = document.querySelector<HTMLCanvasElement>('#pad')!;
 const labelOut = document.querySelector<HTMLOutputElement>('#label')!;
@@ -32,9 +37,10 @@ function note(text: string): void {
 const rt = await createRuntime({
   collector,
   key,
-  model: 'digits',
+  model: MODEL,
   engine: 'auto',
   worker: true,
+  pollIntervalMs: POLL_MS,
   // TF.js's WASM backend fetches its binaries at run time; vite.config.ts copies them to /tfjs/.
   wasmPaths: { tfjs: new URL('/tfjs/', location.href).href },
 });
@@ -51,6 +57,71 @@ rt.on('swap', (e) => {
 });
 rt.on('error', (e) => note(`error ${e.code}: ${e.message}`));
 
+// This device's canary bucket, and the switch that asks the collector for the canary (remembered on the device).
+const joinBox = document.querySelector<HTMLInputElement>('#join-canary')!;
+const canaryState = document.querySelector<HTMLParagraphElement>('#canary-state')!;
+{
+  const bucket = bucketOf(MODEL, rt.status().deviceId);
+  document.querySelector('#bucket')!.textContent =
+    `Bucket ${bucket} of 10,000: by bucket, this device gets a canary once its percent passes ${(bucket / 100).toFixed(2)} %.`;
+  joinBox.checked = rt.status().joinedCanary;
+  joinBox.disabled = false;
+}
+function showCanaryState(): void {
+  const s = rt.status();
+  canaryState.textContent = s.joinedCanary
+    ? s.channel === 'canary'
+      ? `Joined: running the canary ${s.version}.`
+      : `Joined: no canary is live, running stable ${s.version}; the next canary comes here at once.`
+    : `Assigned by bucket: running ${s.version} (${s.channel}).`;
+  canaryState.dataset.channel = s.channel ?? '';
+}
+joinBox.addEventListener('change', async () => {
+  joinBox.disabled = true;
+  const join = joinBox.checked;
+  try {
+    await rt.joinCanary(join);
+    const s = rt.status();
+    note(
+      `${join ? 'joined the canary' : 'left the canary'}: running ${s.version} (${s.channel})${join && s.channel !== 'canary' ? ', no canary is live' : ''}`,
+    );
+  } catch (err) {
+    joinBox.checked = !join;
+    note(`could not ${join ? 'join' : 'leave'} the canary: ${(err as Error).message}`);
+  } finally {
+    joinBox.disabled = false;
+    showCanaryState();
+  }
+});
+// A promotion changes the channel without a swap (same bytes): the status refresh below shows it too.
+rt.on('swap', () => showCanaryState());
+showCanaryState();
+
+// The simulated users: their own runtimes (device ids kept in this browser), talking to the same collector.
+const simPrefix =
+  localStorage.getItem('edgeloop-demo-sim') ??
+  (() => {
+    const p = `sim-${crypto.randomUUID().slice(0, 8)}`;
+    localStorage.setItem('edgeloop-demo-sim', p);
+    return p;
+  })();
+const simulation = mountFleetPanel(
+  {
+    collector,
+    key,
+    model: MODEL,
+    idPrefix: params.get('simPrefix') ?? simPrefix,
+    wasmPaths: { tfjs: new URL('/tfjs/', location.href).href },
+    pollIntervalMs: Number(params.get('simPollMs') ?? 5000),
+    statsWindowMs: Number(params.get('simStatsMs') ?? 10_000),
+    windowMs: Number(params.get('simWindowMs') ?? 10_000),
+  },
+  note,
+);
+document.querySelector('#sim-controls')!.addEventListener('submit', (e) => e.preventDefault());
+// For the console and the tests: `simulation.fleet()?.devices()`.
+(globalThis as { simulation?: typeof simulation }).simulation = simulation;
+
 /** A report waiting for the collector's acknowledgement: `dropped` is the outbox's count when it was queued. */
 let waiting: { label: string; dropped: number } | null = null;
 let last = { sent: rt.status().outbox.sent, dropped: rt.status().outbox.dropped };
@@ -62,6 +133,7 @@ function showStatus(): void {
   if (dropped > last.dropped)
     note(`dropped ${dropped - last.dropped} event(s): ${s.outbox.lastError ?? 'outbox full'}`);
   last = { sent, dropped };
+  showCanaryState();
   // Nothing left in the outbox: everything queued so far, the report included, was acknowledged (or dropped).
   if (waiting && pending === 0) {
     const ok = dropped === waiting.dropped;
@@ -79,6 +151,7 @@ function showStatus(): void {
     swaps: s.swaps,
     outbox: `${s.outbox.pending} pending, ${s.outbox.sent} sent, ${s.outbox.dropped} dropped`,
     device: s.deviceId,
+    canary: s.joinedCanary ? 'joined (asks the collector for it)' : 'by bucket',
   };
   statusList.replaceChildren();
   for (const [k, v] of Object.entries(rows)) {

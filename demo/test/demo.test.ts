@@ -7,7 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +15,10 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { buildApp, type App } from '@edgeloop/collector';
 import type { Runtime } from '@edgeloop/runtime';
+import { bucketOf, inCanary, type MetricsReport } from '@edgeloop/protocol';
 import { launchBrowser } from '../../packages/runtime/test/helpers/browser.js';
 import { digitsFixture, variant, type VersionFiles } from '../../packages/runtime/test/helpers/fixture.js';
+import { waitFor } from '../../packages/runtime/test/helpers/wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const KEYS = {
@@ -38,8 +40,32 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 
-/** The demo puts its runtime on `globalThis.edgeloop`, for the console. */
-type Demo = { edgeloop?: Runtime };
+/** Where the tests put their pictures (the admin console's tests write theirs there too); the README shows them. */
+const SHOTS = join(root, 'docs', 'screenshots');
+/** The simulated devices' ids: `test-sim-1` … (the page takes the prefix from `?simPrefix=`). */
+const SIM_PREFIX = 'test-sim';
+const SIM_USERS = 6;
+
+interface SimTally {
+  predictions: number;
+  wrong: number;
+  reported: number;
+}
+/** The demo puts its runtime on `globalThis.edgeloop` and the simulate-users panel on `globalThis.simulation`. */
+type Demo = {
+  edgeloop?: Runtime;
+  simulation?: {
+    fleet(): {
+      devices(): { id: string; bucket: number; version: string | null; channel: string | null }[];
+      versions(): Record<string, SimTally>;
+      windows(): unknown[];
+      errors(): string[];
+      stop(): Promise<void>;
+      flush(): Promise<void>;
+    } | null;
+  };
+  reloaded?: boolean;
+};
 
 async function publish(version: string, files: Required<VersionFiles> | null = null): Promise<void> {
   const f = digitsFixture();
@@ -82,6 +108,7 @@ const events = async () => (await page.locator('#log li').allTextContents()).joi
 const corrections = () => app.storage.events.count({ model: 'digits', type: 'correction' });
 
 before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
   dir = mkdtempSync(join(tmpdir(), 'edgeloop-demo-'));
   app = await buildApp({ dataDir: dir, seedKeys: KEYS, controller: false, rateLimit: false });
   collector = (await app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
@@ -103,6 +130,13 @@ before(async () => {
     collector,
     key: KEYS.ingest,
     predictAfterMs: String(PREDICT_AFTER_MS),
+    // The page's own manifest polls off: the tests' `update()` and `joinCanary()` are the polls that find versions.
+    pollMs: '0',
+    simPrefix: SIM_PREFIX,
+    // Short stats windows, so the collector counts the simulated predictions soon after they are made.
+    simStatsMs: '1000',
+    simPollMs: '1000',
+    simWindowMs: '1000',
   }).toString();
   await page.goto(url.href);
   await page.waitForFunction(() => (globalThis as Demo).edgeloop?.status().version === 'v1', null, {
@@ -213,4 +247,127 @@ test('the Events list tells of a new version and of the swap to it', async () =>
   const log = await events();
   assert.match(log, /new version available: v2 \(stable\)/);
   assert.match(log, /loaded v1 \(stable/);
+});
+
+async function rollout(body: object): Promise<void> {
+  const r = await fetch(`${collector}/v1/models/digits/rollout`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  assert.equal(r.status, 200, await r.text());
+}
+
+const status = () => page.evaluate(() => (globalThis as Demo).edgeloop!.status());
+
+test("shows the device's bucket; joining the canary hot-swaps to it without a reload, and is remembered", async () => {
+  await publish('v3', variant(2));
+  // At 0 % no device gets the canary by its bucket: only one that joins it.
+  await rollout({ stable: 'v2', canary: 'v3', canaryPercent: 0 });
+  const s = await status();
+  assert.deepEqual([s.version, s.joinedCanary], ['v2', false]);
+  const bucket = bucketOf('digits', s.deviceId);
+  assert.match((await page.textContent('#bucket'))!, new RegExp(`^Bucket ${bucket} of 10,000`));
+  assert.match((await page.textContent('#canary-state'))!, /Assigned by bucket: running v2 \(stable\)/);
+
+  // Marks this document: a reload would lose the mark.
+  await page.evaluate(() => ((globalThis as Demo).reloaded = false));
+  await page.check('#join-canary');
+  await page.locator('#log li', { hasText: 'joined the canary: running v3 (canary)' }).waitFor();
+  assert.deepEqual(await status().then((x) => [x.version, x.channel, x.joinedCanary]), ['v3', 'canary', true]);
+  assert.equal(await page.evaluate(() => (globalThis as Demo).reloaded), false, 'the same document: no reload');
+  assert.match(await events(), /swapped v2 → v3 \(canary/);
+  assert.match((await page.textContent('#canary-state'))!, /Joined: running the canary v3/);
+
+  // Remembered on the device: after a reload the switch is on and the canary serves at once.
+  await page.reload();
+  await page.waitForFunction(() => (globalThis as Demo).edgeloop?.status().version === 'v3', null, {
+    timeout: 120_000,
+  });
+  assert.equal(await page.isChecked('#join-canary'), true);
+
+  await page.uncheck('#join-canary');
+  await page.locator('#log li', { hasText: 'left the canary: running v2 (stable)' }).waitFor();
+  assert.deepEqual(await status().then((x) => [x.version, x.joinedCanary]), ['v2', false]);
+});
+
+test('simulated users send real events the collector stores (counted on both sides) and show their versions', async () => {
+  // A percent that splits the simulated devices: the lower half of their buckets get the canary.
+  const ids = Array.from({ length: SIM_USERS }, (_, i) => `${SIM_PREFIX}-${i + 1}`);
+  const buckets = ids.map((d) => bucketOf('digits', d)).sort((a, b) => a - b);
+  const percent = (buckets[SIM_USERS / 2 - 1]! + 1) / 100;
+  await rollout({ stable: 'v2', canary: 'v3', canaryPercent: percent });
+  const expected = Object.fromEntries(ids.map((d) => [d, inCanary('digits', d, percent) ? 'v3' : 'v2']));
+  const since = Date.now();
+  const correctionsBefore = await corrections();
+
+  await page.fill('#sim-users', String(SIM_USERS));
+  await page.selectOption('#sim-style', 'rotated');
+  await page.fill('#sim-report', '100');
+  await page.selectOption('#sim-pace', '500');
+  await page.click('#sim-start');
+  await page.locator('#sim-start', { hasText: 'Stop' }).waitFor({ timeout: 120_000 });
+  // Enough reports on both channels, and a few points on the chart.
+  await page.waitForFunction(
+    () => {
+      const v = (globalThis as Demo).simulation!.fleet()!.versions();
+      const points = (globalThis as Demo).simulation!.fleet()!.windows().length;
+      return (v.v2?.reported ?? 0) >= 5 && (v.v3?.reported ?? 0) >= 5 && points >= 8;
+    },
+    null,
+    { timeout: 120_000 },
+  );
+  await page.screenshot({ path: join(SHOTS, 'demo.png'), fullPage: true });
+  await page.click('#sim-start');
+  await page.locator('#sim-start', { hasText: 'Start' }).waitFor();
+
+  // Every device shows the version the bucketing gives it.
+  const tiles = await page
+    .locator('#sim-devices li')
+    .evaluateAll((lis) => lis.map((li) => [(li as HTMLElement).dataset.device, li.querySelector('b')!.textContent]));
+  assert.deepEqual(Object.fromEntries(tiles), expected);
+  const channels = await page
+    .locator('#sim-devices li')
+    .evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.channel));
+  assert.deepEqual(channels.sort(), [...Array(SIM_USERS / 2).fill('canary'), ...Array(SIM_USERS / 2).fill('stable')]);
+  assert.match(
+    (await page.textContent('#sim-summary'))!,
+    new RegExp(
+      `${SIM_USERS / 2} on v3 \\(canary\\), ${SIM_USERS / 2} on v2 \\(stable\\)|${SIM_USERS / 2} on v2 \\(stable\\), ${SIM_USERS / 2} on v3 \\(canary\\)`,
+    ),
+  );
+  assert.ok((await page.locator('#sim-chart path.series.canary').getAttribute('d'))!.startsWith('M'), 'a canary line');
+
+  // Counted on both sides: once every stats window has closed and the outbox is empty, the collector has every
+  // prediction (in the stats events) and every report the fleet made, per version.
+  await new Promise((r) => setTimeout(r, 1500));
+  const tally = await page.evaluate(async () => {
+    const f = (globalThis as Demo).simulation!.fleet()!;
+    await f.flush();
+    return { versions: f.versions(), errors: f.errors() };
+  });
+  assert.deepEqual(tally.errors, []);
+  const reported = Object.values(tally.versions).reduce((n, t) => n + t.reported, 0);
+  await waitFor('every report stored', async () => (await corrections()) - correctionsBefore === reported, 60_000);
+  const metrics = async () => {
+    const r = await fetch(`${collector}/v1/models/digits/metrics?since=${since - 60_000}&bucket=3600`, {
+      headers: { authorization: `Bearer ${KEYS.admin}` },
+    });
+    const m = (await r.json()) as MetricsReport;
+    return Object.fromEntries(m.versions.map((v) => [v.version, v]));
+  };
+  await waitFor(
+    'every prediction counted',
+    async () => {
+      const m = await metrics();
+      return ['v2', 'v3'].every((v) => m[v]?.predictions === tally.versions[v]!.predictions);
+    },
+    60_000,
+  );
+  const m = await metrics();
+  for (const v of ['v2', 'v3']) {
+    assert.equal(m[v]!.predictions, tally.versions[v]!.predictions, `${v} predictions`);
+    assert.equal(m[v]!.corrections, tally.versions[v]!.reported, `${v} corrections`);
+  }
+  assert.ok(statSync(join(SHOTS, 'demo.png')).size > 10_000, 'the screenshot was written');
 });

@@ -150,6 +150,55 @@ for (const kind of STORE_KINDS) {
       assert.equal(after.json().version, 'v1');
       assert.equal((await canaryDevices()).size, 0);
     });
+
+    test('a device that joined the canary (canary=true) gets the live canary whatever its bucket, even at 0 %', async () => {
+      const device = DEVICES.find((d) => !inCanary('digits', d, 50))!;
+      const joined = (headers: Record<string, string> = bearer(KEYS.ingest)) =>
+        app.inject({ method: 'GET', url: `/v1/models/digits/manifest?device=${device}&canary=true`, headers });
+      // No live canary: asking creates none, the device gets stable.
+      const none = await joined();
+      assert.equal(none.statusCode, 200);
+      assert.deepEqual([none.json().version, none.json().channel], ['v1', 'stable']);
+
+      assert.equal((await put({ stable: 'v1', canary: 'v2', canaryPercent: 0 })).statusCode, 200);
+      assert.equal((await canaryDevices()).size, 0, 'at 0 % no device is in the canary by its bucket');
+      const on = await joined({ ...bearer(KEYS.ingest), 'if-none-match': none.headers.etag as string });
+      assert.equal(on.statusCode, 200, 'the stable ETag no longer matches: the device learns of the canary');
+      assert.deepEqual([on.json().version, on.json().channel], ['v2', 'canary']);
+      // The same bytes as any canary device's, so the same ETag and a 304 on the next poll.
+      assert.equal(
+        (await joined({ ...bearer(KEYS.ingest), 'if-none-match': on.headers.etag as string })).statusCode,
+        304,
+      );
+      const byBucket = await app.inject({
+        method: 'GET',
+        url: `/v1/models/digits/manifest?device=${device}&canary=false`,
+        headers: bearer(KEYS.ingest),
+      });
+      assert.deepEqual([byBucket.json().version, byBucket.json().channel], ['v1', 'stable'], 'canary=false: by bucket');
+      assert.equal((await manifest(device)).json().version, 'v1', 'absent: by bucket');
+
+      // A promotion makes the canary stable for everyone; the joined device stays on it, now as stable.
+      assert.equal(
+        (await app.inject({ method: 'POST', url: '/v1/models/digits/rollout/promote', headers: bearer(KEYS.admin) }))
+          .statusCode,
+        200,
+      );
+      assert.deepEqual([(await joined()).json().version, (await joined()).json().channel], ['v2', 'stable']);
+    });
+
+    test('refuses a canary value that is not a boolean, with a stable code', async () => {
+      for (const v of ['yes', '2', '', 'true%00']) {
+        const r = await app.inject({
+          method: 'GET',
+          url: `/v1/models/digits/manifest?device=d1&canary=${v}`,
+          headers: bearer(KEYS.ingest),
+        });
+        assert.equal(r.statusCode, 400, `canary=${v}: ${r.body}`);
+        assert.equal(r.json().code, 'EL_INVALID_BODY');
+        assert.match(r.json().message, /querystring.*canary/);
+      }
+    });
   });
 }
 

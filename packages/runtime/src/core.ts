@@ -84,6 +84,7 @@ export class RuntimeCore {
   #outboxStatus: OutboxStatus;
   outbox!: Outbox;
   #updater!: ModelUpdater;
+  #manifests!: ManifestClient;
   deviceId = '';
 
   readonly #observer: CoreObserver;
@@ -128,7 +129,8 @@ export class RuntimeCore {
     });
     // The service worker flushes by Background Sync after the tab is gone: it needs to know where to send.
     void this.#db.setMeta(`dest:${dest.url}`, dest).catch(() => undefined);
-    const manifests = new ManifestClient(this.collector, o.key, o.model, this.deviceId, this.#db);
+    const manifests = (this.#manifests = new ManifestClient(this.collector, o.key, o.model, this.deviceId, this.#db));
+    manifests.optIn = (await this.#db.getMeta(this.#joinKey()).catch(() => 0)) === true;
     this.#updater = new ModelUpdater(
       {
         model: o.model,
@@ -282,6 +284,19 @@ export class RuntimeCore {
     return this.#updater.update();
   }
 
+  /** Asks for the canary (or stops), remembered for this device and model; polls now. */
+  async joinCanary(join: boolean): Promise<boolean> {
+    if (this.#disposed) throw new RuntimeError('EL_RT_DISPOSED');
+    this.#manifests.optIn = join;
+    await this.#db.setMeta(this.#joinKey(), join).catch(() => 0);
+    // A poll already running asked with the old answer: the second one asks with the new.
+    return (await this.update()) || this.update();
+  }
+
+  #joinKey(): string {
+    return `canary:${this.options.model}:${this.deviceId}`;
+  }
+
   labels(): string[] {
     return [...(this.#slot.model?.manifest.labels ?? [])];
   }
@@ -293,6 +308,7 @@ export class RuntimeCore {
       deviceId: this.deviceId,
       version: m?.manifest.version ?? null,
       channel: m?.manifest.channel ?? null,
+      joinedCanary: this.#manifests?.optIn ?? false,
       engine: this.#updater?.choice ?? null,
       source: this.#updater?.source ?? null,
       swaps: this.#updater?.swaps ?? 0,

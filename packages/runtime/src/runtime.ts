@@ -63,6 +63,7 @@ async function createLocalRuntime(options: RuntimeOptions): Promise<Runtime> {
     on: (type, listener) => core.events.on(type, listener),
     flush: () => core.flush(),
     update: () => core.update(),
+    joinCanary: (join) => core.joinCanary(join),
     status: () => core.status(),
     labels: () => core.labels(),
     dispose: async () => {

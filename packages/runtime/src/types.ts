@@ -116,6 +116,8 @@ export interface RuntimeStatus {
   deviceId: string;
   version: string | null;
   channel: 'stable' | 'canary' | null;
+  /** Whether this device asked for the canary (`rt.joinCanary()`); the collector decides what it gets. */
+  joinedCanary: boolean;
   engine: EngineChoice | null;
   /** Where the running model came from: the network, or the cache (offline start). */
   source: 'network' | 'cache' | null;
@@ -163,6 +165,11 @@ export interface Runtime {
   flush(): Promise<OutboxStatus>;
   /** Polls the manifest now and swaps if it changed; resolves `true` if a new model is serving. */
   update(): Promise<boolean>;
+  /**
+   * Asks the collector for the canary (`true`) or to be assigned by bucket again (`false`), remembered on this
+   * device for this model; polls now and resolves `true` if a new model is serving.
+   */
+  joinCanary(join: boolean): Promise<boolean>;
   /** What runs, why, and how the outbox is doing. */
   status(): RuntimeStatus;
   /** The labels of the running model, in output order. */

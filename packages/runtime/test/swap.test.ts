@@ -1,5 +1,5 @@
 // Hot swap in real Chromium against a real collector: continuous predictions across 20 swaps, bad versions
-// that must never serve, offline start from the cache, and canary assignment by bucket.
+// that must never serve, offline start from the cache, canary assignment by bucket, and a device joining the canary.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
@@ -256,4 +256,55 @@ describe('hot swap', () => {
       devices.map((d) => (inCanary(MODEL, d, 60) ? 'canary' : 'stable')),
     );
   });
+
+  for (const [engine, worker] of [
+    ['ort-wasm', false],
+    ['tfjs-wasm', true],
+  ] as const) {
+    test(`joinCanary${worker ? ' in a worker' : ''}: a device outside the bucket asks for the canary and hot-swaps to it, remembered for that device across restarts; leaving puts it back by bucket`, async () => {
+      const canary = `joined-${engine}`;
+      await env.publish(canary, variant(worker ? 301 : 300));
+      // At 0 % no bucket gets the canary: only a device that asks for it.
+      await env.rollout({ stable: 'base', canary, canaryPercent: 0 });
+      const device = `joiner-${engine}`;
+      const page = await start(engine, { worker, deviceId: device });
+      const status = () => page.evaluate(() => window.kit.rts.rt!.status());
+      assert.deepEqual(await status().then((s) => [s.version, s.channel, s.joinedCanary]), ['base', 'stable', false]);
+
+      assert.equal(await page.evaluate(() => window.kit.rts.rt!.joinCanary(true)), true, 'a new model serves');
+      assert.deepEqual(await status().then((s) => [s.version, s.channel, s.joinedCanary]), [canary, 'canary', true]);
+      const p = await page.evaluate((x) => window.kit.rts.rt!.predict(x), x[0]!);
+      assert.deepEqual([p.version, p.channel], [canary, 'canary'], 'the canary serves the next prediction');
+      const swaps = await page.evaluate(() => window.kit.swaps.rt!);
+      assert.deepEqual(
+        swaps.map((e) => [e.from, e.to, e.channel]),
+        [['base', canary, 'canary']],
+        'hot-swapped, no reload',
+      );
+
+      // Remembered on this device: a new start (same IndexedDB) asks for the canary again; another device does not.
+      await page.evaluate(() => window.kit.dispose('rt'));
+      const opts = env.options({ engine, worker, pollIntervalMs: 0 });
+      const again = await page.evaluate((o) => window.kit.create('rt', o), { ...opts, deviceId: device });
+      assert.deepEqual([again.version, again.channel, again.joinedCanary], [canary, 'canary', true]);
+      const other = await page.evaluate((o) => window.kit.create('other', o), { ...opts, deviceId: `${device}-2` });
+      assert.deepEqual([other.version, other.joinedCanary], ['base', false]);
+
+      assert.equal(await page.evaluate(() => window.kit.rts.rt!.joinCanary(false)), true);
+      assert.deepEqual(await status().then((s) => [s.version, s.channel, s.joinedCanary]), ['base', 'stable', false]);
+      await page.evaluate(() => window.kit.dispose('rt'));
+      const left = await page.evaluate((o) => window.kit.create('rt', o), { ...opts, deviceId: device });
+      assert.deepEqual([left.version, left.joinedCanary], ['base', false], 'leaving is remembered too');
+      const disposed = await page.evaluate(async () => {
+        const rt = window.kit.rts.rt!;
+        await window.kit.dispose('rt');
+        return rt.joinCanary(true).then(
+          () => 'resolved',
+          (e: { code: string }) => e.code,
+        );
+      });
+      assert.equal(disposed, 'EL_RT_DISPOSED');
+      await page.close();
+    });
+  }
 });

@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { inCanary, type GateReport } from '@edgeloop/protocol';
 import {
   CollectorClient,
+  DEFAULT_AUTO_POLICY,
   DRIFTS,
   evaluateVersion,
   loadMnist,
@@ -81,7 +82,27 @@ test('devices correct only their wrong predictions of a drift (rotated digits): 
     `stable got ${round.corrections} of 400 rotated digits wrong`,
   );
   const r = await runCli(
-    ['train', '--model', 'digits', '--backend', 'cpu', '--seed', '3', '--candidates', '2', '--json'],
+    [
+      'train',
+      '--model',
+      'digits',
+      '--backend',
+      'cpu',
+      '--seed',
+      '3',
+      '--candidates',
+      '2',
+      '--json',
+      // npm start's brisk policy (the canary's percent stays the default).
+      '--canary-step',
+      '25',
+      '--canary-max',
+      '75',
+      '--canary-interval',
+      '30',
+      '--canary-min-samples',
+      '100',
+    ],
     env(),
   );
   assert.equal(r.code, 0, r.stderr + r.stdout);
@@ -119,7 +140,11 @@ test('devices correct only their wrong predictions of a drift (rotated digits): 
   assert.equal(rollout?.stable, 'v1');
   assert.equal(rollout?.canary, 'v2');
   assert.equal(rollout?.canaryPercent, 10);
-  assert.ok(rollout?.auto, 'the automatic rollout policy is set');
+  assert.deepEqual(
+    rollout?.auto,
+    { ...DEFAULT_AUTO_POLICY, stepPercent: 25, maxPercent: 75, intervalSec: 30, minSamples: 100 },
+    'the automatic rollout policy is set, as the flags say',
+  );
   const v2 = await client.version('digits', 'v2');
   assert.equal(v2.meta.parent, 'v1');
   assert.equal(v2.meta.batches.length, 1);
@@ -206,6 +231,9 @@ test('a refused token and an unreachable collector give clear errors and non-zer
   const usage = await runCli(['train', '--backend', 'cpu'], env());
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /--model is required/);
+  const policy = await runCli(['train', '--model', 'digits', '--backend', 'cpu', '--canary-interval', '0'], env());
+  assert.equal(policy.code, 2);
+  assert.match(policy.stderr, /--canary-interval/);
 });
 
 test('evaluate prints and writes a report; export writes a stored version with a parity-checked ONNX', async () => {

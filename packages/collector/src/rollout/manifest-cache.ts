@@ -1,6 +1,7 @@
 /**
  * Manifests are every device's hot path, so they are compiled ahead: per model, the stable and the canary
- * manifest as ready-to-send bytes with their ETag, plus the canary percent to bucket devices with. A model's
+ * manifest as ready-to-send bytes with their ETag, plus the canary percent to bucket devices with (a device that
+ * joined the canary gets the canary's bytes: no entry per device). A model's
  * entry is dropped when this process changes its rollout, and re-read after `ttlMs` (changes made by other
  * collectors); a stale entry keeps being served while one refresh runs, so no request waits on the database
  * except the first for a model. Versions are immutable and kept until the least recently used make room.
@@ -76,15 +77,18 @@ export class ManifestCache {
     });
   }
 
-  /** The manifest this device must run, or `undefined` when the model has no version to serve. */
-  async assign(model: string, deviceId: string): Promise<ServedManifest | undefined> {
+  /**
+   * The manifest this device must run, or `undefined` when the model has no version to serve. A device that
+   * joined the canary (`optIn`) gets the live canary whatever its bucket; with no canary it gets stable.
+   */
+  async assign(model: string, deviceId: string, optIn = false): Promise<ServedManifest | undefined> {
     // The hot path reads memory only: a fresh entry as it is, a stale one while a refresh runs in the background.
     let slot = this.slots.get(model);
     if (slot && (this.options.ttlMs <= 0 || this.slots.getRemainingTTL(model) <= 0)) this.slot(model).catch(() => {});
     slot ??= await this.slot(model);
     const compiled = slot.compiled;
     if (!compiled) return undefined;
-    if (compiled.canary && inCanary(model, deviceId, compiled.canaryPercent)) return compiled.canary;
+    if (compiled.canary && (optIn || inCanary(model, deviceId, compiled.canaryPercent))) return compiled.canary;
     return compiled.stable ?? undefined;
   }
 

@@ -1,5 +1,6 @@
 /**
- * `GET /v1/models/:model/manifest?device=`: the version this device must run, by the shared bucketing. It is
+ * `GET /v1/models/:model/manifest?device=[&canary=true]`: the version this device must run, by the shared
+ * bucketing, or the live canary for a device that joined it (`canary=true`; the collector decides). It is
  * every device's poll, so it is answered from compiled bytes with a precomputed ETag (rollout/manifest-cache.ts):
  * no database read per request, and `304` when the device already has it.
  */
@@ -18,7 +19,8 @@ export default async function manifest(fastify: FastifyInstance) {
       // The body goes out as compiled bytes, past the typed serializer.
       const reply = typedReply as FastifyReply;
       const { model } = request.params;
-      const served = await app.manifests.assign(model, request.query.device);
+      const { device, canary } = request.query;
+      const served = await app.manifests.assign(model, device, canary === true);
       if (!served) throw new EL_MODEL_NOT_FOUND(model);
       // Devices must revalidate every poll (a rollout may change at any time); the ETag makes that cheap.
       reply.header('etag', served.etag).header('cache-control', 'private, no-cache');

@@ -49,6 +49,12 @@ const ModelParams = Type.Object({ model: ModelName }, closed);
 const BatchParams = Type.Object({ id: BatchId }, closed);
 /** A key in the query string (ingest routes: unload-time sends cannot set headers without a preflight). */
 const QueryKey = Type.Optional(Type.String({ maxLength: 512 }));
+/** A device's request for the canary (`GET …/manifest?canary=true`): the collector serves it the live canary. */
+const CanaryOptIn = Type.Optional(
+  Type.Boolean({
+    description: 'true: this device joined the canary (its user asked for it); absent or false: by bucket',
+  }),
+);
 
 /** The default cap of votes per device and input when a batch is frozen. */
 export const DEFAULT_MAX_LABELS_PER_DEVICE = 50;
@@ -100,8 +106,13 @@ export const getManifest = endpoint({
   url: '/v1/models/:model/manifest',
   scope: 'ingest',
   summary: 'The manifest of the version this device must run (ETag, 304)',
+  description:
+    'The version comes from the shared bucketing: a device is on the canary iff its bucket is below ' +
+    '`canaryPercent × 100`. `canary=true` says the device asks for the canary (its user joined it): it is then ' +
+    'served the live canary whatever its bucket, even at 0 %, and counted in the canary like any canary device; ' +
+    'with no live canary it gets stable. The collector decides: asking never creates a canary.',
   params: Type.Object({ model: ModelName }),
-  querystring: Type.Object({ device: DeviceId, key: QueryKey }),
+  querystring: Type.Object({ device: DeviceId, key: QueryKey, canary: CanaryOptIn }),
   response: { 200: Manifest, 304: Type.Null(), 404: ErrorResponse },
 });
 

@@ -22,6 +22,8 @@ function isManifest(m: unknown): m is Manifest {
 
 export class ManifestClient {
   #etag: string | null = null;
+  /** This device asks for the canary (`?canary=true`); the collector decides. */
+  optIn = false;
 
   readonly #collector: string;
   readonly #key: string;
@@ -39,7 +41,7 @@ export class ManifestClient {
 
   /** Fetches the manifest (conditionally once one was seen). Throws `EL_RT_MANIFEST` on failure. */
   async fetch(): Promise<ManifestAnswer> {
-    const url = `${this.#collector}/v1/models/${encodeURIComponent(this.#model)}/manifest?device=${encodeURIComponent(this.#deviceId)}`;
+    const url = `${this.#collector}/v1/models/${encodeURIComponent(this.#model)}/manifest?device=${encodeURIComponent(this.#deviceId)}${this.optIn ? '&canary=true' : ''}`;
     const headers: Record<string, string> = { authorization: `Bearer ${this.#key}` };
     if (this.#etag) headers['if-none-match'] = this.#etag;
     let res: Response;

@@ -11,7 +11,6 @@ import { RuntimeError, describeError } from '../errors.js';
 import type { Database } from '../outbox/db.js';
 import type { ArtifactStore } from './artifacts.js';
 import type { ManifestClient } from './manifest.js';
-import { loadModel } from './loader.js';
 import type { ModelSlot } from './slot.js';
 
 export interface UpdaterOptions {
@@ -76,6 +75,8 @@ export class ModelUpdater {
    * cannot serve, `EL_RT_NO_MODEL` only when no manifest could be fetched and nothing is cached.
    */
   async start(): Promise<void> {
+    // The loader (engine choice, download, probe) is a chunk of its own, fetched while the manifest is.
+    void import('./loader.js').catch(() => 0);
     let fresh: Manifest | undefined;
     let why = '';
     let failed: RuntimeError | undefined;
@@ -178,7 +179,9 @@ export class ModelUpdater {
         measure = false;
       }
     }
-    const { model, choice } = await loadModel({
+    const { model, choice } = await (
+      await import('./loader.js')
+    ).loadModel({
       manifest,
       engines,
       measure,

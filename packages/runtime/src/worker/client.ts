@@ -107,6 +107,12 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
       if (swapped) labelsCache = await remote.labels();
       return refresh(swapped);
     },
+    joinCanary: async (join) => {
+      live();
+      const swapped = await remote.joinCanary(join);
+      if (swapped) labelsCache = await remote.labels();
+      return refresh(swapped);
+    },
     status: () => ({ ...snapshot!, predictions: Math.max(predictions, snapshot!.predictions), worker: true }),
     labels: () => [...labelsCache],
     dispose: async () => {

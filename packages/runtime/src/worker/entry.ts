@@ -53,6 +53,7 @@ const side: WorkerSide = {
   flush: async () => need().flush(),
   online: async () => need().online(),
   update: async () => need().update(),
+  joinCanary: async (join) => need().joinCanary(join),
   labels: () => need().labels(),
   status: () => need().status(),
   unloading: () => core?.unloading(),

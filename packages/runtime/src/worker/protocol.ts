@@ -46,6 +46,7 @@ export interface WorkerSide {
   /** The page saw `online`: end the outbox's backoff and send now. */
   online(): Promise<OutboxStatus>;
   update(): Promise<boolean>;
+  joinCanary(join: boolean): Promise<boolean>;
   labels(): string[];
   status(): RuntimeStatus;
   /** `pagehide`: close the stats window (its events have the ids of the page's copy). */

@@ -47,6 +47,10 @@ const options = {
   'golden-tolerance': { type: 'string' },
   'recall-tolerance': { type: 'string' },
   'canary-percent': { type: 'string' },
+  'canary-step': { type: 'string' },
+  'canary-max': { type: 'string' },
+  'canary-interval': { type: 'string' },
+  'canary-min-samples': { type: 'string' },
   'no-canary': { type: 'boolean', default: false },
   'max-cycles': { type: 'string' },
   'lease-ttl': { type: 'string' },
@@ -89,7 +93,8 @@ commands
               fixed: one fine-tune, learning rate 3e-4, 5 epochs, replay 2:1)
               [--epochs N] [--learning-rate LR] [--replay-ratio R] (pin that dimension of every candidate)
               [--golden-tolerance 0.5] [--recall-tolerance 5] [--min-gain 5] [--replay-tolerance 1] (points)
-              [--canary-percent 10 | --no-canary]
+              [--canary-percent 10 | --no-canary] and the canary's automatic policy: [--canary-step 10]
+              [--canary-max 50] (percent) [--canary-interval 300] (seconds) [--canary-min-samples 200]
   evaluate    --version V (default: stable) [--data FILE.ndjson | mnist:<part>[:<drift>]] [--out report.json]
               drifts: thick, thin, shifted, rotated, small, noisy, occluded, shift
   export      --version V (default: stable) --out DIR; or --from DIR (a local TF.js model) --out DIR

@@ -310,7 +310,20 @@ function retrainOptions(flags: Flags, model: string, backend: string, out: Outpu
     },
     canary: flags['no-canary']
       ? false
-      : { percent: num(flags, 'canary-percent', 10, { min: 0.01, max: 100 }), auto: DEFAULT_AUTO_POLICY },
+      : {
+          percent: num(flags, 'canary-percent', 10, { min: 0.01, max: 100 }),
+          auto: {
+            ...DEFAULT_AUTO_POLICY,
+            stepPercent: num(flags, 'canary-step', DEFAULT_AUTO_POLICY.stepPercent, { min: 0.01, max: 100 }),
+            maxPercent: num(flags, 'canary-max', DEFAULT_AUTO_POLICY.maxPercent, { min: 0.01, max: 100 }),
+            intervalSec: num(flags, 'canary-interval', DEFAULT_AUTO_POLICY.intervalSec, {
+              min: 1,
+              max: 86_400,
+              int: true,
+            }),
+            minSamples: num(flags, 'canary-min-samples', DEFAULT_AUTO_POLICY.minSamples, { min: 1, int: true }),
+          },
+        },
     ...(flags.seed ? { seed: num(flags, 'seed', 1, { int: true }) } : {}),
   };
 }

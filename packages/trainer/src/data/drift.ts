@@ -3,8 +3,12 @@
  * centre, a tilted or small drawing, a noisy sensor, a finger over part of it): the drift suite, the tests and the
  * benchmarks build correction batches from them and check that a retrain learns them. Every transform works on
  * `[h, w, c]` examples, keeps values in the set's range, and is deterministic (noise and occlusion take a seed).
+ * Plain TypeScript with no TensorFlow.js: the demo's simulated users draw with them in the browser
+ * (`@edgeloop/trainer/drift`).
  */
-import { exampleSize, mulberry32, type ExampleSet } from './examples.js';
+import { exampleSize, mulberry32, type ExampleSet } from './set.js';
+
+export type { ExampleSet };
 
 function dims(set: ExampleSet): [number, number, number] {
   const [h, w, c = 1] = set.shape as number[];

@@ -3,21 +3,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { TrainerError } from '../errors.js';
+import { exampleSize, mulberry32, type ExampleSet } from './set.js';
 
-/** Labeled examples: `x` holds `count` examples of `shape` back to back, `y[i]` indexes `labels`. */
-export interface ExampleSet {
-  x: Float32Array;
-  y: Int32Array;
-  count: number;
-  /** One example's shape, without the batch dimension. */
-  shape: readonly number[];
-  labels: readonly string[];
-}
-
-/** Number of values in one example of `shape`. */
-export function exampleSize(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
+export { exampleSize, mulberry32, type ExampleSet };
 
 /** The examples at `indices`, in that order. */
 export function pick(set: ExampleSet, indices: readonly number[]): ExampleSet {
@@ -75,18 +63,6 @@ export function shuffled(set: ExampleSet, seed: number): ExampleSet {
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
   return pick(set, order);
-}
-
-/** A seeded PRNG in [0, 1): small, fast, and good enough for sampling and shuffling. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The inputs as a `[count, ...shape]` tensor (the caller disposes it). */
