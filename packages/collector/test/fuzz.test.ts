@@ -1,0 +1,155 @@
+/**
+ * Every route of the route table, fuzzed from its protocol spec on both stores (fast-check, fixed seed): no
+ * request gets a 5xx; every error carries a catalogue code with that code's status; no request without the
+ * route's scope succeeds; a refused request, and any read, leaves the store as it was; an accepted write stores
+ * its text exactly as sent. `FUZZ_RUNS` sets the cases per store (`npm run fuzz` runs the soak), `FUZZ_SEED` the seed.
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import fc from 'fast-check';
+import { errors as catalogue, type App, type RouteEntry } from '@edgeloop/collector';
+import { makeApp, STORE_KINDS, type TestStore } from './helpers/stores.js';
+import { MODEL, labeled, freeze } from './helpers/labels.js';
+import { publish } from './helpers/release.js';
+import { Known, realise } from './helpers/fuzz/arbitraries.js';
+import { build, caseArb, UNSPECIFIED_ROUTES, type Built } from './helpers/fuzz/requests.js';
+import { openReader, type StoreReader } from './helpers/fuzz/state.js';
+import { READ_BACK } from './helpers/fuzz/read-back.js';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 700);
+const SEED = Number(process.env.FUZZ_SEED ?? 14_2026);
+
+/** Without a built admin page, /admin answers 503 EL_ADMIN_NOT_BUILT by design (the admin-page test builds it). */
+const ADMIN_BUILT = existsSync(new URL('../admin-dist/index.html', import.meta.url));
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const name = (r: { method: string; url: string }) => `${r.method} ${r.url}`;
+
+/** Values the store holds, by field name, for requests that should get past a lookup. */
+class KnownValues {
+  private readonly pools = new Map<string, string[]>();
+  private static readonly ALIAS: Record<string, string> = {
+    stable: 'version',
+    canary: 'version',
+    parent: 'version',
+    predictionId: 'prediction',
+    replaces: 'batch',
+    deviceId: 'device',
+  };
+  add(pool: string, value: string) {
+    const list = this.pools.get(pool) ?? [];
+    if (!list.includes(value)) list.push(value);
+    if (list.length > 40) list.shift();
+    this.pools.set(pool, list);
+  }
+  pick(k: Known): unknown {
+    const pool = KnownValues.ALIAS[k.name] ?? k.name;
+    const list = pool === 'id' ? [...(this.pools.get('prediction') ?? []), ...(this.pools.get('review') ?? []), ...(this.pools.get('batch') ?? [])] : (this.pools.get(pool) ?? []);
+    return list.length ? list[k.pick % list.length] : k.name;
+  }
+  /** Learns ids and names from an accepted request and its answer. */
+  learn(route: RouteEntry, req: Built, answer: unknown) {
+    const body = req.sent.body as Record<string, unknown> | undefined;
+    if (route.url === '/v1/events' && Array.isArray(body?.events))
+      for (const e of body.events as Record<string, unknown>[])
+        if (e && e.type === 'prediction' && typeof e.id === 'string') this.add('prediction', e.id);
+    if (answer === null || typeof answer !== 'object') return;
+    const a = answer as Record<string, unknown>;
+    if (typeof a.id === 'string') this.add(route.url.includes('/label') ? 'review' : 'batch', a.id);
+    if (typeof a.version === 'string') this.add('version', a.version);
+  }
+}
+
+/** The catalogue's status of `code`, or undefined when the code is not in the catalogue. */
+function statusOf(code: unknown): number | undefined {
+  const E = typeof code === 'string' ? catalogue[code] : undefined;
+  return E ? new E('x', 'y', 'z').statusCode : undefined;
+}
+
+const describeReq = (req: Built) =>
+  `${req.method} ${req.url.slice(0, 300)} ${JSON.stringify(req.headers).slice(0, 200)} ${String(req.payload ?? '').slice(0, 300)}`;
+
+for (const kind of STORE_KINDS) {
+  describe(`fuzz from the API specs (${kind})`, () => {
+    let app: App;
+    let store: TestStore;
+    let close: () => Promise<void>;
+    let db: StoreReader;
+    const known = new KnownValues();
+
+    before(async () => {
+      ({ app, store, close } = await makeApp(kind));
+      await app.ready();
+      const published = await publish(app, MODEL, 'v1');
+      assert.equal(published.statusCode, 201, published.body);
+      for (let seed = 1; seed <= 6; seed++) {
+        const p = await labeled(app, seed, seed % 2 ? { a: '7' } : { a: '1', b: '2' }, { reason: 'low_confidence' });
+        known.add('prediction', p.id);
+        known.add('inputHash', p.inputHash);
+      }
+      const batch = await freeze(app);
+      assert.equal(batch.statusCode, 201, batch.body);
+      known.add('batch', batch.json().id);
+      for (const [pool, values] of Object.entries({
+        model: [MODEL, 'fuzz-new'],
+        version: ['v1'],
+        device: ['device-p', 'a'],
+        label: ['7', '1'],
+        sha256: (await app.storage.registry.get(MODEL, 'v1'))?.artifacts.map((a) => a.sha256) ?? [],
+      }))
+        for (const v of values) known.add(pool, v);
+      db = await openReader(store);
+    });
+    after(async () => {
+      await db?.close();
+      await close?.();
+    });
+
+    test('every route of the route table is fuzzed: from its spec, or as a route without one', () => {
+      const uncovered = app.routeTable.filter((r) => !r.endpoint && !UNSPECIFIED_ROUTES.has(name(r))).map(name);
+      assert.deepEqual(uncovered, [], 'routes the fuzz cannot draw requests for: give them a spec in @edgeloop/protocol');
+      for (const unspecified of UNSPECIFIED_ROUTES)
+        assert.ok(app.routeTable.some((r) => name(r) === unspecified), `${unspecified} is still a route`);
+    });
+
+    test(`${RUNS} fuzzed requests over every route: no 5xx, catalogue codes, refusals store nothing, text stored as sent`, async (t) => {
+      const routes = app.routeTable;
+      const perRoute = Math.max(5, Math.ceil(RUNS / routes.length));
+      let sent = 0;
+      for (const route of routes) {
+        await t.test(name(route), async () => {
+          const readBack = route.endpoint ? READ_BACK.get(route.endpoint) : undefined;
+          await fc.assert(
+            fc.asyncProperty(caseArb(route), async (c) => {
+              const req = await build(route, c, (d) => realise(d, (k) => known.pick(k)));
+              const before = await db.fingerprint();
+              const noted = readBack?.before ? await readBack.before(db, req) : undefined;
+              const res = await app.inject({ method: req.method as 'GET', url: req.url, headers: req.headers, ...(req.payload === undefined ? {} : { payload: req.payload }) });
+              sent++;
+              const what = `${res.statusCode} ${res.body.slice(0, 300)}\n  for ${describeReq(req)}`;
+              const unbuilt = !ADMIN_BUILT && route.url.startsWith('/admin') && res.statusCode === 503;
+              if (unbuilt) assert.equal(req.method === 'HEAD' ? 'EL_ADMIN_NOT_BUILT' : res.json().code, 'EL_ADMIN_NOT_BUILT');
+              else assert.ok(res.statusCode < 500, `no 5xx: ${what}`);
+              if (res.statusCode >= 400 && req.method !== 'HEAD') {
+                const body = res.json() as { code?: unknown; statusCode?: unknown };
+                assert.equal(statusOf(body.code), res.statusCode, `a catalogue code with its status: ${what}`);
+                assert.equal(body.statusCode, res.statusCode, what);
+              }
+              if (!req.authorised) assert.ok(res.statusCode >= 300, `succeeds only with the route's scope: ${what}`);
+              const changed = (await db.fingerprint()) !== before;
+              if (res.statusCode >= 400) assert.ok(!changed, `a refused request stores nothing: ${what}`);
+              else if (READS.has(req.method)) assert.ok(!changed, `a read stores nothing: ${what}`);
+              if (res.statusCode < 300 && !READS.has(req.method)) {
+                const answer = res.headers['content-type']?.includes('json') ? (res.json() as unknown) : null;
+                await readBack?.after(db, req, answer, noted);
+                known.learn(route, req, answer);
+              }
+            }),
+            { numRuns: perRoute, seed: SEED, endOnFailure: process.env.FUZZ_SHRINK !== '1' },
+          );
+        });
+      }
+      t.diagnostic(`${sent} requests on ${kind}, ${perRoute} per route, seed ${SEED}`);
+    });
+  });
+}

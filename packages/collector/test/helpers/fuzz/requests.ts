@@ -1,0 +1,214 @@
+/**
+ * Fuzzed requests for every route of the collector's route table: params, query and body drawn from the route's
+ * protocol spec (valid, at the bounds, or hostile), sent in each encoding the route takes and some it does not,
+ * with the key the route needs or a wrong one. Routes without a spec (probes, the admin page, /metrics,
+ * /openapi.json, CORS preflights) get hostile paths, queries and headers.
+ */
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { Event, postEvents, VersionMeta, type Endpoint } from '@edgeloop/protocol';
+import type { RouteEntry } from '@edgeloop/collector';
+import { draw, type Draw, type Schema } from './arbitraries.js';
+import { KEYS } from '../stores.js';
+import { defaultFiles, multipart } from '../release.js';
+
+/** The routes this fuzz knows how to reach without a spec; any other route without one fails the coverage test. */
+export const UNSPECIFIED_ROUTES = new Set([
+  'GET /metrics',
+  'HEAD /metrics',
+  'GET /openapi.json',
+  'HEAD /openapi.json',
+  'OPTIONS *',
+  'GET /admin',
+  'HEAD /admin',
+  'GET /admin/*',
+  'HEAD /admin/*',
+]);
+
+/** What a spec types loosely and the fuzz draws more precisely (the route checks these itself). */
+function bodySchemaOf(e: Endpoint): Schema | undefined {
+  if (e === postEvents) return { type: 'object', required: ['events'], properties: { events: { type: 'array', items: Event as Schema, maxItems: 8 } }, additionalProperties: false };
+  if (e.accepts === 'multipart') return VersionMeta as Schema;
+  return e.body as Schema | undefined;
+}
+
+export type Credential = 'right' | 'none' | 'garbage' | 'lower' | 'query';
+
+export interface Case {
+  params: Draw | null;
+  query: Draw | null;
+  body: Draw | null;
+  /** How the body travels; 'none' sends no body. */
+  encoding: string;
+  credential: Credential;
+  /** A raw hostile path segment put in place of one param, or a raw suffix for routes without params. */
+  rawPath: string | null;
+  /** A raw query string appended as is. */
+  rawQuery: string | null;
+  origin: string | null;
+}
+
+const RAW_SEGMENTS = ['%00', '%ZZ', '%ED%A0%80', '%C0%AF', '%FF', 'a%2Fb', '..', '%2e%2e', 'x'.repeat(5000), '%F0%9F%98%80', ' ', '%20', '\u00e9'];
+const RAW_QUERIES = ['limit=1&limit=2', 'offset=1e308', 'a[b]=1', '__proto__[x]=1', '%00=%00', 'key=&key=', '=', '&&&', 'x=%ZZ', 'constructor[prototype][x]=1'];
+const ORIGINS = ['https://app.example', 'null', 'http://localhost:5173', '\u0000', 'x'.repeat(3000)];
+
+/** The arbitrary of requests for `route`. */
+export function caseArb(route: RouteEntry): fc.Arbitrary<Case> {
+  const e = route.endpoint;
+  const body = e && route.method !== 'GET' && route.method !== 'HEAD' ? bodySchemaOf(e) : undefined;
+  const encodings = !body
+    ? ['none', 'none', 'none', 'junk']
+    : e?.accepts === 'multipart'
+      ? ['multipart', 'multipart', 'multipart', 'multipart-no-files', 'multipart-bad-meta', 'json', 'none']
+      : e?.accepts === 'ndjson'
+        ? ['ndjson', 'ndjson', 'json', 'json-examples', 'junk', 'invalid-utf8', 'none', 'wrong-type']
+        : ['json', 'json', 'json', 'json', e === postEvents ? 'text' : 'json', e === postEvents ? 'gzip' : 'json', 'junk', 'invalid-utf8', 'wrong-type', e?.bodyOptional ? 'none' : 'junk'];
+  return fc.record({
+    params: e?.params ? draw(e.params as Schema) : fc.constant(null),
+    query: e?.querystring ? draw(e.querystring as Schema) : fc.constant(null),
+    body: body ? draw(body) : fc.constant(null),
+    encoding: fc.constantFrom(...encodings),
+    credential: fc.constantFrom<Credential>('right', 'right', 'right', 'right', 'right', 'right', 'right', 'none', 'garbage', 'lower', 'query'),
+    rawPath: fc.option(fc.constantFrom(...RAW_SEGMENTS), { freq: 8 }),
+    rawQuery: fc.option(fc.constantFrom(...RAW_QUERIES), { freq: 8 }),
+    origin: fc.option(fc.constantFrom(...ORIGINS), { freq: 4 }),
+  });
+}
+
+/** Percent-encodes any UTF-16 string, a lone surrogate as the (invalid) UTF-8 bytes a careless client sends. */
+export function encodeAny(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const u = ch.charCodeAt(0);
+    if (ch.length === 1 && u >= 0xd800 && u <= 0xdfff)
+      out += [0xe0 | (u >> 12), 0x80 | ((u >> 6) & 0x3f), 0x80 | (u & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+    else out += encodeURIComponent(ch);
+  }
+  return out;
+}
+
+const asText = (v: unknown): string => (typeof v === 'string' ? v : v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+/** JSON text of `v`; a `"\u0001RAW:x"` string becomes the raw token x (numbers JSON.stringify cannot write). */
+export function jsonText(v: unknown): string {
+  return (JSON.stringify(v) ?? '').replace(/"\\u0001RAW:([^"]*)"/g, '$1');
+}
+
+export interface Built {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  payload?: string | Buffer;
+  /** The params, query and body as sent (after known values were resolved and the change made). */
+  sent: { params: unknown; query: unknown; body: unknown };
+  /** Whether the key sent has the route's scope. */
+  authorised: boolean;
+}
+
+const LOWER: Record<string, string | null> = { admin: KEYS.trainer, trainer: KEYS.ingest, ingest: null, none: null };
+
+/** Builds the request of `c` for `route`; `resolve` picks known values from the store. */
+export async function build(route: RouteEntry, c: Case, realise: (d: Draw) => unknown): Promise<Built> {
+  const e = route.endpoint;
+  const params = c.params ? realise(c.params) : undefined;
+  const query = c.query ? realise(c.query) : undefined;
+  const body = c.body ? realise(c.body) : undefined;
+
+  let path = route.url === '*' ? '/v1/events' : route.url.replace('/*', '/' + (c.rawPath ?? 'index.html'));
+  const names = [...route.url.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
+  const p = params !== null && typeof params === 'object' && !Array.isArray(params) ? (params as Record<string, unknown>) : {};
+  names.forEach((name, i) => {
+    const value = c.rawPath !== null && i === names.length - 1 ? c.rawPath : encodeAny(asText(p[name]));
+    path = path.replace(`:${name}`, value === '' ? '' : value);
+  });
+  if (names.length === 0 && c.rawPath !== null && route.url !== '/admin/*' && route.url !== '*') path += `/${c.rawPath}`;
+
+  const qs: string[] = [];
+  if (query !== null && typeof query === 'object' && !Array.isArray(query)) {
+    for (const [k, v] of Object.entries(query as Record<string, unknown>)) {
+      for (const item of Array.isArray(v) ? v : [v]) qs.push(`${encodeAny(k)}=${encodeAny(asText(item))}`);
+    }
+  } else if (query !== undefined && query !== null) qs.push(encodeAny(asText(query)));
+  if (c.rawQuery) qs.push(c.rawQuery);
+
+  const headers: Record<string, string> = {};
+  const scope = route.scope;
+  // A CORS preflight is answered before any key is checked (browsers send none).
+  let authorised = scope === 'none' || route.method === 'OPTIONS';
+  if (!authorised) {
+    const right = KEYS[scope];
+    if (c.credential === 'right') {
+      headers.authorization = `Bearer ${right}`;
+      authorised = true;
+    } else if (c.credential === 'garbage') headers.authorization = 'Bearer not-a-key-\u00e9';
+    else if (c.credential === 'lower' && LOWER[scope]) headers.authorization = `Bearer ${LOWER[scope]}`;
+    else if (c.credential === 'query') {
+      qs.push(`key=${encodeURIComponent(right)}`);
+      authorised = scope === 'ingest' && !(query && typeof query === 'object' && 'key' in query);
+    }
+  }
+  if (c.origin !== null) headers.origin = encodeURI(c.origin).slice(0, 4000);
+  const method = route.method;
+  if (method === 'OPTIONS') {
+    headers['access-control-request-method'] = 'POST';
+    headers['access-control-request-headers'] = 'authorization, content-type';
+  }
+
+  let payload: string | Buffer | undefined;
+  switch (c.encoding) {
+    case 'none':
+      break;
+    case 'junk':
+      headers['content-type'] = 'application/json';
+      payload = '{"truncated": [1, 2';
+      break;
+    case 'invalid-utf8':
+      headers['content-type'] = e?.accepts === 'ndjson' ? 'application/x-ndjson' : 'application/json';
+      payload = Buffer.concat([Buffer.from('{"label":"'), Buffer.from([0xc3, 0x28, 0xed, 0xa0, 0x80]), Buffer.from('"}')]);
+      break;
+    case 'wrong-type':
+      headers['content-type'] = 'application/xml';
+      payload = '<a/>';
+      break;
+    case 'json':
+      headers['content-type'] = 'application/json';
+      payload = body === undefined ? '' : jsonText(body);
+      break;
+    case 'text':
+      headers['content-type'] = 'text/plain;charset=UTF-8';
+      payload = jsonText(body);
+      break;
+    case 'gzip':
+      headers['content-type'] = 'application/json';
+      headers['content-encoding'] = 'gzip';
+      payload = gzipSync(jsonText(body));
+      break;
+    case 'ndjson':
+      headers['content-type'] = 'application/x-ndjson';
+      payload = Array.isArray(body) ? body.map((x) => jsonText(x)).join('\n') + '\n' : jsonText(body);
+      break;
+    case 'json-examples':
+      headers['content-type'] = 'application/json';
+      payload = jsonText({ examples: body });
+      break;
+    case 'multipart':
+    case 'multipart-no-files':
+    case 'multipart-bad-meta': {
+      const version = body && typeof body === 'object' && typeof (body as { version?: unknown }).version === 'string' ? (body as { version: string }).version : 'fuzz';
+      const metaPart = c.encoding === 'multipart-bad-meta' ? '{"parent": nul' : jsonText(body);
+      const files = c.encoding === 'multipart-no-files' ? [] : defaultFiles(version.replace(/[^A-Za-z0-9._-]/g, '_'));
+      const m = await multipart(metaPart, files);
+      Object.assign(headers, m.headers);
+      payload = m.payload;
+      break;
+    }
+  }
+  return {
+    method,
+    url: path + (qs.length ? `?${qs.join('&')}` : ''),
+    headers,
+    ...(payload === undefined ? {} : { payload }),
+    sent: { params, query, body },
+    authorised,
+  };
+}
