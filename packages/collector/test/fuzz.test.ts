@@ -116,7 +116,10 @@ for (const kind of STORE_KINDS) {
       const routes = app.routeTable;
       const perRoute = Math.max(5, Math.ceil(RUNS / routes.length));
       let sent = 0;
+      const statuses = new Map<string, Map<number, number>>();
       for (const route of routes) {
+        const seen = new Map<number, number>();
+        statuses.set(name(route), seen);
         await t.test(name(route), async () => {
           const readBack = route.endpoint ? READ_BACK.get(route.endpoint) : undefined;
           await fc.assert(
@@ -126,6 +129,8 @@ for (const kind of STORE_KINDS) {
               const noted = readBack?.before ? await readBack.before(db, req) : undefined;
               const res = await app.inject({ method: req.method as 'GET', url: req.url, headers: req.headers, ...(req.payload === undefined ? {} : { payload: req.payload }) });
               sent++;
+              seen.set(res.statusCode, (seen.get(res.statusCode) ?? 0) + 1);
+              if (process.env.FUZZ_TRACE && route.url.includes(process.env.FUZZ_TRACE)) console.log('TRACE', res.statusCode, res.body.slice(0, 200), describeReq(req).slice(0, 400));
               const what = `${res.statusCode} ${res.body.slice(0, 300)}\n  for ${describeReq(req)}`;
               const unbuilt = !ADMIN_BUILT && route.url.startsWith('/admin') && res.statusCode === 503;
               if (unbuilt) assert.equal(req.method === 'HEAD' ? 'EL_ADMIN_NOT_BUILT' : res.json().code, 'EL_ADMIN_NOT_BUILT');
@@ -150,6 +155,9 @@ for (const kind of STORE_KINDS) {
         });
       }
       t.diagnostic(`${sent} requests on ${kind}, ${perRoute} per route, seed ${SEED}`);
+      if (process.env.FUZZ_VERBOSE)
+        for (const [route, seen] of statuses)
+          t.diagnostic(`${route}: ${[...seen].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(' ')}`);
     });
   });
 }

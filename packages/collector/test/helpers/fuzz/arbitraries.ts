@@ -164,8 +164,12 @@ function validOnly(schema: Schema, depth: number): fc.Arbitrary<unknown> {
   const base = validShape(schema, depth);
   if (schema.properties?.input && schema.properties.inputHash)
     return fc.oneof(
-      base,
-      fc.tuple(base, fc.integer({ min: 0, max: 50 })).map(([v, seed]) => ({ ...(v as object), ...exampleInput(seed) })),
+      { weight: 1, arbitrary: base },
+      {
+        weight: 4,
+        arbitrary: fc
+          .tuple(base, fc.integer({ min: 0, max: 1_000_000 })).map(([v, seed]) => ({ ...(v as object), ...exampleInput(seed) })),
+      },
     );
   return base;
 }

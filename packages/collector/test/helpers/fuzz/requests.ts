@@ -6,11 +6,11 @@
  */
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { Event, postEvents, VersionMeta, type Endpoint } from '@edgeloop/protocol';
+import { Event, Label, postEvents, VersionMeta, VersionName, type Endpoint } from '@edgeloop/protocol';
 import type { RouteEntry } from '@edgeloop/collector';
-import { draw, type Draw, type Schema } from './arbitraries.js';
+import { draw, valid, type Draw, type Schema } from './arbitraries.js';
 import { KEYS } from '../stores.js';
-import { defaultFiles, multipart } from '../release.js';
+import { defaultFiles, meta, multipart } from '../release.js';
 
 /** The routes this fuzz knows how to reach without a spec; any other route without one fails the coverage test. */
 export const UNSPECIFIED_ROUTES = new Set([
@@ -52,28 +52,62 @@ const RAW_SEGMENTS = ['%00', '%ZZ', '%ED%A0%80', '%C0%AF', '%FF', 'a%2Fb', '..',
 const RAW_QUERIES = ['limit=1&limit=2', 'offset=1e308', 'a[b]=1', '__proto__[x]=1', '%00=%00', 'key=&key=', '=', '&&&', 'x=%ZZ', 'constructor[prototype][x]=1'];
 const ORIGINS = ['https://app.example', 'null', 'http://localhost:5173', '\u0000', 'x'.repeat(3000)];
 
+/** One of `values` `weight` times in `of`, else null. */
+const sometimes = (values: string[], weight: number, of: number) =>
+  fc.oneof({ weight: of - weight, arbitrary: fc.constant(null) }, { weight, arbitrary: fc.constantFrom(...values) });
+
+/** Which part of a request is hostile: at most one, so that the rest is valid and the request gets far. */
+type Focus = 'none' | 'params' | 'query' | 'body' | 'encoding' | 'raw' | 'credential';
+
+const calm = (d: Draw | null, hostile: boolean): Draw | null => (d && !hostile ? { ...d, change: null } : d);
+
 /** The arbitrary of requests for `route`. */
 export function caseArb(route: RouteEntry): fc.Arbitrary<Case> {
   const e = route.endpoint;
   const body = e && route.method !== 'GET' && route.method !== 'HEAD' ? bodySchemaOf(e) : undefined;
-  const encodings = !body
-    ? ['none', 'none', 'none', 'junk']
+  const usual = !body ? 'none' : e?.accepts === 'multipart' ? 'multipart' : e?.accepts === 'ndjson' ? 'ndjson' : 'json';
+  const odd = !body
+    ? ['junk', 'wrong-type']
     : e?.accepts === 'multipart'
-      ? ['multipart', 'multipart', 'multipart', 'multipart-no-files', 'multipart-bad-meta', 'json', 'none']
+      ? ['multipart-no-files', 'multipart-bad-meta', 'json', 'none']
       : e?.accepts === 'ndjson'
-        ? ['ndjson', 'ndjson', 'json', 'json-examples', 'junk', 'invalid-utf8', 'none', 'wrong-type']
-        : ['json', 'json', 'json', 'json', e === postEvents ? 'text' : 'json', e === postEvents ? 'gzip' : 'json', 'junk', 'invalid-utf8', 'wrong-type', e?.bodyOptional ? 'none' : 'junk'];
-  return fc.record({
-    params: e?.params ? draw(e.params as Schema) : fc.constant(null),
-    query: e?.querystring ? draw(e.querystring as Schema) : fc.constant(null),
-    body: body ? draw(body) : fc.constant(null),
-    encoding: fc.constantFrom(...encodings),
-    credential: fc.constantFrom<Credential>('right', 'right', 'right', 'right', 'right', 'right', 'right', 'none', 'garbage', 'lower', 'query'),
-    rawPath: fc.option(fc.constantFrom(...RAW_SEGMENTS), { freq: 8 }),
-    rawQuery: fc.option(fc.constantFrom(...RAW_QUERIES), { freq: 8 }),
-    origin: fc.option(fc.constantFrom(...ORIGINS), { freq: 4 }),
-  });
+        ? ['json', 'json-examples', 'junk', 'invalid-utf8', 'none', 'wrong-type']
+        : ['junk', 'invalid-utf8', 'wrong-type', 'none', ...(e === postEvents ? ['text', 'gzip'] : [])];
+  const bodyArb = body ? (e?.accepts === 'multipart' ? fc.oneof(draw(body), plausibleMeta) : draw(body)) : fc.constant(null);
+  return fc
+    .record({
+      focus: fc.constantFrom<Focus>('none', 'none', 'none', 'params', 'query', 'body', 'body', 'encoding', 'raw', 'credential'),
+      params: e?.params ? draw(e.params as Schema) : fc.constant(null),
+      query: e?.querystring ? draw(e.querystring as Schema) : fc.constant(null),
+      body: bodyArb,
+      encoding: fc.constantFrom(...odd),
+      credential: fc.constantFrom<Credential>('none', 'garbage', 'lower', 'query'),
+      rawPath: fc.constantFrom(...RAW_SEGMENTS),
+      rawQuery: fc.constantFrom(...RAW_QUERIES),
+      origin: sometimes(ORIGINS, 1, 4),
+    })
+    .map(({ focus, ...c }) => ({
+      params: calm(c.params, focus === 'params'),
+      query: calm(c.query, focus === 'query'),
+      body: calm(c.body, focus === 'body'),
+      encoding: focus === 'encoding' ? c.encoding : usual,
+      credential: focus === 'credential' ? c.credential : 'right',
+      rawPath: focus === 'raw' ? c.rawPath : null,
+      rawQuery: focus === 'raw' || focus === 'query' ? c.rawQuery : null,
+      origin: c.origin,
+    }));
 }
+
+/** Version meta that passes the registry's own checks (input and normalisation agree) with fuzzed text in it. */
+const plausibleMeta: fc.Arbitrary<Draw> = fc
+  .record({
+    labels: fc.array(valid(Label as Schema, 'label'), { minLength: 1, maxLength: 4 }),
+    codeVersion: valid({ type: 'string', maxLength: 128 }),
+    metrics: valid((VersionMeta as Schema).properties!.metrics!),
+    trainer: valid((VersionMeta as Schema).properties!.trainer!),
+    version: fc.option(valid(VersionName as Schema), { nil: undefined }),
+  })
+  .map((over) => ({ value: meta(Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined))), change: null }));
 
 /** Percent-encodes any UTF-16 string, a lone surrogate as the (invalid) UTF-8 bytes a careless client sends. */
 export function encodeAny(s: string): string {
@@ -112,6 +146,9 @@ export async function build(route: RouteEntry, c: Case, realise: (d: Draw) => un
   const e = route.endpoint;
   const params = c.params ? realise(c.params) : undefined;
   const query = c.query ? realise(c.query) : undefined;
+  // A valid query's `?key=` is the route's own key: a different one beside the header is an ambiguous credential.
+  if (c.query?.change === null && c.credential === 'right' && query && typeof query === 'object' && 'key' in query)
+    (query as Record<string, unknown>).key = route.scope === 'none' ? undefined : KEYS[route.scope as keyof typeof KEYS];
   const body = c.body ? realise(c.body) : undefined;
 
   let path = route.url === '*' ? '/v1/events' : route.url.replace('/*', '/' + (c.rawPath ?? 'index.html'));
