@@ -146,7 +146,7 @@ function numberArb(s: Schema): fc.Arbitrary<number> {
 export function valid(schema: Schema, name = '', depth = 0): fc.Arbitrary<unknown> {
   const base = validOnly(schema, depth);
   if (!KNOWN_NAMES.has(name)) return base;
-  return fc.oneof({ weight: 2, arbitrary: base }, { weight: 2, arbitrary: fc.nat().map((n) => new Known(name, n)) });
+  return fc.oneof({ weight: 1, arbitrary: base }, { weight: 2, arbitrary: fc.nat().map((n) => new Known(name, n)) });
 }
 
 /** An input whose bytes hash to its inputHash, so that some uploads and captures are consistent. */
@@ -274,12 +274,17 @@ function placesOf(value: unknown, path: Path = [], out: Path[] = []): Path[] {
   return out;
 }
 
-export type Mutation = 'replace' | 'extra' | 'drop' | 'proto' | 'grow';
+export type Mutation = 'replace' | 'taint' | 'extra' | 'drop' | 'proto' | 'grow';
+
+/** What the stores cannot keep as sent, put inside an otherwise valid string by a 'taint' change. */
+export const TAINTS = ['\u0000', '\ud800', '\udc00', '\udfff\ud800', '\udbff'];
 
 /** `value` with the place at `pick` changed by `how`; `leaf` is what goes in. */
 export function mutate(value: unknown, pick: number, how: Mutation, leaf: unknown): unknown {
   const copy = structuredClone(value) as unknown;
-  const places = placesOf(copy);
+  const all = placesOf(copy);
+  const strings = all.filter((p) => typeof p.reduce<unknown>((v, k) => (v as Record<string | number, unknown>)[k], copy) === 'string');
+  const places = how === 'taint' && strings.length > 0 ? strings : all;
   const path = places[pick % places.length]!;
   const parentPath = path.slice(0, -1);
   const key = path[path.length - 1];
@@ -292,6 +297,15 @@ export function mutate(value: unknown, pick: number, how: Mutation, leaf: unknow
       if (key === undefined) return leaf;
       holder![key] = leaf;
       return copy;
+    case 'taint': {
+      const taint = TAINTS[pick % TAINTS.length]!;
+      const text = typeof at === 'string' ? at : '';
+      const cut = Math.floor(pick / TAINTS.length) % (text.length + 1);
+      const tainted = text.slice(0, cut) + taint + text.slice(cut);
+      if (key === undefined) return tainted;
+      holder![key] = tainted;
+      return copy;
+    }
     case 'drop':
       if (key === undefined) return undefined;
       if (Array.isArray(holder)) holder.splice(Number(key), 1);
@@ -326,23 +340,16 @@ export interface Draw {
   change: { pick: number; how: Mutation; leaf: unknown } | null;
 }
 
-/** Valid values of `schema` (weight `validWeight`) and hostile ones (weight 2). */
-export function draw(schema: Schema, validWeight = 3): fc.Arbitrary<Draw> {
-  const v = valid(schema);
-  return fc.oneof(
-    { weight: validWeight, arbitrary: v.map((value) => ({ value, change: null })) },
-    {
-      weight: 2,
-      arbitrary: fc
-        .record({
-          value: v,
-          pick: fc.nat(),
-          how: fc.constantFrom<Mutation>('replace', 'replace', 'replace', 'extra', 'drop', 'proto', 'grow'),
-          leaf: fc.constantFrom(...HOSTILE_LEAVES),
-        })
-        .map(({ value, pick, how, leaf }) => ({ value, change: { pick, how, leaf } })),
-    },
-  );
+/** A valid value of `schema` with one change drawn for it (made only when the request is hostile in this part). */
+export function draw(schema: Schema): fc.Arbitrary<Draw> {
+  return fc
+    .record({
+      value: valid(schema),
+      pick: fc.nat(),
+      how: fc.constantFrom<Mutation>('taint', 'taint', 'taint', 'taint', 'replace', 'replace', 'replace', 'extra', 'drop', 'proto', 'grow'),
+      leaf: fc.constantFrom(...HOSTILE_LEAVES),
+    })
+    .map(({ value, pick, how, leaf }) => ({ value, change: { pick, how, leaf } }));
 }
 
 /** `draw.value` with its known values resolved by `resolve`, then its change made. */

@@ -76,7 +76,7 @@ export function caseArb(route: RouteEntry): fc.Arbitrary<Case> {
   const bodyArb = body ? (e?.accepts === 'multipart' ? fc.oneof(draw(body), plausibleMeta) : draw(body)) : fc.constant(null);
   return fc
     .record({
-      focus: fc.constantFrom<Focus>('none', 'none', 'none', 'params', 'query', 'body', 'body', 'encoding', 'raw', 'credential'),
+      focus: fc.constantFrom<Focus>('none', 'none', 'none', 'params', 'query', ...(body ? (['body', 'body', 'body'] as const) : []), 'encoding', 'raw', 'credential'),
       params: e?.params ? draw(e.params as Schema) : fc.constant(null),
       query: e?.querystring ? draw(e.querystring as Schema) : fc.constant(null),
       body: bodyArb,
@@ -101,13 +101,17 @@ export function caseArb(route: RouteEntry): fc.Arbitrary<Case> {
 /** Version meta that passes the registry's own checks (input and normalisation agree) with fuzzed text in it. */
 const plausibleMeta: fc.Arbitrary<Draw> = fc
   .record({
+    change: draw({}).map((d) => d.change),
     labels: fc.array(valid(Label as Schema, 'label'), { minLength: 1, maxLength: 4 }),
     codeVersion: valid({ type: 'string', maxLength: 128 }),
     metrics: valid((VersionMeta as Schema).properties!.metrics!),
     trainer: valid((VersionMeta as Schema).properties!.trainer!),
     version: fc.option(valid(VersionName as Schema), { nil: undefined }),
   })
-  .map((over) => ({ value: meta(Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined))), change: null }));
+  .map(({ change, ...over }) => ({
+    value: meta(Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined))),
+    change,
+  }));
 
 /** Percent-encodes any UTF-16 string, a lone surrogate as the (invalid) UTF-8 bytes a careless client sends. */
 export function encodeAny(s: string): string {
