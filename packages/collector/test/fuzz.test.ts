@@ -17,7 +17,7 @@ import { build, caseArb, UNSPECIFIED_ROUTES, type Built } from './helpers/fuzz/r
 import { openReader, type StoreReader } from './helpers/fuzz/state.js';
 import { READ_BACK } from './helpers/fuzz/read-back.js';
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 700);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 const SEED = Number(process.env.FUZZ_SEED ?? 14_2026);
 
 /** Without a built admin page, /admin answers 503 EL_ADMIN_NOT_BUILT by design (the admin-page test builds it). */

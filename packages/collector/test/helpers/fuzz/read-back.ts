@@ -14,12 +14,14 @@ import {
   putGolden,
   putRollout,
   rollbackCanary,
+  Uuid,
   type Endpoint,
 } from '@edgeloop/protocol';
 import type { StoreReader } from './state.js';
 import { jsonText, type Built } from './requests.js';
 
 type Obj = Record<string, unknown>;
+const UUID = new RegExp(Uuid.pattern as string);
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 /** The value as the server parsed it (the JSON text round trip; raw tokens such as 1e999 included). */
 const parsed = (v: unknown) => JSON.parse(jsonText(v) || 'null') as unknown;
@@ -33,7 +35,8 @@ export interface ReadBack {
 
 const eventIds = (req: Built): string[] => {
   const events = isObj(req.sent.body) && Array.isArray(req.sent.body.events) ? req.sent.body.events : [];
-  return events.map((e) => (isObj(e) && typeof e.id === 'string' ? e.id : null)).filter((x): x is string => x !== null);
+  // Only an id of the schema's form can be stored (and PostgreSQL refuses U+0000 even as a query parameter).
+  return events.map((e) => (isObj(e) && typeof e.id === 'string' ? e.id : null)).filter((x): x is string => x !== null && UUID.test(x));
 };
 
 async function storedEvents(db: StoreReader, ids: string[]): Promise<Map<string, string>> {
