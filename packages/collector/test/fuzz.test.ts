@@ -8,6 +8,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import fc from 'fast-check';
+import { endpoints } from '@edgeloop/protocol';
 import { errors as catalogue, type App, type RouteEntry } from '@edgeloop/collector';
 import { makeApp, STORE_KINDS, type TestStore } from './helpers/stores.js';
 import { MODEL, labeled, freeze } from './helpers/labels.js';
@@ -113,6 +114,8 @@ for (const kind of STORE_KINDS) {
     test('every route of the route table is fuzzed: from its spec, or as a route without one', () => {
       const uncovered = app.routeTable.filter((r) => !r.endpoint && !UNSPECIFIED_ROUTES.has(name(r))).map(name);
       assert.deepEqual(uncovered, [], 'routes the fuzz cannot draw requests for: give them a spec in @edgeloop/protocol');
+      for (const [spec, e] of Object.entries(endpoints))
+        assert.ok(app.routeTable.some((r) => r.endpoint === e), `${spec} is a route (and so is fuzzed)`);
       for (const unspecified of UNSPECIFIED_ROUTES)
         assert.ok(app.routeTable.some((r) => name(r) === unspecified), `${unspecified} is still a route`);
     });

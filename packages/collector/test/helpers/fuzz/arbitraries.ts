@@ -274,6 +274,9 @@ function placesOf(value: unknown, path: Path = [], out: Path[] = []): Path[] {
   return out;
 }
 
+/** Names of an extra field: an unknown one, and keys the stores cannot hold (a record's keys are stored). */
+const EXTRA_KEYS = ['zzExtra', 'k\u0000', '\ud800', 'k\udc00', 'constructor', '7'];
+
 export type Mutation = 'replace' | 'taint' | 'extra' | 'drop' | 'proto' | 'grow';
 
 /** What the stores cannot keep as sent, put inside an otherwise valid string by a 'taint' change. */
@@ -312,7 +315,8 @@ export function mutate(value: unknown, pick: number, how: Mutation, leaf: unknow
       else delete holder![key];
       return copy;
     case 'extra':
-      if (at !== null && typeof at === 'object' && !Array.isArray(at)) (at as Record<string, unknown>).zzExtra = leaf;
+      if (at !== null && typeof at === 'object' && !Array.isArray(at))
+        (at as Record<string, unknown>)[EXTRA_KEYS[pick % EXTRA_KEYS.length]!] = leaf;
       else if (Array.isArray(at)) at.push(leaf);
       else return key === undefined ? leaf : (((holder as Record<string, unknown>)[key] = leaf), copy);
       return copy;

@@ -32,7 +32,8 @@ function bodySchemaOf(e: Endpoint): Schema | undefined {
   return e.body as Schema | undefined;
 }
 
-export type Credential = 'right' | 'none' | 'garbage' | 'lower' | 'query';
+/** `right`: the route's own scope; `admin`: the widest key, which every route takes. */
+export type Credential = 'right' | 'admin' | 'none' | 'garbage' | 'lower' | 'query';
 
 export interface Case {
   params: Draw | null;
@@ -85,13 +86,14 @@ export function caseArb(route: RouteEntry): fc.Arbitrary<Case> {
       rawPath: fc.constantFrom(...RAW_SEGMENTS),
       rawQuery: fc.constantFrom(...RAW_QUERIES),
       origin: sometimes(ORIGINS, 1, 4),
+      elevated: fc.boolean(),
     })
     .map(({ focus, ...c }) => ({
       params: calm(c.params, focus === 'params'),
       query: calm(c.query, focus === 'query'),
       body: calm(c.body, focus === 'body'),
       encoding: focus === 'encoding' ? c.encoding : usual,
-      credential: focus === 'credential' ? c.credential : 'right',
+      credential: focus === 'credential' ? c.credential : c.elevated ? 'admin' : 'right',
       rawPath: focus === 'raw' ? c.rawPath : null,
       rawQuery: focus === 'raw' || focus === 'query' ? c.rawQuery : null,
       origin: c.origin,
@@ -151,8 +153,9 @@ export async function build(route: RouteEntry, c: Case, realise: (d: Draw) => un
   const params = c.params ? realise(c.params) : undefined;
   const query = c.query ? realise(c.query) : undefined;
   // A valid query's `?key=` is the route's own key: a different one beside the header is an ambiguous credential.
-  if (c.query?.change === null && c.credential === 'right' && query && typeof query === 'object' && 'key' in query)
-    (query as Record<string, unknown>).key = route.scope === 'none' ? undefined : KEYS[route.scope as keyof typeof KEYS];
+  if (c.query?.change === null && (c.credential === 'right' || c.credential === 'admin') && query && typeof query === 'object' && 'key' in query)
+    (query as Record<string, unknown>).key =
+      route.scope === 'none' ? undefined : KEYS[c.credential === 'admin' ? 'admin' : (route.scope as keyof typeof KEYS)];
   const body = c.body ? realise(c.body) : undefined;
 
   let path = route.url === '*' ? '/v1/events' : route.url.replace('/*', '/' + (c.rawPath ?? 'index.html'));
@@ -178,8 +181,8 @@ export async function build(route: RouteEntry, c: Case, realise: (d: Draw) => un
   let authorised = scope === 'none' || route.method === 'OPTIONS';
   if (!authorised) {
     const right = KEYS[scope];
-    if (c.credential === 'right') {
-      headers.authorization = `Bearer ${right}`;
+    if (c.credential === 'right' || c.credential === 'admin') {
+      headers.authorization = `Bearer ${c.credential === 'admin' ? KEYS.admin : right}`;
       authorised = true;
     } else if (c.credential === 'garbage') headers.authorization = 'Bearer not-a-key-\u00e9';
     else if (c.credential === 'lower' && LOWER[scope]) headers.authorization = `Bearer ${LOWER[scope]}`;
