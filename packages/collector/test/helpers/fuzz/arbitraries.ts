@@ -277,7 +277,24 @@ function placesOf(value: unknown, path: Path = [], out: Path[] = []): Path[] {
 /** Names of an extra field: an unknown one, and keys the stores cannot hold (a record's keys are stored). */
 const EXTRA_KEYS = ['zzExtra', 'k\u0000', '\ud800', 'k\udc00', 'constructor', '7'];
 
-export type Mutation = 'replace' | 'taint' | 'extra' | 'drop' | 'proto' | 'grow';
+export type Mutation = 'replace' | 'taint' | 'edge' | 'extra' | 'drop' | 'proto' | 'grow';
+
+/** Numbers at and past every edge, put in place of a number by an 'edge' change (RAW: written into the JSON as is). */
+export const NUMBER_EDGES: readonly unknown[] = [
+  '\u0001RAW:1e999',
+  '\u0001RAW:-1e999',
+  '\u0001RAW:-0',
+  '\u0001RAW:1e-400',
+  '\u0001RAW:123456789012345678901234567890',
+  1e308,
+  -1e308,
+  Number.MAX_SAFE_INTEGER + 2,
+  2 ** 63,
+  -1,
+  0,
+  0.5,
+  5e-324,
+];
 
 /** What the stores cannot keep as sent, put inside an otherwise valid string by a 'taint' change. */
 export const TAINTS = ['\u0000', '\ud800', '\udc00', '\udfff\ud800', '\udbff'];
@@ -287,7 +304,8 @@ export function mutate(value: unknown, pick: number, how: Mutation, leaf: unknow
   const copy = structuredClone(value) as unknown;
   const all = placesOf(copy);
   const strings = all.filter((p) => typeof p.reduce<unknown>((v, k) => (v as Record<string | number, unknown>)[k], copy) === 'string');
-  const places = how === 'taint' && strings.length > 0 ? strings : all;
+  const numbers = all.filter((p) => typeof p.reduce<unknown>((v, k) => (v as Record<string | number, unknown>)[k], copy) === 'number');
+  const places = how === 'taint' && strings.length > 0 ? strings : how === 'edge' && numbers.length > 0 ? numbers : all;
   const path = places[pick % places.length]!;
   const parentPath = path.slice(0, -1);
   const key = path[path.length - 1];
@@ -301,12 +319,19 @@ export function mutate(value: unknown, pick: number, how: Mutation, leaf: unknow
       holder![key] = leaf;
       return copy;
     case 'taint': {
-      const taint = TAINTS[pick % TAINTS.length]!;
+      // Which taint and where come from other digits of `pick` than which place does.
+      const taint = TAINTS[Math.floor(pick / 1009) % TAINTS.length]!;
       const text = typeof at === 'string' ? at : '';
-      const cut = Math.floor(pick / TAINTS.length) % (text.length + 1);
+      const cut = Math.floor(pick / 7919) % (text.length + 1);
       const tainted = text.slice(0, cut) + taint + text.slice(cut);
       if (key === undefined) return tainted;
       holder![key] = tainted;
+      return copy;
+    }
+    case 'edge': {
+      const edge = NUMBER_EDGES[Math.floor(pick / 1009) % NUMBER_EDGES.length];
+      if (key === undefined) return edge;
+      holder![key] = edge;
       return copy;
     }
     case 'drop':
@@ -316,7 +341,7 @@ export function mutate(value: unknown, pick: number, how: Mutation, leaf: unknow
       return copy;
     case 'extra':
       if (at !== null && typeof at === 'object' && !Array.isArray(at))
-        (at as Record<string, unknown>)[EXTRA_KEYS[pick % EXTRA_KEYS.length]!] = leaf;
+        (at as Record<string, unknown>)[EXTRA_KEYS[Math.floor(pick / 1009) % EXTRA_KEYS.length]!] = leaf;
       else if (Array.isArray(at)) at.push(leaf);
       else return key === undefined ? leaf : (((holder as Record<string, unknown>)[key] = leaf), copy);
       return copy;
@@ -350,7 +375,7 @@ export function draw(schema: Schema): fc.Arbitrary<Draw> {
     .record({
       value: valid(schema),
       pick: fc.nat(),
-      how: fc.constantFrom<Mutation>('taint', 'taint', 'taint', 'taint', 'replace', 'replace', 'replace', 'extra', 'drop', 'proto', 'grow'),
+      how: fc.constantFrom<Mutation>('taint', 'taint', 'taint', 'edge', 'edge', 'edge', 'replace', 'replace', 'replace', 'extra', 'drop', 'proto', 'grow'),
       leaf: fc.constantFrom(...HOSTILE_LEAVES),
     })
     .map(({ value, pick, how, leaf }) => ({ value, change: { pick, how, leaf } }));
