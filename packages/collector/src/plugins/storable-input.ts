@@ -1,6 +1,6 @@
 /**
- * Refuses, with 400 `EL_INVALID_BODY`, a request whose params, query or JSON body holds a string the stores
- * cannot keep as sent (see text.ts). Ingest checks its events one by one instead (a bad event is rejected
+ * Refuses, with 400 `EL_INVALID_BODY`, a request whose params, query or JSON body holds a string or number the
+ * stores cannot keep as sent (see text.ts). Ingest checks its events one by one instead (a bad event is rejected
  * alone), and the golden and version uploads check what they parse themselves.
  */
 import fp from 'fastify-plugin';
