@@ -113,11 +113,21 @@ for (const kind of STORE_KINDS) {
 
     test('every route of the route table is fuzzed: from its spec, or as a route without one', () => {
       const uncovered = app.routeTable.filter((r) => !r.endpoint && !UNSPECIFIED_ROUTES.has(name(r))).map(name);
-      assert.deepEqual(uncovered, [], 'routes the fuzz cannot draw requests for: give them a spec in @edgeloop/protocol');
+      assert.deepEqual(
+        uncovered,
+        [],
+        'routes the fuzz cannot draw requests for: give them a spec in @edgeloop/protocol',
+      );
       for (const [spec, e] of Object.entries(endpoints))
-        assert.ok(app.routeTable.some((r) => r.endpoint === e), `${spec} is a route (and so is fuzzed)`);
+        assert.ok(
+          app.routeTable.some((r) => r.endpoint === e),
+          `${spec} is a route (and so is fuzzed)`,
+        );
       for (const unspecified of UNSPECIFIED_ROUTES)
-        assert.ok(app.routeTable.some((r) => name(r) === unspecified), `${unspecified} is still a route`);
+        assert.ok(
+          app.routeTable.some((r) => name(r) === unspecified),
+          `${unspecified} is still a route`,
+        );
     });
 
     test(`${RUNS} fuzzed requests over every route: no 5xx, catalogue codes, refusals store nothing, text stored as sent`, async (t) => {
@@ -137,13 +147,20 @@ for (const kind of STORE_KINDS) {
               const req = await build(route, c, (d) => realise(d, (k) => known.pick(k, route.url)));
               const before = await db.fingerprint();
               const noted = readBack?.before ? await readBack.before(db, req) : undefined;
-              const res = await app.inject({ method: req.method as 'GET', url: req.url, headers: req.headers, ...(req.payload === undefined ? {} : { payload: req.payload }) });
+              const res = await app.inject({
+                method: req.method as 'GET',
+                url: req.url,
+                headers: req.headers,
+                ...(req.payload === undefined ? {} : { payload: req.payload }),
+              });
               sent++;
               seen.set(res.statusCode, (seen.get(res.statusCode) ?? 0) + 1);
-              if (process.env.FUZZ_TRACE && route.url.includes(process.env.FUZZ_TRACE)) console.log('TRACE', res.statusCode, res.body.slice(0, 200), describeReq(req).slice(0, 400));
+              if (process.env.FUZZ_TRACE && route.url.includes(process.env.FUZZ_TRACE))
+                console.log('TRACE', res.statusCode, res.body.slice(0, 200), describeReq(req).slice(0, 400));
               const what = `${res.statusCode} ${res.body.slice(0, 300)}\n  for ${describeReq(req)}`;
               const unbuilt = !ADMIN_BUILT && route.url.startsWith('/admin') && res.statusCode === 503;
-              if (unbuilt) assert.equal(req.method === 'HEAD' ? 'EL_ADMIN_NOT_BUILT' : res.json().code, 'EL_ADMIN_NOT_BUILT');
+              if (unbuilt)
+                assert.equal(req.method === 'HEAD' ? 'EL_ADMIN_NOT_BUILT' : res.json().code, 'EL_ADMIN_NOT_BUILT');
               else assert.ok(res.statusCode < 500, `no 5xx: ${what}`);
               if (res.statusCode >= 400 && req.method !== 'HEAD') {
                 const body = res.json() as { code?: unknown; statusCode?: unknown };
@@ -160,14 +177,23 @@ for (const kind of STORE_KINDS) {
                 known.learn(route, req, answer);
               }
             }),
-            { numRuns: Math.max(5, Math.round(unit * weight(route))), seed: SEED, endOnFailure: process.env.FUZZ_SHRINK !== '1' },
+            {
+              numRuns: Math.max(5, Math.round(unit * weight(route))),
+              seed: SEED,
+              endOnFailure: process.env.FUZZ_SHRINK !== '1',
+            },
           );
         });
       }
       t.diagnostic(`${sent} requests on ${kind} over ${routes.length} routes, seed ${SEED}`);
       if (process.env.FUZZ_VERBOSE)
         for (const [route, seen] of statuses)
-          t.diagnostic(`${route}: ${[...seen].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(' ')}`);
+          t.diagnostic(
+            `${route}: ${[...seen]
+              .sort((a, b) => a[0] - b[0])
+              .map(([s, n]) => `${s}×${n}`)
+              .join(' ')}`,
+          );
     });
   });
 }

@@ -148,7 +148,10 @@ for (const kind of STORE_KINDS) {
       for (const [version, metaJson] of [
         ['v10', JSON.stringify(meta({ version: 'v10' })).replace('"offset":0', '"offset":1e999')],
         ['v11', JSON.stringify(meta({ version: 'v11' })).replace('"accuracy":0.97', '"accuracy":-1e999')],
-        ['v12', JSON.stringify(meta({ version: 'v12', trainer: { epochs: 1 } })).replace('"epochs":1', '"epochs":1e400')],
+        [
+          'v12',
+          JSON.stringify(meta({ version: 'v12', trainer: { epochs: 1 } })).replace('"epochs":1', '"epochs":1e400'),
+        ],
       ] as const) {
         assert.notEqual(metaJson, JSON.stringify(meta({ version })), 'the raw number is in the meta');
         const body = await multipart(metaJson, defaultFiles(version));
@@ -166,7 +169,8 @@ for (const kind of STORE_KINDS) {
     test('a number past ±1.8e308 in a rollout answers 400 and leaves the rollout and its audit log as they were', async () => {
       const rollout = (await get(`/v1/models/${MODEL}/rollout`)).json();
       const entries = (await get(`/v1/models/${MODEL}/rollout/history`)).json().entries.length;
-      const auto = '{"stepPercent":10,"maxPercent":50,"intervalSec":60,"minSamples":1e999,"maxCorrectionRateDelta":0.01}';
+      const auto =
+        '{"stepPercent":10,"maxPercent":50,"intervalSec":60,"minSamples":1e999,"maxCorrectionRateDelta":0.01}';
       const r = await app.inject({
         method: 'PUT',
         url: `/v1/models/${MODEL}/rollout`,

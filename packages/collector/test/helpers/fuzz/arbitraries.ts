@@ -111,7 +111,10 @@ function textArb(min: number, max: number): fc.Arbitrary<string> {
 const SAFE = Number.MAX_SAFE_INTEGER;
 
 function integerArb(s: Schema): fc.Arbitrary<number> {
-  const lo = Math.max(s.minimum ?? -SAFE, s.exclusiveMinimum !== undefined ? Math.floor(s.exclusiveMinimum) + 1 : -SAFE);
+  const lo = Math.max(
+    s.minimum ?? -SAFE,
+    s.exclusiveMinimum !== undefined ? Math.floor(s.exclusiveMinimum) + 1 : -SAFE,
+  );
   const hi = Math.min(s.maximum ?? SAFE, s.exclusiveMaximum !== undefined ? Math.ceil(s.exclusiveMaximum) - 1 : SAFE);
   const span = hi - lo;
   const any =
@@ -132,7 +135,12 @@ function numberArb(s: Schema): fc.Arbitrary<number> {
   const ok = (n: number) =>
     (s.exclusiveMinimum === undefined || n > s.exclusiveMinimum) &&
     (s.exclusiveMaximum === undefined || n < s.exclusiveMaximum);
-  const bounds = [s.minimum, s.maximum, min === -Number.MAX_VALUE ? -1e308 : undefined, max === Number.MAX_VALUE ? 1e308 : undefined]
+  const bounds = [
+    s.minimum,
+    s.maximum,
+    min === -Number.MAX_VALUE ? -1e308 : undefined,
+    max === Number.MAX_VALUE ? 1e308 : undefined,
+  ]
     .filter((n): n is number => n !== undefined)
     .filter(ok);
   const arbs: fc.Arbitrary<number>[] = [
@@ -150,7 +158,10 @@ export function valid(schema: Schema, name = '', depth = 0): fc.Arbitrary<unknow
 }
 
 /** An input whose bytes hash to its inputHash, so that some uploads and captures are consistent. */
-export function exampleInput(seed: number): { input: { dtype: 'uint8'; shape: number[]; data: string }; inputHash: string } {
+export function exampleInput(seed: number): {
+  input: { dtype: 'uint8'; shape: number[]; data: string };
+  inputHash: string;
+} {
   const bytes = Buffer.alloc(8);
   bytes.writeUInt32LE(seed >>> 0, 0);
   bytes.writeUInt32LE(Math.imul(seed, 2654435761) >>> 0, 4);
@@ -168,7 +179,8 @@ function validOnly(schema: Schema, depth: number): fc.Arbitrary<unknown> {
       {
         weight: 4,
         arbitrary: fc
-          .tuple(base, fc.integer({ min: 0, max: 1_000_000 })).map(([v, seed]) => ({ ...(v as object), ...exampleInput(seed) })),
+          .tuple(base, fc.integer({ min: 0, max: 1_000_000 }))
+          .map(([v, seed]) => ({ ...(v as object), ...exampleInput(seed) })),
       },
     );
   return base;
@@ -225,7 +237,8 @@ function validShape(schema: Schema, depth: number): fc.Arbitrary<unknown> {
 export const HOSTILE_LEAVES: readonly unknown[] = [
   1e308,
   -1e308,
-  9007199254740993,
+  Number.MAX_SAFE_INTEGER + 2,
+  '\u0001RAW:9007199254740993',
   -1,
   -0.5,
   0.5,
@@ -303,8 +316,12 @@ export const TAINTS = ['\u0000', '\ud800', '\udc00', '\udfff\ud800', '\udbff'];
 export function mutate(value: unknown, pick: number, how: Mutation, leaf: unknown): unknown {
   const copy = structuredClone(value) as unknown;
   const all = placesOf(copy);
-  const strings = all.filter((p) => typeof p.reduce<unknown>((v, k) => (v as Record<string | number, unknown>)[k], copy) === 'string');
-  const numbers = all.filter((p) => typeof p.reduce<unknown>((v, k) => (v as Record<string | number, unknown>)[k], copy) === 'number');
+  const strings = all.filter(
+    (p) => typeof p.reduce<unknown>((v, k) => (v as Record<string | number, unknown>)[k], copy) === 'string',
+  );
+  const numbers = all.filter(
+    (p) => typeof p.reduce<unknown>((v, k) => (v as Record<string | number, unknown>)[k], copy) === 'number',
+  );
   const places = how === 'taint' && strings.length > 0 ? strings : how === 'edge' && numbers.length > 0 ? numbers : all;
   const path = places[pick % places.length]!;
   const parentPath = path.slice(0, -1);
@@ -375,7 +392,21 @@ export function draw(schema: Schema): fc.Arbitrary<Draw> {
     .record({
       value: valid(schema),
       pick: fc.nat(),
-      how: fc.constantFrom<Mutation>('taint', 'taint', 'taint', 'edge', 'edge', 'edge', 'replace', 'replace', 'replace', 'extra', 'drop', 'proto', 'grow'),
+      how: fc.constantFrom<Mutation>(
+        'taint',
+        'taint',
+        'taint',
+        'edge',
+        'edge',
+        'edge',
+        'replace',
+        'replace',
+        'replace',
+        'extra',
+        'drop',
+        'proto',
+        'grow',
+      ),
       leaf: fc.constantFrom(...HOSTILE_LEAVES),
     })
     .map(({ value, pick, how, leaf }) => ({ value, change: { pick, how, leaf } }));

@@ -24,7 +24,9 @@ type Obj = Record<string, unknown>;
 const UUID = new RegExp(Uuid.pattern as string);
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 /** The value as the server parsed it (the JSON text round trip; raw tokens such as 1e999 included). */
-const parsed = (v: unknown) => JSON.parse(jsonText(v) || 'null') as unknown;
+const parsed = (v: unknown) => fromJson(jsonText(v) || 'null');
+/** JSON text parsed, -0 read as 0 (a sign of zero is not text, and JSON writers drop it). */
+const fromJson = (text: string) => JSON.parse(text, (_k, v: unknown) => (Object.is(v, -0) ? 0 : v)) as unknown;
 
 export interface ReadBack {
   /** What to note before the request is sent (e.g. which of its event ids were already stored). */
@@ -36,7 +38,9 @@ export interface ReadBack {
 const eventIds = (req: Built): string[] => {
   const events = isObj(req.sent.body) && Array.isArray(req.sent.body.events) ? req.sent.body.events : [];
   // Only an id of the schema's form can be stored (and PostgreSQL refuses U+0000 even as a query parameter).
-  return events.map((e) => (isObj(e) && typeof e.id === 'string' ? e.id : null)).filter((x): x is string => x !== null && UUID.test(x));
+  return events
+    .map((e) => (isObj(e) && typeof e.id === 'string' ? e.id : null))
+    .filter((x): x is string => x !== null && UUID.test(x));
 };
 
 async function storedEvents(db: StoreReader, ids: string[]): Promise<Map<string, string>> {
@@ -62,14 +66,15 @@ function examplesStored(db: StoreReader) {
       const row = rows.find((r) => r.input_hash === ex.inputHash);
       assert.ok(row, `example ${String(ex.inputHash)} is stored`);
       assert.equal(row.label, ex.label, 'label stored as sent');
-      assert.deepEqual((JSON.parse(String(row.line)) as Obj).input, parsed(ex.input), 'input stored as sent');
+      assert.deepEqual((fromJson(String(row.line)) as Obj).input, parsed(ex.input), 'input stored as sent');
     }
   };
 }
 
 const rolloutReason = (fallback: string) => ({
   async after(db: StoreReader, req: Built) {
-    const reason = isObj(req.sent.body) ? req.sent.body.reason : undefined;
+    const body = parsed(req.sent.body);
+    const reason = isObj(body) ? body.reason : undefined;
     const audit = await auditOf(db, modelOf(req));
     assert.ok(audit, 'the change is in the audit log');
     assert.equal(audit.reason, typeof reason === 'string' ? reason : fallback, 'reason stored as sent');
@@ -98,7 +103,7 @@ export const READ_BACK = new Map<Endpoint, ReadBack>([
           const first = events.findIndex((o) => isObj(o) && o.id === e.id);
           if (first !== i) return;
           assert.ok(now.has(e.id), `accepted event ${i} is stored`);
-          assert.deepEqual(JSON.parse(now.get(e.id)!), parsed(e), `event ${i} is stored as sent`);
+          assert.deepEqual(fromJson(now.get(e.id)!), parsed(e), `event ${i} is stored as sent`);
         });
       },
     },
@@ -107,7 +112,7 @@ export const READ_BACK = new Map<Endpoint, ReadBack>([
     postLabel,
     {
       async after(db, req, answer) {
-        const body = req.sent.body as Obj;
+        const body = parsed(req.sent.body) as Obj;
         const [row] = await db.rows('SELECT label, comment FROM reviews WHERE id = ?', String((answer as Obj).id));
         assert.ok(row, 'the review is stored');
         assert.equal(row.label, body.label, 'label stored as sent');
@@ -128,10 +133,18 @@ export const READ_BACK = new Map<Endpoint, ReadBack>([
     putRollout,
     {
       async after(db, req) {
-        const body = req.sent.body as Obj;
-        const [row] = await db.rows('SELECT stable, canary, canary_percent FROM rollouts WHERE model = ?', modelOf(req));
+        const body = parsed(req.sent.body) as Obj;
+        const [row] = await db.rows(
+          'SELECT stable, canary, canary_percent, auto FROM rollouts WHERE model = ?',
+          modelOf(req),
+        );
         assert.ok(row, 'the rollout is stored');
-        assert.deepEqual([row.stable, row.canary, Number(row.canary_percent)], [body.stable, body.canary, body.canaryPercent]);
+        assert.deepEqual(
+          [row.stable, row.canary, Number(row.canary_percent) + 0],
+          [body.stable, body.canary, body.canaryPercent],
+        );
+        if (body.auto !== undefined)
+          assert.deepEqual(row.auto === null ? null : fromJson(String(row.auto)), body.auto, 'auto stored as sent');
         await rolloutReason('set through the API').after(db, req);
       },
     },
@@ -145,10 +158,15 @@ export const READ_BACK = new Map<Endpoint, ReadBack>([
     {
       async after(db, req, answer) {
         const version = String((answer as Obj).version);
-        const [row] = await db.rows('SELECT meta FROM model_versions WHERE model = ? AND version = ?', modelOf(req), version);
+        const [row] = await db.rows(
+          'SELECT meta FROM model_versions WHERE model = ? AND version = ?',
+          modelOf(req),
+          version,
+        );
         assert.ok(row, 'the version is stored');
-        const stored = JSON.parse(String(row.meta)) as Obj;
-        for (const [k, v] of Object.entries(parsed(req.sent.body) as Obj)) assert.deepEqual(stored[k], v, `meta.${k} stored as sent`);
+        const stored = fromJson(String(row.meta)) as Obj;
+        for (const [k, v] of Object.entries(parsed(req.sent.body) as Obj))
+          assert.deepEqual(stored[k], v, `meta.${k} stored as sent`);
       },
     },
   ],

@@ -27,7 +27,13 @@ export const UNSPECIFIED_ROUTES = new Set([
 
 /** What a spec types loosely and the fuzz draws more precisely (the route checks these itself). */
 function bodySchemaOf(e: Endpoint): Schema | undefined {
-  if (e === postEvents) return { type: 'object', required: ['events'], properties: { events: { type: 'array', items: Event as Schema, maxItems: 8 } }, additionalProperties: false };
+  if (e === postEvents)
+    return {
+      type: 'object',
+      required: ['events'],
+      properties: { events: { type: 'array', items: Event as Schema, maxItems: 8 } },
+      additionalProperties: false,
+    };
   if (e.accepts === 'multipart') return VersionMeta as Schema;
   return e.body as Schema | undefined;
 }
@@ -49,8 +55,33 @@ export interface Case {
   origin: string | null;
 }
 
-const RAW_SEGMENTS = ['%00', '%ZZ', '%ED%A0%80', '%C0%AF', '%FF', 'a%2Fb', '..', '%2e%2e', 'x'.repeat(5000), '%F0%9F%98%80', ' ', '%20', '\u00e9'];
-const RAW_QUERIES = ['limit=1&limit=2', 'offset=1e308', 'a[b]=1', '__proto__[x]=1', '%00=%00', 'key=&key=', '=', '&&&', 'x=%ZZ', 'constructor[prototype][x]=1'];
+const RAW_SEGMENTS = [
+  '%00',
+  '%ZZ',
+  '%ED%A0%80',
+  '%C0%AF',
+  '%FF',
+  'a%2Fb',
+  '..',
+  '%2e%2e',
+  'x'.repeat(5000),
+  '%F0%9F%98%80',
+  ' ',
+  '%20',
+  '\u00e9',
+];
+const RAW_QUERIES = [
+  'limit=1&limit=2',
+  'offset=1e308',
+  'a[b]=1',
+  '__proto__[x]=1',
+  '%00=%00',
+  'key=&key=',
+  '=',
+  '&&&',
+  'x=%ZZ',
+  'constructor[prototype][x]=1',
+];
 const ORIGINS = ['https://app.example', 'null', 'http://localhost:5173', '\u0000', 'x'.repeat(3000)];
 
 /** One of `values` `weight` times in `of`, else null. */
@@ -74,10 +105,24 @@ export function caseArb(route: RouteEntry): fc.Arbitrary<Case> {
       : e?.accepts === 'ndjson'
         ? ['json', 'json-examples', 'junk', 'invalid-utf8', 'none', 'wrong-type']
         : ['junk', 'invalid-utf8', 'wrong-type', 'none', ...(e === postEvents ? ['text', 'gzip'] : [])];
-  const bodyArb = body ? (e?.accepts === 'multipart' ? fc.oneof(draw(body), plausibleMeta) : draw(body)) : fc.constant(null);
+  const bodyArb = body
+    ? e?.accepts === 'multipart'
+      ? fc.oneof(draw(body), plausibleMeta)
+      : draw(body)
+    : fc.constant(null);
   return fc
     .record({
-      focus: fc.constantFrom<Focus>('none', 'none', 'none', 'params', 'query', ...(body ? (['body', 'body', 'body'] as const) : []), 'encoding', 'raw', 'credential'),
+      focus: fc.constantFrom<Focus>(
+        'none',
+        'none',
+        'none',
+        'params',
+        'query',
+        ...(body ? (['body', 'body', 'body'] as const) : []),
+        'encoding',
+        'raw',
+        'credential',
+      ),
       params: e?.params ? draw(e.params as Schema) : fc.constant(null),
       query: e?.querystring ? draw(e.querystring as Schema) : fc.constant(null),
       body: bodyArb,
@@ -121,13 +166,22 @@ export function encodeAny(s: string): string {
   for (const ch of s) {
     const u = ch.charCodeAt(0);
     if (ch.length === 1 && u >= 0xd800 && u <= 0xdfff)
-      out += [0xe0 | (u >> 12), 0x80 | ((u >> 6) & 0x3f), 0x80 | (u & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+      out += [0xe0 | (u >> 12), 0x80 | ((u >> 6) & 0x3f), 0x80 | (u & 0x3f)]
+        .map((b) => `%${b.toString(16).toUpperCase()}`)
+        .join('');
     else out += encodeURIComponent(ch);
   }
   return out;
 }
 
-const asText = (v: unknown): string => (typeof v === 'string' ? v : v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const asText = (v: unknown): string =>
+  typeof v === 'string'
+    ? v
+    : v === null || v === undefined
+      ? ''
+      : typeof v === 'object'
+        ? JSON.stringify(v)
+        : String(v);
 
 /** JSON text of `v`; a `"\u0001RAW:x"` string becomes the raw token x (numbers JSON.stringify cannot write). */
 export function jsonText(v: unknown): string {
@@ -153,19 +207,29 @@ export async function build(route: RouteEntry, c: Case, realise: (d: Draw) => un
   const params = c.params ? realise(c.params) : undefined;
   const query = c.query ? realise(c.query) : undefined;
   // A valid query's `?key=` is the route's own key: a different one beside the header is an ambiguous credential.
-  if (c.query?.change === null && (c.credential === 'right' || c.credential === 'admin') && query && typeof query === 'object' && 'key' in query)
+  if (
+    c.query?.change === null &&
+    (c.credential === 'right' || c.credential === 'admin') &&
+    query &&
+    typeof query === 'object' &&
+    'key' in query
+  )
     (query as Record<string, unknown>).key =
-      route.scope === 'none' ? undefined : KEYS[c.credential === 'admin' ? 'admin' : (route.scope as keyof typeof KEYS)];
+      route.scope === 'none'
+        ? undefined
+        : KEYS[c.credential === 'admin' ? 'admin' : (route.scope as keyof typeof KEYS)];
   const body = c.body ? realise(c.body) : undefined;
 
   let path = route.url === '*' ? '/v1/events' : route.url.replace('/*', '/' + (c.rawPath ?? 'index.html'));
   const names = [...route.url.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
-  const p = params !== null && typeof params === 'object' && !Array.isArray(params) ? (params as Record<string, unknown>) : {};
+  const p =
+    params !== null && typeof params === 'object' && !Array.isArray(params) ? (params as Record<string, unknown>) : {};
   names.forEach((name, i) => {
     const value = c.rawPath !== null && i === names.length - 1 ? c.rawPath : encodeAny(asText(p[name]));
     path = path.replace(`:${name}`, value === '' ? '' : value);
   });
-  if (names.length === 0 && c.rawPath !== null && route.url !== '/admin/*' && route.url !== '*') path += `/${c.rawPath}`;
+  if (names.length === 0 && c.rawPath !== null && route.url !== '/admin/*' && route.url !== '*')
+    path += `/${c.rawPath}`;
 
   const qs: string[] = [];
   if (query !== null && typeof query === 'object' && !Array.isArray(query)) {
@@ -208,7 +272,11 @@ export async function build(route: RouteEntry, c: Case, realise: (d: Draw) => un
       break;
     case 'invalid-utf8':
       headers['content-type'] = e?.accepts === 'ndjson' ? 'application/x-ndjson' : 'application/json';
-      payload = Buffer.concat([Buffer.from('{"label":"'), Buffer.from([0xc3, 0x28, 0xed, 0xa0, 0x80]), Buffer.from('"}')]);
+      payload = Buffer.concat([
+        Buffer.from('{"label":"'),
+        Buffer.from([0xc3, 0x28, 0xed, 0xa0, 0x80]),
+        Buffer.from('"}'),
+      ]);
       break;
     case 'wrong-type':
       headers['content-type'] = 'application/xml';
@@ -238,7 +306,10 @@ export async function build(route: RouteEntry, c: Case, realise: (d: Draw) => un
     case 'multipart':
     case 'multipart-no-files':
     case 'multipart-bad-meta': {
-      const version = body && typeof body === 'object' && typeof (body as { version?: unknown }).version === 'string' ? (body as { version: string }).version : 'fuzz';
+      const version =
+        body && typeof body === 'object' && typeof (body as { version?: unknown }).version === 'string'
+          ? (body as { version: string }).version
+          : 'fuzz';
       const metaPart = c.encoding === 'multipart-bad-meta' ? '{"parent": nul' : jsonText(body);
       const files = c.encoding === 'multipart-no-files' ? [] : defaultFiles(version.replace(/[^A-Za-z0-9._-]/g, '_'));
       const m = await multipart(metaPart, files);

@@ -51,7 +51,9 @@ export async function openReader(store: TestStore): Promise<StoreReader> {
         const h = createHash('sha256');
         for (const t of tables) {
           const sql = COUNTED.has(t) ? `SELECT count(*) AS n FROM "${t}"` : `SELECT * FROM "${t}" ORDER BY rowid`;
-          h.update(`${t}:${JSON.stringify(db.prepare(sql).all(), (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v))}\n`);
+          h.update(
+            `${t}:${JSON.stringify(db.prepare(sql).all(), (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v))}\n`,
+          );
         }
         h.update(`files:${countFiles(join(dataDir, 'artifacts'))}`);
         return h.digest('hex');
@@ -83,11 +85,18 @@ export async function openReader(store: TestStore): Promise<StoreReader> {
   return {
     async fingerprint() {
       const r = await client.query<{ f: string }>(fingerprintSql);
-      return createHash('sha256').update(`${tables.join(',')}:${r.rows[0]!.f}`).digest('hex');
+      return createHash('sha256')
+        .update(`${tables.join(',')}:${r.rows[0]!.f}`)
+        .digest('hex');
     },
     async rows(sql, ...args) {
       let i = 0;
-      return (await client.query(sql.replace(/\?/g, () => `$${++i}`), args)).rows as Record<string, unknown>[];
+      return (
+        await client.query(
+          sql.replace(/\?/g, () => `$${++i}`),
+          args,
+        )
+      ).rows as Record<string, unknown>[];
     },
     async close() {
       await client.end();
