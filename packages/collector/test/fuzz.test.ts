@@ -172,7 +172,9 @@ for (const kind of STORE_KINDS) {
               if (res.statusCode >= 400) assert.ok(!changed, `a refused request stores nothing: ${what}`);
               else if (READS.has(req.method)) assert.ok(!changed, `a read stores nothing: ${what}`);
               if (res.statusCode < 300 && !READS.has(req.method)) {
-                const answer = res.headers['content-type']?.includes('json') ? (res.json() as unknown) : null;
+                const answer = String(res.headers['content-type'] ?? '').includes('json')
+                  ? (res.json() as unknown)
+                  : null;
                 await readBack?.after(db, req, answer, noted);
                 known.learn(route, req, answer);
               }

@@ -19,9 +19,10 @@ import {
 } from '@edgeloop/protocol';
 import type { StoreReader } from './state.js';
 import { jsonText, type Built } from './requests.js';
+import type { Schema } from './arbitraries.js';
 
 type Obj = Record<string, unknown>;
-const UUID = new RegExp(Uuid.pattern as string);
+const UUID = new RegExp((Uuid as Schema).pattern!);
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 /** The value as the server parsed it (the JSON text round trip; raw tokens such as 1e999 included). */
 const parsed = (v: unknown) => fromJson(jsonText(v) || 'null');
