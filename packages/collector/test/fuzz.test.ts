@@ -8,15 +8,15 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import fc from 'fast-check';
-import { endpoints } from '@edgeloop/protocol';
+import { endpoints, postEvents } from '@edgeloop/protocol';
 import { errors as catalogue, type App, type RouteEntry } from '@edgeloop/collector';
 import { makeApp, STORE_KINDS, type TestStore } from './helpers/stores.js';
 import { MODEL, labeled, freeze } from './helpers/labels.js';
 import { publish } from './helpers/release.js';
-import { Known, realise } from './helpers/fuzz/arbitraries.js';
+import { Known, realise, unstorable } from './helpers/fuzz/arbitraries.js';
 import { build, caseArb, UNSPECIFIED_ROUTES, type Built } from './helpers/fuzz/requests.js';
 import { openReader, type StoreReader } from './helpers/fuzz/state.js';
-import { READ_BACK } from './helpers/fuzz/read-back.js';
+import { parsed, READ_BACK } from './helpers/fuzz/read-back.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 const SEED = Number(process.env.FUZZ_SEED ?? 14_2026);
@@ -64,6 +64,19 @@ class KnownValues {
     if (typeof a.id === 'string') this.add(route.url.includes('/label') ? 'review' : 'batch', a.id);
     if (typeof a.version === 'string') this.add('version', a.version);
   }
+}
+
+/**
+ * Asserts that a request that succeeded carried nothing a store cannot keep as sent; ingest may succeed with
+ * such an event only by rejecting that event alone.
+ */
+function assertStorable(route: RouteEntry, req: Built, answer: unknown, what: string) {
+  assert.ok(!unstorable(req.sent.params) && !unstorable(req.sent.query), `unstorable params or query refused: ${what}`);
+  const body = parsed(req.sent.body);
+  if (route.endpoint !== postEvents) return assert.ok(!unstorable(body), `an unstorable body refused: ${what}`);
+  const events = (body as { events?: unknown[] } | null)?.events ?? [];
+  const rejected = new Set(((answer as { rejected?: { index: number }[] } | null)?.rejected ?? []).map((r) => r.index));
+  events.forEach((e, i) => assert.ok(!unstorable(e) || rejected.has(i), `unstorable event ${i} rejected: ${what}`));
 }
 
 /** The catalogue's status of `code`, or undefined when the code is not in the catalogue. */
@@ -171,10 +184,14 @@ for (const kind of STORE_KINDS) {
               const changed = (await db.fingerprint()) !== before;
               if (res.statusCode >= 400) assert.ok(!changed, `a refused request stores nothing: ${what}`);
               else if (READS.has(req.method)) assert.ok(!changed, `a read stores nothing: ${what}`);
-              if (res.statusCode < 300 && !READS.has(req.method)) {
-                const answer = String(res.headers['content-type'] ?? '').includes('json')
+              const answer =
+                res.statusCode < 300 &&
+                req.method !== 'HEAD' &&
+                String(res.headers['content-type'] ?? '').startsWith('application/json')
                   ? (res.json() as unknown)
                   : null;
+              if (route.endpoint && res.statusCode < 400) assertStorable(route, req, answer, what);
+              if (res.statusCode < 300 && !READS.has(req.method)) {
                 await readBack?.after(db, req, answer, noted);
                 known.learn(route, req, answer);
               }

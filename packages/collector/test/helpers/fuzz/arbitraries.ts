@@ -380,6 +380,21 @@ export function mutate(value: unknown, pick: number, how: Mutation, leaf: unknow
   }
 }
 
+/**
+ * Whether `value` holds what no store may keep (the collector's rule, written again here so the test does not
+ * trust the code it checks): U+0000 or a lone UTF-16 surrogate in a string or key, or a number JSON cannot write.
+ */
+export function unstorable(value: unknown): boolean {
+  // eslint-disable-next-line no-control-regex -- U+0000 is what the stores refuse
+  const bad = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+  if (typeof value === 'string') return bad.test(value);
+  if (typeof value === 'number') return !Number.isFinite(value);
+  if (Array.isArray(value)) return value.some(unstorable);
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value).some(([k, v]) => bad.test(k) || unstorable(v));
+  return false;
+}
+
 /** A drawn value and, for a hostile draw, the one change to make once its known values are resolved. */
 export interface Draw {
   value: unknown;
@@ -393,6 +408,8 @@ export function draw(schema: Schema): fc.Arbitrary<Draw> {
       value: valid(schema),
       pick: fc.nat(),
       how: fc.constantFrom<Mutation>(
+        'taint',
+        'taint',
         'taint',
         'taint',
         'taint',

@@ -25,7 +25,7 @@ type Obj = Record<string, unknown>;
 const UUID = new RegExp((Uuid as Schema).pattern!);
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 /** The value as the server parsed it (the JSON text round trip; raw tokens such as 1e999 included). */
-const parsed = (v: unknown) => fromJson(jsonText(v) || 'null');
+export const parsed = (v: unknown): unknown => fromJson(jsonText(v) || 'null');
 /** JSON text parsed, -0 read as 0 (a sign of zero is not text, and JSON writers drop it). */
 const fromJson = (text: string) => JSON.parse(text, (_k, v: unknown) => (Object.is(v, -0) ? 0 : v)) as unknown;
 
