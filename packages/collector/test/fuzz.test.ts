@@ -192,7 +192,9 @@ for (const kind of STORE_KINDS) {
                   : null;
               if (route.endpoint && res.statusCode < 400) assertStorable(route, req, answer, what);
               if (res.statusCode < 300 && !READS.has(req.method)) {
-                await readBack?.after(db, req, answer, noted);
+                await readBack?.after(db, req, answer, noted).catch((err: Error) => {
+                  throw new Error(`${err.message}: ${what}`, { cause: err });
+                });
                 known.learn(route, req, answer);
               }
             }),

@@ -174,9 +174,14 @@ export function encodeAny(s: string): string {
   return out;
 }
 
+const RAW = '\u0001RAW:';
+
+/** A value as URL text; a raw token (`"\u0001RAW:1e999"`) as the token itself. */
 const asText = (v: unknown): string =>
   typeof v === 'string'
-    ? v
+    ? v.startsWith(RAW)
+      ? v.slice(RAW.length)
+      : v
     : v === null || v === undefined
       ? ''
       : typeof v === 'object'
@@ -227,18 +232,27 @@ export async function build(route: RouteEntry, c: Case, realise: (d: Draw) => un
   const names = [...route.url.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
   const p =
     params !== null && typeof params === 'object' && !Array.isArray(params) ? (params as Record<string, unknown>) : {};
+  const sentParams: Record<string, string> = {};
   names.forEach((name, i) => {
-    const value = c.rawPath !== null && i === names.length - 1 ? c.rawPath : encodeAny(asText(p[name]));
+    const raw = c.rawPath !== null && i === names.length - 1;
+    sentParams[name] = raw ? c.rawPath! : asText(p[name]);
+    const value = raw ? c.rawPath! : encodeAny(sentParams[name]);
     path = path.replace(`:${name}`, value === '' ? '' : value);
   });
   if (names.length === 0 && c.rawPath !== null && route.url !== '/admin/*' && route.url !== '*')
     path += `/${c.rawPath}`;
 
   const qs: string[] = [];
+  // The query as the server reads it: text values (a repeated key as a list).
+  let sentQuery: unknown = query;
   if (query !== null && typeof query === 'object' && !Array.isArray(query)) {
+    const texts: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(query as Record<string, unknown>)) {
+      if (v === undefined) continue;
+      texts[k] = Array.isArray(v) ? v.map(asText) : asText(v);
       for (const item of Array.isArray(v) ? v : [v]) qs.push(`${encodeAny(k)}=${encodeAny(asText(item))}`);
     }
+    sentQuery = texts;
   } else if (query !== undefined && query !== null) qs.push(encodeAny(asText(query)));
   if (c.rawQuery) qs.push(c.rawQuery);
 
@@ -326,7 +340,11 @@ export async function build(route: RouteEntry, c: Case, realise: (d: Draw) => un
     url: path + (qs.length ? `?${qs.join('&')}` : ''),
     headers,
     ...(payload === undefined ? {} : { payload }),
-    sent: { params, query, body: CARRY_BODY.has(c.encoding) ? body : undefined },
+    sent: {
+      params: names.length ? sentParams : params,
+      query: sentQuery,
+      body: CARRY_BODY.has(c.encoding) ? body : undefined,
+    },
     authorised,
   };
 }
