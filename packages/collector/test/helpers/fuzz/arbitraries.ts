@@ -290,7 +290,7 @@ function placesOf(value: unknown, path: Path = [], out: Path[] = []): Path[] {
 /** Names of an extra field: an unknown one, and keys the stores cannot hold (a record's keys are stored). */
 const EXTRA_KEYS = ['zzExtra', 'k\u0000', '\ud800', 'k\udc00', 'constructor', '7'];
 
-export type Mutation = 'replace' | 'taint' | 'edge' | 'extra' | 'drop' | 'proto' | 'grow';
+export type Mutation = 'replace' | 'taint' | 'edge' | 'beyond' | 'extra' | 'drop' | 'proto' | 'grow';
 
 /** Numbers at and past every edge, put in place of a number by an 'edge' change (RAW: written into the JSON as is). */
 export const NUMBER_EDGES: readonly unknown[] = [
@@ -367,6 +367,9 @@ export function mutate(value: unknown, pick: number, how: Mutation, leaf: unknow
       if (at !== null && typeof at === 'object' && !Array.isArray(at))
         Object.defineProperty(at, '__proto__', { value: { polluted: true }, enumerable: true, writable: true });
       return copy;
+    case 'beyond':
+      // Made from the schema by `beyond()`, not from a value.
+      return copy;
     case 'grow':
       if (Array.isArray(at) && at.length > 0) {
         const filler = at[0];
@@ -399,15 +402,75 @@ export function unstorable(value: unknown): boolean {
 export interface Draw {
   value: unknown;
   change: { pick: number; how: Mutation; leaf: unknown } | null;
+  /** The value with one field just past the schema's bound, for a 'beyond' change (undefined: the schema has none). */
+  beyond?: unknown;
+}
+
+const RAW_PAST = ['\u0001RAW:1e999', '\u0001RAW:-1e999'];
+
+/** Numbers just past the bounds of a number schema, and the extremes on a side it leaves unbounded. */
+function pastNumber(s: Schema): unknown[] {
+  const out: unknown[] = [];
+  const step = s.type === 'integer' ? 1 : Math.max(1e-9, Math.abs(s.maximum ?? s.minimum ?? 1) * 1e-9);
+  if (s.maximum !== undefined) out.push(s.maximum + step, s.maximum * 10 + 1);
+  if (s.exclusiveMaximum !== undefined) out.push(s.exclusiveMaximum);
+  if (s.minimum !== undefined) out.push(s.minimum - step);
+  if (s.exclusiveMinimum !== undefined) out.push(s.exclusiveMinimum);
+  if (s.type === 'integer') out.push(0.5 + (s.minimum ?? 0));
+  // Past any bound a store has: a 64-bit integer, a double, what JSON reads as Infinity.
+  out.push(2 ** 63, 1e308, -1e308, RAW_PAST[0], RAW_PAST[1]);
+  return out;
+}
+
+/**
+ * Values of `schema` with exactly one field just past its bound (a number past its minimum or maximum, a string
+ * one code point too long, an array one item too many), the rest valid; null when the schema bounds nothing.
+ */
+export function beyond(schema: Schema, depth = 0): fc.Arbitrary<unknown> | null {
+  if (schema.const !== undefined || schema.anyOf) return null;
+  switch (schema.type) {
+    case 'integer':
+    case 'number': {
+      const past = pastNumber(schema);
+      return past.length ? fc.constantFrom(...past) : null;
+    }
+    case 'string':
+      if (schema.maxLength === undefined || schema.maxLength > 100_000) return null;
+      return fc.constantFrom('a'.repeat(schema.maxLength + 1), '\u{1F600}'.repeat(schema.maxLength + 1));
+    case 'array': {
+      const item = valid(schema.items ?? {}, '', depth + 1);
+      if (schema.maxItems !== undefined && schema.maxItems <= 1000)
+        return fc.array(item, { minLength: schema.maxItems + 1, maxLength: schema.maxItems + 1 });
+      return null;
+    }
+    case 'object': {
+      const props = Object.entries(schema.properties ?? {});
+      const options = props
+        .map(([k, s]) => [k, beyond(s, depth + 1)] as const)
+        .filter((o): o is readonly [string, fc.Arbitrary<unknown>] => o[1] !== null);
+      if (options.length === 0) return null;
+      return fc
+        .tuple(valid(schema), fc.constantFrom(...options.map((o) => o[0])))
+        .chain(([v, k]) => options.find((o) => o[0] === k)![1].map((past) => ({ ...(v as object), [k]: past })));
+    }
+    default:
+      return null;
+  }
 }
 
 /** A valid value of `schema` with one change drawn for it (made only when the request is hostile in this part). */
 export function draw(schema: Schema): fc.Arbitrary<Draw> {
+  const past = beyond(schema);
   return fc
     .record({
       value: valid(schema),
+      beyond: past ?? fc.constant(undefined),
       pick: fc.nat(),
       how: fc.constantFrom<Mutation>(
+        'beyond',
+        'beyond',
+        'beyond',
+        'beyond',
         'taint',
         'taint',
         'taint',
@@ -426,11 +489,16 @@ export function draw(schema: Schema): fc.Arbitrary<Draw> {
       ),
       leaf: fc.constantFrom(...HOSTILE_LEAVES),
     })
-    .map(({ value, pick, how, leaf }) => ({ value, change: { pick, how, leaf } }));
+    .map(({ value, beyond: past, pick, how, leaf }) => ({
+      value,
+      beyond: past,
+      change: { pick, how: how === 'beyond' && past === undefined ? 'edge' : how, leaf },
+    }));
 }
 
 /** `draw.value` with its known values resolved by `resolve`, then its change made. */
 export function realise(d: Draw, resolve: (k: Known) => unknown): unknown {
+  if (d.change?.how === 'beyond') return resolveKnown(d.beyond, resolve);
   const resolved = resolveKnown(d.value, resolve);
   return d.change ? mutate(resolved, d.change.pick, d.change.how, d.change.leaf) : resolved;
 }

@@ -91,6 +91,9 @@ const sometimes = (values: string[], weight: number, of: number) =>
 /** Which part of a request is hostile: at most one, so that the rest is valid and the request gets far. */
 type Focus = 'none' | 'params' | 'query' | 'body' | 'encoding' | 'raw' | 'credential';
 
+const pastBound = (d: Draw | null): Draw | null =>
+  d?.change && d.beyond !== undefined ? { ...d, change: { ...d.change, how: 'beyond' } } : d;
+
 const calm = (d: Draw | null, hostile: boolean): Draw | null => (d && !hostile ? { ...d, change: null } : d);
 
 /** The arbitrary of requests for `route`. */
@@ -118,6 +121,8 @@ export function caseArb(route: RouteEntry): fc.Arbitrary<Case> {
         'none',
         'params',
         'query',
+        // Bounded numbers in the query are where a missing bound shows (as a 500 from the store).
+        ...(e?.querystring ? (['query', 'query'] as const) : []),
         ...(body ? (['body', 'body', 'body', 'body'] as const) : []),
         'encoding',
         'raw',
@@ -132,10 +137,12 @@ export function caseArb(route: RouteEntry): fc.Arbitrary<Case> {
       rawQuery: fc.constantFrom(...RAW_QUERIES),
       origin: sometimes(ORIGINS, 1, 4),
       elevated: fc.boolean(),
+      boundary: fc.boolean(),
     })
-    .map(({ focus, ...c }) => ({
-      params: calm(c.params, focus === 'params'),
-      query: calm(c.query, focus === 'query'),
+    .map(({ focus, boundary, ...c }) => ({
+      // Half the hostile params and queries go just past a bound of the spec (where a missing bound shows).
+      params: calm(boundary ? pastBound(c.params) : c.params, focus === 'params'),
+      query: calm(boundary ? pastBound(c.query) : c.query, focus === 'query'),
       body: calm(c.body, focus === 'body'),
       encoding: focus === 'encoding' ? c.encoding : usual,
       credential: focus === 'credential' ? c.credential : c.elevated ? 'admin' : 'right',
