@@ -13,7 +13,9 @@ import { errors as catalogue, type App, type RouteEntry } from '@edgeloop/collec
 import { makeApp, STORE_KINDS, type TestStore } from './helpers/stores.js';
 import { MODEL, labeled, freeze } from './helpers/labels.js';
 import { publish } from './helpers/release.js';
-import { Known, realise, unstorable, type Schema } from './helpers/fuzz/arbitraries.js';
+import type { Schema } from './helpers/fuzz/arbitraries.js';
+import { realise, unstorable } from './helpers/fuzz/hostile.js';
+import { KnownValues } from './helpers/fuzz/known.js';
 import { build, caseArb, UNSPECIFIED_ROUTES, type Built } from './helpers/fuzz/requests.js';
 import { openReader, type StoreReader } from './helpers/fuzz/state.js';
 import { parsed, READ_BACK } from './helpers/fuzz/read-back.js';
@@ -25,46 +27,6 @@ const SEED = Number(process.env.FUZZ_SEED ?? 14_2026);
 const ADMIN_BUILT = existsSync(new URL('../admin-dist/index.html', import.meta.url));
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const name = (r: { method: string; url: string }) => `${r.method} ${r.url}`;
-
-/** Values the store holds, by field name, for requests that should get past a lookup. */
-class KnownValues {
-  private readonly pools = new Map<string, string[]>();
-  private static readonly ALIAS: Record<string, string> = {
-    stable: 'version',
-    canary: 'version',
-    parent: 'version',
-    predictionId: 'prediction',
-    replaces: 'batch',
-    deviceId: 'device',
-  };
-  add(pool: string, value: string) {
-    const list = this.pools.get(pool) ?? [];
-    if (!list.includes(value)) list.push(value);
-    if (list.length > 40) list.shift();
-    this.pools.set(pool, list);
-  }
-  /** A known value for field `k.name` of a request to `url` (an `id` is a prediction's, a review's or a batch's by route). */
-  pick(k: Known, url: string): unknown {
-    const idPool = url.startsWith('/v1/events/') ? 'prediction' : url.startsWith('/v1/reviews/') ? 'review' : 'batch';
-    const pool = k.name === 'id' ? idPool : (KnownValues.ALIAS[k.name] ?? k.name);
-    const list = this.pools.get(pool) ?? [];
-    return list.length ? list[k.pick % list.length] : k.name;
-  }
-  /** Learns ids and names from an accepted request and its answer. */
-  learn(route: RouteEntry, req: Built, answer: unknown) {
-    if (answer === null || typeof answer !== 'object') return;
-    const a = answer as Record<string, unknown>;
-    const body = req.sent.body as Record<string, unknown> | undefined;
-    if (route.url === '/v1/events' && Array.isArray(body?.events) && Array.isArray(a.rejected)) {
-      const rejected = new Set((a.rejected as { index: number }[]).map((r) => r.index));
-      (body.events as Record<string, unknown>[]).forEach((e, i) => {
-        if (!rejected.has(i) && e.type === 'prediction' && typeof e.id === 'string') this.add('prediction', e.id);
-      });
-    }
-    if (typeof a.id === 'string') this.add(route.url.includes('/label') ? 'review' : 'batch', a.id);
-    if (typeof a.version === 'string') this.add('version', a.version);
-  }
-}
 
 /**
  * Asserts that a request that succeeded carried nothing a store cannot keep as sent; ingest may succeed with

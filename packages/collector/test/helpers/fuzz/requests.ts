@@ -8,7 +8,8 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { Event, Label, postEvents, VersionMeta, VersionName, type Endpoint } from '@edgeloop/protocol';
 import type { RouteEntry } from '@edgeloop/collector';
-import { draw, valid, type Draw, type Schema } from './arbitraries.js';
+import { valid, type Schema } from './arbitraries.js';
+import { draw, type Draw } from './hostile.js';
 import { KEYS } from '../stores.js';
 import { defaultFiles, meta, multipart } from '../release.js';
 
