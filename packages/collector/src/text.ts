@@ -36,3 +36,19 @@ export function unstorablePath(value: unknown, path = ''): string | null {
 /** The message for an unstorable string at `where`. */
 export const unstorableMessage = (where: string) =>
   `${where} holds a lone UTF-16 surrogate or U+0000, or is a number past ±1.8e308, which cannot be stored as sent`;
+
+/**
+ * Whether the query string of `url` holds a percent-escape that is not UTF-8 (`%ED%A0%80`, a lone surrogate as
+ * a careless client writes it; `%FF`; `%ZZ`). The query parser keeps such a value as raw text instead of
+ * refusing it as the router does a path, so a value the client did not mean would reach the route.
+ */
+export function malformedQuery(url: string): boolean {
+  const q = url.indexOf('?');
+  if (q < 0 || url.indexOf('%', q) < 0) return false;
+  try {
+    decodeURIComponent(url.slice(q + 1));
+    return false;
+  } catch {
+    return true;
+  }
+}

@@ -181,5 +181,23 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual((await get(`/v1/models/${MODEL}/rollout`)).json(), rollout);
       assert.equal((await get(`/v1/models/${MODEL}/rollout/history`)).json().entries.length, entries);
     });
+
+    test('a query string that is not percent-encoded UTF-8 answers 400, as a path does', async () => {
+      // Found by the fuzz slice: ?device= with a lone surrogate written as UTF-8 (%ED%B0%80) was answered 200,
+      // the query parser having kept the escape as raw text.
+      for (const [url, key] of [
+        [`/v1/models/${MODEL}/manifest?device=a%ED%B0%80b`, KEYS.ingest],
+        [`/v1/models/${MODEL}/manifest?device=dev-1&x=%FF`, KEYS.ingest],
+        [`/v1/models/${MODEL}/metrics?bucket=60&zz=%ZZ`, KEYS.admin],
+        [`/v1/models/${MODEL}/rollout/history?note=%C0%AF`, KEYS.admin],
+      ] as const) {
+        assertRefused(await get(url, key), 400, 'EL_INVALID_BODY');
+      }
+      // Well-formed escapes, multi-byte ones included, are still read.
+      const ok = await get(`/v1/models/${MODEL}/manifest?device=%F0%9F%98%80-%41`, KEYS.ingest);
+      assert.equal(ok.statusCode, 400, 'a device id is printable ASCII: the schema, not the encoding, refuses it');
+      assert.match(ok.json().message, /device/);
+      assert.equal((await get(`/v1/models/${MODEL}/manifest?device=dev%2D1`, KEYS.ingest)).statusCode, 200);
+    });
   });
 }
