@@ -165,7 +165,7 @@ for (const kind of STORE_KINDS) {
               }
             }),
             {
-              numRuns: Math.max(5, Math.round(unit * weight(route))),
+              numRuns: Math.max(5, Math.ceil(unit * weight(route))),
               // A seed per route, so that GET and HEAD of one url do not send the same cases.
               seed: SEED + [...name(route)].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) | 0, 0),
               endOnFailure: process.env.FUZZ_SHRINK !== '1',
