@@ -92,8 +92,17 @@ const sometimes = (values: string[], weight: number, of: number) =>
 /** Which part of a request is hostile: at most one, so that the rest is valid and the request gets far. */
 type Focus = 'none' | 'params' | 'query' | 'body' | 'encoding' | 'raw' | 'credential';
 
-const pastBound = (d: Draw | null): Draw | null =>
-  d?.change && d.beyond !== undefined ? { ...d, change: { ...d.change, how: 'beyond' } } : d;
+/**
+ * How a hostile part is changed: as drawn, or (a third of the time each) just past a bound of the spec, where a
+ * missing bound shows, or with U+0000 or a lone surrogate inside a string, where a missing store rule shows.
+ */
+type Stress = 'drawn' | 'bound' | 'taint';
+
+const stressed = (d: Draw | null, stress: Stress): Draw | null => {
+  if (!d?.change || stress === 'drawn') return d;
+  if (stress === 'bound') return d.beyond !== undefined ? { ...d, change: { ...d.change, how: 'beyond' } } : d;
+  return { ...d, change: { ...d.change, how: 'taint' } };
+};
 
 const calm = (d: Draw | null, hostile: boolean): Draw | null => (d && !hostile ? { ...d, change: null } : d);
 
@@ -138,13 +147,12 @@ export function caseArb(route: RouteEntry): fc.Arbitrary<Case> {
       rawQuery: fc.constantFrom(...RAW_QUERIES),
       origin: sometimes(ORIGINS, 1, 4),
       elevated: fc.boolean(),
-      boundary: fc.boolean(),
+      stress: fc.constantFrom<Stress>('drawn', 'bound', 'taint'),
     })
-    .map(({ focus, boundary, ...c }) => ({
-      // Half the hostile params and queries go just past a bound of the spec (where a missing bound shows).
-      params: calm(boundary ? pastBound(c.params) : c.params, focus === 'params'),
-      query: calm(boundary ? pastBound(c.query) : c.query, focus === 'query'),
-      body: calm(c.body, focus === 'body'),
+    .map(({ focus, stress, ...c }) => ({
+      params: calm(stressed(c.params, stress), focus === 'params'),
+      query: calm(stressed(c.query, stress), focus === 'query'),
+      body: calm(stressed(c.body, stress), focus === 'body'),
       encoding: focus === 'encoding' ? c.encoding : usual,
       credential: focus === 'credential' ? c.credential : c.elevated ? 'admin' : 'right',
       rawPath: focus === 'raw' ? c.rawPath : null,
