@@ -1,7 +1,9 @@
 /**
- * Strings the stores cannot keep exactly as sent: a lone UTF-16 surrogate becomes U+FFFD in UTF-8, and
- * PostgreSQL text cannot hold U+0000 at all. Input carrying either is refused (400) rather than stored changed
- * or failing in the database (500), on every route and both stores alike.
+ * Values the stores cannot keep exactly as sent: a lone UTF-16 surrogate becomes U+FFFD in UTF-8, PostgreSQL
+ * text cannot hold U+0000 at all, and a JSON number past ±1.8e308 (`1e999`) parses as Infinity, which the
+ * stores write back as `null` (and Ajv's `number` and `integer` let it through when a schema has no bound on that
+ * side). Input carrying any of them is refused (400) rather than stored changed or failing in the database (500),
+ * on every route and both stores alike.
  */
 // eslint-disable-next-line no-control-regex -- NUL is what the stores refuse
 const UNSTORABLE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/;
@@ -9,9 +11,10 @@ const UNSTORABLE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC
 /** Whether `s` can be stored exactly as it is. */
 export const storable = (s: string): boolean => !UNSTORABLE.test(s);
 
-/** The JSON-pointer path of the first string or key in `value` that cannot be stored as sent, or null when all can. */
+/** The JSON-pointer path of the first string, key or number in `value` that cannot be stored as sent, or null when all can. */
 export function unstorablePath(value: unknown, path = ''): string | null {
   if (typeof value === 'string') return storable(value) ? null : path || '/';
+  if (typeof value === 'number') return Number.isFinite(value) ? null : path || '/';
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const found = unstorablePath(value[i], `${path}/${i}`);
@@ -32,4 +35,20 @@ export function unstorablePath(value: unknown, path = ''): string | null {
 
 /** The message for an unstorable string at `where`. */
 export const unstorableMessage = (where: string) =>
-  `${where} holds a lone UTF-16 surrogate or U+0000, which cannot be stored as sent`;
+  `${where} holds a lone UTF-16 surrogate or U+0000, or is a number past ±1.8e308, which cannot be stored as sent`;
+
+/**
+ * Whether the query string of `url` holds a percent-escape that is not UTF-8 (`%ED%A0%80`, a lone surrogate as
+ * a careless client writes it; `%FF`; `%ZZ`). The query parser keeps such a value as raw text instead of
+ * refusing it as the router does a path, so a value the client did not mean would reach the route.
+ */
+export function malformedQuery(url: string): boolean {
+  const q = url.indexOf('?');
+  if (q < 0 || url.indexOf('%', q) < 0) return false;
+  try {
+    decodeURIComponent(url.slice(q + 1));
+    return false;
+  } catch {
+    return true;
+  }
+}

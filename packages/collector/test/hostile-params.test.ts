@@ -142,5 +142,62 @@ for (const kind of STORE_KINDS) {
       assertRefused(r, 422, 'EL_INVALID_VERSION');
       assertRefused(await get(`/v1/models/${MODEL}/versions/v9`, KEYS.trainer), 404, 'EL_NOT_FOUND');
     });
+
+    test('a number past ±1.8e308 (JSON reads 1e999 as Infinity) in version meta answers 422 and stores nothing', async () => {
+      // Found by the fuzz slice: normalize.offset 1e999 was published and read back as null.
+      for (const [version, metaJson] of [
+        ['v10', JSON.stringify(meta({ version: 'v10' })).replace('"offset":0', '"offset":1e999')],
+        ['v11', JSON.stringify(meta({ version: 'v11' })).replace('"accuracy":0.97', '"accuracy":-1e999')],
+        [
+          'v12',
+          JSON.stringify(meta({ version: 'v12', trainer: { epochs: 1 } })).replace('"epochs":1', '"epochs":1e400'),
+        ],
+      ] as const) {
+        assert.notEqual(metaJson, JSON.stringify(meta({ version })), 'the raw number is in the meta');
+        const body = await multipart(metaJson, defaultFiles(version));
+        const r = await app.inject({
+          method: 'POST',
+          url: `/v1/models/${MODEL}/versions`,
+          headers: { ...body.headers, ...bearer(KEYS.trainer) },
+          payload: body.payload,
+        });
+        assertRefused(r, 422, 'EL_INVALID_VERSION');
+        assertRefused(await get(`/v1/models/${MODEL}/versions/${version}`, KEYS.trainer), 404, 'EL_NOT_FOUND');
+      }
+    });
+
+    test('a number past ±1.8e308 in a rollout answers 400 and leaves the rollout and its audit log as they were', async () => {
+      const rollout = (await get(`/v1/models/${MODEL}/rollout`)).json();
+      const entries = (await get(`/v1/models/${MODEL}/rollout/history`)).json().entries.length;
+      const auto =
+        '{"stepPercent":10,"maxPercent":50,"intervalSec":60,"minSamples":1e999,"maxCorrectionRateDelta":0.01}';
+      const r = await app.inject({
+        method: 'PUT',
+        url: `/v1/models/${MODEL}/rollout`,
+        headers: { ...bearer(KEYS.admin), 'content-type': 'application/json' },
+        payload: `{"stable":"v1","canary":null,"canaryPercent":0,"auto":${auto}}`,
+      });
+      assertRefused(r, 400, 'EL_INVALID_BODY');
+      assert.deepEqual((await get(`/v1/models/${MODEL}/rollout`)).json(), rollout);
+      assert.equal((await get(`/v1/models/${MODEL}/rollout/history`)).json().entries.length, entries);
+    });
+
+    test('a query string that is not percent-encoded UTF-8 answers 400, as a path does', async () => {
+      // Found by the fuzz slice: ?device= with a lone surrogate written as UTF-8 (%ED%B0%80) was answered 200,
+      // the query parser having kept the escape as raw text.
+      for (const [url, key] of [
+        [`/v1/models/${MODEL}/manifest?device=a%ED%B0%80b`, KEYS.ingest],
+        [`/v1/models/${MODEL}/manifest?device=dev-1&x=%FF`, KEYS.ingest],
+        [`/v1/models/${MODEL}/metrics?bucket=60&zz=%ZZ`, KEYS.admin],
+        [`/v1/models/${MODEL}/rollout/history?note=%C0%AF`, KEYS.admin],
+      ] as const) {
+        assertRefused(await get(url, key), 400, 'EL_INVALID_BODY');
+      }
+      // Well-formed escapes, multi-byte ones included, are still read.
+      const ok = await get(`/v1/models/${MODEL}/manifest?device=%F0%9F%98%80-%41`, KEYS.ingest);
+      assert.equal(ok.statusCode, 400, 'a device id is printable ASCII: the schema, not the encoding, refuses it');
+      assert.match(ok.json().message, /device/);
+      assert.equal((await get(`/v1/models/${MODEL}/manifest?device=dev%2D1`, KEYS.ingest)).statusCode, 200);
+    });
   });
 }
