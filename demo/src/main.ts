@@ -11,6 +11,10 @@ const collector = params.get('collector') ?? import.meta.env.VITE_EDGELOOP_COLLE
 const key = params.get('key') ?? import.meta.env.VITE_EDGELOOP_KEY ?? '';
 /** How long the drawing must pause before the page predicts (`?predictAfterMs=` overrides it). */
 const PREDICT_AFTER_MS = Number(params.get('predictAfterMs') ?? 300);
+// A fixed device id (`?device=`) puts the page in a known canary bucket, and a short stats window
+// (`?statsWindowMs=`) shows its counters to the collector's canary analysis sooner: the end-to-end tests use both.
+const deviceId = params.get('device') ?? undefined;
+const statsWindowMs = params.has('statsWindowMs') ? Number(params.get('statsWindowMs')) : undefined;
 
 const pad = document.querySelector<HTMLCanvasElement>('#pad')!;
 const labelOut = document.querySelector<HTMLOutputElement>('#label')!;
@@ -35,6 +39,8 @@ const rt = await createRuntime({
   model: 'digits',
   engine: 'auto',
   worker: true,
+  deviceId,
+  statsWindowMs,
   // TF.js's WASM backend fetches its binaries at run time; vite.config.ts copies them to /tfjs/.
   wasmPaths: { tfjs: new URL('/tfjs/', location.href).href },
 });
