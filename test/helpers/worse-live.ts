@@ -1,8 +1,10 @@
 /**
- * A candidate that passes the offline gate's golden checks but is worse live, made from the stable model: one class's
- * output bias is raised until that class steals drifted digits (whose margins are thin) while the clean golden
- * digits (wide margins) barely move. Golden accuracy and every class's golden recall stay within the gate's
- * tolerances of stable's; on the drifted traffic users draw, the candidate is wrong much more often.
+ * A candidate that passes the offline gate's golden checks but is worse live, made from the stable model: one of its
+ * hidden units, the one stable relies on least, is rewired into a detector of the drift (the direction in which the
+ * drifted digits' features differ from the golden set's, firing only beyond every golden digit) that votes for one
+ * class. Clean golden digits never fire it, so golden accuracy and every class's golden recall stay within the
+ * gate's tolerances of stable's; drifted digits do, and are mislabeled as that class: a model trained to mislabel
+ * one class on exactly the inputs the golden set does not cover.
  */
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -10,7 +12,8 @@ import {
   CollectorClient,
   decodeExamples,
   exportModel,
-  predictProbs,
+  inputTensor,
+  predictLabels,
   storedModel,
   type ArtifactFile,
   type ExampleSet,
@@ -20,27 +23,11 @@ import type { VersionMeta } from '@edgeloop/protocol';
 export interface WorseLive {
   files: ArtifactFile[];
   meta: VersionMeta;
-  /** The class whose bias was raised, and by how much (in logits). */
+  /** The class the drifted digits are pushed to. */
   label: string;
-  shift: number;
   golden: { stable: number; candidate: number };
   /** Error rate on the drifted digits. */
   drifted: { stable: number; candidate: number };
-}
-
-/** Predicted class per example when `shift` is added to class `c`'s logit (log-probability). */
-function predicted(probs: Float32Array, k: number, c: number, shift: number): Int32Array {
-  const out = new Int32Array(probs.length / k);
-  for (let i = 0; i < out.length; i++) {
-    let best = -1;
-    let top = -Infinity;
-    for (let j = 0; j < k; j++) {
-      const z = Math.log(Math.max(probs[i * k + j]!, 1e-30)) + (j === c ? shift : 0);
-      if (z > top) [top, best] = [z, j];
-    }
-    out[i] = best;
-  }
-  return out;
 }
 
 function scores(pred: Int32Array, set: ExampleSet) {
@@ -59,43 +46,86 @@ function scores(pred: Int32Array, set: ExampleSet) {
   return { accuracy: correct / set.count, recall: right.map((r, i) => (total[i] ? r / total[i]! : 1)) };
 }
 
+/** The flattened convolutional features of every example, `count × width`. */
+async function features(net: tf.LayersModel, set: ExampleSet): Promise<{ f: Float32Array; width: number }> {
+  const flatten = net.getLayer('flatten');
+  const head = tf.model({ inputs: net.inputs, outputs: flatten.output as tf.SymbolicTensor });
+  const x = inputTensor(set);
+  const y = head.predict(x) as tf.Tensor2D;
+  const f = (await y.data()) as Float32Array;
+  const width = y.shape[1];
+  x.dispose();
+  y.dispose();
+  return { f, width };
+}
+
 /**
- * Searches the class and shift that make `stable` the most wrong on `drifted` while its golden accuracy stays within
- * `margin` of the gate's golden tolerance and no class's golden recall drops by more than the recall tolerance less
- * `margin`; exports that model (TF.js Layers and a parity-checked ONNX) with stable's meta.
+ * Builds the candidate from `stable` (pushing drifted digits to `label`), checks the golden gate's tolerances with
+ * `margin` to spare, and exports it (TF.js Layers and a parity-checked ONNX) with stable's meta.
  */
 export async function worseLiveCandidate(
   client: CollectorClient,
   model: string,
   stable: string,
   drifted: ExampleSet,
+  label = '8',
   margin = 0.001,
 ): Promise<WorseLive> {
   const stored = await storedModel(client, model, stable);
   const { labels, input } = stored.version.meta;
   const golden = decodeExamples((await client.golden(model)) ?? [], labels, input).bySplit.golden;
   const net = await stored.load();
+  const c = labels.indexOf(label);
+  const base = {
+    golden: scores(await predictLabels(net, golden), golden),
+    drifted: scores(await predictLabels(net, drifted), drifted),
+  };
+
+  // The drift's direction in feature space, and a threshold past every golden digit's projection on it.
+  const g = await features(net, golden);
+  const d = await features(net, drifted);
+  const width = g.width;
+  const w = new Float32Array(width);
+  for (let i = 0; i < golden.count; i++) for (let j = 0; j < width; j++) w[j]! -= g.f[i * width + j]! / golden.count;
+  for (let i = 0; i < drifted.count; i++) for (let j = 0; j < width; j++) w[j]! += d.f[i * width + j]! / drifted.count;
+  const project = (f: Float32Array, i: number) => w.reduce((s, wj, j) => s + wj * f[i * width + j]!, 0);
+  const threshold = Math.max(...Array.from({ length: golden.count }, (_, i) => project(g.f, i)));
+  const spread = Math.max(1e-6, Math.max(...Array.from({ length: drifted.count }, (_, i) => project(d.f, i))) - threshold);
+
+  // The hidden unit stable relies on least: the smallest outgoing weights.
+  const hidden = net.getLayer('hidden');
+  const probs = net.getLayer('probs');
+  const [hk, hb] = hidden.getWeights() as [tf.Tensor2D, tf.Tensor1D];
+  const [pk, pb] = probs.getWeights() as [tf.Tensor2D, tf.Tensor1D];
+  const units = hk.shape[1];
+  const out = (await pk.data()).slice();
   const k = labels.length;
-  const [pg, pd] = [await predictProbs(net, golden), await predictProbs(net, drifted)];
-  const base = { golden: scores(predicted(pg, k, 0, 0), golden), drifted: scores(predicted(pd, k, 0, 0), drifted) };
-  let best: { c: number; shift: number; golden: number; drifted: number } | null = null;
-  for (let c = 0; c < k; c++) {
-    for (let shift = 0.25; shift <= 12; shift += 0.25) {
-      const g = scores(predicted(pg, k, c, shift), golden);
-      const passes =
-        base.golden.accuracy - g.accuracy <= GATE_DEFAULTS.goldenTolerance - margin &&
-        g.recall.every((r, i) => base.golden.recall[i]! - r <= GATE_DEFAULTS.recallTolerance - margin);
-      if (!passes) break;
-      const d = scores(predicted(pd, k, c, shift), drifted).accuracy;
-      if (!best || d < best.drifted) best = { c, shift, golden: g.accuracy, drifted: d };
-    }
+  let unit = 0;
+  let least = Infinity;
+  for (let u = 0; u < units; u++) {
+    const norm = Array.from({ length: k }, (_, j) => out[u * k + j]! ** 2).reduce((a, b) => a + b, 0);
+    if (norm < least) [least, unit] = [norm, u];
   }
-  if (!best) throw new Error('no class shift keeps the golden checks passing');
-  const layer = net.getLayer('probs');
-  const [kernel, bias] = layer.getWeights();
-  const b = (await bias!.data()).slice();
-  b[best.c]! += best.shift;
-  layer.setWeights([kernel!, tf.tensor1d(b)]);
+  const inK = (await hk.data()).slice();
+  const inB = (await hb.data()).slice();
+  for (let j = 0; j < width; j++) inK[j * units + unit] = w[j]! / spread;
+  inB[unit] = -threshold / spread;
+  for (let j = 0; j < k; j++) out[unit * k + j] = j === c ? 40 : 0;
+  hidden.setWeights([tf.tensor2d(inK, hk.shape), tf.tensor1d(inB)]);
+  probs.setWeights([tf.tensor2d(out, pk.shape), pb]);
+
+  const after = {
+    golden: scores(await predictLabels(net, golden), golden),
+    drifted: scores(await predictLabels(net, drifted), drifted),
+  };
+  const passes =
+    base.golden.accuracy - after.golden.accuracy <= GATE_DEFAULTS.goldenTolerance - margin &&
+    after.golden.recall.every((r, i) => base.golden.recall[i]! - r <= GATE_DEFAULTS.recallTolerance - margin);
+  if (!passes)
+    throw new Error(
+      `the constructed candidate fails the golden checks: accuracy ${base.golden.accuracy} → ${after.golden.accuracy}, ` +
+        `recall ${JSON.stringify(base.golden.recall)} → ${JSON.stringify(after.golden.recall)}`,
+    );
   const { files } = await exportModel(net);
   net.dispose();
   const meta: VersionMeta = {
@@ -106,15 +136,14 @@ export async function worseLiveCandidate(
     input,
     ...(stored.version.meta.policy ? { policy: stored.version.meta.policy } : {}),
     ...(stored.version.meta.output ? { output: stored.version.meta.output } : {}),
-    trainer: { constructed: `${stable} with class ${labels[best.c]}'s output bias raised by ${best.shift}` },
+    trainer: { constructed: `${stable} with hidden unit ${unit} rewired to push drifted digits to "${label}"` },
     codeVersion: stored.version.meta.codeVersion,
   };
   return {
     files,
     meta,
-    label: labels[best.c]!,
-    shift: best.shift,
-    golden: { stable: base.golden.accuracy, candidate: best.golden },
-    drifted: { stable: 1 - base.drifted.accuracy, candidate: 1 - best.drifted },
+    label,
+    golden: { stable: base.golden.accuracy, candidate: after.golden.accuracy },
+    drifted: { stable: 1 - base.drifted.accuracy, candidate: 1 - after.drifted.accuracy },
   };
 }
