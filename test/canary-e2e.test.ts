@@ -133,12 +133,18 @@ async function pageAccuracy(): Promise<{ accuracy: number; versions: string[] }>
   return { accuracy: run.correct / run.predictions, versions: run.versions };
 }
 
-/** A version's golden-set accuracy and per-class recall, by `edgeloop-trainer evaluate`. */
+const evaluations = new Map<string, { accuracy: number; recall: Record<string, number> }>();
+
+/** A version's golden-set accuracy and per-class recall, by `edgeloop-trainer evaluate` (versions are immutable). */
 async function evaluation(version: string): Promise<{ accuracy: number; recall: Record<string, number> }> {
+  const known = evaluations.get(version);
+  if (known) return known;
   const out = join(scene.dir, `eval-${version}.json`);
   const r = await scene.trainer(['evaluate', '--version', version, '--out', out]).exit;
   assert.equal(r.code, 0, r.out);
-  return JSON.parse(readFileSync(out, 'utf8')) as { accuracy: number; recall: Record<string, number> };
+  const report = JSON.parse(readFileSync(out, 'utf8')) as { accuracy: number; recall: Record<string, number> };
+  evaluations.set(version, report);
+  return report;
 }
 
 /**
@@ -229,9 +235,11 @@ test('a correction fires the trainer; the page hot-swaps to the v2 canary; the c
     '--seed',
     '3',
     '--candidates',
-    '2',
+    '1',
+    '--epochs',
+    '5',
     '--budget-sec',
-    '40',
+    '30',
   ]);
   await until('the trainer to start watching', 60_000, async () =>
     watcher.output().includes('watching') ? true : undefined,
@@ -245,6 +253,7 @@ test('a correction fires the trainer; the page hot-swaps to the v2 canary; the c
   const loopLatencyMs = first.at - trigger.at;
   const trained = await watcher.exit;
   assert.equal(trained.code, 0, trained.out);
+  if (process.env.EDGELOOP_E2E_VERBOSE) console.log(trained.out);
   const started = await scene.rollout();
   assert.deepEqual(
     { stable: started.stable, canary: started.canary, canaryPercent: started.canaryPercent },
