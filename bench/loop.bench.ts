@@ -105,7 +105,12 @@ const s = (ms: number) => Math.round(ms / 100) / 10;
 const row = (what: string, key: 'loop' | 'trainer' | 'device', target: string): Row => ({
   what,
   runs: runs.length,
-  'median s': s(percentile(runs.map((r) => r[key]), 50)),
+  'median s': s(
+    percentile(
+      runs.map((r) => r[key]),
+      50,
+    ),
+  ),
   'best s': s(Math.min(...runs.map((r) => r[key]))),
   'worst s': s(Math.max(...runs.map((r) => r[key]))),
   target,

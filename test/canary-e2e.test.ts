@@ -260,7 +260,10 @@ test('a correction fires the trainer; the page hot-swaps to the v2 canary; the c
     { stable: 'v1', canary: 'v2', canaryPercent: CANARY_PERCENT },
   );
   const s = await pageStatus(demo.page);
-  assert.deepEqual({ version: s.version, channel: s.channel, swaps: s.swaps }, { version: 'v2', channel: 'canary', swaps: 1 });
+  assert.deepEqual(
+    { version: s.version, channel: s.channel, swaps: s.swaps },
+    { version: 'v2', channel: 'canary', swaps: 1 },
+  );
   assert.match((await demo.page.textContent('#log'))!, /v1 → v2/);
   report('loop-e2e', [{ run: 'canary-e2e.test', loopLatencyS: Math.round(loopLatencyMs / 100) / 10 }], {
     what: 'from the correction that fires the trainer to the first prediction served by the canary on the device',
@@ -275,7 +278,10 @@ test('a correction fires the trainer; the page hot-swaps to the v2 canary; the c
   assert.ok(promote, 'no auto.promote decision in the audit log');
   assert.ok((await decisions('auto.step')).length > 0, 'the controller promoted without stepping the canary up');
   const judged = rates(promote);
-  assert.ok(judged.canary < judged.stable, `canary correction rate ${judged.canary} not below stable's ${judged.stable}`);
+  assert.ok(
+    judged.canary < judged.stable,
+    `canary correction rate ${judged.canary} not below stable's ${judged.stable}`,
+  );
   assert.deepEqual(await scene.rollout(), { stable: 'v2', canary: null, canaryPercent: 0, auto: POLICY });
 
   // Better on the drift, measured through the page's runtime; no worse on the golden set, by the gate and by evaluate.

@@ -149,9 +149,13 @@ export async function startScene(o: SceneOptions): Promise<Scene> {
         statsWindowMs: String(statsWindowMs),
       }).toString();
       await page.goto(url.href);
-      await page.waitForFunction(() => (globalThis as unknown as { edgeloop?: Runtime }).edgeloop?.status().version, null, {
-        timeout: 120_000,
-      });
+      await page.waitForFunction(
+        () => (globalThis as unknown as { edgeloop?: Runtime }).edgeloop?.status().version,
+        null,
+        {
+          timeout: 120_000,
+        },
+      );
       return { context, page, errors, ledger };
     },
     async close() {
@@ -264,19 +268,16 @@ export function pageStatus(page: Page) {
  * user's "report wrong result") and flushes; resolves with when the report was made and the version that erred.
  */
 export async function reportNextWrong(page: Page, set: ExampleSet): Promise<{ at: number; version: string }> {
-  return page.evaluate(
-    async ({ pixels, labels, size }) => {
-      const rt = (globalThis as unknown as { edgeloop: Runtime }).edgeloop;
-      for (let i = 0; i < labels.length; i++) {
-        const p = await rt.predict(new Float32Array(pixels.slice(i * size, (i + 1) * size)));
-        if (p.label === labels[i]) continue;
-        const at = Date.now();
-        await rt.reportWrongResult(p.id, labels[i]!);
-        await rt.flush();
-        return { at, version: p.version };
-      }
-      throw new Error(`the model got all ${labels.length} digits right: nothing to report`);
-    },
-    wire(set),
-  );
+  return page.evaluate(async ({ pixels, labels, size }) => {
+    const rt = (globalThis as unknown as { edgeloop: Runtime }).edgeloop;
+    for (let i = 0; i < labels.length; i++) {
+      const p = await rt.predict(new Float32Array(pixels.slice(i * size, (i + 1) * size)));
+      if (p.label === labels[i]) continue;
+      const at = Date.now();
+      await rt.reportWrongResult(p.id, labels[i]!);
+      await rt.flush();
+      return { at, version: p.version };
+    }
+    throw new Error(`the model got all ${labels.length} digits right: nothing to report`);
+  }, wire(set));
 }

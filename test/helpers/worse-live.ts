@@ -90,7 +90,10 @@ export async function worseLiveCandidate(
   for (let i = 0; i < drifted.count; i++) for (let j = 0; j < width; j++) w[j]! += d.f[i * width + j]! / drifted.count;
   const project = (f: Float32Array, i: number) => w.reduce((s, wj, j) => s + wj * f[i * width + j]!, 0);
   const threshold = Math.max(...Array.from({ length: golden.count }, (_, i) => project(g.f, i)));
-  const spread = Math.max(1e-6, Math.max(...Array.from({ length: drifted.count }, (_, i) => project(d.f, i))) - threshold);
+  const spread = Math.max(
+    1e-6,
+    Math.max(...Array.from({ length: drifted.count }, (_, i) => project(d.f, i))) - threshold,
+  );
 
   // The hidden unit stable relies on least: the smallest outgoing weights.
   const hidden = net.getLayer('hidden');
