@@ -244,6 +244,8 @@ test('a correction fires the trainer; the page hot-swaps to the v2 canary; the c
   await until('the trainer to start watching', 60_000, async () =>
     watcher.output().includes('watching') ? true : undefined,
   );
+  // A mark on the page's global object: a reload would wipe it.
+  await demo.page.evaluate(() => Object.assign(globalThis, { e2eNoReload: true }));
   const trigger = await reportNextWrong(demo.page, nextLive(live.count));
   assert.equal(trigger.version, 'v1');
 
@@ -265,6 +267,7 @@ test('a correction fires the trainer; the page hot-swaps to the v2 canary; the c
     { version: 'v2', channel: 'canary', swaps: 1 },
   );
   assert.match((await demo.page.textContent('#log'))!, /v1 → v2/);
+  assert.equal(await demo.page.evaluate(() => (globalThis as { e2eNoReload?: boolean }).e2eNoReload), true);
   report('loop-e2e', [{ run: 'canary-e2e.test', loopLatencyS: Math.round(loopLatencyMs / 100) / 10 }], {
     what: 'from the correction that fires the trainer to the first prediction served by the canary on the device',
   });
