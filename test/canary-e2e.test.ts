@@ -6,6 +6,9 @@
  * starts v2 as a canary; the page hot-swaps to it; the controller compares live correction rates, steps the
  * canary up and promotes it. Then a candidate that is worse live goes out as a canary and the controller rolls it
  * back, and every device returns to stable. Nothing the devices sent is lost on the way.
+ *
+ * The loop latency (trigger → first canary prediction on the page) goes to bench/results/loop-e2e.json;
+ * EDGELOOP_E2E_VERBOSE=1 prints the watching trainer's output.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
