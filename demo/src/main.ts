@@ -16,6 +16,10 @@ const PREDICT_AFTER_MS = Number(params.get('predictAfterMs') ?? 300);
 /** How often the page asks the collector which version to run (`?pollMs=`): often, so a swap shows soon. */
 const POLL_MS = Number(params.get('pollMs') ?? 10_000);
 const MODEL = 'digits';
+// A fixed device id (`?device=`) puts the page in a known canary bucket, and a short stats window
+// (`?statsWindowMs=`) shows its counters to the collector's canary analysis sooner: the end-to-end tests use both.
+const deviceId = params.get('device') ?? undefined;
+const statsWindowMs = params.has('statsWindowMs') ? Number(params.get('statsWindowMs')) : undefined;
 
 const pad = document.querySelector<HTMLCanvasElement>('#pad')!;
 const labelOut = document.querySelector<HTMLOutputElement>('#label')!;
@@ -41,6 +45,8 @@ const rt = await createRuntime({
   engine: 'auto',
   worker: true,
   pollIntervalMs: POLL_MS,
+  deviceId,
+  statsWindowMs,
   // TF.js's WASM backend fetches its binaries at run time; vite.config.ts copies them to /tfjs/.
   wasmPaths: { tfjs: new URL('/tfjs/', location.href).href },
 });
