@@ -5,17 +5,9 @@
  * stats window per round. Every event it makes is kept in a ledger, so a test can check the collector stored each.
  */
 import type * as tf from '@tensorflow/tfjs';
-import {
-  bucketOf,
-  newId,
-  sha256Hex,
-  type CorrectionEvent,
-  type Event,
-  type Manifest,
-  type PredictionEvent,
-  type StatsEvent,
-} from '@edgeloop/protocol';
-import { CollectorClient, exampleSize, pick, predictProbs, storedModel, type ExampleSet } from '@edgeloop/trainer';
+import { bucketOf, newId, type Event, type Manifest, type StatsEvent } from '@edgeloop/protocol';
+import { reportedPair } from '../../packages/trainer/test/helpers/corrections.js';
+import { CollectorClient, pick, predictProbs, storedModel, type ExampleSet } from '@edgeloop/trainer';
 
 /** Ids of the events a device side generated, per kind. */
 export type Ledger = Record<Event['type'], Set<string>>;
@@ -84,7 +76,6 @@ export class Fleet {
   async round(): Promise<FleetRound> {
     const byVersion = new Map<string, { predictions: number; corrections: number }>();
     const events: Event[] = [];
-    const size = exampleSize(this.o.digits.shape);
     for (const deviceId of this.o.devices) {
       const manifest = await this.manifest(deviceId);
       const version = manifest.version;
@@ -111,32 +102,16 @@ export class Fleet {
         if (label === truth) continue;
         // A wrong answer: the user reports it, as the runtime sends it (the prediction with its input, then the correction).
         corrections++;
-        const bytes = new Uint8Array(set.x.slice(i * size, (i + 1) * size).buffer);
-        const prediction: PredictionEvent = {
-          id: newId(),
-          model: this.o.model,
-          version,
-          deviceId,
-          ts: Date.now(),
-          type: 'prediction',
-          reason: 'reported',
-          input: { dtype: 'float32', shape: [...set.shape], data: Buffer.from(bytes).toString('base64') },
-          inputHash: await sha256Hex(bytes),
-          output: { label, confidence, topK: [{ label, p: confidence }] },
-          engine: 'fleet',
-          latencyMs: 1,
-        };
-        const correction: CorrectionEvent = {
-          id: newId(),
-          model: this.o.model,
-          version,
-          deviceId,
-          ts: Date.now(),
-          type: 'correction',
-          predictionId: prediction.id,
-          label: truth,
-        };
-        events.push(prediction, correction);
+        events.push(
+          ...(await reportedPair(set, i, {
+            model: this.o.model,
+            version,
+            deviceId,
+            output: { label, confidence, topK: [{ label, p: confidence }] },
+            label: truth,
+            engine: 'fleet',
+          })),
+        );
       }
       const stats: StatsEvent = {
         id: newId(),
@@ -170,36 +145,18 @@ export class Fleet {
    * `reported` prediction of `version` with its input, then a correction with the true label, spread over the fleet.
    */
   async labelAll(set: ExampleSet, version: string): Promise<void> {
-    const size = exampleSize(set.shape);
     const events: Event[] = [];
     for (let i = 0; i < set.count; i++) {
       const deviceId = this.o.devices[i % this.o.devices.length]!;
-      const bytes = new Uint8Array(set.x.slice(i * size, (i + 1) * size).buffer);
-      const prediction: PredictionEvent = {
-        id: newId(),
-        model: this.o.model,
-        version,
-        deviceId,
-        ts: Date.now(),
-        type: 'prediction',
-        reason: 'reported',
-        input: { dtype: 'float32', shape: [...set.shape], data: Buffer.from(bytes).toString('base64') },
-        inputHash: await sha256Hex(bytes),
-        output: { label: '0', confidence: 0.5, topK: [{ label: '0', p: 0.5 }] },
-        engine: 'fleet',
-        latencyMs: 1,
-      };
-      const correction: CorrectionEvent = {
-        id: newId(),
-        model: this.o.model,
-        version,
-        deviceId,
-        ts: Date.now(),
-        type: 'correction',
-        predictionId: prediction.id,
-        label: set.labels[set.y[i]!]!,
-      };
-      events.push(prediction, correction);
+      events.push(
+        ...(await reportedPair(set, i, {
+          model: this.o.model,
+          version,
+          deviceId,
+          output: { label: '0', confidence: 0.5, topK: [{ label: '0', p: 0.5 }] },
+          engine: 'fleet',
+        })),
+      );
     }
     await this.send(events);
   }

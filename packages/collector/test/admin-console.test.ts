@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { assertInert, buildAdminPage, launchChromium } from './helpers/admin-page.js';
+import { assertInert, buildAdminPage, launchChromium, watchedPage } from './helpers/admin-page.js';
 import type { App } from '@edgeloop/collector';
 import type { Event, GateReport, VersionMeta } from '@edgeloop/protocol';
 import { KEYS, bearer, makeApp, STORE_KINDS } from './helpers/stores.js';
@@ -159,14 +159,7 @@ for (const kind of STORE_KINDS) {
       );
       base = await app.listen({ port: 0, host: '127.0.0.1' });
       browser = await launchChromium();
-      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      page = await context.newPage();
-      await page.addInitScript(() => {
-        window.__violations = [];
-        document.addEventListener('securitypolicyviolation', (e) =>
-          window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`),
-        );
-      });
+      page = await watchedPage(browser, { viewport: { width: 1280, height: 900 } });
     });
     after(async () => {
       await browser?.close();

@@ -7,7 +7,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { assertInert, buildAdminPage, launchChromium } from './helpers/admin-page.js';
+import { assertInert, buildAdminPage, launchChromium, watchedPage } from './helpers/admin-page.js';
 import type { App } from '@edgeloop/collector';
 import { KEYS, makeApp, STORE_KINDS } from './helpers/stores.js';
 import { correction, makeInput, MODEL, prediction, store } from './helpers/labels.js';
@@ -56,14 +56,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(published.statusCode, 201, published.body);
       base = await app.listen({ port: 0, host: '127.0.0.1' });
       browser = await launchChromium();
-      const context = await browser.newContext();
-      page = await context.newPage();
-      await page.addInitScript(() => {
-        window.__violations = [];
-        document.addEventListener('securitypolicyviolation', (e) =>
-          window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`),
-        );
-      });
+      page = await watchedPage(browser);
     });
     after(async () => {
       await browser?.close();

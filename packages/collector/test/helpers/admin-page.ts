@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ADMIN_SRC = fileURLToPath(new URL('../../src/admin/', import.meta.url));
@@ -55,4 +55,16 @@ export async function assertInert(page: Page, hostile = 'img, svg, b, script:not
     'no element came from user text',
   );
   assert.deepEqual(await page.evaluate(() => window.__violations), [], 'the page keeps to its CSP');
+}
+
+/** A page in a new context that records every CSP violation in `window.__violations` (see assertInert). */
+export async function watchedPage(browser: Browser, options: BrowserContextOptions = {}): Promise<Page> {
+  const page = await (await browser.newContext(options)).newPage();
+  await page.addInitScript(() => {
+    window.__violations = [];
+    document.addEventListener('securitypolicyviolation', (e) =>
+      window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`),
+    );
+  });
+  return page;
 }

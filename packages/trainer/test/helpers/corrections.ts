@@ -18,44 +18,68 @@ export interface SendOptions {
   predictedOf?: (i: number) => string;
 }
 
+/**
+ * What a device sends when its user reports example `i` of `set` as wrong: the `reported` prediction with its input,
+ * then the correction with `label` (default: the true label).
+ */
+export async function reportedPair(
+  set: ExampleSet,
+  i: number,
+  o: {
+    model: string;
+    version: string;
+    deviceId: string;
+    output: PredictionEvent['output'];
+    label?: string;
+    engine?: string;
+  },
+): Promise<[PredictionEvent, CorrectionEvent]> {
+  const size = exampleSize(set.shape);
+  const bytes = new Uint8Array(set.x.slice(i * size, (i + 1) * size).buffer);
+  const prediction: PredictionEvent = {
+    id: newId(),
+    model: o.model,
+    version: o.version,
+    deviceId: o.deviceId,
+    ts: Date.now(),
+    type: 'prediction',
+    reason: 'reported',
+    input: { dtype: 'float32', shape: [...set.shape], data: Buffer.from(bytes).toString('base64') },
+    inputHash: await sha256Hex(bytes),
+    output: o.output,
+    engine: o.engine ?? 'test',
+    latencyMs: 1,
+  };
+  const correction: CorrectionEvent = {
+    id: newId(),
+    model: o.model,
+    version: o.version,
+    deviceId: o.deviceId,
+    ts: Date.now(),
+    type: 'correction',
+    predictionId: prediction.id,
+    label: o.label ?? set.labels[set.y[i]!]!,
+  };
+  return [prediction, correction];
+}
+
 /** Posts a prediction + correction pair per example to `POST /v1/events`; returns how many were accepted. */
 export async function sendCorrections(url: string, set: ExampleSet, options: SendOptions = {}): Promise<number> {
   const model = options.model ?? 'digits';
-  const size = exampleSize(set.shape);
   const events: Event[] = [];
   for (let i = 0; i < set.count; i++) {
-    const bytes = new Uint8Array(set.x.slice(i * size, (i + 1) * size).buffer);
-    const deviceId = `${options.devicePrefix ?? 'device'}-${i % (options.devices ?? 25)}`;
     const trueLabel = set.labels[set.y[i]!]!;
-    const prediction: PredictionEvent = {
-      id: newId(),
-      model,
-      version: options.version ?? 'v1',
-      deviceId,
-      ts: Date.now(),
-      type: 'prediction',
-      reason: 'reported',
-      input: { dtype: 'float32', shape: [...set.shape], data: Buffer.from(bytes).toString('base64') },
-      inputHash: await sha256Hex(bytes),
-      output: {
-        label: options.predictedOf?.(i) ?? '0',
-        confidence: 0.5,
-        topK: [{ label: options.predictedOf?.(i) ?? '0', p: 0.5 }],
-      },
-      engine: 'test',
-      latencyMs: 1,
-    };
-    const correction: CorrectionEvent = {
-      id: newId(),
-      model,
-      version: prediction.version,
-      deviceId,
-      ts: Date.now(),
-      type: 'correction',
-      predictionId: prediction.id,
-      label: options.labelOf ? options.labelOf(i, trueLabel) : trueLabel,
-    };
-    events.push(prediction, correction);
+    const predicted = options.predictedOf?.(i) ?? '0';
+    events.push(
+      ...(await reportedPair(set, i, {
+        model,
+        version: options.version ?? 'v1',
+        deviceId: `${options.devicePrefix ?? 'device'}-${i % (options.devices ?? 25)}`,
+        output: { label: predicted, confidence: 0.5, topK: [{ label: predicted, p: 0.5 }] },
+        label: options.labelOf ? options.labelOf(i, trueLabel) : trueLabel,
+        engine: 'test',
+      })),
+    );
   }
   let accepted = 0;
   for (let at = 0; at < events.length; at += 100) {
