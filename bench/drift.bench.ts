@@ -13,11 +13,11 @@
  *
  * Recipes: `search` (the default: candidate search, WiSE-FT, balanced replay) and `fixed` (the recipe before it:
  * learning rate 3e-4, 5 epochs, replay 2:1, one candidate, the gate of its day: golden, recall, validation
- * accuracy ≥ stable's) as the baseline; ablations `no-wise`, `no-soup`, `uniform-replay`, `same-replay`, `no-distill`, `no-augment`, `all-augment`.
+ * accuracy ≥ stable's) as the baseline; ablations `no-wise`, `soup` (the greedy soup on), `uniform-replay`, `same-replay`, `no-distill`, `no-augment`, `all-augment`.
  *
  * Usage: npm run bench -- drift
  *   DRIFTS=thick,small     only these drifts
- *   DRIFT_RECIPES=search,fixed,no-wise,no-soup,uniform-replay,same-replay,no-distill,no-augment,all-augment   (default: search,fixed)
+ *   DRIFT_RECIPES=search,fixed,no-wise,soup,uniform-replay,same-replay,no-distill,no-augment,all-augment   (default: search,fixed)
  *   DRIFT_BUDGET=150       the search's training budget per cycle, seconds (default: the trainer's)
  *   DRIFT_CYCLES=2         cycles per drift (1 or 2)
  *   DRIFT_BOOT_EXAMPLES=N  bootstrap v1 on N MNIST digits instead of all (quick runs while developing)
@@ -84,7 +84,7 @@ const RECIPES: Record<string, Partial<RetrainOptions>> = {
   search: {},
   fixed: { recipe: 'fixed', gate: { minGain: 0, gainZ: 0, replayTolerance: 1 } },
   'no-wise': { interpolate: false },
-  'no-soup': { soup: false },
+  soup: { soup: true },
   'uniform-replay': { balancedReplay: false },
   'same-replay': { freshReplay: false },
   'no-distill': { candidates: DEFAULT_CANDIDATES.filter((c) => c.distill === 0) },

@@ -63,7 +63,7 @@ export interface RetrainOptions {
   maxGated?: number;
   /** WiSE-FT interpolation with stable (default true). */
   interpolate?: boolean;
-  /** A greedy soup of the fine-tunes joins the candidates (default true; see SearchOptions.soup). */
+  /** A greedy soup of the fine-tunes joins the candidates (default false: it did not pay; see SearchOptions.soup). */
   soup?: boolean;
   /** Class-balanced replay (default true). */
   balancedReplay?: boolean;
@@ -305,7 +305,7 @@ export async function retrain(
       candidates,
       ...(recipe === 'search' ? { budgetSec: searchBudget } : {}),
       interpolate: recipe === 'search' && options.interpolate !== false,
-      soup: recipe === 'search' && options.soup !== false,
+      soup: recipe === 'search' && options.soup === true,
       balancedReplay: recipe === 'search' && options.balancedReplay !== false,
       freshReplay: recipe === 'search' && options.freshReplay !== false,
       ...(stable.config.trainableTail !== undefined ? { maxTrainableTail: stable.config.trainableTail } : {}),
