@@ -161,8 +161,9 @@ export async function searchCandidates(
     selectNew + selectReplay - FORGETTING_WEIGHT * Math.max(0, stable.selectReplay - tolerance - selectReplay);
   stable.score = scoreOf(stable.selectNew, stable.selectReplay);
   // The soup scores up to one mix per other fine-tune and one per mixing coefficient: time kept for it.
-  const soupReserve =
-    options.soup ? ((performance.now() - evalStarted) / 1000) * (specs.length + WISE_ALPHAS.length) : 0;
+  const soupReserve = options.soup
+    ? ((performance.now() - evalStarted) / 1000) * (specs.length + WISE_ALPHAS.length)
+    : 0;
   const scoreModel = async (m: tf.LayersModel) => {
     const [n, r] = [await accuracy(m, data.select), await accuracy(m, data.replaySelect)];
     return { selectNew: n, selectReplay: r, score: scoreOf(n, r) };
