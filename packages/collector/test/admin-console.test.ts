@@ -282,11 +282,13 @@ for (const kind of STORE_KINDS) {
 
     test('batches show which version was trained on them and how many events they came from', async () => {
       await page.click('nav button[data-tab=batches]');
-      const row = page.locator('tr', { hasText: batchId });
+      // The versions view's lineage rows name the batch too: wait for the batches view itself.
+      await page.getByRole('button', { name: 'Freeze a batch now' }).waitFor();
+      const row = page.locator('tr', { has: page.locator('code', { hasText: batchId }) }).filter({ hasText: 'v2' });
       await row.waitFor();
       const cells = await row.locator('td').allTextContents();
-      assert.ok(cells.includes('v2'), cells.join(' | '));
-      assert.ok(cells.join(' ').includes(XSS_LABEL), 'the hostile label shows as text');
+      assert.ok(cells.includes('v2'), `the batch row names v2: ${cells.join(' | ')}`);
+      assert.ok(cells.join(' ').includes(XSS_LABEL), `the hostile label shows as text: ${cells.join(' | ')}`);
       await shot('batches');
       await assertInert(page);
     });

@@ -146,7 +146,9 @@ for (const kind of STORE_KINDS) {
     });
 
     test('the decision shown is the one the controller writes when it is due', async () => {
-      const at = Date.now() + 1;
+      // Received now (after the resume restarted the window) and so before the decision's own `now`: a receive time
+      // in the future could fall after it and leave the window too few samples.
+      const at = Date.now();
       await app.storage.events.insert(
         [
           stats({ model, version: 'v1', predictions: 1000, corrections: 10 }),
@@ -154,8 +156,9 @@ for (const kind of STORE_KINDS) {
         ],
         at,
       );
+      while (Date.now() <= at) await new Promise((r) => setTimeout(r, 1));
       const d = await decision();
-      assert.equal(d.next.action, 'step');
+      assert.equal(d.next.action, 'step', d.summary);
       assert.equal(d.next.percent, 30);
       const [written] = (await app.rolloutController.tick(d.dueAt)).filter((x) => x.model === model);
       assert.equal(written?.action, 'step');
