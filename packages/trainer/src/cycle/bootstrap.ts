@@ -123,7 +123,7 @@ export async function bootstrap(client: CollectorClient, options: BootstrapOptio
     },
     exported.files,
   );
+  // The caller says it (the CLI's result line: "published v1 as the stable version of …"), once.
   await makeStable(client, model, version, `trainer: bootstrap of "${model}" from MNIST`);
-  r.step(`published ${version} and made it stable`);
   return { status: 'published', version, metrics, golden: { id: goldenSet.id, examples: golden.count } };
 }
