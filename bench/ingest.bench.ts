@@ -35,6 +35,9 @@ const KEY = 'bench-ingest-key-0123456789abcdef';
 // INGEST_PREFILL=N measures SQLite stores that already hold N events (each measurement on a copy of one file).
 const PREFILL = Number(process.env.INGEST_PREFILL ?? 0);
 const STORES = (process.env.INGEST_STORES ?? (PREFILL ? 'sqlite' : 'sqlite,postgres')).split(',') as Kind[];
+// INGEST_COLLECTORS=2 adds, per PostgreSQL rep, a run through 2 collector processes on the same database (the
+// clients split between them): the scale-out ratio. SQLite is one file on one machine: one collector only.
+const COLLECTORS = Number(process.env.INGEST_COLLECTORS ?? 1);
 
 // ---------------------------------------------------------------- fixtures
 
@@ -229,7 +232,8 @@ async function startCollector(store: FreshStore): Promise<{ child: ChildProcess;
 async function overHttp(
   url: URL,
   data: Event[][],
-): Promise<{ rate: number; p50: number; p99: number; clientCpuUsPerEvent: number }> {
+  connections = CLIENTS,
+): Promise<{ rate: number; p50: number; p99: number; clientCpuUsPerEvent: number; seconds: number }> {
   const bodies = data.map((b) => JSON.stringify({ events: b }));
   let next = 0;
   const c0 = process.cpuUsage();
@@ -240,7 +244,7 @@ async function overHttp(
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const options: autocannon.Options = {
       url: url.origin,
-      connections: CLIENTS,
+      connections,
       pipelining: 1,
       amount: bodies.length,
       timeout: 60,
@@ -278,7 +282,31 @@ async function overHttp(
     p50: result.latency.p50,
     p99: result.latency.p99,
     clientCpuUsPerEvent: (cpu.user + cpu.system) / (data.length * BATCH),
+    seconds,
   };
+}
+
+/**
+ * Sends `data` through `n` collector processes on one PostgreSQL database at once, the clients and batches split
+ * evenly between them; events/s over the slowest one's time.
+ */
+async function httpScaled(n: number, data: Event[][], warmup: Event[][]): Promise<number> {
+  const store = await freshStore('postgres');
+  const collectors: { child: ChildProcess; url: URL }[] = [];
+  try {
+    // One after the other: the first migrates the schema, the next find it done.
+    for (let i = 0; i < n; i++) collectors.push(await startCollector(store));
+    const share = <T>(xs: T[], i: number) => xs.filter((_, j) => j % n === i);
+    await Promise.all(collectors.map((c, i) => overHttp(c.url, share(warmup, i), Math.max(1, CLIENTS / n))));
+    const runs = await Promise.all(collectors.map((c, i) => overHttp(c.url, share(data, i), Math.max(1, CLIENTS / n))));
+    return (data.length * BATCH) / Math.max(...runs.map((r) => r.seconds));
+  } finally {
+    for (const c of collectors) {
+      c.child.kill('SIGTERM');
+      await new Promise((r) => c.child.once('exit', r));
+    }
+    await store.drop();
+  }
 }
 
 /** CPU microseconds the collector process has used so far. */
@@ -353,6 +381,7 @@ async function main(): Promise<void> {
     const p99s: number[] = [];
     const clientCpu: number[] = [];
     const cpuPer1k: number[] = [];
+    const scaled: number[] = [];
     for (let rep = 0; rep < REPS; rep++) {
       // Fresh ids every time: a resent id would be a cheap duplicate, not a write.
       raws.push(await raw(kind, batches(EVENTS)));
@@ -362,8 +391,10 @@ async function main(): Promise<void> {
       p99s.push(h.p99);
       clientCpu.push(h.clientCpuUsPerEvent);
       cpuPer1k.push(h.cpuSecondsPer1k);
+      if (kind === 'postgres' && COLLECTORS > 1)
+        scaled.push(await httpScaled(COLLECTORS, batches(EVENTS), batches(WARMUP)));
       console.error(
-        `${kind} rep ${rep + 1}/${REPS}: raw ${Math.round(raws.at(-1)!)} ev/s, http ${Math.round(h.rate)} ev/s`,
+        `${kind} rep ${rep + 1}/${REPS}: raw ${Math.round(raws.at(-1)!)} ev/s, http ${Math.round(h.rate)} ev/s${scaled.length > rep ? `, ${COLLECTORS} collectors ${Math.round(scaled[rep]!)} ev/s` : ''}`,
       );
     }
     const rawRate = median(raws);
@@ -391,6 +422,19 @@ async function main(): Promise<void> {
       'collector CPU ms / 1k events': Number((median(cpuPer1k) * 1000).toFixed(1)),
       'load generator CPU µs / event': Number(median(clientCpu).toFixed(1)),
     });
+    if (scaled.length) {
+      rows.push({
+        store: kind,
+        path: `HTTP POST /v1/events through ${COLLECTORS} collectors on one database, ${CLIENTS} clients split between them`,
+        'events/s': Math.round(median(scaled)),
+        // Here the ratio is to one collector's HTTP rate in the same run: the scale-out.
+        ratio: Number((median(scaled) / httpRate).toFixed(2)),
+        'p50 ms': null,
+        'p99 ms': null,
+        'collector CPU ms / 1k events': null,
+        'load generator CPU µs / event': null,
+      });
+    }
   }
   if (template) rmSync(dirname(template), { recursive: true, force: true });
   probes.push(hostProbe());
@@ -407,6 +451,7 @@ async function main(): Promise<void> {
     prefill: PREFILL,
     batch: BATCH,
     clients: CLIENTS,
+    collectors: COLLECTORS,
     eventsPerRun: EVENTS,
     reps: REPS,
     eventBytes: JSON.stringify(event(0)).length,
