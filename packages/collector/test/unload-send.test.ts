@@ -7,12 +7,11 @@ import { describe, test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { App } from '@edgeloop/collector';
 import { makeApp, KEYS } from './helpers/stores.js';
 import { predictions } from './helpers/events.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { launchChromium } from './helpers/admin-page.js';
 
 describe('unload-time send from another origin', () => {
   let app: App;
@@ -33,26 +32,7 @@ describe('unload-time send from another origin', () => {
     );
     await new Promise<void>((r) => page.listen(0, '127.0.0.1', r));
     pageUrl = `http://localhost:${(page.address() as AddressInfo).port}/`;
-    try {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless=new',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-        // Playwright gives every launch a fresh temporary profile (it refuses --user-data-dir).
-      });
-    } catch (err) {
-      throw new Error(
-        `Chromium did not start from ${CHROMIUM} (${(err as Error).message}); install it (apt-get install chromium) or set CHROMIUM_PATH`,
-      );
-    }
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /**
- * For the admin page's browser tests: builds the page from source as `npm run build` would (the collector serves
- * admin-dist), launches headless Chromium, and checks that user text stayed inert under the page's CSP.
+ * For the collector's browser tests: builds the admin page from source as `npm run build` would (the collector
+ * serves admin-dist), launches headless Chromium, and checks that user text stayed inert under the page's CSP.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
