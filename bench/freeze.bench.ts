@@ -26,6 +26,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { newId, type Event } from '@edgeloop/protocol';
 import { buildApp, openStorage, type App, type StorageOptions } from '@edgeloop/collector';
 import { eventColumns } from '@edgeloop/collector/internal';
+import { mulberry32 } from '@edgeloop/trainer';
 import { report, type Row } from './report.js';
 
 const N = Number(process.env.FREEZE_EVENTS ?? 1_000_000);
@@ -37,17 +38,6 @@ const APP_NAME = 'edgeloop-freeze-bench';
 // Every PostgreSQL connection this process opens (the app's pool included) carries this name.
 process.env.PGAPPNAME = APP_NAME;
 const TICKS_PER_S = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in these
-
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type EventRow = (string | number | null)[];
 
