@@ -31,7 +31,7 @@ import { base64, bytesOf, checkSize } from './input.js';
 import { RecentPredictions, type Recent } from './recent.js';
 import { StatsWindow, statsEvent, type WindowTag } from './stats.js';
 import { Database } from './outbox/db.js';
-import { Outbox, type OutboxObserver } from './outbox/outbox.js';
+import { Outbox, OUTBOX_DEFAULTS, serialise, type OutboxObserver } from './outbox/outbox.js';
 import { ArtifactStore } from './model/artifacts.js';
 import { ManifestClient } from './model/manifest.js';
 import { ModelSlot, type Lease } from './model/slot.js';
@@ -80,6 +80,8 @@ export class RuntimeCore {
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #predictions = 0;
   #captureDropped = 0;
+  /** Since `pagehide`: a prediction resolving now is captured at once, as no later task may run. */
+  #leaving = false;
   #disposed = false;
   #outboxStatus: OutboxStatus;
   outbox!: Outbox;
@@ -346,25 +348,53 @@ export class RuntimeCore {
   /**
    * At `pagehide`: hands the predictions still waiting to be captured (those that resolved in this task or the
    * last few) to the outbox, synchronously, so that the unload send carries them; then closes the stats window.
+   * `final` (not into the back/forward cache): a prediction that resolves later is captured at once too.
    */
-  unloading(): void {
+  unloading(final = true): void {
+    if (final) this.#leaving = true;
     this.#captureNow();
     void this.closeStats(true);
   }
 
+  /** The page came back from the back/forward cache: captures wait for their task again. */
+  back(): void {
+    this.#leaving = false;
+  }
+
   /** Captures what waits now, hashing synchronously; `outbox.add` hands the events to the unload copy at once. */
   #captureNow(): void {
+    const events = this.#takeNow(this.#pendingCapture);
+    if (events) void this.outbox.add(events);
+  }
+
+  /**
+   * Worker mode: captures kept prediction `id` now, in the task its result goes back to the page, and returns the
+   * event as the page's unload copy needs it. The page then holds it before its app sees the result, so a page that
+   * closes in that same task still sends it (the worker's own copy, posted on another port, may come too late).
+   * Null when the prediction was not kept (or is already captured).
+   */
+  captureKept(id: string): { id: string; json: string; bytes: number } | null {
+    const rec = this.#pendingCapture.find((r) => r.id === id);
+    const events = rec ? this.#takeNow([rec]) : null;
+    if (!events) return null;
+    const copy = serialise(events[0]!, this.options.outbox?.maxEventBytes ?? OUTBOX_DEFAULTS.maxEventBytes);
+    void this.outbox.add(events);
+    return copy && { id, ...copy };
+  }
+
+  /** Makes the prediction events of `batch` (taken out of the pending captures), hashing synchronously. */
+  #takeNow(batch: Recent[]): PredictionEvent[] | null {
     const hashNow = this.#hashNow;
-    if (!this.outbox || !hashNow) return;
-    const batch = this.#pendingCapture;
+    if (!this.outbox || !hashNow || batch.length === 0) return null;
     const events = batch.map((rec) => {
       const { event, bytes } = this.#predictionParts(rec, rec.keep!);
       event.inputHash = hashNow(bytes);
       return event;
     });
-    this.#pendingCapture = [];
+    const taken = new Set(batch);
+    this.#pendingCapture = this.#pendingCapture.filter((r) => !taken.has(r));
     this.#recent.captured(batch);
-    void this.outbox.add(events);
+    return events;
   }
 
   async dispose(): Promise<void> {
@@ -405,6 +435,7 @@ export class RuntimeCore {
     }
     rec.keep = reason;
     this.#pendingCapture.push(rec);
+    if (this.#leaving) return this.#captureNow();
     // Hashing and storing run in a later task, after the prediction has resolved.
     this.#captureTimer ??= setTimeout(() => void this.#drainCapture(), 0);
   }

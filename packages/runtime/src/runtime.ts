@@ -51,9 +51,10 @@ async function createLocalRuntime(options: RuntimeOptions): Promise<Runtime> {
     dest: { url: core.collector, key: options.key },
     unload,
     unloadBytes: options.outbox?.unloadBytes ?? OUTBOX_DEFAULTS.unloadBytes,
-    beforeUnload: () => core.unloading(),
+    beforeUnload: (final) => core.unloading(final),
     sync,
     online: () => void core.online().catch(() => undefined),
+    back: () => core.back(),
   });
   return {
     predict: (input) => core.predict(input),

@@ -145,6 +145,31 @@ describe('outbox delivery', () => {
     await context.close();
   });
 
+  test('worker: true, predictions that resolved in the task that ends the page go out with its pagehide send', async () => {
+    const context = await env.context();
+    // Nothing is sent before pagehide (the worker's outbox waits for 1,000 events or 10 minutes): only the page's
+    // unload send can carry the predictions.
+    const page = await start(context, { ...FAST, batchEvents: 1000, flushIntervalMs: 600_000 }, { worker: true });
+    const before = await predictions();
+    const ids = await page.evaluate(
+      async (xs) => {
+        const rt = window.kit.rts.rt!;
+        const ids: string[] = [];
+        for (const v of xs) ids.push((await rt.predict(new Float32Array(v))).id);
+        // In the task where the last prediction resolved: the worker's own copy of its capture, posted on another
+        // port, has not reached the page yet.
+        window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false }));
+        return ids;
+      },
+      x.slice(0, 10),
+    );
+    // Checked before the page closes: what the worker hands over later is not sent until another pagehide.
+    await waitFor('the 10 predictions in the pagehide send', () => ids.every((id) => postsWith([id]).length > 0));
+    await page.close();
+    await waitFor('all of them stored', async () => (await predictions()) - before === 10);
+    await context.close();
+  });
+
   test('at pagehide events go to another origin as text/plain with ?key=, without a preflight', async () => {
     const other = await startAppServer(env.dataDir, env.collectorUrl);
     try {

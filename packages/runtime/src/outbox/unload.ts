@@ -14,6 +14,8 @@ interface Item {
 export class UnloadQueue implements OutboxObserver {
   readonly #items = new Map<string, Item>();
   #bytes = 0;
+  /** Set by the `pagehide` send: what is queued after it goes out at once (no later `pagehide` will send it). */
+  #leaving: { dest: Destination; budgetBytes: number } | null = null;
 
   /** `limitBytes` bounds the copy (the oldest copies go first; they stay stored in IndexedDB). */
   readonly #limitBytes;
@@ -37,6 +39,8 @@ export class UnloadQueue implements OutboxObserver {
       this.#items.delete(id);
       this.#bytes -= item.bytes;
     }
+    // A prediction that resolves after `pagehide` (while the page is torn down) has no later chance to be sent.
+    if (this.#leaving) sendOnUnload(this.#leaving.dest, items, this.#leaving.budgetBytes);
   }
 
   settled(ids: string[]): void {
@@ -53,8 +57,18 @@ export class UnloadQueue implements OutboxObserver {
     return this.#items.size;
   }
 
-  /** Sends what fits in `budgetBytes` with keepalive; returns how many events went out. */
-  send(dest: Destination, budgetBytes: number): number {
-    return sendOnUnload(dest, [...this.#items.values()], budgetBytes).length;
+  /**
+   * Sends what fits in `budgetBytes` with keepalive, newest first; returns how many events went out. The newest
+   * were queued last, and their IndexedDB writes may not commit before the page goes; older ones are stored, and
+   * what does not fit goes at the next start. `final` (the page is going away): what is queued later goes at once.
+   */
+  send(dest: Destination, budgetBytes: number, final = true): number {
+    if (final) this.#leaving = { dest, budgetBytes };
+    return sendOnUnload(dest, [...this.#items.values()].reverse(), budgetBytes).length;
+  }
+
+  /** The page came back (back/forward cache): queued events wait for the outbox again. */
+  back(): void {
+    this.#leaving = null;
   }
 }

@@ -71,7 +71,7 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
     dest: { url: options.collector.replace(/\/+$/, ''), key: options.key },
     unload,
     unloadBytes: options.outbox?.unloadBytes ?? OUTBOX_DEFAULTS.unloadBytes,
-    beforeUnload: () => {
+    beforeUnload: (final) => {
       const items: { id: string; json: string; bytes: number }[] = [];
       for (const event of copies.close(Date.now(), token, options.model, snapshot!.deviceId)) {
         const s = serialise(event, options.outbox?.maxEventBytes ?? OUTBOX_DEFAULTS.maxEventBytes);
@@ -79,10 +79,11 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
       }
       unload.queued(items);
       // If the worker lives to close its own window, its events have the same ids: one window, counted once.
-      void remote.unloading();
+      void remote.unloading(final);
     },
     sync,
     online: () => void remote.online().then(refresh, () => undefined),
+    back: () => void remote.back(),
   });
   const live = () => {
     if (disposed) throw new RuntimeError('EL_RT_DISPOSED');
@@ -90,7 +91,8 @@ export async function createWorkerRuntime(options: RuntimeOptions): Promise<Runt
   return {
     predict: async (input) => {
       live();
-      const { prediction: p, low, window } = await remote.predict(input);
+      const { prediction: p, low, window, kept } = await remote.predict(input);
+      if (kept) unload.queued([kept]);
       predictions++;
       copies.prediction(window, p.version, p.latencyMs, p.confidence, p.label, low);
       return p;

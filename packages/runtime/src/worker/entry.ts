@@ -47,7 +47,8 @@ const side: WorkerSide = {
     const c = need();
     const prediction = await c.predict(input);
     // Read in the prediction's own continuation: a window closes in a task of its own, never in between.
-    return { prediction, low: c.isLow(prediction), window: c.statsWindow };
+    const kept = c.captureKept(prediction.id);
+    return { prediction, low: c.isLow(prediction), window: c.statsWindow, ...(kept ? { kept } : {}) };
   },
   reportWrongResult: async (id, label, options) => need().reportWrongResult(id, label, options),
   flush: async () => need().flush(),
@@ -56,7 +57,8 @@ const side: WorkerSide = {
   joinCanary: async (join) => need().joinCanary(join),
   labels: () => need().labels(),
   status: () => need().status(),
-  unloading: () => core?.unloading(),
+  unloading: (final) => core?.unloading(final),
+  back: () => core?.back(),
   dispose: async () => {
     await core?.dispose();
     core = null;

@@ -28,6 +28,11 @@ export interface Predicted {
   prediction: Prediction;
   low: boolean;
   window: WindowTag;
+  /**
+   * A kept prediction's event, for the page's unload copy: it comes with the result, so the page holds it before the
+   * app sees the prediction, even if the page then closes in that same task.
+   */
+  kept?: { id: string; json: string; bytes: number };
 }
 
 /** The version a correction was counted against, and in which stats window. */
@@ -49,7 +54,9 @@ export interface WorkerSide {
   joinCanary(join: boolean): Promise<boolean>;
   labels(): string[];
   status(): RuntimeStatus;
-  /** `pagehide`: close the stats window (its events have the ids of the page's copy). */
-  unloading(): void;
+  /** `pagehide`: close the stats window (its events have the ids of the page's copy); `final`: see RuntimeCore.unloading. */
+  unloading(final: boolean): void;
+  /** `pageshow` from the back/forward cache. */
+  back(): void;
   dispose(): Promise<void>;
 }
