@@ -40,7 +40,7 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
       await pool.end();
     },
     events: events.postgresEventStore(pool),
-    keys: keyStore(runner, events.keySql),
+    keys: keyStore(runner),
     labels: labelStore(runner, labels.labelSql),
     batches: batchStore(runner, batches.batchSql, batches.freezeQueries),
     registry: registryStore(runner, registry.registrySql),

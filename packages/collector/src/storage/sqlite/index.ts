@@ -33,7 +33,7 @@ function buildStores(db: SqliteDb, writer: EventWriter) {
   const runner = sqliteRunner(db);
   return {
     events: events.sqliteEventStore(db, writer),
-    keys: keyStore(runner, events.keySql),
+    keys: keyStore(runner),
     labels: labelStore(runner, labels.labelSql),
     batches: batchStore(runner, batches.batchSql, batches.freezeQueries),
     registry: registryStore(runner, registry.registrySql),
