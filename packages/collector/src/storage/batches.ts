@@ -46,6 +46,29 @@ export interface BatchSql {
   setBaseData: string;
 }
 
+/** The statements that read the same in both dialects; each dialect spreads them and adds the rest. */
+export const COMMON_BATCH_SQL = {
+  get: 'SELECT * FROM batches WHERE id = @id',
+  lines: 'SELECT ord, line FROM batch_examples WHERE batch_id = @id AND ord > @afterOrd ORDER BY ord LIMIT @limit',
+  lineage: 'SELECT input_hash, source_event_id, sources FROM batch_examples WHERE batch_id = @id ORDER BY ord',
+  golden: 'SELECT b.* FROM golden_current g JOIN batches b ON b.id = g.batch_id WHERE g.model = @model',
+  setGolden:
+    'INSERT INTO golden_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
+  baseData: 'SELECT b.* FROM base_data_current d JOIN batches b ON b.id = d.batch_id WHERE d.model = @model',
+  setBaseData:
+    'INSERT INTO base_data_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
+} satisfies Partial<BatchSql>;
+
+/** A label source's columns as a freeze's bulk read returns them, after its id (and its kind, where it has one). */
+export type SourceColumns = [
+  inputHash: string,
+  label: string,
+  deviceId: string | null,
+  ts: number,
+  receivedAt: number,
+  seen: number,
+];
+
 /** A dialect's tuned reads and writes of a freeze. */
 export interface FreezeQueries {
   /** Serialises the freezes and golden-set changes of one model (within the write transaction). */
@@ -58,7 +81,10 @@ export interface FreezeQueries {
   candidates(model: string, hashes: readonly string[]): Steps<Map<string, InputCandidate[]>>;
   /** Stores a batch's examples. */
   writeExamples(id: string, examples: BuiltBatch['examples']): Steps<void>;
-  /** Records each decided input's outcome; with a batch id its sources count as consumed. */
+  /**
+   * Records the latest resolution of each decided input (`upsertOutcomes`); runs inside the freeze transaction. With
+   * a batch id the input's sources count as seen (consumed); without one (nothing to train on) only the outcome is kept.
+   */
   recordOutcomes(model: string, decisions: readonly Decision[], batchId: string | null, now: number): Steps<void>;
 }
 
@@ -76,26 +102,31 @@ function* resolveBatch(
   return { resolution, content: buildBatch(resolution, byHash) };
 }
 
+/** A batch (or golden set, or base data) to store. */
+interface NewBatch {
+  model: string;
+  content: BuiltBatch;
+  id: string;
+  now: number;
+}
+
 function* writeBatch(
   sql: BatchSql,
   q: FreezeQueries,
-  model: string,
-  content: BuiltBatch,
-  id: string,
-  now: number,
+  b: NewBatch,
   golden: boolean,
   replaces: string | null,
 ): Steps<void> {
   yield* run(sql.insert, {
-    id,
-    model,
-    sha256: content.sha256,
-    counts: JSON.stringify(content.counts),
-    createdAt: now,
+    id: b.id,
+    model: b.model,
+    sha256: b.content.sha256,
+    counts: JSON.stringify(b.content.counts),
+    createdAt: b.now,
     golden: golden ? 1 : 0,
     replaces,
   });
-  yield* q.writeExamples(id, content.examples);
+  yield* q.writeExamples(b.id, b.content.examples);
 }
 
 function* freeze(
@@ -113,7 +144,7 @@ function* freeze(
     yield* q.recordOutcomes(model, resolution.decisions, null, now);
     return { batch: null, counts: content.counts };
   }
-  yield* writeBatch(sql, q, model, content, id, now, false, null);
+  yield* writeBatch(sql, q, { model, content, id, now }, false, null);
   yield* q.recordOutcomes(model, resolution.decisions, id, now);
   // A review no batch took yet made its input pending, so it was read above and is now counted as seen: it can no
   // longer be undone. (On PostgreSQL, a review committed since that read is marked too: refusing its undo is safe.)
@@ -127,43 +158,32 @@ function* preview(sql: BatchSql, q: FreezeQueries, model: string, maxLabelsPerDe
   return { counts: content.counts, lastBatch: last ? batchFromRow(last) : null };
 }
 
-function* putGolden(
-  sql: BatchSql,
-  q: FreezeQueries,
-  model: string,
-  content: BuiltBatch,
-  id: string,
-  now: number,
-  replaces: string | null,
-): Steps<GoldenResult> {
-  yield* q.lock(model);
-  const row = yield* get<BatchRow>(sql.golden, { model });
+function* putGolden(sql: BatchSql, q: FreezeQueries, b: NewBatch, replaces: string | null): Steps<GoldenResult> {
+  yield* q.lock(b.model);
+  const row = yield* get<BatchRow>(sql.golden, { model: b.model });
   if (row) {
     const current = batchFromRow(row);
-    if (current.sha256 === content.sha256) return { status: 'unchanged', batch: current };
+    if (current.sha256 === b.content.sha256) return { status: 'unchanged', batch: current };
     if (replaces !== current.id) return { status: 'conflict', current };
   }
-  yield* writeBatch(sql, q, model, content, id, now, true, replaces);
-  yield* run(sql.setGolden, { model, id });
-  return { status: 'created', batch: batchFromRow((yield* get<BatchRow>(sql.get, { id }))!) };
+  yield* writeBatch(sql, q, b, true, replaces);
+  yield* run(sql.setGolden, { model: b.model, id: b.id });
+  return { status: 'created', batch: batchFromRow((yield* get<BatchRow>(sql.get, { id: b.id }))!) };
 }
 
 function* putBaseData(
   sql: BatchSql,
   q: FreezeQueries,
-  model: string,
-  content: BuiltBatch,
-  id: string,
-  now: number,
+  b: NewBatch,
 ): Steps<{ status: 'created' | 'unchanged'; batch: Batch }> {
-  yield* q.lock(model);
-  const row = yield* get<BatchRow>(sql.baseData, { model });
-  if (row && row.sha256 === content.sha256) return { status: 'unchanged', batch: batchFromRow(row) };
+  yield* q.lock(b.model);
+  const row = yield* get<BatchRow>(sql.baseData, { model: b.model });
+  if (row && row.sha256 === b.content.sha256) return { status: 'unchanged', batch: batchFromRow(row) };
   // Base data is a reference set like the golden set (golden = true keeps it out of the batch list); the set it
   // replaces stays stored, immutable, for the versions that replayed it.
-  yield* writeBatch(sql, q, model, content, id, now, true, row?.id ?? null);
-  yield* run(sql.setBaseData, { model, id });
-  return { status: 'created', batch: batchFromRow((yield* get<BatchRow>(sql.get, { id }))!) };
+  yield* writeBatch(sql, q, b, true, row?.id ?? null);
+  yield* run(sql.setBaseData, { model: b.model, id: b.id });
+  return { status: 'created', batch: batchFromRow((yield* get<BatchRow>(sql.get, { id: b.id }))!) };
 }
 
 /** The batch store of one dialect. */
@@ -183,12 +203,12 @@ export function batchStore(db: Runner, sql: BatchSql, q: FreezeQueries): BatchSt
       return lineageOf(await db.read(all<LineageRow>(sql.lineage, { id })));
     },
     putGolden: (model, content, { id, now, replaces }) =>
-      db.write(putGolden(sql, q, model, content, id, now, replaces)),
+      db.write(putGolden(sql, q, { model, content, id, now }, replaces)),
     async golden(model) {
       const row = await db.read(get<BatchRow>(sql.golden, { model }));
       return row && batchFromRow(row);
     },
-    putBaseData: (model, content, { id, now }) => db.write(putBaseData(sql, q, model, content, id, now)),
+    putBaseData: (model, content, { id, now }) => db.write(putBaseData(sql, q, { model, content, id, now })),
     async baseData(model) {
       const row = await db.read(get<BatchRow>(sql.baseData, { model }));
       return row && batchFromRow(row);

@@ -2,17 +2,17 @@
 import type { KeyRecord, KeyStore, Scope } from './types.js';
 import { all, get, run, type Runner } from './steps.js';
 
-/** The statements key storage runs; parameters in the order each comment gives. */
-export interface KeySql {
-  /** (id, name, scope, hash, created_at), skipped when the hash is stored already. */
-  insert: string;
-  /** (hash) → KeyRow */
-  byHash: string;
-  /** () → KeyRow, oldest first */
-  list: string;
-  /** (revoked_at, id, name): revokes the active key with that id or name. */
-  revoke: string;
-}
+// The same SQL in both dialects.
+const sql = {
+  /** Skipped when the hash is stored already. */
+  insert: `
+    INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES (@id, @name, @scope, @hash, @created_at)
+    ON CONFLICT (hash) DO NOTHING`,
+  byHash: 'SELECT * FROM api_keys WHERE hash = @hash',
+  list: 'SELECT * FROM api_keys ORDER BY created_at, id',
+  /** Revokes the active key with that id or name. */
+  revoke: 'UPDATE api_keys SET revoked_at = @at WHERE (id = @key OR name = @key) AND revoked_at IS NULL',
+};
 
 interface KeyRow {
   id: string;
@@ -38,21 +38,21 @@ const withoutHash = (r: KeyRow): KeyRecord => {
 };
 
 /** The key store of one dialect. */
-export function keyStore(db: Runner, sql: KeySql): KeyStore {
+export function keyStore(db: Runner): KeyStore {
   return {
     async create(k) {
-      await db.read(run(sql.insert, [k.id, k.name, k.scope, k.hash, k.createdAt]));
-      return withoutHash((await db.read(get<KeyRow>(sql.byHash, [k.hash])))!);
+      await db.read(run(sql.insert, { id: k.id, name: k.name, scope: k.scope, hash: k.hash, created_at: k.createdAt }));
+      return withoutHash((await db.read(get<KeyRow>(sql.byHash, { hash: k.hash })))!);
     },
     async findByHash(hash) {
-      const row = await db.read(get<KeyRow>(sql.byHash, [hash]));
+      const row = await db.read(get<KeyRow>(sql.byHash, { hash }));
       return row && toKey(row);
     },
     async list() {
       return (await db.read(all<KeyRow>(sql.list))).map(withoutHash);
     },
     async revoke(idOrName, at) {
-      return (await db.read(run(sql.revoke, [at, idOrName, idOrName]))) > 0;
+      return (await db.read(run(sql.revoke, { at, key: idOrName }))) > 0;
     },
   };
 }

@@ -25,6 +25,18 @@ export const QUEUE_FROM = `
     AND s.label IS NULL
     AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.model = p.model AND r.input_hash = p.input_hash)`;
 
+/**
+ * The upsert of each decided input's latest resolution, its rows from `source` (a VALUES list or a SELECT of the
+ * seven columns in order). With a batch id the input's sources count as seen (consumed); without one (nothing to
+ * train on) only the outcome is kept.
+ */
+export const upsertOutcomes = (source: string) => `
+  INSERT INTO input_labels (model, input_hash, outcome, label, batch_id, sources, updated_at) ${source}
+  ON CONFLICT (model, input_hash) DO UPDATE SET
+    outcome = excluded.outcome, label = excluded.label, updated_at = excluded.updated_at,
+    batch_id = COALESCE(excluded.batch_id, input_labels.batch_id),
+    sources = CASE WHEN excluded.batch_id IS NULL THEN input_labels.sources ELSE excluded.sources END`;
+
 /** The statements of the review queue each dialect writes its own way, with their named parameters. */
 export interface LabelSql {
   /** (@model) → { n }: inputs in the queue */

@@ -16,11 +16,11 @@ import { all, get, run, type Runner, type Steps } from './steps.js';
 
 /** The statements lease storage runs; named parameters as each comment gives. */
 export interface LeaseSql {
-  /** (model) → LeaseRow */
+  /** @model → LeaseRow */
   get: string;
-  /** (model) → LeaseRow, locked until the transaction ends; no row when another transaction holds it. */
+  /** @model → LeaseRow, locked until the transaction ends; no row when another transaction holds it. */
   lockOrSkip: string;
-  /** (model) → LeaseRow, locked until the transaction ends (waits for another transaction holding it). */
+  /** @model → LeaseRow, locked until the transaction ends (waits for another transaction holding it). */
   lock: string;
   /** @model, @lease_id, @holder, @now, @expires_at: attempt 1, skipped when the row exists. */
   insert: string;
@@ -38,6 +38,20 @@ export interface LeaseSql {
    */
   nextFree: string;
 }
+
+/** The statements that read the same in both dialects; each dialect spreads them and adds its locking reads. */
+export const COMMON_LEASE_SQL = {
+  get: 'SELECT * FROM training_leases WHERE model = @model',
+  insert: `
+    INSERT INTO training_leases (model, lease_id, holder, acquired_at, expires_at, attempt, released_at)
+    VALUES (@model, @lease_id, @holder, @now, @expires_at, 1, NULL) ON CONFLICT (model) DO NOTHING`,
+  take: `
+    UPDATE training_leases SET lease_id = @lease_id, holder = @holder, acquired_at = @now, expires_at = @expires_at,
+      attempt = @attempt, released_at = NULL
+    WHERE model = @model`,
+  extend: 'UPDATE training_leases SET expires_at = @expires_at WHERE model = @model AND lease_id = @lease_id',
+  release: 'UPDATE training_leases SET released_at = @now WHERE model = @model AND lease_id = @lease_id',
+} satisfies Partial<LeaseSql>;
 
 interface LeaseRow {
   model: string;
@@ -61,13 +75,13 @@ const toRecord = (r: LeaseRow): LeaseRecord => ({
 
 function* claim(sql: LeaseSql, model: string, { holder, ttlMs, now, leaseId }: ClaimRequest): Steps<ClaimOutcome> {
   const expires_at = now + ttlMs;
-  const row = yield* get<LeaseRow>(sql.lockOrSkip, [model]);
+  const row = yield* get<LeaseRow>(sql.lockOrSkip, { model });
   if (!row) {
     const inserted = yield* run(sql.insert, { model, lease_id: leaseId, holder, now, expires_at });
     if (inserted === 1)
-      return { status: 'claimed', lease: toRecord((yield* get<LeaseRow>(sql.get, [model]))!), previous: null };
+      return { status: 'claimed', lease: toRecord((yield* get<LeaseRow>(sql.get, { model }))!), previous: null };
     // The row exists and another transaction holds it: a claim of it is being committed right now.
-    const current = yield* get<LeaseRow>(sql.get, [model]);
+    const current = yield* get<LeaseRow>(sql.get, { model });
     return { status: 'held', current: current ? toRecord(current) : null };
   }
   const current = toRecord(row);
@@ -75,7 +89,7 @@ function* claim(sql: LeaseSql, model: string, { holder, ttlMs, now, leaseId }: C
     if (current.holder !== holder) return { status: 'held', current };
     // The holder asks again (its answer was lost, say): the same lease, lasting ttl from now.
     yield* run(sql.extend, { model, lease_id: current.leaseId, expires_at: Math.max(expires_at, current.expiresAt) });
-    return { status: 'claimed', lease: toRecord((yield* get<LeaseRow>(sql.get, [model]))!), previous: null };
+    return { status: 'claimed', lease: toRecord((yield* get<LeaseRow>(sql.get, { model }))!), previous: null };
   }
   // Released: a fresh job. Expired unreleased: its holder died or stalled, and this is one more attempt at its job.
   return yield* take(sql, current, { holder, ttlMs, now, leaseId });
@@ -89,7 +103,7 @@ function* claimNext(sql: LeaseSql, models: readonly string[], request: ClaimRequ
     if (known.has(model)) continue;
     // Another claim may insert it first (then this one does nothing and looks further).
     if ((yield* run(sql.insert, { model, lease_id: leaseId, holder, now, expires_at: now + ttlMs })) === 1)
-      return { status: 'claimed', lease: toRecord((yield* get<LeaseRow>(sql.get, [model]))!), previous: null };
+      return { status: 'claimed', lease: toRecord((yield* get<LeaseRow>(sql.get, { model }))!), previous: null };
   }
   const row = yield* get<LeaseRow>(sql.nextFree, { models: named, now });
   if (!row) return { status: 'held', current: null };
@@ -102,7 +116,7 @@ function* take(sql: LeaseSql, current: LeaseRecord, request: ClaimRequest): Step
   const { holder, ttlMs, now, leaseId } = request;
   const attempt = current.releasedAt !== null ? 1 : current.attempt + 1;
   yield* run(sql.take, { model, lease_id: leaseId, holder, now, expires_at: now + ttlMs, attempt });
-  return { status: 'claimed', lease: toRecord((yield* get<LeaseRow>(sql.get, [model]))!), previous: current };
+  return { status: 'claimed', lease: toRecord((yield* get<LeaseRow>(sql.get, { model }))!), previous: current };
 }
 
 /** Runs `change` on the model's lease when it still is `leaseId`; `change` answers false when that lease cannot take it. */
@@ -112,10 +126,10 @@ function* holding(
   leaseId: string,
   change: (current: LeaseRecord) => Steps<boolean>,
 ): Steps<HolderOutcome> {
-  const row = yield* get<LeaseRow>(sql.lock, [model]);
+  const row = yield* get<LeaseRow>(sql.lock, { model });
   const current = row ? toRecord(row) : null;
   if (!current || current.leaseId !== leaseId || !(yield* change(current))) return { status: 'lost', current };
-  return { status: 'ok', lease: toRecord((yield* get<LeaseRow>(sql.get, [model]))!) };
+  return { status: 'ok', lease: toRecord((yield* get<LeaseRow>(sql.get, { model }))!) };
 }
 
 /** The lease store of one dialect. */
@@ -140,7 +154,7 @@ export function leaseStore(db: Runner, sql: LeaseSql): LeaseStore {
         }),
       ),
     async get(model) {
-      const row = await db.read(get<LeaseRow>(sql.get, [model]));
+      const row = await db.read(get<LeaseRow>(sql.get, { model }));
       return row && toRecord(row);
     },
   };

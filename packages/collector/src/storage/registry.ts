@@ -3,17 +3,26 @@ import type { Version } from '@edgeloop/protocol';
 import type { ModelSummary, RegistryStore } from '../registry/types.js';
 import { all, get, run, type Runner } from './steps.js';
 
-/** The statements registry storage runs; parameters in the order each comment gives. */
+/** The statements registry storage runs; named parameters as each comment gives. */
 export interface RegistrySql {
-  /** (model, version, created_at, created_by, parent, artifacts, meta), skipped when the version exists. */
+  /** @model, @version, @created_at, @created_by, @parent, @artifacts, @meta; skipped when the version exists. */
   insert: string;
-  /** (model, version) → VersionRow */
+  /** @model, @version → VersionRow */
   get: string;
-  /** (model) → VersionRow, newest first */
+  /** @model → VersionRow, newest first */
   list: string;
   /** () → SummaryRow per model, by model */
   models: string;
 }
+
+/** The statements that read the same in both dialects; each dialect spreads them and adds its summary query. */
+export const COMMON_REGISTRY_SQL = {
+  insert: `
+    INSERT INTO model_versions (model, version, created_at, created_by, parent, artifacts, meta)
+    VALUES (@model, @version, @created_at, @created_by, @parent, @artifacts, @meta) ON CONFLICT (model, version) DO NOTHING`,
+  get: 'SELECT * FROM model_versions WHERE model = @model AND version = @version',
+  list: 'SELECT * FROM model_versions WHERE model = @model ORDER BY seq DESC',
+} satisfies Partial<RegistrySql>;
 
 interface VersionRow {
   model: string;
@@ -46,24 +55,24 @@ export function registryStore(db: Runner, sql: RegistrySql): RegistryStore {
   return {
     async create(v) {
       const changed = await db.read(
-        run(sql.insert, [
-          v.model,
-          v.version,
-          v.createdAt,
-          v.createdBy,
-          v.meta.parent,
-          JSON.stringify(v.artifacts),
-          JSON.stringify(v.meta),
-        ]),
+        run(sql.insert, {
+          model: v.model,
+          version: v.version,
+          created_at: v.createdAt,
+          created_by: v.createdBy,
+          parent: v.meta.parent,
+          artifacts: JSON.stringify(v.artifacts),
+          meta: JSON.stringify(v.meta),
+        }),
       );
       return changed > 0;
     },
     async get(model, version) {
-      const row = await db.read(get<VersionRow>(sql.get, [model, version]));
+      const row = await db.read(get<VersionRow>(sql.get, { model, version }));
       return row && toVersion(row);
     },
     async list(model) {
-      return (await db.read(all<VersionRow>(sql.list, [model]))).map(toVersion);
+      return (await db.read(all<VersionRow>(sql.list, { model }))).map(toVersion);
     },
     async models() {
       const rows = await db.read(all<SummaryRow>(sql.models));

@@ -175,6 +175,9 @@ export const rolloutTables = (t: ColumnTypes) => `
   );
   CREATE INDEX rollout_audit_model ON rollout_audit (model, seq);`;
 
+/** `203_events_received_index`: metrics windows are by arrival time (the server's clock), not by the device's. */
+export const receivedIndex = 'CREATE INDEX events_model_type_received ON events (model, type, received_at);';
+
 /**
  * `301_training_leases`: one row per model a trainer ever claimed, reused by every later claim (a new `lease_id`
  * each time), so `attempt` can count takeovers since the last clean release.

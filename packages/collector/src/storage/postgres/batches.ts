@@ -8,7 +8,7 @@ import { baseDataTable, batchTables, POSTGRES_TYPES } from '../schema.js';
 import { recordOutcomes } from './labels.js';
 import type { LabelSource } from '../../labels/resolver.js';
 import type { InputCandidate } from '../../labels/batch-content.js';
-import type { BatchSql, FreezeQueries } from '../batches.js';
+import { COMMON_BATCH_SQL, type BatchSql, type FreezeQueries, type SourceColumns } from '../batches.js';
 import { all, get, run } from '../steps.js';
 
 export const batchMigrations: Migration[] = [
@@ -58,32 +58,16 @@ const CANDIDATES = `
     ORDER BY seq LIMIT 3
   ) p`;
 
-type SourceTuple = [
-  sourceId: string,
-  inputHash: string,
-  label: string,
-  deviceId: string | null,
-  ts: number,
-  receivedAt: number,
-  seen: number,
-];
+type SourceTuple = [sourceId: string, ...SourceColumns];
 
 const CHUNK = 20_000;
 
 export const batchSql: BatchSql = {
+  ...COMMON_BATCH_SQL,
   insert:
     'INSERT INTO batches (id, model, sha256, counts, created_at, golden, replaces) VALUES (@id, @model, @sha256, @counts, @createdAt, @golden::int::boolean, @replaces)',
-  get: 'SELECT * FROM batches WHERE id = @id',
   list: 'SELECT * FROM batches WHERE model = @model AND NOT golden ORDER BY created_at, id',
   last: 'SELECT * FROM batches WHERE model = @model AND NOT golden ORDER BY created_at DESC, id DESC LIMIT 1',
-  lines: 'SELECT ord, line FROM batch_examples WHERE batch_id = @id AND ord > @afterOrd ORDER BY ord LIMIT @limit',
-  lineage: 'SELECT input_hash, source_event_id, sources FROM batch_examples WHERE batch_id = @id ORDER BY ord',
-  golden: 'SELECT b.* FROM golden_current g JOIN batches b ON b.id = g.batch_id WHERE g.model = @model',
-  setGolden:
-    'INSERT INTO golden_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
-  baseData: 'SELECT b.* FROM base_data_current d JOIN batches b ON b.id = d.batch_id WHERE d.model = @model',
-  setBaseData:
-    'INSERT INTO base_data_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
 };
 
 /** The freeze's reads and writes on PostgreSQL: bulk reads as one JSON document, bulk writes as JSON. */

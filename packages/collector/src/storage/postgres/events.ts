@@ -1,7 +1,6 @@
 /** SQL for the `events` and `api_keys` tables on PostgreSQL. */
 import type { Event } from '@edgeloop/protocol';
 import type { EventStore } from '../types.js';
-import type { KeySql } from '../keys.js';
 import type { Migration } from '../migrations.js';
 import { eventsTable, keysTable, POSTGRES_TYPES } from '../schema.js';
 import { guard, type PgPool } from './db.js';
@@ -79,11 +78,3 @@ export function postgresEventStore(pool: PgPool): EventStore {
     },
   };
 }
-
-export const keySql: KeySql = {
-  insert:
-    'INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING',
-  byHash: 'SELECT * FROM api_keys WHERE hash = $1',
-  list: 'SELECT * FROM api_keys ORDER BY created_at, id',
-  revoke: 'UPDATE api_keys SET revoked_at = $1 WHERE (id = $2 OR name = $3) AND revoked_at IS NULL',
-};

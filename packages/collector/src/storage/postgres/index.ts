@@ -1,29 +1,22 @@
 import type { Storage } from '../index.js';
+import { inOrder } from '../migrations.js';
 import { openPostgres, migratePostgres, guard, postgresRunner, type PostgresOptions } from './db.js';
-import { eventMigrations, keySql, postgresEventStore } from './events.js';
+import * as events from './events.js';
 import { keyStore } from '../keys.js';
-import { labelMigrations, labelSql } from './labels.js';
+import * as labels from './labels.js';
 import { labelStore } from '../labels.js';
-import { batchMigrations, batchSql, freezeQueries } from './batches.js';
+import * as batches from './batches.js';
 import { batchStore } from '../batches.js';
-import { registryMigrations, registrySql, postgresBlobStore } from './registry.js';
+import * as registry from './registry.js';
 import { registryStore } from '../registry.js';
-import { rolloutMigrations, rolloutSql, postgresLeadership } from './rollout.js';
+import * as rollout from './rollout.js';
 import { rolloutStore } from '../rollout.js';
-import { metricsMigrations, postgresMetricsStore } from './metrics.js';
-import { leaseMigrations, leaseSql } from './leases.js';
+import * as metrics from './metrics.js';
+import * as leases from './leases.js';
 import { leaseStore } from '../leases.js';
 
-/** Every table group's migrations, in order. */
-const migrations = [
-  ...eventMigrations,
-  ...labelMigrations,
-  ...batchMigrations,
-  ...registryMigrations,
-  ...rolloutMigrations,
-  ...metricsMigrations,
-  ...leaseMigrations,
-];
+/** Every table group's migrations, in the order `inOrder` gives. */
+const migrations = inOrder({ events, labels, batches, registry, rollout, metrics, leases });
 
 /** The scale-out store: PostgreSQL, shared by any number of collectors. */
 export function createPostgresStorage(options: PostgresOptions): Storage {
@@ -31,7 +24,7 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
   const schema = options.schema ?? 'public';
   let closed = false;
   const runner = postgresRunner(pool);
-  const leadership = postgresLeadership(options);
+  const leadership = rollout.postgresLeadership(options);
   return {
     kind: 'postgres',
     async migrate() {
@@ -46,14 +39,14 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
       await leadership.close();
       await pool.end();
     },
-    events: postgresEventStore(pool),
-    keys: keyStore(runner, keySql),
-    labels: labelStore(runner, labelSql),
-    batches: batchStore(runner, batchSql, freezeQueries),
-    registry: registryStore(runner, registrySql),
-    blobs: postgresBlobStore(pool),
-    rollout: rolloutStore(runner, rolloutSql, leadership),
-    metrics: postgresMetricsStore(pool),
-    leases: leaseStore(runner, leaseSql),
+    events: events.postgresEventStore(pool),
+    keys: keyStore(runner),
+    labels: labelStore(runner, labels.labelSql),
+    batches: batchStore(runner, batches.batchSql, batches.freezeQueries),
+    registry: registryStore(runner, registry.registrySql),
+    blobs: registry.postgresBlobStore(pool),
+    rollout: rolloutStore(runner, rollout.rolloutSql, leadership),
+    metrics: metrics.postgresMetricsStore(pool),
+    leases: leaseStore(runner, leases.leaseSql),
   };
 }

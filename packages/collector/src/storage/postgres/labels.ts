@@ -1,9 +1,9 @@
 /** SQL for the `reviews` and `input_labels` tables on PostgreSQL (the review queue reads `events` through them). */
 import type { Migration } from '../migrations.js';
 import { labelTables, reviewBatchColumn, POSTGRES_TYPES } from '../schema.js';
-import { run, type Steps } from '../steps.js';
-import type { Decision } from '../../labels/resolver.js';
-import { QUEUE_FROM, type LabelSql } from '../labels.js';
+import { run } from '../steps.js';
+import type { FreezeQueries } from '../batches.js';
+import { QUEUE_FROM, upsertOutcomes, type LabelSql } from '../labels.js';
 
 export const labelMigrations: Migration[] = [
   {
@@ -16,32 +16,20 @@ export const labelMigrations: Migration[] = [
 
 const CHUNK = 20_000;
 
-/**
- * Records the latest resolution of each decided input; runs inside the freeze transaction. With a batch id the
- * input's sources count as seen (consumed); without one (nothing to train on) only the outcome is kept.
- */
-export function* recordOutcomes(
-  model: string,
-  decisions: readonly Decision[],
-  batchId: string | null,
-  now: number,
-): Steps<void> {
+// One JSON parameter, parsed once: the driver would otherwise serialise every value of every array in JavaScript.
+const UPSERT = upsertOutcomes(
+  'SELECT $1, h, o, l, $3, n, $4 FROM json_to_recordset($2::json) AS t (h text, o text, l text, n int)',
+);
+
+/** Records the latest resolution of each decided input, in chunks of JSON; runs inside the freeze transaction. */
+export const recordOutcomes: FreezeQueries['recordOutcomes'] = function* (model, decisions, batchId, now) {
   for (let i = 0; i < decisions.length; i += CHUNK) {
     const rows = decisions
       .slice(i, i + CHUNK)
       .map((d) => ({ h: d.inputHash, o: d.outcome, l: d.label, n: batchId === null ? 0 : d.sources }));
-    // One JSON parameter, parsed once: the driver would otherwise serialise every value of every array in JavaScript.
-    yield* run(
-      `INSERT INTO input_labels (model, input_hash, outcome, label, batch_id, sources, updated_at)
-       SELECT $1, h, o, l, $3, n, $4 FROM json_to_recordset($2::json) AS t (h text, o text, l text, n int)
-       ON CONFLICT (model, input_hash) DO UPDATE SET
-         outcome = excluded.outcome, label = excluded.label, updated_at = excluded.updated_at,
-         batch_id = COALESCE(excluded.batch_id, input_labels.batch_id),
-         sources = CASE WHEN excluded.batch_id IS NULL THEN input_labels.sources ELSE excluded.sources END`,
-      [model, JSON.stringify(rows), batchId, now],
-    );
+    yield* run(UPSERT, [model, JSON.stringify(rows), batchId, now]);
   }
-}
+};
 
 export const labelSql: LabelSql = {
   queueCount: `SELECT COUNT(DISTINCT p.input_hash)::int AS n ${QUEUE_FROM}`,

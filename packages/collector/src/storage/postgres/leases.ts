@@ -6,23 +6,14 @@
  */
 import type { Migration } from '../migrations.js';
 import { leaseTable, POSTGRES_TYPES } from '../schema.js';
-import type { LeaseSql } from '../leases.js';
+import { COMMON_LEASE_SQL, type LeaseSql } from '../leases.js';
 
 export const leaseMigrations: Migration[] = [{ name: '301_training_leases', sql: leaseTable(POSTGRES_TYPES) }];
 
 export const leaseSql: LeaseSql = {
-  get: 'SELECT * FROM training_leases WHERE model = $1',
-  lockOrSkip: 'SELECT * FROM training_leases WHERE model = $1 FOR UPDATE SKIP LOCKED',
-  lock: 'SELECT * FROM training_leases WHERE model = $1 FOR UPDATE',
-  insert: `
-    INSERT INTO training_leases (model, lease_id, holder, acquired_at, expires_at, attempt, released_at)
-    VALUES (@model, @lease_id, @holder, @now, @expires_at, 1, NULL) ON CONFLICT (model) DO NOTHING`,
-  take: `
-    UPDATE training_leases SET lease_id = @lease_id, holder = @holder, acquired_at = @now, expires_at = @expires_at,
-      attempt = @attempt, released_at = NULL
-    WHERE model = @model`,
-  extend: 'UPDATE training_leases SET expires_at = @expires_at WHERE model = @model AND lease_id = @lease_id',
-  release: 'UPDATE training_leases SET released_at = @now WHERE model = @model AND lease_id = @lease_id',
+  ...COMMON_LEASE_SQL,
+  lockOrSkip: 'SELECT * FROM training_leases WHERE model = @model FOR UPDATE SKIP LOCKED',
+  lock: 'SELECT * FROM training_leases WHERE model = @model FOR UPDATE',
   known: 'SELECT model FROM training_leases WHERE model = ANY(ARRAY(SELECT json_array_elements_text(@models::json)))',
   // The queue pattern: the free row waiting longest that no other transaction has locked.
   nextFree: `

@@ -2,7 +2,7 @@
 import type { Migration } from '../migrations.js';
 import { versionsTable, POSTGRES_TYPES } from '../schema.js';
 import type { BlobStore } from '../../registry/types.js';
-import type { RegistrySql } from '../registry.js';
+import { COMMON_REGISTRY_SQL, type RegistrySql } from '../registry.js';
 import { guard, type PgPool } from './db.js';
 
 export const registryMigrations: Migration[] = [
@@ -21,11 +21,7 @@ export const registryMigrations: Migration[] = [
 ];
 
 export const registrySql: RegistrySql = {
-  insert: `
-    INSERT INTO model_versions (model, version, created_at, created_by, parent, artifacts, meta)
-    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (model, version) DO NOTHING`,
-  get: 'SELECT * FROM model_versions WHERE model = $1 AND version = $2',
-  list: 'SELECT * FROM model_versions WHERE model = $1 ORDER BY seq DESC',
+  ...COMMON_REGISTRY_SQL,
   models: `
     SELECT m.model, m.n, m.first, m.last, (SELECT version FROM model_versions WHERE seq = m.top) AS latest
     FROM (SELECT model, count(*)::int AS n, min(created_at) AS first, max(created_at) AS last, max(seq) AS top

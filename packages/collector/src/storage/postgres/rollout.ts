@@ -5,7 +5,7 @@
 import pg from 'pg';
 import type { Migration } from '../migrations.js';
 import { rolloutTables, POSTGRES_TYPES } from '../schema.js';
-import type { Leadership, RolloutSql } from '../rollout.js';
+import { COMMON_ROLLOUT_SQL, type Leadership, type RolloutSql } from '../rollout.js';
 import type { PostgresOptions } from './db.js';
 
 export const rolloutMigrations: Migration[] = [
@@ -17,20 +17,8 @@ export const rolloutMigrations: Migration[] = [
 ];
 
 export const rolloutSql: RolloutSql = {
-  get: 'SELECT * FROM rollouts WHERE model = $1',
-  lock: 'SELECT * FROM rollouts WHERE model = $1 FOR UPDATE',
-  insert: `
-    INSERT INTO rollouts (model, stable, canary, canary_percent, auto, revision, updated_at, phase_started_at, decided_at)
-    VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8) ON CONFLICT (model) DO NOTHING`,
-  update: `
-    UPDATE rollouts SET stable = $1, canary = $2, canary_percent = $3, auto = $4, revision = revision + 1, updated_at = $5,
-      phase_started_at = $6, decided_at = $7
-    WHERE model = $8 AND revision = $9`,
-  touch: 'UPDATE rollouts SET decided_at = $1 WHERE model = $2 AND revision = $3',
-  audit:
-    'INSERT INTO rollout_audit (model, at, actor, action, reason, before, after, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-  history: 'SELECT * FROM rollout_audit WHERE model = $1 ORDER BY seq DESC LIMIT $2',
-  automated: 'SELECT * FROM rollouts WHERE canary IS NOT NULL AND auto IS NOT NULL ORDER BY model',
+  ...COMMON_ROLLOUT_SQL,
+  lock: 'SELECT * FROM rollouts WHERE model = @model FOR UPDATE',
 };
 
 /** Leadership through a session advisory lock held on a connection of its own. */

@@ -8,7 +8,7 @@ import { predictionsWithHash } from './events.js';
 import { recordOutcomes } from './labels.js';
 import type { LabelSource } from '../../labels/resolver.js';
 import type { InputCandidate } from '../../labels/batch-content.js';
-import type { BatchSql, FreezeQueries } from '../batches.js';
+import { COMMON_BATCH_SQL, type BatchSql, type FreezeQueries, type SourceColumns } from '../batches.js';
 import { rows, run } from '../steps.js';
 
 const immutable = (table: string) => `
@@ -56,31 +56,14 @@ const CANDIDATES = `
     ${predictionsWithHash(`instr(e.body, '"input":{') > 0`)}
   ) WHERE rn <= 3 ORDER BY input_hash, rn`;
 
-type SourceRow = [
-  sourceId: string,
-  kind: 'correction' | 'review',
-  inputHash: string,
-  label: string,
-  deviceId: string | null,
-  ts: number,
-  receivedAt: number,
-  seen: number,
-];
+type SourceRow = [sourceId: string, kind: 'correction' | 'review', ...SourceColumns];
 
 export const batchSql: BatchSql = {
+  ...COMMON_BATCH_SQL,
   insert:
     'INSERT INTO batches (id, model, sha256, counts, created_at, golden, replaces) VALUES (@id, @model, @sha256, @counts, @createdAt, @golden, @replaces)',
-  get: 'SELECT * FROM batches WHERE id = @id',
   list: 'SELECT * FROM batches WHERE model = @model AND golden = 0 ORDER BY created_at, id',
   last: 'SELECT * FROM batches WHERE model = @model AND golden = 0 ORDER BY created_at DESC, id DESC LIMIT 1',
-  lines: 'SELECT ord, line FROM batch_examples WHERE batch_id = @id AND ord > @afterOrd ORDER BY ord LIMIT @limit',
-  lineage: 'SELECT input_hash, source_event_id, sources FROM batch_examples WHERE batch_id = @id ORDER BY ord',
-  golden: 'SELECT b.* FROM golden_current g JOIN batches b ON b.id = g.batch_id WHERE g.model = @model',
-  setGolden:
-    'INSERT INTO golden_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
-  baseData: 'SELECT b.* FROM base_data_current d JOIN batches b ON b.id = d.batch_id WHERE d.model = @model',
-  setBaseData:
-    'INSERT INTO base_data_current (model, batch_id) VALUES (@model, @id) ON CONFLICT (model) DO UPDATE SET batch_id = excluded.batch_id',
 };
 
 const INSERT_EXAMPLE =

@@ -1,7 +1,6 @@
 /** SQL for the `events` and `api_keys` tables on SQLite. */
 import type { Event } from '@edgeloop/protocol';
 import type { EventStore } from '../types.js';
-import type { KeySql } from '../keys.js';
 import type { Migration } from '../migrations.js';
 import { eventsTable, keysTable, SQLITE_TYPES } from '../schema.js';
 import { guard, rememberConnection, type SqliteDb } from './db.js';
@@ -89,11 +88,3 @@ export function sqliteEventStore(db: SqliteDb, writer: EventWriter): EventStore 
     },
   });
 }
-
-export const keySql: KeySql = {
-  insert:
-    'INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING',
-  byHash: 'SELECT * FROM api_keys WHERE hash = ?',
-  list: 'SELECT * FROM api_keys ORDER BY created_at, id',
-  revoke: 'UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL',
-};

@@ -9,44 +9,37 @@ import {
   type SqliteDb,
   type SqliteOptions,
 } from './db.js';
-import { eventMigrations, keySql, sqliteEventStore } from './events.js';
+import { inOrder } from '../migrations.js';
+import * as events from './events.js';
 import { keyStore } from '../keys.js';
-import { labelMigrations, labelSql } from './labels.js';
+import * as labels from './labels.js';
 import { labelStore } from '../labels.js';
-import { batchMigrations, batchSql, freezeQueries } from './batches.js';
+import * as batches from './batches.js';
 import { batchStore } from '../batches.js';
-import { registryMigrations, registrySql } from './registry.js';
+import * as registry from './registry.js';
 import { registryStore } from '../registry.js';
-import { rolloutMigrations, rolloutSql, sqliteLeadership } from './rollout.js';
+import * as rollout from './rollout.js';
 import { rolloutStore } from '../rollout.js';
-import { metricsMigrations, sqliteMetricsStore } from './metrics.js';
-import { leaseMigrations, leaseSql } from './leases.js';
+import * as metrics from './metrics.js';
+import * as leases from './leases.js';
 import { leaseStore } from '../leases.js';
 import { inlineWriter, ThreadWriter, type EventWriter } from './event-writer.js';
 
-/** Every table group's migrations, in order. */
-const migrations = [
-  ...eventMigrations,
-  ...labelMigrations,
-  ...batchMigrations,
-  ...registryMigrations,
-  ...rolloutMigrations,
-  ...metricsMigrations,
-  ...leaseMigrations,
-];
+/** Every table group's migrations, in the order `inOrder` gives. */
+const migrations = inOrder({ events, labels, batches, registry, rollout, metrics, leases });
 
 // Statements are prepared against migrated tables, so the feature stores are built on first use.
 function buildStores(db: SqliteDb, writer: EventWriter) {
   const runner = sqliteRunner(db);
   return {
-    events: sqliteEventStore(db, writer),
-    keys: keyStore(runner, keySql),
-    labels: labelStore(runner, labelSql),
-    batches: batchStore(runner, batchSql, freezeQueries),
-    registry: registryStore(runner, registrySql),
-    rollout: rolloutStore(runner, rolloutSql, sqliteLeadership(db)),
-    metrics: sqliteMetricsStore(db),
-    leases: leaseStore(runner, leaseSql),
+    events: events.sqliteEventStore(db, writer),
+    keys: keyStore(runner),
+    labels: labelStore(runner, labels.labelSql),
+    batches: batchStore(runner, batches.batchSql, batches.freezeQueries),
+    registry: registryStore(runner, registry.registrySql),
+    rollout: rolloutStore(runner, rollout.rolloutSql, rollout.sqliteLeadership(db)),
+    metrics: metrics.sqliteMetricsStore(db),
+    leases: leaseStore(runner, leases.leaseSql),
   };
 }
 

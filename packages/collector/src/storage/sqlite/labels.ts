@@ -1,10 +1,10 @@
 /** SQL for the `reviews` and `input_labels` tables on SQLite (the review queue reads `events` through them). */
 import type { Migration } from '../migrations.js';
 import { labelTables, reviewBatchColumn, SQLITE_TYPES } from '../schema.js';
-import { run, type Steps } from '../steps.js';
+import { run } from '../steps.js';
 import { predictionsWithHash } from './events.js';
-import type { Decision } from '../../labels/resolver.js';
-import { QUEUE_FROM, type LabelSql } from '../labels.js';
+import type { FreezeQueries } from '../batches.js';
+import { QUEUE_FROM, upsertOutcomes, type LabelSql } from '../labels.js';
 
 export const labelMigrations: Migration[] = [
   {
@@ -15,26 +15,13 @@ export const labelMigrations: Migration[] = [
   { name: '104_review_batch', sql: reviewBatchColumn },
 ];
 
-const UPSERT = `
-  INSERT INTO input_labels (model, input_hash, outcome, label, batch_id, sources, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (model, input_hash) DO UPDATE SET
-    outcome = excluded.outcome, label = excluded.label, updated_at = excluded.updated_at,
-    batch_id = COALESCE(excluded.batch_id, input_labels.batch_id),
-    sources = CASE WHEN excluded.batch_id IS NULL THEN input_labels.sources ELSE excluded.sources END`;
+const UPSERT = upsertOutcomes('VALUES (?, ?, ?, ?, ?, ?, ?)');
 
-/**
- * Records the latest resolution of each decided input; runs inside the freeze transaction. With a batch id the
- * input's sources count as seen (consumed); without one (nothing to train on) only the outcome is kept.
- */
-export function* recordOutcomes(
-  model: string,
-  decisions: readonly Decision[],
-  batchId: string | null,
-  now: number,
-): Steps<void> {
+/** Records the latest resolution of each decided input, a row at a time; runs inside the freeze transaction. */
+export const recordOutcomes: FreezeQueries['recordOutcomes'] = function* (model, decisions, batchId, now) {
   for (const d of decisions)
     yield* run(UPSERT, [model, d.inputHash, d.outcome, d.label, batchId, batchId === null ? 0 : d.sources, now]);
-}
+};
 
 export const labelSql: LabelSql = {
   queueCount: `SELECT COUNT(DISTINCT p.input_hash) AS n ${QUEUE_FROM}`,

@@ -1,16 +1,11 @@
 /** The reads the metrics and the canary controller make from the `events` table on SQLite. */
 import type { StatsEvent } from '@edgeloop/protocol';
 import type { Migration } from '../migrations.js';
+import { receivedIndex } from '../schema.js';
 import type { BucketCount, MetricsStore, StatsRow } from '../../rollout/types.js';
 import { guard, type SqliteDb } from './db.js';
 
-export const metricsMigrations: Migration[] = [
-  {
-    // Metrics windows are by arrival time (the server's clock), not by the device's.
-    name: '203_events_received_index',
-    sql: 'CREATE INDEX events_model_type_received ON events (model, type, received_at);',
-  },
-];
+export const metricsMigrations: Migration[] = [{ name: '203_events_received_index', sql: receivedIndex }];
 
 export function sqliteMetricsStore(db: SqliteDb): MetricsStore {
   const statsAll = db.prepare(`

@@ -1,7 +1,7 @@
 /** SQL for the `model_versions` table on SQLite (artifact bytes live on disk, see registry/disk-blobs.ts). */
 import type { Migration } from '../migrations.js';
 import { versionsTable, SQLITE_TYPES } from '../schema.js';
-import type { RegistrySql } from '../registry.js';
+import { COMMON_REGISTRY_SQL, type RegistrySql } from '../registry.js';
 
 export const registryMigrations: Migration[] = [
   {
@@ -12,11 +12,7 @@ export const registryMigrations: Migration[] = [
 ];
 
 export const registrySql: RegistrySql = {
-  insert: `
-    INSERT INTO model_versions (model, version, created_at, created_by, parent, artifacts, meta)
-    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (model, version) DO NOTHING`,
-  get: 'SELECT * FROM model_versions WHERE model = ? AND version = ?',
-  list: 'SELECT * FROM model_versions WHERE model = ? ORDER BY seq DESC',
+  ...COMMON_REGISTRY_SQL,
   models: `
     SELECT m.model, m.n, m.first, m.last, (SELECT version FROM model_versions WHERE seq = m.top) AS latest
     FROM (SELECT model, count(*) AS n, min(created_at) AS first, max(created_at) AS last, max(seq) AS top

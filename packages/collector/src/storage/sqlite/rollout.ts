@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Migration } from '../migrations.js';
 import { rolloutTables, SQLITE_TYPES } from '../schema.js';
-import type { Leadership, RolloutSql } from '../rollout.js';
+import { COMMON_ROLLOUT_SQL, type Leadership, type RolloutSql } from '../rollout.js';
 import { guard, type SqliteDb } from './db.js';
 
 export const rolloutMigrations: Migration[] = [
@@ -31,21 +31,9 @@ export const rolloutMigrations: Migration[] = [
 export const CONTROLLER_LEASE_MS = 30_000;
 
 export const rolloutSql: RolloutSql = {
-  get: 'SELECT * FROM rollouts WHERE model = ?',
+  ...COMMON_ROLLOUT_SQL,
   // The write runs in an immediate transaction, which already holds the file's write lock.
-  lock: 'SELECT * FROM rollouts WHERE model = ?',
-  insert: `
-    INSERT INTO rollouts (model, stable, canary, canary_percent, auto, revision, updated_at, phase_started_at, decided_at)
-    VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT (model) DO NOTHING`,
-  update: `
-    UPDATE rollouts SET stable = ?, canary = ?, canary_percent = ?, auto = ?, revision = revision + 1, updated_at = ?,
-      phase_started_at = ?, decided_at = ?
-    WHERE model = ? AND revision = ?`,
-  touch: 'UPDATE rollouts SET decided_at = ? WHERE model = ? AND revision = ?',
-  audit:
-    'INSERT INTO rollout_audit (model, at, actor, action, reason, before, after, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  history: 'SELECT * FROM rollout_audit WHERE model = ? ORDER BY seq DESC LIMIT ?',
-  automated: 'SELECT * FROM rollouts WHERE canary IS NOT NULL AND auto IS NOT NULL ORDER BY model',
+  lock: COMMON_ROLLOUT_SQL.get,
 };
 
 /** Leadership over a shared file: a lease row, taken when it is free, ours or expired (one statement, atomic). */
