@@ -2,15 +2,17 @@
  * `buildApp(config)` builds the collector as a Fastify instance (tests drive it with `inject()`);
  * `server.ts` only listens. Each feature is one plugin under `routes/`.
  */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
-import { MAX_BODY_BYTES } from '@edgeloop/protocol';
+import { getManifest, MAX_BODY_BYTES } from '@edgeloop/protocol';
 import { resolveConfig, type CollectorConfig, type ResolvedConfig } from './config.js';
 import { openStorage, type Storage } from './storage/index.js';
 import { createKey } from './keys.js';
 import auth from './plugins/auth.js';
-import cors from './plugins/cors.js';
+import cors, { CORS_HEADERS } from './plugins/cors.js';
+import { manifestFastPath } from './rollout/fast-path.js';
 import storableInput from './plugins/storable-input.js';
 import health from './routes/health.js';
 import review from './routes/review.js';
@@ -70,7 +72,25 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
     if (secret) await createKey(storage, scope, `seed-${scope}`, secret);
   }
 
+  // The manifest poll's fast path (rollout/fast-path.ts) sees each request first; it is set once every plugin it
+  // reads from is registered, and answers nothing before.
+  let fastPath: ((req: IncomingMessage, res: ServerResponse) => boolean) | null = null;
+  const keepAliveTimeout = Math.min(72_000, cfg.idleTimeoutMs);
+  const http = {
+    headersTimeout: Math.min(60_000, cfg.requestTimeoutMs),
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.round(cfg.requestTimeoutMs / 4))),
+  };
   const app = Fastify({
+    serverFactory: (handler) => {
+      const server = createServer(http, (req, res) => {
+        if (!fastPath?.(req, res)) handler(req, res);
+      });
+      // What Fastify sets on a server it makes itself.
+      server.keepAliveTimeout = keepAliveTimeout;
+      server.requestTimeout = cfg.requestTimeoutMs;
+      server.setTimeout(cfg.idleTimeoutMs);
+      return server;
+    },
     logger: loggerOptions(cfg.logger),
     bodyLimit: MAX_BODY_BYTES,
     onProtoPoisoning: 'error',
@@ -81,11 +101,8 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
     // body have not all arrived within requestTimeoutMs gets 408 (Node checks every quarter of it, at most every 30 s).
     connectionTimeout: cfg.idleTimeoutMs,
     requestTimeout: cfg.requestTimeoutMs,
-    keepAliveTimeout: Math.min(72_000, cfg.idleTimeoutMs),
-    http: {
-      headersTimeout: Math.min(60_000, cfg.requestTimeoutMs),
-      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.round(cfg.requestTimeoutMs / 4))),
-    },
+    keepAliveTimeout,
+    http,
     genReqId: () => crypto.randomUUID(),
     trustProxy: cfg.trustProxy,
     // A URL Fastify cannot decode never reaches the error handler; answer it in the same format.
@@ -133,5 +150,16 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
   await app.register(modelMetrics);
   await app.register(leases);
 
+  // With a trusted proxy the client's address comes from X-Forwarded-For, which the fast path does not read: the
+  // pipeline then answers every poll.
+  if (!cfg.trustProxy)
+    fastPath = manifestFastPath({
+      manifests: app.manifests,
+      cachedKey: (secret) => app.cachedKey(secret),
+      ...(app.withinBudget ? { withinBudget: app.withinBudget } : {}),
+      closing: () => app.closing,
+      record: (status, seconds) => app.prometheus.record('GET', getManifest.url, status, seconds),
+      headers: CORS_HEADERS,
+    });
   return app;
 }

@@ -5,30 +5,33 @@
  * side). Input carrying any of them is refused (400) rather than stored changed or failing in the database (500),
  * on every route and both stores alike.
  */
-// eslint-disable-next-line no-control-regex -- NUL is what the stores refuse
-const UNSTORABLE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/;
-
-/** Whether `s` can be stored exactly as it is. */
-export const storable = (s: string): boolean => !UNSTORABLE.test(s);
+/** Whether `s` can be stored exactly as it is (no lone surrogate, no U+0000). */
+export const storable = (s: string): boolean => s.isWellFormed() && !s.includes('\0');
 
 /** The JSON-pointer path of the first string, key or number in `value` that cannot be stored as sent, or null when all can. */
-export function unstorablePath(value: unknown, path = ''): string | null {
-  if (typeof value === 'string') return storable(value) ? null : path || '/';
-  if (typeof value === 'number') return Number.isFinite(value) ? null : path || '/';
+export function unstorablePath(value: unknown): string | null {
+  const at = firstUnstorable(value);
+  return at === null ? null : `/${at.reverse().join('/')}`;
+}
+
+/** The path segments (innermost first) of the first value that cannot be stored; built only when one is found. */
+function firstUnstorable(value: unknown): string[] | null {
+  if (typeof value === 'string') return storable(value) ? null : [];
+  if (typeof value === 'number') return Number.isFinite(value) ? null : [];
+  if (value === null || typeof value !== 'object') return null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = unstorablePath(value[i], `${path}/${i}`);
-      if (found !== null) return found;
+      const found = firstUnstorable(value[i]);
+      if (found) return (found.push(String(i)), found);
     }
     return null;
   }
-  if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      // eslint-disable-next-line no-control-regex -- NUL is what the stores refuse
-      if (!storable(k)) return `${path}/${k.replace(/[\uD800-\uDFFF\u0000]/g, '?')}`;
-      const found = unstorablePath(v, `${path}/${k}`);
-      if (found !== null) return found;
-    }
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) continue;
+    // eslint-disable-next-line no-control-regex -- NUL is what the stores refuse
+    if (!storable(k)) return [k.replace(/[\uD800-\uDFFF\u0000]/g, '?')];
+    const found = firstUnstorable((value as Record<string, unknown>)[k]);
+    if (found) return (found.push(k), found);
   }
   return null;
 }

@@ -6,10 +6,17 @@
  */
 
 const encoder = new TextEncoder();
+// The collector hashes a key per manifest request: encode into one reused buffer rather than a new one each time.
+let scratch = new Uint8Array(256);
+
+function utf8(key: string): Uint8Array {
+  if (key.length * 3 > scratch.length) scratch = new Uint8Array(key.length * 3);
+  return scratch.subarray(0, encoder.encodeInto(key, scratch).written);
+}
 
 /** MurmurHash3 x86 32-bit of the UTF-8 bytes of `key` (or of raw bytes). */
 export function murmur3_32(key: string | Uint8Array, seed = 0): number {
-  const data = typeof key === 'string' ? encoder.encode(key) : key;
+  const data = typeof key === 'string' ? utf8(key) : key;
   const c1 = 0xcc9e2d51;
   const c2 = 0x1b873593;
   let h = seed >>> 0;

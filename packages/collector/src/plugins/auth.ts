@@ -66,23 +66,26 @@ async function auth(fastify: FastifyInstance, opts: AuthOptions) {
       return { record };
     },
   });
-  // A fresh hit is answered without a promise: the manifest route is every device's poll.
-  const lookup = async (secret: string): Promise<KeyRecord | null> =>
-    (cache.get(secret) ?? (await cache.fetch(secret)))?.record ?? null;
-
   fastify.decorate('forgetKeys', () => cache.clear());
+  fastify.decorate('cachedKey', (secret: string) => cache.get(secret)?.record);
   fastify.decorateRequest('key', null);
-  fastify.addHook('onRequest', async (request) => {
+  // A callback hook: a fresh cache hit (the manifest poll, every device's hot path) is answered with no promise.
+  fastify.addHook('onRequest', (request, _reply, done) => {
     // Default-deny: a route that forgets to name its scope is admin-only, never public.
-    if (request.method === 'OPTIONS' || request.is404) return;
+    if (request.method === 'OPTIONS' || request.is404) return done();
     const scope = request.routeOptions.config.scope ?? 'admin';
-    if (scope === 'none') return;
+    if (scope === 'none') return done();
     const secret = secretOf(request, scope);
-    if (!secret) throw new EL_UNAUTHORIZED();
-    const record = await lookup(secret);
-    if (!record) throw new EL_UNAUTHORIZED();
-    if (!scopeAllows(record.scope, scope)) throw new EL_FORBIDDEN(record.scope, scope);
-    request.key = record;
+    if (!secret) return done(new EL_UNAUTHORIZED());
+    const admit = (record: KeyRecord | null) => {
+      if (!record) return done(new EL_UNAUTHORIZED());
+      if (!scopeAllows(record.scope, scope)) return done(new EL_FORBIDDEN(record.scope, scope));
+      request.key = record;
+      done();
+    };
+    const hit = cache.get(secret);
+    if (hit) return admit(hit.record);
+    cache.fetch(secret).then((found) => admit(found?.record ?? null), done);
   });
 }
 
@@ -90,6 +93,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Drops cached key lookups (after a revoke in this process). */
     forgetKeys(): void;
+    /** A fresh cached lookup of a key's secret: its record, null for a refused key, undefined when not cached. */
+    cachedKey(secret: string): KeyRecord | null | undefined;
   }
 }
 

@@ -7,6 +7,12 @@ import fp from 'fastify-plugin';
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
 
+/** What every CORS answer to a simple request carries (the origin is a wildcard, so it never varies). */
+export const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': 'etag, retry-after',
+} as const;
+
 async function corsPlugin(app: FastifyInstance) {
   await app.register(cors, {
     origin: '*',

@@ -16,6 +16,8 @@ export interface IngestMetrics {
 export interface Prometheus {
   registry: Registry;
   ingest: IngestMetrics;
+  /** Counts one answered request and its time (what every response does; the manifest fast path calls it itself). */
+  record(method: string, route: string, status: number, seconds: number): void;
 }
 
 declare module 'fastify' {
@@ -69,21 +71,22 @@ async function prometheus(app: FastifyInstance) {
       registers: [registry],
     }),
   };
-  app.decorate('prometheus', { registry, ingest });
-
   // Label children are cached: resolving labels hashes them on every call, which shows on the manifest hot path.
   const counters = new Map<string, { inc(): void }>();
   const timers = new Map<string, { observe(v: number): void }>();
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const status = reply.statusCode;
-    const key = `${request.method} ${route}`;
+  const record = (method: string, route: string, status: number, seconds: number) => {
+    const key = `${method} ${route}`;
     let timer = timers.get(key);
-    if (!timer) timers.set(key, (timer = duration.labels(request.method, route)));
-    timer.observe(reply.elapsedTime / 1000);
+    if (!timer) timers.set(key, (timer = duration.labels(method, route)));
+    timer.observe(seconds);
     let counter = counters.get(`${key} ${status}`);
-    if (!counter) counters.set(`${key} ${status}`, (counter = requests.labels(request.method, route, String(status))));
+    if (!counter) counters.set(`${key} ${status}`, (counter = requests.labels(method, route, String(status))));
     counter.inc();
+  };
+  app.decorate('prometheus', { registry, ingest, record });
+  app.addHook('onResponse', (request, reply, done) => {
+    record(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   app.get(

@@ -20,11 +20,11 @@ async function shutdown(app: FastifyInstance) {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async () => {
-    if (closing) throw new EL_SHUTTING_DOWN();
-  });
-  app.addHook('onSend', async (_request, reply) => {
+  // Callback hooks, not async ones: they run on every request, the manifest poll included.
+  app.addHook('onRequest', (_request, _reply, done) => done(closing ? new EL_SHUTTING_DOWN() : undefined));
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 }
 

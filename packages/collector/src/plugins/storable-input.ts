@@ -10,6 +10,12 @@ import { postEvents } from '@edgeloop/protocol';
 import { EL_INVALID_BODY } from '../errors.js';
 import { malformedQuery, unstorableMessage, unstorablePath } from '../text.js';
 
+/** `part` and the path in it of the first value that cannot be stored, or undefined. */
+function at(part: string, value: unknown): string | undefined {
+  const where = unstorablePath(value);
+  return where === null ? undefined : `${part}${where}`;
+}
+
 async function storableInput(app: FastifyInstance) {
   // A callback hook, not an async one: it runs on every request, the manifest poll included.
   app.addHook('preValidation', (request, _reply, done) => {
@@ -17,14 +23,9 @@ async function storableInput(app: FastifyInstance) {
     if (endpoint && malformedQuery(request.url))
       return done(new EL_INVALID_BODY('the query string holds a percent-escape that is not UTF-8: encode it as UTF-8'));
     if (endpoint && endpoint !== postEvents) {
-      for (const [part, value] of [
-        ['params', request.params],
-        ['querystring', request.query],
-        ['body', request.body],
-      ] as const) {
-        const where = unstorablePath(value);
-        if (where !== null) return done(new EL_INVALID_BODY(unstorableMessage(`${part}${where}`)));
-      }
+      const where =
+        at('params', request.params) ?? at('querystring', request.query) ?? at('body', request.body) ?? null;
+      if (where !== null) return done(new EL_INVALID_BODY(unstorableMessage(where)));
     }
     done();
   });

@@ -92,6 +92,18 @@ export class ManifestCache {
     return compiled.stable ?? undefined;
   }
 
+  /**
+   * `assign` for the fast path, synchronously: the manifest when the model's entry is cached and fresh, else
+   * undefined (the route then reads or refreshes it).
+   */
+  fresh(model: string, deviceId: string, optIn: boolean): ServedManifest | undefined {
+    if (this.options.ttlMs <= 0 || !(this.slots.getRemainingTTL(model) > 0)) return undefined;
+    const compiled = this.slots.get(model)?.compiled;
+    if (!compiled) return undefined;
+    if (compiled.canary && (optIn || inCanary(model, deviceId, compiled.canaryPercent))) return compiled.canary;
+    return compiled.stable ?? undefined;
+  }
+
   /** Forgets a model's entry: the next request reads the rollout again (a read already running is dropped). */
   invalidate(model: string): void {
     this.slots.delete(model);
