@@ -274,7 +274,7 @@ async function main(): Promise<number> {
       routes,
       minCases: FUZZ_CASES,
       seed: Number(process.env.SOAK_FUZZ_SEED ?? 14_2026),
-      concurrency: 2,
+      concurrency: 3,
       t0,
       stop: () => Date.now() >= end,
       tally,
@@ -453,7 +453,7 @@ async function main(): Promise<number> {
       { what: 'fuzz cases sent to B', value: tally.sent },
       { what: 'fuzz 5xx (all / outside windows)', value: `${tally.fiveXx.length} / ${fuzzOutside.length}` },
       {
-        what: 'fuzz: Node HTTP parser 400/431 (no code) / client errors',
+        what: 'fuzz: refused by Node’s HTTP parser (no code) / connection errors',
         value: `${tally.parserRejects.count} / ${Object.values(tally.errors).reduce((a, b) => a + b, 0)}`,
       },
       {
@@ -484,6 +484,7 @@ async function main(): Promise<number> {
       ),
       fuzzStatuses: tally.byStatus,
       fuzzClientErrors: tally.errors,
+      fuzzClientErrorExamples: tally.errorExamples,
       fuzzParserRejects: tally.parserRejects,
       fiveXx: fiveXx.map((s) => ({ ...s, inWindow: inWindow(s.at) })),
       fuzzFiveXx: tally.fiveXx,
