@@ -44,6 +44,12 @@ const FUZZ_CASES = Number(process.env.SOAK_FUZZ_CASES ?? 10_000);
  * request grows far past that within minutes.
  */
 const RSS_FLAT_PCT = Number(process.env.SOAK_RSS_FLAT_PCT ?? 20);
+/**
+ * Shorter runs print the RSS figures without judging them: in a 120 s run on the 2-core box, collector B's RSS was
+ * still climbing from 130 to its plateau of ~183 MiB until ~105 s (JIT, V8 old space sizing itself to the load), so
+ * its second quarter (30–60 s) is warm-up, not a baseline.
+ */
+const RSS_JUDGED_FROM_S = 300;
 /** A fault window stays open this long after the faulted part is back (pools reconnect, clients back off). */
 const GRACE_MS = 5000;
 const MODEL = 'soak-digits';
@@ -401,7 +407,8 @@ async function main(): Promise<number> {
       const q4 = percentile(q(3), 50);
       const change = ((q4 - q2) / q2) * 100;
       const ok = Number.isFinite(change) && Math.abs(change) <= RSS_FLAT_PCT;
-      if (!ok) failures.push(`collector ${c.name} RSS not flat: ${q2.toFixed(0)} → ${q4.toFixed(0)} MiB`);
+      if (!ok && SECONDS >= RSS_JUDGED_FROM_S)
+        failures.push(`collector ${c.name} RSS not flat: ${q2.toFixed(0)} → ${q4.toFixed(0)} MiB`);
       return { c, q2, q4, change, ok, max: Math.max(...steady.map((s) => s.mib)) };
     });
     for (const c of collectors)
@@ -471,7 +478,7 @@ async function main(): Promise<number> {
       { what: 'trainer leases lost (stalled past the ttl, taken over)', value: leasesLost },
       ...flat.map((f): Row => ({
         what: `collector ${f.c.name} RSS MiB: Q2 median → Q4 median (max)`,
-        value: `${f.q2.toFixed(0)} → ${f.q4.toFixed(0)} (${f.max.toFixed(0)}), ${f.change >= 0 ? '+' : ''}${f.change.toFixed(1)} % ${f.ok ? 'flat' : 'NOT flat'}`,
+        value: `${f.q2.toFixed(0)} → ${f.q4.toFixed(0)} (${f.max.toFixed(0)}), ${f.change >= 0 ? '+' : ''}${f.change.toFixed(1)} % ${SECONDS < RSS_JUDGED_FROM_S ? `(not judged under ${RSS_JUDGED_FROM_S} s)` : f.ok ? 'flat' : 'NOT flat'}`,
       })),
     ];
     report('soak', rows, {
