@@ -236,6 +236,20 @@ async function main(): Promise<number> {
   const [A, B] = collectors as [Collector, Collector];
   const trainers: Trainer[] = [];
   let fleet: SimFleet | null = null;
+  // Interrupted (Ctrl-C, a timeout's SIGTERM): the children and the cluster go too, as at a normal end.
+  const teardown = () => {
+    stopping = true;
+    for (const t of trainers) t.child.kill('SIGKILL');
+    for (const c of collectors) c.child?.kill('SIGKILL');
+    cluster.remove();
+    if (!process.env.SOAK_KEEP) rmSync(work, { recursive: true, force: true });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      console.error(`${signal}: tearing the soak down`);
+      teardown();
+      process.exit(130);
+    });
   const proxy = await startProxy(
     () => collectors.map((c) => c.url),
     () => Date.now() - t0,
@@ -250,7 +264,10 @@ async function main(): Promise<number> {
 
     log('bootstrapping v1 (MNIST, CPU)…');
     const boot = trainer('bootstrap', ['bootstrap', '--examples', '2000', '--epochs', '1'], proxy.url);
-    if ((await boot.exit) !== 0) throw new Error(`bootstrap failed:\n${boot.out}`);
+    trainers.push(boot); // for the teardown, until it is done
+    const booted = await boot.exit;
+    trainers.splice(trainers.indexOf(boot), 1);
+    if (booted !== 0) throw new Error(`bootstrap failed:\n${boot.out}`);
     const routes = await routeTable();
     const digits = thicken(loadMnist('drift'), 2);
 
@@ -505,14 +522,10 @@ async function main(): Promise<number> {
     console.log('\nsoak passed: every generated event stored exactly once, no 5xx outside the fault windows');
     return 0;
   } finally {
-    stopping = true;
     fleet?.dispose();
-    for (const t of trainers) t.child.kill('SIGKILL');
-    for (const c of collectors) c.child?.kill('SIGKILL');
     await proxy.close();
-    cluster.remove();
-    if (!process.env.SOAK_KEEP) rmSync(work, { recursive: true, force: true });
-    else console.log(`logs kept in ${work}`);
+    teardown();
+    if (process.env.SOAK_KEEP) console.log(`logs kept in ${work}`);
   }
 }
 
