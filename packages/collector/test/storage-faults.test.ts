@@ -213,4 +213,40 @@ describe('PostgreSQL unavailable', () => {
     assert.deepEqual(r.json(), { accepted: 25, duplicates: 0, rejected: [] });
     assert.equal(await app.storage.events.count({ model: 'terminated' }), 25);
   });
+
+  test('a backend terminated inside a transaction → 503, and the collector lives on (found by the soak)', async () => {
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    const schema = (store.options as { postgres: { schema: string } }).postgres.schema;
+    const lease = (body: object, url = '/v1/models/in-tx/lease') =>
+      app.inject({ method: 'POST', url, headers: bearer(KEYS.trainer), payload: body });
+    const claimed = await lease({ holder: 'trainer-a', ttlMs: 60_000 });
+    assert.equal(claimed.statusCode, 200, claimed.body);
+    const { leaseId } = claimed.json() as { leaseId: string };
+    try {
+      // A renew waits for the lease's row lock inside its transaction: a client checked out of the pool, which
+      // has no pool listener for its 'error' event while it is held.
+      await admin.query('BEGIN');
+      await admin.query(`SELECT * FROM ${schema}.training_leases WHERE model = 'in-tx' FOR UPDATE`);
+      const pending = lease({ ttlMs: 60_000 }, `/v1/models/in-tx/lease/${leaseId}/renew`);
+      let pid: number | undefined;
+      for (let i = 0; i < 500 && pid === undefined; i++) {
+        const { rows } = await admin.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+          [appName],
+        );
+        pid = rows[0]?.pid;
+        if (pid === undefined) await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(pid, 'the renew is waiting on the lock');
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      assertUnavailable(await pending);
+      await admin.query('ROLLBACK');
+    } finally {
+      await admin.end();
+    }
+    // An unhandled 'error' on that client would have ended this process; the next request is served.
+    const again = await lease({ ttlMs: 60_000 }, `/v1/models/in-tx/lease/${leaseId}/renew`);
+    assert.equal(again.statusCode, 200, again.body);
+  });
 });

@@ -2,8 +2,9 @@
  * `@edgeloop/runtime/internal`: the runtime's parts, for its own tests, benchmarks and tools that share its
  * storage. Not part of the public API: names here change without a major version.
  */
-export { upgrade, DB_NAME, DB_VERSION, type EdgeloopDB, type StoredEvent } from './outbox/db.js';
-export { OUTBOX_DEFAULTS, serialise } from './outbox/outbox.js';
+export { upgrade, Database, DB_NAME, DB_VERSION, type EdgeloopDB, type StoredEvent } from './outbox/db.js';
+export { Outbox, OUTBOX_DEFAULTS, serialise } from './outbox/outbox.js';
+export { ManifestClient } from './model/manifest.js';
 export { parseRetryAfter, backoffMs, batchBody } from './outbox/transport.js';
 export { score, type Scored } from './confidence.js';
 export { probabilityProblem, scoreMultiLabel, channelTransform, compileIO, type ModelIO } from './model/io.js';

@@ -86,6 +86,11 @@ export function openPostgres(options: PostgresOptions): PgPool {
 export async function inTransaction<T>(pool: PgPool, fn: (client: PgClient) => Promise<T>): Promise<T> {
   return guard(async () => {
     const client = await pool.connect();
+    // While checked out, a client has no pool listener: its server going away (a restart, a terminated backend)
+    // must fail this transaction (its query rejects), not crash the process with an unhandled 'error' event.
+    let lost: Error | undefined;
+    const onError = (err: Error) => (lost = err);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await fn(client);
@@ -95,7 +100,9 @@ export async function inTransaction<T>(pool: PgPool, fn: (client: PgClient) => P
       await client.query('ROLLBACK').catch(() => {});
       throw err;
     } finally {
-      client.release();
+      client.removeListener('error', onError);
+      // A lost connection is destroyed, not handed to the next transaction.
+      client.release(lost);
     }
   });
 }
