@@ -3,7 +3,7 @@ import type { Migration } from '../migrations.js';
 import { labelTables, reviewBatchColumn, POSTGRES_TYPES } from '../schema.js';
 import { run, type Steps } from '../steps.js';
 import type { Decision } from '../../labels/resolver.js';
-import { QUEUE_FROM, type LabelSql } from '../labels.js';
+import { lowConfidenceIndex, queueFrom, type LabelSql } from '../labels.js';
 
 export const labelMigrations: Migration[] = [
   {
@@ -12,7 +12,13 @@ export const labelMigrations: Migration[] = [
     `,
   },
   { name: '104_review_batch', sql: reviewBatchColumn },
+  { name: '105_events_low_confidence_index', sql: lowConfidenceIndex },
 ];
+
+/** The review queue: its tied inputs' predictions, found by hash through `events_input_hash`. */
+const QUEUE_FROM = queueFrom(`
+  FROM input_labels t JOIN events e ON e.model = t.model AND e.input_hash = t.input_hash
+  WHERE t.model = @model AND t.outcome = 'tie' AND e.type = 'prediction'`);
 
 const CHUNK = 20_000;
 
@@ -47,7 +53,7 @@ export const labelSql: LabelSql = {
   queueCount: `SELECT COUNT(DISTINCT p.input_hash)::int AS n ${QUEUE_FROM}`,
   queuePage: `
     SELECT p.input_hash AS h, MIN(p.received_at) AS first_seen, COUNT(*)::int AS n,
-           MAX(CASE WHEN s.outcome = 'tie' THEN 1 ELSE 0 END) AS tie
+           MAX(CASE WHEN s.outcome = 'tie' THEN 1 ELSE 0 END) AS tie, (COUNT(*) OVER ())::int AS total
     ${QUEUE_FROM}
     GROUP BY p.input_hash ORDER BY tie DESC, first_seen, h LIMIT @limit OFFSET @offset`,
   queuePredictions: `

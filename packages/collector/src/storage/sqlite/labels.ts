@@ -4,7 +4,7 @@ import { labelTables, reviewBatchColumn, SQLITE_TYPES } from '../schema.js';
 import { run, type Steps } from '../steps.js';
 import { predictionsWithHash } from './events.js';
 import type { Decision } from '../../labels/resolver.js';
-import { QUEUE_FROM, type LabelSql } from '../labels.js';
+import { lowConfidenceIndex, queueFrom, type LabelSql } from '../labels.js';
 
 export const labelMigrations: Migration[] = [
   {
@@ -13,7 +13,13 @@ export const labelMigrations: Migration[] = [
     `,
   },
   { name: '104_review_batch', sql: reviewBatchColumn },
+  { name: '105_events_low_confidence_index', sql: lowConfidenceIndex },
 ];
+
+/** The review queue: its tied inputs' predictions, found by hash through `events_input_key` (see predictionsWithHash). */
+const QUEUE_FROM = queueFrom(
+  predictionsWithHash('1', "SELECT input_hash AS h FROM input_labels WHERE model = @model AND outcome = 'tie'"),
+);
 
 const UPSERT = `
   INSERT INTO input_labels (model, input_hash, outcome, label, batch_id, sources, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -39,7 +45,8 @@ export function* recordOutcomes(
 export const labelSql: LabelSql = {
   queueCount: `SELECT COUNT(DISTINCT p.input_hash) AS n ${QUEUE_FROM}`,
   queuePage: `
-    SELECT p.input_hash AS h, MIN(p.received_at) AS first_seen, COUNT(*) AS n, MAX(CASE WHEN s.outcome = 'tie' THEN 1 ELSE 0 END) AS tie
+    SELECT p.input_hash AS h, MIN(p.received_at) AS first_seen, COUNT(*) AS n, MAX(CASE WHEN s.outcome = 'tie' THEN 1 ELSE 0 END) AS tie,
+      COUNT(*) OVER () AS total
     ${QUEUE_FROM}
     GROUP BY p.input_hash ORDER BY tie DESC, first_seen, h LIMIT @limit OFFSET @offset`,
   queuePredictions: `
