@@ -15,10 +15,15 @@ export const labelMigrations: Migration[] = [
   { name: '105_events_low_confidence_index', sql: lowConfidenceIndex },
 ];
 
-/** The review queue: its tied inputs' predictions, found by hash through `events_input_hash`. */
+/**
+ * The review queue: its tied inputs' predictions, found by hash through `events_input_hash`. The hashes are compared
+ * in the events' collation: `input_labels` keeps them in "C", and a join in that collation cannot use the index
+ * (it read every prediction of the model).
+ */
 const QUEUE_FROM = queueFrom(`
-  FROM input_labels t JOIN events e ON e.model = t.model AND e.input_hash = t.input_hash
-  WHERE t.model = @model AND t.outcome = 'tie' AND e.type = 'prediction'`);
+  FROM events e
+  WHERE e.model = @model AND e.type = 'prediction'
+    AND e.input_hash IN (SELECT t.input_hash COLLATE "default" FROM input_labels t WHERE t.model = @model AND t.outcome = 'tie')`);
 
 const CHUNK = 20_000;
 

@@ -54,11 +54,13 @@ export const labelSql: LabelSql = {
       SELECT e.input_hash, e.id, e.label, e.confidence, e.body, ROW_NUMBER() OVER (PARTITION BY e.input_hash ORDER BY e.seq DESC) AS rn
       ${predictionsWithHash()}
     ) WHERE rn <= 5 ORDER BY input_hash, rn`,
+  // From the page's predictions (found by hash) to their corrections (by prediction id): the planner otherwise
+  // read every correction of the model and probed its prediction (0.7 s at 200,000 corrections).
   queueCorrections: `
     SELECT p.input_hash, c.device_id, c.label, c.body
-    FROM events p JOIN events c ON c.prediction_id = p.id
-    WHERE p.model = @model AND p.type = 'prediction' AND p.input_hash IN (SELECT value FROM json_each(@hashes))
-      AND c.type = 'correction' AND c.model = @model
+    FROM (SELECT e.id, e.input_hash ${predictionsWithHash()}) p
+    CROSS JOIN events c INDEXED BY events_prediction
+    WHERE c.prediction_id = p.id AND c.prediction_id IS NOT NULL AND c.type = 'correction' AND c.model = @model
     ORDER BY c.seq`,
   // A write transaction holds the file's write lock, which freezes take too.
   lockModel: null,
