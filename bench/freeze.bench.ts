@@ -3,8 +3,8 @@
  * Baseline, measured in the same run on the same rows: a plain full scan (`count(*)` and `sum(length(body))`
  * over `events`), so the ratio says how many full scans a freeze costs.
  *
- * Mix (of N events): 60 % predictions (70 % sample, 20 % low-confidence, 10 % reported; every one with an
- * 8×8 uint8 input), 20 % corrections over 13 % of the predictions (2.5 per labeled input, 80 % right, from
+ * Mix (of N events, bench/fill.ts): 60 % predictions (70 % sample, 20 % low-confidence, 10 % reported; every one
+ * with an 8×8 uint8 input), 20 % corrections over 13 % of the predictions (2.5 per labeled input, 80 % right, from
  * 20,000 devices), 15 % stats, 5 % errors. Loaded in bulk (SQLite: large transactions with sync off;
  * PostgreSQL: COPY), then frozen through the HTTP route. Then 1,000 new labels and a second, incremental freeze.
  *
@@ -18,15 +18,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { newId, type Event } from '@edgeloop/protocol';
 import { buildApp, openStorage, type App, type StorageOptions } from '@edgeloop/collector';
-import { eventColumns } from '@edgeloop/collector/internal';
-import { mulberry32 } from '@edgeloop/trainer';
+import { loadPostgres, loadSqlite } from './fill.js';
 import { report, type Row } from './report.js';
 
 const N = Number(process.env.FREEZE_EVENTS ?? 1_000_000);
@@ -38,164 +34,6 @@ const APP_NAME = 'edgeloop-freeze-bench';
 // Every PostgreSQL connection this process opens (the app's pool included) carries this name.
 process.env.PGAPPNAME = APP_NAME;
 const TICKS_PER_S = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in these
-
-type EventRow = (string | number | null)[];
-
-/** The events of the mix, as `events` table rows, in chunks (one chunk never holds all 1M bodies). */
-function* eventRows(n: number, chunk = 20_000): Generator<EventRow[]> {
-  const rand = mulberry32(42);
-  const predictions = Math.round(n * 0.6);
-  const corrections = Math.round(n * 0.2);
-  const stats = Math.round(n * 0.15);
-  const errors = n - predictions - corrections - stats;
-  const labeled: { id: string; label: string }[] = [];
-  let rows: EventRow[] = [];
-  const t0 = Date.UTC(2026, 0, 1);
-  let clock = 0;
-  const push = (e: Event) => {
-    const c = eventColumns(e);
-    rows.push([
-      e.id,
-      e.model,
-      e.version,
-      e.deviceId,
-      e.type,
-      e.ts,
-      t0 + clock++,
-      c.inputHash,
-      c.predictionId,
-      c.label,
-      c.confidence,
-      c.reason,
-      JSON.stringify(e),
-    ]);
-  };
-  const base = (k: number) => ({
-    id: newId(),
-    model: MODEL,
-    version: 'v1',
-    deviceId: `dev-${Math.floor(rand() * 20_000)}`,
-    ts: t0 + k,
-  });
-  const others = stats + errors;
-  for (let k = 0; k < predictions; k++) {
-    const bytes = randomBytes(64);
-    const truth = String(k % 10);
-    const reason = k % 10 < 7 ? 'sample' : k % 10 < 9 ? 'low_confidence' : 'reported';
-    const confidence = reason === 'low_confidence' ? 0.3 + rand() * 0.2 : 0.6 + rand() * 0.4;
-    const e: Event = {
-      ...base(k),
-      type: 'prediction',
-      reason,
-      input: { dtype: 'uint8', shape: [8, 8], data: bytes.toString('base64') },
-      inputHash: createHash('sha256').update(bytes).digest('hex'),
-      output: {
-        label: truth,
-        confidence,
-        topK: [
-          { label: truth, p: confidence },
-          { label: String((k + 1) % 10), p: (1 - confidence) / 2 },
-        ],
-      },
-      engine: 'ort-wasm',
-      latencyMs: 2 + rand() * 5,
-    };
-    push(e);
-    if (reason !== 'sample' && k % 9 < 4) labeled.push({ id: e.id, label: truth });
-    // Stats and errors are spread among the predictions.
-    if (k % Math.ceil(predictions / others) === 0) {
-      if (rand() < stats / others) {
-        push({
-          ...base(k),
-          type: 'stats',
-          from: t0 + k - 60_000,
-          to: t0 + k,
-          predictions: 120,
-          lowConfidence: 20,
-          corrections: 3,
-          errors: 0,
-          latencyMs: { p50: 3, p95: 9 },
-          confidenceHist: [0, 0, 1, 3, 8, 10, 14, 20, 30, 34],
-          labelCounts: { '1': 40, '7': 50, '3': 30 },
-        });
-      } else {
-        push({
-          ...base(k),
-          type: 'error',
-          code: 'ENGINE_FAILED',
-          message: 'the session could not be created on this device (webgpu lost)',
-        });
-      }
-    }
-    if (rows.length >= chunk) {
-      yield rows;
-      rows = [];
-    }
-  }
-  for (let j = 0; j < corrections; j++) {
-    const target = labeled[j % labeled.length]!;
-    const label = rand() < 0.8 ? target.label : String(Math.floor(rand() * 10));
-    push({
-      ...base(predictions + j),
-      type: 'correction',
-      predictionId: target.id,
-      label,
-      ...(rand() < 0.1 ? { comment: 'that is not what I drew' } : {}),
-    });
-    if (rows.length >= chunk) {
-      yield rows;
-      rows = [];
-    }
-  }
-  if (rows.length) yield rows;
-}
-
-const COLUMNS =
-  'id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body';
-
-async function loadSqlite(path: string): Promise<number> {
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = OFF');
-  const insert = db.prepare(`INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const many = db.transaction((rows: EventRow[]) => {
-    for (const r of rows) insert.run(...r);
-  });
-  let n = 0;
-  for (const rows of eventRows(N)) {
-    many(rows);
-    n += rows.length;
-  }
-  db.pragma('wal_checkpoint(TRUNCATE)');
-  db.close();
-  return n;
-}
-
-const copyText = (v: string | number | null) =>
-  v === null
-    ? '\\N'
-    : String(v).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
-
-async function loadPostgres(schema: string): Promise<number> {
-  const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
-  await client.connect();
-  let n = 0;
-  try {
-    const lines = Readable.from(
-      (function* () {
-        for (const rows of eventRows(N)) {
-          n += rows.length;
-          yield rows.map((r) => r.map(copyText).join('\t')).join('\n') + '\n';
-        }
-      })(),
-    );
-    await pipeline(lines, client.query(copyFrom(`COPY events (${COLUMNS}) FROM STDIN`)));
-    await client.query('ANALYZE');
-  } finally {
-    await client.end();
-  }
-  return n;
-}
 
 async function seconds<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t = process.hrtime.bigint();
@@ -326,7 +164,9 @@ async function measure(kind: 'sqlite' | 'postgres'): Promise<Row> {
     await storage.migrate();
     await storage.close();
     const [loadS, events] = await seconds(() =>
-      kind === 'sqlite' ? loadSqlite(join(dir, 'edgeloop.db')) : loadPostgres(schema),
+      kind === 'sqlite'
+        ? loadSqlite(join(dir, 'edgeloop.db'), N, { model: MODEL })
+        : loadPostgres(PG_URL, schema, N, { model: MODEL }),
     );
     console.log(`${kind}: loaded ${events} events in ${loadS.toFixed(1)} s`);
 

@@ -266,6 +266,11 @@ export const BatchCounts = Type.Object(
     withoutInput: Type.Optional(Type.Integer()),
     /** Labeled inputs left out because they are in the model's golden set. */
     excludedGolden: Type.Optional(Type.Integer()),
+    /**
+     * Events the examples came from: each example's input and its label sources, as many as the batch's lineage
+     * lists (so a list of batches can say it without downloading each lineage). Absent on older batches.
+     */
+    events: Type.Optional(Type.Integer()),
   },
   closed,
 );

@@ -25,6 +25,10 @@ export const catalogue = {
     message: 'Model "%s" has no golden set: bootstrap uploads one (PUT /v1/models/%s/golden)',
     exit: 7,
   },
+  ELT_NO_CANARY: {
+    message: 'Model "%s" has no canary running: its policy is set when one starts (train or publish, --canary-step …)',
+    exit: 7,
+  },
   ELT_GATE_FAILED: { message: 'The candidate did not pass the gate: %s', exit: 8 },
   ELT_UNSUPPORTED_LAYER: {
     message:

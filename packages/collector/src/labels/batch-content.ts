@@ -79,6 +79,7 @@ export function buildBatch(
 ): BuiltBatch {
   const examples: BuiltExample[] = [];
   let withoutInput = 0;
+  let events = 0;
   for (const d of resolution.decisions) {
     if (d.label === null) continue;
     let chosen: { eventId: string; input: Tensor } | undefined;
@@ -94,6 +95,7 @@ export function buildBatch(
       continue;
     }
     const split = splitOf(d.inputHash);
+    events += 1 + d.lineage.length; // as lineageOf lists them: the input, then each source
     examples.push({
       inputHash: d.inputHash,
       label: d.label,
@@ -110,6 +112,7 @@ export function buildBatch(
     cappedByDevice: resolution.cappedByDevice,
     withoutInput,
     excludedGolden: resolution.excludedGolden,
+    events,
   };
   return { examples, sha256: digest(examples), counts };
 }

@@ -16,14 +16,30 @@ const INSERT_REVIEW = `
 const REVIEW = 'SELECT * FROM reviews WHERE id = @id';
 const DELETE_REVIEW = 'DELETE FROM reviews WHERE id = @id';
 
-/** FROM and WHERE of the review queue of `@model`: a low-confidence prediction or a tie, with no reviewer label and no resolved label. */
-export const QUEUE_FROM = `
-  FROM events p
-  LEFT JOIN input_labels s ON s.model = p.model AND s.input_hash = p.input_hash
-  WHERE p.model = @model AND p.type = 'prediction'
-    AND (p.reason = 'low_confidence' OR s.outcome = 'tie')
-    AND s.label IS NULL
-    AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.model = p.model AND r.input_hash = p.input_hash)`;
+/**
+ * FROM and WHERE of the review queue of `@model`, as rows `p` (input_hash, received_at) joined to `s`, their input's
+ * `input_labels` row: a low-confidence prediction or a prediction of a tied input, with no reviewer label and no
+ * resolved label. Two branches rather than one `reason = 'low_confidence' OR outcome = 'tie'`, which read every
+ * prediction of the model (600,000 rows, bodies and all, in a store of 1M events): the low-confidence ones from
+ * their own partial index (`events_low_confidence`, read without the events' rows), the tied inputs' other
+ * predictions by input hash from the ties in `input_labels` (`tiePredictions`: the dialect's FROM and WHERE of
+ * those predictions, as `e`).
+ */
+export const queueFrom = (tiePredictions: string) => `
+  FROM (
+    SELECT e.input_hash, e.received_at FROM events e
+    WHERE e.model = @model AND e.type = 'prediction' AND e.reason = 'low_confidence'
+    UNION ALL
+    SELECT e.input_hash, e.received_at ${tiePredictions} AND COALESCE(e.reason, '') <> 'low_confidence'
+  ) p
+  LEFT JOIN input_labels s ON s.model = @model AND s.input_hash = p.input_hash
+  WHERE s.label IS NULL
+    AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.model = @model AND r.input_hash = p.input_hash)`;
+
+/** The index the queue's first branch reads: by arrival, so ingest only ever appends to it. */
+export const lowConfidenceIndex = `
+  CREATE INDEX events_low_confidence ON events (model, received_at, input_hash)
+  WHERE type = 'prediction' AND reason = 'low_confidence';`;
 
 /**
  * The upsert of each decided input's latest resolution, its rows from `source` (a VALUES list or a SELECT of the
@@ -41,7 +57,7 @@ export const upsertOutcomes = (source: string) => `
 export interface LabelSql {
   /** (@model) → { n }: inputs in the queue */
   queueCount: string;
-  /** (@model, @limit, @offset) → PageRow, ties first, then oldest first */
+  /** (@model, @limit, @offset) → PageRow, ties first, then oldest first, each with the queue's total (one pass for both) */
   queuePage: string;
   /** (@model, @hashes: a JSON array) → QueuePredictionRow, the latest 5 per input */
   queuePredictions: string;
@@ -79,6 +95,8 @@ interface PageRow {
   first_seen: number;
   n: number;
   tie: number;
+  /** Inputs in the whole queue (`COUNT(*) OVER ()` of the groups, before the limit). */
+  total: number;
 }
 
 type Review = Parameters<LabelStore['review']>[0];
@@ -121,9 +139,10 @@ function* queue(
   limit: number,
   offset: number,
 ): Steps<{ total: number; items: QueueItem[] }> {
-  const total = (yield* get<{ n: number }>(sql.queueCount, { model }))!.n;
   const rows = yield* all<PageRow>(sql.queuePage, { model, limit, offset });
-  if (rows.length === 0) return { total, items: [] };
+  // A page past the end has no row to carry the total: only then is it counted apart.
+  if (rows.length === 0) return { total: (yield* get<{ n: number }>(sql.queueCount, { model }))!.n, items: [] };
+  const total = Number(rows[0]!.total);
   const hashes = JSON.stringify(rows.map((r) => r.h));
   const preds = yield* all<QueuePredictionRow>(sql.queuePredictions, { model, hashes });
   const corr = yield* all<QueueCorrectionRow>(sql.queueCorrections, { model, hashes });

@@ -14,6 +14,7 @@ export const COMMANDS = [
   'base-data',
   'pull',
   'publish',
+  'canary-policy',
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -75,6 +76,8 @@ const options = {
   file: { type: 'string' },
   // publish
   batches: { type: 'string' },
+  // canary-policy
+  reason: { type: 'string' },
 } as const;
 
 export type Flags = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
@@ -107,6 +110,9 @@ commands
               as .npy files, labels.txt and pull.json, for a trainer outside edgeloop (PyTorch, say)
   publish     --onnx candidate.onnx [--batches id,…]: validate a candidate trained outside, gate it against stable
               (the train gate options), publish it with lineage and a canary, or refuse it (exit 8)
+  canary-policy  change the automatic policy of the canary already running: the canary flags given
+              ([--canary-step P] [--canary-max P] [--canary-interval SEC] [--canary-min-samples N]) over its
+              current policy, percent and pause kept; [--reason TEXT] for the audit log
 
 common
   --collector URL  (or EDGELOOP_COLLECTOR)   --token T  (or EDGELOOP_TOKEN)

@@ -67,6 +67,7 @@ export async function main(
       );
       return 0;
     }
+    if (command === 'canary-policy') return await setCanaryPolicy(client, model, flags, out);
     const backend = await useBackend(flags.backend as BackendRequest);
     out.step(`backend: ${backend.name} (${backend.reason})`);
     switch (command) {
@@ -326,6 +327,40 @@ function retrainOptions(flags: Flags, model: string, backend: string, out: Outpu
         },
     ...(flags.seed ? { seed: num(flags, 'seed', 1, { int: true }) } : {}),
   };
+}
+
+/**
+ * `canary-policy`: sets the automatic policy of the live canary (`PUT …/rollout` with its stable, canary and percent
+ * unchanged): each canary flag given replaces that field of its current policy (the default one when it had none),
+ * and a pause stays a pause. The collector refuses a percent below the live one, so should the controller step the
+ * canary between the read and the write, the command fails (ELT_COLLECTOR_ERROR) and can simply be run again.
+ */
+async function setCanaryPolicy(client: CollectorClient, model: string, flags: Flags, out: Output): Promise<number> {
+  const current = await client.rollout(model);
+  if (!current?.canary) throw new TrainerError('ELT_NO_CANARY', [model]);
+  const was = current.auto ?? DEFAULT_AUTO_POLICY;
+  const auto = {
+    ...was,
+    stepPercent: num(flags, 'canary-step', was.stepPercent, { min: 0.01, max: 100 }),
+    maxPercent: num(flags, 'canary-max', was.maxPercent, { min: 0.01, max: 100 }),
+    intervalSec: num(flags, 'canary-interval', was.intervalSec, { min: 1, max: 86_400, int: true }),
+    minSamples: num(flags, 'canary-min-samples', was.minSamples, { min: 1, int: true }),
+  };
+  const r = await client.setRollout(model, {
+    stable: current.stable,
+    canary: current.canary,
+    canaryPercent: current.canaryPercent,
+    auto,
+    reason: flags.reason ?? 'canary policy set with edgeloop-trainer canary-policy',
+  });
+  const a = r.auto!;
+  out.result(
+    r,
+    `canary ${r.canary} of "${model}" at ${r.canaryPercent} %: steps of ${a.stepPercent} points every ` +
+      `${a.intervalSec} s once each side has ${a.minSamples} predictions, promoted at ${a.maxPercent} %` +
+      (a.paused ? ' (paused: resume it from the admin page)' : ''),
+  );
+  return 0;
 }
 
 function holderName(name: string): string {

@@ -21,6 +21,7 @@ interface Batch {
     cappedByDevice: number;
     withoutInput?: number;
     excludedGolden?: number;
+    events?: number;
     byLabel: Record<string, number>;
   };
 }
@@ -46,13 +47,17 @@ export const batchesView: View = {
         .filter((v) => v.meta.batches.includes(id))
         .map((v) => v.version)
         .join(', ') || '—';
-    // Events per batch from its lineage, for the latest batches (each is one request).
+    // Events per batch: counted at the freeze; for a batch frozen before that was counted, from its lineage (one
+    // request each, the whole lineage: megabytes for a large batch), for the latest batches only.
     const newest = [...batches].reverse();
-    const events = new Map(
+    const events = new Map<string, number>(
       await Promise.all(
         newest
           .slice(0, LINEAGE_SHOWN)
-          .map(async (b) => [b.id, (await api(getBatchLineage, { params: { id: b.id } })).sources.length] as const),
+          .map(
+            async (b) =>
+              [b.id, b.counts.events ?? (await api(getBatchLineage, { params: { id: b.id } })).sources.length] as const,
+          ),
       ),
     );
     const freeze = h(

@@ -3,7 +3,7 @@ import type { Migration } from '../migrations.js';
 import { labelTables, reviewBatchColumn, POSTGRES_TYPES } from '../schema.js';
 import { run } from '../steps.js';
 import type { FreezeQueries } from '../batches.js';
-import { QUEUE_FROM, upsertOutcomes, type LabelSql } from '../labels.js';
+import { lowConfidenceIndex, queueFrom, upsertOutcomes, type LabelSql } from '../labels.js';
 
 export const labelMigrations: Migration[] = [
   {
@@ -12,7 +12,18 @@ export const labelMigrations: Migration[] = [
     `,
   },
   { name: '104_review_batch', sql: reviewBatchColumn },
+  { name: '105_events_low_confidence_index', sql: lowConfidenceIndex },
 ];
+
+/**
+ * The review queue: its tied inputs' predictions, found by hash through `events_input_hash`. The hashes are compared
+ * in the events' collation: `input_labels` keeps them in "C", and a join in that collation cannot use the index
+ * (it read every prediction of the model).
+ */
+const QUEUE_FROM = queueFrom(`
+  FROM events e
+  WHERE e.model = @model AND e.type = 'prediction'
+    AND e.input_hash IN (SELECT t.input_hash COLLATE "default" FROM input_labels t WHERE t.model = @model AND t.outcome = 'tie')`);
 
 const CHUNK = 20_000;
 
@@ -35,7 +46,7 @@ export const labelSql: LabelSql = {
   queueCount: `SELECT COUNT(DISTINCT p.input_hash)::int AS n ${QUEUE_FROM}`,
   queuePage: `
     SELECT p.input_hash AS h, MIN(p.received_at) AS first_seen, COUNT(*)::int AS n,
-           MAX(CASE WHEN s.outcome = 'tie' THEN 1 ELSE 0 END) AS tie
+           MAX(CASE WHEN s.outcome = 'tie' THEN 1 ELSE 0 END) AS tie, (COUNT(*) OVER ())::int AS total
     ${QUEUE_FROM}
     GROUP BY p.input_hash ORDER BY tie DESC, first_seen, h LIMIT @limit OFFSET @offset`,
   queuePredictions: `

@@ -43,12 +43,16 @@ export const eventMigrations: Migration[] = [
  * hash). The index is named (without statistics the planner prefers the `(model, type, …)` indexes: a scan of
  * the model's events), and CROSS JOIN fixes the loop order.
  */
-export const predictionsWithHash = (extra = '1') => `
+export const predictionsWithHash = (
+  extra = '1',
+  /** The wanted hashes as rows `h`: by default those of the JSON array `@hashes`. */
+  hashes = 'SELECT value AS h FROM json_each(@hashes)',
+) => `
   FROM (
     WITH RECURSIVE epochs (n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM epochs WHERE n < (SELECT coalesce(max(seq), 0) FROM events) >> 16)
     SELECT n FROM epochs
   ) AS epoch
-  CROSS JOIN (SELECT DISTINCT value AS h FROM json_each(@hashes) ORDER BY 1) AS wanted
+  CROSS JOIN (SELECT DISTINCT h FROM (${hashes}) ORDER BY 1) AS wanted
   CROSS JOIN events e INDEXED BY events_input_key
   WHERE e.seq >> 16 = epoch.n AND substr(e.input_hash, 1, 8) = substr(wanted.h, 1, 8) AND e.input_hash = wanted.h
     AND e.model = @model AND e.type = 'prediction' AND ${extra}`;
