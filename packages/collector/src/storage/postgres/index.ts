@@ -13,6 +13,7 @@ import { rolloutStore } from '../rollout.js';
 import { metricsMigrations, postgresMetricsStore } from './metrics.js';
 import { leaseMigrations, leaseSql } from './leases.js';
 import { leaseStore } from '../leases.js';
+import { partitionMigrations, postgresRetention } from './partitions.js';
 
 /** Every table group's migrations, in order. */
 const migrations = [
@@ -23,6 +24,7 @@ const migrations = [
   ...rolloutMigrations,
   ...metricsMigrations,
   ...leaseMigrations,
+  ...partitionMigrations,
 ];
 
 /** The scale-out store: PostgreSQL, shared by any number of collectors. */
@@ -32,10 +34,12 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
   let closed = false;
   const runner = postgresRunner(pool);
   const leadership = postgresLeadership(options);
+  const retention = postgresRetention(pool, schema);
   return {
     kind: 'postgres',
     async migrate() {
       await migratePostgres(pool, schema, migrations);
+      await retention.ensurePartitions(Date.now());
     },
     async ping() {
       await guard(() => pool.query('SELECT 1'));
@@ -55,5 +59,6 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
     rollout: rolloutStore(runner, rolloutSql, leadership),
     metrics: postgresMetricsStore(pool),
     leases: leaseStore(runner, leaseSql),
+    retention,
   };
 }

@@ -22,6 +22,7 @@ import { rolloutStore } from '../rollout.js';
 import { metricsMigrations, sqliteMetricsStore } from './metrics.js';
 import { leaseMigrations, leaseSql } from './leases.js';
 import { leaseStore } from '../leases.js';
+import { sqliteRetention } from './retention.js';
 import { inlineWriter, ThreadWriter, type EventWriter } from './event-writer.js';
 
 /** Every table group's migrations, in order. */
@@ -47,6 +48,7 @@ function buildStores(db: SqliteDb, writer: EventWriter) {
     rollout: rolloutStore(runner, rolloutSql, sqliteLeadership(db)),
     metrics: sqliteMetricsStore(db),
     leases: leaseStore(runner, leaseSql),
+    retention: sqliteRetention(db),
   };
 }
 
@@ -106,6 +108,9 @@ export function createSqliteStorage(options: SqliteOptions): Storage {
     },
     get leases() {
       return get().leases;
+    },
+    get retention() {
+      return get().retention;
     },
   };
 }
