@@ -23,7 +23,7 @@ import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { newId, type Event } from '@edgeloop/protocol';
+import { newId, uuidv7Time, type Event } from '@edgeloop/protocol';
 import { buildApp, openStorage, type App, type StorageOptions } from '@edgeloop/collector';
 import { eventColumns } from '@edgeloop/collector/internal';
 import { mulberry32 } from '@edgeloop/trainer';
@@ -185,11 +185,12 @@ async function loadPostgres(schema: string): Promise<number> {
       (function* () {
         for (const rows of eventRows(N)) {
           n += rows.length;
-          yield rows.map((r) => r.map(copyText).join('\t')).join('\n') + '\n';
+          // part_ms, the partition key: the id's time (what the collector's insert computes in SQL).
+          yield rows.map((r) => [...r, uuidv7Time(String(r[0])) ?? 0].map(copyText).join('\t')).join('\n') + '\n';
         }
       })(),
     );
-    await pipeline(lines, client.query(copyFrom(`COPY events (${COLUMNS}) FROM STDIN`)));
+    await pipeline(lines, client.query(copyFrom(`COPY events (${COLUMNS}, part_ms) FROM STDIN`)));
     await client.query('ANALYZE');
   } finally {
     await client.end();
