@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { newId, type Event, type StatsEvent } from '@edgeloop/protocol';
+import { newId, uuidv7Time, type Event, type StatsEvent } from '@edgeloop/protocol';
 import { eventColumns } from '@edgeloop/collector/internal';
 import { mulberry32 } from '@edgeloop/trainer';
 
@@ -191,11 +191,12 @@ export async function loadPostgres(url: string, schema: string, n: number, opts:
       (function* () {
         for (const rows of eventRows(n, opts)) {
           count += rows.length;
-          yield rows.map((r) => r.map(copyText).join('\t')).join('\n') + '\n';
+          // part_ms, the partition key: the id's time (what the collector's insert computes in SQL).
+          yield rows.map((r) => [...r, uuidv7Time(String(r[0])) ?? 0].map(copyText).join('\t')).join('\n') + '\n';
         }
       })(),
     );
-    await pipeline(lines, client.query(copyFrom(`COPY events (${COLUMNS}) FROM STDIN`)));
+    await pipeline(lines, client.query(copyFrom(`COPY events (${COLUMNS}, part_ms) FROM STDIN`)));
     await client.query('ANALYZE');
   } finally {
     await client.end();

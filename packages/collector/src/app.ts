@@ -32,6 +32,7 @@ import rollout from './routes/rollout.js';
 import manifest from './routes/manifest.js';
 import modelMetrics from './routes/metrics.js';
 import leases from './routes/leases.js';
+import maintenance from './plugins/maintenance.js';
 import { loggerOptions } from './logging.js';
 import { recordRoutes } from './route-table.js';
 import { sendError } from './error-reply.js';
@@ -149,6 +150,7 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
   await app.register(manifest);
   await app.register(modelMetrics);
   await app.register(leases);
+  await app.register(maintenance);
 
   // With a trusted proxy the client's address comes from X-Forwarded-For, which the fast path does not read: the
   // pipeline then answers every poll.

@@ -17,7 +17,7 @@ import { EL_INVALID_CONFIG, EL_NOT_FOUND } from './errors.js';
 
 const USAGE = `Usage:
   edgeloop-collector [--port 8080] [--host 127.0.0.1] [--data-dir ./.edgeloop] [--database-url URL]
-                     [--trust-proxy [VALUE]] [--rate-limit MAX/SECONDS|off]
+                     [--trust-proxy [VALUE]] [--rate-limit MAX/SECONDS|off] [--retention-days N]
   edgeloop-collector keys create --scope ingest|trainer|admin [--name NAME] [--json]
   edgeloop-collector keys list [--json]
   edgeloop-collector keys revoke <id-or-name>
@@ -31,6 +31,8 @@ Options:
                       ranges (loopback, linklocal, uniquelocal too), or true (any sender; also the bare
                       flag); default false: the client is the connection's peer
   --rate-limit R      requests per (key, client IP): MAX/SECONDS (default 6000/60), or off
+  --retention-days N  drop events older than N days, except those a batch or a label needs (also
+                      EDGELOOP_RETENTION_DAYS); default: keep every event
   --log-level L       fatal|error|warn|info|debug|silent (default info)
   --debug             print stack traces
 Environment:
@@ -48,6 +50,7 @@ const OPTIONS = {
   'log-level': { type: 'string' },
   'trust-proxy': { type: 'string' },
   'rate-limit': { type: 'string' },
+  'retention-days': { type: 'string' },
   scope: { type: 'string' },
   name: { type: 'string' },
   json: { type: 'boolean' },
@@ -116,6 +119,14 @@ function parseTrustProxy(value: string | undefined): TrustProxy | undefined {
   return trustProxy as TrustProxy;
 }
 
+/** `--retention-days N` (or `EDGELOOP_RETENTION_DAYS`): a whole number of days ≥ 1; undefined keeps every event. */
+export function parseRetentionDays(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new UsageError(`--retention-days must be a whole number of days ≥ 1, got "${value}"`);
+  return Number(value);
+}
+
 /** `--rate-limit MAX/SECONDS` (e.g. `6000/60`) or `off`. */
 function parseRateLimit(value: string | undefined): CollectorConfig['rateLimit'] {
   if (value === undefined) return undefined;
@@ -142,6 +153,7 @@ async function serve(flags: Flags, env: NodeJS.ProcessEnv, out: (line: string) =
   const level = flags['log-level'] ?? 'info';
   const trustProxy = parseTrustProxy(flags['trust-proxy']);
   const rateLimit = parseRateLimit(flags['rate-limit']);
+  const retentionDays = parseRetentionDays(flags['retention-days'] ?? env.EDGELOOP_RETENTION_DAYS);
   // Loaded here so that key commands do not load the whole server.
   const { startServer, closeGracefully } = await import('./server.js');
   const running = await startServer({
@@ -153,6 +165,7 @@ async function serve(flags: Flags, env: NodeJS.ProcessEnv, out: (line: string) =
     logger: level === 'silent' ? false : { level },
     ...(trustProxy === undefined ? {} : { trustProxy }),
     ...(rateLimit === undefined ? {} : { rateLimit }),
+    ...(retentionDays === undefined ? {} : { retentionDays }),
   });
   if (Object.keys(seedKeys).length === 0) {
     const created = await createDevKeysIfNone(running.app.storage, dataDir);

@@ -44,6 +44,17 @@ export interface CollectorConfig {
   controller?: { tickMs: number } | false;
   /** Manifest `pollAfterSec` sent to devices. Default 60. */
   pollAfterSec?: number;
+  /**
+   * Days events are kept (`EDGELOOP_RETENTION_DAYS`, `--retention-days`): older ones are dropped by whole daily
+   * partitions on PostgreSQL, deleted by row on SQLite, except those a batch or a label needs. Default `null`:
+   * kept for ever.
+   */
+  retentionDays?: number | null;
+  /**
+   * Storage upkeep: every `everyMs` (and at start) PostgreSQL's partitions of the next `aheadDays` days are
+   * created and retention runs; `false` disables the timer (tests run it by hand). Default every hour, 3 days ahead.
+   */
+  maintenance?: { everyMs: number; aheadDays?: number } | false;
 }
 
 export interface ResolvedConfig {
@@ -59,6 +70,8 @@ export interface ResolvedConfig {
   requestTimeoutMs: number;
   controller: { tickMs: number } | false;
   pollAfterSec: number;
+  retentionDays: number | null;
+  maintenance: { everyMs: number; aheadDays: number } | false;
 }
 
 /** Fills defaults and rejects bad options at start-up rather than at the first request. */
@@ -77,6 +90,11 @@ export function resolveConfig(config: CollectorConfig = {}): ResolvedConfig {
     requestTimeoutMs: config.requestTimeoutMs ?? 120_000,
     controller: config.controller ?? { tickMs: 5000 },
     pollAfterSec: config.pollAfterSec ?? 60,
+    retentionDays: config.retentionDays ?? null,
+    maintenance:
+      config.maintenance === false
+        ? false
+        : { everyMs: config.maintenance?.everyMs ?? 3_600_000, aheadDays: config.maintenance?.aheadDays ?? 3 },
   };
   for (const [scope, key] of Object.entries(resolved.seedKeys)) {
     if (key !== undefined && (typeof key !== 'string' || key.length < 16)) {
@@ -91,6 +109,15 @@ export function resolveConfig(config: CollectorConfig = {}): ResolvedConfig {
   if (resolved.controller && !(resolved.controller.tickMs >= 10))
     throw new EL_INVALID_CONFIG('controller.tickMs must be ≥ 10');
   if (!(resolved.pollAfterSec >= 1)) throw new EL_INVALID_CONFIG('pollAfterSec must be ≥ 1');
+  if (resolved.retentionDays !== null && !(Number.isInteger(resolved.retentionDays) && resolved.retentionDays >= 1))
+    throw new EL_INVALID_CONFIG('retentionDays must be an integer ≥ 1, or null');
+  if (resolved.maintenance && !(resolved.maintenance.everyMs >= 1000))
+    throw new EL_INVALID_CONFIG('maintenance.everyMs must be ≥ 1000');
+  if (
+    resolved.maintenance &&
+    !(Number.isInteger(resolved.maintenance.aheadDays) && resolved.maintenance.aheadDays >= 0)
+  )
+    throw new EL_INVALID_CONFIG('maintenance.aheadDays must be an integer ≥ 0');
   if (!(resolved.idleTimeoutMs >= 100)) throw new EL_INVALID_CONFIG('idleTimeoutMs must be ≥ 100');
   if (!(resolved.requestTimeoutMs >= resolved.idleTimeoutMs))
     throw new EL_INVALID_CONFIG('requestTimeoutMs must be ≥ idleTimeoutMs');

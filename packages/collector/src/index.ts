@@ -6,6 +6,8 @@ export {
   type Storage,
   type StorageOptions,
   type Scope,
+  type RetentionStore,
+  type RetentionResult,
 } from './storage/index.js';
 export { createKey, generateKey, hashKey } from './keys.js';
 export { catalogue as errors } from './errors.js';
@@ -22,4 +24,5 @@ export type { ModelSummary } from './registry/types.js';
 export type { RouteEntry } from './route-table.js';
 export type { RouteScope } from './plugins/auth.js';
 export type { Prometheus, IngestMetrics } from './plugins/prometheus.js';
+export type { MaintenancePass } from './plugins/maintenance.js';
 import './plugins/shutdown.js';

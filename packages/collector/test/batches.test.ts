@@ -233,8 +233,8 @@ for (const kind of STORE_KINDS) {
           await client.query('BEGIN');
           const c = correction(late, '3', 'slow');
           await client.query(
-            `INSERT INTO events (id, model, version, device_id, type, ts, received_at, prediction_id, label, body)
-             VALUES ($1, $2, 'v1', 'slow', 'correction', $3, $3, $4, '3', $5)`,
+            `INSERT INTO events (id, model, version, device_id, type, ts, received_at, prediction_id, label, body, part_ms)
+             VALUES ($1, $2, 'v1', 'slow', 'correction', $3, $3, $4, '3', $5, events_part_ms($1))`,
             [c.id, MODEL, c.ts, late.id, JSON.stringify(c)],
           );
           await labeled(app, 91, { fast: '6' });

@@ -131,6 +131,9 @@ describe('edgeloop-collector CLI (SQLite under --data-dir)', () => {
       ['--rate-limit', '0/60'],
       ['--rate-limit', 'ten/60'],
       ['--rate-limit', '10/0'],
+      ['--retention-days', '0'],
+      ['--retention-days', '1.5'],
+      ['--retention-days', 'week'],
     ];
     for (const args of bad) {
       const r = await runCli([...args, '--data-dir', dir], NO_SEEDS);

@@ -7,6 +7,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildApp, type App } from '@edgeloop/collector';
 import { bearer, KEYS, makeApp, STORE_KINDS } from './helpers/stores.js';
+import { defaultFiles, meta, multipart } from './helpers/release.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -265,6 +266,39 @@ for (const kind of STORE_KINDS) {
       });
       assert.equal(none.statusCode, 401);
       assert.equal((await read('m-auth')).statusCode, 404);
+    });
+
+    test("a publish with a lease that is no longer the model's is refused with 409 EL_LEASE_LOST", async () => {
+      const publishWith = async (version: string, leaseId: string) => {
+        const body = await multipart(meta({ version }), defaultFiles(version));
+        return app.inject({
+          method: 'POST',
+          url: `/v1/models/m-fence/versions?lease=${leaseId}`,
+          headers: { ...body.headers, ...bearer(KEYS.trainer) },
+          payload: body.payload,
+        });
+      };
+      const first = (await claim('m-fence', { holder: 'slow', ttlMs: 500 })).json();
+      await sleep(600);
+      const second = (await claim('m-fence', { holder: 'fast', ttlMs: 60_000 })).json();
+      const late = await publishWith('v-late', first.leaseId);
+      assert.equal(late.statusCode, 409, late.body);
+      assert.equal(late.json().code, 'EL_LEASE_LOST');
+      assert.match(late.json().message, /"fast" holds the model's lease now/);
+      const ok = await publishWith('v-fenced', second.leaseId);
+      assert.equal(ok.statusCode, 201, ok.body);
+      assert.equal((await release('m-fence', second.leaseId)).statusCode, 200);
+      const afterRelease = await publishWith('v-after', second.leaseId);
+      assert.equal(afterRelease.json().code, 'EL_LEASE_LOST');
+      const versions = await app.inject({
+        method: 'GET',
+        url: '/v1/models/m-fence/versions',
+        headers: bearer(KEYS.trainer),
+      });
+      assert.deepEqual(
+        versions.json().versions.map((v: { version: string }) => v.version),
+        ['v-fenced'],
+      );
     });
   });
 }

@@ -9,7 +9,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import multipart from '@fastify/multipart';
 import { getVersion, listModels, listVersions, postVersion, type Version } from '@edgeloop/protocol';
 import { readPublication, UPLOAD_LIMITS, type Publication } from '../registry/publication.js';
-import { EL_INVALID_BODY, EL_INVALID_VERSION, EL_MODEL_NOT_FOUND, EL_NOT_FOUND, EL_VERSION_EXISTS } from '../errors.js';
+import {
+  EL_INVALID_BODY,
+  EL_INVALID_VERSION,
+  EL_LEASE_LOST,
+  EL_MODEL_NOT_FOUND,
+  EL_NOT_FOUND,
+  EL_VERSION_EXISTS,
+} from '../errors.js';
 import { routeOf } from './route.js';
 
 export default async function registry(fastify: FastifyInstance) {
@@ -35,6 +42,23 @@ export default async function registry(fastify: FastifyInstance) {
         throw uploadError(err);
       }
       const { meta, artifacts } = publication;
+      // Fencing: a trainer that lost its lease while training or uploading publishes nothing. Checked after the
+      // upload, as close to the write as the route gets (not in its transaction: a takeover in between still wins).
+      const leaseId = request.query.lease;
+      if (leaseId !== undefined) {
+        const current = await storage.leases.get(model);
+        const now = Date.now();
+        if (!current || current.leaseId !== leaseId || current.releasedAt !== null || current.expiresAt <= now) {
+          const why = !current
+            ? 'the model has no lease'
+            : current.leaseId !== leaseId
+              ? `"${current.holder}" holds the model's lease now`
+              : current.releasedAt !== null
+                ? 'it was released'
+                : 'it expired';
+          throw new EL_LEASE_LOST(leaseId, model, why);
+        }
+      }
       if (meta.version !== undefined && (await storage.registry.get(model, meta.version)))
         throw new EL_VERSION_EXISTS(meta.version, model);
       if (meta.parent !== null && !(await storage.registry.get(model, meta.parent))) {

@@ -7,8 +7,10 @@ import type { BlobStore, RegistryStore } from '../registry/types.js';
 import type { MetricsStore, RolloutStore } from '../rollout/types.js';
 import type { BatchStore, LabelStore } from '../labels/store.js';
 import type { LeaseStore } from '../leases/types.js';
+import type { RetentionStore } from './retention.js';
 
 export * from './types.js';
+export type { RetentionStore, RetentionResult } from './retention.js';
 
 /** Everything the collector keeps. Feature stores are added here as fields. */
 export interface Storage extends StorageCore {
@@ -26,6 +28,8 @@ export interface Storage extends StorageCore {
   readonly metrics: MetricsStore;
   /** Training leases: which trainer trains which model now. */
   readonly leases: LeaseStore;
+  /** Event partitions (PostgreSQL) and retention. */
+  readonly retention: RetentionStore;
 }
 
 export type StorageOptions = { sqlite: SqliteOptions } | { postgres: PostgresOptions };

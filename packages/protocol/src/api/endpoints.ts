@@ -385,7 +385,11 @@ export const postVersion = endpoint({
   scope: 'trainer',
   summary:
     'Publish an immutable version: multipart with a "meta" part (VersionMeta JSON) and one file part per artifact named by its format',
+  description:
+    "A trainer that holds the model's training lease passes its id as `lease`: the publish is refused with 409 " +
+    "`EL_LEASE_LOST` when that lease is no longer the model's live lease (released, expired, or taken over).",
   params: Type.Object({ model: ModelName }),
+  querystring: Type.Object({ lease: Type.Optional(Uuid) }, closed),
   accepts: 'multipart',
   response: { 201: Type.Object({ version: VersionName }), 409: ErrorResponse, 422: ErrorResponse },
 });

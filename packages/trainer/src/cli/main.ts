@@ -101,7 +101,10 @@ export async function main(
           let r: RetrainResult;
           try {
             r = await retrain(
-              client.guardedBy(() => claimed.lease.confirm()),
+              client.guardedBy(
+                () => claimed.lease.confirm(),
+                () => claimed.lease.current.leaseId,
+              ),
               options,
             );
           } finally {

@@ -82,6 +82,8 @@ export class CollectorClient {
 
   /** Awaited before a publish or a rollout change (see `guardedBy`). */
   #guard: (() => Promise<void>) | null = null;
+  /** The training lease a publish is fenced by (see `guardedBy`). */
+  #leaseId: (() => string) | null = null;
 
   constructor(options: CollectorOptions) {
     this.url = options.url.replace(/\/+$/, '');
@@ -91,11 +93,13 @@ export class CollectorClient {
 
   /**
    * A client like this one whose publishes and rollout changes first await `guard`, which throws to stop them (watch
-   * mode: the training lease is confirmed right before anything reaches devices).
+   * mode: the training lease is confirmed right before anything reaches devices). With `leaseId`, a publish also
+   * names that lease, and the collector refuses it (409 EL_LEASE_LOST) once the lease is no longer the model's.
    */
-  guardedBy(guard: () => Promise<void>): CollectorClient {
+  guardedBy(guard: () => Promise<void>, leaseId?: () => string): CollectorClient {
     const guarded = new CollectorClient({ url: this.url, token: this.token, timeoutMs: this.timeoutMs });
     guarded.#guard = guard;
+    guarded.#leaseId = leaseId ?? null;
     return guarded;
   }
 
@@ -286,7 +290,8 @@ export class CollectorClient {
     const form = new FormData();
     form.append('meta', JSON.stringify(meta));
     for (const f of files) form.append(f.format, new Blob([f.bytes as Uint8Array<ArrayBuffer>]), f.name);
-    return (await this.call(postVersion, { params: { model }, body: form })).version;
+    const query = this.#leaseId ? { lease: this.#leaseId() } : {};
+    return (await this.call(postVersion, { params: { model }, query, body: form })).version;
   }
 
   /**

@@ -128,7 +128,12 @@ export async function watch(client: CollectorClient, options: WatchOptions): Pro
             r.step('nothing left to learn: another trainer trained on it');
             waitingSaid = '';
           } else {
-            const guarded = lease ? client.guardedBy(() => lease.confirm()) : client;
+            const guarded = lease
+              ? client.guardedBy(
+                  () => lease.confirm(),
+                  () => lease.current.leaseId,
+                )
+              : client;
             const result = await retrain(guarded, { ...options, exclude: new Set() }, work);
             cycles++;
             lastCycle = Date.now();

@@ -19,14 +19,17 @@ export const eventMigrations: Migration[] = [
   },
 ];
 
-/** Inserts the rows of a JSON array (keys named as the columns); ids already stored are skipped. */
+/**
+ * Inserts the rows of a JSON array (keys named as the columns); ids already stored are skipped. The partition key
+ * is a function of the id (`partitions.ts`), so a resent id meets its first copy in the same partition.
+ */
 export const INSERT_EVENTS = `
-  INSERT INTO events (id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body)
-  SELECT id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body
+  INSERT INTO events (id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body, part_ms)
+  SELECT id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body, events_part_ms(id)
   FROM json_to_recordset($1::json) AS r (
     id text, model text, version text, device_id text, type text, ts bigint, received_at bigint,
     input_hash text, prediction_id text, label text, confidence float8, reason text, body text)
-  ON CONFLICT (id) DO NOTHING`;
+  ON CONFLICT (id, part_ms) DO NOTHING`;
 
 export function postgresEventStore(pool: PgPool): EventStore {
   return {
@@ -57,7 +60,9 @@ export function postgresEventStore(pool: PgPool): EventStore {
       return { inserted, duplicates: events.length - inserted };
     },
     async get(id) {
-      const r = await guard(() => pool.query<{ body: string }>('SELECT body FROM events WHERE id = $1', [id]));
+      const r = await guard(() =>
+        pool.query<{ body: string }>('SELECT body FROM events WHERE id = $1 AND part_ms = events_part_ms($1)', [id]),
+      );
       const body = r.rows[0]?.body;
       return body === undefined ? undefined : (JSON.parse(body) as Event);
     },

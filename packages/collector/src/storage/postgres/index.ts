@@ -14,9 +14,10 @@ import { rolloutStore } from '../rollout.js';
 import * as metrics from './metrics.js';
 import * as leases from './leases.js';
 import { leaseStore } from '../leases.js';
+import { partitionMigrations, postgresRetention } from './partitions.js';
 
-/** Every table group's migrations, in the order `inOrder` gives. */
-const migrations = inOrder({ events, labels, batches, registry, rollout, metrics, leases });
+/** Every table group's migrations, in the order `inOrder` gives; then events' partitioning (PostgreSQL only). */
+const migrations = [...inOrder({ events, labels, batches, registry, rollout, metrics, leases }), ...partitionMigrations];
 
 /** The scale-out store: PostgreSQL, shared by any number of collectors. */
 export function createPostgresStorage(options: PostgresOptions): Storage {
@@ -25,10 +26,12 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
   let closed = false;
   const runner = postgresRunner(pool);
   const leadership = rollout.postgresLeadership(options);
+  const retention = postgresRetention(pool, schema);
   return {
     kind: 'postgres',
     async migrate() {
       await migratePostgres(pool, schema, migrations);
+      await retention.ensurePartitions(Date.now());
     },
     async ping() {
       await guard(() => pool.query('SELECT 1'));
@@ -48,5 +51,6 @@ export function createPostgresStorage(options: PostgresOptions): Storage {
     rollout: rolloutStore(runner, rollout.rolloutSql, leadership),
     metrics: metrics.postgresMetricsStore(pool),
     leases: leaseStore(runner, leases.leaseSql),
+    retention,
   };
 }

@@ -23,6 +23,7 @@ import { rolloutStore } from '../rollout.js';
 import * as metrics from './metrics.js';
 import * as leases from './leases.js';
 import { leaseStore } from '../leases.js';
+import { sqliteRetention } from './retention.js';
 import { inlineWriter, ThreadWriter, type EventWriter } from './event-writer.js';
 
 /** Every table group's migrations, in the order `inOrder` gives. */
@@ -40,6 +41,7 @@ function buildStores(db: SqliteDb, writer: EventWriter) {
     rollout: rolloutStore(runner, rollout.rolloutSql, rollout.sqliteLeadership(db)),
     metrics: metrics.sqliteMetricsStore(db),
     leases: leaseStore(runner, leases.leaseSql),
+    retention: sqliteRetention(db),
   };
 }
 
@@ -99,6 +101,9 @@ export function createSqliteStorage(options: SqliteOptions): Storage {
     },
     get leases() {
       return get().leases;
+    },
+    get retention() {
+      return get().retention;
     },
   };
 }
