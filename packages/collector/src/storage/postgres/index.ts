@@ -17,7 +17,10 @@ import { leaseStore } from '../leases.js';
 import { partitionMigrations, postgresRetention } from './partitions.js';
 
 /** Every table group's migrations, in the order `inOrder` gives; then events' partitioning (PostgreSQL only). */
-const migrations = [...inOrder({ events, labels, batches, registry, rollout, metrics, leases }), ...partitionMigrations];
+const migrations = [
+  ...inOrder({ events, labels, batches, registry, rollout, metrics, leases }),
+  ...partitionMigrations,
+];
 
 /** The scale-out store: PostgreSQL, shared by any number of collectors. */
 export function createPostgresStorage(options: PostgresOptions): Storage {
