@@ -35,7 +35,7 @@ import leases from './routes/leases.js';
 import maintenance from './plugins/maintenance.js';
 import { loggerOptions } from './logging.js';
 import { recordRoutes } from './route-table.js';
-import { sendError } from './error-reply.js';
+import { sendClientError, sendError } from './error-reply.js';
 import { EL_NOT_FOUND } from './errors.js';
 
 declare module 'fastify' {
@@ -108,6 +108,9 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
     trustProxy: cfg.trustProxy,
     // A URL Fastify cannot decode never reaches the error handler; answer it in the same format.
     frameworkErrors: (err, request, reply) => sendError(err, request, reply, cfg.retryAfterSec),
+    // Nor does a request Node's HTTP parser refuses (a malformed request line or header, headers too large, a
+    // request that did not arrive in time).
+    clientErrorHandler: (err, socket) => sendClientError(err, socket, cfg.requestTimeoutMs),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(({ schema, httpPart }) =>

@@ -4,6 +4,8 @@
  * Fastify and its plugins (`FST_…`) and from libraries are mapped here; whatever is not foreseen becomes
  * `EL_INVALID_BODY` (a client error) or `EL_INTERNAL`, so no other code ever reaches a client.
  */
+import { maxHeaderSize } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_BODY_BYTES } from '@edgeloop/protocol';
 import { StorageUnavailableError } from './storage/index.js';
@@ -12,8 +14,10 @@ import {
   catalogue,
   EL_ARTIFACT_TOO_LARGE,
   EL_BODY_TOO_LARGE,
+  EL_HEADERS_TOO_LARGE,
   EL_INTERNAL,
   EL_INVALID_BODY,
+  EL_REQUEST_TIMEOUT,
   EL_STORAGE_UNAVAILABLE,
   EL_TOO_MANY_PARTS,
   EL_UNSUPPORTED_MEDIA_TYPE,
@@ -75,17 +79,43 @@ export function sendError(
     .send({ ...details, statusCode, code: error.code, error: httpReason(statusCode), message });
 }
 
+/**
+ * Answers, in the same format, a request Node's HTTP parser refused before any route saw it (Fastify's
+ * `clientErrorHandler`): 408 when it did not arrive in time, 431 for oversized headers, else 400. The connection
+ * is closed, as Node does for a request it could not parse.
+ */
+export function sendClientError(err: NodeJS.ErrnoException, socket: Duplex, requestTimeoutMs: number): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const error =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new EL_REQUEST_TIMEOUT(requestTimeoutMs)
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? new EL_HEADERS_TOO_LARGE(maxHeaderSize)
+        : new EL_INVALID_BODY(`the request is not well-formed HTTP/1.1 (${err.code ?? 'parse error'})`);
+  const statusCode = error.statusCode!;
+  const reason = httpReason(statusCode);
+  const body = JSON.stringify({ statusCode, code: error.code, error: reason, message: error.message });
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${statusCode} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  socket.destroy(err);
+}
+
 function httpReason(status: number): string {
   const reasons: Record<number, string> = {
     400: 'Bad Request',
     401: 'Unauthorized',
     403: 'Forbidden',
     404: 'Not Found',
+    408: 'Request Timeout',
     409: 'Conflict',
     413: 'Payload Too Large',
     415: 'Unsupported Media Type',
     422: 'Unprocessable Entity',
     429: 'Too Many Requests',
+    431: 'Request Header Fields Too Large',
     500: 'Internal Server Error',
     503: 'Service Unavailable',
   };

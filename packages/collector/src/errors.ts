@@ -49,6 +49,16 @@ export const EL_UNSUPPORTED_MEDIA_TYPE = code(
   415,
 );
 export const EL_INTERNAL = code('EL_INTERNAL', 'Internal error: the collector logged the details', 500);
+export const EL_REQUEST_TIMEOUT = code(
+  'EL_REQUEST_TIMEOUT',
+  'The request did not arrive in full within %s ms: send it at once, or on a faster connection',
+  408,
+);
+export const EL_HEADERS_TOO_LARGE = code(
+  'EL_HEADERS_TOO_LARGE',
+  'The request headers are over %s bytes: send fewer or shorter headers',
+  431,
+);
 export const EL_STORAGE_UNAVAILABLE = code(
   'EL_STORAGE_UNAVAILABLE',
   'Storage is unavailable (%s); nothing was stored, retry after the Retry-After delay',

@@ -75,12 +75,33 @@ for (const kind of STORE_KINDS) {
         assert.equal(good.status, 200, await good.text());
         const answer = await untilClosed(socket, 20_000);
         assert.match(answer, /^HTTP\/1\.1 408/);
+        assert.match(answer, /"code":"EL_REQUEST_TIMEOUT"/);
       } finally {
         clearInterval(drip);
         socket.destroy();
       }
       assert.equal(await app.storage.events.count({ model: 'dripped' }), 0);
       assert.equal(await app.storage.events.count({ model: 'beside' }), 3);
+    });
+
+    test("requests Node's HTTP parser refuses are answered in the error format with a code, and the connection closed", async () => {
+      const raw = (text: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = connect(port, '127.0.0.1', () => socket.write(text));
+          socket.on('error', reject);
+          void untilClosed(socket, 10_000).then(resolve, reject);
+        });
+      const cases: [string, number, string][] = [
+        ['GET /healthz HTTP/1.1\r\nhost: x\r\nnot a header\r\n\r\n', 400, 'EL_INVALID_BODY'],
+        ['NOT A REQUEST\r\n\r\n', 400, 'EL_INVALID_BODY'],
+        [`GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'EL_HEADERS_TOO_LARGE'],
+      ];
+      for (const [text, status, code] of cases) {
+        const answer = await raw(text);
+        assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `), answer);
+        const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { code: string; statusCode: number };
+        assert.deepEqual([body.statusCode, body.code], [status, code]);
+      }
     });
   });
 }
