@@ -478,7 +478,7 @@ async function main(): Promise<number> {
       { what: 'fuzz cases sent to B', value: tally.sent },
       { what: 'fuzz 5xx (all / outside windows)', value: `${tally.fiveXx.length} / ${fuzzOutside.length}` },
       {
-        what: 'fuzz: refused by Node’s HTTP parser (no code) / connection errors',
+        what: 'fuzz: HEAD refused by Node’s HTTP parser (answer unreadable to a HEAD) / connection errors',
         value: `${tally.parserRejects.count} / ${Object.values(tally.errors).reduce((a, b) => a + b, 0)}`,
       },
       {
