@@ -29,6 +29,7 @@ import { buildAdminPage, launchChromium } from '../packages/collector/test/helpe
 import { publish } from '../packages/collector/test/helpers/release.js';
 import { loadPostgres, loadSqlite } from './fill.js';
 import { percentile, report, type Row } from './report.js';
+import { dropSchema } from './pg.js';
 
 const N = Number(process.env.ADMIN_EVENTS ?? 1_000_000);
 const REPS = Number(process.env.ADMIN_REPS ?? 7);
@@ -259,10 +260,7 @@ async function measure(kind: 'sqlite' | 'postgres'): Promise<{ views: Row[]; cal
     await browser?.close();
     await app?.close();
     if (kind === 'postgres') {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await client.end();
+      await dropSchema(PG_URL, schema);
     }
     rmSync(dir, { recursive: true, force: true });
   }

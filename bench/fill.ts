@@ -14,10 +14,8 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { newId, uuidv7Time, type Event, type StatsEvent } from '@edgeloop/protocol';
-import { eventColumns } from '@edgeloop/collector/internal';
+import { eventRow, type EventRow } from './events.js';
 import { mulberry32 } from '@edgeloop/trainer';
-
-export type EventRow = (string | number | null)[];
 
 export interface FillOptions {
   model: string;
@@ -50,25 +48,7 @@ export function* eventRows(n: number, opts: FillOptions, chunk = 20_000): Genera
   const at = (k: number) => t0 + Math.floor(k * step);
   const versionOf = opts.versionOf ?? (() => 'v1');
   let clock = 0;
-  const push = (e: Event) => {
-    const receivedAt = spread ? e.ts : t0 + clock++;
-    const c = eventColumns(e);
-    rows.push([
-      e.id,
-      e.model,
-      e.version,
-      e.deviceId,
-      e.type,
-      e.ts,
-      receivedAt,
-      c.inputHash,
-      c.predictionId,
-      c.label,
-      c.confidence,
-      c.reason,
-      JSON.stringify(e),
-    ]);
-  };
+  const push = (e: Event) => rows.push(eventRow(e, spread ? e.ts : t0 + clock++));
   const base = (ts: number, version = versionOf(ts)) => ({
     id: newId(),
     model: opts.model,

@@ -24,6 +24,7 @@ import { newId, type Event } from '@edgeloop/protocol';
 import { buildApp, openStorage, type App, type StorageOptions } from '@edgeloop/collector';
 import { loadPostgres, loadSqlite } from './fill.js';
 import { report, type Row } from './report.js';
+import { dropSchema } from './pg.js';
 
 const N = Number(process.env.FREEZE_EVENTS ?? 1_000_000);
 const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -238,10 +239,7 @@ async function measure(kind: 'sqlite' | 'postgres'): Promise<Row> {
     }
   } finally {
     if (kind === 'postgres') {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await client.end();
+      await dropSchema(PG_URL, schema);
     }
     rmSync(dir, { recursive: true, force: true });
   }

@@ -23,6 +23,8 @@ import { newId, type Event } from '@edgeloop/protocol';
 import { openStorage, startServer, type StorageOptions } from '@edgeloop/collector';
 import { PG_INSERT_EVENTS as INSERT_EVENTS, sqliteConnection } from '@edgeloop/collector/internal';
 import { percentile, report, type Row } from './report.js';
+import { dropSchema } from './pg.js';
+import { eventRow } from './events.js';
 
 const PG_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 type Kind = 'sqlite' | 'postgres';
@@ -72,26 +74,6 @@ function batches(n: number): Event[][] {
   return out;
 }
 
-// The row the collector stores for an event (the same columns as storage/event-columns.ts), computed up front.
-function row(e: Event, receivedAt: number): unknown[] {
-  const p = e.type === 'prediction' ? e : undefined;
-  return [
-    e.id,
-    e.model,
-    e.version,
-    e.deviceId,
-    e.type,
-    e.ts,
-    receivedAt,
-    p?.inputHash ?? null,
-    null,
-    p?.output.label ?? null,
-    p?.output.confidence ?? null,
-    p?.reason ?? null,
-    JSON.stringify(e),
-  ];
-}
-
 // ---------------------------------------------------------------- stores
 
 interface FreshStore {
@@ -119,7 +101,7 @@ async function prefilled(): Promise<string> {
   });
   const now = Date.now();
   for (let i = 0; i < PREFILL; i += 10_000)
-    many(Array.from({ length: Math.min(10_000, PREFILL - i) }, (_, j) => row(event(i + j), now)));
+    many(Array.from({ length: Math.min(10_000, PREFILL - i) }, (_, j) => eventRow(event(i + j), now)));
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
   console.error(`prefilled ${PREFILL} events: ${(statSync(path).size / 1e6).toFixed(0)} MB`);
@@ -141,10 +123,7 @@ async function freshStore(kind: Kind): Promise<FreshStore> {
     options: { postgres: { url: PG_URL, schema } },
     dataDir,
     drop: async () => {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await c.end();
+      await dropSchema(PG_URL, schema);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -159,7 +138,7 @@ async function raw(kind: Kind, data: Event[][]): Promise<number> {
     const now = Date.now();
     if (kind === 'sqlite') {
       const db = sqliteConnection(storage)!;
-      const rows = data.map((b) => b.map((e) => row(e, now)));
+      const rows = data.map((b) => b.map((e) => eventRow(e, now)));
       const insert =
         db.prepare(`INSERT INTO events (id, model, version, device_id, type, ts, received_at, input_hash, prediction_id, label, confidence, reason, body)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`);
@@ -187,7 +166,7 @@ async function raw(kind: Kind, data: Event[][]): Promise<number> {
       'body',
     ];
     const params = data.map((b) => [
-      JSON.stringify(b.map((e) => Object.fromEntries(row(e, now).map((v, i) => [NAMES[i], v])))),
+      JSON.stringify(b.map((e) => Object.fromEntries(eventRow(e, now).map((v, i) => [NAMES[i], v])))),
     ]);
     const pool = new pg.Pool({ connectionString: PG_URL, max: CLIENTS, options: `-c search_path=${schema}` });
     await Promise.all(Array.from({ length: CLIENTS }, () => pool.query('SELECT 1')));

@@ -17,10 +17,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { call, claimLease, releaseLease, renewLease, ApiError, type Lease } from '@edgeloop/protocol';
 import { buildApp, type App, type StorageOptions } from '@edgeloop/collector';
 import { percentile, report, type Row } from './report.js';
+import { dropSchema } from './pg.js';
 
 const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const TRIALS = Number(process.env.LEASE_TRIALS ?? 8);
@@ -159,10 +159,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     for (const app of apps) await app.close();
     rmSync(dataDir, { recursive: true, force: true });
     if (kind === 'postgres') {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await client.end();
+      await dropSchema(PG_URL, schema);
     }
   }
 }

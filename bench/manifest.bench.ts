@@ -24,9 +24,9 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import pg from 'pg';
 import { buildApp, type App, type StorageOptions } from '@edgeloop/collector';
 import { report, type Row } from './report.js';
+import { dropSchema } from './pg.js';
 
 const SECONDS = Number(process.env.MANIFEST_SECONDS ?? 5);
 const ROUNDS = Number(process.env.MANIFEST_ROUNDS ?? 3);
@@ -118,10 +118,7 @@ async function serveCollector(kind: 'sqlite' | 'postgres'): Promise<void> {
   const stop = async () => {
     await app.close();
     if (kind === 'postgres') {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await c.end();
+      await dropSchema(PG_URL, schema);
     }
     rmSync(dataDir, { recursive: true, force: true });
     process.exit(0);

@@ -13,6 +13,21 @@ import { buildApp, type App } from '@edgeloop/collector';
 import { sqliteConnection, sqliteEventWriter } from '@edgeloop/collector/internal';
 import type { Event } from '@edgeloop/protocol';
 import { makeApp, makeStore, bearer, KEYS, PG_URL, type TestStore } from './helpers/stores.js';
+
+/** Waits until a backend of `appName` waits on a lock (`what` is its request), then terminates it. */
+async function terminateLockWaiter(admin: pg.Client, appName: string, what: string): Promise<void> {
+  let pid: number | undefined;
+  for (let i = 0; i < 500 && pid === undefined; i++) {
+    const { rows } = await admin.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+      [appName],
+    );
+    pid = rows[0]?.pid;
+    if (pid === undefined) await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(pid, `${what} is waiting on the lock`);
+  await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+}
 import { predictions } from './helpers/events.js';
 
 const send = (app: App, events: Event[]) =>
@@ -191,17 +206,7 @@ describe('PostgreSQL unavailable', () => {
       await admin.query('BEGIN');
       await admin.query(`LOCK TABLE ${schema}.events IN EXCLUSIVE MODE`);
       const pending = send(app, events);
-      let pid: number | undefined;
-      for (let i = 0; i < 500 && pid === undefined; i++) {
-        const { rows } = await admin.query<{ pid: number }>(
-          "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
-          [appName],
-        );
-        pid = rows[0]?.pid;
-        if (pid === undefined) await new Promise((r) => setTimeout(r, 10));
-      }
-      assert.ok(pid, 'the collector INSERT is waiting on the lock');
-      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      await terminateLockWaiter(admin, appName, 'the collector INSERT');
       assertUnavailable(await pending);
       await admin.query('ROLLBACK');
     } finally {
@@ -229,17 +234,7 @@ describe('PostgreSQL unavailable', () => {
       await admin.query('BEGIN');
       await admin.query(`SELECT * FROM ${schema}.training_leases WHERE model = 'in-tx' FOR UPDATE`);
       const pending = lease({ ttlMs: 60_000 }, `/v1/models/in-tx/lease/${leaseId}/renew`);
-      let pid: number | undefined;
-      for (let i = 0; i < 500 && pid === undefined; i++) {
-        const { rows } = await admin.query<{ pid: number }>(
-          "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
-          [appName],
-        );
-        pid = rows[0]?.pid;
-        if (pid === undefined) await new Promise((r) => setTimeout(r, 10));
-      }
-      assert.ok(pid, 'the renew is waiting on the lock');
-      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      await terminateLockWaiter(admin, appName, 'the renew');
       assertUnavailable(await pending);
       await admin.query('ROLLBACK');
     } finally {
