@@ -115,6 +115,7 @@ export const EL_UNKNOWN_LABEL = code(
   'Label "%s" is not one of the labels of model "%s" (%s): label the input with one of those',
   422,
 );
+export const EL_LABEL_KIND = code('EL_LABEL_KIND', 'Model "%s" is %s: label it with %s', 422);
 export const EL_REVIEW_IN_BATCH = code(
   'EL_REVIEW_IN_BATCH',
   'Review "%s" was taken by a batch already, and batches are immutable: label the input again instead of undoing',

@@ -5,6 +5,8 @@ export {
   DeviceId,
   Sha256Hex,
   Label,
+  LabelSet,
+  MAX_LABEL_SET,
   Timestamp,
   Tensor,
   PredictionEvent,
@@ -40,6 +42,7 @@ export {
 } from './schemas.js';
 export type { TSchema } from './schemas.js';
 export { checkEvent } from './validate.js';
+export { canonicalLabelSet, parseLabelSet, labelOrLabelsProblem } from './label-set.js';
 // inputSpecProblem and modelInputShape: `@edgeloop/protocol/model-io` (a subpath, so a browser bundle that does not
 // use them never carries them).
 export {

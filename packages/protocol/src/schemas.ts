@@ -15,6 +15,17 @@ export const VersionName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._+-]{0
 export const DeviceId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' });
 export const Sha256Hex = Type.String({ pattern: '^[0-9a-f]{64}$' });
 export const Label = Type.String({ minLength: 1, maxLength: 64 });
+/** At most this many labels in one label set (a multi-label model's correction or example). */
+export const MAX_LABEL_SET = 256;
+/**
+ * A multi-label model's labels for one input: each label at most once, in any order; empty means that none of the
+ * model's labels applies.
+ */
+export const LabelSet = Type.Array(Label, {
+  uniqueItems: true,
+  maxItems: MAX_LABEL_SET,
+  description: "a multi-label (sigmoid) model's labels for the input; [] = none applies",
+});
 export const Timestamp = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000 });
 const Count = Type.Integer({ minimum: 0, maximum: 1e12 });
 const Probability = Type.Number({ minimum: 0, maximum: 1 });
@@ -63,10 +74,15 @@ export const CorrectionEvent = Type.Object(
     ...base,
     type: Type.Literal('correction'),
     predictionId: Uuid,
-    label: Label,
+    label: Type.Optional(Label),
+    labels: Type.Optional(LabelSet),
     comment: Type.Optional(Type.String({ maxLength: 2000 })),
   },
-  closed,
+  {
+    ...closed,
+    description:
+      'exactly one of `label` (the right label, single-label models) and `labels` (the right label set, multi-label models)',
+  },
 );
 
 export const StatsEvent = Type.Object(
@@ -289,8 +305,14 @@ export const Batch = Type.Object(
 
 export const Split = Type.Union([Type.Literal('train'), Type.Literal('val'), Type.Literal('golden')]);
 
-/** One line of `GET /v1/batches/:id/examples` (NDJSON). */
-export const Example = Type.Object({ inputHash: Sha256Hex, input: Tensor, label: Label, split: Split }, closed);
+/**
+ * One line of `GET /v1/batches/:id/examples` (NDJSON), and one example of a golden set or base data: `label` for a
+ * single-label model, `labels` (the example's label set, multi-hot for training) for a multi-label one — exactly one.
+ */
+export const Example = Type.Object(
+  { inputHash: Sha256Hex, input: Tensor, label: Type.Optional(Label), labels: Type.Optional(LabelSet), split: Split },
+  { ...closed, description: 'exactly one of `label` (single-label models) and `labels` (multi-label models)' },
+);
 
 export const GateMetric = Type.Object(
   {

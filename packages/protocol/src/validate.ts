@@ -1,4 +1,5 @@
 import { Compile } from 'typebox/compile';
+import { labelOrLabelsProblem } from './label-set.js';
 import { CorrectionEvent, ErrorEvent, PredictionEvent, StatsEvent, type Event } from './schemas.js';
 
 // `Event` is a union, and a union's first error describes its first member whatever the event is: an `error`
@@ -26,7 +27,12 @@ export function checkEvent(value: unknown): { ok: true; event: Event } | { ok: f
     return { ok: false, message: `/type must be one of ${ALLOWED}, got ${shown(type)}` };
   }
   const validator = validators[type as EventType];
-  if (validator.Check(value)) return { ok: true, event: value as Event };
+  if (validator.Check(value)) {
+    // A correction carries `label` or `labels`: a rule JSON Schema says only with a union, whose first error would
+    // describe the wrong member.
+    const problem = type === 'correction' ? labelOrLabelsProblem(value as CorrectionEvent) : null;
+    return problem ? { ok: false, message: `/ ${problem}` } : { ok: true, event: value as Event };
+  }
   const first = validator.Errors(value)[0];
   const where = first?.instancePath || '/';
   // TypeBox reports an unknown field as "schema is false" (additionalProperties: false); say what that means.

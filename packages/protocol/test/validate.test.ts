@@ -1,7 +1,7 @@
 /** checkEvent's messages describe the schema of the event type the event names. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkEvent, newId } from '@edgeloop/protocol';
+import { canonicalLabelSet, checkEvent, newId, parseLabelSet } from '@edgeloop/protocol';
 
 const base = () => ({ id: newId(), model: 'digits', version: 'v1', deviceId: 'device-1', ts: Date.now() });
 const valid = {
@@ -79,4 +79,25 @@ test('an unknown or missing type lists the allowed types', () => {
 
 test('a value that is not an object is refused with a message', () => {
   for (const value of [5, 'x', null, [], undefined]) assert.match(messageOf(value), /^\/ must be an? object/);
+});
+
+test('checkEvent takes a correction with a label or a label set, and refuses both or neither', () => {
+  const correction = valid.correction();
+  const { label: _label, ...bare } = correction;
+  assert.equal(checkEvent({ ...bare, labels: ['even', 'loop'] }).ok, true);
+  assert.equal(checkEvent({ ...bare, labels: [] }).ok, true, 'the empty set: none of the labels applies');
+  assert.match(messageOf({ ...correction, labels: ['even'] }), /either "label" .* or "labels" .*not both/);
+  assert.match(messageOf(bare), /must have property "label" .* or "labels"/);
+  assert.equal(checkEvent({ ...bare, labels: ['even', 'even'] }).ok, false, 'a label twice');
+  assert.equal(checkEvent({ ...bare, labels: [''] }).ok, false, 'an empty label');
+});
+
+test('canonicalLabelSet sorts and dedupes; parseLabelSet reads back only canonical sets', () => {
+  assert.equal(canonicalLabelSet(['loop', 'even', 'loop']), '["even","loop"]');
+  assert.equal(canonicalLabelSet([]), '[]');
+  assert.deepEqual(parseLabelSet('["even","loop"]'), ['even', 'loop']);
+  assert.deepEqual(parseLabelSet('[]'), []);
+  assert.equal(parseLabelSet('7'), null);
+  assert.equal(parseLabelSet('["loop","even"]'), null, 'not sorted: not canonical');
+  assert.equal(parseLabelSet('[1]'), null);
 });

@@ -4,12 +4,13 @@
  * same hash on either store.
  */
 import { createHash, hash } from 'node:crypto';
-import type { BatchCounts, Split, Tensor } from '@edgeloop/protocol';
+import { parseLabelSet, type BatchCounts, type Split, type Tensor } from '@edgeloop/protocol';
 import type { Outcome, Resolution } from './resolver.js';
 import { splitOf } from './split.js';
 
 export interface BuiltExample {
   inputHash: string;
+  /** The label, or a label set in its canonical form (see `canonicalLabelSet`): what `batch_examples.label` stores. */
   label: string;
   split: Split;
   /** The NDJSON line, newline included. */
@@ -51,13 +52,17 @@ export function tensorMatches(input: Tensor, inputHash: string): boolean {
   return bytes.length === size && hash('sha256', bytes, 'hex') === inputHash;
 }
 
-/** One export line: keys in a fixed order so that the line, and the batch's sha256, are reproducible. */
+/**
+ * One export line: keys in a fixed order so that the line, and the batch's sha256, are reproducible. A label set
+ * (`label` in its canonical form) is exported as `labels`.
+ */
 export function exampleLine(e: { inputHash: string; input: Tensor; label: string; split: Split }): string {
+  const set = parseLabelSet(e.label);
   return (
     JSON.stringify({
       inputHash: e.inputHash,
       input: { dtype: e.input.dtype, shape: e.input.shape, data: e.input.data },
-      label: e.label,
+      ...(set ? { labels: set } : { label: e.label }),
       split: e.split,
     }) + '\n'
   );
@@ -151,7 +156,8 @@ function tally(examples: readonly BuiltExample[]) {
   let reviewed = 0;
   let voted = 0;
   for (const e of examples) {
-    byLabel[e.label] = (byLabel[e.label] ?? 0) + 1;
+    // A label set counts once for each of its labels (and an empty set for none).
+    for (const label of parseLabelSet(e.label) ?? [e.label]) byLabel[label] = (byLabel[label] ?? 0) + 1;
     if (e.split === 'train') train++;
     else if (e.split === 'val') val++;
     if (e.outcome === 'reviewed') reviewed++;

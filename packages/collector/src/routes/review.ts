@@ -1,13 +1,30 @@
 /**
  * The human review queue: `GET /v1/models/:model/review` lists inputs a person should label (low-confidence
  * predictions without a trusted label, and ties from label resolution) with the labels a reviewer may give;
- * `POST /v1/events/:id/label` stores a reviewer's label, one of the model's labels, which wins over every user
- * correction of that input and takes it off the queue; `DELETE /v1/reviews/:id` undoes one not yet in a batch.
+ * `POST /v1/events/:id/label` stores a reviewer's label, one of the model's labels (a multi-label model's: a label
+ * set, stored in its canonical form), which wins over every user correction of that input and takes it off the queue;
+ * `DELETE /v1/reviews/:id` undoes one not yet in a batch.
  */
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { deleteLabel, getReviewQueue, newId, postLabel } from '@edgeloop/protocol';
-import { EL_NOT_A_PREDICTION, EL_NOT_FOUND, EL_REVIEW_IN_BATCH, EL_UNKNOWN_LABEL } from '../errors.js';
+import {
+  canonicalLabelSet,
+  deleteLabel,
+  getReviewQueue,
+  labelOrLabelsProblem,
+  newId,
+  parseLabelSet,
+  postLabel,
+} from '@edgeloop/protocol';
+import {
+  EL_INVALID_BODY,
+  EL_LABEL_KIND,
+  EL_NOT_A_PREDICTION,
+  EL_NOT_FOUND,
+  EL_REVIEW_IN_BATCH,
+  EL_UNKNOWN_LABEL,
+} from '../errors.js';
+import type { ReviewRecord } from '../labels/store.js';
 import { modelLabels } from '../labels/model-labels.js';
 import { routeOf } from './route.js';
 
@@ -34,20 +51,31 @@ export default async function review(fastify: FastifyInstance) {
     ...routeOf(postLabel),
     handler: async (request, reply) => {
       const { id } = request.params;
-      const { label, comment } = request.body;
+      const { comment } = request.body;
+      const problem = labelOrLabelsProblem(request.body);
+      if (problem) throw new EL_INVALID_BODY(`the body ${problem}`);
+      const given = request.body.labels ?? [request.body.label!];
       const event = await app.storage.events.get(id);
       if (event?.type === 'prediction') {
         const allowed = await modelLabels(app.storage, event.model);
-        if (allowed && !allowed.labels.includes(label)) {
+        if (allowed && allowed.multiLabel !== (request.body.labels !== undefined)) {
+          throw new EL_LABEL_KIND(
+            event.model,
+            `${allowed.multiLabel ? 'multi-label' : 'single-label'} (version ${allowed.version})`,
+            allowed.multiLabel ? '"labels", the set of its labels that apply' : '"label", one of its labels',
+          );
+        }
+        const unknown = allowed && given.find((l) => !allowed.labels.includes(l));
+        if (allowed && unknown !== undefined && unknown !== null) {
           const named = allowed.labels.slice(0, LABELS_IN_MESSAGE).map((l) => JSON.stringify(l));
           if (allowed.labels.length > LABELS_IN_MESSAGE) named.push(`… ${allowed.labels.length} in all`);
-          throw new EL_UNKNOWN_LABEL(label, event.model, `version ${allowed.version} has ${named.join(', ')}`);
+          throw new EL_UNKNOWN_LABEL(unknown, event.model, `version ${allowed.version} has ${named.join(', ')}`);
         }
       }
       const result = await app.storage.labels.review({
         id: newId(),
         eventId: id,
-        label,
+        label: request.body.labels ? canonicalLabelSet(request.body.labels) : request.body.label!,
         comment: comment ?? null,
         reviewer: request.key?.name ?? 'unknown',
         createdAt: Date.now(),
@@ -60,7 +88,7 @@ export default async function review(fastify: FastifyInstance) {
         { eventId: id, inputHash: result.review.inputHash, reviewer: result.review.reviewer },
         'input labeled by a reviewer',
       );
-      return reply.status(201).send(result.review);
+      return reply.status(201).send(withLabels(result.review, request.body.labels !== undefined));
     },
   });
 
@@ -77,7 +105,13 @@ export default async function review(fastify: FastifyInstance) {
         { reviewId: id, inputHash: result.review.inputHash, by: request.key?.name ?? 'unknown' },
         'reviewer label undone',
       );
-      return result.review;
+      return withLabels(result.review, parseLabelSet(result.review.label) !== null);
     },
   });
+}
+
+/** A review as the API answers it: a label set's review also has `labels`, the set itself. */
+function withLabels(review: ReviewRecord, isSet: boolean): ReviewRecord & { labels?: string[] } {
+  const set = isSet ? parseLabelSet(review.label) : null;
+  return set ? { ...review, labels: set } : review;
 }

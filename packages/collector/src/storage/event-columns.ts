@@ -1,6 +1,9 @@
-import type { Event } from '@edgeloop/protocol';
+import { canonicalLabelSet, type Event } from '@edgeloop/protocol';
 
-/** The indexed columns an event contributes besides its JSON body (shared by both stores). */
+/**
+ * The indexed columns an event contributes besides its JSON body (shared by both stores). A correction's label set
+ * (multi-label models) is kept in `label` in its canonical form, so that label resolution votes on sets as on labels.
+ */
 export function eventColumns(e: Event): {
   inputHash: string | null;
   predictionId: string | null;
@@ -18,7 +21,13 @@ export function eventColumns(e: Event): {
         reason: e.reason,
       };
     case 'correction':
-      return { inputHash: null, predictionId: e.predictionId, label: e.label, confidence: null, reason: null };
+      return {
+        inputHash: null,
+        predictionId: e.predictionId,
+        label: e.labels ? canonicalLabelSet(e.labels) : (e.label ?? null),
+        confidence: null,
+        reason: null,
+      };
     default:
       return { inputHash: null, predictionId: null, label: null, confidence: null, reason: null };
   }

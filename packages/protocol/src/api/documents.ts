@@ -9,6 +9,7 @@ import {
   Batch,
   BatchCounts,
   Label,
+  LabelSet,
   ModelName,
   Rollout,
   Sha256Hex,
@@ -92,7 +93,10 @@ export const Review = Type.Object(
     eventId: Type.String(),
     model: Type.String(),
     inputHash: Type.String(),
+    /** The label; for a label set, its canonical form (the labels sorted, as a JSON array). */
     label: Type.String(),
+    /** The label set of a multi-label model's review. */
+    labels: Type.Optional(Type.Array(Type.String())),
     comment: Type.Union([Type.String(), Type.Null()]),
     reviewer: Type.String(),
     createdAt: Type.Integer(),
@@ -101,8 +105,12 @@ export const Review = Type.Object(
 );
 
 export const LabelRequest = Type.Object(
-  { label: Label, comment: Type.Optional(Type.String({ maxLength: 2000 })) },
-  closed,
+  {
+    label: Type.Optional(Label),
+    labels: Type.Optional(LabelSet),
+    comment: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { ...closed, description: 'exactly one of `label` (single-label models) and `labels` (multi-label models)' },
 );
 
 export const RolloutUpdate = Type.Object(

@@ -95,7 +95,9 @@ export const postEvents = endpoint({
     `At most ${MAX_EVENTS_PER_REQUEST} events and ${MAX_BODY_BYTES} bytes after decoding (\`Content-Encoding: gzip\` accepted). ` +
     'The body may be sent as `application/json` or `text/plain` (unload-time sends, key in `?key=`). ' +
     'Answered only after the commit. `accepted` counts every valid event, `duplicates` those of them already stored; ' +
-    '`rejected` lists each invalid event by index with a stable code.',
+    '`rejected` lists each invalid event by index with a stable code. A correction carries exactly one of `label` ' +
+    '(single-label models) and `labels` (the right label set of a multi-label model): both or neither is rejected ' +
+    '(`EL_INVALID_EVENT`), alone.',
   querystring: Type.Object({ key: QueryKey }),
   body: IngestRequest,
   response: { 200: IngestResponse, ...errors },
@@ -158,7 +160,9 @@ export const postLabel = endpoint({
   description:
     'A reviewer label wins over every correction of the same input in the next batch. The label must be one of the ' +
     "model's labels (its stable version's, else its latest version's): 422 `EL_UNKNOWN_LABEL` otherwise, nothing stored. " +
-    'A model with no version yet has no label set, so the label is taken as sent.',
+    'A multi-label (`output.kind` "sigmoid") model is labeled with `labels`, the set of labels that apply (`[]`: none), ' +
+    'each one of its labels; a single-label model with `label`: the other one is 422 `EL_LABEL_KIND`, and both or neither ' +
+    '400 `EL_INVALID_BODY`. A model with no version yet has no label set, so the label is taken as sent.',
   params: Type.Object({ id: Uuid }, closed),
   body: LabelRequest,
   response: { 201: Review, ...errors },
@@ -230,7 +234,9 @@ export const getBatchExamples = endpoint({
   scope: 'trainer',
   summary: "A batch's examples as NDJSON",
   description:
-    "One `{ inputHash, input, label, split }` per line, sorted by inputHash; the sha256 of the body is the batch's `sha256` and ETag.",
+    "One `{ inputHash, input, label, split }` per line, sorted by inputHash; the sha256 of the body is the batch's `sha256` and ETag. " +
+    'An input whose resolved label is a label set (corrections and reviews of a multi-label model) has `labels` (the set, ' +
+    'sorted) instead of `label`.',
   params: BatchParams,
   stream: { type: 'ndjson', line: Example },
   response: {},
@@ -254,7 +260,8 @@ export const putGolden = endpoint({
   scope: 'trainer',
   summary: "Set a model's golden set",
   description:
-    'Body: NDJSON (`application/x-ndjson`) or JSON (an array or `{ examples }`) of `{ inputHash, input, label }`. ' +
+    'Body: NDJSON (`application/x-ndjson`) or JSON (an array or `{ examples }`) of `{ inputHash, input, label }`, or of ' +
+    '`{ inputHash, input, labels }` for a multi-label model (`labels`: the set that applies, `[]` for none; one kind per set). ' +
     '201 with the new set; 200 when the same content is already the golden set; 409 `EL_GOLDEN_EXISTS` when another ' +
     'set exists, unless an admin key names it in `?replaces=`.',
   params: ModelParams,
@@ -286,7 +293,8 @@ export const putBaseData = endpoint({
   scope: 'trainer',
   summary: "Set a model's base data for replay",
   description:
-    'Body: NDJSON (`application/x-ndjson`) or JSON (an array or `{ examples }`) of `{ inputHash, input, label }`, as for ' +
+    'Body: NDJSON (`application/x-ndjson`) or JSON (an array or `{ examples }`) of `{ inputHash, input, label }` (or ' +
+    '`labels`, multi-label), as for ' +
     "the golden set. 201 with the new set, which becomes the model's base data (an earlier set stays stored, so versions " +
     'trained on it keep their lineage); 200 when the same content already is. Base data is never listed among the batches.',
   params: ModelParams,
