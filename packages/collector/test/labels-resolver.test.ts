@@ -1,6 +1,7 @@
 /** LabelResolver on its own: the rules, without a store. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { canonicalLabelSet, parseLabelSet } from '@edgeloop/protocol';
 import { resolveLabels, type LabelSource } from '@edgeloop/collector/internal';
 
 let n = 0;
@@ -104,6 +105,31 @@ test('a tie has no label', () => {
   assert.deepEqual(
     r.decisions.map(({ outcome, label }) => ({ outcome, label })),
     [{ outcome: 'tie', label: null }],
+  );
+  assert.equal(r.tiesSentToReview, 1);
+});
+
+test('label sets are voted as whole sets, in canonical form: same set in any order agrees, a tie goes to review', () => {
+  const set = (...labels: string[]) => canonicalLabelSet(labels);
+  const r = resolveLabels(
+    [
+      vote(1, set('loop', 'even'), 'd1'),
+      vote(1, set('even', 'loop'), 'd2'),
+      vote(1, set('even'), 'd3'),
+      vote(2, set('even'), 'd1'),
+      vote(2, set(), 'd2'),
+      vote(3, set(), 'd1'),
+      vote(3, set('ge5'), 'd2', { kind: 'review', deviceId: null }),
+    ],
+    options,
+  );
+  assert.deepEqual(
+    r.decisions.map((d) => [d.outcome, d.label === null ? null : parseLabelSet(d.label)]),
+    [
+      ['voted', ['even', 'loop']],
+      ['tie', null],
+      ['reviewed', ['ge5']],
+    ],
   );
   assert.equal(r.tiesSentToReview, 1);
 });
