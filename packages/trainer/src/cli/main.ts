@@ -229,7 +229,12 @@ async function uploadBaseData(client: CollectorClient, model: string, flags: Fla
   out.step(`uploading ${examples.length} examples as the base data of "${model}"`);
   const batch = await client.putBaseData(
     model,
-    examples.map(({ inputHash, input, label }) => ({ inputHash, input, label, split: 'train' as const })),
+    examples.map(({ inputHash, input, label, labels }) => ({
+      inputHash,
+      input,
+      ...(labels ? { labels } : { label: label! }),
+      split: 'train' as const,
+    })),
   );
   out.result(
     { model, baseData: batch.id, examples: batch.counts.examples, byLabel: batch.counts.byLabel },
@@ -429,12 +434,13 @@ function readData(spec: string): { name: string; set: ExampleSet } {
   const examples = readNdjson(spec);
   const first = examples[0];
   if (!first) throw new TrainerError('ELT_BAD_DATA', [`${spec} holds no examples`]);
-  const labels = [...new Set(examples.map((e) => e.label))].sort();
+  const labels = [...new Set(examples.flatMap((e) => e.labels ?? (e.label !== undefined ? [e.label] : [])))].sort();
   const shape = first.input.shape;
   const decoded = decodeExamples(
     examples.map((e) => ({ ...e, split: 'val' as const })),
     labels,
     { shape, dtype: first.input.dtype, normalize: { scale: 1, offset: 0 } },
+    { multiLabel: first.labels !== undefined },
   );
   return { name: spec, set: decoded.bySplit.val };
 }

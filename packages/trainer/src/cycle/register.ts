@@ -16,6 +16,7 @@ import { checkParity } from '../export/parity.js';
 import { loadLayers } from '../export/tfjs-layers.js';
 import { importOnnx, type OutputKind } from '../import/onnx-import.js';
 import { evaluateModel } from '../train/evaluate.js';
+import { evaluateMultiLabel } from '../train/multi-label.js';
 import { DEFAULT_POLICY } from './bootstrap.js';
 import { codeVersion, makeStable, publishVersion } from './publish.js';
 import { silent, type Reporter } from './reporter.js';
@@ -170,11 +171,14 @@ export async function registerOnnxModel(
     shape: layout === 'nchw' && s.length >= 2 ? [...s.slice(1), s[0]!] : [...s],
   };
   const metrics: Record<string, number> = {};
+  // A multi-label model's golden examples carry label sets (`labels`).
+  const multiLabel = output === 'sigmoid';
   const golden = options.golden?.length
     ? decodeExamples(
         options.golden.map((e) => ({ ...e, split: 'golden' as const })),
         options.labels,
         input,
+        { multiLabel },
       ).bySplit.golden
     : undefined;
   let parity: number;
@@ -194,7 +198,11 @@ export async function registerOnnxModel(
     `parity with onnxruntime-web on ${golden?.count ? `${Math.min(golden.count, 200)} golden inputs` : '100 noise inputs'}: max abs diff ${parity.toExponential(2)}`,
   );
   if (golden?.count) {
-    metrics['golden.accuracy'] = (await evaluateModel(net, golden)).accuracy;
+    if (multiLabel) {
+      const e = await evaluateMultiLabel(net, golden);
+      metrics['golden.microF1'] = e.microF1;
+      metrics['golden.exactMatch'] = e.exactMatch;
+    } else metrics['golden.accuracy'] = (await evaluateModel(net, golden)).accuracy;
     if (!(await client.golden(model))) {
       r.step(`uploading the golden set (${options.golden!.length} examples)`);
       await client.putGolden(

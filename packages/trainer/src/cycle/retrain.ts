@@ -45,6 +45,7 @@ import {
   type CanaryOptions,
 } from './publish.js';
 import { silent, type Reporter } from './reporter.js';
+import { retrainMultiLabel } from './retrain-multi-label.js';
 
 export interface RetrainOptions {
   model: string;
@@ -210,11 +211,8 @@ export async function retrain(
     };
   const { stable } = work;
   const { labels, input } = stable.version.meta;
-  if (stable.version.meta.output?.kind === 'sigmoid') {
-    throw new TrainerError('ELT_BAD_MODEL', [
-      `${stable.version.version} of "${model}" is a multi-label (sigmoid) model: it is served, but retraining learns single-label classifiers (probabilities or logits) only`,
-    ]);
-  }
+  // A multi-label model learns label sets: its own cycle (binary cross-entropy, the multi-label gate).
+  if (stable.version.meta.output?.kind === 'sigmoid') return retrainMultiLabel(client, options, work);
   const batchIds = work.pending.map((b) => b.id);
   r.step(`stable is ${stable.version.version}; new batches: ${batchIds.join(', ')} (${work.examples} examples)`);
 

@@ -28,6 +28,7 @@ export function hashExamples(set: ExampleSet): number {
   const h = createHash('sha256');
   h.update(new Uint8Array(set.x.buffer, set.x.byteOffset, set.count * exampleSize(set.shape) * 4));
   h.update(new Uint8Array(set.y.buffer, set.y.byteOffset, set.count * 4));
+  if (set.yMulti) h.update(new Uint8Array(set.yMulti.buffer, set.yMulti.byteOffset, set.count * set.labels.length * 4));
   return h.digest().readUIntBE(0, 6);
 }
 

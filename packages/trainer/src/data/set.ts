@@ -3,10 +3,15 @@
  * so the demo's browser bundle can use them (`@edgeloop/trainer/drift`).
  */
 
-/** Labeled examples: `x` holds `count` examples of `shape` back to back, `y[i]` indexes `labels`. */
+/**
+ * Labeled examples: `x` holds `count` examples of `shape` back to back, `y[i]` indexes `labels`. A multi-label set
+ * (a sigmoid model's) also has `yMulti`, its label sets multi-hot (`count × labels`, 1 where a label applies); its `y`
+ * then holds each example's first label that applies (0 when none does), for code that only shuffles or splits.
+ */
 export interface ExampleSet {
   x: Float32Array;
   y: Int32Array;
+  yMulti?: Float32Array;
   count: number;
   /** One example's shape, without the batch dimension. */
   shape: readonly number[];

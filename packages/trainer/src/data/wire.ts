@@ -1,6 +1,6 @@
 /**
  * Wire examples ↔ ExampleSet: the collector's `{ inputHash, input: { dtype, shape, data: base64 }, label, split }`
- * lines and the flat arrays training uses. Inputs are decoded with the version's InputSpec
+ * lines (`labels`, a label set, instead of `label` for a multi-label model) and the flat arrays training uses. Inputs are decoded with the version's InputSpec
  * (model input = raw × scale + offset, then per channel (x − mean) / std when given), the same normalisation the
  * runtime applies.
  */
@@ -17,18 +17,24 @@ export interface DecodedExamples {
   skipped: { inputHash: string; why: string }[];
 }
 
-/** Decodes wire examples for a model with `labels` and `input`; examples that do not fit are skipped, not fatal. */
+/**
+ * Decodes wire examples for a model with `labels` and `input`; examples that do not fit are skipped, not fatal.
+ * `multiLabel` (a sigmoid model) decodes label sets into multi-hot `yMulti` (an example with one `label` is the set of
+ * that label); a single-label model skips examples with a label set.
+ */
 export function decodeExamples(
   examples: readonly Example[],
   labels: readonly string[],
   input: InputSpec,
+  options: { multiLabel?: boolean } = {},
 ): DecodedExamples {
   const size = exampleSize(input.shape);
   const index = new Map(labels.map((l, i) => [l, i]));
-  const parts: Record<Split, { x: number[][]; y: number[] }> = {
-    train: { x: [], y: [] },
-    val: { x: [], y: [] },
-    golden: { x: [], y: [] },
+  const multi = options.multiLabel === true;
+  const parts: Record<Split, { x: number[][]; y: number[]; hot: number[][] }> = {
+    train: { x: [], y: [], hot: [] },
+    val: { x: [], y: [], hot: [] },
+    golden: { x: [], y: [], hot: [] },
   };
   const skipped: DecodedExamples['skipped'] = [];
   const channel = channelNormalization(input);
@@ -37,9 +43,24 @@ export function decodeExamples(
   const channels = input.shape.at(-1)!;
   const shape = modelInputShape(input);
   for (const e of examples) {
-    const y = index.get(e.label);
+    const set = e.labels ?? (multi && e.label !== undefined ? [e.label] : undefined);
+    if (!multi && set) {
+      skipped.push({ inputHash: e.inputHash, why: 'a label set (multi-label) for a single-label model' });
+      continue;
+    }
+    const unknown = set
+      ? set.find((l) => !index.has(l))
+      : e.label !== undefined && !index.has(e.label)
+        ? e.label
+        : null;
+    if (unknown !== null && unknown !== undefined) {
+      skipped.push({ inputHash: e.inputHash, why: `label "${unknown}" is not one of the model's labels` });
+      continue;
+    }
+    const hot = set ? set.map((l) => index.get(l)!) : null;
+    const y = hot ? (hot.length ? Math.min(...hot) : 0) : index.get(e.label ?? '');
     if (y === undefined) {
-      skipped.push({ inputHash: e.inputHash, why: `label "${e.label}" is not one of the model's labels` });
+      skipped.push({ inputHash: e.inputHash, why: 'no label' });
       continue;
     }
     const raw = decodeTensor(e.input);
@@ -56,11 +77,18 @@ export function decodeExamples(
       for (let i = 0; i < size; i++) x[i] = (x[i]! - channel.mean[channel.of(i)]!) / channel.std[channel.of(i)]!;
     parts[e.split].x.push(nchw ? channelsFirst(x, channels) : x);
     parts[e.split].y.push(y);
+    if (hot) parts[e.split].hot.push(hot);
   }
-  const build = (p: { x: number[][]; y: number[] }): ExampleSet => {
+  const k = labels.length;
+  const build = (p: { x: number[][]; y: number[]; hot: number[][] }): ExampleSet => {
     const x = new Float32Array(p.x.length * size);
     p.x.forEach((row, i) => x.set(row, i * size));
-    return { x, y: Int32Array.from(p.y), count: p.y.length, shape, labels };
+    const set: ExampleSet = { x, y: Int32Array.from(p.y), count: p.y.length, shape, labels };
+    if (multi) {
+      set.yMulti = new Float32Array(p.y.length * k);
+      p.hot.forEach((on, i) => on.forEach((j) => (set.yMulti![i * k + j] = 1)));
+    }
+    return set;
   };
   return { bySplit: { train: build(parts.train), val: build(parts.val), golden: build(parts.golden) }, skipped };
 }
@@ -109,7 +137,9 @@ export async function encodeExamples(set: ExampleSet, split: Split): Promise<Exa
     out.push({
       inputHash: await sha256Hex(bytes),
       input: { dtype: 'float32', shape: [...set.shape], data: Buffer.from(bytes).toString('base64') },
-      label: set.labels[set.y[i]!]!,
+      ...(set.yMulti
+        ? { labels: set.labels.filter((_, j) => set.yMulti![i * set.labels.length + j]! > 0.5) }
+        : { label: set.labels[set.y[i]!]! }),
       split,
     });
   }

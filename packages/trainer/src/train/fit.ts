@@ -39,6 +39,12 @@ export interface FitOptions {
    * frozen base's features of the moved examples are computed again each epoch (the rest's once).
    */
   augment?: { rows: number; shift: number; layout?: 'nhwc' | 'nchw' };
+  /**
+   * What the model outputs and the loss that trains it: 'softmax' (default), probabilities under categorical
+   * cross-entropy; 'sigmoid', a multi-label model's logits under binary cross-entropy per label, against the set's
+   * multi-hot `yMulti` (or `targets`).
+   */
+  loss?: 'softmax' | 'sigmoid';
 }
 
 export interface FitResult {
@@ -85,10 +91,15 @@ async function fitAll(
 ): Promise<FitResult> {
   const epochs = options.epochs ?? 3;
   const batchSize = options.batchSize ?? 32;
+  const sigmoid = options.loss === 'sigmoid';
+  if (sigmoid && !data.yMulti && !options.targets)
+    throw new TrainerError('ELT_BAD_DATA', ['a multi-label fit needs examples with label sets']);
   model.compile({
     optimizer: tf.train.adam(options.learningRate ?? 1e-3),
-    loss: 'categoricalCrossentropy',
-    metrics: ['accuracy'],
+    // On logits, so that a confident wrong label still has a gradient (a sigmoid output would saturate).
+    ...(sigmoid
+      ? { loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.sigmoidCrossEntropy(yTrue, yPred) }
+      : { loss: 'categoricalCrossentropy', metrics: ['accuracy'] }),
   });
   const rand = mulberry32(options.seed ?? 1);
   const losses: number[] = [];
@@ -121,7 +132,11 @@ async function fitAll(
     }
     const [ex, ey] = [
       inputTensor(epochData),
-      options.targets ? softTensor(options.targets, order, data.labels.length) : oneHotTensor(epochData),
+      options.targets
+        ? softTensor(options.targets, order, data.labels.length)
+        : epochData.yMulti
+          ? tf.tensor2d(epochData.yMulti, [epochData.count, data.labels.length])
+          : oneHotTensor(epochData),
     ];
     try {
       const h = await model.fit(ex, ey, {
@@ -214,7 +229,14 @@ async function baseFeatures(base: tf.LayersModel, data: ExampleSet, chunk = 256)
     x.set((await out.data()) as Float32Array, from * size);
     tf.dispose([input, out]);
   }
-  return { x, y: data.y, count: data.count, shape, labels: data.labels };
+  return {
+    x,
+    y: data.y,
+    ...(data.yMulti ? { yMulti: data.yMulti } : {}),
+    count: data.count,
+    shape,
+    labels: data.labels,
+  };
 }
 
 /** The rows an epoch trains on (see FitOptions.rotate): all of them without `rotate`. */
