@@ -47,6 +47,24 @@ export {
   predictProbs,
   type Calibration,
 } from './train/calibrate.js';
+export {
+  evaluateMultiLabel,
+  scoreLabelSets,
+  predictLogits,
+  fitSigmoidTemperature,
+  multiLabelEce,
+  binaryCrossEntropy,
+  type MultiLabelEvaluation,
+} from './train/multi-label.js';
+export {
+  runMultiLabelGate,
+  judgeMultiLabel,
+  constantSetJaccard,
+  type MultiLabelGateData,
+  type MultiLabelGateResult,
+  type MultiLabelSide,
+} from './cycle/multi-label-gate.js';
+export { retrainMultiLabel, MULTI_LABEL_LEARNING_RATES } from './cycle/retrain-multi-label.js';
 export { DEFAULT_CANDIDATES, WISE_ALPHAS, type CandidateSpec, type Trainable } from './cycle/search.js';
 export { type Reporter, silent } from './cycle/reporter.js';
 export {

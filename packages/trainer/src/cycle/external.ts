@@ -3,7 +3,8 @@
  * `.npy` files, and `publish` takes the ONNX model they trained back through the same gate against stable before it
  * is published with lineage and a canary. What the gate judges is never pulled: the batches' validation split and a
  * held-out part of their training split, and a held-out part of the base data, each chosen by a hash of the
- * example's content, so the two commands agree on it without sharing any state.
+ * example's content, so the two commands agree on it without sharing any state. A multi-label (sigmoid) model's
+ * labels are pulled multi-hot, and its candidate is gated by the multi-label gate.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,9 +20,10 @@ import { decodeExamples } from '../data/wire.js';
 import { isTrainerError, TrainerError } from '../errors.js';
 import { exportModel } from '../export/artifacts.js';
 import { checkParity } from '../export/parity.js';
-import { importOnnx } from '../import/onnx-import.js';
+import { importOnnx, type OutputKind } from '../import/onnx-import.js';
 import { withSoftmaxHead } from '../model/softmax-head.js';
 import { evaluateStable, formatGate, runGate, type GateData, type GateOptions, type GateReport } from './gate.js';
+import { runMultiLabelGate, type MultiLabelGateData } from './multi-label-gate.js';
 import { onnxNames, stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
 import {
   codeVersion,
@@ -47,6 +49,9 @@ interface ExternalData {
   replay: ExampleSet;
   golden: ExampleSet;
   gate: GateData;
+  /** Every new example (a multi-label gate measures its constant-set reference on them). */
+  allNew: ExampleSet;
+  multiLabel: boolean;
 }
 
 async function externalData(
@@ -58,27 +63,23 @@ async function externalData(
   versions: Parameters<typeof trainedBatches>[1],
 ): Promise<ExternalData> {
   const { labels, input } = stable.version.meta;
+  const multiLabel = stable.version.meta.output?.kind === 'sigmoid';
+  const decode = (examples: Parameters<typeof decodeExamples>[0]) =>
+    decodeExamples(examples, labels, input, { multiLabel });
   if (batches.length === 0)
     throw new TrainerError('ELT_EMPTY_BATCH', [model, 'no batch waits that no version has trained on']);
-  const fresh = decodeExamples(
-    (await Promise.all(batches.map((b) => client.batchExamples(b.id)))).flat(),
-    labels,
-    input,
-  ).bySplit;
+  const fresh = decode((await Promise.all(batches.map((b) => client.batchExamples(b.id)))).flat()).bySplit;
   const goldenWire = await client.golden(model);
   if (!goldenWire) throw new TrainerError('ELT_NO_GOLDEN_SET', [model, model]);
-  const golden = decodeExamples(goldenWire, labels, input).bySplit.golden;
+  const golden = decode(goldenWire).bySplit.golden;
   let base: ExampleSet;
   if (stable.config.baseData === 'mnist:train') base = loadMnist('train');
   else {
     const uploaded = await client.baseData(model);
-    base = decodeExamples(uploaded?.examples.map((e) => ({ ...e, split: 'train' as const })) ?? [], labels, input)
-      .bySplit.train;
+    base = decode(uploaded?.examples.map((e) => ({ ...e, split: 'train' as const })) ?? []).bySplit.train;
   }
   const earlier = await Promise.all(
-    trainedBatches(allBatches, versions).map(
-      async (b) => decodeExamples(await client.batchExamples(b.id), labels, input).bySplit.train,
-    ),
+    trainedBatches(allBatches, versions).map(async (b) => decode(await client.batchExamples(b.id)).bySplit.train),
   );
   // Earlier corrections first: the pulled replay is a prefix, and they are few beside a base data set.
   const pool = [...earlier, base].filter((s) => s.count > 0);
@@ -98,6 +99,8 @@ async function externalData(
     replay: pick(replay, [...Array(Math.min(PULL_REPLAY_MAX, replay.count)).keys()]),
     golden,
     gate,
+    allNew: concat(fresh.train, fresh.val),
+    multiLabel,
   };
 }
 
@@ -137,7 +140,10 @@ export async function pullWork(
     ['golden', data.golden],
   ] as const) {
     write(`${name}_x.npy`, encodeNpy(set.x, [set.count, ...set.shape]));
-    write(`${name}_y.npy`, encodeNpy(int64s(set.y), [set.count]));
+    write(
+      `${name}_y.npy`,
+      set.yMulti ? encodeNpy(set.yMulti, [set.count, labels.length]) : encodeNpy(int64s(set.y), [set.count]),
+    );
   }
   write('labels.txt', labels.join('\n') + '\n');
   const names = onnxNames(work.stable.config) ?? { input: 'input', output: 'output' };
@@ -145,7 +151,16 @@ export async function pullWork(
   write(
     'pull.json',
     JSON.stringify(
-      { model, stable: work.stable.version.version, batches, labels, input, output: output ?? {}, onnx: names },
+      {
+        model,
+        stable: work.stable.version.version,
+        batches,
+        labels,
+        input,
+        output: output ?? {},
+        onnx: names,
+        ...(data.multiLabel ? { multiLabel: true } : {}),
+      },
       null,
       2,
     ) + '\n',
@@ -212,8 +227,8 @@ export async function publishCandidate(
       `its input is [batch, ${imported.inputShape.join(', ')}], stable's [batch, ${modelInputShape(input).join(', ')}]`,
     imported.model.outputs[0]!.shape[1] !== labels.length &&
       `its output has ${imported.model.outputs[0]!.shape[1]} classes for ${labels.length} labels`,
-    imported.output !== (stable.version.meta.output?.kind ?? 'probabilities') &&
-      `it outputs ${imported.output}, stable ${stable.version.meta.output?.kind ?? 'probabilities'}`,
+    imported.output !== expectedOutput(stable.version.meta.output?.kind) &&
+      `it outputs ${imported.output}, stable ${stable.version.meta.output?.kind === 'sigmoid' ? 'one logit per label (sigmoid, without a Sigmoid op in the graph)' : (stable.version.meta.output?.kind ?? 'probabilities')}`,
   ].filter((m): m is string => typeof m === 'string');
   if (mismatch.length)
     throw new TrainerError('ELT_BAD_MODEL', [`the candidate does not keep the app's contract: ${mismatch.join('; ')}`]);
@@ -238,32 +253,26 @@ export async function publishCandidate(
     if (!isTrainerError(e, 'ELT_PARITY_FAILED')) throw e;
     throw new TrainerError('ELT_IMPORT_PARITY_FAILED', [e.message.replace(/^[^:]*: /, '')], { cause: e });
   }
-  const candidate: tf.LayersModel = imported.output === 'logits' ? withSoftmaxHead(imported.model) : imported.model;
+  // A multi-label candidate is judged on its logits, as stable is; a logits one through a softmax.
+  const candidate: tf.LayersModel =
+    imported.output === 'logits' && !data.multiLabel ? withSoftmaxHead(imported.model) : imported.model;
   const stableNet = await stable.load();
   r.step(
     `gating the candidate on ${data.gate.golden.count} golden, ${data.gate.fresh.count} held-out new and ${data.gate.replay.count} held-out replayed examples`,
   );
-  const gate = await runGate(await evaluateStable(stableNet, data.gate), candidate, data.gate, options.gate);
+  const { report, metrics: judged } = data.multiLabel
+    ? await multiLabelGate(stableNet, candidate, data, options.gate)
+    : await singleLabelGate(stableNet, candidate, data, options.gate);
   stableNet.dispose();
-  r.step(formatGate(gate.report));
+  r.step(formatGate(report));
   const batchIds = batches.map((b) => b.id);
-  if (!gate.report.pass) {
+  if (!report.pass) {
     candidate.dispose();
-    return { status: 'rejected', parent: stable.version.version, batches: batchIds, gate: gate.report };
+    return { status: 'rejected', parent: stable.version.version, batches: batchIds, gate: report };
   }
   const layers = (await exportModel(candidate, undefined, { onnx: false })).files;
   candidate.dispose();
-  const metrics: Record<string, number> = {
-    'golden.accuracy': gate.candidate.golden.accuracy,
-    'stable.golden.accuracy': gate.stable.golden.accuracy,
-    ...(gate.candidate.fresh
-      ? { 'new.accuracy': gate.candidate.fresh.accuracy, 'stable.new.accuracy': gate.stable.fresh!.accuracy }
-      : {}),
-    ...(gate.candidate.replay
-      ? { 'replay.accuracy': gate.candidate.replay.accuracy, 'stable.replay.accuracy': gate.stable.replay!.accuracy }
-      : {}),
-    'import.parity.maxAbsDiff': parity,
-  };
+  const metrics: Record<string, number> = { ...judged, 'import.parity.maxAbsDiff': parity };
   const { temperature: _stale, ...output } = stable.version.meta.output ?? {};
   const version = await publishVersion(
     client,
@@ -276,7 +285,7 @@ export async function publishCandidate(
       input,
       ...(Object.keys(output).length ? { output } : {}),
       ...(stable.version.meta.policy ? { policy: stable.version.meta.policy } : {}),
-      gate: gate.report,
+      gate: report,
       trainer: { ...stable.config, kind: 'external', source: 'onnx', onnx: { ...names, opset: imported.opset } },
       codeVersion: codeVersion(),
     },
@@ -300,9 +309,65 @@ export async function publishCandidate(
     version,
     parent: stable.version.version,
     batches: batchIds,
-    gate: gate.report,
+    gate: report,
     rollout,
     parity,
+  };
+}
+
+/** The output kind an external candidate's graph must show: a sigmoid model's graph ends in its logits. */
+function expectedOutput(kind: OutputKind | undefined): OutputKind {
+  return kind === 'sigmoid' ? 'logits' : (kind ?? 'probabilities');
+}
+
+async function singleLabelGate(
+  stable: tf.LayersModel,
+  candidate: tf.LayersModel,
+  data: ExternalData,
+  options: GateOptions | undefined,
+): Promise<{ report: GateReport; metrics: Record<string, number> }> {
+  const gate = await runGate(await evaluateStable(stable, data.gate), candidate, data.gate, options);
+  return {
+    report: gate.report,
+    metrics: {
+      'golden.accuracy': gate.candidate.golden.accuracy,
+      'stable.golden.accuracy': gate.stable.golden.accuracy,
+      ...(gate.candidate.fresh
+        ? { 'new.accuracy': gate.candidate.fresh.accuracy, 'stable.new.accuracy': gate.stable.fresh!.accuracy }
+        : {}),
+      ...(gate.candidate.replay
+        ? { 'replay.accuracy': gate.candidate.replay.accuracy, 'stable.replay.accuracy': gate.stable.replay!.accuracy }
+        : {}),
+    },
+  };
+}
+
+async function multiLabelGate(
+  stable: tf.LayersModel,
+  candidate: tf.LayersModel,
+  data: ExternalData,
+  options: GateOptions | undefined,
+): Promise<{ report: GateReport; metrics: Record<string, number> }> {
+  const gateData: MultiLabelGateData = {
+    golden: data.gate.golden,
+    fresh: data.gate.fresh,
+    replay: data.gate.replay,
+    allNew: data.allNew,
+    ...(data.gate.labelCounts ? { labelCounts: data.gate.labelCounts } : {}),
+  };
+  const gate = await runMultiLabelGate(stable, candidate, gateData, options);
+  return {
+    report: gate.report,
+    metrics: {
+      'golden.microF1': gate.candidate.golden.microF1,
+      'stable.golden.microF1': gate.stable.golden.microF1,
+      ...(gate.candidate.fresh
+        ? { 'new.jaccard': gate.candidate.fresh.jaccard, 'stable.new.jaccard': gate.stable.fresh!.jaccard }
+        : {}),
+      ...(gate.candidate.replay
+        ? { 'replay.microF1': gate.candidate.replay.microF1, 'stable.replay.microF1': gate.stable.replay!.microF1 }
+        : {}),
+    },
   };
 }
 

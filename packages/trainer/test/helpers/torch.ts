@@ -45,6 +45,23 @@ export function makeTorchModels(train?: ExampleSet, epochs?: number): TorchModel
   return { dir, made, path, bytes: (name) => new Uint8Array(readFileSync(path(name))) };
 }
 
+/**
+ * A multi-label MLP (784 → 64 → labels, logits output "tags", input "pixels" [batch, 1, 28, 28]) trained by PyTorch
+ * with binary cross-entropy on a multi-label set's images and label sets; written to `<dir>/multilabel-mlp.onnx`.
+ */
+export function makeMultiLabelTorchModel(train: ExampleSet): TorchModels {
+  if (!train.yMulti) throw new Error('a multi-label model needs a set with label sets (yMulti)');
+  const dir = mkdtempSync(join(tmpdir(), 'edgeloop-torch-'));
+  writeFileSync(join(dir, 'x.f32'), train.x.subarray(0, train.count * 784));
+  writeFileSync(join(dir, 'y.f32'), train.yMulti);
+  const args = [SCRIPT, dir, '--multilabel', join(dir, 'x.f32'), join(dir, 'y.f32'), String(train.count)];
+  const r = spawnSync(PYTHON, [...args, String(train.labels.length)], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`make_models.py --multilabel exited ${r.status}: ${r.stderr.slice(-2000)}`);
+  const made = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as TorchModels['made'];
+  const path = (name: string) => join(dir, `${name}.onnx`);
+  return { dir, made, path, bytes: (name) => new Uint8Array(readFileSync(path(name))) };
+}
+
 /** The same examples seen as NCHW (one channel: the bytes do not change, only the shape does). */
 export function asNchw(set: ExampleSet): ExampleSet {
   const [h, w, c] = set.shape as [number, number, number];

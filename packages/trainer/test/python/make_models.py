@@ -4,7 +4,10 @@ logits output (or a softmax), Gemm or MatMul heads, BatchNorm, pools; opsets 8, 
 import tests (run with Debian's python3-torch and python3-onnx).
 
 usage: make_models.py OUT_DIR [--train X.f32 Y.i32 N] [--epochs E]
-  (train: N MNIST images 1×28×28 float32, labels int32; E epochs, default 2)
+       make_models.py OUT_DIR --multilabel X.f32 Y.f32 N K
+  (train: N MNIST images 1×28×28 float32, labels int32; E epochs, default 2;
+   multilabel: only a multi-label MLP trained with BCE on N images and their K-label multi-hot float32 targets,
+   exported with logits output "tags" and input "pixels" as multilabel-mlp.onnx)
 """
 import json
 import os
@@ -77,6 +80,33 @@ class Unsupported(nn.Module):
         return self.fc(torch.flatten(self.up(nn.functional.gelu(self.conv(x))), 1))
 
 
+class MultiLabelMlp(nn.Module):
+    """Flatten → Gemm → ReLU → Gemm: one logit per label (the app applies a sigmoid to each)."""
+
+    def __init__(self, k):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 64)
+        self.fc2 = nn.Linear(64, k)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(torch.flatten(x, 1))))
+
+
+def train_multilabel(x, y, k, epochs=4):
+    model = MultiLabelMlp(k)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(x))
+        for i in range(0, len(x), 64):
+            idx = order[i:i + 64]
+            opt.zero_grad()
+            loss = nn.functional.binary_cross_entropy_with_logits(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+    return model
+
+
 def randomize(model):
     """Non-trivial BatchNorm statistics, so that parity means something."""
     g = torch.Generator().manual_seed(1)
@@ -115,6 +145,14 @@ def export(model, path, opset, input_name='pixels', output_name='logits'):
 def main():
     out = sys.argv[1]
     made = {}
+    if '--multilabel' in sys.argv:
+        i = sys.argv.index('--multilabel')
+        n, k = int(sys.argv[i + 3]), int(sys.argv[i + 4])
+        x = torch.from_numpy(np.fromfile(sys.argv[i + 1], dtype=np.float32).reshape(n, 1, 28, 28))
+        y = torch.from_numpy(np.fromfile(sys.argv[i + 2], dtype=np.float32).reshape(n, k))
+        export(train_multilabel(x, y, k), f'{out}/multilabel-mlp.onnx', 13, 'pixels', 'tags')
+        print(json.dumps({'multilabel-mlp': {'opset': 13, 'output': 'logits'}}))
+        return
     specs = [
         ('cnn-opset13', randomize(Cnn()), 13, 'logits'),
         ('cnn-opset8', randomize(StridedCnn()), 8, 'logits'),
