@@ -1,0 +1,110 @@
+/**
+ * A multi-label data set made from MNIST digits, deterministically (no download): each digit gets the tags that
+ * describe it — "even", "ge5" (5 or more), "loop" (0, 6, 8, 9) and "straight" (1, 4, 7) — and devices that report
+ * wrong tag sets the way the runtime does: a `reported` prediction with its input, then a correction with `labels`.
+ */
+import { newId, sha256Hex, type Event } from '@edgeloop/protocol';
+import {
+  CollectorClient,
+  exampleSize,
+  pick,
+  predictLogits,
+  scoreLabelSets,
+  storedModel,
+  type ExampleSet,
+} from '../../src/index.js';
+import { KEYS } from './collector.js';
+
+export const TAGS: readonly string[] = ['even', 'ge5', 'loop', 'straight'];
+
+/** The tags of digit `d`, as booleans in TAGS order. */
+export function tagsOf(d: number): boolean[] {
+  return [d % 2 === 0, d >= 5, [0, 6, 8, 9].includes(d), [1, 4, 7].includes(d)];
+}
+
+/** A digits set relabeled with tag sets (multi-hot `yMulti`, labels TAGS). */
+export function digitTags(set: ExampleSet): ExampleSet {
+  const k = TAGS.length;
+  const yMulti = new Float32Array(set.count * k);
+  const y = new Int32Array(set.count);
+  for (let i = 0; i < set.count; i++) {
+    const on = tagsOf(Number(set.labels[set.y[i]!]));
+    on.forEach((v, j) => (yMulti[i * k + j] = v ? 1 : 0));
+    y[i] = Math.max(0, on.indexOf(true));
+  }
+  const size = exampleSize(set.shape);
+  return { x: set.x.subarray(0, set.count * size), y, yMulti, count: set.count, shape: set.shape, labels: TAGS };
+}
+
+/** The label set of example `i`. */
+export function setOf(set: ExampleSet, i: number): string[] {
+  const k = set.labels.length;
+  return set.labels.filter((_, j) => set.yMulti![i * k + j]! > 0.5);
+}
+
+/**
+ * Predicts `set` with the stable version of `model` and, for every example whose predicted tag set is wrong, sends the
+ * `reported` prediction and a correction with `labelsOf(i)` (default: the true set) from one of 25 devices.
+ * Resolves to how many were reported.
+ */
+export async function reportWrongSets(
+  url: string,
+  client: CollectorClient,
+  model: string,
+  set: ExampleSet,
+  labelsOf: (i: number) => string[] = (i) => setOf(set, i),
+): Promise<number> {
+  const version = (await client.rollout(model))!.stable!;
+  const net = await (await storedModel(client, model, version)).load();
+  const scored = scoreLabelSets(await predictLogits(net, set), set);
+  net.dispose();
+  const wrong = [...Array(set.count).keys()].filter((i) => scored.perExample[i]! < 1);
+  const size = exampleSize(set.shape);
+  const events: Event[] = [];
+  for (const i of wrong) {
+    const bytes = new Uint8Array(set.x.slice(i * size, (i + 1) * size).buffer);
+    const deviceId = `device-${i % 25}`;
+    const prediction = {
+      id: newId(),
+      model,
+      version,
+      deviceId,
+      ts: Date.now(),
+      type: 'prediction' as const,
+      reason: 'reported' as const,
+      input: { dtype: 'float32' as const, shape: [...set.shape], data: Buffer.from(bytes).toString('base64') },
+      inputHash: await sha256Hex(bytes),
+      output: { label: set.labels[0]!, confidence: 0.5, topK: [{ label: set.labels[0]!, p: 0.5 }] },
+      engine: 'test',
+      latencyMs: 1,
+    };
+    events.push(prediction, {
+      id: newId(),
+      model,
+      version,
+      deviceId,
+      ts: Date.now(),
+      type: 'correction',
+      predictionId: prediction.id,
+      labels: labelsOf(i),
+    });
+  }
+  for (let at = 0; at < events.length; at += 200) {
+    const res = await fetch(`${url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEYS.ingest}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ events: events.slice(at, at + 200) }),
+    });
+    const body = (await res.json()) as { accepted: number; rejected: unknown[] };
+    if (!res.ok || body.rejected.length) throw new Error(`POST /v1/events: ${res.status} ${JSON.stringify(body)}`);
+  }
+  return wrong.length;
+}
+
+/** The examples `from` … `to − 1`. */
+export function slice(set: ExampleSet, from: number, to: number): ExampleSet {
+  return pick(
+    set,
+    [...Array(to - from).keys()].map((i) => i + from),
+  );
+}
