@@ -116,7 +116,24 @@ test('users report the right tag sets of rotated digits: one cycle learns them a
   const reported = await reportWrongSets(collector.url, client, MODEL, slice(rotated, 0, 600));
   assert.ok(reported > 100, `v1 got ${reported} of 600 rotated tag sets wrong`);
   const started = performance.now();
-  const r = await runCli(['train', '--model', MODEL, '--backend', 'cpu', '--seed', '3', '--json'], env());
+  // One learning rate and at most 10 epochs keep the test short (the default tries MULTI_LABEL_LEARNING_RATES, 15).
+  const r = await runCli(
+    [
+      'train',
+      '--model',
+      MODEL,
+      '--backend',
+      'cpu',
+      '--seed',
+      '3',
+      '--learning-rate',
+      '0.003',
+      '--epochs',
+      '10',
+      '--json',
+    ],
+    env(),
+  );
   t.diagnostic(`retrain → gate → export → publish: ${((performance.now() - started) / 1000).toFixed(1)} s`);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const result = r.json.at(-1) as {
@@ -164,7 +181,14 @@ test('a cycle on shuffled tag sets is refused by the gain check, and so is an ex
   const rand = mulberry32(7);
   const order = [...Array(set.count).keys()].sort(() => rand() - 0.5);
   await reportWrongSets(collector.url, client, SHUFFLED, set, (i) => setOf(set, order[i]!));
-  const r = await retrain(client, { model: SHUFFLED, seed: 3, backend: 'cpu', canary: false });
+  const r = await retrain(client, {
+    model: SHUFFLED,
+    seed: 3,
+    backend: 'cpu',
+    canary: false,
+    learningRate: 3e-3,
+    epochs: 6,
+  });
   assert.equal(r.status, 'rejected');
   const gain = r.status === 'rejected' ? r.gate.metrics.find((m) => m.name === 'new.jaccard') : undefined;
   assert.equal(gain?.pass, false, JSON.stringify(r.status === 'rejected' ? r.gate : r));
