@@ -235,13 +235,21 @@ export class RuntimeCore {
    */
   async reportWrongResult(
     id: string,
-    label: string,
+    label: string | readonly string[],
     options: ReportOptions = {},
   ): Promise<{ version: string; window: WindowTag }> {
     if (this.#disposed) throw new RuntimeError('EL_RT_DISPOSED');
+    const manifest = this.#slot.model?.manifest;
     const labels = this.labels();
-    if (labels.length && !labels.includes(label))
-      throw new RuntimeError('EL_RT_UNKNOWN_LABEL', label, labels.join(', '));
+    // A multi-label (sigmoid) model is corrected with the set of labels that apply, a single-label one with a label.
+    const set = typeof label === 'string' ? null : [...new Set(label)];
+    if (manifest && (manifest.output?.kind === 'sigmoid') !== (set !== null)) {
+      throw set
+        ? new RuntimeError('EL_RT_LABEL_KIND', manifest.model, 'single-label', 'one label (a string)')
+        : new RuntimeError('EL_RT_LABEL_KIND', manifest.model, 'multi-label', 'the labels that apply (a string[])');
+    }
+    const unknown = (set ?? [label as string]).find((l) => labels.length > 0 && !labels.includes(l));
+    if (unknown !== undefined) throw new RuntimeError('EL_RT_UNKNOWN_LABEL', unknown, labels.join(', '));
     const rec = this.#recent.get(id);
     // Counted against the prediction's version, else the serving one.
     const version = rec?.version ?? this.#slot.model?.manifest.version ?? 'unknown';
@@ -257,7 +265,7 @@ export class RuntimeCore {
       deviceId: this.deviceId,
       ts: Date.now(),
       predictionId: id,
-      label,
+      ...(set ? { labels: set } : { label: label as string }),
       ...(options.comment !== undefined ? { comment: options.comment } : {}),
     };
     events.push(correction);

@@ -15,6 +15,7 @@ export const codes = {
   EL_RT_ARTIFACT_SHA: 'Artifact "%s" does not match its sha256 (expected %s, got %s): it was not used',
   EL_RT_PROBE_FAILED: 'Model %s failed its probe check: %s; it was not used',
   EL_RT_UNKNOWN_LABEL: 'Label "%s" is not one of the model labels: %s',
+  EL_RT_LABEL_KIND: 'Model "%s" is %s: report %s',
   EL_RT_DISPOSED: 'This runtime was disposed: create a new one with createRuntime()',
   EL_RT_WORKER: 'The runtime worker failed: %s',
 } as const;

@@ -157,8 +157,11 @@ export interface ReportOptions {
 export interface Runtime {
   /** Runs the current model on one input. */
   predict(input: ModelInput): Promise<Prediction>;
-  /** Records that prediction `id` was wrong and what the right label is (stored before it resolves). */
-  reportWrongResult(id: string, label: string, options?: ReportOptions): Promise<void>;
+  /**
+   * Records that prediction `id` was wrong and what the right label is (stored before it resolves): one label for a
+   * single-label model, the labels that apply (possibly none) for a multi-label (`sigmoid`) one.
+   */
+  reportWrongResult(id: string, label: string | readonly string[], options?: ReportOptions): Promise<void>;
   /** Subscribes to `swap` or `error`; returns the unsubscribe function. */
   on<K extends keyof RuntimeEvents>(type: K, listener: (event: RuntimeEvents[K]) => void): () => void;
   /** Sends what the outbox holds now (unless the collector asked to wait); resolves when done. */

@@ -62,28 +62,40 @@ describe('models this project did not make (PyTorch ONNX)', () => {
   });
   after(() => env?.close());
 
-  /** Starts a runtime for `model` in a fresh context, predicts every raw input (bytes as a Uint8Array), disposes. */
+  /**
+   * Starts a runtime for `model` in a fresh context, predicts every raw input (bytes as a Uint8Array), reports the
+   * first prediction wrong with each of `reports` (a label or a label set; `reported`: "ok" or the error's code),
+   * disposes.
+   */
   async function serve(
     model: string,
     raw: number[][],
     extra: Record<string, unknown>,
     bytes: boolean,
-  ): Promise<{ preds: Prediction[]; engine: string | undefined; worker: boolean }> {
+    reports: (string | string[])[] = [],
+  ): Promise<{ preds: Prediction[]; engine: string | undefined; worker: boolean; reported: string[] }> {
     const page: Page = await env.open(await env.context());
     try {
       return await page.evaluate(
-        async ({ opts, raw, bytes }) => {
+        async ({ opts, raw, bytes, reports }) => {
           await window.kit.create('rt', opts);
           const rt = window.kit.rts.rt!;
           const preds: Prediction[] = [];
           for (const x of raw) preds.push(await rt.predict(bytes ? Uint8Array.from(x) : Float32Array.from(x)));
+          const reported: string[] = [];
+          for (const r of reports) {
+            await rt.reportWrongResult(preds[0]!.id, r).then(
+              () => reported.push('ok'),
+              (e: { code?: string }) => reported.push(e.code ?? String(e)),
+            );
+          }
           // What was kept reaches the collector before this resolves.
           await rt.flush();
           const status = rt.status();
           await window.kit.dispose('rt');
-          return { preds, engine: status.engine?.name, worker: status.worker };
+          return { preds, engine: status.engine?.name, worker: status.worker, reported };
         },
-        { opts: env.options({ model, pollIntervalMs: 0, ...extra }), raw, bytes },
+        { opts: env.options({ model, pollIntervalMs: 0, ...extra }), raw, bytes, reports },
       );
     } finally {
       await page.context().close();
@@ -95,11 +107,23 @@ describe('models this project did not make (PyTorch ONNX)', () => {
       test(`${name}${worker ? ' in a worker' : ' on the page'}: predictions equal onnxruntime-web's in Node on the same inputs`, async () => {
         const c = cases.find((x) => x.name === name)!;
         assert.ok([8, 13, 17].includes(c.opset), `opset ${c.opset}`);
+        const multi = c.output?.kind === 'sigmoid';
+        // reportWrongResult takes the labels that apply for a multi-label model, one label for the others.
+        const reports = multi ? [[c.labels[1]!, c.labels[0]!], c.labels[0]!] : [[c.labels[0]!]];
         const {
           preds,
           engine,
           worker: inWorker,
-        } = await serve(name, c.raw, { engine: 'ort-wasm', worker }, c.input.dtype === 'uint8');
+          reported,
+        } = await serve(name, c.raw, { engine: 'ort-wasm', worker }, c.input.dtype === 'uint8', reports);
+        assert.deepEqual(reported, multi ? ['ok', 'EL_RT_LABEL_KIND'] : ['EL_RT_LABEL_KIND']);
+        if (multi) {
+          const { counts } = await env.collector.storage.batches.preview(name, { maxLabelsPerDevice: 50 });
+          assert.ok(
+            (counts.byLabel[c.labels[0]!] ?? 0) >= 1 && (counts.byLabel[c.labels[1]!] ?? 0) >= 1,
+            `the reported label set reached the collector: ${JSON.stringify(counts)}`,
+          );
+        }
         assert.equal(engine, 'ort-wasm');
         assert.equal(inWorker, worker);
         assertSame(preds, reference.get(name)!, c.labels, name);

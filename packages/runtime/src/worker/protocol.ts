@@ -46,7 +46,7 @@ export interface WorkerSide {
   /** Starts the runtime; `token` makes its stats event ids (`statsId`), so the page's copies get the same. */
   start(options: RuntimeOptions, page: PageSide): Promise<{ status: RuntimeStatus; token: string }>;
   predict(input: ModelInput): Promise<Predicted>;
-  reportWrongResult(id: string, label: string, options?: ReportOptions): Promise<Reported>;
+  reportWrongResult(id: string, label: string | readonly string[], options?: ReportOptions): Promise<Reported>;
   flush(): Promise<OutboxStatus>;
   /** The page saw `online`: end the outbox's backoff and send now. */
   online(): Promise<OutboxStatus>;
