@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import {
+  canonicalLabelSet,
   deleteLabel,
   postEvents,
   postLabel,
@@ -66,7 +67,15 @@ function examplesStored(db: StoreReader) {
     for (const ex of sent as Obj[]) {
       const row = rows.find((r) => r.input_hash === ex.inputHash);
       assert.ok(row, `example ${String(ex.inputHash)} is stored`);
-      assert.equal(row.label, ex.label, 'label stored as sent');
+      // A label set is stored in its canonical form and exported as `labels`, the set sorted.
+      if (Array.isArray(ex.labels)) {
+        assert.equal(row.label, canonicalLabelSet(ex.labels as string[]), 'label set stored canonically');
+        assert.deepEqual(
+          (fromJson(String(row.line)) as Obj).labels,
+          [...new Set(ex.labels as string[])].sort(),
+          'label set exported sorted',
+        );
+      } else assert.equal(row.label, ex.label, 'label stored as sent');
       assert.deepEqual((fromJson(String(row.line)) as Obj).input, parsed(ex.input), 'input stored as sent');
     }
   };
@@ -116,7 +125,8 @@ export const READ_BACK = new Map<Endpoint, ReadBack>([
         const body = parsed(req.sent.body) as Obj;
         const [row] = await db.rows('SELECT label, comment FROM reviews WHERE id = ?', String((answer as Obj).id));
         assert.ok(row, 'the review is stored');
-        assert.equal(row.label, body.label, 'label stored as sent');
+        const label = Array.isArray(body.labels) ? canonicalLabelSet(body.labels as string[]) : body.label;
+        assert.equal(row.label, label, 'label (a set: canonical) stored as sent');
         assert.equal(row.comment, body.comment ?? null, 'comment stored as sent');
       },
     },
