@@ -17,6 +17,7 @@ import {
   CollectorClient,
   DRIFTS,
   encodeExamples,
+  evaluateVersion,
   loadMnist,
   mulberry32,
   publishCandidate,
@@ -164,6 +165,9 @@ test('users report the right tag sets of rotated digits: one cycle learns them a
     `exact match ${before.exactMatch} → ${afterRetrain.exactMatch}`,
   );
   assert.ok(afterRetrain.jaccard > before.jaccard, `mean Jaccard ${before.jaccard} → ${afterRetrain.jaccard}`);
+  const onGolden = await evaluateVersion(client, MODEL, 'v2');
+  assert.equal(onGolden.count, golden.count);
+  assert.ok(onGolden.multiLabel!.microF1 > 0.8, `v2's golden micro-F1 ${onGolden.multiLabel!.microF1}`);
 });
 
 test('a cycle on shuffled tag sets is refused by the gain check, and so is an external candidate that learned nothing', async () => {

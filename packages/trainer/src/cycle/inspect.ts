@@ -10,9 +10,15 @@ import { decodeExamples } from '../data/wire.js';
 import { TrainerError } from '../errors.js';
 import { exportModel } from '../export/artifacts.js';
 import { evaluateModel, type Evaluation } from '../train/evaluate.js';
+import { evaluateMultiLabel } from '../train/multi-label.js';
 import { onnxNames, stableModel, storedModel } from './lineage.js';
 
 export interface EvaluationReport extends Evaluation {
+  /**
+   * A multi-label (sigmoid) version's label-set metrics; its `accuracy` is then the exact match, `recall` per label,
+   * and `confusion` empty.
+   */
+  multiLabel?: { exactMatch: number; jaccard: number; microF1: number };
   model: string;
   version: string;
   data: string;
@@ -29,15 +35,26 @@ export async function evaluateVersion(
 ): Promise<EvaluationReport> {
   const stored = version ? await storedModel(client, model, version) : await stableModel(client, model);
   const { labels, input } = stored.version.meta;
+  const multi = stored.version.meta.output?.kind === 'sigmoid';
   let set = data?.set;
   if (!set) {
     const golden = await client.golden(model);
     if (!golden) throw new TrainerError('ELT_NO_GOLDEN_SET', [model, model]);
-    set = decodeExamples(golden, labels, input).bySplit.golden;
+    set = decodeExamples(golden, labels, input, { multiLabel: multi }).bySplit.golden;
   }
   if (set.count === 0) throw new TrainerError('ELT_BAD_DATA', ['no examples to evaluate on']);
   const net = await stored.load();
-  const evaluation = await evaluateModel(net, { ...set, labels });
+  let evaluation: Evaluation & Pick<EvaluationReport, 'multiLabel'>;
+  if (multi) {
+    const e = await evaluateMultiLabel(net, { ...set, labels });
+    evaluation = {
+      count: e.count,
+      accuracy: e.exactMatch,
+      recall: e.recall,
+      confusion: [],
+      multiLabel: { exactMatch: e.exactMatch, jaccard: e.jaccard, microF1: e.microF1 },
+    };
+  } else evaluation = await evaluateModel(net, { ...set, labels });
   net.dispose();
   return {
     model,
