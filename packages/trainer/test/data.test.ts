@@ -16,6 +16,10 @@ import {
   loadLayers,
   loadMnist,
   concat,
+  constantSetJaccard,
+  fitSigmoidTemperature,
+  multiLabelEce,
+  scoreLabelSets,
   imageAxes,
   mnistPartOf,
   pick,
@@ -341,4 +345,58 @@ test('shift augmentation also trains a head over a frozen base: its features are
   assert.deepEqual(await headWeights({ rows: 40, shift: 0 }), plain, 'no shift: the same run');
   assert.notDeepEqual(await headWeights({ rows: 40, shift: 2 }), plain, 'shifted examples train the head differently');
   assert.deepEqual(await headWeights({ rows: 40, shift: 2 }), await headWeights({ rows: 40, shift: 2 }), 'seeded');
+});
+
+test('label sets decode multi-hot for a multi-label model, and are skipped by a single-label one', () => {
+  const ex = (labels: string[] | undefined, label?: string) => ({
+    inputHash: 'a'.repeat(64),
+    input: { dtype: 'uint8' as const, shape: [2], data: Buffer.from([0, 255]).toString('base64') },
+    ...(labels ? { labels } : { label: label! }),
+    split: 'train' as const,
+  });
+  const spec = { shape: [2], dtype: 'uint8' as const, normalize: { scale: 1 / 255, offset: 0 } };
+  const multi = decodeExamples([ex(['c', 'a']), ex([]), ex(undefined, 'b'), ex(['a', 'z'])], ['a', 'b', 'c'], spec, {
+    multiLabel: true,
+  });
+  assert.deepEqual([...multi.bySplit.train.yMulti!], [1, 0, 1, 0, 0, 0, 0, 1, 0], 'one label is the set of it');
+  assert.deepEqual(
+    multi.skipped.map((s) => s.why),
+    ['label "z" is not one of the model\'s labels'],
+  );
+  assert.deepEqual([...concat(multi.bySplit.train, multi.bySplit.train).yMulti!].length, 18);
+  const single = decodeExamples([ex(['a'])], ['a', 'b'], spec);
+  assert.equal(single.bySplit.train.count, 0);
+  assert.match(single.skipped[0]!.why, /label set .* single-label/);
+});
+
+test('multi-label scores: exact match, mean Jaccard, micro-F1, per-label recall; the temperature lowers the BCE of overconfident logits', () => {
+  const set = {
+    x: new Float32Array(3),
+    y: new Int32Array(3),
+    yMulti: Float32Array.from([1, 0, 1, 0, 0, 0, 1, 1, 0]),
+    count: 3,
+    shape: [1],
+    labels: ['a', 'b', 'c'],
+  };
+  // Predicted sets: {a, c} (exact), {b} (true {}: Jaccard 0), {a} (true {a, b}: Jaccard ½).
+  const logits = Float32Array.from([3, -2, 1, -1, 2, -3, 4, -1, -2]);
+  const e = scoreLabelSets(logits, set);
+  assert.equal(e.exactMatch, 1 / 3);
+  assert.ok(Math.abs(e.jaccard - 0.5) < 1e-9);
+  assert.ok(Math.abs(e.microF1 - (2 * 3) / (2 * 3 + 1 + 1)) < 1e-9);
+  assert.deepEqual(e.recall, { a: 1, b: 0, c: 1 });
+  assert.equal(
+    constantSetJaccard(set),
+    4 / 9,
+    'the best constant set among those labeled ({a, c}: 1, 0, ⅓; {a, b}: ⅓, 0, 1; {}: 0, 1, 0)',
+  );
+  const loud = logits.map((z) => z * 10);
+  const fitted = fitSigmoidTemperature(loud, set.yMulti);
+  assert.ok(fitted.temperature > 1 && fitted.bce.after < fitted.bce.before);
+  // One label that applies to 70 % of 100 examples, all said with logit 4 (p 0.98): ECE 0.28 until T brings p to 0.7.
+  const said = new Float32Array(100).fill(4);
+  const truth = Float32Array.from({ length: 100 }, (_, i) => (i < 70 ? 1 : 0));
+  const t = fitSigmoidTemperature(said, truth).temperature;
+  assert.ok(Math.abs(multiLabelEce(said, truth, 1) - 0.28) < 0.01);
+  assert.ok(multiLabelEce(said, truth, 1, t) < 0.01, `ECE at T ${t}`);
 });
