@@ -168,6 +168,15 @@ test('users report the right tag sets of rotated digits: one cycle learns them a
   const onGolden = await evaluateVersion(client, MODEL, 'v2');
   assert.equal(onGolden.count, golden.count);
   assert.ok(onGolden.multiLabel!.microF1 > 0.8, `v2's golden micro-F1 ${onGolden.multiLabel!.microF1}`);
+  // Data whose labels come in another order (a file lists them sorted) is read in the model's order.
+  const k = TAGS.length;
+  const reversed = {
+    ...golden,
+    labels: [...TAGS].reverse(),
+    yMulti: golden.yMulti!.map((_, i) => golden.yMulti![i - (i % k) + (k - 1 - (i % k))]!),
+  };
+  const again = await evaluateVersion(client, MODEL, 'v2', { name: 'reversed', set: reversed });
+  assert.deepEqual(again.multiLabel, onGolden.multiLabel);
 });
 
 test('a cycle on shuffled tag sets is refused by the gain check, and so is an external candidate that learned nothing', async () => {

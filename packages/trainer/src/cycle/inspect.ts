@@ -46,7 +46,7 @@ export async function evaluateVersion(
   const net = await stored.load();
   let evaluation: Evaluation & Pick<EvaluationReport, 'multiLabel'>;
   if (multi) {
-    const e = await evaluateMultiLabel(net, { ...set, labels });
+    const e = await evaluateMultiLabel(net, inModelOrder(set, labels));
     evaluation = {
       count: e.count,
       accuracy: e.exactMatch,
@@ -64,6 +64,22 @@ export async function evaluateVersion(
     at: new Date().toISOString(),
     ...evaluation,
   };
+}
+
+/**
+ * A multi-label set's label sets with their columns in the model's label order (data read from a file lists its labels
+ * sorted); a label the model does not have is dropped.
+ */
+function inModelOrder(set: ExampleSet, labels: readonly string[]): ExampleSet {
+  if (!set.yMulti) throw new TrainerError('ELT_BAD_DATA', ['a multi-label version is evaluated on label sets']);
+  if (set.labels.join('\u0000') === labels.join('\u0000')) return set;
+  const [from, to] = [set.labels.length, labels.length];
+  const yMulti = new Float32Array(set.count * to);
+  set.labels.forEach((l, j) => {
+    const at = labels.indexOf(l);
+    if (at >= 0) for (let n = 0; n < set.count; n++) yMulti[n * to + at] = set.yMulti![n * from + j]!;
+  });
+  return { ...set, yMulti, labels };
 }
 
 /** Writes a version's TF.js Layers files, a fresh parity-checked ONNX export and its meta to `outDir`. */
