@@ -175,6 +175,32 @@ for (const kind of STORE_KINDS) {
       await page.locator('p.left[data-left="2"]').waitFor();
     });
 
+    test("a multi-label model's input is labeled with a set: keys toggle its labels, Enter saves the set", async () => {
+      const TAGS = ['even', 'loop', 'ge5'];
+      assert.equal((await publish(app, 'tags', 'v1', { labels: TAGS, output: { kind: 'sigmoid' } })).statusCode, 201);
+      const tagged = prediction({ seed: 30, reason: 'low_confidence', model: 'tags' });
+      const { label: _single, ...c } = correction(tagged, 'x', 'd1');
+      await store(app, tagged, { ...c, labels: ['loop', 'even'] });
+      await page.goto(`${base}/admin/#review:tags`);
+      const card = page.locator(`article.current[data-input-hash="${tagged.inputHash}"]`);
+      await card.waitFor();
+      assert.match((await card.locator('ul.corrections').textContent()) ?? '', /even \+ loop from d1/);
+      await page.keyboard.press('1'); // even
+      await page.keyboard.press('3'); // ge5
+      await page.keyboard.press('3'); // ge5 again: off
+      await page.keyboard.press('2'); // loop
+      assert.deepEqual(
+        await card.locator('button.label-button').evaluateAll((bs) => bs.map((b) => b.getAttribute('aria-pressed'))),
+        ['true', 'true', 'false'],
+      );
+      await page.keyboard.press('Enter');
+      await card.waitFor({ state: 'detached' });
+      assert.match((await page.textContent('.status')) ?? '', /as “even \+ loop”/);
+      assert.deepEqual(await queued('tags'), []);
+      await page.goto(`${base}/admin/#review:${MODEL}`);
+      await page.locator('p.left[data-left="2"]').waitFor();
+    });
+
     test('freezing from the page lists the batch with user labels as text', async () => {
       await page.click('nav button[data-tab=batches]');
       await page.locator('button', { hasText: 'Freeze a batch now' }).click();

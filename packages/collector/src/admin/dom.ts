@@ -19,6 +19,8 @@ type Props = {
   list?: string;
   maxLength?: number;
   role?: string;
+  /** ARIA `aria-pressed` of a toggle button (reflected by the property). */
+  ariaPressed?: string;
   href?: string;
   id?: string;
   min?: string;

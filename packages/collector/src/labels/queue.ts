@@ -1,4 +1,5 @@
 /** Assembles review-queue items from the rows both stores read, so both answer the same JSON. */
+import { parseLabelSet } from '@edgeloop/protocol';
 import type { QueueItem } from './store.js';
 import { canonicalTensor } from './batch-content.js';
 
@@ -37,7 +38,14 @@ export function queueItems(
     const list = corr.get(c.input_hash) ?? [];
     if (list.length < MAX_CORRECTIONS_SHOWN) {
       const comment = (JSON.parse(c.body) as { comment?: unknown }).comment;
-      list.push({ label: c.label, deviceId: c.device_id, comment: typeof comment === 'string' ? comment : null });
+      // A label set (a multi-label model's correction) is also given as the set itself.
+      const set = parseLabelSet(c.label);
+      list.push({
+        label: c.label,
+        ...(set ? { labels: set } : {}),
+        deviceId: c.device_id,
+        comment: typeof comment === 'string' ? comment : null,
+      });
     }
     corr.set(c.input_hash, list);
   }

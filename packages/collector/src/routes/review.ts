@@ -43,7 +43,7 @@ export default async function review(fastify: FastifyInstance) {
         app.storage.labels.queue(model, { limit, offset }),
         modelLabels(app.storage, model),
       ]);
-      return { ...page, labels: labels?.labels ?? null };
+      return { ...page, labels: labels?.labels ?? null, multiLabel: labels?.multiLabel ?? false };
     },
   });
 

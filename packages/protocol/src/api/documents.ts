@@ -65,7 +65,14 @@ export const QueueItem = Type.Object(
     /** Users' corrections of this input (label and comment are user text: show them escaped). */
     corrections: Type.Array(
       Type.Object(
-        { label: Type.String(), deviceId: Type.String(), comment: Type.Union([Type.String(), Type.Null()]) },
+        {
+          /** The label; a label set's canonical text (the labels sorted, as a JSON array). */
+          label: Type.String(),
+          /** A multi-label model's correction: the label set. */
+          labels: Type.Optional(Type.Array(Type.String())),
+          deviceId: Type.String(),
+          comment: Type.Union([Type.String(), Type.Null()]),
+        },
         closed,
       ),
     ),
@@ -82,6 +89,8 @@ export const ReviewQueue = Type.Object(
      * strings are the model's, show them escaped); `null` when the model has no version yet.
      */
     labels: Type.Union([Type.Array(Type.String()), Type.Null()]),
+    /** Whether that version is multi-label (`output.kind` "sigmoid"): label it with a set, `labels`. */
+    multiLabel: Type.Optional(Type.Boolean()),
   },
   closed,
 );

@@ -2,7 +2,9 @@
  * The review queue, made to be worked through from the keyboard: the current input with what the model said and
  * what users said, one button per label of the model (never free text), each with its key, a key to skip and one
  * to undo the last label, and the count left. Label keys: a label that is one character is its own key, the
- * others take 1–9 then 0 in order; → skips, Backspace (or Ctrl/⌘+Z) undoes.
+ * others take 1–9 then 0 in order; → skips, Backspace (or Ctrl/⌘+Z) undoes. A multi-label model's input is labeled
+ * with a set: its label buttons (and keys) toggle, and "Save set" (Enter) sends the labels chosen, none meaning that
+ * none applies.
  */
 import { deleteLabel, getReviewQueue, postLabel, type Review } from '@edgeloop/protocol';
 import { api, ApiError } from '../api.js';
@@ -14,6 +16,7 @@ import type { QueueItem } from '@edgeloop/protocol';
 
 const POSITION_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '0'];
 const SKIP_KEY = 'ArrowRight';
+const SAVE_SET_KEY = 'Enter';
 const UNDO_KEY = 'Backspace';
 
 /** Each label's key: its own character when it is one, else the next free of 1–9, 0 by position (or none). */
@@ -50,8 +53,13 @@ function card(
   labels: readonly string[],
   keys: Map<string, string>,
   current: boolean,
-  act: { label: (item: QueueItem, label: string, comment: string) => void; skip: (item: QueueItem) => void },
+  act: {
+    label: (item: QueueItem, label: string | string[], comment: string) => void;
+    skip: (item: QueueItem) => void;
+  },
+  multi: boolean,
 ): HTMLElement {
+  const chosen = new Set<string>();
   const comment = h('input', {
     type: 'text',
     name: 'comment',
@@ -66,8 +74,16 @@ function card(
         type: 'button',
         class: 'label-button',
         dataset: { label: l },
-        title: keys.has(l) ? `label “${l}” (key ${keys.get(l)})` : `label “${l}”`,
-        on: { click: () => act.label(item, l, comment.value) },
+        title: `${multi ? 'toggle' : 'label'} “${l}”${keys.has(l) ? ` (key ${keys.get(l)})` : ''}`,
+        ...(multi ? { ariaPressed: 'false' } : {}),
+        on: {
+          click: (event: Event) => {
+            if (!multi) return act.label(item, l, comment.value);
+            if (chosen.has(l)) chosen.delete(l);
+            else chosen.add(l);
+            (event.currentTarget as HTMLElement).setAttribute('aria-pressed', String(chosen.has(l)));
+          },
+        },
       },
       h('span', { class: 'label-text' }, l),
       keys.has(l) ? h('kbd', {}, keys.get(l)) : null,
@@ -97,7 +113,13 @@ function card(
             'ul',
             { class: 'corrections' },
             ...item.corrections.map((c) =>
-              h('li', {}, h('strong', {}, c.label), ` from ${c.deviceId}`, c.comment ? h('q', {}, c.comment) : null),
+              h(
+                'li',
+                {},
+                h('strong', {}, c.labels ? setText(c.labels) : c.label),
+                ` from ${c.deviceId}`,
+                c.comment ? h('q', {}, c.comment) : null,
+              ),
             ),
           )
         : null,
@@ -105,6 +127,26 @@ function card(
         'div',
         { class: 'label-form' },
         ...buttons,
+        multi
+          ? h(
+              'button',
+              {
+                type: 'button',
+                class: 'save-set',
+                title: 'label the input with the labels chosen, none if none applies (key Enter)',
+                on: {
+                  click: () =>
+                    act.label(
+                      item,
+                      labels.filter((l) => chosen.has(l)),
+                      comment.value,
+                    ),
+                },
+              },
+              'Save set ',
+              h('kbd', {}, '⏎'),
+            )
+          : null,
         h(
           'button',
           { type: 'button', class: 'skip', title: 'skip (key →)', on: { click: () => act.skip(item) } },
@@ -115,6 +157,11 @@ function card(
       h('div', { class: 'label-form' }, comment),
     ),
   );
+}
+
+/** A label set as a reviewer reads it. */
+function setText(labels: readonly string[]): string {
+  return labels.length ? labels.join(' + ') : '(none)';
 }
 
 /** Whether a key press belongs to a text field (typing a comment labels nothing). */
@@ -138,6 +185,7 @@ export const reviewView: View = {
       void reviewView.render(root, model, say).catch((err: Error) => ((busy = false), say(err.message, true)));
     const labels = data.labels ?? [];
     const keys = labelKeys(labels);
+    const multi = data.multiLabel === true;
 
     const present = new Set(data.items.map((i) => i.inputHash));
     for (const hash of s.skipped.keys()) if (!present.has(hash)) s.skipped.delete(hash);
@@ -148,15 +196,16 @@ export const reviewView: View = {
     const current = order[0];
 
     const act = {
-      label: (item: QueueItem, label: string, comment: string) => {
+      label: (item: QueueItem, label: string | string[], comment: string) => {
         if (busy) return;
         busy = true;
-        const body = comment ? { label, comment } : { label };
+        const given = typeof label === 'string' ? { label } : { labels: label };
+        const body = comment ? { ...given, comment } : given;
         api(postLabel, { params: { id: item.predictionId }, body })
           .then((review) => {
             s.undo.push({ review, item });
             s.skipped.delete(item.inputHash);
-            say(`Labeled ${item.inputHash.slice(0, 12)}… as “${label}”.`);
+            say(`Labeled ${item.inputHash.slice(0, 12)}… as “${typeof label === 'string' ? label : setText(label)}”.`);
             reload();
           })
           .catch((err: Error) => ((busy = false), say(err.message, true)));
@@ -177,7 +226,8 @@ export const reviewView: View = {
           .then(() => {
             s.undo.pop();
             s.front = last.item.inputHash;
-            say(`Undid the label “${last.review.label}” of ${last.item.inputHash.slice(0, 12)}….`);
+            const what = last.review.labels ? setText(last.review.labels) : last.review.label;
+            say(`Undid the label “${what}” of ${last.item.inputHash.slice(0, 12)}….`);
             reload();
           })
           .catch((err: Error) => {
@@ -224,12 +274,13 @@ export const reviewView: View = {
             { class: 'muted keys' },
             'Keys: ',
             ...labels.flatMap((l) => (keys.has(l) ? [h('kbd', {}, keys.get(l)), ` ${l} · `] : [])),
+            ...(multi ? [h('kbd', {}, '⏎'), ' save the set · '] : []),
             h('kbd', {}, '→'),
             ' skip · ',
             h('kbd', {}, '⌫'),
             ' undo',
           ),
-      ...order.map((item) => card(item, labels, keys, item === current, act)),
+      ...order.map((item) => card(item, labels, keys, item === current, act, multi)),
     );
 
     const byKey = new Map([...keys].map(([label, key]) => [key, label]));
@@ -244,9 +295,17 @@ export const reviewView: View = {
         if (undoKey) return (event.preventDefault(), act.undo());
         if (event.ctrlKey || event.metaKey || !current) return;
         if (event.key === SKIP_KEY) return (event.preventDefault(), act.skip(current));
+        const card = root.querySelector<HTMLElement>('article.current');
+        if (multi && event.key === SAVE_SET_KEY)
+          return (event.preventDefault(), card?.querySelector<HTMLButtonElement>('button.save-set')?.click());
         const label = byKey.get(event.key);
         if (label === undefined) return;
         event.preventDefault();
+        // A multi-label model's key toggles the label on the current input, as its button does.
+        if (multi) {
+          const buttons = card?.querySelectorAll<HTMLButtonElement>('button.label-button') ?? [];
+          return [...buttons].find((b) => b.dataset.label === label)?.click();
+        }
         const comment = root.querySelector<HTMLInputElement>('article.current input[name=comment]')?.value ?? '';
         act.label(current, label, comment);
       },
