@@ -200,7 +200,7 @@ test('a cycle on shuffled tag sets is refused by the gain check, and so is an ex
     backend: 'cpu',
     canary: false,
     learningRate: 3e-3,
-    epochs: 6,
+    epochs: 3,
   });
   assert.equal(r.status, 'rejected');
   const gain = r.status === 'rejected' ? r.gate.metrics.find((m) => m.name === 'new.jaccard') : undefined;
