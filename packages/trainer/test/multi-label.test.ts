@@ -111,6 +111,16 @@ test('register --onnx --output sigmoid publishes a multi-label PyTorch model wit
   assert.deepEqual(back![0]!.labels !== undefined && back![0]!.label === undefined, true, 'stored as label sets');
   const base = await client.putBaseData(MODEL, await encodeExamples(train, 'train'));
   assert.equal(base.counts.examples, train.count);
+  // A graph that applies the sigmoid itself would have it applied twice by the runtime.
+  await assert.rejects(
+    registerOnnxModel(client, {
+      model: 'torch-tags-probabilities',
+      onnx: torch.bytes('multilabel-mlp-sigmoid'),
+      labels: [...TAGS],
+      input: { dtype: 'float32', normalize: { scale: 1, offset: 0 } },
+    }),
+    (e: Error & { code?: string }) => e.code === 'ELT_BAD_MODEL' && /ends in a Sigmoid/.test(e.message),
+  );
 });
 
 test('users report the right tag sets of rotated digits: one cycle learns them and v2 keeps kind sigmoid and the ONNX names', async (t) => {

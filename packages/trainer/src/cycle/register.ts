@@ -122,7 +122,10 @@ export interface RegisterOnnxOptions {
   labels: string[];
   /** Layout, dtype and normalisation of the input; its shape is the ONNX input's (without the batch). */
   input: Omit<InputSpec, 'shape'>;
-  /** What the output holds (default: read from the graph, 'probabilities' when it ends in a Softmax, else 'logits'). */
+  /**
+   * What the output holds (default: read from the graph, 'probabilities' when it ends in a Softmax, else 'logits').
+   * 'sigmoid' (multi-label) needs a graph that ends in its logits, without a Sigmoid op.
+   */
   output?: OutputKind;
   golden?: Example[];
   trainableTail?: number;
@@ -152,6 +155,12 @@ export async function registerOnnxModel(
   const imported = importOnnx(options.onnx);
   const { model: net, names, opset } = imported;
   const output = options.output ?? imported.output;
+  // Kind "sigmoid" means one logit per label: the runtime applies the sigmoid (with the calibration temperature), and
+  // retraining learns the logits. A graph that applies it already would have it applied twice.
+  if (output === 'sigmoid' && imported.output === 'sigmoid')
+    throw new TrainerError('ELT_BAD_MODEL', [
+      `its graph ends in a Sigmoid, so "${names.output}" holds probabilities, but a multi-label (sigmoid) model's output is one logit per label: the runtime applies the sigmoid itself. Export the model without its final sigmoid`,
+    ]);
   r.step(
     `imported ONNX opset ${opset}${imported.producer ? ` from ${imported.producer}` : ''}: input "${names.input}" [batch, ${imported.inputShape.join(', ')}], output "${names.output}" (${output}), ${net.layers.length - 1} TF.js layers`,
   );

@@ -150,8 +150,12 @@ def main():
         n, k = int(sys.argv[i + 3]), int(sys.argv[i + 4])
         x = torch.from_numpy(np.fromfile(sys.argv[i + 1], dtype=np.float32).reshape(n, 1, 28, 28))
         y = torch.from_numpy(np.fromfile(sys.argv[i + 2], dtype=np.float32).reshape(n, k))
-        export(train_multilabel(x, y, k), f'{out}/multilabel-mlp.onnx', 13, 'pixels', 'tags')
-        print(json.dumps({'multilabel-mlp': {'opset': 13, 'output': 'logits'}}))
+        model = train_multilabel(x, y, k)
+        export(model, f'{out}/multilabel-mlp.onnx', 13, 'pixels', 'tags')
+        # The same model with the sigmoid in its graph, as some teams export it: probabilities, not logits.
+        export(nn.Sequential(model, nn.Sigmoid()), f'{out}/multilabel-mlp-sigmoid.onnx', 13, 'pixels', 'tags')
+        print(json.dumps({'multilabel-mlp': {'opset': 13, 'output': 'logits'},
+                          'multilabel-mlp-sigmoid': {'opset': 13, 'output': 'sigmoid'}}))
         return
     specs = [
         ('cnn-opset13', randomize(Cnn()), 13, 'logits'),
