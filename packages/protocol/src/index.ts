@@ -30,6 +30,7 @@ export {
   Batch,
   Split,
   Example,
+  UnreportedPrediction,
   GateMetric,
   GateReport,
   OutputSpec,
