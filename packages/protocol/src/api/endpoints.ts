@@ -246,8 +246,9 @@ export const getBatchLineage = endpoint({
   response: { 200: Lineage, ...errors },
 });
 
-/** The default and the longest wait, in ms, before a kept prediction no one reported counts as accepted. */
+/** How long ago, by default, a kept prediction no one reported must have arrived to count as accepted (10 minutes). */
 export const DEFAULT_SETTLED_MS = 600_000;
+/** The longest `settledMs` of `getUnreported` (365 days). */
 export const MAX_SETTLED_MS = 31_536_000_000;
 
 export const getUnreported = endpoint({
