@@ -81,7 +81,8 @@ for (const d of drifts)
   if (!DRIFTS[d]) throw new Error(`unknown drift "${d}" (one of ${Object.keys(DRIFTS).join(', ')})`);
 
 const RECIPES: Record<string, Partial<RetrainOptions>> = {
-  search: {},
+  search: { accepted: { settledMs: 0 } },
+  'no-accepted': { accepted: false },
   fixed: { recipe: 'fixed', gate: { minGain: 0, gainZ: 0, replayTolerance: 1 } },
   'no-wise': { interpolate: false },
   soup: { soup: true },

@@ -17,6 +17,7 @@ import storableInput from './plugins/storable-input.js';
 import health from './routes/health.js';
 import review from './routes/review.js';
 import batches from './routes/batches.js';
+import unreported from './routes/unreported.js';
 import golden from './routes/golden.js';
 import baseData from './routes/base-data.js';
 import admin from './routes/admin.js';
@@ -142,6 +143,7 @@ export async function buildApp(config: CollectorConfig = {}): Promise<App> {
   await app.register(health);
   await app.register(review);
   await app.register(batches);
+  await app.register(unreported);
   await app.register(golden);
   await app.register(baseData);
   await app.register(admin);

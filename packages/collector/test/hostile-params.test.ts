@@ -39,6 +39,8 @@ for (const kind of STORE_KINDS) {
         `/v1/models/${MODEL}/metrics?since=1e308`,
         `/v1/models/${MODEL}/metrics?bucket=1e308`,
         `/v1/models/${MODEL}/labels/pending?maxLabelsPerDevice=1e308`,
+        `/v1/models/${MODEL}/unreported?version=v1&settledMs=1e308`,
+        `/v1/models/${MODEL}/unreported?version=v1&limit=1e308`,
       ]) {
         assertRefused(await get(url), 400, 'EL_INVALID_BODY');
       }

@@ -1,7 +1,12 @@
-/** The review queue on both stores: what it lists, labeling through the API (the model's labels only), and undo. */
+/**
+ * The review queue on both stores: what it lists, labeling through the API (the model's labels only), and undo; and
+ * the kept predictions no one corrected or reviewed (`GET /v1/models/:model/unreported`), which reads the same
+ * corrections and reviews.
+ */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { App } from '@edgeloop/collector';
+import type { Event, PredictionEvent, UnreportedPrediction } from '@edgeloop/protocol';
 import { bearer, KEYS, makeApp, STORE_KINDS } from './helpers/stores.js';
 import { correction, freeze, labeled, MODEL, prediction, store } from './helpers/labels.js';
 import { publish } from './helpers/release.js';
@@ -124,6 +129,145 @@ for (const kind of STORE_KINDS) {
       const { items } = await queue();
       assert.equal(items[0]!.reason, 'tie');
       assert.equal(items.filter((i) => i.reason === 'tie').length, 1);
+    });
+
+    describe('kept predictions no one reported', () => {
+      // A model of its own on the same app: nothing above touches it.
+      const KEPT = 'kept';
+      const old = Date.now() - 3_600_000;
+      const kept = (o: Parameters<typeof prediction>[0], version = 'v1'): PredictionEvent => ({
+        ...prediction({ model: KEPT, ...o }),
+        version,
+      });
+      const at = (receivedAt: number, ...events: Event[]) => app.storage.events.insert(events, receivedAt);
+      const unreported = (query: string, key: string = KEYS.trainer) =>
+        app.inject({ method: 'GET', url: `/v1/models/${KEPT}/unreported${query}`, headers: bearer(key) });
+      const listed = async (query: string) => {
+        const r = await unreported(query);
+        assert.equal(r.statusCode, 200, r.body);
+        return (r.json() as { items: UnreportedPrediction[] }).items;
+      };
+
+      const low = kept({ seed: 500, reason: 'low_confidence', label: '3', confidence: 0.42 });
+      const sample = kept({ seed: 501, reason: 'sample', label: '8', confidence: 0.97 });
+      const corrected = kept({ seed: 502, reason: 'low_confidence' });
+      const viaOther = kept({ seed: 503, reason: 'sample' });
+      const otherOfIt = { ...kept({ seed: 503, reason: 'reported' }, 'v0'), deviceId: 'device-q' };
+      const reviewed = kept({ seed: 504, reason: 'low_confidence' });
+      const otherVersion = kept({ seed: 505, reason: 'low_confidence' }, 'v2');
+      const noInput = kept({ seed: 506, reason: 'low_confidence', withInput: false });
+      const reported = kept({ seed: 507, reason: 'reported' });
+      const fresh = kept({ seed: 508, reason: 'low_confidence' });
+      const dupOlder = kept({ seed: 509, reason: 'low_confidence' });
+      const dupNewer = { ...kept({ seed: 509, reason: 'sample' }), deviceId: 'device-r' };
+      const withInput = kept({ seed: 510, reason: 'low_confidence' });
+      const newerNoInput = kept({ seed: 510, reason: 'sample', withInput: false });
+      // Another model's prediction of `sample`'s input, corrected: it says nothing about this model's.
+      const otherModel = prediction({ seed: 501, reason: 'low_confidence', model: 'other-kept' });
+      // More predictions of one corrected input than a step of the scan reads, all received in the same millisecond.
+      const many = Array.from({ length: 120 }, (_, i) => ({
+        ...kept({ seed: 511, reason: 'low_confidence' }),
+        deviceId: `device-${i}`,
+      }));
+
+      before(async () => {
+        await at(old + 1, low);
+        await at(old + 2, sample, otherModel);
+        await at(old + 3, corrected, viaOther, reviewed, otherVersion, noInput, reported);
+        await at(old + 4, otherOfIt);
+        await at(old + 60_000, dupOlder);
+        await at(old + 60_001, dupNewer);
+        await at(old + 60_002, withInput);
+        await at(old + 60_003, newerNoInput);
+        await at(old + 120_000, ...many);
+        await at(
+          old + 130_000,
+          correction(corrected, '1', 'device-a'),
+          correction(otherOfIt, '1', 'device-b'),
+          correction(otherModel, '1', 'device-c'),
+          correction(many[7]!, '1', 'device-d'),
+        );
+        await at(Date.now(), fresh);
+        const r = await app.inject({
+          method: 'POST',
+          url: `/v1/events/${reviewed.id}/label`,
+          headers: bearer(KEYS.admin),
+          payload: { label: '5' },
+        });
+        assert.equal(r.statusCode, 201, r.body);
+      });
+
+      test('lists the settled low-confidence and sampled predictions of the version that no one corrected or reviewed', async () => {
+        const items = await listed('?version=v1');
+        assert.deepEqual(
+          items.map((i) => i.predictionId),
+          [withInput.id, dupNewer.id, sample.id, low.id],
+          'one per input (its newest prediction with an input), newest first; not the fresh one',
+        );
+        assert.deepEqual(items[3], {
+          predictionId: low.id,
+          inputHash: low.inputHash,
+          input: low.input,
+          label: '3',
+          confidence: 0.42,
+          reason: 'low_confidence',
+          ts: low.ts,
+          receivedAt: old + 1,
+        });
+        assert.equal(items[2]!.reason, 'sample');
+        assert.deepEqual(
+          (await listed('?version=v2')).map((i) => i.predictionId),
+          [otherVersion.id],
+          "each version's own",
+        );
+        assert.deepEqual(await listed('?version=v9'), []);
+      });
+
+      test('settledMs decides how old a prediction must be, and limit how many come back', async () => {
+        assert.deepEqual(
+          (await listed('?version=v1&settledMs=0')).map((i) => i.predictionId),
+          [fresh.id, withInput.id, dupNewer.id, sample.id, low.id],
+        );
+        assert.deepEqual(
+          (await listed('?version=v1&settledMs=0&limit=2')).map((i) => i.predictionId),
+          [fresh.id, withInput.id],
+        );
+        // The first step of the scan holds only the corrected input's predictions: the scan goes on past them.
+        assert.deepEqual(
+          (await listed('?version=v1&limit=1')).map((i) => i.predictionId),
+          [withInput.id],
+        );
+        assert.deepEqual(
+          (await listed(`?version=v1&settledMs=${Date.now() - old - 10}`)).map((i) => i.predictionId),
+          [sample.id, low.id],
+        );
+        assert.deepEqual(await listed('?version=v1&settledMs=31536000000'), []);
+      });
+
+      test('a bad query is refused with 400, and only trainer and admin keys may ask', async () => {
+        for (const query of [
+          '',
+          '?limit=10',
+          '?version=',
+          '?version=v1&limit=0',
+          '?version=v1&limit=5001',
+          '?version=v1&limit=1.5',
+          '?version=v1&settledMs=-1',
+          '?version=v1&settledMs=31536000001',
+          '?version=v1&settledMs=soon',
+          '?version=v1&other=1',
+          '?version=a%20b',
+        ]) {
+          const r = await unreported(query);
+          assert.equal(r.statusCode, 400, `${query}: ${r.body}`);
+          assert.equal(r.json().code, 'EL_INVALID_BODY', query);
+        }
+        assert.equal((await unreported('?version=v1', KEYS.admin)).statusCode, 200);
+        const ingest = await unreported('?version=v1', KEYS.ingest);
+        assert.equal(ingest.statusCode, 403, ingest.body);
+        const none = await app.inject({ method: 'GET', url: `/v1/models/${KEPT}/unreported?version=v1` });
+        assert.equal(none.statusCode, 401);
+      });
     });
   });
 }

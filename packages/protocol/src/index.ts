@@ -32,6 +32,7 @@ export {
   Batch,
   Split,
   Example,
+  UnreportedPrediction,
   GateMetric,
   GateReport,
   OutputSpec,

@@ -314,6 +314,27 @@ export const Example = Type.Object(
   { ...closed, description: 'exactly one of `label` (single-label models) and `labels` (multi-label models)' },
 );
 
+/**
+ * One item of `GET /v1/models/:model/unreported`: a kept prediction (low-confidence or sampled, uploaded with its
+ * input) whose input no one corrected or reviewed.
+ */
+export const UnreportedPrediction = Type.Object(
+  {
+    predictionId: Uuid,
+    inputHash: Sha256Hex,
+    input: Tensor,
+    /** What the version predicted, and its confidence. */
+    label: Label,
+    confidence: Probability,
+    reason: Type.Union([Type.Literal('low_confidence'), Type.Literal('sample')]),
+    /** The device's time of the prediction. */
+    ts: Timestamp,
+    /** The collector's time of arrival, which `settledMs` is measured from. */
+    receivedAt: Timestamp,
+  },
+  closed,
+);
+
 export const GateMetric = Type.Object(
   {
     name: Type.String(),
@@ -400,6 +421,7 @@ export type BatchCounts = Static<typeof BatchCounts>;
 export type Batch = Static<typeof Batch>;
 export type Split = Static<typeof Split>;
 export type Example = Static<typeof Example>;
+export type UnreportedPrediction = Static<typeof UnreportedPrediction>;
 export type GateMetric = Static<typeof GateMetric>;
 export type VersionMeta = Static<typeof VersionMeta>;
 export type OutputSpec = Static<typeof OutputSpec>;

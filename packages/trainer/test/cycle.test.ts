@@ -77,6 +77,7 @@ test('train with nothing new labeled exits 0 and says so', async () => {
 
 test('devices correct only their wrong predictions of a drift (rotated digits): one cycle learns it, gated on a real gain, calibrated, as a canary', async () => {
   const round = await predictAndCorrect(collector.url, client, 'digits', slice(rotated, 0, 400));
+  assert.ok(round.kept > 10, `the devices kept ${round.kept} right predictions (low-confidence or sampled)`);
   assert.ok(
     round.corrections > 80 && round.corrections < 400,
     `stable got ${round.corrections} of 400 rotated digits wrong`,
@@ -93,6 +94,9 @@ test('devices correct only their wrong predictions of a drift (rotated digits): 
       '--candidates',
       '2',
       '--json',
+      // The devices' reports are all in: their kept, unreported predictions count as accepted at once.
+      '--settled-sec',
+      '0',
       // npm start's brisk policy (the canary's percent stays the default).
       '--canary-step',
       '25',
@@ -117,7 +121,7 @@ test('devices correct only their wrong predictions of a drift (rotated digits): 
   assert.equal(result.version, 'v2');
   assert.equal(result.gate.pass, true);
   const names = result.gate.metrics.map((m) => m.name);
-  for (const name of ['golden.accuracy', 'golden.recall.8', 'new.accuracy', 'replay.accuracy'])
+  for (const name of ['golden.accuracy', 'golden.recall.8', 'new.accuracy', 'replay.accuracy', 'accepted.accuracy'])
     assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
   const gain = result.gate.metrics.find((m) => m.name === 'new.accuracy')!;
   assert.ok(
@@ -128,6 +132,12 @@ test('devices correct only their wrong predictions of a drift (rotated digits): 
     result.gate.notes!.some((n) => /corrections are the inputs stable got wrong/.test(n)),
     "stable's score on corrections is reported for what it is",
   );
+  assert.equal(
+    result.metrics['accepted.examples'],
+    round.kept,
+    'every right prediction the devices kept is accepted: trained on, held out to choose and gated on',
+  );
+  assert.equal(result.metrics['stable.accepted.accuracy'], 1, "stable's answers are the accepted labels");
   assert.equal(result.candidates.length, 2);
   assert.ok(result.candidates.every((c) => c.status === 'trained' && c.heldOutNew !== null));
   assert.match(

@@ -16,8 +16,8 @@ export interface ReviewRecord {
   createdAt: number;
 }
 
-import type { QueueItem } from '@edgeloop/protocol';
-export type { QueueItem };
+import type { QueueItem, UnreportedPrediction } from '@edgeloop/protocol';
+export type { QueueItem, UnreportedPrediction };
 
 export type ReviewResult = { review: ReviewRecord } | { error: 'not_found' | 'not_prediction' };
 
@@ -43,6 +43,14 @@ export interface LabelStore {
   undo(id: string): Promise<UndoResult>;
   /** The review queue of a model, ties first, then oldest first. */
   queue(model: string, page: { limit: number; offset: number }): Promise<{ total: number; items: QueueItem[] }>;
+  /**
+   * The kept predictions (low-confidence and sampled, with their input) of `version` received at or before
+   * `receivedBy` whose input no correction and no review names: the newest of each input, newest first.
+   */
+  unreported(
+    model: string,
+    query: { version: string; receivedBy: number; limit: number },
+  ): Promise<UnreportedPrediction[]>;
 }
 
 export interface FreezeOptions {

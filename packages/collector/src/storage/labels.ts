@@ -3,8 +3,9 @@
  * labels is the prediction's), and the queue is read as one page of inputs plus their latest predictions and
  * users' corrections, assembled by `queueItems`. The dialects give the SQL (`LabelSql`, named parameters).
  */
-import type { LabelStore, QueueItem, UndoResult } from '../labels/store.js';
+import type { LabelStore, QueueItem, UndoResult, UnreportedPrediction } from '../labels/store.js';
 import { queueItems, type QueueCorrectionRow, type QueuePredictionRow } from '../labels/queue.js';
+import { canonicalTensor } from '../labels/batch-content.js';
 import { all, get, run, type Runner, type Steps } from './steps.js';
 
 // The same SQL in both dialects.
@@ -42,6 +43,23 @@ export const lowConfidenceIndex = `
   WHERE type = 'prediction' AND reason = 'low_confidence';`;
 
 /**
+ * One step of the scan for unreported predictions: the kept predictions of `@model` and `@version` received before
+ * (`@at`, `@seq`), newest first, at most `@limit`, whose input no review names. It walks `(model, type,
+ * received_at)` (`events_model_type_received`; `events` the dialect's FROM, as `e`) backwards from the cut-off and
+ * stops at the limit, so it reads the recent predictions only, not the model's whole history (EXPLAIN: an index
+ * scan backwards on SQLite, a Merge Append of each partition's backward index scans under an Incremental Sort by
+ * seq on PostgreSQL). Corrections are looked up afterwards for the step's inputs only (`LabelSql.correctedInputs`).
+ */
+export const unreportedPage = (events: string) => `
+  SELECT e.id, e.input_hash, e.label, e.confidence, e.reason, e.ts, e.received_at, e.seq, e.body
+  FROM ${events}
+  WHERE e.model = @model AND e.type = 'prediction' AND e.received_at <= @at AND (e.received_at < @at OR e.seq < @seq)
+    AND e.version = @version AND e.reason IN ('low_confidence', 'sample') AND e.input_hash IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.model = @model AND r.input_hash = e.input_hash)
+  ORDER BY e.received_at DESC, e.seq DESC
+  LIMIT @limit`;
+
+/**
  * The upsert of each decided input's latest resolution, its rows from `source` (a VALUES list or a SELECT of the
  * seven columns in order). With a batch id the input's sources count as seen (consumed); without one (nothing to
  * train on) only the outcome is kept.
@@ -63,6 +81,10 @@ export interface LabelSql {
   queuePredictions: string;
   /** (@model, @hashes: a JSON array) → QueueCorrectionRow, oldest first */
   queueCorrections: string;
+  /** (@model, @version, @at, @seq, @limit) → UnreportedRow: one step of the scan (see `unreportedPage`) */
+  unreportedPage: string;
+  /** (@model, @hashes: a JSON array) → { h }: those inputs that a correction names (through any prediction of the model) */
+  correctedInputs: string;
   /** (@model) → takes the lock the model's freezes take, until the transaction ends; `null` where writes are serialised already. */
   lockModel: string | null;
 }
@@ -154,11 +176,72 @@ function* queue(
   return { total, items };
 }
 
+interface UnreportedRow {
+  id: string;
+  input_hash: string;
+  label: string;
+  confidence: number;
+  reason: UnreportedPrediction['reason'];
+  ts: number;
+  received_at: number;
+  seq: number;
+  body: string;
+}
+
+/** Rows one step of the unreported scan reads at least: a small limit still takes few steps past repeated inputs. */
+const UNREPORTED_STEP_MIN = 100;
+
+function* unreported(
+  sql: LabelSql,
+  model: string,
+  { version, receivedBy, limit }: { version: string; receivedBy: number; limit: number },
+): Steps<UnreportedPrediction[]> {
+  const items: UnreportedPrediction[] = [];
+  // Per input met so far: true when it is out (corrected, or listed already from a newer prediction).
+  const out = new Map<string, boolean>();
+  const step = Math.max(limit, UNREPORTED_STEP_MIN);
+  let at = receivedBy;
+  let seq = Number.MAX_SAFE_INTEGER;
+  for (;;) {
+    const rows = yield* all<UnreportedRow>(sql.unreportedPage, { model, version, at, seq, limit: step });
+    const unknown = [...new Set(rows.map((r) => r.input_hash))].filter((h) => !out.has(h));
+    if (unknown.length > 0) {
+      const corrected = yield* all<{ h: string }>(sql.correctedInputs, { model, hashes: JSON.stringify(unknown) });
+      const named = new Set(corrected.map((r) => r.h));
+      for (const h of unknown) out.set(h, named.has(h));
+    }
+    for (const r of rows) {
+      if (out.get(r.input_hash)) continue;
+      // A prediction without its input says nothing to train on: an older one of the same input may carry it.
+      const input = canonicalTensor((JSON.parse(r.body) as { input?: unknown }).input);
+      if (!input) continue;
+      out.set(r.input_hash, true);
+      items.push({
+        predictionId: r.id,
+        inputHash: r.input_hash,
+        input,
+        label: r.label,
+        confidence: Number(r.confidence),
+        reason: r.reason,
+        ts: Number(r.ts),
+        receivedAt: Number(r.received_at),
+      });
+      if (items.length === limit) return items;
+    }
+    if (rows.length < step) return items;
+    const last = rows[rows.length - 1]!;
+    at = Number(last.received_at);
+    seq = Number(last.seq);
+  }
+}
+
 /** The label store of one dialect. */
 export function labelStore(db: Runner, sql: LabelSql): LabelStore {
   return {
     review: (r) => db.write(review(sql, r)),
     undo: (id) => db.write(undo(sql, id)),
     queue: (model, { limit, offset }) => db.read(queue(sql, model, limit, offset)),
+    // One snapshot: the steps of the scan and their correction lookups see the same events.
+    unreported: (model, query) => db.snapshot(unreported(sql, model, query)),
   };
 }

@@ -18,6 +18,7 @@ import {
   Rollout,
   Sha256Hex,
   Timestamp,
+  UnreportedPrediction,
   Uuid,
   Version,
   VersionName,
@@ -249,6 +250,32 @@ export const getBatchLineage = endpoint({
   summary: 'The corrections, reviews and predictions a batch was made from',
   params: BatchParams,
   response: { 200: Lineage, ...errors },
+});
+
+/** How long ago, by default, a kept prediction no one reported must have arrived to count as accepted (10 minutes). */
+export const DEFAULT_SETTLED_MS = 600_000;
+/** The longest `settledMs` of `getUnreported` (365 days). */
+export const MAX_SETTLED_MS = 31_536_000_000;
+
+export const getUnreported = endpoint({
+  method: 'GET',
+  url: '/v1/models/:model/unreported',
+  scope: 'trainer',
+  summary: 'Kept predictions of a version that no one corrected or reviewed',
+  description:
+    'The low-confidence and sampled predictions of `version` that were uploaded with their input and received at least `settledMs` ago, ' +
+    'leaving out every input that a correction (of any prediction of that input, from any device) or a review names: the inputs users ' +
+    'implicitly accepted. One item per input (its newest such prediction), newest first, at most `limit`. An unknown model or version has none.',
+  params: ModelParams,
+  querystring: Type.Object(
+    {
+      version: VersionName,
+      settledMs: Type.Integer({ minimum: 0, maximum: MAX_SETTLED_MS, default: DEFAULT_SETTLED_MS }),
+      limit: Type.Integer({ minimum: 1, maximum: 5000, default: 1000 }),
+    },
+    closed,
+  ),
+  response: { 200: Type.Object({ items: Type.Array(UnreportedPrediction) }, closed), ...errors },
 });
 
 /** Golden sets carry their inputs, so they may be far larger than an event batch. */
@@ -596,6 +623,7 @@ export const endpoints = {
   getBatch,
   getBatchExamples,
   getBatchLineage,
+  getUnreported,
   putGolden,
   getGolden,
   putBaseData,

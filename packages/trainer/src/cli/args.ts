@@ -42,6 +42,8 @@ const options = {
   'budget-sec': { type: 'string' },
   candidates: { type: 'string' },
   'no-interpolate': { type: 'boolean', default: false },
+  'settled-sec': { type: 'string' },
+  'no-accepted': { type: 'boolean', default: false },
   'min-gain': { type: 'string' },
   'replay-tolerance': { type: 'string' },
   'replay-ratio': { type: 'string' },
@@ -95,6 +97,8 @@ commands
               (search: several candidates within the budget, interpolated with stable, the best that passes kept;
               fixed: one fine-tune, learning rate 3e-4, 5 epochs, replay 2:1)
               [--epochs N] [--learning-rate LR] [--replay-ratio R] (pin that dimension of every candidate)
+              [--settled-sec 600 | --no-accepted] (kept predictions of stable no user reported wrong for that long
+              count as accepted: trained on and gated on, see the trainer README)
               [--golden-tolerance 0.5] [--recall-tolerance 5] [--min-gain 5] [--replay-tolerance 1] (points)
               [--canary-percent 10 | --no-canary] and the canary's automatic policy: [--canary-step 10]
               [--canary-max 50] (percent) [--canary-interval 300] (seconds) [--canary-min-samples 200]

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { Example } from '@edgeloop/protocol';
+import { DEFAULT_SETTLED_MS, MAX_SETTLED_MS, type Example } from '@edgeloop/protocol';
 import { releaseBackend, useBackend, type BackendRequest } from '../backend/select.js';
 import { CollectorClient } from '../collector/client.js';
 import { bootstrap } from '../cycle/bootstrap.js';
@@ -311,6 +311,12 @@ function retrainOptions(flags: Flags, model: string, backend: string, out: Outpu
     budgetSec: num(flags, 'budget-sec', DEFAULT_BUDGET_SEC, { min: 1 }),
     ...(flags.candidates ? { maxCandidates: num(flags, 'candidates', 1, { min: 1, int: true }) } : {}),
     ...(flags['no-interpolate'] ? { interpolate: false } : {}),
+    accepted: flags['no-accepted']
+      ? false
+      : {
+          settledMs:
+            num(flags, 'settled-sec', DEFAULT_SETTLED_MS / 1000, { min: 0, max: MAX_SETTLED_MS / 1000 }) * 1000,
+        },
     gate: {
       goldenTolerance: num(flags, 'golden-tolerance', 0.5, { min: 0, max: 100 }) / 100,
       recallTolerance: num(flags, 'recall-tolerance', 5, { min: 0, max: 100 }) / 100,

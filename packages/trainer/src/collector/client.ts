@@ -16,6 +16,7 @@ import {
   getMetrics,
   getPendingLabels,
   getRollout,
+  getUnreported,
   getVersion,
   listBatches,
   listVersions,
@@ -37,6 +38,7 @@ import {
   type PendingLabels,
   type Rollout,
   type RolloutUpdate,
+  type UnreportedPrediction,
   type Version,
   type VersionMeta,
 } from '@edgeloop/protocol';
@@ -282,6 +284,15 @@ export class CollectorClient {
 
   async batchExamples(id: string): Promise<Example[]> {
     return this.call(getBatchExamples, { params: { id } });
+  }
+
+  /** Kept predictions of `version` that no one corrected or reviewed, received at least `settledMs` ago, newest first. */
+  async unreported(
+    model: string,
+    version: string,
+    options: { settledMs?: number; limit?: number } = {},
+  ): Promise<UnreportedPrediction[]> {
+    return (await this.call(getUnreported, { params: { model }, query: { version, ...options } })).items;
   }
 
   /** Publishes a version (multipart: `meta` + one file part per artifact, named by format) and returns its name. */

@@ -93,6 +93,13 @@ export interface GateResult {
   candidate: { golden: Evaluation; fresh: Evaluation | null; replay: Evaluation | null; earlier: Evaluation | null };
 }
 
+/**
+ * Fewer held-out new examples than this cannot show the gain's margin (one example moves it by 5 points or more): the
+ * margin is then asked on them pooled with the held-out earlier corrections. A batch of a few dozen corrections (a
+ * second cycle on a drift the first one learned) has 2–7.
+ */
+export const MARGIN_MIN = 20;
+
 // Accuracies are ratios of counts: compare with a little slack so equal counts never fail on float rounding.
 const EPS = 1e-9;
 const pts = (v: number) => `${(v * 100).toFixed(1)}`;
@@ -186,21 +193,32 @@ export async function runGate(
     // losses against stable on every held-out correction no version trained on (the new ones, and earlier ones a
     // cycle rehearses), so a second cycle's few corrections are not judged by chance alone — but a candidate that
     // only got better at earlier corrections, and learned nothing (or noise) from the new batch, still fails.
-    let wins = 0;
-    let losses = 0;
+    // A batch with fewer than MARGIN_MIN held-out examples cannot show a margin (one example is 5 to 100 points): then
+    // the margin is asked on every held-out correction of the pool, as the significance is.
+    let [wins, losses, stableRight, candidateRight] = [0, 0, 0, 0];
     for (let i = 0; i < pool.count; i++) {
       const [sr, cr] = [s.gainPredicted[i] === pool.y[i], candidatePredicted[i] === pool.y[i]];
       if (cr && !sr) wins++;
       if (sr && !cr) losses++;
+      if (sr) stableRight++;
+      if (cr) candidateRight++;
     }
     const n = data.fresh.count;
     const earlierN = pool.count - n;
+    const pooled = n < MARGIN_MIN && earlierN > 0;
+    const [stableAcc, candidateAcc] = pooled
+      ? [stableRight / pool.count, candidateRight / pool.count]
+      : [s.fresh.accuracy, c.fresh.accuracy];
     const zStable = wins + losses === 0 ? 0 : (wins - losses) / Math.sqrt(wins + losses);
     // Stable scores about 0 % on corrections by construction, so beating it is not enough: a model that ignored its
     // input and always answered the labels' most common class would score that class's share. The gain is
     // counted from whichever is higher.
     // The most common label's share, from every new label (the held-out part alone is too small to estimate it).
-    const counts = Object.values(data.labelCounts ?? labelCounts(data.fresh));
+    const newCounts = data.labelCounts ?? labelCounts(data.fresh);
+    const earlierCounts = pooled ? labelCounts(data.earlier!) : {};
+    const counts = [...new Set([...Object.keys(newCounts), ...Object.keys(earlierCounts)])].map(
+      (l) => (newCounts[l] ?? 0) + (earlierCounts[l] ?? 0),
+    );
     const majority =
       Math.max(...counts) /
       Math.max(
@@ -209,25 +227,28 @@ export async function runGate(
       );
     // No gain asked for (minGain ≤ 0): the candidate need only match stable, as the gate of the fixed recipe did.
     const asked = o.minGain > 0;
-    const reference = asked ? Math.max(s.fresh.accuracy, majority) : s.fresh.accuracy;
+    const reference = asked ? Math.max(stableAcc, majority) : stableAcc;
     const significant = !asked || o.gainZ <= 0 || zStable >= o.gainZ;
-    const gain = c.fresh.accuracy - reference;
+    const gain = candidateAcc - reference;
     const where =
       earlierN > 0 ? `the ${n} new and ${earlierN} earlier held-out corrections` : `the ${n} held-out new examples`;
-    if (!check('new.accuracy', s.fresh.accuracy, c.fresh.accuracy, reference + o.minGain, significant)) {
-      const against =
-        reference > s.fresh.accuracy ? `the labels' most common class (${pts(majority)} % of them)` : 'stable';
+    if (!check('new.accuracy', stableAcc, candidateAcc, reference + o.minGain, significant)) {
+      const against = reference > stableAcc ? `the labels' most common class (${pts(majority)} % of them)` : 'stable';
       const why =
         gain + EPS < o.minGain
           ? `beats ${against} by ${pts(gain)} points, needs ${pts(o.minGain)}`
           : `its gain could be chance: on ${where} it won ${wins} and lost ${losses} against stable (z ${zStable.toFixed(2)}, needs ${o.gainZ})`;
       advice.push(
-        `held-out new examples (${n}): the candidate ${why}; ${n < 30 ? 'too few held-out examples to tell: wait for more corrections' : 'the new labels may be inconsistent (check the review queue), or the drift needs more of them'}`,
+        `held-out ${pooled ? `new and earlier corrections (${n} + ${earlierN})` : `new examples (${n})`}: the candidate ${why}; ${n < 30 ? 'too few held-out examples to tell: wait for more corrections' : 'the new labels may be inconsistent (check the review queue), or the drift needs more of them'}`,
       );
     }
     notes.push(
       `stable scores ${pts(s.fresh.accuracy)} % on the ${n} held-out new examples: corrections are the inputs stable got wrong, so about 0 % is expected there; the gain is counted from the higher of that and the most common label's share (${pts(majority)} %); on ${where}: ${wins} won, ${losses} lost against stable`,
     );
+    if (pooled)
+      notes.push(
+        `${n} held-out new examples are too few to show a margin (fewer than ${MARGIN_MIN}): new.accuracy is counted on them pooled with the ${earlierN} held-out earlier corrections (stable ${pts(stableAcc)} %, candidate ${pts(candidateAcc)} %)`,
+      );
   } else if (o.minGain > 0) {
     // No held-out new example: nothing shows a gain, so none is assumed.
     check('new.accuracy', 0, 0, o.minGain);

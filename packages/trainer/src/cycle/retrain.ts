@@ -4,7 +4,7 @@
  * canary — or publish nothing when it fails the gate.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Batch, GateMetric, Rollout, Version } from '@edgeloop/protocol';
+import { DEFAULT_SETTLED_MS, type Batch, type GateMetric, type Rollout, type Version } from '@edgeloop/protocol';
 import type { CollectorClient } from '../collector/client.js';
 import { concat, labelCounts, pick, type ExampleSet } from '../data/examples.js';
 import { hashExamples, replayHoldouts, splitByContent } from '../data/holdout.js';
@@ -81,6 +81,13 @@ export interface RetrainOptions {
   /** The canary to start on success (default 10 % with DEFAULT_AUTO_POLICY); false publishes without one. */
   canary?: CanaryOptions | false;
   seed?: number;
+  /**
+   * Accepted predictions (search recipe): the kept predictions of stable (low-confidence ones and the sample) that no
+   * user reported wrong, once `settledMs` old (default DEFAULT_SETTLED_MS), the newest `limit` (default 2000), labeled
+   * with stable's answer. Split by content like the new examples: trained on beside them, and held out to choose (a
+   * candidate that flips them scores lower). false: not used.
+   */
+  accepted?: false | { settledMs?: number; limit?: number };
   /** Batch ids not to train on (watch mode: batches a rejected candidate already tried). */
   exclude?: ReadonlySet<string>;
   /** Name of the backend in use, stored with the version's trainer config. */
@@ -252,6 +259,11 @@ export async function retrain(
     ? splitByContent(earlier.train, [HOLDOUT.gate, HOLDOUT.gate + HOLDOUT.select])
     : [];
   const earlierHeld = earlier.val.count || earlierGate.count ? concat(earlier.val, earlierGate) : none;
+  // Accepted predictions: the live inputs stable answered and no one reported wrong (the drifted inputs it gets right,
+  // which corrections never show), split by content as the new examples are: trained on, and held out to choose.
+  const accepted =
+    recipe === 'search' && options.accepted !== false ? await acceptedData(client, stable, options.accepted) : none;
+  const [acceptedSelect = none, acceptedFit = none] = accepted.count ? splitByContent(accepted, [ACCEPTED_SELECT]) : [];
   // The golden baseline travels in each version's metrics with a hash of the golden set it was measured on; a new
   // golden set starts a new baseline.
   const goldenHash = hashExamples(golden);
@@ -265,10 +277,11 @@ export async function retrain(
     labelCounts: labelCounts(concat(fresh.bySplit.train, fresh.bySplit.val)),
     ...(goldenBaseline !== undefined ? { goldenBaseline } : {}),
   };
-  const [fitAll, selectAll] = [
-    earlierFit.count ? concat(fit, earlierFit) : fit,
-    earlierSelect.count ? concat(select, earlierSelect) : select,
-  ];
+  const joined = (...sets: ExampleSet[]) => {
+    const parts = sets.filter((p) => p.count > 0);
+    return parts.length <= 1 ? (parts[0] ?? sets[0]!) : concat(...parts);
+  };
+  const [fitAll, selectAll] = [joined(fit, earlierFit, acceptedFit), joined(select, earlierSelect, acceptedSelect)];
 
   const fixed = {
     learningRate: options.learningRate ?? 3e-4,
@@ -293,7 +306,7 @@ export async function retrain(
   r.step(
     recipe === 'fixed'
       ? `fine-tuning ${stable.version.version} on ${fit.count} new examples + replay ${fixed.replayRatio}:1 (fixed recipe: learning rate ${fixed.learningRate}, ${fixed.maxEpochs} epochs)`
-      : `searching ${candidates.length} candidates within ${Math.round(searchBudget)} s of the cycle's ${budgetSec} s: ${fit.count} new + ${earlierFit.count} earlier corrections to train on, ${select.count} + ${earlierSelect.count} earlier + ${held.select.count} replayed held out to choose, ${gateFresh.count} + ${earlierHeld.count} earlier + ${held.gate.count} replayed held out for the gate`,
+      : `searching ${candidates.length} candidates within ${Math.round(searchBudget)} s of the cycle's ${budgetSec} s: ${fit.count} new + ${earlierFit.count} earlier corrections + ${acceptedFit.count} accepted predictions to train on, ${select.count} + ${earlierSelect.count} earlier + ${acceptedSelect.count} accepted + ${held.select.count} replayed held out to choose, ${gateFresh.count} + ${earlierHeld.count} earlier + ${held.gate.count} replayed held out for the gate`,
   );
   const search = await searchCandidates(
     () => stable.load(),
@@ -381,6 +394,7 @@ export async function retrain(
       : {}),
     'train.examples': fit.count,
     'earlier.examples': earlierFit.count,
+    'accepted.examples': accepted.count,
     'candidates.trained': search.candidates.filter((c) => c.status === 'trained').length,
     'search.seconds': search.seconds,
   };
@@ -492,6 +506,35 @@ export async function retrain(
 
 /** Percent of the new batches' training split held out for the gate, then for choosing (by content hash). */
 const HOLDOUT = { gate: 8, select: 15 };
+
+/**
+ * Percent of the accepted predictions held out to choose between candidates (by content hash); the rest is trained
+ * on. None is held out for the gate: stable gets them right by construction, so a candidate can only lose there, and
+ * a share large enough to tell its losses from chance takes most of them from training (with 30 % held out for the
+ * gate, the first cycles on thick and thin strokes were refused: BENCHMARKS.md).
+ */
+const ACCEPTED_SELECT = 30;
+
+/**
+ * The accepted predictions of stable (see RetrainOptions.accepted), decoded with its labels and input spec, each
+ * labeled with the answer stable gave.
+ */
+async function acceptedData(
+  client: CollectorClient,
+  stable: StableModel,
+  o: { settledMs?: number; limit?: number } = {},
+): Promise<ExampleSet> {
+  const { model, version, meta } = stable.version;
+  const items = await client.unreported(model, version, {
+    settledMs: o.settledMs ?? DEFAULT_SETTLED_MS,
+    limit: o.limit ?? 2000,
+  });
+  return decodeExamples(
+    items.map((i) => ({ inputHash: i.inputHash, input: i.input, label: i.label, split: 'train' as const })),
+    meta.labels,
+    meta.input,
+  ).bySplit.train;
+}
 
 /**
  * The default time budget of a cycle, in seconds: the search gets what is left after the data, stable's evaluation,

@@ -81,6 +81,11 @@ export async function sendCorrections(url: string, set: ExampleSet, options: Sen
       })),
     );
   }
+  return postEvents(url, events);
+}
+
+/** Posts `events` to `POST /v1/events`, 100 a request, as a device's outbox does; returns how many were accepted. */
+export async function postEvents(url: string, events: readonly Event[]): Promise<number> {
   let accepted = 0;
   for (let at = 0; at < events.length; at += 100) {
     const res = await fetch(`${url}/v1/events`, {

@@ -3,7 +3,7 @@ import type { Migration } from '../migrations.js';
 import { labelTables, reviewBatchColumn, POSTGRES_TYPES } from '../schema.js';
 import { run } from '../steps.js';
 import type { FreezeQueries } from '../batches.js';
-import { lowConfidenceIndex, queueFrom, upsertOutcomes, type LabelSql } from '../labels.js';
+import { lowConfidenceIndex, queueFrom, unreportedPage, upsertOutcomes, type LabelSql } from '../labels.js';
 
 export const labelMigrations: Migration[] = [
   {
@@ -60,6 +60,14 @@ export const labelSql: LabelSql = {
     WHERE p.model = @model AND p.type = 'prediction' AND p.input_hash = ANY(ARRAY(SELECT json_array_elements_text(@hashes::json)))
       AND c.type = 'correction' AND c.model = @model
     ORDER BY c.seq`,
+  unreportedPage: unreportedPage('events e'),
+  // LATERAL … LIMIT 1 probes `events_prediction` once per prediction of the inputs: as a join, the planner merged
+  // with every correction of every partition, read in prediction-id order.
+  correctedInputs: `
+    SELECT DISTINCT p.input_hash AS h
+    FROM events p
+    CROSS JOIN LATERAL (SELECT 1 FROM events c WHERE c.prediction_id = p.id AND c.type = 'correction' LIMIT 1) c
+    WHERE p.model = @model AND p.type = 'prediction' AND p.input_hash = ANY(ARRAY(SELECT json_array_elements_text(@hashes::json)))`,
   // The advisory lock a freeze of the model takes (postgres/batches.ts), so an undo and a freeze never interleave.
   lockModel: `SELECT pg_advisory_xact_lock(hashtext('edgeloop-batches:' || @model::text))`,
 };

@@ -4,7 +4,7 @@ import { labelTables, reviewBatchColumn, SQLITE_TYPES } from '../schema.js';
 import { run } from '../steps.js';
 import { predictionsWithHash } from './events.js';
 import type { FreezeQueries } from '../batches.js';
-import { lowConfidenceIndex, queueFrom, upsertOutcomes, type LabelSql } from '../labels.js';
+import { lowConfidenceIndex, queueFrom, unreportedPage, upsertOutcomes, type LabelSql } from '../labels.js';
 
 export const labelMigrations: Migration[] = [
   {
@@ -49,6 +49,14 @@ export const labelSql: LabelSql = {
     CROSS JOIN events c INDEXED BY events_prediction
     WHERE c.prediction_id = p.id AND c.prediction_id IS NOT NULL AND c.type = 'correction' AND c.model = @model
     ORDER BY c.seq`,
+  // The index is named: without statistics the planner may read the model's predictions some other way and sort.
+  unreportedPage: unreportedPage('events e INDEXED BY events_model_type_received'),
+  // The inputs' predictions by hash (see predictionsWithHash), then their corrections by prediction id.
+  correctedInputs: `
+    SELECT DISTINCT p.input_hash AS h
+    FROM (SELECT e.id, e.input_hash ${predictionsWithHash()}) p
+    CROSS JOIN events c INDEXED BY events_prediction
+    WHERE c.prediction_id = p.id AND c.prediction_id IS NOT NULL AND c.type = 'correction'`,
   // A write transaction holds the file's write lock, which freezes take too.
   lockModel: null,
 };
