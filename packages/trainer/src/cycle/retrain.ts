@@ -511,7 +511,7 @@ const HOLDOUT = { gate: 8, select: 15 };
  * Percent of the accepted predictions held out to choose between candidates (by content hash); the rest is trained
  * on. None is held out for the gate: stable gets them right by construction, so a candidate can only lose there, and
  * a share large enough to tell its losses from chance takes most of them from training (with 30 % held out for the
- * gate, the first cycles on thick and thin strokes were refused: BENCHMARKS.md).
+ * gate, the first cycle on thick strokes was refused: BENCHMARKS.md).
  */
 const ACCEPTED_SELECT = 30;
 
