@@ -121,7 +121,7 @@ test('devices correct only their wrong predictions of a drift (rotated digits): 
   assert.equal(result.version, 'v2');
   assert.equal(result.gate.pass, true);
   const names = result.gate.metrics.map((m) => m.name);
-  for (const name of ['golden.accuracy', 'golden.recall.8', 'new.accuracy', 'replay.accuracy', 'accepted.accuracy'])
+  for (const name of ['golden.accuracy', 'golden.recall.8', 'new.accuracy', 'replay.accuracy'])
     assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
   const gain = result.gate.metrics.find((m) => m.name === 'new.accuracy')!;
   assert.ok(
@@ -135,9 +135,8 @@ test('devices correct only their wrong predictions of a drift (rotated digits): 
   assert.equal(
     result.metrics['accepted.examples'],
     round.kept,
-    'every right prediction the devices kept is accepted: trained on, held out to choose and gated on',
+    'every right prediction the devices kept is accepted: trained on, and held out to choose',
   );
-  assert.equal(result.metrics['stable.accepted.accuracy'], 1, "stable's answers are the accepted labels");
   assert.equal(result.candidates.length, 2);
   assert.ok(result.candidates.every((c) => c.status === 'trained' && c.heldOutNew !== null));
   assert.match(
