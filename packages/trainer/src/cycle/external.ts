@@ -25,14 +25,7 @@ import { withSoftmaxHead } from '../model/softmax-head.js';
 import { evaluateStable, formatGate, runGate, type GateData, type GateOptions, type GateReport } from './gate.js';
 import { runMultiLabelGate, type MultiLabelGateData } from './multi-label-gate.js';
 import { onnxNames, stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
-import {
-  codeVersion,
-  DEFAULT_AUTO_POLICY,
-  DEFAULT_CANARY_PERCENT,
-  publishVersion,
-  startCanary,
-  type CanaryOptions,
-} from './publish.js';
+import { codeVersion, publishVersion, startCanary, type CanaryOptions } from './publish.js';
 import { silent, type Reporter } from './reporter.js';
 import { pendingWork } from './retrain.js';
 
@@ -291,19 +284,17 @@ export async function publishCandidate(
     },
     [{ name: 'model.onnx', format: 'onnx', bytes: options.onnx }, ...layers],
   );
-  const canary =
-    options.canary === undefined ? { percent: DEFAULT_CANARY_PERCENT, auto: DEFAULT_AUTO_POLICY } : options.canary;
-  const rollout = canary
-    ? await startCanary(
-        client,
-        model,
-        stable.version.version,
-        version,
-        canary,
-        `trainer: external candidate ${version} passed the gate against ${stable.version.version}`,
-      )
-    : null;
-  r.step(`published ${version} (parent ${stable.version.version})${canary ? ` as a ${canary.percent} % canary` : ''}`);
+  const rollout = await startCanary(
+    client,
+    model,
+    stable.version.version,
+    version,
+    options.canary,
+    `trainer: external candidate ${version} passed the gate against ${stable.version.version}`,
+  );
+  r.step(
+    `published ${version} (parent ${stable.version.version})${rollout ? ` as a ${rollout.canaryPercent} % canary` : ''}`,
+  );
   return {
     status: 'published',
     version,

@@ -133,6 +133,22 @@ async function evalOrNull(model: tf.LayersModel, set: ExampleSet | undefined): P
   return set && set.count > 0 ? evaluateModel(model, set) : null;
 }
 
+/**
+ * A gate's report in the making: `check` records a metric (stable, candidate, threshold) and whether it passes
+ * (the candidate at or above the threshold, and `extra`); `advice` and `notes` collect the report's lines.
+ */
+export function gateChecks() {
+  const metrics: GateMetric[] = [];
+  const advice: string[] = [];
+  const notes: string[] = [];
+  const check = (name: string, stableValue: number, candidateValue: number, threshold: number, extra = true) => {
+    const pass = candidateValue >= threshold - EPS && extra;
+    metrics.push({ name, stable: stableValue, candidate: candidateValue, threshold, pass });
+    return pass;
+  };
+  return { metrics, advice, notes, check };
+}
+
 /** Evaluates the candidate (and stable, unless given) on the gate's data and applies every check. */
 export async function runGate(
   stable: tf.LayersModel | Awaited<ReturnType<typeof evaluateStable>>,
@@ -150,14 +166,7 @@ export async function runGate(
     replay: await evalOrNull(candidate, data.replay),
     earlier: await evalOrNull(candidate, data.earlier),
   };
-  const metrics: GateMetric[] = [];
-  const advice: string[] = [];
-  const notes: string[] = [];
-  const check = (name: string, stableValue: number, candidateValue: number, threshold: number, extra = true) => {
-    const pass = candidateValue >= threshold - EPS && extra;
-    metrics.push({ name, stable: stableValue, candidate: candidateValue, threshold, pass });
-    return pass;
-  };
+  const { metrics, advice, notes, check } = gateChecks();
 
   const baseline = data.goldenBaseline ?? s.golden.accuracy;
   if (

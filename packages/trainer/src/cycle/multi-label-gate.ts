@@ -9,10 +9,9 @@
  * Every check is reported; a failed gate says what went wrong, for which labels, and what would help.
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { GateMetric } from '@edgeloop/protocol';
 import type { ExampleSet } from '../data/examples.js';
 import { evaluateMultiLabel, targetsOf, type MultiLabelEvaluation } from '../train/multi-label.js';
-import { GATE_DEFAULTS, type GateOptions, type GateReport } from './gate.js';
+import { GATE_DEFAULTS, gateChecks, type GateOptions, type GateReport } from './gate.js';
 
 /** What the gate evaluates on: never trained on, never used to choose between candidates. */
 export interface MultiLabelGateData {
@@ -105,14 +104,7 @@ export function judgeMultiLabel(
   options: GateOptions = {},
 ): MultiLabelGateResult {
   const o = { ...GATE_DEFAULTS, ...options };
-  const metrics: GateMetric[] = [];
-  const advice: string[] = [];
-  const notes: string[] = [];
-  const check = (name: string, stableValue: number, candidateValue: number, threshold: number, extra = true) => {
-    const pass = candidateValue >= threshold - EPS && extra;
-    metrics.push({ name, stable: stableValue, candidate: candidateValue, threshold, pass });
-    return pass;
-  };
+  const { metrics, advice, notes, check } = gateChecks();
 
   const baseline = data.goldenBaseline ?? s.golden.microF1;
   if (

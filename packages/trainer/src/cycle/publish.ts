@@ -56,20 +56,24 @@ export async function makeStable(
   });
 }
 
-/** Starts `version` as the canary beside the current stable, with the automatic rollout policy. */
+/** What a cycle says of the canary it started. */
+export function canaryStep(rollout: Rollout): string {
+  return `canary ${rollout.canary} at ${rollout.canaryPercent} %${rollout.auto ? ' with the automatic rollout policy' : ''}`;
+}
+
+/**
+ * Starts `version` as the canary beside the current stable: `canary` (default DEFAULT_CANARY_PERCENT with
+ * DEFAULT_AUTO_POLICY); `false` starts none and resolves to null.
+ */
 export async function startCanary(
   client: CollectorClient,
   model: string,
   stable: string,
   version: string,
-  canary: CanaryOptions,
+  canary: CanaryOptions | false | undefined,
   reason: string,
-): Promise<Rollout> {
-  return client.setRollout(model, {
-    stable,
-    canary: version,
-    canaryPercent: canary.percent,
-    auto: canary.auto,
-    reason,
-  });
+): Promise<Rollout | null> {
+  const c = canary === undefined ? { percent: DEFAULT_CANARY_PERCENT, auto: DEFAULT_AUTO_POLICY } : canary;
+  if (!c) return null;
+  return client.setRollout(model, { stable, canary: version, canaryPercent: c.percent, auto: c.auto, reason });
 }

@@ -7,13 +7,11 @@
  * names, and is published as a canary.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Rollout } from '@edgeloop/protocol';
 import type { CollectorClient } from '../collector/client.js';
 import { concat, labelCounts, pick, type ExampleSet } from '../data/examples.js';
 import { hashExamples, replayHoldouts, splitByContent } from '../data/holdout.js';
 import { decodeExamples } from '../data/wire.js';
 import { TrainerError } from '../errors.js';
-import { exportModel } from '../export/artifacts.js';
 import { fitModel } from '../train/fit.js';
 import {
   evaluateMultiLabel,
@@ -23,20 +21,19 @@ import {
   targetsOf,
 } from '../train/multi-label.js';
 import { formatGate, GATE_DEFAULTS, type CalibrationReport } from './gate.js';
-import { onnxNames, trainedBatches } from './lineage.js';
+import { trainedBatches } from './lineage.js';
 import {
   evaluateMultiLabelSide,
   judgeMultiLabel,
   type MultiLabelGateData,
   type MultiLabelGateResult,
 } from './multi-label-gate.js';
-import { codeVersion, DEFAULT_AUTO_POLICY, DEFAULT_CANARY_PERCENT, publishVersion, startCanary } from './publish.js';
+import { canaryStep, codeVersion, publishVersion, startCanary } from './publish.js';
+import { exportAsStable, finite, HOLDOUT, readNewData } from './cycle-data.js';
 import { silent } from './reporter.js';
 import { mix } from './search.js';
 import type { CandidateRow, PendingWork, RetrainOptions, RetrainResult } from './retrain.js';
 
-/** Percent of the new batches' training split held out for the gate, then for choosing (by content hash). */
-const HOLDOUT = { gate: 8, select: 15 };
 /** The learning rates tried, one fine-tune each (a learning rate given by hand is the only one). */
 export const MULTI_LABEL_LEARNING_RATES: readonly number[] = [3e-3, 1e-3];
 /** Mixing coefficients a candidate refused only for forgetting is seen again at (1: the fine-tune itself). */
@@ -67,23 +64,13 @@ export async function retrainMultiLabel(
   const { labels, input } = stable.version.meta;
   const decode = (examples: Parameters<typeof decodeExamples>[0]) =>
     decodeExamples(examples, labels, input, { multiLabel: true });
-  const batchIds = work.pending.map((b) => b.id);
-  r.step(
-    `stable is ${stable.version.version} (multi-label, ${labels.length} labels); new batches: ${batchIds.join(', ')} (${work.examples} examples)`,
+  const { batchIds, fresh, golden } = await readNewData(
+    client,
+    work,
+    decode,
+    r,
+    ` (multi-label, ${labels.length} labels)`,
   );
-  const fresh = decode((await Promise.all(batchIds.map((id) => client.batchExamples(id)))).flat());
-  if (fresh.skipped.length)
-    r.step(
-      `skipped ${fresh.skipped.length} examples (${fresh.skipped[0]!.why}${fresh.skipped.length > 1 ? ', …' : ''})`,
-    );
-  if (fresh.bySplit.train.count === 0)
-    throw new TrainerError('ELT_EMPTY_BATCH', [
-      model,
-      `the new batches hold no usable training example (${fresh.skipped.length} skipped)`,
-    ]);
-  const goldenWire = await client.golden(model);
-  if (!goldenWire) throw new TrainerError('ELT_NO_GOLDEN_SET', [model, model]);
-  const golden = decode(goldenWire).bySplit.golden;
 
   const [gateExtra, select, fit] = splitByContent(fresh.bySplit.train, [
     HOLDOUT.gate,
@@ -242,9 +229,7 @@ export async function retrainMultiLabel(
   r.step(formatGate(gate.report));
 
   r.step('exporting TF.js Layers and ONNX (parity-checked on the golden inputs), output kind sigmoid');
-  const onnx = stable.version.artifacts.some((a) => a.format === 'onnx');
-  const names = onnxNames(stable.config);
-  const exported = await exportModel(net, golden.x, { onnx, ...(names ? { names } : {}) });
+  const exported = await exportAsStable(net, stable, golden);
   net.dispose();
   const metrics: Record<string, number> = {
     ...common,
@@ -292,20 +277,15 @@ export async function retrainMultiLabel(
   r.step(
     `${version} (parent ${stable.version.version}) is candidate ${candidate.index + 1} at α ${alpha}, temperature ${calibration.temperature}`,
   );
-  const canary =
-    options.canary === undefined ? { percent: DEFAULT_CANARY_PERCENT, auto: DEFAULT_AUTO_POLICY } : options.canary;
-  let rollout: Rollout | null = null;
-  if (canary) {
-    rollout = await startCanary(
-      client,
-      model,
-      stable.version.version,
-      version,
-      canary,
-      `trainer: ${version} passed the multi-label gate against ${stable.version.version}`,
-    );
-    r.step(`canary ${version} at ${canary.percent} %${canary.auto ? ' with the automatic rollout policy' : ''}`);
-  }
+  const rollout = await startCanary(
+    client,
+    model,
+    stable.version.version,
+    version,
+    options.canary,
+    `trainer: ${version} passed the multi-label gate against ${stable.version.version}`,
+  );
+  if (rollout) r.step(canaryStep(rollout));
   return {
     status: 'published',
     version,
@@ -407,8 +387,4 @@ function candidateRows(
       gate: null,
     })),
   ].sort((a, b) => a.candidate - b.candidate);
-}
-
-function finite(metrics: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(metrics).filter(([, v]) => Number.isFinite(v)));
 }

@@ -11,7 +11,6 @@ import { hashExamples, replayHoldouts, splitByContent } from '../data/holdout.js
 import { loadMnist } from '../data/mnist.js';
 import { decodeExamples } from '../data/wire.js';
 import { TrainerError } from '../errors.js';
-import { exportModel } from '../export/artifacts.js';
 import { applyTemperature, expectedCalibrationError, fitTemperature, predictProbs } from '../train/calibrate.js';
 import {
   evaluateStable,
@@ -35,15 +34,9 @@ import {
   type CandidateSpec,
   type SearchResult,
 } from './search.js';
-import { onnxNames, stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
-import {
-  codeVersion,
-  DEFAULT_AUTO_POLICY,
-  DEFAULT_CANARY_PERCENT,
-  publishVersion,
-  startCanary,
-  type CanaryOptions,
-} from './publish.js';
+import { stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
+import { canaryStep, codeVersion, publishVersion, startCanary, type CanaryOptions } from './publish.js';
+import { exportAsStable, finite, HOLDOUT, readNewData } from './cycle-data.js';
 import { silent, type Reporter } from './reporter.js';
 import { retrainMultiLabel } from './retrain-multi-label.js';
 
@@ -220,26 +213,12 @@ export async function retrain(
   const { labels, input } = stable.version.meta;
   // A multi-label model learns label sets: its own cycle (binary cross-entropy, the multi-label gate).
   if (stable.version.meta.output?.kind === 'sigmoid') return retrainMultiLabel(client, options, work);
-  const batchIds = work.pending.map((b) => b.id);
-  r.step(`stable is ${stable.version.version}; new batches: ${batchIds.join(', ')} (${work.examples} examples)`);
-
-  const fresh = decodeExamples(
-    (await Promise.all(batchIds.map((id) => client.batchExamples(id)))).flat(),
-    labels,
-    input,
+  const { batchIds, fresh, golden } = await readNewData(
+    client,
+    work,
+    (examples) => decodeExamples(examples, labels, input),
+    r,
   );
-  if (fresh.skipped.length)
-    r.step(
-      `skipped ${fresh.skipped.length} examples (${fresh.skipped[0]!.why}${fresh.skipped.length > 1 ? ', …' : ''})`,
-    );
-  if (fresh.bySplit.train.count === 0)
-    throw new TrainerError('ELT_EMPTY_BATCH', [
-      model,
-      `the new batches hold no usable training example (${fresh.skipped.length} skipped)`,
-    ]);
-  const goldenWire = await client.golden(model);
-  if (!goldenWire) throw new TrainerError('ELT_NO_GOLDEN_SET', [model, model]);
-  const golden = decodeExamples(goldenWire, labels, input).bySplit.golden;
 
   // New examples: trained on, held out to choose (early stopping, candidate, mixing coefficient), and held out
   // for the gate (the batches' validation split plus a part of their training split, so the gain check has
@@ -435,10 +414,7 @@ export async function retrain(
   };
 
   r.step('exporting TF.js Layers and ONNX (parity-checked on the golden inputs)');
-  // ONNX whenever the stable version has it (a user's model may be TF.js only: see register.ts).
-  const onnx = stable.version.artifacts.some((a) => a.format === 'onnx');
-  const names = onnxNames(stable.config);
-  const exported = await exportModel(net, golden.x, { onnx, ...(names ? { names } : {}) });
+  const exported = await exportAsStable(net, stable, golden);
   if (exported.parity) metrics['parity.maxAbsDiff'] = exported.parity.maxAbsDiff;
   dispose(stableNet, net);
   metrics['cycle.seconds'] = (performance.now() - started) / 1000;
@@ -478,20 +454,15 @@ export async function retrain(
   r.step(
     `${version} (parent ${stable.version.version}) is ${candidate.soup ? `the soup of candidates ${candidate.soup.map((i) => i + 1).join(', ')}` : `candidate ${candidate.index + 1}`} at α ${alpha}, temperature ${calibration.temperature}`,
   );
-  const canary =
-    options.canary === undefined ? { percent: DEFAULT_CANARY_PERCENT, auto: DEFAULT_AUTO_POLICY } : options.canary;
-  let rollout: Rollout | null = null;
-  if (canary) {
-    rollout = await startCanary(
-      client,
-      model,
-      stable.version.version,
-      version,
-      canary,
-      `trainer: ${version} passed the gate against ${stable.version.version}`,
-    );
-    r.step(`canary ${version} at ${canary.percent} %${canary.auto ? ' with the automatic rollout policy' : ''}`);
-  }
+  const rollout = await startCanary(
+    client,
+    model,
+    stable.version.version,
+    version,
+    options.canary,
+    `trainer: ${version} passed the gate against ${stable.version.version}`,
+  );
+  if (rollout) r.step(canaryStep(rollout));
   return {
     status: 'published',
     version,
@@ -503,9 +474,6 @@ export async function retrain(
     candidates: candidateRows(search, gated),
   };
 }
-
-/** Percent of the new batches' training split held out for the gate, then for choosing (by content hash). */
-const HOLDOUT = { gate: 8, select: 15 };
 
 /**
  * Percent of the accepted predictions held out to choose between candidates (by content hash); the rest is trained
@@ -753,10 +721,6 @@ async function replayData(
     earlier: { train: empty, val: empty },
     source: base.count > 0 ? source : null,
   };
-}
-
-function finite(metrics: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(metrics).filter(([, v]) => Number.isFinite(v)));
 }
 
 function dispose(...models: tf.LayersModel[]): void {

@@ -81,7 +81,16 @@ export interface Calibration {
 export function fitTemperature(probs: Float32Array, y: Int32Array, k: number): Calibration {
   const before = nll(probs, y, k);
   if (y.length === 0) return { temperature: 1, nll: { before, after: before } };
-  const f = (logT: number) => nll(probs, y, k, Math.exp(logT));
+  const t = minimizeOverTemperature((t) => nll(probs, y, k, t));
+  const after = nll(probs, y, k, t);
+  return after < before
+    ? { temperature: Number(t.toFixed(4)), nll: { before, after } }
+    : { temperature: 1, nll: { before, after: before } };
+}
+
+/** The temperature in [1/20, 20] that minimises `loss`: a golden-section search on log T (40 steps). */
+export function minimizeOverTemperature(loss: (t: number) => number): number {
+  const f = (logT: number) => loss(Math.exp(logT));
   let [a, b] = [Math.log(1 / 20), Math.log(20)];
   const g = (Math.sqrt(5) - 1) / 2;
   let [c, d] = [b - g * (b - a), a + g * (b - a)];
@@ -97,9 +106,5 @@ export function fitTemperature(probs: Float32Array, y: Int32Array, k: number): C
       fd = f(d);
     }
   }
-  const t = Math.exp((a + b) / 2);
-  const after = nll(probs, y, k, t);
-  return after < before
-    ? { temperature: Number(t.toFixed(4)), nll: { before, after } }
-    : { temperature: 1, nll: { before, after: before } };
+  return Math.exp((a + b) / 2);
 }

@@ -8,7 +8,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { ExampleSet } from '../data/examples.js';
 import { TrainerError } from '../errors.js';
-import { predictProbs } from './calibrate.js';
+import { minimizeOverTemperature, predictProbs } from './calibrate.js';
 
 export interface MultiLabelEvaluation {
   count: number;
@@ -134,23 +134,7 @@ export function fitSigmoidTemperature(
 ): { temperature: number; bce: { before: number; after: number } } {
   const before = binaryCrossEntropy(logits, targets);
   if (logits.length === 0) return { temperature: 1, bce: { before, after: before } };
-  const f = (logT: number) => binaryCrossEntropy(logits, targets, Math.exp(logT));
-  let [a, b] = [Math.log(1 / 20), Math.log(20)];
-  const g = (Math.sqrt(5) - 1) / 2;
-  let [c, d] = [b - g * (b - a), a + g * (b - a)];
-  let [fc, fd] = [f(c), f(d)];
-  for (let i = 0; i < 40; i++) {
-    if (fc < fd) {
-      [b, d, fd] = [d, c, fc];
-      c = b - g * (b - a);
-      fc = f(c);
-    } else {
-      [a, c, fc] = [c, d, fd];
-      d = a + g * (b - a);
-      fd = f(d);
-    }
-  }
-  const t = Number(Math.exp((a + b) / 2).toFixed(4));
+  const t = Number(minimizeOverTemperature((t) => binaryCrossEntropy(logits, targets, t)).toFixed(4));
   const after = binaryCrossEntropy(logits, targets, t);
   return after < before
     ? { temperature: t, bce: { before, after } }
