@@ -63,6 +63,18 @@ export async function exportAsStable(
   return exportModel(net, golden.x, { onnx, ...(names ? { names } : {}) });
 }
 
+/**
+ * A gate measure as a version's metrics: the candidate's value under `name` and stable's under `stable.<name>`;
+ * nothing when the gate did not take it (no such data).
+ */
+export function sideBySide(
+  name: string,
+  candidate: number | undefined,
+  stable: number | undefined,
+): Record<string, number> {
+  return candidate === undefined || stable === undefined ? {} : { [name]: candidate, [`stable.${name}`]: stable };
+}
+
 /** The metrics that are finite numbers (what a version's meta can hold). */
 export function finite(metrics: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(metrics).filter(([, v]) => Number.isFinite(v)));

@@ -27,6 +27,7 @@ import { runMultiLabelGate, type MultiLabelGateData } from './multi-label-gate.j
 import { onnxNames, stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
 import { codeVersion, publishVersion, startCanary, type CanaryOptions } from './publish.js';
 import { silent, type Reporter } from './reporter.js';
+import { sideBySide } from './cycle-data.js';
 import { pendingWork } from './retrain.js';
 
 /** Percent of the new training split, and of the base data, kept back for the gate (by content hash). */
@@ -321,14 +322,9 @@ async function singleLabelGate(
   return {
     report: gate.report,
     metrics: {
-      'golden.accuracy': gate.candidate.golden.accuracy,
-      'stable.golden.accuracy': gate.stable.golden.accuracy,
-      ...(gate.candidate.fresh
-        ? { 'new.accuracy': gate.candidate.fresh.accuracy, 'stable.new.accuracy': gate.stable.fresh!.accuracy }
-        : {}),
-      ...(gate.candidate.replay
-        ? { 'replay.accuracy': gate.candidate.replay.accuracy, 'stable.replay.accuracy': gate.stable.replay!.accuracy }
-        : {}),
+      ...sideBySide('golden.accuracy', gate.candidate.golden.accuracy, gate.stable.golden.accuracy),
+      ...sideBySide('new.accuracy', gate.candidate.fresh?.accuracy, gate.stable.fresh?.accuracy),
+      ...sideBySide('replay.accuracy', gate.candidate.replay?.accuracy, gate.stable.replay?.accuracy),
     },
   };
 }
@@ -350,14 +346,9 @@ async function multiLabelGate(
   return {
     report: gate.report,
     metrics: {
-      'golden.microF1': gate.candidate.golden.microF1,
-      'stable.golden.microF1': gate.stable.golden.microF1,
-      ...(gate.candidate.fresh
-        ? { 'new.jaccard': gate.candidate.fresh.jaccard, 'stable.new.jaccard': gate.stable.fresh!.jaccard }
-        : {}),
-      ...(gate.candidate.replay
-        ? { 'replay.microF1': gate.candidate.replay.microF1, 'stable.replay.microF1': gate.stable.replay!.microF1 }
-        : {}),
+      ...sideBySide('golden.microF1', gate.candidate.golden.microF1, gate.stable.golden.microF1),
+      ...sideBySide('new.jaccard', gate.candidate.fresh?.jaccard, gate.stable.fresh?.jaccard),
+      ...sideBySide('replay.microF1', gate.candidate.replay?.microF1, gate.stable.replay?.microF1),
     },
   };
 }

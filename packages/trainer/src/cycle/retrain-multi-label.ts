@@ -29,7 +29,7 @@ import {
   type MultiLabelGateResult,
 } from './multi-label-gate.js';
 import { canaryStep, codeVersion, publishVersion, startCanary } from './publish.js';
-import { exportAsStable, finite, HOLDOUT, readNewData } from './cycle-data.js';
+import { exportAsStable, finite, HOLDOUT, readNewData, sideBySide } from './cycle-data.js';
 import { silent } from './reporter.js';
 import { mix } from './search.js';
 import type { CandidateRow, PendingWork, RetrainOptions, RetrainResult } from './retrain.js';
@@ -178,21 +178,11 @@ export async function retrainMultiLabel(
   const gate = chosen?.gate ?? first;
   if (!gate) throw new TrainerError('ELT_BAD_DATA', ['no candidate could be trained']);
   const common: Record<string, number> = {
-    'golden.microF1': gate.candidate.golden.microF1,
-    'stable.golden.microF1': gate.stable.golden.microF1,
-    'golden.exactMatch': gate.candidate.golden.exactMatch,
-    'stable.golden.exactMatch': gate.stable.golden.exactMatch,
-    ...(gate.candidate.fresh
-      ? {
-          'new.jaccard': gate.candidate.fresh.jaccard,
-          'stable.new.jaccard': gate.stable.fresh!.jaccard,
-          'new.exactMatch': gate.candidate.fresh.exactMatch,
-          'stable.new.exactMatch': gate.stable.fresh!.exactMatch,
-        }
-      : {}),
-    ...(gate.candidate.replay
-      ? { 'replay.microF1': gate.candidate.replay.microF1, 'stable.replay.microF1': gate.stable.replay!.microF1 }
-      : {}),
+    ...sideBySide('golden.microF1', gate.candidate.golden.microF1, gate.stable.golden.microF1),
+    ...sideBySide('golden.exactMatch', gate.candidate.golden.exactMatch, gate.stable.golden.exactMatch),
+    ...sideBySide('new.jaccard', gate.candidate.fresh?.jaccard, gate.stable.fresh?.jaccard),
+    ...sideBySide('new.exactMatch', gate.candidate.fresh?.exactMatch, gate.stable.fresh?.exactMatch),
+    ...sideBySide('replay.microF1', gate.candidate.replay?.microF1, gate.stable.replay?.microF1),
     'train.examples': fit.count,
     'candidates.trained': trained.length,
   };

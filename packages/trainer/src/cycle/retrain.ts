@@ -36,7 +36,7 @@ import {
 } from './search.js';
 import { stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
 import { canaryStep, codeVersion, publishVersion, startCanary, type CanaryOptions } from './publish.js';
-import { exportAsStable, finite, HOLDOUT, readNewData } from './cycle-data.js';
+import { exportAsStable, finite, HOLDOUT, readNewData, sideBySide } from './cycle-data.js';
 import { silent, type Reporter } from './reporter.js';
 import { retrainMultiLabel } from './retrain-multi-label.js';
 
@@ -357,20 +357,10 @@ export async function retrain(
       'no candidate could be trained (the time budget is too small for even one)',
     ]);
   const common = {
-    'golden.accuracy': gate.candidate.golden.accuracy,
-    'stable.golden.accuracy': gate.stable.golden.accuracy,
-    ...(gate.candidate.fresh
-      ? { 'new.accuracy': gate.candidate.fresh.accuracy, 'stable.new.accuracy': gate.stable.fresh!.accuracy }
-      : {}),
-    ...(gate.candidate.replay
-      ? { 'replay.accuracy': gate.candidate.replay.accuracy, 'stable.replay.accuracy': gate.stable.replay!.accuracy }
-      : {}),
-    ...(gate.candidate.earlier
-      ? {
-          'earlier.accuracy': gate.candidate.earlier.accuracy,
-          'stable.earlier.accuracy': gate.stable.earlier!.accuracy,
-        }
-      : {}),
+    ...sideBySide('golden.accuracy', gate.candidate.golden.accuracy, gate.stable.golden.accuracy),
+    ...sideBySide('new.accuracy', gate.candidate.fresh?.accuracy, gate.stable.fresh?.accuracy),
+    ...sideBySide('replay.accuracy', gate.candidate.replay?.accuracy, gate.stable.replay?.accuracy),
+    ...sideBySide('earlier.accuracy', gate.candidate.earlier?.accuracy, gate.stable.earlier?.accuracy),
     'train.examples': fit.count,
     'earlier.examples': earlierFit.count,
     'accepted.examples': accepted.count,
