@@ -25,7 +25,7 @@ import { withSoftmaxHead } from '../model/softmax-head.js';
 import { evaluateStable, formatGate, runGate, type GateData, type GateOptions, type GateReport } from './gate.js';
 import { runMultiLabelGate, type MultiLabelGateData } from './multi-label-gate.js';
 import { onnxNames, stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
-import { codeVersion, publishVersion, startCanary, type CanaryOptions } from './publish.js';
+import { childMeta, publishVersion, startCanary, type CanaryOptions } from './publish.js';
 import { silent, type Reporter } from './reporter.js';
 import { sideBySide } from './cycle-data.js';
 import { pendingWork } from './retrain.js';
@@ -271,18 +271,12 @@ export async function publishCandidate(
   const version = await publishVersion(
     client,
     model,
-    {
-      parent: stable.version.version,
-      batches: batchIds,
+    childMeta(stable.version, batchIds, {
       metrics,
-      labels,
-      input,
       ...(Object.keys(output).length ? { output } : {}),
-      ...(stable.version.meta.policy ? { policy: stable.version.meta.policy } : {}),
       gate: report,
       trainer: { ...stable.config, kind: 'external', source: 'onnx', onnx: { ...names, opset: imported.opset } },
-      codeVersion: codeVersion(),
-    },
+    }),
     [{ name: 'model.onnx', format: 'onnx', bytes: options.onnx }, ...layers],
   );
   const rollout = await startCanary(

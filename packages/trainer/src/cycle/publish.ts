@@ -3,7 +3,7 @@
  * canary with the automatic policy for a retrained one).
  */
 import { createRequire } from 'node:module';
-import type { AutoPolicy, Rollout, VersionMeta } from '@edgeloop/protocol';
+import type { AutoPolicy, Rollout, Version, VersionMeta } from '@edgeloop/protocol';
 import type { CollectorClient } from '../collector/client.js';
 import type { ArtifactFile } from '../export/artifacts.js';
 
@@ -30,6 +30,29 @@ export function codeVersion(): string {
 }
 
 /** Uploads a version and returns its name (the collector numbers it v1, v2… unless meta.version names it). */
+/**
+ * The meta of a version made from `stable`: its parent, the batches it learned, what it keeps of stable (labels,
+ * input spec, keep policy) and this code's version; `own` is what is new (an absent output: stable's defaults).
+ */
+export function childMeta(
+  stable: Version,
+  batches: string[],
+  own: Pick<VersionMeta, 'metrics' | 'gate' | 'trainer' | 'output'>,
+): VersionMeta {
+  return {
+    parent: stable.version,
+    batches,
+    metrics: own.metrics,
+    labels: stable.meta.labels,
+    input: stable.meta.input,
+    ...(own.output ? { output: own.output } : {}),
+    ...(stable.meta.policy ? { policy: stable.meta.policy } : {}),
+    ...(own.gate ? { gate: own.gate } : {}),
+    trainer: own.trainer,
+    codeVersion: codeVersion(),
+  };
+}
+
 export async function publishVersion(
   client: CollectorClient,
   model: string,

@@ -28,7 +28,7 @@ import {
   type MultiLabelGateData,
   type MultiLabelGateResult,
 } from './multi-label-gate.js';
-import { canaryStep, codeVersion, publishVersion, startCanary } from './publish.js';
+import { canaryStep, childMeta, publishVersion, startCanary } from './publish.js';
 import { exportAsStable, finite, HOLDOUT, readNewData, sideBySide } from './cycle-data.js';
 import { silent } from './reporter.js';
 import { mix } from './search.js';
@@ -235,14 +235,9 @@ export async function retrainMultiLabel(
   const version = await publishVersion(
     client,
     model,
-    {
-      parent: stable.version.version,
-      batches: batchIds,
+    childMeta(stable.version, batchIds, {
       metrics: finite(metrics),
-      labels,
-      input,
       output: { ...stable.version.meta.output, kind: 'sigmoid', temperature: calibration.temperature },
-      ...(stable.version.meta.policy ? { policy: stable.version.meta.policy } : {}),
       gate: gate.report,
       trainer: {
         ...stable.config,
@@ -260,8 +255,7 @@ export async function retrainMultiLabel(
         backend: options.backend ?? 'cpu',
         gate: { ...GATE_DEFAULTS, ...options.gate },
       },
-      codeVersion: codeVersion(),
-    },
+    }),
     exported.files,
   );
   r.step(

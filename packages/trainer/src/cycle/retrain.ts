@@ -35,7 +35,7 @@ import {
   type SearchResult,
 } from './search.js';
 import { stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
-import { canaryStep, codeVersion, publishVersion, startCanary, type CanaryOptions } from './publish.js';
+import { canaryStep, childMeta, publishVersion, startCanary, type CanaryOptions } from './publish.js';
 import { exportAsStable, finite, HOLDOUT, readNewData, sideBySide } from './cycle-data.js';
 import { silent, type Reporter } from './reporter.js';
 import { retrainMultiLabel } from './retrain-multi-label.js';
@@ -411,15 +411,10 @@ export async function retrain(
   const version = await publishVersion(
     client,
     model,
-    {
-      parent: stable.version.version,
-      batches: batchIds,
+    childMeta(stable.version, batchIds, {
       metrics: finite(metrics),
-      labels,
-      input,
       // The output keeps its kind (a logits model keeps emitting logits) and gets the new temperature.
       output: { ...stable.version.meta.output, temperature: calibration.temperature },
-      ...(stable.version.meta.policy ? { policy: stable.version.meta.policy } : {}),
       gate: gate.report,
       trainer: {
         ...stable.config,
@@ -437,8 +432,7 @@ export async function retrain(
         backend: options.backend ?? 'cpu',
         gate: { ...GATE_DEFAULTS, ...options.gate },
       },
-      codeVersion: codeVersion(),
-    },
+    }),
     exported.files,
   );
   r.step(
