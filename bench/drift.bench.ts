@@ -91,6 +91,14 @@ const RECIPES: Record<string, Partial<RetrainOptions>> = {
   'no-distill': { candidates: DEFAULT_CANDIDATES.filter((c) => c.distill === 0) },
   'no-augment': { candidates: DEFAULT_CANDIDATES.map(({ augment: _, ...c }) => c) },
   'all-augment': { candidates: DEFAULT_CANDIDATES.map((c) => (c.trainable === 'all' ? { ...c, augment: 2 } : c)) },
+  'erase-shifted': {
+    accepted: { settledMs: 0 },
+    candidates: DEFAULT_CANDIDATES.map((c) => (c.augment ? { ...c, erase: 0.5 } : c)),
+  },
+  'erase-all': {
+    accepted: { settledMs: 0 },
+    candidates: DEFAULT_CANDIDATES.map((c) => (c.trainable === 'all' ? { ...c, erase: 0.5 } : c)),
+  },
 };
 for (const r of recipes)
   if (!RECIPES[r]) throw new Error(`unknown recipe "${r}" (one of ${Object.keys(RECIPES).join(', ')})`);

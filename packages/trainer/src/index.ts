@@ -39,7 +39,7 @@ export {
 } from './collector/client.js';
 export { decodeExamples, decodeTensor, encodeExamples, type DecodedExamples } from './data/wire.js';
 export { DRIFTS, thicken, thin, shift, affine, noisy, occlude, invert, type AffineOptions } from './data/drift.js';
-export { imageAxes, shiftInPlace } from './data/augment.js';
+export { eraseInPlace, imageAxes, shiftInPlace } from './data/augment.js';
 export {
   fitTemperature,
   applyTemperature,

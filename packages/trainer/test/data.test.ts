@@ -29,6 +29,8 @@ import {
   saveLayers,
   shift,
   shiftInPlace,
+  eraseInPlace,
+  mulberry32,
   take,
   thicken,
   useBackend,
@@ -356,6 +358,64 @@ test("the gain's significance pools held-out earlier corrections with the new on
   const one = { ...data, fresh: { ...data.fresh, y: Int32Array.from(data.fresh.y, (y) => (y + 1) % 10) } };
   const tooFew = await runGate(knewNone, learned, one, loose);
   assert.equal(tooFew.report.metrics.find((m) => m.name === 'new.accuracy')!.pass, true);
+});
+
+test('random erasing sets one rectangle of 2–25 % of the image to its background, per channel, in either layout', () => {
+  const [h, w, c] = [10, 12, 2];
+  // Each channel's border alternates 0.1 and 0.3 around the image (so its mean, the background, is 0.2) and every
+  // inside pixel has a value of its own: an erased pixel always changes, to exactly 0.2.
+  const nhwc = Float32Array.from({ length: h * w * c }, (_, i) => {
+    const [r, col, ch] = [Math.floor(i / (w * c)), Math.floor(i / c) % w, i % c];
+    const border = r === 0 || col === 0 || r === h - 1 || col === w - 1;
+    return border ? ((r + col) % 2 ? 0.1 : 0.3) : 0.4 + i / 1000 + ch / 10;
+  });
+  const size = h * w * c;
+  const copies = (n: number) => {
+    const x = new Float32Array(n * size);
+    for (let k = 0; k < n; k++) x.set(nhwc, k * size);
+    return { x, y: new Int32Array(n), count: n, shape: [h, w, c], labels: ['a'] };
+  };
+  // Probability 0: nothing changes, and no draw is taken (a shift-only run is unchanged by the option).
+  let draws = 0;
+  const none = copies(1);
+  eraseInPlace(none, [0], 0, () => (draws++, 0.5));
+  assert.deepEqual(none.x, nhwc);
+  assert.equal(draws, 0);
+  // Seeded draws over many rows: about half are erased, each by one full rectangle of background within bounds.
+  const many = copies(200);
+  eraseInPlace(many, many.y.keys(), 0.5, mulberry32(9));
+  let erased = 0;
+  for (let n = 0; n < 200; n++) {
+    const changed: number[] = [];
+    for (let i = 0; i < size; i++) if (many.x[n * size + i] !== nhwc[i]) changed.push(i);
+    if (changed.length === 0) continue;
+    erased++;
+    for (const i of changed) assert.ok(Math.abs(many.x[n * size + i]! - 0.2) < 1e-6, 'erased to the background');
+    const pixels = [...new Set(changed.map((i) => Math.floor(i / c)))];
+    assert.equal(changed.length, pixels.length * c, 'every channel of an erased pixel');
+    const [rows, cols] = [pixels.map((p) => Math.floor(p / w)), pixels.map((p) => p % w)];
+    const span = (v: number[]) => Math.max(...v) - Math.min(...v) + 1;
+    assert.equal(pixels.length, span(rows) * span(cols), 'one full rectangle');
+    assert.ok(pixels.length >= 1 && pixels.length <= 0.25 * h * w * 1.35, `at most about a quarter (${pixels.length})`);
+  }
+  assert.ok(erased > 70 && erased < 130, `about half the rows erased (${erased} of 200)`);
+  // Channels-first: the same draws erase the same rectangle, transposed. Draws: erase (0 < 1), a quarter of the area
+  // (1), square (0.5), at the middle (0.5, 0.5): rows 3–7 and columns 4–8.
+  const nchw = Float32Array.from({ length: size }, (_, i) => {
+    const [ch, r, col] = [Math.floor(i / (h * w)), Math.floor(i / w) % h, i % w];
+    return nhwc[(r * w + col) * c + ch]!;
+  });
+  const [a, b] = [copies(1), { ...copies(1), x: nchw, shape: [c, h, w] }];
+  const draw = (values: number[]) => () => values.shift()!;
+  eraseInPlace(a, [0], 1, draw([0, 1, 0.5, 0.5, 0.5]));
+  eraseInPlace(b, [0], 1, draw([0, 1, 0.5, 0.5, 0.5]), 'nchw');
+  for (let ch = 0; ch < c; ch++)
+    for (let r = 0; r < h; r++)
+      for (let col = 0; col < w; col++) {
+        const inside = r >= 3 && r < 8 && col >= 4 && col < 9;
+        assert.equal(b.x[(ch * h + r) * w + col], a.x[(r * w + col) * c + ch]);
+        assert.equal(a.x[(r * w + col) * c + ch] === nhwc[(r * w + col) * c + ch], !inside, `pixel ${r},${col}`);
+      }
 });
 
 test('shift augmentation also trains a head over a frozen base: its features are computed again for the moved examples', async () => {

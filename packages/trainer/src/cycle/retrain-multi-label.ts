@@ -342,6 +342,7 @@ function candidateRows(
     trainable: spec.trainable,
     distill: 0,
     augment: 0,
+    erase: 0,
   };
   return [
     ...trained.map((c) => ({

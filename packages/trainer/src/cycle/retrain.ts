@@ -531,6 +531,8 @@ export interface CandidateRow {
   distill: number;
   /** Shift augmentation of the new examples (pixels; 0: none). */
   augment: number;
+  /** Random erasing's probability per new example and epoch (0: none). */
+  erase: number;
   status: string;
   epochs: number;
   alpha: number | null;
@@ -555,6 +557,7 @@ function candidateRows(search: SearchResult, gated: ReadonlyMap<number, string>)
       trainable: c.spec.trainable,
       distill: c.spec.distill,
       augment: c.spec.augment ?? 0,
+      erase: c.spec.erase ?? 0,
       status: trained ? 'trained' : `skipped (${c.why})`,
       epochs: c.epochs,
       alpha: trained ? c.alpha : null,
@@ -611,7 +614,7 @@ export function formatCandidates(search: SearchResult, gated: ReadonlyMap<number
             `${c.replayRatio}:1`,
             c.trainable,
             String(c.distill),
-            c.augment ? `±${c.augment}` : '',
+            [c.augment ? `±${c.augment}` : '', c.erase ? `erase ${c.erase}` : ''].filter(Boolean).join(' '),
           ];
       const result = trained
         ? [

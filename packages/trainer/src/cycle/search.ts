@@ -31,6 +31,11 @@ export interface CandidateSpec {
    * With a frozen base, their features are computed again each epoch.
    */
   augment?: number;
+  /**
+   * Random erasing: the probability that a new example has a random rectangle set to its background in an epoch
+   * (image inputs; 0 or absent: none). See data/augment.ts.
+   */
+  erase?: number;
   /** Stop early on the held-out data (default true); false runs every epoch (the fixed recipe). */
   earlyStopping?: boolean;
 }
@@ -235,11 +240,12 @@ export async function searchCandidates(
       ...(tail !== undefined ? { trainableTail: tail } : {}),
       ...(targets ? { targets } : {}),
       ...(replay.set.count > window ? { rotate: { always: data.fit.count, window } } : {}),
-      ...(spec.augment
+      ...(spec.augment || spec.erase
         ? {
             augment: {
               rows: data.fit.count,
-              shift: spec.augment,
+              shift: spec.augment ?? 0,
+              ...(spec.erase ? { erase: spec.erase } : {}),
               ...(options.layout ? { layout: options.layout } : {}),
             },
           }

@@ -3,7 +3,7 @@
  * fit's throughput), with progress reported per batch and an optional frozen base for fine-tuning a user's model.
  */
 import * as tf from '@tensorflow/tfjs';
-import { shiftInPlace } from '../data/augment.js';
+import { eraseInPlace, shiftInPlace } from '../data/augment.js';
 import { exampleSize, inputTensor, mulberry32, oneHotTensor, pick, type ExampleSet } from '../data/examples.js';
 import { TrainerError } from '../errors.js';
 
@@ -36,9 +36,10 @@ export interface FitOptions {
   /**
    * Shift augmentation (image inputs): in every epoch the first `rows` rows (the new examples) are moved by up to
    * `shift` pixels on each axis, a seeded offset per row and epoch (see data/augment.ts). With `trainableTail`, the
-   * frozen base's features of the moved examples are computed again each epoch (the rest's once).
+   * frozen base's features of the moved examples are computed again each epoch (the rest's once). With `erase`,
+   * each of those rows also has a random rectangle erased with that probability (random erasing, data/augment.ts).
    */
-  augment?: { rows: number; shift: number; layout?: 'nhwc' | 'nchw' };
+  augment?: { rows: number; shift: number; erase?: number; layout?: 'nhwc' | 'nchw' };
   /**
    * What the model outputs and the loss that trains it: 'softmax' (default), probabilities under categorical
    * cross-entropy; 'sigmoid', a multi-label model's logits under binary cross-entropy per label, against the set's
@@ -116,15 +117,19 @@ async function fitAll(
     shuffleInPlace(order, rand);
     const epochData = pick(data, order);
     const aug = options.augment;
-    if (aug && aug.shift > 0) {
+    if (aug && (aug.shift > 0 || (aug.erase ?? 0) > 0)) {
       const rows = order.flatMap((src, i) => (src < aug.rows ? [i] : []));
-      if (!frozen) shiftInPlace(epochData, rows, aug.shift, rand, aug.layout);
+      const transform = (set: ExampleSet, at: Iterable<number>) => {
+        shiftInPlace(set, at, aug.shift, rand, aug.layout);
+        eraseInPlace(set, at, aug.erase ?? 0, rand, aug.layout);
+      };
+      if (!frozen) transform(epochData, rows);
       else {
         const moved = pick(
           frozen.raw,
           rows.map((i) => order[i]!),
         );
-        shiftInPlace(moved, moved.y.keys(), aug.shift, rand, aug.layout);
+        transform(moved, [...moved.y.keys()]);
         const f = await baseFeatures(frozen.base, moved);
         const size = exampleSize(epochData.shape);
         rows.forEach((i, k) => epochData.x.set(f.x.subarray(k * size, (k + 1) * size), i * size));
