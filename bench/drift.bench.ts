@@ -95,6 +95,14 @@ const RECIPES: Record<string, Partial<RetrainOptions>> = {
     accepted: { settledMs: 0 },
     candidates: DEFAULT_CANDIDATES.map((c) => (c.augment ? { ...c, erase: 0.5 } : c)),
   },
+  'erase-every': {
+    accepted: { settledMs: 0 },
+    candidates: DEFAULT_CANDIDATES.map((c) => ({ ...c, erase: 0.5 })),
+  },
+  'erase-tail': {
+    accepted: { settledMs: 0 },
+    candidates: DEFAULT_CANDIDATES.map((c) => (c.trainable !== 'all' ? { ...c, erase: 0.5 } : c)),
+  },
   'erase-all': {
     accepted: { settledMs: 0 },
     candidates: DEFAULT_CANDIDATES.map((c) => (c.trainable === 'all' ? { ...c, erase: 0.5 } : c)),
@@ -245,6 +253,12 @@ for (const name of drifts) {
               .map((m) => `${m.name} ${pct(m.candidate)} < ${pct(m.threshold)}`)
               .join(', ')})`
           : '';
+      // The search's candidates, one line each: what each learned, and which one the gate published.
+      if (result.status !== 'nothing-new')
+        for (const c of result.candidates)
+          console.log(
+            `  #${c.candidate} lr ${c.learningRate} ${c.trainable} ${c.replayRatio}:1 distill ${c.distill}${c.augment ? ` shift ±${c.augment}` : ''}${c.erase ? ` erase ${c.erase}` : ''}: ${c.status === 'trained' ? `α ${c.alpha}, new ${pct(c.heldOutNew!)}, replay ${pct(c.heldOutReplay!)}, score ${c.score!.toFixed(3)}` : c.status}${c.gate ? ` — gate ${c.gate}` : ''}`,
+          );
       console.log(
         `${model} cycle ${cycle}: ${devices.corrections}/${devices.predictions} corrected, ${result.status} in ${seconds.toFixed(0)} s (${result.status === 'nothing-new' ? 0 : result.metrics['candidates.trained']} candidates trained)${why}; held-out ${pct(before)} → ${pct(acc)}, golden ${((gold - golden0) * 100).toFixed(2)} points`,
       );

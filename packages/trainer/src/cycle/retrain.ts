@@ -340,7 +340,7 @@ export async function retrain(
       const g = await runGate(stableEval, net, gateData, options.gate);
       gated.set(
         c.index,
-        `${gated.has(c.index) ? `${gated.get(c.index)}, ` : ''}${g.report.pass ? 'pass' : 'fail'} at α ${alpha}`,
+        `${gated.has(c.index) ? `${gated.get(c.index)}, ` : ''}${g.report.pass ? 'pass' : `fail (${failedChecks(g)})`} at α ${alpha}`,
       );
       first ??= g;
       if (g.report.pass) chosen = { candidate: c, gate: g, alpha };
@@ -493,6 +493,14 @@ async function acceptedData(
  * the gate's looks, calibration and export, so that a cycle takes about 3 minutes on 2 CPU cores.
  */
 export const DEFAULT_BUDGET_SEC = 170;
+
+/** The checks a gate failed, by name ("golden.accuracy, golden.recall.7"). */
+function failedChecks(g: GateResult): string {
+  return g.report.metrics
+    .filter((m) => !m.pass)
+    .map((m) => m.name)
+    .join(', ');
+}
 
 /** Candidates with the dimensions the caller pinned (a learning rate, epochs or replay ratio given by hand). */
 function pinned(candidates: readonly CandidateSpec[], o: RetrainOptions): CandidateSpec[] {
