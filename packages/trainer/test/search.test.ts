@@ -20,6 +20,8 @@ import {
   type ExampleSet,
 } from '../src/index.js';
 import {
+  backoff,
+  gateInTurn,
   greedySoup,
   ranked,
   sampleReplay,
@@ -148,4 +150,55 @@ test('the greedy soup averages in, best first, only the fine-tunes that do not l
   // Alone, no fine-tune helps another: no soup.
   assert.equal(await greedySoup([fineTune(0, 1.1), fineTune(1, 3)], model, score), null);
   model.dispose();
+});
+
+test('the gate sees a candidate that forgot one step nearer stable, then halfway back, and keeps the largest α that passes', async () => {
+  // Stand-ins for trained candidates: the gate below reads only their index and α.
+  const candidate = (index: number, alpha: number) => ({ index, alpha }) as Candidate;
+  // A gate whose forgetting checks pass at α ≤ `allowed[index]`, and whose gain check fails for candidates in `noGain`.
+  const gate = (allowed: number[], noGain: number[] = []) => {
+    const seen: string[] = [];
+    const look = async (c: Candidate, alpha: number) => {
+      seen.push(`#${c.index}@${alpha}`);
+      const gain = !noGain.includes(c.index);
+      const kept = alpha <= allowed[c.index]! + 1e-9;
+      const metrics = [
+        { name: 'golden.accuracy', pass: kept },
+        { name: 'new.accuracy', pass: gain },
+      ];
+      return { report: { pass: gain && kept, metrics } };
+    };
+    return { seen, look };
+  };
+  const options = { looks: 8, steps: backoff, timeLeft: () => true };
+
+  // Forgets at 1 and 0.8, passes at 0.6: then 0.7 is seen and kept.
+  let g = gate([0.7]);
+  let chosen = await gateInTurn([candidate(0, 1)], g.look, options);
+  assert.deepEqual(g.seen, ['#0@1', '#0@0.8', '#0@0.6', '#0@0.7']);
+  assert.equal(chosen?.alpha, 0.7);
+  // Halfway forgets too: the step that passed is kept.
+  g = gate([0.6]);
+  chosen = await gateInTurn([candidate(0, 1)], g.look, options);
+  assert.deepEqual(g.seen, ['#0@1', '#0@0.8', '#0@0.6', '#0@0.7']);
+  assert.equal(chosen?.alpha, 0.6);
+  // Passing at its own α: no other look.
+  g = gate([1]);
+  chosen = await gateInTurn([candidate(0, 0.8)], g.look, options);
+  assert.deepEqual(g.seen, ['#0@0.8']);
+  // No gain: never stepped towards stable; the next candidate is seen.
+  g = gate([1, 0.5], [0]);
+  chosen = await gateInTurn([candidate(0, 1), candidate(1, 0.6)], g.look, options);
+  assert.deepEqual(g.seen, ['#0@1', '#1@0.6', '#1@0.4', '#1@0.5']);
+  assert.deepEqual([chosen?.candidate.index, chosen?.alpha], [1, 0.5]);
+  // The looks run out: nothing passes, and the halfway look is not taken past the limit.
+  g = gate([0.25]);
+  chosen = await gateInTurn([candidate(0, 1)], g.look, { ...options, looks: 3 });
+  assert.deepEqual(g.seen, ['#0@1', '#0@0.8', '#0@0.6']);
+  assert.equal(chosen, null);
+  // Out of time: only the best-ranked candidate is seen.
+  g = gate([0, 1], [0]);
+  chosen = await gateInTurn([candidate(0, 1), candidate(1, 1)], g.look, { ...options, timeLeft: () => false });
+  assert.deepEqual(g.seen, ['#0@1']);
+  assert.equal(chosen, null);
 });

@@ -25,12 +25,12 @@ import {
 } from './gate.js';
 import {
   backoff,
+  gateInTurn,
   DEFAULT_CANDIDATES,
   disposeSearch,
   mix,
   ranked,
   searchCandidates,
-  type Candidate,
   type CandidateSpec,
   type SearchResult,
 } from './search.js';
@@ -319,21 +319,16 @@ export async function retrain(
 
   // The gate sees the best-scored candidates in turn and keeps the first that passes. A candidate refused only
   // for forgetting (golden, recall or replay checks) is seen again one step nearer stable (a smaller α), which
-  // can only undo change: the gain check on held-out new data still has to pass at that α.
+  // can only undo change: the gain check on held-out new data still has to pass at that α (see gateInTurn).
   r.step(
     `gating on ${golden.count} golden, ${gateFresh.count} held-out new, ${earlierHeld.count} held-out earlier and ${held.gate.count} held-out replayed examples`,
   );
   const net = await stable.load();
-  let chosen: { candidate: Candidate; gate: GateResult; alpha: number } | null = null;
   let first: GateResult | null = null;
   const gated = new Map<number, string>();
-  let looks = options.maxGated ?? 8;
-  for (const [rank, c] of ranked(search.candidates).entries()) {
-    // The cycle's budget bounds the gate too: the best candidate is always seen (with its steps towards stable),
-    // the next ones only while time is left.
-    if (rank > 0 && recipe === 'search' && (performance.now() - started) / 1000 > budgetSec - 10) break;
-    for (const alpha of recipe === 'search' ? backoff(c) : [c.alpha]) {
-      if (looks-- <= 0) break;
+  const chosen = await gateInTurn(
+    ranked(search.candidates),
+    async (c, alpha) => {
       const weights = alpha === c.alpha ? c.weights! : mix(search.stableWeights, c.tuned!, alpha);
       net.setWeights(weights);
       if (weights !== c.weights) tf.dispose(weights);
@@ -343,12 +338,16 @@ export async function retrain(
         `${gated.has(c.index) ? `${gated.get(c.index)}, ` : ''}${g.report.pass ? 'pass' : `fail (${failedChecks(g)})`} at α ${alpha}`,
       );
       first ??= g;
-      if (g.report.pass) chosen = { candidate: c, gate: g, alpha };
-      // Only forgetting is worth a step towards stable: a missing gain would only grow.
-      if (g.report.pass || g.report.metrics.some((m) => m.name === 'new.accuracy' && !m.pass)) break;
-    }
-    if (chosen || looks <= 0) break;
-  }
+      return g;
+    },
+    {
+      looks: options.maxGated ?? 8,
+      steps: recipe === 'search' ? backoff : (c) => [c.alpha],
+      // The cycle's budget bounds the gate too: the best candidate is always seen (with its steps towards stable),
+      // the next ones only while time is left.
+      timeLeft: () => recipe !== 'search' || (performance.now() - started) / 1000 <= budgetSec - 10,
+    },
+  );
   const table = formatCandidates(search, gated);
   r.step(table);
   const gate = chosen?.gate ?? first;

@@ -379,6 +379,46 @@ export function backoff(c: Candidate): number[] {
   return [c.alpha, ...WISE_ALPHAS.filter((a) => a < c.alpha)];
 }
 
+/** What gateInTurn reads of a gate's verdict. */
+interface Verdict {
+  report: { pass: boolean; metrics: readonly { name: string; pass: boolean }[] };
+}
+
+/**
+ * Shows candidates to the gate, best-ranked first, and keeps the first mix that passes. Each candidate is seen at
+ * `steps(c)` in turn (its chosen α, then smaller ones: see backoff) while it fails only for forgetting (any check
+ * but `new.accuracy`, the gain, which a step towards stable could only lower). When a step passes after one that
+ * forgot, the α halfway between them is seen too and kept if it passes: the most of the fine-tune that the
+ * forgetting checks allow, for one more look. At most `looks` looks in all; a candidate after the first is seen
+ * only while `timeLeft()`.
+ */
+export async function gateInTurn<G extends Verdict>(
+  candidates: readonly Candidate[],
+  look: (c: Candidate, alpha: number) => Promise<G>,
+  options: { looks: number; steps: (c: Candidate) => number[]; timeLeft: () => boolean },
+): Promise<{ candidate: Candidate; gate: G; alpha: number } | null> {
+  let looks = options.looks;
+  for (const [rank, c] of candidates.entries()) {
+    if (looks <= 0 || (rank > 0 && !options.timeLeft())) break;
+    let forgot: number | null = null;
+    for (const alpha of options.steps(c)) {
+      if (looks-- <= 0) break;
+      const g = await look(c, alpha);
+      if (g.report.pass) {
+        const halfway = forgot === null ? null : Math.round(((forgot + alpha) / 2) * 100) / 100;
+        if (halfway !== null && looks-- > 0) {
+          const h = await look(c, halfway);
+          if (h.report.pass) return { candidate: c, gate: h, alpha: halfway };
+        }
+        return { candidate: c, gate: g, alpha };
+      }
+      if (g.report.metrics.some((m) => m.name === 'new.accuracy' && !m.pass)) break;
+      forgot = alpha;
+    }
+  }
+  return null;
+}
+
 /**
  * `(1 − alpha) · a + alpha · b`, weight by weight, computed as `a + alpha · (b − a)`: a weight the fine-tune left as
  * it was (a frozen layer) stays bit for bit what it was.
