@@ -103,6 +103,10 @@ const RECIPES: Record<string, Partial<RetrainOptions>> = {
     accepted: { settledMs: 0 },
     candidates: DEFAULT_CANDIDATES.map((c) => (c.trainable !== 'all' ? { ...c, erase: 0.5 } : c)),
   },
+  'distill-1': {
+    accepted: { settledMs: 0 },
+    candidates: DEFAULT_CANDIDATES.map((c) => (c.distill > 0 ? { ...c, distill: 1 } : c)),
+  },
   'erase-all': {
     accepted: { settledMs: 0 },
     candidates: DEFAULT_CANDIDATES.map((c) => (c.trainable === 'all' ? { ...c, erase: 0.5 } : c)),

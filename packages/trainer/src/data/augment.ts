@@ -22,6 +22,17 @@ export function imageAxes(
   return h >= MIN_SIDE && w >= MIN_SIDE ? { h, w, c, channelsFirst } : null;
 }
 
+/** An image set's sides, its example size, and where pixel (r, col, ch) is within an example; null if not an image. */
+function pixelIndex(set: ExampleSet, layout: 'nhwc' | 'nchw') {
+  const axes = imageAxes(set.shape, layout);
+  if (!axes) return null;
+  const { h, w, c, channelsFirst } = axes;
+  const index = channelsFirst
+    ? (r: number, col: number, ch: number) => (ch * h + r) * w + col
+    : (r: number, col: number, ch: number) => (r * w + col) * c + ch;
+  return { h, w, c, size: exampleSize(set.shape), index };
+}
+
 /**
  * Shifts, in place, the examples of `set` at `rows` by offsets in [−max, max] on each axis drawn from `rand`.
  * `set` must be an image set (see imageAxes).
@@ -33,14 +44,10 @@ export function shiftInPlace(
   rand: () => number,
   layout: 'nhwc' | 'nchw' = 'nhwc',
 ): void {
-  const axes = imageAxes(set.shape, layout);
-  if (!axes || max <= 0) return;
-  const { h, w, c, channelsFirst } = axes;
-  const size = exampleSize(set.shape);
+  const image = pixelIndex(set, layout);
+  if (!image || max <= 0) return;
+  const { h, w, c, size, index } = image;
   const src = new Float32Array(size);
-  const index = channelsFirst
-    ? (r: number, col: number, ch: number) => (ch * h + r) * w + col
-    : (r: number, col: number, ch: number) => (r * w + col) * c + ch;
   const clamp = (v: number, hi: number) => (v < 0 ? 0 : v > hi ? hi : v);
   for (const row of rows) {
     const dy = Math.floor(rand() * (2 * max + 1)) - max;
@@ -75,13 +82,9 @@ export function eraseInPlace(
   rand: () => number,
   layout: 'nhwc' | 'nchw' = 'nhwc',
 ): void {
-  const axes = imageAxes(set.shape, layout);
-  if (!axes || p <= 0) return;
-  const { h, w, c, channelsFirst } = axes;
-  const size = exampleSize(set.shape);
-  const index = channelsFirst
-    ? (r: number, col: number, ch: number) => (ch * h + r) * w + col
-    : (r: number, col: number, ch: number) => (r * w + col) * c + ch;
+  const image = pixelIndex(set, layout);
+  if (!image || p <= 0) return;
+  const { h, w, c, size, index } = image;
   const [logLo, logHi] = [Math.log(ERASE_ASPECT[0]), Math.log(ERASE_ASPECT[1])];
   for (const row of rows) {
     if (rand() >= p) continue;
