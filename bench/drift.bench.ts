@@ -13,11 +13,14 @@
  *
  * Recipes: `search` (the default: candidate search, WiSE-FT, balanced replay) and `fixed` (the recipe before it:
  * learning rate 3e-4, 5 epochs, replay 2:1, one candidate, the gate of its day: golden, recall, validation
- * accuracy ≥ stable's) as the baseline; ablations `no-wise`, `soup` (the greedy soup on), `uniform-replay`, `same-replay`, `no-distill`, `no-augment`, `all-augment`.
+ * accuracy ≥ stable's) as the baseline; ablations `no-accepted`, `no-wise`, `soup` (the greedy soup on), `uniform-replay`,
+ * `same-replay`, `no-distill`, `no-augment`, `all-augment`, `distill-1` (distillation weight 1), and random erasing
+ * (probability 0.5) added to some candidates: `erase-shifted` (the shift-augmented ones), `erase-all` (the full
+ * fine-tunes), `erase-tail` (the others), `erase-every`. Every cycle prints its candidates, one line each.
  *
  * Usage: npm run bench -- drift
  *   DRIFTS=thick,small     only these drifts
- *   DRIFT_RECIPES=search,fixed,no-wise,soup,uniform-replay,same-replay,no-distill,no-augment,all-augment   (default: search,fixed)
+ *   DRIFT_RECIPES=search,fixed,no-wise,soup,…  any of the recipes above (default: search,fixed)
  *   DRIFT_BUDGET=150       the search's training budget per cycle, seconds (default: the trainer's)
  *   DRIFT_CYCLES=2         cycles per drift (1 or 2)
  *   DRIFT_BOOT_EXAMPLES=N  bootstrap v1 on N MNIST digits instead of all (quick runs while developing)
