@@ -16,6 +16,22 @@ import type { Reporter } from './reporter.js';
 export const HOLDOUT = { gate: 8, select: 15 };
 
 /**
+ * A batch with fewer examples than this to train on holds out SMALL_BATCH_GATE percent of them for the gate instead
+ * of HOLDOUT.gate: 8 % of a few dozen corrections (a second cycle on a drift the first one learned) is one to four
+ * examples, on which no gain can be shown, so the gate refused what it could not judge. The drift suite measured it
+ * (BENCHMARKS.md). A later cycle splits earlier corrections with HOLDOUT's bounds, never above these, so what it holds
+ * out of them was held out when they were new too.
+ */
+export const SMALL_BATCH = 60;
+export const SMALL_BATCH_GATE = 25;
+
+/** The cumulative percent bounds (gate, then choosing) that splitByContent takes for a training split of `count`. */
+export function holdoutBounds(count: number): [number, number] {
+  const gate = count < SMALL_BATCH ? SMALL_BATCH_GATE : HOLDOUT.gate;
+  return [gate, gate + HOLDOUT.select];
+}
+
+/**
  * The pending batches' examples and the model's golden set, decoded by `decode`; says what was skipped. Throws
  * ELT_EMPTY_BATCH when nothing is left to train on and ELT_NO_GOLDEN_SET when the model has no golden set.
  */

@@ -36,7 +36,7 @@ import {
 } from './search.js';
 import { stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
 import { canaryStep, childMeta, publishVersion, startCanary, type CanaryOptions } from './publish.js';
-import { exportAsStable, finite, HOLDOUT, readNewData, sideBySide } from './cycle-data.js';
+import { exportAsStable, finite, HOLDOUT, holdoutBounds, readNewData, sideBySide } from './cycle-data.js';
 import { silent, type Reporter } from './reporter.js';
 import { retrainMultiLabel } from './retrain-multi-label.js';
 
@@ -225,7 +225,7 @@ export async function retrain(
   // enough examples to tell a gain from chance). The fixed recipe trains on the whole training split.
   const none = pick(fresh.bySplit.train, []);
   const [gateExtra = none, select = none, fit = fresh.bySplit.train] =
-    recipe === 'search' ? splitByContent(fresh.bySplit.train, [HOLDOUT.gate, HOLDOUT.gate + HOLDOUT.select]) : [];
+    recipe === 'search' ? splitByContent(fresh.bySplit.train, holdoutBounds(fresh.bySplit.train.count)) : [];
   const gateFresh = gateExtra.count ? concat(fresh.bySplit.val, gateExtra) : fresh.bySplit.val;
   const { pool, earlier, source: baseData } = await replayData(client, work, recipe === 'search');
   const held =
