@@ -34,9 +34,12 @@ import {
   take,
   thicken,
   useBackend,
+  type ExampleSet,
 } from '../src/index.js';
 import { evaluateStable, MARGIN_MIN } from '../src/cycle/gate.js';
 import { labelCounts } from '../src/data/examples.js';
+import { HOLDOUT, holdoutBounds, SMALL_BATCH } from '../src/cycle/cycle-data.js';
+import { splitByContent } from '../src/data/holdout.js';
 
 before(async () => {
   await useBackend('cpu');
@@ -485,4 +488,24 @@ test('multi-label scores: exact match, mean Jaccard, micro-F1, per-label recall;
   const t = fitSigmoidTemperature(said, truth).temperature;
   assert.ok(Math.abs(multiLabelEce(said, truth, 1) - 0.28) < 0.01);
   assert.ok(multiLabelEce(said, truth, 1, t) < 0.01, `ECE at T ${t}`);
+});
+
+test("a small batch holds out a quarter for the gate; a later cycle's split of it as earlier corrections holds out only what was held out", () => {
+  const digits = take(loadMnist('train'), 400);
+  const small = take(digits, SMALL_BATCH - 1);
+  assert.deepEqual(holdoutBounds(small.count), [25, 25 + HOLDOUT.select]);
+  assert.deepEqual(holdoutBounds(SMALL_BATCH), [HOLDOUT.gate, HOLDOUT.gate + HOLDOUT.select]);
+  const [gate, select, fit] = splitByContent(small, holdoutBounds(small.count));
+  assert.ok(gate!.count >= 8 && gate!.count <= 22, `about a quarter of ${small.count} for the gate (${gate!.count})`);
+  assert.equal(gate!.count + select!.count + fit!.count, small.count);
+  // The same examples, rehearsed by a later cycle as earlier corrections (HOLDOUT's bounds): what it holds out for the
+  // gate or to choose was never in the first cycle's training part.
+  const key = (set: ExampleSet, i: number) => set.x.subarray(i * 784, (i + 1) * 784).join(',');
+  const trained = new Set([...Array(fit!.count).keys()].map((i) => key(fit!, i)));
+  const [laterGate, laterSelect] = splitByContent(small, [HOLDOUT.gate, HOLDOUT.gate + HOLDOUT.select]);
+  for (const part of [laterGate!, laterSelect!])
+    for (let i = 0; i < part.count; i++) assert.ok(!trained.has(key(part, i)), 'held out then, held out now');
+  // A large batch keeps the 8 % gate share.
+  const [largeGate] = splitByContent(digits, holdoutBounds(digits.count));
+  assert.ok(largeGate!.count < digits.count * 0.15, `about 8 % of ${digits.count} (${largeGate!.count})`);
 });
