@@ -58,6 +58,7 @@ import {
   take,
   useBackend,
   type ArtifactFile,
+  type CandidateSpec,
   type ExampleSet,
   type RetrainOptions,
   type RetrainResult,
@@ -83,6 +84,11 @@ const bootExamples = process.env.DRIFT_BOOT_EXAMPLES ? Number(process.env.DRIFT_
 for (const d of drifts)
   if (!DRIFTS[d]) throw new Error(`unknown drift "${d}" (one of ${Object.keys(DRIFTS).join(', ')})`);
 
+/** The search recipe with each default candidate changed by `change` (the experiments below). */
+const searchWith = (change: (c: CandidateSpec) => CandidateSpec): Partial<RetrainOptions> => ({
+  accepted: { settledMs: 0 },
+  candidates: DEFAULT_CANDIDATES.map(change),
+});
 const RECIPES: Record<string, Partial<RetrainOptions>> = {
   search: { accepted: { settledMs: 0 } },
   'no-accepted': { accepted: false },
@@ -94,26 +100,11 @@ const RECIPES: Record<string, Partial<RetrainOptions>> = {
   'no-distill': { candidates: DEFAULT_CANDIDATES.filter((c) => c.distill === 0) },
   'no-augment': { candidates: DEFAULT_CANDIDATES.map(({ augment: _, ...c }) => c) },
   'all-augment': { candidates: DEFAULT_CANDIDATES.map((c) => (c.trainable === 'all' ? { ...c, augment: 2 } : c)) },
-  'erase-shifted': {
-    accepted: { settledMs: 0 },
-    candidates: DEFAULT_CANDIDATES.map((c) => (c.augment ? { ...c, erase: 0.5 } : c)),
-  },
-  'erase-every': {
-    accepted: { settledMs: 0 },
-    candidates: DEFAULT_CANDIDATES.map((c) => ({ ...c, erase: 0.5 })),
-  },
-  'erase-tail': {
-    accepted: { settledMs: 0 },
-    candidates: DEFAULT_CANDIDATES.map((c) => (c.trainable !== 'all' ? { ...c, erase: 0.5 } : c)),
-  },
-  'distill-1': {
-    accepted: { settledMs: 0 },
-    candidates: DEFAULT_CANDIDATES.map((c) => (c.distill > 0 ? { ...c, distill: 1 } : c)),
-  },
-  'erase-all': {
-    accepted: { settledMs: 0 },
-    candidates: DEFAULT_CANDIDATES.map((c) => (c.trainable === 'all' ? { ...c, erase: 0.5 } : c)),
-  },
+  'erase-shifted': searchWith((c) => (c.augment ? { ...c, erase: 0.5 } : c)),
+  'erase-every': searchWith((c) => ({ ...c, erase: 0.5 })),
+  'erase-tail': searchWith((c) => (c.trainable !== 'all' ? { ...c, erase: 0.5 } : c)),
+  'distill-1': searchWith((c) => (c.distill > 0 ? { ...c, distill: 1 } : c)),
+  'erase-all': searchWith((c) => (c.trainable === 'all' ? { ...c, erase: 0.5 } : c)),
 };
 for (const r of recipes)
   if (!RECIPES[r]) throw new Error(`unknown recipe "${r}" (one of ${Object.keys(RECIPES).join(', ')})`);

@@ -29,7 +29,6 @@ export function codeVersion(): string {
   return `${pkg.name}@${pkg.version}${extra ? `+${extra}` : ''}`.slice(0, 128);
 }
 
-/** Uploads a version and returns its name (the collector numbers it v1, v2… unless meta.version names it). */
 /**
  * The meta of a version made from `stable`: its parent, the batches it learned, what it keeps of stable (labels,
  * input spec, keep policy) and this code's version; `own` is what is new (an absent output: stable's defaults).
@@ -53,6 +52,7 @@ export function childMeta(
   };
 }
 
+/** Uploads a version and returns its name (the collector numbers it v1, v2… unless meta.version names it). */
 export async function publishVersion(
   client: CollectorClient,
   model: string,
