@@ -4,7 +4,14 @@
  * canary — or publish nothing when it fails the gate.
  */
 import * as tf from '@tensorflow/tfjs';
-import { DEFAULT_SETTLED_MS, type Batch, type GateMetric, type Rollout, type Version } from '@edgeloop/protocol';
+import {
+  DEFAULT_SETTLED_MS,
+  type Batch,
+  type GateMetric,
+  type Rollout,
+  type UnreportedPrediction,
+  type Version,
+} from '@edgeloop/protocol';
 import type { CollectorClient } from '../collector/client.js';
 import { concat, labelCounts, pick, type ExampleSet } from '../data/examples.js';
 import { hashExamples, replayHoldouts, splitByContent } from '../data/holdout.js';
@@ -77,7 +84,7 @@ export interface RetrainOptions {
   /**
    * Accepted predictions (search recipe): the kept predictions of stable (low-confidence ones and the sample) that no
    * user reported wrong, once `settledMs` old (default DEFAULT_SETTLED_MS), the newest `limit` (default 2000), labeled
-   * with stable's answer. Split by content like the new examples: trained on beside them, and held out to choose (a
+   * with stable's answer; then those of its ancestors while fewer than `limit` are found. Split by content like the new examples: trained on beside them, and held out to choose (a
    * candidate that flips them scores lower). false: not used.
    */
   accepted?: false | { settledMs?: number; limit?: number };
@@ -241,7 +248,9 @@ export async function retrain(
   // Accepted predictions: the live inputs stable answered and no one reported wrong (the drifted inputs it gets right,
   // which corrections never show), split by content as the new examples are: trained on, and held out to choose.
   const accepted =
-    recipe === 'search' && options.accepted !== false ? await acceptedData(client, stable, options.accepted) : none;
+    recipe === 'search' && options.accepted !== false
+      ? await acceptedData(client, stable, work.versions, options.accepted)
+      : none;
   const [acceptedSelect = none, acceptedFit = none] = accepted.count ? splitByContent(accepted, [ACCEPTED_SELECT]) : [];
   // The golden baseline travels in each version's metrics with a hash of the golden set it was measured on; a new
   // golden set starts a new baseline.
@@ -467,21 +476,39 @@ export async function retrain(
 const ACCEPTED_SELECT = 30;
 
 /**
- * The accepted predictions of stable (see RetrainOptions.accepted), decoded with its labels and input spec, each
- * labeled with the answer stable gave.
+ * The accepted predictions (see RetrainOptions.accepted) of stable, then of its parent, and so on up the lineage while
+ * fewer than `limit` are found: the drifted inputs earlier versions answered right stay training data for the cycles
+ * after theirs, as their corrections do. An input answered by two versions counts once, with the newer answer.
+ * Decoded with stable's labels and input spec, each labeled with the answer its version gave.
  */
 async function acceptedData(
   client: CollectorClient,
   stable: StableModel,
+  versions: readonly Version[],
   o: { settledMs?: number; limit?: number } = {},
 ): Promise<ExampleSet> {
-  const { model, version, meta } = stable.version;
-  const items = await client.unreported(model, version, {
-    settledMs: o.settledMs ?? DEFAULT_SETTLED_MS,
-    limit: o.limit ?? 2000,
-  });
+  const { model, meta } = stable.version;
+  const limit = o.limit ?? 2000;
+  const byName = new Map(versions.map((v) => [v.version, v]));
+  const items = new Map<string, UnreportedPrediction>();
+  for (
+    let v: Version | undefined = stable.version;
+    v && items.size < limit;
+    v = v.meta.parent ? byName.get(v.meta.parent) : undefined
+  ) {
+    const page = await client.unreported(model, v.version, {
+      settledMs: o.settledMs ?? DEFAULT_SETTLED_MS,
+      limit: limit - items.size,
+    });
+    for (const i of page) if (!items.has(i.inputHash)) items.set(i.inputHash, i);
+  }
   return decodeExamples(
-    items.map((i) => ({ inputHash: i.inputHash, input: i.input, label: i.label, split: 'train' as const })),
+    [...items.values()].map((i) => ({
+      inputHash: i.inputHash,
+      input: i.input,
+      label: i.label,
+      split: 'train' as const,
+    })),
     meta.labels,
     meta.input,
   ).bySplit.train;
