@@ -37,6 +37,11 @@ const heldOut = slice(rotated, 1000, 1400);
 /** A device id the 10 % canary serves. */
 const canaryDevice = () => [...Array(1000).keys()].map((i) => `probe-${i}`).find((d) => inCanary('digits', d, 10))!;
 const env = () => ({ EDGELOOP_COLLECTOR: collector.url, EDGELOOP_TOKEN: KEYS.trainer });
+/** `train` on the test model, seeded, with `candidates` candidates; kept predictions count as accepted at once. */
+const trainArgs = (candidates: number, ...more: string[]) => [
+  ...['train', '--model', 'digits', '--backend', 'cpu', '--seed', '3', '--candidates', String(candidates)],
+  ...['--settled-sec', '0', '--json', ...more],
+];
 /** Right predictions v1's devices kept in the first round (accepted by every later cycle of the lineage). */
 let keptByV1 = 0;
 
@@ -85,33 +90,9 @@ test('devices correct only their wrong predictions of a drift (rotated digits): 
     round.corrections > 80 && round.corrections < 400,
     `stable got ${round.corrections} of 400 rotated digits wrong`,
   );
-  const r = await runCli(
-    [
-      'train',
-      '--model',
-      'digits',
-      '--backend',
-      'cpu',
-      '--seed',
-      '3',
-      '--candidates',
-      '2',
-      '--json',
-      // The devices' reports are all in: their kept, unreported predictions count as accepted at once.
-      '--settled-sec',
-      '0',
-      // npm start's brisk policy (the canary's percent stays the default).
-      '--canary-step',
-      '25',
-      '--canary-max',
-      '75',
-      '--canary-interval',
-      '30',
-      '--canary-min-samples',
-      '100',
-    ],
-    env(),
-  );
+  // The devices' reports are all in (--settled-sec 0); npm start's brisk policy (the canary's percent stays the default).
+  const brisk = ['--canary-step', '25', '--canary-max', '75', '--canary-interval', '30', '--canary-min-samples', '100'];
+  const r = await runCli(trainArgs(2, ...brisk), env());
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const result = r.json.at(-1) as {
     status: string;
@@ -296,23 +277,7 @@ test("a cycle after a promotion trains on the predictions its ancestors got righ
   assert.equal((await client.rollout('digits'))?.stable, 'v2');
   const round = await predictAndCorrect(collector.url, client, 'digits', slice(rotated, 400, 700), 'after-promotion');
   assert.ok(keptByV1 > 0 && round.kept > 0);
-  const r = await runCli(
-    [
-      'train',
-      '--model',
-      'digits',
-      '--backend',
-      'cpu',
-      '--seed',
-      '3',
-      '--candidates',
-      '1',
-      '--settled-sec',
-      '0',
-      '--json',
-    ],
-    env(),
-  );
+  const r = await runCli(trainArgs(1), env());
   // Published or refused (the shuffled batch of an earlier test is retried with these labels): either way the data
   // it trained on is in the result.
   assert.ok(r.code === 0 || r.code === 8, r.stderr + r.stdout);
