@@ -84,8 +84,9 @@ export interface RetrainOptions {
   /**
    * Accepted predictions (search recipe): the kept predictions of stable (low-confidence ones and the sample) that no
    * user reported wrong, once `settledMs` old (default DEFAULT_SETTLED_MS), the newest `limit` (default 2000), labeled
-   * with stable's answer; then those of its ancestors while fewer than `limit` are found. Split by content like the new examples: trained on beside them, and held out to choose (a
-   * candidate that flips them scores lower). false: not used.
+   * with stable's answer; then those of its ancestors while fewer than `limit` are found. Split by content like the
+   * new examples: trained on beside them, and held out to choose (a candidate that flips them scores lower). false:
+   * not used.
    */
   accepted?: false | { settledMs?: number; limit?: number };
   /** Batch ids not to train on (watch mode: batches a rejected candidate already tried). */
@@ -245,8 +246,9 @@ export async function retrain(
     ? splitByContent(earlier.train, [HOLDOUT.gate, HOLDOUT.gate + HOLDOUT.select])
     : [];
   const earlierHeld = earlier.val.count || earlierGate.count ? concat(earlier.val, earlierGate) : none;
-  // Accepted predictions: the live inputs stable answered and no one reported wrong (the drifted inputs it gets right,
-  // which corrections never show), split by content as the new examples are: trained on, and held out to choose.
+  // Accepted predictions: the live inputs stable (and its ancestors) answered and no one reported wrong (the drifted
+  // inputs it gets right, which corrections never show), split by content as the new examples are: trained on, and
+  // held out to choose.
   const accepted =
     recipe === 'search' && options.accepted !== false
       ? await acceptedData(client, stable, work.versions, options.accepted)
@@ -503,12 +505,7 @@ async function acceptedData(
     for (const i of page) if (!items.has(i.inputHash)) items.set(i.inputHash, i);
   }
   return decodeExamples(
-    [...items.values()].map((i) => ({
-      inputHash: i.inputHash,
-      input: i.input,
-      label: i.label,
-      split: 'train' as const,
-    })),
+    [...items.values()].map(({ inputHash, input, label }) => ({ inputHash, input, label, split: 'train' as const })),
     meta.labels,
     meta.input,
   ).bySplit.train;
