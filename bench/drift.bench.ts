@@ -23,6 +23,7 @@
  *   DRIFT_RECIPES=search,fixed,no-wise,soup,…  any of the recipes above (default: search,fixed)
  *   DRIFT_BUDGET=150       the search's training budget per cycle, seconds (default: the trainer's)
  *   DRIFT_CYCLES=2         cycles per drift (1 or 2)
+ *   DRIFT_SEED=3           the search's seed (cycle c runs with seed + c; the digits and devices stay the same)
  *   DRIFT_BOOT_EXAMPLES=N  bootstrap v1 on N MNIST digits instead of all (quick runs while developing)
  *   DRIFT_REPORT=name      bench/results/<name>.json (default drift; e.g. drift-ablation)
  *   DRIFT_BACKEND=webgpu   train on WebGPU (a machine with a GPU; default cpu)
@@ -74,7 +75,8 @@ const drifts = (process.env.DRIFTS ?? Object.keys(DRIFTS).join(',')).split(',').
 const recipes = (process.env.DRIFT_RECIPES ?? 'search,fixed').split(',').filter(Boolean);
 const budgetSec = Number(process.env.DRIFT_BUDGET ?? DEFAULT_BUDGET_SEC);
 const cycles = Number(process.env.DRIFT_CYCLES ?? 2);
-const SEED = 3;
+/** The search's seed (cycle c uses SEED + c); the drifted digits and devices do not depend on it. */
+const SEED = Number(process.env.DRIFT_SEED ?? 3);
 const baseKind = process.env.DRIFT_BASE ?? 'tfjs';
 if (baseKind !== 'tfjs' && baseKind !== 'pytorch')
   throw new Error(`unknown DRIFT_BASE "${baseKind}" (tfjs or pytorch)`);
@@ -105,6 +107,7 @@ const RECIPES: Record<string, Partial<RetrainOptions>> = {
   'erase-tail': searchWith((c) => (c.trainable !== 'all' ? { ...c, erase: 0.5 } : c)),
   'distill-1': searchWith((c) => (c.distill > 0 ? { ...c, distill: 1 } : c)),
   'erase-all': searchWith((c) => (c.trainable === 'all' ? { ...c, erase: 0.5 } : c)),
+  'looks-16': { accepted: { settledMs: 0 }, maxGated: 16 },
 };
 for (const r of recipes)
   if (!RECIPES[r]) throw new Error(`unknown recipe "${r}" (one of ${Object.keys(RECIPES).join(', ')})`);

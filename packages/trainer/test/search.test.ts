@@ -29,6 +29,7 @@ import {
   type Candidate,
   type SearchData,
 } from '../src/cycle/search.js';
+import { MAX_GATED } from '../src/cycle/retrain.js';
 
 const slice = (set: ExampleSet, from: number, to: number) =>
   pick(
@@ -196,6 +197,15 @@ test('the gate sees a candidate that forgot one step nearer stable, then halfway
   chosen = await gateInTurn([candidate(0, 1)], g.look, { ...options, looks: 3 });
   assert.deepEqual(g.seen, ['#0@1', '#0@0.8', '#0@0.6']);
   assert.equal(chosen, null);
+  // Five candidates that learned nothing, then one that forgot until α 0.4: ten looks. The default has room for them
+  // (the drift suite's occlusion, seed 1, was refused when eight ran out); eight would give up.
+  const late = () => gate([1, 1, 1, 1, 1, 0.5], [0, 1, 2, 3, 4]);
+  const six = [0, 1, 2, 3, 4].map((i) => candidate(i, 1)).concat(candidate(5, 1));
+  g = late();
+  chosen = await gateInTurn(six, g.look, { ...options, looks: MAX_GATED });
+  assert.deepEqual(g.seen.slice(5), ['#5@1', '#5@0.8', '#5@0.6', '#5@0.4', '#5@0.5']);
+  assert.deepEqual([chosen?.candidate.index, chosen?.alpha], [5, 0.5]);
+  assert.equal(await gateInTurn(six, late().look, { ...options, looks: 8 }), null);
   // Out of time: only the best-ranked candidate is seen.
   g = gate([0, 1], [0]);
   chosen = await gateInTurn([candidate(0, 1), candidate(1, 1)], g.look, { ...options, timeLeft: () => false });
