@@ -16,7 +16,8 @@
  * accuracy ≥ stable's) as the baseline; ablations `no-accepted`, `no-wise`, `soup` (the greedy soup on), `uniform-replay`,
  * `same-replay`, `no-distill`, `no-augment`, `all-augment`, `distill-1` (distillation weight 1), and random erasing
  * (probability 0.5) added to some candidates: `erase-shifted` (the shift-augmented ones), `erase-all` (the full
- * fine-tunes), `erase-tail` (the others), `erase-every`. Every cycle prints its candidates, one line each.
+ * fine-tunes), `erase-tail` (the others), `erase-every`; `looks-8` (the gate's limit before MAX_GATED). Every cycle
+ * prints its candidates, one line each.
  *
  * Usage: npm run bench -- drift
  *   DRIFTS=thick,small     only these drifts
@@ -107,7 +108,7 @@ const RECIPES: Record<string, Partial<RetrainOptions>> = {
   'erase-tail': searchWith((c) => (c.trainable !== 'all' ? { ...c, erase: 0.5 } : c)),
   'distill-1': searchWith((c) => (c.distill > 0 ? { ...c, distill: 1 } : c)),
   'erase-all': searchWith((c) => (c.trainable === 'all' ? { ...c, erase: 0.5 } : c)),
-  'looks-16': { accepted: { settledMs: 0 }, maxGated: 16 },
+  'looks-8': { accepted: { settledMs: 0 }, maxGated: 8 },
 };
 for (const r of recipes)
   if (!RECIPES[r]) throw new Error(`unknown recipe "${r}" (one of ${Object.keys(RECIPES).join(', ')})`);
