@@ -200,7 +200,7 @@ test('the gate sees a candidate that forgot one step nearer stable, then halfway
   // Five candidates that learned nothing, then one that forgot until α 0.4: ten looks. The default has room for them
   // (the drift suite's occlusion, seed 1, was refused when eight ran out); eight would give up.
   const late = () => gate([1, 1, 1, 1, 1, 0.5], [0, 1, 2, 3, 4]);
-  const six = [0, 1, 2, 3, 4].map((i) => candidate(i, 1)).concat(candidate(5, 1));
+  const six = [0, 1, 2, 3, 4, 5].map((i) => candidate(i, 1));
   g = late();
   chosen = await gateInTurn(six, g.look, { ...options, looks: MAX_GATED });
   assert.deepEqual(g.seen.slice(5), ['#5@1', '#5@0.8', '#5@0.6', '#5@0.4', '#5@0.5']);
