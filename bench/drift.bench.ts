@@ -37,6 +37,12 @@
  *                          reads them from the collector; every fork gets v1, the golden set and the base data.
  *                          The digits are seen as NCHW [1, 28, 28] throughout. Writes drift-pytorch.json unless
  *                          DRIFT_REPORT says otherwise. (Default: tfjs, the bootstrapped model.)
+ *   DRIFT_BASE=pytorch-multi  a team's own multi-label model: the PyTorch MLP of test/python/make_models.py (one
+ *                          logit per tag: "even", "ge5", "loop", "straight"; binary cross-entropy), trained in
+ *                          PyTorch on the same train digits tagged (test/helpers/multi-label.ts), registered with
+ *                          `--output sigmoid --trainable-tail 2` and its base data; devices report every wrong tag
+ *                          set with the right one (the multi-label cycle takes no accepted predictions). "Accuracy"
+ *                          is then exact match: the whole tag set right. Writes drift-multi.json by default.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -67,7 +73,8 @@ import {
 } from '../packages/trainer/src/index.js';
 import { KEYS } from '../packages/trainer/test/helpers/collector.js';
 import { predictAndCorrect } from '../packages/trainer/test/helpers/devices.js';
-import { asNchw, makeTorchModels } from '../packages/trainer/test/helpers/torch.js';
+import { digitTags, reportWrongSets, TAGS } from '../packages/trainer/test/helpers/multi-label.js';
+import { asNchw, makeMultiLabelTorchModel, makeTorchModels } from '../packages/trainer/test/helpers/torch.js';
 import { report, type Row } from './report.js';
 
 tf.env().set('PROD', true);
@@ -79,10 +86,12 @@ const cycles = Number(process.env.DRIFT_CYCLES ?? 2);
 /** The search's seed (cycle c uses SEED + c); the drifted digits and devices do not depend on it. */
 const SEED = Number(process.env.DRIFT_SEED ?? 3);
 const baseKind = process.env.DRIFT_BASE ?? 'tfjs';
-if (baseKind !== 'tfjs' && baseKind !== 'pytorch')
-  throw new Error(`unknown DRIFT_BASE "${baseKind}" (tfjs or pytorch)`);
+if (!['tfjs', 'pytorch', 'pytorch-multi'].includes(baseKind))
+  throw new Error(`unknown DRIFT_BASE "${baseKind}" (tfjs, pytorch or pytorch-multi)`);
+const multi = baseKind === 'pytorch-multi';
 // A PyTorch model takes the digits channels first; with one channel the bytes are the same, only the shape says it.
-const asInput = (set: ExampleSet) => (baseKind === 'pytorch' ? asNchw(set) : set);
+// The multi-label model's examples carry tag sets.
+const asInput = (set: ExampleSet) => (baseKind === 'tfjs' ? set : multi ? digitTags(asNchw(set)) : asNchw(set));
 const bootExamples = process.env.DRIFT_BOOT_EXAMPLES ? Number(process.env.DRIFT_BOOT_EXAMPLES) : undefined;
 for (const d of drifts)
   if (!DRIFTS[d]) throw new Error(`unknown drift "${d}" (one of ${Object.keys(DRIFTS).join(', ')})`);
@@ -136,26 +145,26 @@ if (baseKind === 'tfjs') {
   console.log(`bootstrap: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 } else {
   // The team's side: train in PyTorch, export to ONNX. Then edgeloop's: register it, upload its training set.
-  const train = asNchw(bootExamples ? take(loadMnist('train'), bootExamples) : loadMnist('train'));
-  const torch = makeTorchModels(train, 3);
+  const train = asInput(bootExamples ? take(loadMnist('train'), bootExamples) : loadMnist('train'));
+  const torch = multi ? makeMultiLabelTorchModel(train) : makeTorchModels(train, 3);
   const torchSeconds = (performance.now() - t0) / 1000;
-  const onnx = new Uint8Array(readFileSync(torch.path('trained-cnn-opset13')));
+  const onnx = new Uint8Array(readFileSync(torch.path(multi ? 'multilabel-mlp' : 'trained-cnn-opset13')));
   rmSync(torch.dir, { recursive: true, force: true });
   const t1 = performance.now();
   const registered = await registerOnnxModel(client, {
     model: 'base',
     onnx,
-    labels: [...DIGIT_LABELS],
+    labels: multi ? [...TAGS] : [...DIGIT_LABELS],
     input: { dtype: 'float32', layout: 'nchw', normalize: { scale: 1, offset: 0 } },
-    output: 'logits',
-    golden: await encodeExamples(asNchw(loadMnist('golden')), 'golden'),
+    output: multi ? 'sigmoid' : 'logits',
+    golden: await encodeExamples(asInput(loadMnist('golden')), 'golden'),
     trainableTail: 2,
   });
   baseData = await encodeExamples(train, 'train');
   await client.putBaseData('base', baseData);
   Object.assign(baseSetup, {
     trainExamples: train.count,
-    torchEpochs: 3,
+    torchEpochs: multi ? 'make_models.py --multilabel' : 3,
     torchSeconds,
     registerSeconds: (performance.now() - t1) / 1000,
     parity: registered.parity,
@@ -163,7 +172,7 @@ if (baseKind === 'tfjs') {
     opset: registered.opset,
   });
   console.log(
-    `PyTorch CNN trained on ${train.count} digits and exported: ${torchSeconds.toFixed(0)} s; registered (parity ${registered.parity.toExponential(2)}, golden ${pct(registered.metrics['golden.accuracy']!)} %) with its base data: ${((performance.now() - t1) / 1000).toFixed(0)} s`,
+    `PyTorch ${multi ? 'multi-label MLP' : 'CNN'} trained on ${train.count} digits and exported: ${torchSeconds.toFixed(0)} s; registered (parity ${registered.parity.toExponential(2)}, golden ${multi ? `micro-F1 ${pct(registered.metrics['golden.microF1']!)}` : pct(registered.metrics['golden.accuracy']!)} %) with its base data: ${((performance.now() - t1) / 1000).toFixed(0)} s`,
   );
 }
 const base = await client.version('base', 'v1');
@@ -209,7 +218,10 @@ for (const name of drifts) {
     const row: Row = { drift: name, recipe, before: pct(before) };
     const perCycle: unknown[] = [];
     for (let cycle = 1; cycle <= cycles; cycle++) {
-      const devices = await predictAndCorrect(url, client, model, cycle === 1 ? round1 : round2, `c${cycle}`);
+      const round = cycle === 1 ? round1 : round2;
+      const devices = multi
+        ? { corrections: await reportWrongSets(url, client, model, round), predictions: round.count }
+        : await predictAndCorrect(url, client, model, round, `c${cycle}`);
       const started = performance.now();
       const result: RetrainResult = await retrain(client, {
         model,
@@ -279,15 +291,19 @@ for (const name of drifts) {
 }
 await app.close();
 rmSync(dataDir, { recursive: true, force: true });
-report(process.env.DRIFT_REPORT ?? (baseKind === 'pytorch' ? 'drift-pytorch' : 'drift'), rows, {
-  backend,
-  base: baseSetup,
-  seed: SEED,
-  budgetSec,
-  cycles,
-  loadavg: loadavg(),
-  details,
-});
+report(
+  process.env.DRIFT_REPORT ?? { tfjs: 'drift', pytorch: 'drift-pytorch', 'pytorch-multi': 'drift-multi' }[baseKind]!,
+  rows,
+  {
+    backend,
+    base: baseSetup,
+    seed: SEED,
+    budgetSec,
+    cycles,
+    loadavg: loadavg(),
+    details,
+  },
+);
 process.exit(0);
 
 function pct(v: number): string {
