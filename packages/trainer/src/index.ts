@@ -64,7 +64,7 @@ export {
   type MultiLabelGateResult,
   type MultiLabelSide,
 } from './cycle/multi-label-gate.js';
-export { retrainMultiLabel, MULTI_LABEL_LEARNING_RATES } from './cycle/retrain-multi-label.js';
+export { retrainMultiLabel } from './cycle/retrain-multi-label.js';
 export { DEFAULT_CANDIDATES, WISE_ALPHAS, type CandidateSpec, type Trainable } from './cycle/search.js';
 export { type Reporter, silent } from './cycle/reporter.js';
 export {

@@ -127,7 +127,7 @@ test('users report the right tag sets of rotated digits: one cycle learns them a
   const reported = await reportWrongSets(collector.url, client, MODEL, slice(rotated, 0, 600));
   assert.ok(reported > 100, `v1 got ${reported} of 600 rotated tag sets wrong`);
   const started = performance.now();
-  // One learning rate and at most 10 epochs keep the test short (the default tries MULTI_LABEL_LEARNING_RATES, 15).
+  // Two candidates, one learning rate and at most 10 epochs keep the test short (the default searches 8).
   const r = await runCli(
     [
       'train',
@@ -141,6 +141,8 @@ test('users report the right tag sets of rotated digits: one cycle learns them a
       '0.003',
       '--epochs',
       '10',
+      '--candidates',
+      '2',
       '--json',
     ],
     env(),
@@ -211,6 +213,7 @@ test('a cycle on shuffled tag sets is refused by the gain check, and so is an ex
     canary: false,
     learningRate: 3e-3,
     epochs: 3,
+    maxCandidates: 2,
   });
   assert.equal(r.status, 'rejected');
   const gain = r.status === 'rejected' ? r.gate.metrics.find((m) => m.name === 'new.jaccard') : undefined;

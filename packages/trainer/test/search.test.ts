@@ -30,6 +30,7 @@ import {
   type SearchData,
 } from '../src/cycle/search.js';
 import { MAX_GATED } from '../src/cycle/retrain.js';
+import { byLabelSet } from '../src/cycle/retrain-multi-label.js';
 
 const slice = (set: ExampleSet, from: number, to: number) =>
   pick(
@@ -100,6 +101,35 @@ test('class-balanced replay takes classes evenly; uniform replay follows the poo
   assert.equal(balanced.count, 200);
   assert.ok(Math.max(...[...Array(10).keys()].map((k) => count(balanced, k))) <= 21, 'about 20 per class');
   assert.ok(count(uniform, 1) > 80, `uniform replay keeps the skew (${count(uniform, 1)} of class 1)`);
+});
+
+test('a multi-label replay is balanced over label sets, each distinct set a class, its targets unchanged', () => {
+  // Four label sets over two labels, one of them nine times as common as each other.
+  const sets = [
+    [1, 0],
+    [0, 1],
+    [1, 1],
+    [0, 0],
+  ];
+  const rows = [...Array(120).keys()].map((i) => sets[i < 90 ? 0 : 1 + (i % 3)]!);
+  const pool: ExampleSet = {
+    x: new Float32Array(120),
+    y: new Int32Array(120),
+    yMulti: Float32Array.from(rows.flat()),
+    count: 120,
+    shape: [1],
+    labels: ['a', 'b'],
+  };
+  const keyed = byLabelSet(pool);
+  assert.deepEqual(keyed.yMulti, pool.yMulti);
+  const picked = sampleReplay(keyed, 40, 1, true);
+  const perSet = sets.map(
+    (set) =>
+      [...Array(picked.count).keys()].filter(
+        (i) => `${picked.yMulti![i * 2]}${picked.yMulti![i * 2 + 1]}` === set.join(''),
+      ).length,
+  );
+  assert.deepEqual(perSet, [10, 10, 10, 10], 'ten of each set');
 });
 
 test('fresh replay: each epoch trains on the new examples and the next window of the replay sample', async () => {

@@ -1,10 +1,11 @@
 /**
- * One retraining cycle of a multi-label (sigmoid) model: the batches' label sets become multi-hot targets, a few
- * fine-tunes of stable (one per learning rate) learn them with binary cross-entropy on the logits beside a replay of
- * the base data and earlier batches, each stopped early on held-out label sets, and the multi-label gate
- * (multi-label-gate.ts) sees the best first (one that only forgot is seen again nearer stable, WiSE-FT). The one that
- * passes gets one temperature for its per-label sigmoids, is exported keeping the output kind `sigmoid` and the ONNX
- * names, and is published as a canary.
+ * One retraining cycle of a multi-label (sigmoid) model: the batches' label sets become multi-hot targets, and the
+ * single-label cycle's candidate search (search.ts) learns them with binary cross-entropy on the logits beside a
+ * replay of the base data and earlier batches: seeded candidates within the time budget, each stopped early and mixed
+ * with stable (WiSE-FT) on held-out label sets. The multi-label gate (multi-label-gate.ts) sees the best first (one
+ * that only forgot is seen again nearer stable, and halfway back: gateInTurn). The one that passes gets one
+ * temperature for its per-label sigmoids, is exported keeping the output kind `sigmoid` and the ONNX names, and is
+ * published as a canary.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CollectorClient } from '../collector/client.js';
@@ -12,14 +13,7 @@ import { concat, labelCounts, pick, type ExampleSet } from '../data/examples.js'
 import { hashExamples, replayHoldouts, splitByContent } from '../data/holdout.js';
 import { decodeExamples } from '../data/wire.js';
 import { TrainerError } from '../errors.js';
-import { fitModel } from '../train/fit.js';
-import {
-  evaluateMultiLabel,
-  fitSigmoidTemperature,
-  multiLabelEce,
-  predictLogits,
-  targetsOf,
-} from '../train/multi-label.js';
+import { fitSigmoidTemperature, multiLabelEce, predictLogits, targetsOf } from '../train/multi-label.js';
 import { formatGate, GATE_DEFAULTS, type CalibrationReport } from './gate.js';
 import { trainedBatches } from './lineage.js';
 import {
@@ -29,26 +23,19 @@ import {
   type MultiLabelGateResult,
 } from './multi-label-gate.js';
 import { canaryStep, childMeta, publishVersion, startCanary } from './publish.js';
-import { exportAsStable, finite, HOLDOUT, readNewData, sideBySide } from './cycle-data.js';
+import { exportAsStable, finite, holdoutBounds, readNewData, sideBySide } from './cycle-data.js';
 import { silent } from './reporter.js';
-import { mix } from './search.js';
-import type { CandidateRow, PendingWork, RetrainOptions, RetrainResult } from './retrain.js';
-
-/** The learning rates tried, one fine-tune each (a learning rate given by hand is the only one). */
-export const MULTI_LABEL_LEARNING_RATES: readonly number[] = [3e-3, 1e-3];
-/** Mixing coefficients a candidate refused only for forgetting is seen again at (1: the fine-tune itself). */
-const ALPHAS: readonly number[] = [1, 0.6, 0.35];
-
-interface Trained {
-  index: number;
-  learningRate: number;
-  epochs: number;
-  score: number;
-  selectNew: number;
-  selectReplay: number;
-  seconds: number;
-  tuned: tf.Tensor[];
-}
+import { backoff, DEFAULT_CANDIDATES, disposeSearch, gateInTurn, mix, ranked, searchCandidates } from './search.js';
+import {
+  candidateRows,
+  DEFAULT_BUDGET_SEC,
+  formatCandidates,
+  MAX_GATED,
+  pinned,
+  type PendingWork,
+  type RetrainOptions,
+  type RetrainResult,
+} from './retrain.js';
 
 /** Runs one multi-label cycle on `work` (called by `retrain` for a sigmoid stable version). */
 export async function retrainMultiLabel(
@@ -72,10 +59,11 @@ export async function retrainMultiLabel(
     ` (multi-label, ${labels.length} labels)`,
   );
 
-  const [gateExtra, select, fit] = splitByContent(fresh.bySplit.train, [
-    HOLDOUT.gate,
-    HOLDOUT.gate + HOLDOUT.select,
-  ]) as [ExampleSet, ExampleSet, ExampleSet];
+  const [gateExtra, select, fit] = splitByContent(fresh.bySplit.train, holdoutBounds(fresh.bySplit.train.count)) as [
+    ExampleSet,
+    ExampleSet,
+    ExampleSet,
+  ];
   const gateFresh = gateExtra.count ? concat(fresh.bySplit.val, gateExtra) : fresh.bySplit.val;
   const { pool, source: baseData } = await replayPool(client, work, decode);
   const held = replayHoldouts(pool, seed);
@@ -93,90 +81,80 @@ export async function retrainMultiLabel(
     ...(goldenBaseline !== undefined ? { goldenBaseline } : {}),
   };
   const stableNet = await stable.load();
+  const evalStarted = performance.now();
   const stableSide = await evaluateMultiLabelSide(stableNet, gateData);
-  const stableWeights = stableNet.getWeights().map((w) => w.clone());
+  const evalSec = (performance.now() - evalStarted) / 1000;
   stableNet.dispose();
 
-  const rates = options.learningRate !== undefined ? [options.learningRate] : MULTI_LABEL_LEARNING_RATES;
-  const maxEpochs = options.epochs ?? 15;
-  const replayRatio = options.replayRatio ?? 2;
-  const tail = stable.config.trainableTail;
-  const trainable = tail === undefined ? 'all' : `last ${tail}`;
-  const budgetSec = options.budgetSec ?? 170;
-  r.step(
-    `fine-tuning ${rates.length} candidate(s) with binary cross-entropy: ${fit.count} new examples + replay ${replayRatio}:1 of ${held.rest.count}, ${select.count} + ${held.select.count} replayed held out to choose, ${gateFresh.count} + ${held.gate.count} replayed held out for the gate`,
+  // The single-label cycle's search (search.ts), on label sets: seeded candidates within the budget, each mixed with
+  // stable (WiSE-FT) at the α its held-out Jaccard chooses, the gate seeing the best first.
+  const candidates = pinned(options.candidates ?? DEFAULT_CANDIDATES, options).slice(
+    0,
+    options.maxCandidates ?? Infinity,
   );
-  const trainSet = held.rest.count ? concat(fit, held.rest) : fit;
-  const newSelect = select;
-  const replaySelect = held.select;
-  const score = async (net: tf.LayersModel) => {
-    const a = newSelect.count ? (await evaluateMultiLabel(net, newSelect)).jaccard : 0;
-    const b = replaySelect.count ? (await evaluateMultiLabel(net, replaySelect)).jaccard : 0;
-    return { score: a + b, selectNew: a, selectReplay: b };
-  };
-  const trained: Trained[] = [];
-  const skipped: { index: number; learningRate: number; why: string }[] = [];
-  for (const [index, learningRate] of rates.entries()) {
-    if (index > 0 && (performance.now() - started) / 1000 > budgetSec * 0.6) {
-      skipped.push({ index, learningRate, why: 'over the time budget' });
-      continue;
-    }
-    const t0 = performance.now();
-    const net = await stable.load();
-    const result = await fitModel(net, trainSet, {
-      loss: 'sigmoid',
-      epochs: maxEpochs,
-      batchSize: options.batchSize ?? 32,
-      learningRate,
-      seed: seed + index,
-      ...(tail !== undefined ? { trainableTail: tail } : {}),
-      ...(held.rest.count ? { rotate: { always: fit.count, window: Math.ceil(replayRatio * fit.count) } } : {}),
-      ...(newSelect.count || replaySelect.count
-        ? { earlyStopping: { score: async (m: tf.LayersModel) => (await score(m)).score, patience: 3 } }
-        : {}),
-    });
-    const s = await score(net);
-    trained.push({
-      index,
-      learningRate,
-      epochs: result.bestEpoch ?? result.epochs,
-      ...s,
-      seconds: (performance.now() - t0) / 1000,
-      tuned: net.getWeights().map((w) => w.clone()),
-    });
-    net.dispose();
-    r.progress(
-      'search',
-      index + 1,
-      rates.length,
-      `candidate ${index + 1} (lr ${learningRate}): score ${s.score.toFixed(3)}`,
-    );
-  }
+  const budgetSec = options.budgetSec ?? DEFAULT_BUDGET_SEC;
+  const searchBudget = Math.max(budgetSec * 0.3, budgetSec - (performance.now() - started) / 1000 - 4 * evalSec - 10);
+  r.step(
+    `searching ${candidates.length} candidates (binary cross-entropy) within ${Math.round(searchBudget)} s of the cycle's ${budgetSec} s: ${fit.count} new examples to train on, replay from ${held.rest.count}, ${select.count} + ${held.select.count} replayed held out to choose, ${gateFresh.count} + ${held.gate.count} replayed held out for the gate`,
+  );
+  const search = await searchCandidates(
+    () => stable.load(),
+    { fit, select, replay: byLabelSet(held.rest), replaySelect: held.select },
+    {
+      seed,
+      candidates,
+      budgetSec: searchBudget,
+      multiLabel: true,
+      interpolate: options.interpolate !== false,
+      balancedReplay: options.balancedReplay !== false,
+      freshReplay: options.freshReplay !== false,
+      ...(stable.config.trainableTail !== undefined ? { maxTrainableTail: stable.config.trainableTail } : {}),
+      ...(input.layout ? { layout: input.layout } : {}),
+      ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+      onCandidate: (c) =>
+        r.progress(
+          'search',
+          c.index + 1,
+          candidates.length,
+          `candidate ${c.index + 1}: ${c.status === 'trained' ? `score ${c.score.toFixed(3)}` : 'skipped'}`,
+        ),
+    },
+  );
 
   const net = await stable.load();
-  let chosen: { c: Trained; alpha: number; gate: MultiLabelGateResult } | null = null;
   let first: MultiLabelGateResult | null = null;
   const gated = new Map<number, string>();
-  for (const c of [...trained].sort((a, b) => b.score - a.score || a.index - b.index)) {
-    for (const alpha of ALPHAS) {
-      const weights = mix(stableWeights, c.tuned, alpha);
+  const chosen = await gateInTurn(
+    ranked(search.candidates),
+    async (c, alpha) => {
+      const weights = alpha === c.alpha ? c.weights! : mix(search.stableWeights, c.tuned!, alpha);
       net.setWeights(weights);
-      tf.dispose(weights);
+      if (weights !== c.weights) tf.dispose(weights);
       const g = judgeMultiLabel(stableSide, await evaluateMultiLabelSide(net, gateData), gateData, options.gate);
       gated.set(
         c.index,
         `${gated.has(c.index) ? `${gated.get(c.index)}, ` : ''}${g.report.pass ? 'pass' : 'fail'} at α ${alpha}`,
       );
       first ??= g;
-      if (g.report.pass) chosen = { c, alpha, gate: g };
-      // Only forgetting is worth a step towards stable: a missing gain would only grow.
-      if (g.report.pass || g.report.metrics.some((m) => m.name === 'new.jaccard' && !m.pass)) break;
-    }
-    if (chosen) break;
-  }
-  const rows = candidateRows(trained, skipped, gated, { maxEpochs, replayRatio, trainable });
+      return g;
+    },
+    {
+      looks: options.maxGated ?? MAX_GATED,
+      steps: backoff,
+      gain: 'new.jaccard',
+      timeLeft: () => (performance.now() - started) / 1000 <= budgetSec - 10,
+    },
+  );
+  r.step(formatCandidates(search, gated));
+  const rows = candidateRows(search, gated);
   const gate = chosen?.gate ?? first;
-  if (!gate) throw new TrainerError('ELT_BAD_DATA', ['no candidate could be trained']);
+  if (!gate) {
+    disposeSearch(search);
+    net.dispose();
+    throw new TrainerError('ELT_BAD_DATA', [
+      'no candidate could be trained (the time budget is too small for even one)',
+    ]);
+  }
   const common: Record<string, number> = {
     ...sideBySide('golden.microF1', gate.candidate.golden.microF1, gate.stable.golden.microF1),
     ...sideBySide('golden.exactMatch', gate.candidate.golden.exactMatch, gate.stable.golden.exactMatch),
@@ -184,15 +162,11 @@ export async function retrainMultiLabel(
     ...sideBySide('new.exactMatch', gate.candidate.fresh?.exactMatch, gate.stable.fresh?.exactMatch),
     ...sideBySide('replay.microF1', gate.candidate.replay?.microF1, gate.stable.replay?.microF1),
     'train.examples': fit.count,
-    'candidates.trained': trained.length,
-  };
-  const release = () => {
-    tf.dispose(stableWeights);
-    for (const c of trained) tf.dispose(c.tuned);
+    'candidates.trained': search.candidates.filter((c) => c.status === 'trained').length,
   };
   if (!chosen) {
     r.step(formatGate(gate.report));
-    release();
+    disposeSearch(search);
     net.dispose();
     return {
       status: 'rejected',
@@ -203,16 +177,16 @@ export async function retrainMultiLabel(
       candidates: rows,
     };
   }
-  const { c: candidate, alpha } = chosen;
+  const { candidate, alpha } = chosen;
   {
-    const weights = mix(stableWeights, candidate.tuned, alpha);
+    const weights = alpha === candidate.alpha ? candidate.weights! : mix(search.stableWeights, candidate.tuned!, alpha);
     net.setWeights(weights);
-    tf.dispose(weights);
+    if (weights !== candidate.weights) tf.dispose(weights);
   }
-  release();
+  disposeSearch(search);
 
   // One temperature for every label's sigmoid, fitted on the held-out choosing data, measured on the gate's.
-  const fitOn = concatNonEmpty(newSelect, replaySelect) ?? gateFresh;
+  const fitOn = concatNonEmpty(select, held.select) ?? gateFresh;
   const measureOn = concatNonEmpty(golden, gateFresh, held.gate)!;
   const calibration = await calibrateSigmoid(net, fitOn, measureOn);
   gate.report.calibration = calibration;
@@ -245,12 +219,11 @@ export async function retrainMultiLabel(
         loss: 'sigmoid-bce',
         ...(baseData && baseData !== stable.config.baseData ? { baseData } : {}),
         recipe: 'multi-label',
-        learningRate: candidate.learningRate,
-        maxEpochs,
-        replayRatio,
+        ...candidate.spec,
         alpha,
         epochs: candidate.epochs,
-        candidates: rates.length,
+        candidates: candidates.length,
+        budgetSec,
         seed,
         backend: options.backend ?? 'cpu',
         gate: { ...GATE_DEFAULTS, ...options.gate },
@@ -325,51 +298,22 @@ async function calibrateSigmoid(
   };
 }
 
+/**
+ * The set with each example's class (`y`, which balanced replay samples evenly) made its label set's: every distinct
+ * set one class, in order of first appearance. The label sets themselves (`yMulti`, the targets) are unchanged.
+ */
+export function byLabelSet(set: ExampleSet): ExampleSet {
+  const k = set.labels.length;
+  const ids = new Map<string, number>();
+  const y = new Int32Array(set.count);
+  for (let i = 0; i < set.count; i++) {
+    const key = Array.from(set.yMulti!.subarray(i * k, (i + 1) * k), (v) => (v > 0.5 ? 1 : 0)).join('');
+    y[i] = ids.get(key) ?? ids.set(key, ids.size).get(key)!;
+  }
+  return { ...set, y };
+}
+
 function concatNonEmpty(...sets: ExampleSet[]): ExampleSet | null {
   const kept = sets.filter((s) => s.count > 0);
   return kept.length ? concat(...kept) : null;
-}
-
-function candidateRows(
-  trained: readonly Trained[],
-  skipped: readonly { index: number; learningRate: number; why: string }[],
-  gated: ReadonlyMap<number, string>,
-  spec: { maxEpochs: number; replayRatio: number; trainable: string },
-): CandidateRow[] {
-  const common = {
-    maxEpochs: spec.maxEpochs,
-    replayRatio: spec.replayRatio,
-    trainable: spec.trainable,
-    distill: 0,
-    augment: 0,
-    erase: 0,
-  };
-  return [
-    ...trained.map((c) => ({
-      candidate: c.index + 1,
-      learningRate: c.learningRate,
-      ...common,
-      status: 'trained',
-      epochs: c.epochs,
-      alpha: 1,
-      heldOutNew: c.selectNew,
-      heldOutReplay: c.selectReplay,
-      score: c.score,
-      seconds: Number(c.seconds.toFixed(1)),
-      gate: gated.get(c.index) ?? null,
-    })),
-    ...skipped.map((c) => ({
-      candidate: c.index + 1,
-      learningRate: c.learningRate,
-      ...common,
-      status: `skipped (${c.why})`,
-      epochs: 0,
-      alpha: null,
-      heldOutNew: null,
-      heldOutReplay: null,
-      score: null,
-      seconds: 0,
-      gate: null,
-    })),
-  ].sort((a, b) => a.candidate - b.candidate);
 }

@@ -537,7 +537,7 @@ function failedChecks(g: GateResult): string {
 }
 
 /** Candidates with the dimensions the caller pinned (a learning rate, epochs or replay ratio given by hand). */
-function pinned(candidates: readonly CandidateSpec[], o: RetrainOptions): CandidateSpec[] {
+export function pinned(candidates: readonly CandidateSpec[], o: RetrainOptions): CandidateSpec[] {
   return candidates.map((c) => ({
     ...c,
     ...(o.learningRate !== undefined ? { learningRate: o.learningRate } : {}),
@@ -586,7 +586,7 @@ export interface CandidateRow {
   gate: string | null;
 }
 
-function candidateRows(search: SearchResult, gated: ReadonlyMap<number, string>): CandidateRow[] {
+export function candidateRows(search: SearchResult, gated: ReadonlyMap<number, string>): CandidateRow[] {
   return search.candidates.map((c) => {
     const trained = c.status === 'trained';
     const g = gated.get(c.index);

@@ -13,6 +13,7 @@ import { concat, mulberry32, pick, type ExampleSet } from '../data/examples.js';
 import { predictProbs } from '../train/calibrate.js';
 import { predictLabels } from '../train/evaluate.js';
 import { fitModel } from '../train/fit.js';
+import { evaluateMultiLabel, predictLogits } from '../train/multi-label.js';
 
 /** How much of the network a candidate trains: the last weighted layer, the last half of them, or all. */
 export type Trainable = 'head' | 'tail' | 'all';
@@ -102,6 +103,12 @@ export interface SearchOptions {
   freshReplay?: boolean;
   /** Held-out replay accuracy may drop this much before it counts against a candidate (default 0). */
   tolerance?: number;
+  /**
+   * A multi-label (sigmoid) model: candidates learn label sets with binary cross-entropy on the logits, distillation
+   * mixes stable's per-label probabilities into the replayed sets, and "accuracy" is the mean Jaccard index of
+   * predicted and true label sets.
+   */
+  multiLabel?: boolean;
   /** The model's input layout, for shift augmentation (default nhwc). */
   layout?: 'nhwc' | 'nchw';
   /** Never train more than the last N weighted layers (the stable version's `trainableTail`). */
@@ -154,8 +161,13 @@ export async function searchCandidates(
   const interpolate = options.interpolate ?? true;
   const stableModel = await load();
   const stableWeights = stableModel.getWeights().map((w) => w.clone());
+  const multi = options.multiLabel === true;
   const accuracy = async (m: tf.LayersModel, set: ExampleSet) =>
-    set.count === 0 ? 0 : countRight(await predictLabels(m, set), set) / set.count;
+    set.count === 0
+      ? 0
+      : multi
+        ? (await evaluateMultiLabel(m, set)).jaccard
+        : countRight(await predictLabels(m, set), set) / set.count;
   const evalStarted = performance.now();
   const stable = {
     selectNew: await accuracy(stableModel, data.select),
@@ -228,7 +240,9 @@ export async function searchCandidates(
     const train = replay.set.count ? concat(data.fit, replay.set) : data.fit;
     let targets: Float32Array | undefined;
     if (spec.distill > 0 && replay.set.count) {
-      replay.probs ??= await predictProbs(stableModel, replay.set);
+      replay.probs ??= multi
+        ? (await predictLogits(stableModel, replay.set)).map((z) => 1 / (1 + Math.exp(-z)))
+        : await predictProbs(stableModel, replay.set);
       targets = softTargets(data.fit, replay.set, replay.probs, spec.distill);
     }
     const tail = tailOf(spec.trainable);
@@ -237,6 +251,7 @@ export async function searchCandidates(
       batchSize: options.batchSize ?? 32,
       learningRate: spec.learningRate,
       seed: options.seed + index,
+      ...(multi ? { loss: 'sigmoid' as const } : {}),
       ...(tail !== undefined ? { trainableTail: tail } : {}),
       ...(targets ? { targets } : {}),
       ...(replay.set.count > window ? { rotate: { always: data.fit.count, window } } : {}),
@@ -387,7 +402,7 @@ interface Verdict {
 /**
  * Shows candidates to the gate, best-ranked first, and keeps the first mix that passes. Each candidate is seen at
  * `steps(c)` in turn (its chosen α, then smaller ones: see backoff) while it fails only for forgetting (any check
- * but `new.accuracy`, the gain, which a step towards stable could only lower). When a step passes after one that
+ * but the gain, `options.gain`, default `new.accuracy`, which a step towards stable could only lower). When a step passes after one that
  * forgot, the α halfway between them is seen too and kept if it passes: the most of the fine-tune that the
  * forgetting checks allow, for one more look. At most `looks` looks in all; a candidate after the first is seen
  * only while `timeLeft()`.
@@ -395,7 +410,7 @@ interface Verdict {
 export async function gateInTurn<G extends Verdict>(
   candidates: readonly Candidate[],
   look: (c: Candidate, alpha: number) => Promise<G>,
-  options: { looks: number; steps: (c: Candidate) => number[]; timeLeft: () => boolean },
+  options: { looks: number; steps: (c: Candidate) => number[]; timeLeft: () => boolean; gain?: string },
 ): Promise<{ candidate: Candidate; gate: G; alpha: number } | null> {
   let looks = options.looks;
   for (const [rank, c] of candidates.entries()) {
@@ -412,7 +427,7 @@ export async function gateInTurn<G extends Verdict>(
         }
         return { candidate: c, gate: g, alpha };
       }
-      if (g.report.metrics.some((m) => m.name === 'new.accuracy' && !m.pass)) break;
+      if (g.report.metrics.some((m) => m.name === (options.gain ?? 'new.accuracy') && !m.pass)) break;
       forgot = alpha;
     }
   }
@@ -463,15 +478,22 @@ export function sampleReplay(pool: ExampleSet, want: number, seed: number, balan
   return pick(pool, picked);
 }
 
-/** One-hot targets for the new examples, then labels mixed with stable's outputs for the replayed ones. */
+/**
+ * The labels of the new examples (one-hot, or their label sets), then labels mixed with stable's outputs for the
+ * replayed ones (its softmax, or its per-label sigmoids).
+ */
 function softTargets(fresh: ExampleSet, replay: ExampleSet, stableProbs: Float32Array, weight: number): Float32Array {
   const k = fresh.labels.length;
   const out = new Float32Array((fresh.count + replay.count) * k);
-  for (let i = 0; i < fresh.count; i++) out[i * k + fresh.y[i]!] = 1;
+  const labels = (set: ExampleSet, i: number, row: number, w: number) => {
+    if (set.yMulti) for (let j = 0; j < k; j++) out[row + j]! += w * set.yMulti[i * k + j]!;
+    else out[row + set.y[i]!]! += w;
+  };
+  for (let i = 0; i < fresh.count; i++) labels(fresh, i, i * k, 1);
   for (let i = 0; i < replay.count; i++) {
     const row = (fresh.count + i) * k;
     for (let j = 0; j < k; j++) out[row + j] = weight * stableProbs[i * k + j]!;
-    out[row + replay.y[i]!]! += 1 - weight;
+    labels(replay, i, row, 1 - weight);
   }
   return out;
 }
