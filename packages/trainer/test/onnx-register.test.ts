@@ -348,6 +348,7 @@ test('the PyTorch round trip: pull, fine-tune in PyTorch (examples/pytorch), pub
   );
   assert.equal(ft.status, 0, ft.stderr);
   t.diagnostic(`PyTorch fine-tune: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  for (const line of ft.stdout.split('\n').filter((l) => l.startsWith('alpha'))) t.diagnostic(`PyTorch ${line}`);
 
   const batches = pulled.batches.join(',');
   const same = await runCli(
@@ -380,6 +381,8 @@ test('the PyTorch round trip: pull, fine-tune in PyTorch (examples/pytorch), pub
   );
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const result = r.json.at(-1) as { status: string; version: string; parent: string; gate: GateReport };
+  const gain = result.gate.metrics.find((m) => m.name === 'new.accuracy');
+  t.diagnostic(`gate, held-out new: candidate ${gain?.candidate} against ${gain?.threshold} asked`);
   assert.deepEqual(
     { status: result.status, version: result.version, parent: result.parent },
     { status: 'published', version: 'v3', parent: 'v1' },
