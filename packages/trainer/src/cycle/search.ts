@@ -402,10 +402,10 @@ interface Verdict {
 /**
  * Shows candidates to the gate, best-ranked first, and keeps the first mix that passes. Each candidate is seen at
  * `steps(c)` in turn (its chosen α, then smaller ones: see backoff) while it fails only for forgetting (any check
- * but the gain, `options.gain`, default `new.accuracy`, which a step towards stable could only lower). When a step passes after one that
- * forgot, the α halfway between them is seen too and kept if it passes: the most of the fine-tune that the
- * forgetting checks allow, for one more look. At most `looks` looks in all; a candidate after the first is seen
- * only while `timeLeft()`.
+ * but the gain, `options.gain`, default `new.accuracy`, which a step towards stable could only lower). When a step
+ * passes after one that forgot, the α halfway between them is seen too and kept if it passes: the most of the
+ * fine-tune that the forgetting checks allow, for one more look. At most `looks` looks in all; a candidate after the
+ * first is seen only while `timeLeft()`.
  */
 export async function gateInTurn<G extends Verdict>(
   candidates: readonly Candidate[],
