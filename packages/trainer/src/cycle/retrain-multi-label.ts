@@ -25,13 +25,14 @@ import {
 import { canaryStep, childMeta, publishVersion, startCanary } from './publish.js';
 import { exportAsStable, finite, holdoutBounds, readNewData, sideBySide } from './cycle-data.js';
 import { silent } from './reporter.js';
-import { backoff, DEFAULT_CANDIDATES, disposeSearch, gateInTurn, mix, ranked, searchCandidates } from './search.js';
+import { backoff, DEFAULT_CANDIDATES, disposeSearch, gateInTurn, ranked, searchCandidates, setMix } from './search.js';
 import {
   candidateRows,
   DEFAULT_BUDGET_SEC,
   formatCandidates,
   MAX_GATED,
   pinned,
+  searchBudgetSec,
   type PendingWork,
   type RetrainOptions,
   type RetrainResult,
@@ -93,7 +94,7 @@ export async function retrainMultiLabel(
     options.maxCandidates ?? Infinity,
   );
   const budgetSec = options.budgetSec ?? DEFAULT_BUDGET_SEC;
-  const searchBudget = Math.max(budgetSec * 0.3, budgetSec - (performance.now() - started) / 1000 - 4 * evalSec - 10);
+  const searchBudget = searchBudgetSec(budgetSec, started, evalSec);
   r.step(
     `searching ${candidates.length} candidates (binary cross-entropy) within ${Math.round(searchBudget)} s of the cycle's ${budgetSec} s: ${fit.count} new examples to train on, replay from ${held.rest.count}, ${select.count} + ${held.select.count} replayed held out to choose, ${gateFresh.count} + ${held.gate.count} replayed held out for the gate`,
   );
@@ -127,9 +128,7 @@ export async function retrainMultiLabel(
   const chosen = await gateInTurn(
     ranked(search.candidates),
     async (c, alpha) => {
-      const weights = alpha === c.alpha ? c.weights! : mix(search.stableWeights, c.tuned!, alpha);
-      net.setWeights(weights);
-      if (weights !== c.weights) tf.dispose(weights);
+      setMix(net, search, c, alpha);
       const g = judgeMultiLabel(stableSide, await evaluateMultiLabelSide(net, gateData), gateData, options.gate);
       gated.set(
         c.index,
@@ -178,11 +177,7 @@ export async function retrainMultiLabel(
     };
   }
   const { candidate, alpha } = chosen;
-  {
-    const weights = alpha === candidate.alpha ? candidate.weights! : mix(search.stableWeights, candidate.tuned!, alpha);
-    net.setWeights(weights);
-    if (weights !== candidate.weights) tf.dispose(weights);
-  }
+  setMix(net, search, candidate, alpha);
   disposeSearch(search);
 
   // One temperature for every label's sigmoid, fitted on the held-out choosing data, measured on the gate's.

@@ -35,7 +35,7 @@ import {
   gateInTurn,
   DEFAULT_CANDIDATES,
   disposeSearch,
-  mix,
+  setMix,
   ranked,
   searchCandidates,
   type CandidateSpec,
@@ -295,7 +295,7 @@ export async function retrain(
   const evalStarted = performance.now();
   const stableEval = await evaluateStable(stableNet, gateData);
   const evalSec = (performance.now() - evalStarted) / 1000;
-  const searchBudget = Math.max(budgetSec * 0.3, budgetSec - (performance.now() - started) / 1000 - 4 * evalSec - 10);
+  const searchBudget = searchBudgetSec(budgetSec, started, evalSec);
   r.step(
     recipe === 'fixed'
       ? `fine-tuning ${stable.version.version} on ${fit.count} new examples + replay ${fixed.replayRatio}:1 (fixed recipe: learning rate ${fixed.learningRate}, ${fixed.maxEpochs} epochs)`
@@ -343,9 +343,7 @@ export async function retrain(
   const chosen = await gateInTurn(
     ranked(search.candidates),
     async (c, alpha) => {
-      const weights = alpha === c.alpha ? c.weights! : mix(search.stableWeights, c.tuned!, alpha);
-      net.setWeights(weights);
-      if (weights !== c.weights) tf.dispose(weights);
+      setMix(net, search, c, alpha);
       const g = await runGate(stableEval, net, gateData, options.gate);
       gated.set(
         c.index,
@@ -395,11 +393,7 @@ export async function retrain(
     };
   }
   const { candidate, alpha } = chosen;
-  {
-    const weights = mix(search.stableWeights, candidate.tuned!, alpha);
-    net.setWeights(weights);
-    tf.dispose(weights);
-  }
+  setMix(net, search, candidate, alpha);
   disposeSearch(search);
 
   // Calibration: a temperature fitted on the held-out choosing data, its effect measured on the gate's data.
@@ -519,6 +513,14 @@ async function acceptedData(
  * the gate's looks, calibration and export, so that a cycle takes about 3 minutes on 2 CPU cores.
  */
 export const DEFAULT_BUDGET_SEC = 170;
+
+/**
+ * The search's share of a cycle's budget: what remains after the time used since `started`, a few of the gate's looks
+ * (each costs about `evalSec`, stable's evaluation on the gate's data), calibration and export; at least 30 %.
+ */
+export function searchBudgetSec(budgetSec: number, started: number, evalSec: number): number {
+  return Math.max(budgetSec * 0.3, budgetSec - (performance.now() - started) / 1000 - 4 * evalSec - 10);
+}
 
 /**
  * The most mixes the gate sees in a cycle by default. Each look costs one evaluation on the gate's data (about a

@@ -434,6 +434,13 @@ export async function gateInTurn<G extends Verdict>(
   return null;
 }
 
+/** Sets `net` to candidate `c` mixed with stable at `alpha` (its chosen mix when `alpha` is the chosen α). */
+export function setMix(net: tf.LayersModel, search: SearchResult, c: Candidate, alpha: number): void {
+  const weights = alpha === c.alpha ? c.weights! : mix(search.stableWeights, c.tuned!, alpha);
+  net.setWeights(weights);
+  if (weights !== c.weights) tf.dispose(weights);
+}
+
 /**
  * `(1 − alpha) · a + alpha · b`, weight by weight, computed as `a + alpha · (b − a)`: a weight the fine-tune left as
  * it was (a frozen layer) stays bit for bit what it was.
