@@ -18,6 +18,7 @@ import {
   concat,
   constantSetJaccard,
   fitSigmoidTemperature,
+  judgeMultiLabel,
   multiLabelEce,
   scoreLabelSets,
   imageAxes,
@@ -488,6 +489,66 @@ test('multi-label scores: exact match, mean Jaccard, micro-F1, per-label recall;
   const t = fitSigmoidTemperature(said, truth).temperature;
   assert.ok(Math.abs(multiLabelEce(said, truth, 1) - 0.28) < 0.01);
   assert.ok(multiLabelEce(said, truth, 1, t) < 0.01, `ECE at T ${t}`);
+});
+
+test('the multi-label gate pools held-out earlier corrections into the gain as the single-label gate does, and checks they are not lost', () => {
+  const labels = ['a', 'b', 'c', 'd'];
+  const k = labels.length;
+  // Label sets cycle through 6 distinct ones, so no constant set scores well.
+  const kinds = [[0], [1, 2], [3], [0, 3], [1], [2, 3]];
+  const sets = (n: number, from = 0): ExampleSet => {
+    const yMulti = new Float32Array(n * k);
+    for (let i = 0; i < n; i++) for (const j of kinds[(from + i) % kinds.length]!) yMulti[i * k + j] = 1;
+    return { x: new Float32Array(n), y: new Int32Array(n), yMulti, count: n, shape: [1], labels };
+  };
+  // Logits saying each example's true set (right) or its complement (Jaccard 0), example by example.
+  const say = (set: ExampleSet, right: (i: number) => boolean) =>
+    scoreLabelSets(
+      Float32Array.from(set.yMulti!, (t, at) => (t > 0.5 === right(Math.floor(at / k)) ? 4 : -4)),
+      set,
+    );
+  const [golden, fresh, earlier] = [sets(12), sets(1, 3), sets(40, 1)];
+  const data = { golden, fresh, replay: sets(0), earlier, allNew: fresh };
+  const side = (onFresh: boolean, onEarlier: (i: number) => boolean) => ({
+    golden: say(golden, () => true),
+    fresh: say(fresh, () => onFresh),
+    replay: null,
+    earlier: say(earlier, onEarlier),
+  });
+  // Stable never trained on these corrections: wrong on every one.
+  const stable = side(false, () => false);
+  const learned = side(true, (i) => i >= 4);
+  const pooled = judgeMultiLabel(stable, learned, data);
+  const gain = pooled.report.metrics.find((m) => m.name === 'new.jaccard')!;
+  assert.equal(gain.pass, true, JSON.stringify(pooled.report));
+  assert.ok(Math.abs(gain.candidate - 37 / 41) < 1e-6, `pooled mean Jaccard ${gain.candidate}`);
+  assert.match(
+    pooled.report.notes!.join('\n'),
+    /1 held-out new examples are too few to show a margin \(fewer than 20\)/,
+  );
+  assert.match(pooled.report.notes!.join('\n'), /z \d+\.\d+ on the 1 new and 40 earlier held-out corrections/);
+  assert.equal(pooled.report.metrics.find((m) => m.name === 'earlier.jaccard')?.pass, true);
+  // Alone, one right example shows nothing: a constant label set gets it right too.
+  const { earlier: _, ...newOnly } = data;
+  const alone = judgeMultiLabel({ ...stable, earlier: null }, { ...learned, earlier: null }, newOnly);
+  assert.equal(alone.report.metrics.find((m) => m.name === 'new.jaccard')!.pass, false);
+  assert.match(alone.report.advice!.join('\n'), /held-out new examples \(1\): .*too few held-out examples to tell/);
+  assert.equal(
+    alone.report.metrics.find((m) => m.name === 'earlier.jaccard'),
+    undefined,
+  );
+  // A candidate that learned the new example but lost 10 of the 40 earlier corrections stable had learned.
+  const forgot = judgeMultiLabel(
+    side(false, () => true),
+    side(true, (i) => i >= 10),
+    data,
+  );
+  const lost = forgot.report.metrics.find((m) => m.name === 'earlier.jaccard')!;
+  assert.deepEqual([lost.stable, lost.candidate, lost.pass], [1, 0.75, false]);
+  assert.match(
+    forgot.report.advice!.join('\n'),
+    /earlier corrections: mean Jaccard fell 25\.0 points .* on 40 examples/,
+  );
 });
 
 test("a small batch holds out a quarter for the gate; a later cycle's split of it as earlier corrections holds out only what was held out", () => {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as ort from 'onnxruntime-web';
-import type { GateReport } from '@edgeloop/protocol';
+import { promoteCanary, type GateReport } from '@edgeloop/protocol';
 import {
   CollectorClient,
   DRIFTS,
@@ -189,6 +189,40 @@ test('users report the right tag sets of rotated digits: one cycle learns them a
   };
   const again = await evaluateVersion(client, MODEL, 'v2', { name: 'reversed', set: reversed });
   assert.deepEqual(again.multiLabel, onGolden.multiLabel);
+});
+
+test("a second cycle rehearses the first one's tag sets beside the new ones, and its gate checks they are kept", async (t) => {
+  const admin = new CollectorClient({ url: collector.url, token: KEYS.admin });
+  await admin.call(promoteCanary, { params: { model: MODEL }, body: { reason: 'test: the canary held up' } });
+  assert.equal((await client.rollout(MODEL))?.stable, 'v2');
+  const reported = await reportWrongSets(collector.url, client, MODEL, slice(rotated, 600, 1000));
+  assert.ok(reported > 20, `v2 got ${reported} of 400 rotated tag sets wrong`);
+  const r = await retrain(client, {
+    model: MODEL,
+    seed: 3,
+    backend: 'cpu',
+    canary: false,
+    learningRate: 3e-3,
+    epochs: 10,
+    maxCandidates: 2,
+  });
+  assert.ok(r.status !== 'nothing-new');
+  // The first cycle's batch is trained on again (its held-out part is not) and gated on.
+  assert.ok(r.metrics['earlier.examples']! > 100, `rehearsed ${r.metrics['earlier.examples']} earlier examples`);
+  const kept = r.gate.metrics.find((m) => m.name === 'earlier.jaccard');
+  assert.ok(kept, r.gate.metrics.map((m) => m.name).join(', '));
+  assert.ok(kept.stable > 0.5, `v2 knows ${kept.stable} of the first batch's held-out sets (it trained on the rest)`);
+  assert.match(r.gate.notes!.join('\n'), /on the \d+ new and \d+ earlier held-out corrections/);
+  t.diagnostic(
+    `cycle 2: ${r.status}; ${r.gate.metrics.map((m) => `${m.name} ${(m.candidate * 100).toFixed(1)}${m.pass ? '' : ' FAIL'}`).join(', ')}`,
+  );
+  if (r.status === 'published') {
+    const heldOut = slice(rotated, 1000, 1400);
+    const [v2, v3] = [await scoreVersion(MODEL, 'v2', heldOut), await scoreVersion(MODEL, r.version, heldOut)];
+    t.diagnostic(
+      `held-out rotated exact match: v2 ${(v2.exactMatch * 100).toFixed(1)} % → ${r.version} ${(v3.exactMatch * 100).toFixed(1)} %`,
+    );
+  }
 });
 
 test('a cycle on shuffled tag sets is refused by the gain check, and so is an external candidate that learned nothing', async () => {

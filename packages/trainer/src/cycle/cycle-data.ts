@@ -3,13 +3,15 @@
  * set, decoded with the stable version's labels and input spec; and how the new training split is held out.
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { Example } from '@edgeloop/protocol';
+import type { Batch, Example, Version } from '@edgeloop/protocol';
 import type { CollectorClient } from '../collector/client.js';
-import type { ExampleSet } from '../data/examples.js';
+import { concat, pick, type ExampleSet } from '../data/examples.js';
+import { splitByContent } from '../data/holdout.js';
+import { loadMnist } from '../data/mnist.js';
 import type { DecodedExamples } from '../data/wire.js';
 import { TrainerError } from '../errors.js';
 import { exportModel, type ExportedModel } from '../export/artifacts.js';
-import { onnxNames, type StableModel } from './lineage.js';
+import { onnxNames, trainedBatches, type StableModel } from './lineage.js';
 import type { Reporter } from './reporter.js';
 
 /** Percent of the new batches' training split held out for the gate, then for choosing (by content hash). */
@@ -29,6 +31,98 @@ export const SMALL_BATCH_GATE = 25;
 export function holdoutBounds(count: number): [number, number] {
   const gate = count < SMALL_BATCH ? SMALL_BATCH_GATE : HOLDOUT.gate;
   return [gate, gate + HOLDOUT.select];
+}
+
+/** Decodes wire examples with the stable version's labels and input spec (as label sets for a multi-label model). */
+export type Decode = (examples: readonly Example[]) => DecodedExamples;
+
+/**
+ * How a cycle holds out what it trains on. The new batches' training split: held out for the gate (with the
+ * batches' validation split, so the gain check has enough examples to tell a gain from chance), then to choose
+ * (early stopping, candidate, mixing coefficient), the rest trained on; the fixed recipe (`search` false) trains on
+ * all of it. Earlier corrections a cycle rehearses are split by the same content hash, so their held-out parts have
+ * never been trained on: choosing sees them with the new held-out examples, and the gate checks that the candidate
+ * does not lose them. `none` is an empty set of the new examples' kind (label sets or classes).
+ */
+export function holdOut(
+  fresh: DecodedExamples['bySplit'],
+  earlier: { train: ExampleSet; val: ExampleSet },
+  search: boolean,
+) {
+  const none = pick(fresh.train, []);
+  const [gateExtra = none, select = none, fit = fresh.train] = search
+    ? splitByContent(fresh.train, holdoutBounds(fresh.train.count))
+    : [];
+  const [earlierGate = none, earlierSelect = none, earlierFit = none] = earlier.train.count
+    ? splitByContent(earlier.train, [HOLDOUT.gate, HOLDOUT.gate + HOLDOUT.select])
+    : [];
+  return {
+    none,
+    fit,
+    select,
+    gateFresh: gateExtra.count ? concat(fresh.val, gateExtra) : fresh.val,
+    earlierFit,
+    earlierSelect,
+    earlierHeld: earlier.val.count || earlierGate.count ? concat(earlier.val, earlierGate) : none,
+  };
+}
+
+/** The non-empty sets joined (the first set when all are empty). */
+export function joined(...sets: ExampleSet[]): ExampleSet {
+  const parts = sets.filter((p) => p.count > 0);
+  return parts.length <= 1 ? (parts[0] ?? sets[0]!) : concat(...parts);
+}
+
+/** The most recent earlier corrections a cycle rehearses (examples); older ones stay in the replay pool. */
+export const EARLIER_MAX = 3000;
+
+/**
+ * Earlier data: the replay pool (the base data set) and the earlier corrections (the batches earlier versions trained
+ * on), newest batches first up to EARLIER_MAX, to rehearse beside the new ones. The base data is MNIST's train part
+ * for the bootstrapped digits model, else the set uploaded for the model (`edgeloop-trainer base-data`). A model
+ * without a base data set replays its earlier corrections instead (they are all the old data it has), and so does a
+ * cycle that does not rehearse (the fixed recipe). `none` is an empty set of the right kind.
+ */
+export async function replayData(
+  client: CollectorClient,
+  work: { stable: StableModel; batches: readonly Batch[]; versions: readonly Version[] },
+  decode: Decode,
+  rehearse: boolean,
+  none: ExampleSet,
+): Promise<{ pool: ExampleSet; earlier: { train: ExampleSet; val: ExampleSet }; source: string | null }> {
+  const { stable } = work;
+  let base: ExampleSet;
+  let source: string | null;
+  if (stable.config.baseData === 'mnist:train') [base, source] = [loadMnist('train'), 'mnist:train'];
+  else {
+    const uploaded = await client.baseData(stable.version.model);
+    base = decode(uploaded?.examples.map((e) => ({ ...e, split: 'train' as const })) ?? []).bySplit.train;
+    source = uploaded ? `base-data:${uploaded.id}` : null;
+  }
+  const recent = (sets: ExampleSet[]) => {
+    const kept: ExampleSet[] = [];
+    let n = 0;
+    for (const set of sets.reverse()) {
+      if (set.count === 0 || n >= EARLIER_MAX) continue;
+      kept.push(set.count + n > EARLIER_MAX ? pick(set, [...Array(EARLIER_MAX - n).keys()]) : set);
+      n += kept.at(-1)!.count;
+    }
+    return joined(none, ...kept);
+  };
+  const decoded = await Promise.all(
+    trainedBatches(work.batches, work.versions).map(async (b) => decode(await client.batchExamples(b.id)).bySplit),
+  );
+  if (rehearse && base.count > 0)
+    return {
+      pool: base,
+      earlier: { train: recent(decoded.map((d) => d.train)), val: recent(decoded.map((d) => d.val)) },
+      source,
+    };
+  return {
+    pool: joined(none, ...decoded.map((d) => d.train), base),
+    earlier: { train: none, val: none },
+    source: base.count > 0 ? source : null,
+  };
 }
 
 /**

@@ -14,7 +14,6 @@ import { modelInputShape } from '@edgeloop/protocol/model-io';
 import type { CollectorClient } from '../collector/client.js';
 import { concat, labelCounts, pick, type ExampleSet } from '../data/examples.js';
 import { splitByContent } from '../data/holdout.js';
-import { loadMnist } from '../data/mnist.js';
 import { encodeNpy, int64s } from '../data/npy.js';
 import { decodeExamples } from '../data/wire.js';
 import { isTrainerError, TrainerError } from '../errors.js';
@@ -27,7 +26,7 @@ import { runMultiLabelGate, type MultiLabelGateData } from './multi-label-gate.j
 import { onnxNames, stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
 import { childMeta, publishVersion, startCanary, type CanaryOptions } from './publish.js';
 import { silent, type Reporter } from './reporter.js';
-import { sideBySide } from './cycle-data.js';
+import { replayData, sideBySide } from './cycle-data.js';
 import { pendingWork } from './retrain.js';
 
 /** Percent of the new training split, and of the base data, kept back for the gate (by content hash). */
@@ -66,18 +65,15 @@ async function externalData(
   const goldenWire = await client.golden(model);
   if (!goldenWire) throw new TrainerError('ELT_NO_GOLDEN_SET', [model, model]);
   const golden = decode(goldenWire).bySplit.golden;
-  let base: ExampleSet;
-  if (stable.config.baseData === 'mnist:train') base = loadMnist('train');
-  else {
-    const uploaded = await client.baseData(model);
-    base = decode(uploaded?.examples.map((e) => ({ ...e, split: 'train' as const })) ?? []).bySplit.train;
-  }
-  const earlier = await Promise.all(
-    trainedBatches(allBatches, versions).map(async (b) => decode(await client.batchExamples(b.id)).bySplit.train),
+  // Earlier corrections first, then the base data: the pulled replay is a prefix, and they are few beside a base data
+  // set.
+  const { pool: replayAll } = await replayData(
+    client,
+    { stable, batches: allBatches, versions },
+    decode,
+    false,
+    pick(fresh.train, []),
   );
-  // Earlier corrections first: the pulled replay is a prefix, and they are few beside a base data set.
-  const pool = [...earlier, base].filter((s) => s.count > 0);
-  const replayAll = pool.length ? concat(...pool) : pick(fresh.train, []);
   const [freshHeld, train] = splitByContent(fresh.train, [HELD.fresh]) as [ExampleSet, ExampleSet];
   const [replayHeld, replay] = splitByContent(replayAll, [HELD.replay]) as [ExampleSet, ExampleSet];
   const gate: GateData = {

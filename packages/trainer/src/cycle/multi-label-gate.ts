@@ -5,13 +5,17 @@
  *    dropping past a tolerance;
  *  - a gain on held-out new examples: the candidate's mean Jaccard beats stable's, and that of the best constant label
  *    set (a model that ignores its input), by a minimum, and by more than chance (example by example against stable);
- *  - no regression of micro-F1 on a held-out slice of the replayed old data.
+ *  - no regression of micro-F1 on a held-out slice of the replayed old data, nor of mean Jaccard on held-out earlier
+ *    corrections (what earlier cycles learned).
+ * As in the single-label gate, the gain's significance is counted on every held-out correction no version trained on
+ * (the new ones and the earlier ones a cycle rehearses), and a batch with fewer than MARGIN_MIN held-out new examples
+ * has its margin counted on them pooled with the earlier ones.
  * Every check is reported; a failed gate says what went wrong, for which labels, and what would help.
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { ExampleSet } from '../data/examples.js';
+import { concat, type ExampleSet } from '../data/examples.js';
 import { evaluateMultiLabel, targetsOf, type MultiLabelEvaluation } from '../train/multi-label.js';
-import { GATE_DEFAULTS, gateChecks, type GateOptions, type GateReport } from './gate.js';
+import { GATE_DEFAULTS, gateChecks, MARGIN_MIN, type GateOptions, type GateReport } from './gate.js';
 
 /** What the gate evaluates on: never trained on, never used to choose between candidates. */
 export interface MultiLabelGateData {
@@ -20,6 +24,8 @@ export interface MultiLabelGateData {
   fresh: ExampleSet;
   /** A held-out slice of the replay data (may be empty). */
   replay: ExampleSet;
+  /** Held-out earlier corrections: examples of earlier batches no version trained on (optional). */
+  earlier?: ExampleSet;
   /** Every new example (train and validation): the constant label sets the gain is measured against come from it. */
   allNew?: ExampleSet;
   /** Golden micro-F1 of the lineage's first version on this golden set (absent in a lineage's first cycle). */
@@ -32,6 +38,7 @@ export interface MultiLabelSide {
   golden: MultiLabelEvaluation;
   fresh: MultiLabelEvaluation | null;
   replay: MultiLabelEvaluation | null;
+  earlier: MultiLabelEvaluation | null;
 }
 
 export interface MultiLabelGateResult {
@@ -45,11 +52,13 @@ const pts = (v: number) => `${(v * 100).toFixed(1)}`;
 
 /** A model's evaluations on the gate's data (stable's are computed once per cycle). */
 export async function evaluateMultiLabelSide(model: tf.LayersModel, data: MultiLabelGateData): Promise<MultiLabelSide> {
-  const maybe = (set: ExampleSet) => (set.count > 0 ? evaluateMultiLabel(model, set) : Promise.resolve(null));
+  const maybe = (set: ExampleSet | undefined) =>
+    set && set.count > 0 ? evaluateMultiLabel(model, set) : Promise.resolve(null);
   return {
     golden: await evaluateMultiLabel(model, data.golden),
     fresh: await maybe(data.fresh),
     replay: await maybe(data.replay),
+    earlier: await maybe(data.earlier),
   };
 }
 
@@ -131,38 +140,56 @@ export function judgeMultiLabel(
   }
 
   if (s.fresh && c.fresh) {
-    // Stable is wrong on corrections by construction, so the gain is counted from the higher of stable's score and
-    // that of the best constant label set: a candidate that learned to answer one set whatever the input gains nothing.
-    const constant = constantSetJaccard(data.fresh, data.allNew);
-    const asked = o.minGain > 0;
-    const reference = asked ? Math.max(s.fresh.jaccard, constant) : s.fresh.jaccard;
-    // Significance example by example: z = Σd / √Σd², d the Jaccard difference (with d ∈ {−1, 0, 1} it is the
-    // single-label gate's (wins − losses) / √(wins + losses)).
+    // Significance example by example on every held-out correction no version trained on (new, then earlier):
+    // z = Σd / √Σd², d the Jaccard difference (with d ∈ {−1, 0, 1} it is the single-label gate's
+    // (wins − losses) / √(wins + losses)).
+    const n = data.fresh.count;
+    const earlierN = s.earlier && c.earlier ? data.earlier!.count : 0;
+    const diffs = [
+      ...Array.from(c.fresh.perExample, (v, i) => v - s.fresh!.perExample[i]!),
+      ...(earlierN ? Array.from(c.earlier!.perExample, (v, i) => v - s.earlier!.perExample[i]!) : []),
+    ];
     let [sum, squares, wins, losses] = [0, 0, 0, 0];
-    for (let n = 0; n < data.fresh.count; n++) {
-      const d = c.fresh.perExample[n]! - s.fresh.perExample[n]!;
+    for (const d of diffs) {
       sum += d;
       squares += d * d;
       if (d > EPS) wins++;
       if (d < -EPS) losses++;
     }
+    // Too few new held-out examples to show a margin: it is counted on them pooled with the earlier ones.
+    const pooled = n < MARGIN_MIN && earlierN > 0;
+    const mean = (side: MultiLabelSide) =>
+      pooled ? (side.fresh!.jaccard * n + side.earlier!.jaccard * earlierN) / (n + earlierN) : side.fresh!.jaccard;
+    const [stableScore, candidateScore] = [mean(s), mean(c)];
+    // Stable is wrong on corrections by construction, so the gain is counted from the higher of stable's score and
+    // that of the best constant label set: a candidate that learned to answer one set whatever the input gains nothing.
+    const constant = pooled
+      ? constantSetJaccard(concat(data.fresh, data.earlier!), concat(data.allNew ?? data.fresh, data.earlier!))
+      : constantSetJaccard(data.fresh, data.allNew);
+    const asked = o.minGain > 0;
+    const reference = asked ? Math.max(stableScore, constant) : stableScore;
     const z = squares === 0 ? 0 : sum / Math.sqrt(squares);
     const significant = !asked || o.gainZ <= 0 || z >= o.gainZ;
-    const gain = c.fresh.jaccard - reference;
-    const n = data.fresh.count;
-    if (!check('new.jaccard', s.fresh.jaccard, c.fresh.jaccard, reference + o.minGain, significant)) {
-      const against = reference > s.fresh.jaccard ? `the best constant label set (${pts(constant)} %)` : 'stable';
+    const gain = candidateScore - reference;
+    const where =
+      earlierN > 0 ? `the ${n} new and ${earlierN} earlier held-out corrections` : `the ${n} held-out new examples`;
+    if (!check('new.jaccard', stableScore, candidateScore, reference + o.minGain, significant)) {
+      const against = reference > stableScore ? `the best constant label set (${pts(constant)} %)` : 'stable';
       const why =
         gain + EPS < o.minGain
           ? `beats ${against} by ${pts(gain)} points of mean Jaccard, needs ${pts(o.minGain)}`
-          : `its gain could be chance: it did better than stable on ${wins} and worse on ${losses} of them (z ${z.toFixed(2)}, needs ${o.gainZ})`;
+          : `its gain could be chance: on ${where} it did better than stable on ${wins} and worse on ${losses} (z ${z.toFixed(2)}, needs ${o.gainZ})`;
       advice.push(
-        `held-out new examples (${n}): the candidate ${why}; ${n < 30 ? 'too few held-out examples to tell: wait for more corrections' : 'the new label sets may be inconsistent (check the review queue), or the drift needs more of them'}`,
+        `held-out ${pooled ? `new and earlier corrections (${n} + ${earlierN})` : `new examples (${n})`}: the candidate ${why}; ${n < 30 ? 'too few held-out examples to tell: wait for more corrections' : 'the new label sets may be inconsistent (check the review queue), or the drift needs more of them'}`,
       );
     }
     notes.push(
-      `on the ${n} held-out new examples: exact match ${pts(s.fresh.exactMatch)} % (stable) → ${pts(c.fresh.exactMatch)} %, mean Jaccard ${pts(s.fresh.jaccard)} % → ${pts(c.fresh.jaccard)} %; corrections are the inputs stable got wrong, so its low score there is expected, and the gain is counted from the higher of it and the best constant label set's ${pts(constant)} % (z ${z.toFixed(2)})`,
+      `on the ${n} held-out new examples: exact match ${pts(s.fresh.exactMatch)} % (stable) → ${pts(c.fresh.exactMatch)} %, mean Jaccard ${pts(s.fresh.jaccard)} % → ${pts(c.fresh.jaccard)} %; corrections are the inputs stable got wrong, so its low score there is expected, and the gain is counted from the higher of it and the best constant label set's ${pts(constant)} % (z ${z.toFixed(2)} on ${where})`,
     );
+    if (pooled)
+      notes.push(
+        `${n} held-out new examples are too few to show a margin (fewer than ${MARGIN_MIN}): new.jaccard is counted on them pooled with the ${earlierN} held-out earlier corrections (stable ${pts(stableScore)} %, candidate ${pts(candidateScore)} %)`,
+      );
   } else if (o.minGain > 0) {
     check('new.jaccard', 0, 0, o.minGain);
     advice.push(
@@ -174,6 +201,13 @@ export function judgeMultiLabel(
     if (!check('replay.microF1', s.replay.microF1, c.replay.microF1, s.replay.microF1 - o.replayTolerance)) {
       advice.push(
         `held-out replay micro-F1 fell ${pts(s.replay.microF1 - c.replay.microF1)} points (tolerance ${pts(o.replayTolerance)}) on ${data.replay.count} old examples: the candidate forgot; more replay helps`,
+      );
+    }
+  }
+  if (s.earlier && c.earlier) {
+    if (!check('earlier.jaccard', s.earlier.jaccard, c.earlier.jaccard, s.earlier.jaccard - o.earlierTolerance)) {
+      advice.push(
+        `held-out earlier corrections: mean Jaccard fell ${pts(s.earlier.jaccard - c.earlier.jaccard)} points (tolerance ${pts(o.earlierTolerance)}) on ${data.earlier!.count} examples: the candidate lost part of what earlier cycles learned`,
       );
     }
   }

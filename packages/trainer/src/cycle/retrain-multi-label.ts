@@ -10,12 +10,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CollectorClient } from '../collector/client.js';
 import { concat, labelCounts, pick, type ExampleSet } from '../data/examples.js';
-import { hashExamples, replayHoldouts, splitByContent } from '../data/holdout.js';
+import { hashExamples, replayHoldouts } from '../data/holdout.js';
 import { decodeExamples } from '../data/wire.js';
 import { TrainerError } from '../errors.js';
 import { fitSigmoidTemperature, multiLabelEce, predictLogits, targetsOf } from '../train/multi-label.js';
 import { formatGate, GATE_DEFAULTS, type CalibrationReport } from './gate.js';
-import { trainedBatches } from './lineage.js';
 import {
   evaluateMultiLabelSide,
   judgeMultiLabel,
@@ -23,7 +22,16 @@ import {
   type MultiLabelGateResult,
 } from './multi-label-gate.js';
 import { canaryStep, childMeta, publishVersion, startCanary } from './publish.js';
-import { exportAsStable, finite, holdoutBounds, readNewData, sideBySide } from './cycle-data.js';
+import {
+  exportAsStable,
+  finite,
+  holdOut,
+  joined,
+  readNewData,
+  replayData,
+  sideBySide,
+  type Decode,
+} from './cycle-data.js';
 import { silent } from './reporter.js';
 import { backoff, DEFAULT_CANDIDATES, disposeSearch, gateInTurn, ranked, searchCandidates, setMix } from './search.js';
 import {
@@ -50,8 +58,7 @@ export async function retrainMultiLabel(
   const seed = options.seed ?? Date.now() % 2 ** 31;
   const { stable } = work;
   const { labels, input } = stable.version.meta;
-  const decode = (examples: Parameters<typeof decodeExamples>[0]) =>
-    decodeExamples(examples, labels, input, { multiLabel: true });
+  const decode: Decode = (examples) => decodeExamples(examples, labels, input, { multiLabel: true });
   const { batchIds, fresh, golden } = await readNewData(
     client,
     work,
@@ -59,15 +66,15 @@ export async function retrainMultiLabel(
     r,
     ` (multi-label, ${labels.length} labels)`,
   );
-
-  const [gateExtra, select, fit] = splitByContent(fresh.bySplit.train, holdoutBounds(fresh.bySplit.train.count)) as [
-    ExampleSet,
-    ExampleSet,
-    ExampleSet,
-  ];
-  const gateFresh = gateExtra.count ? concat(fresh.bySplit.val, gateExtra) : fresh.bySplit.val;
-  const { pool, source: baseData } = await replayPool(client, work, decode);
+  // As in the single-label cycle: the base data replayed, earlier corrections rehearsed beside the new ones, both held
+  // out by content (see holdOut and replayData).
+  const {
+    pool,
+    earlier,
+    source: baseData,
+  } = await replayData(client, work, decode, true, pick(fresh.bySplit.train, []));
   const held = replayHoldouts(pool, seed);
+  const { fit, select, gateFresh, earlierFit, earlierSelect, earlierHeld } = holdOut(fresh.bySplit, earlier, true);
   const goldenHash = hashExamples(golden);
   const stableMetrics = stable.version.meta.metrics;
   const goldenBaseline =
@@ -77,6 +84,7 @@ export async function retrainMultiLabel(
     golden,
     fresh: gateFresh,
     replay: held.gate,
+    earlier: earlierHeld,
     allNew,
     labelCounts: labelCounts(allNew),
     ...(goldenBaseline !== undefined ? { goldenBaseline } : {}),
@@ -96,11 +104,16 @@ export async function retrainMultiLabel(
   const budgetSec = options.budgetSec ?? DEFAULT_BUDGET_SEC;
   const searchBudget = searchBudgetSec(budgetSec, started, evalSec);
   r.step(
-    `searching ${candidates.length} candidates (binary cross-entropy) within ${Math.round(searchBudget)} s of the cycle's ${budgetSec} s: ${fit.count} new examples to train on, replay from ${held.rest.count}, ${select.count} + ${held.select.count} replayed held out to choose, ${gateFresh.count} + ${held.gate.count} replayed held out for the gate`,
+    `searching ${candidates.length} candidates (binary cross-entropy) within ${Math.round(searchBudget)} s of the cycle's ${budgetSec} s: ${fit.count} new + ${earlierFit.count} earlier examples to train on, replay from ${held.rest.count}, ${select.count} + ${earlierSelect.count} earlier + ${held.select.count} replayed held out to choose, ${gateFresh.count} + ${earlierHeld.count} earlier + ${held.gate.count} replayed held out for the gate`,
   );
   const search = await searchCandidates(
     () => stable.load(),
-    { fit, select, replay: byLabelSet(held.rest), replaySelect: held.select },
+    {
+      fit: joined(fit, earlierFit),
+      select: joined(select, earlierSelect),
+      replay: byLabelSet(held.rest),
+      replaySelect: held.select,
+    },
     {
       seed,
       candidates,
@@ -160,7 +173,9 @@ export async function retrainMultiLabel(
     ...sideBySide('new.jaccard', gate.candidate.fresh?.jaccard, gate.stable.fresh?.jaccard),
     ...sideBySide('new.exactMatch', gate.candidate.fresh?.exactMatch, gate.stable.fresh?.exactMatch),
     ...sideBySide('replay.microF1', gate.candidate.replay?.microF1, gate.stable.replay?.microF1),
+    ...sideBySide('earlier.jaccard', gate.candidate.earlier?.jaccard, gate.stable.earlier?.jaccard),
     'train.examples': fit.count,
+    'earlier.examples': earlierFit.count,
     'candidates.trained': search.candidates.filter((c) => c.status === 'trained').length,
   };
   if (!chosen) {
@@ -247,29 +262,6 @@ export async function retrainMultiLabel(
     metrics,
     rollout,
     candidates: rows,
-  };
-}
-
-/**
- * The replay pool: the base data uploaded for the model and the batches earlier versions trained on (their
- * training split), decoded as label sets. Empty when there is neither.
- */
-async function replayPool(
-  client: CollectorClient,
-  work: PendingWork,
-  decode: (examples: Parameters<typeof decodeExamples>[0]) => ReturnType<typeof decodeExamples>,
-): Promise<{ pool: ExampleSet; source: string | null }> {
-  const uploaded = await client.baseData(work.stable.version.model);
-  const base = decode(uploaded?.examples.map((e) => ({ ...e, split: 'train' as const })) ?? []).bySplit.train;
-  const earlier = await Promise.all(
-    trainedBatches(work.batches, work.versions).map(
-      async (b) => decode(await client.batchExamples(b.id)).bySplit.train,
-    ),
-  );
-  const parts = [...earlier, base].filter((s) => s.count > 0);
-  return {
-    pool: parts.length ? concat(...parts) : pick(base, []),
-    source: uploaded && base.count > 0 ? `base-data:${uploaded.id}` : null,
   };
 }
 

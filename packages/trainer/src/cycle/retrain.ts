@@ -15,7 +15,6 @@ import {
 import type { CollectorClient } from '../collector/client.js';
 import { concat, labelCounts, pick, type ExampleSet } from '../data/examples.js';
 import { hashExamples, replayHoldouts, splitByContent } from '../data/holdout.js';
-import { loadMnist } from '../data/mnist.js';
 import { decodeExamples } from '../data/wire.js';
 import { TrainerError } from '../errors.js';
 import { applyTemperature, expectedCalibrationError, fitTemperature, predictProbs } from '../train/calibrate.js';
@@ -41,9 +40,18 @@ import {
   type CandidateSpec,
   type SearchResult,
 } from './search.js';
-import { stableModel, trainedBatches, untrainedBatches, type StableModel } from './lineage.js';
+import { stableModel, untrainedBatches, type StableModel } from './lineage.js';
 import { canaryStep, childMeta, publishVersion, startCanary, type CanaryOptions } from './publish.js';
-import { exportAsStable, finite, HOLDOUT, holdoutBounds, readNewData, sideBySide } from './cycle-data.js';
+import {
+  exportAsStable,
+  finite,
+  holdOut,
+  joined,
+  readNewData,
+  replayData,
+  sideBySide,
+  type Decode,
+} from './cycle-data.js';
 import { silent, type Reporter } from './reporter.js';
 import { retrainMultiLabel } from './retrain-multi-label.js';
 
@@ -224,36 +232,27 @@ export async function retrain(
   const { labels, input } = stable.version.meta;
   // A multi-label model learns label sets: its own cycle (binary cross-entropy, the multi-label gate).
   if (stable.version.meta.output?.kind === 'sigmoid') return retrainMultiLabel(client, options, work);
-  const { batchIds, fresh, golden } = await readNewData(
-    client,
-    work,
-    (examples) => decodeExamples(examples, labels, input),
-    r,
+  const decode: Decode = (examples) => decodeExamples(examples, labels, input);
+  const { batchIds, fresh, golden } = await readNewData(client, work, decode, r);
+  const searching = recipe === 'search';
+  const {
+    pool,
+    earlier,
+    source: baseData,
+  } = await replayData(client, work, decode, searching, pick(fresh.bySplit.train, []));
+  const held = searching ? replayHoldouts(pool, seed) : { select: pick(pool, []), gate: pick(pool, []), rest: pool };
+  // New examples and earlier corrections (where a base data set serves as the replay, they are trained on again beside
+  // the new ones, so a cycle keeps what earlier cycles learned of a drift): see holdOut.
+  const { none, fit, select, gateFresh, earlierFit, earlierSelect, earlierHeld } = holdOut(
+    fresh.bySplit,
+    earlier,
+    searching,
   );
-
-  // New examples: trained on, held out to choose (early stopping, candidate, mixing coefficient), and held out
-  // for the gate (the batches' validation split plus a part of their training split, so the gain check has
-  // enough examples to tell a gain from chance). The fixed recipe trains on the whole training split.
-  const none = pick(fresh.bySplit.train, []);
-  const [gateExtra = none, select = none, fit = fresh.bySplit.train] =
-    recipe === 'search' ? splitByContent(fresh.bySplit.train, holdoutBounds(fresh.bySplit.train.count)) : [];
-  const gateFresh = gateExtra.count ? concat(fresh.bySplit.val, gateExtra) : fresh.bySplit.val;
-  const { pool, earlier, source: baseData } = await replayData(client, work, recipe === 'search');
-  const held =
-    recipe === 'search' ? replayHoldouts(pool, seed) : { select: pick(pool, []), gate: pick(pool, []), rest: pool };
-  // Earlier corrections (batches earlier versions trained on), where a base data set serves as the replay: trained on
-  // again beside the new ones, so a cycle keeps what earlier cycles learned of a drift, and split by the same content
-  // hash, so their held-out parts have never been trained on: choosing sees them with the new held-out examples, and
-  // the gate checks that the candidate does not lose them.
-  const [earlierGate = none, earlierSelect = none, earlierFit = none] = earlier.train.count
-    ? splitByContent(earlier.train, [HOLDOUT.gate, HOLDOUT.gate + HOLDOUT.select])
-    : [];
-  const earlierHeld = earlier.val.count || earlierGate.count ? concat(earlier.val, earlierGate) : none;
   // Accepted predictions: the live inputs stable (and its ancestors) answered and no one reported wrong (the drifted
   // inputs it gets right, which corrections never show), split by content as the new examples are: trained on, and
   // held out to choose.
   const accepted =
-    recipe === 'search' && options.accepted !== false
+    searching && options.accepted !== false
       ? await acceptedData(client, stable, work.versions, options.accepted)
       : none;
   const [acceptedSelect = none, acceptedFit = none] = accepted.count ? splitByContent(accepted, [ACCEPTED_SELECT]) : [];
@@ -269,10 +268,6 @@ export async function retrain(
     earlier: earlierHeld,
     labelCounts: labelCounts(concat(fresh.bySplit.train, fresh.bySplit.val)),
     ...(goldenBaseline !== undefined ? { goldenBaseline } : {}),
-  };
-  const joined = (...sets: ExampleSet[]) => {
-    const parts = sets.filter((p) => p.count > 0);
-    return parts.length <= 1 ? (parts[0] ?? sets[0]!) : concat(...parts);
   };
   const [fitAll, selectAll] = [joined(fit, earlierFit, acceptedFit), joined(select, earlierSelect, acceptedSelect)];
 
@@ -684,74 +679,6 @@ export function formatCandidates(search: SearchResult, gated: ReadonlyMap<number
     line(head),
     ...rows.map(line),
   ].join('\n');
-}
-
-/** The most recent earlier corrections a cycle rehearses (examples); older ones stay in the replay pool. */
-export const EARLIER_MAX = 3000;
-
-/**
- * The base data uploaded for the model (`edgeloop-trainer base-data`), decoded with the stable version's labels and
- * input spec (every example, whatever its split); empty when there is none.
- */
-async function uploadedBaseData(
-  client: CollectorClient,
-  stable: StableModel,
-): Promise<{ set: ExampleSet; source: string | null }> {
-  const { labels, input } = stable.version.meta;
-  const uploaded = await client.baseData(stable.version.model);
-  const decoded = decodeExamples(
-    uploaded?.examples.map((e) => ({ ...e, split: 'train' as const })) ?? [],
-    labels,
-    input,
-  );
-  return { set: decoded.bySplit.train, source: uploaded ? `base-data:${uploaded.id}` : null };
-}
-
-/**
- * Earlier data: the replay pool (the base data set) and the earlier corrections, newest batches first up to
- * EARLIER_MAX, to rehearse beside the new ones. The base data is MNIST's train part for the bootstrapped digits model,
- * else the set uploaded for the model (see uploadedBaseData). A model without a base data set replays its earlier corrections
- * instead (they are all the old data it has), and so does the fixed recipe.
- */
-async function replayData(
-  client: CollectorClient,
-  work: PendingWork,
-  rehearse: boolean,
-): Promise<{ pool: ExampleSet; earlier: { train: ExampleSet; val: ExampleSet }; source: string | null }> {
-  const { labels, input } = work.stable.version.meta;
-  const empty: ExampleSet = { x: new Float32Array(0), y: new Int32Array(0), count: 0, shape: input.shape, labels };
-  const { set: base, source } =
-    work.stable.config.baseData === 'mnist:train'
-      ? { set: loadMnist('train'), source: 'mnist:train' }
-      : await uploadedBaseData(client, work.stable);
-  const recent = (sets: ExampleSet[]) => {
-    const kept: ExampleSet[] = [];
-    let n = 0;
-    for (const set of sets.reverse()) {
-      if (set.count === 0 || n >= EARLIER_MAX) continue;
-      kept.push(set.count + n > EARLIER_MAX ? pick(set, [...Array(EARLIER_MAX - n).keys()]) : set);
-      n += kept.at(-1)!.count;
-    }
-    return kept.length === 0 ? empty : kept.length === 1 ? kept[0]! : concat(...kept);
-  };
-  const decoded = await Promise.all(
-    trainedBatches(work.batches, work.versions).map(
-      async (b) => decodeExamples(await client.batchExamples(b.id), labels, input).bySplit,
-    ),
-  );
-  if (rehearse && base.count > 0) {
-    return {
-      pool: base,
-      earlier: { train: recent(decoded.map((d) => d.train)), val: recent(decoded.map((d) => d.val)) },
-      source,
-    };
-  }
-  const pool = [...decoded.map((d) => d.train), base].filter((p) => p.count > 0);
-  return {
-    pool: pool.length === 0 ? empty : pool.length === 1 ? pool[0]! : concat(...pool),
-    earlier: { train: empty, val: empty },
-    source: base.count > 0 ? source : null,
-  };
 }
 
 function dispose(...models: tf.LayersModel[]): void {
