@@ -212,7 +212,10 @@ test("a second cycle rehearses the first one's tag sets beside the new ones, and
   assert.ok(r.metrics['earlier.examples']! > 100, `rehearsed ${r.metrics['earlier.examples']} earlier examples`);
   const kept = r.gate.metrics.find((m) => m.name === 'earlier.jaccard');
   assert.ok(kept, r.gate.metrics.map((m) => m.name).join(', '));
-  assert.ok(kept.stable > 0.5, `v2 knows ${kept.stable} of the first batch's held-out sets (it trained on the rest)`);
+  assert.ok(
+    (kept.stable ?? 0) > 0.5,
+    `v2 knows ${kept.stable} of the first batch's held-out sets (it trained on the rest)`,
+  );
   assert.match(r.gate.notes!.join('\n'), /on the \d+ new and \d+ earlier held-out corrections/);
   t.diagnostic(
     `cycle 2: ${r.status}; ${r.gate.metrics.map((m) => `${m.name} ${(m.candidate * 100).toFixed(1)}${m.pass ? '' : ' FAIL'}`).join(', ')}`,
