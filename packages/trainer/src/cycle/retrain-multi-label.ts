@@ -196,8 +196,9 @@ export async function retrainMultiLabel(
   disposeSearch(search);
 
   // One temperature for every label's sigmoid, fitted on the held-out choosing data, measured on the gate's.
-  const fitOn = concatNonEmpty(select, held.select) ?? gateFresh;
-  const measureOn = concatNonEmpty(golden, gateFresh, held.gate)!;
+  const chosenOn = joined(select, held.select);
+  const fitOn = chosenOn.count ? chosenOn : gateFresh;
+  const measureOn = joined(golden, gateFresh, held.gate);
   const calibration = await calibrateSigmoid(net, fitOn, measureOn);
   gate.report.calibration = calibration;
   r.step(formatGate(gate.report));
@@ -298,9 +299,4 @@ export function byLabelSet(set: ExampleSet): ExampleSet {
     y[i] = ids.get(key) ?? ids.set(key, ids.size).get(key)!;
   }
   return { ...set, y };
-}
-
-function concatNonEmpty(...sets: ExampleSet[]): ExampleSet | null {
-  const kept = sets.filter((s) => s.count > 0);
-  return kept.length ? concat(...kept) : null;
 }
