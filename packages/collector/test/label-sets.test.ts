@@ -51,6 +51,29 @@ for (const kind of STORE_KINDS) {
       assert.match(body.rejected[1].message, /"label" .* or "labels"/);
     });
 
+    test("ingest takes a prediction with its predicted set and rejects a set with a label twice, alone", async () => {
+      const p = prediction({ seed: 2, model: TAGS });
+      const good = { ...p, output: { ...p.output, labels: ['loop', 'even'] } };
+      const twice = { ...p, id: newId(), output: { ...p.output, labels: ['loop', 'loop'] } };
+      const none = { ...p, id: newId(), output: { ...p.output, labels: [] } };
+      const r = await app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: bearer(KEYS.ingest),
+        payload: { events: [twice, good, none] },
+      });
+      assert.equal(r.statusCode, 200, r.body);
+      const body = r.json();
+      assert.equal(body.accepted, 2);
+      assert.deepEqual(
+        body.rejected.map((x: { index: number; code: string }) => [x.index, x.code]),
+        [[0, 'EL_INVALID_EVENT']],
+      );
+      const stored = await app.storage.events.get(good.id);
+      assert.deepEqual(stored?.type === 'prediction' && stored.output.labels, ['loop', 'even']);
+      assert.equal(await app.storage.events.get(twice.id), undefined);
+    });
+
     test('the same set in any order is one vote: the batch exports it as sorted labels', async () => {
       const p = prediction({ seed: 1, model: TAGS });
       await store(app, p, setCorrection(p, ['even', 'loop'], 'd2'), setCorrection(p, ['ge5'], 'd3'));

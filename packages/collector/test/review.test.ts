@@ -155,6 +155,9 @@ for (const kind of STORE_KINDS) {
       const otherOfIt = { ...kept({ seed: 503, reason: 'reported' }, 'v0'), deviceId: 'device-q' };
       const reviewed = kept({ seed: 504, reason: 'low_confidence' });
       const otherVersion = kept({ seed: 505, reason: 'low_confidence' }, 'v2');
+      // A multi-label model's prediction carries its predicted set.
+      const ofSet = kept({ seed: 512, reason: 'low_confidence' }, 'v3');
+      const multi: PredictionEvent = { ...ofSet, output: { ...ofSet.output, labels: ['8', '3'] } };
       const noInput = kept({ seed: 506, reason: 'low_confidence', withInput: false });
       const reported = kept({ seed: 507, reason: 'reported' });
       const fresh = kept({ seed: 508, reason: 'low_confidence' });
@@ -173,7 +176,7 @@ for (const kind of STORE_KINDS) {
       before(async () => {
         await at(old + 1, low);
         await at(old + 2, sample, otherModel);
-        await at(old + 3, corrected, viaOther, reviewed, otherVersion, noInput, reported);
+        await at(old + 3, corrected, viaOther, reviewed, otherVersion, noInput, reported, multi);
         await at(old + 4, otherOfIt);
         await at(old + 60_000, dupOlder);
         await at(old + 60_001, dupNewer);
@@ -221,6 +224,13 @@ for (const kind of STORE_KINDS) {
           "each version's own",
         );
         assert.deepEqual(await listed('?version=v9'), []);
+        assert.equal(items[3]!.labels, undefined, 'a single-label prediction has no label set');
+        const [ofMulti] = await listed('?version=v3');
+        assert.deepEqual(
+          [ofMulti!.predictionId, ofMulti!.labels],
+          [multi.id, ['8', '3']],
+          "a multi-label prediction's set, as the device sent it",
+        );
       });
 
       test('settledMs decides how old a prediction must be, and limit how many come back', async () => {

@@ -60,6 +60,8 @@ export const PredictionEvent = Type.Object(
         label: Label,
         confidence: Probability,
         topK: Type.Array(Type.Object({ label: Label, p: Probability }, closed), { maxItems: 100 }),
+        /** A multi-label (sigmoid) model's predicted set: every label at probability 0.5 or more. */
+        labels: Type.Optional(LabelSet),
       },
       closed,
     ),
@@ -325,6 +327,8 @@ export const UnreportedPrediction = Type.Object(
     input: Tensor,
     /** What the version predicted, and its confidence. */
     label: Label,
+    /** A multi-label model's predicted set, when the device sent it (`output.labels`). */
+    labels: Type.Optional(LabelSet),
     confidence: Probability,
     reason: Type.Union([Type.Literal('low_confidence'), Type.Literal('sample')]),
     /** The device's time of the prediction. */

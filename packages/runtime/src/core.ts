@@ -494,7 +494,7 @@ export class RuntimeCore {
       reason,
       ...(input ? { input } : {}),
       inputHash: '',
-      output: { label: r.label, confidence: r.confidence, topK: r.topK },
+      output: { label: r.label, confidence: r.confidence, topK: r.topK, ...(r.labels ? { labels: r.labels } : {}) },
       engine: r.engine,
       latencyMs: Math.min(3.6e6, r.latencyMs),
     };

@@ -151,6 +151,9 @@ describe('models this project did not make (PyTorch ONNX)', () => {
               : Buffer.from(Float32Array.from(c.raw[i]!).buffer);
           assert.deepEqual({ shape: e.input.shape, dtype: e.input.dtype }, { shape: [8, 8, 3], dtype: c.input.dtype });
           assert.ok(Buffer.from(e.input.data, 'base64').equals(sent));
+          // A multi-label prediction carries its predicted set, which the trainer learns as accepted when no one
+          // reports it wrong; a single-label one carries none.
+          assert.deepEqual(e.output.labels, multi ? p.labels : undefined);
         }
       });
     }

@@ -213,7 +213,8 @@ function* unreported(
     for (const r of rows) {
       if (out.get(r.input_hash)) continue;
       // A prediction without its input says nothing to train on: an older one of the same input may carry it.
-      const input = canonicalTensor((JSON.parse(r.body) as { input?: unknown }).input);
+      const body = JSON.parse(r.body) as { input?: unknown; output?: { labels?: string[] } };
+      const input = canonicalTensor(body.input);
       if (!input) continue;
       out.set(r.input_hash, true);
       items.push({
@@ -221,6 +222,7 @@ function* unreported(
         inputHash: r.input_hash,
         input,
         label: r.label,
+        ...(body.output?.labels ? { labels: body.output.labels } : {}),
         confidence: Number(r.confidence),
         reason: r.reason,
         ts: Number(r.ts),
