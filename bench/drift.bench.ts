@@ -41,8 +41,9 @@
  *                          logit per tag: "even", "ge5", "loop", "straight"; binary cross-entropy), trained in
  *                          PyTorch on the same train digits tagged (test/helpers/multi-label.ts), registered with
  *                          `--output sigmoid --trainable-tail 2` and its base data; devices report every wrong tag
- *                          set with the right one (the multi-label cycle takes no accepted predictions). "Accuracy"
- *                          is then exact match: the whole tag set right. Writes drift-multi.json by default.
+ *                          set with the right one, and upload the right predictions the policy keeps with their
+ *                          predicted sets (accepted predictions, as the runtime sends them). "Accuracy" is then
+ *                          exact match: the whole tag set right. Writes drift-multi.json by default.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -220,7 +221,13 @@ for (const name of drifts) {
     for (let cycle = 1; cycle <= cycles; cycle++) {
       const round = cycle === 1 ? round1 : round2;
       const devices = multi
-        ? { corrections: await reportWrongSets(url, client, model, round), predictions: round.count }
+        ? {
+            corrections: await reportWrongSets(url, client, model, round, undefined, {
+              keep: true,
+              devicePrefix: `c${cycle}`,
+            }),
+            predictions: round.count,
+          }
         : await predictAndCorrect(url, client, model, round, `c${cycle}`);
       const started = performance.now();
       const result: RetrainResult = await retrain(client, {

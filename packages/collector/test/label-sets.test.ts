@@ -51,7 +51,7 @@ for (const kind of STORE_KINDS) {
       assert.match(body.rejected[1].message, /"label" .* or "labels"/);
     });
 
-    test("ingest takes a prediction with its predicted set and rejects a set with a label twice, alone", async () => {
+    test('ingest takes a prediction with its predicted set and rejects a set with a label twice, alone', async () => {
       const p = prediction({ seed: 2, model: TAGS });
       const good = { ...p, output: { ...p.output, labels: ['loop', 'even'] } };
       const twice = { ...p, id: newId(), output: { ...p.output, labels: ['loop', 'loop'] } };

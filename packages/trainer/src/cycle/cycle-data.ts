@@ -3,7 +3,13 @@
  * set, decoded with the stable version's labels and input spec; and how the new training split is held out.
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { Batch, Example, Version } from '@edgeloop/protocol';
+import {
+  DEFAULT_SETTLED_MS,
+  type Batch,
+  type Example,
+  type UnreportedPrediction,
+  type Version,
+} from '@edgeloop/protocol';
 import type { CollectorClient } from '../collector/client.js';
 import { concat, pick, type ExampleSet } from '../data/examples.js';
 import { splitByContent } from '../data/holdout.js';
@@ -123,6 +129,61 @@ export async function replayData(
     earlier: { train: none, val: none },
     source: base.count > 0 ? source : null,
   };
+}
+
+/**
+ * Percent of the accepted predictions held out to choose between candidates (by content hash); the rest is trained
+ * on. None is held out for the gate: stable gets them right by construction, so a candidate can only lose there, and
+ * a share large enough to tell its losses from chance takes most of them from training (with 30 % held out for the
+ * gate, the first cycle on thick strokes was refused: BENCHMARKS.md).
+ */
+export const ACCEPTED_SELECT = 30;
+
+/**
+ * The accepted predictions (see RetrainOptions.accepted) of stable, then of its parent, and so on up the lineage while
+ * fewer than `limit` are found: the drifted inputs earlier versions answered right stay training data for the cycles
+ * after theirs, as their corrections do. An input answered by two versions counts once, with the newer answer.
+ * Decoded by `decode`, each labeled with the answer its version gave: a multi-label (sigmoid) model's with the
+ * predicted set its device sent (`output.labels`); one sent without it (its top label alone) is not used.
+ */
+export async function acceptedData(
+  client: CollectorClient,
+  stable: StableModel,
+  versions: readonly Version[],
+  decode: Decode,
+  o: { settledMs?: number; limit?: number } = {},
+): Promise<ExampleSet> {
+  const { model, meta } = stable.version;
+  const multi = meta.output?.kind === 'sigmoid';
+  const limit = o.limit ?? 2000;
+  const byName = new Map(versions.map((v) => [v.version, v]));
+  const items = new Map<string, UnreportedPrediction>();
+  for (
+    let v: Version | undefined = stable.version;
+    v && items.size < limit;
+    v = v.meta.parent ? byName.get(v.meta.parent) : undefined
+  ) {
+    const page = await client.unreported(model, v.version, {
+      settledMs: o.settledMs ?? DEFAULT_SETTLED_MS,
+      limit: limit - items.size,
+    });
+    for (const i of page) if (!items.has(i.inputHash) && (!multi || i.labels)) items.set(i.inputHash, i);
+  }
+  return decode(
+    [...items.values()].map(({ inputHash, input, label, labels }) => ({
+      inputHash,
+      input,
+      ...(multi ? { labels: labels! } : { label }),
+      split: 'train' as const,
+    })),
+  ).bySplit.train;
+}
+
+/** The accepted predictions held out to choose (ACCEPTED_SELECT percent, by content) and the rest, to train on. */
+export function splitAccepted(accepted: ExampleSet): { select: ExampleSet; fit: ExampleSet } {
+  const none = pick(accepted, []);
+  const [select = none, fit = none] = accepted.count ? splitByContent(accepted, [ACCEPTED_SELECT]) : [];
+  return { select, fit };
 }
 
 /**

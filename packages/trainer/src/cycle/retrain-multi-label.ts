@@ -23,6 +23,7 @@ import {
 } from './multi-label-gate.js';
 import { canaryStep, childMeta, publishVersion, startCanary } from './publish.js';
 import {
+  acceptedData,
   exportAsStable,
   finite,
   holdOut,
@@ -30,6 +31,7 @@ import {
   readNewData,
   replayData,
   sideBySide,
+  splitAccepted,
   type Decode,
 } from './cycle-data.js';
 import { silent } from './reporter.js';
@@ -74,7 +76,15 @@ export async function retrainMultiLabel(
     source: baseData,
   } = await replayData(client, work, decode, true, pick(fresh.bySplit.train, []));
   const held = replayHoldouts(pool, seed);
-  const { fit, select, gateFresh, earlierFit, earlierSelect, earlierHeld } = holdOut(fresh.bySplit, earlier, true);
+  const { none, fit, select, gateFresh, earlierFit, earlierSelect, earlierHeld } = holdOut(
+    fresh.bySplit,
+    earlier,
+    true,
+  );
+  // Accepted predictions, as in the single-label cycle: the predicted sets of the live inputs no one reported wrong.
+  const accepted =
+    options.accepted !== false ? await acceptedData(client, stable, work.versions, decode, options.accepted) : none;
+  const { select: acceptedSelect, fit: acceptedFit } = splitAccepted(accepted);
   const goldenHash = hashExamples(golden);
   const stableMetrics = stable.version.meta.metrics;
   const goldenBaseline =
@@ -104,13 +114,13 @@ export async function retrainMultiLabel(
   const budgetSec = options.budgetSec ?? DEFAULT_BUDGET_SEC;
   const searchBudget = searchBudgetSec(budgetSec, started, evalSec);
   r.step(
-    `searching ${candidates.length} candidates (binary cross-entropy) within ${Math.round(searchBudget)} s of the cycle's ${budgetSec} s: ${fit.count} new + ${earlierFit.count} earlier examples to train on, replay from ${held.rest.count}, ${select.count} + ${earlierSelect.count} earlier + ${held.select.count} replayed held out to choose, ${gateFresh.count} + ${earlierHeld.count} earlier + ${held.gate.count} replayed held out for the gate`,
+    `searching ${candidates.length} candidates (binary cross-entropy) within ${Math.round(searchBudget)} s of the cycle's ${budgetSec} s: ${fit.count} new + ${earlierFit.count} earlier + ${acceptedFit.count} accepted examples to train on, replay from ${held.rest.count}, ${select.count} + ${earlierSelect.count} earlier + ${acceptedSelect.count} accepted + ${held.select.count} replayed held out to choose, ${gateFresh.count} + ${earlierHeld.count} earlier + ${held.gate.count} replayed held out for the gate`,
   );
   const search = await searchCandidates(
     () => stable.load(),
     {
-      fit: joined(fit, earlierFit),
-      select: joined(select, earlierSelect),
+      fit: joined(fit, earlierFit, acceptedFit),
+      select: joined(select, earlierSelect, acceptedSelect),
       replay: byLabelSet(held.rest),
       replaySelect: held.select,
     },
@@ -176,6 +186,7 @@ export async function retrainMultiLabel(
     ...sideBySide('earlier.jaccard', gate.candidate.earlier?.jaccard, gate.stable.earlier?.jaccard),
     'train.examples': fit.count,
     'earlier.examples': earlierFit.count,
+    'accepted.examples': accepted.count,
     'candidates.trained': search.candidates.filter((c) => c.status === 'trained').length,
   };
   if (!chosen) {

@@ -4,17 +4,10 @@
  * canary — or publish nothing when it fails the gate.
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  DEFAULT_SETTLED_MS,
-  type Batch,
-  type GateMetric,
-  type Rollout,
-  type UnreportedPrediction,
-  type Version,
-} from '@edgeloop/protocol';
+import type { Batch, GateMetric, Rollout, Version } from '@edgeloop/protocol';
 import type { CollectorClient } from '../collector/client.js';
 import { concat, labelCounts, pick, type ExampleSet } from '../data/examples.js';
-import { hashExamples, replayHoldouts, splitByContent } from '../data/holdout.js';
+import { hashExamples, replayHoldouts } from '../data/holdout.js';
 import { decodeExamples } from '../data/wire.js';
 import { TrainerError } from '../errors.js';
 import { applyTemperature, expectedCalibrationError, fitTemperature, predictProbs } from '../train/calibrate.js';
@@ -43,6 +36,7 @@ import {
 import { stableModel, untrainedBatches, type StableModel } from './lineage.js';
 import { canaryStep, childMeta, publishVersion, startCanary, type CanaryOptions } from './publish.js';
 import {
+  acceptedData,
   exportAsStable,
   finite,
   holdOut,
@@ -50,6 +44,7 @@ import {
   readNewData,
   replayData,
   sideBySide,
+  splitAccepted,
   type Decode,
 } from './cycle-data.js';
 import { silent, type Reporter } from './reporter.js';
@@ -253,9 +248,9 @@ export async function retrain(
   // held out to choose.
   const accepted =
     searching && options.accepted !== false
-      ? await acceptedData(client, stable, work.versions, options.accepted)
+      ? await acceptedData(client, stable, work.versions, decode, options.accepted)
       : none;
-  const [acceptedSelect = none, acceptedFit = none] = accepted.count ? splitByContent(accepted, [ACCEPTED_SELECT]) : [];
+  const { select: acceptedSelect, fit: acceptedFit } = splitAccepted(accepted);
   // The golden baseline travels in each version's metrics with a hash of the golden set it was measured on; a new
   // golden set starts a new baseline.
   const goldenHash = hashExamples(golden);
@@ -459,48 +454,6 @@ export async function retrain(
     rollout,
     candidates: candidateRows(search, gated),
   };
-}
-
-/**
- * Percent of the accepted predictions held out to choose between candidates (by content hash); the rest is trained
- * on. None is held out for the gate: stable gets them right by construction, so a candidate can only lose there, and
- * a share large enough to tell its losses from chance takes most of them from training (with 30 % held out for the
- * gate, the first cycle on thick strokes was refused: BENCHMARKS.md).
- */
-const ACCEPTED_SELECT = 30;
-
-/**
- * The accepted predictions (see RetrainOptions.accepted) of stable, then of its parent, and so on up the lineage while
- * fewer than `limit` are found: the drifted inputs earlier versions answered right stay training data for the cycles
- * after theirs, as their corrections do. An input answered by two versions counts once, with the newer answer.
- * Decoded with stable's labels and input spec, each labeled with the answer its version gave.
- */
-async function acceptedData(
-  client: CollectorClient,
-  stable: StableModel,
-  versions: readonly Version[],
-  o: { settledMs?: number; limit?: number } = {},
-): Promise<ExampleSet> {
-  const { model, meta } = stable.version;
-  const limit = o.limit ?? 2000;
-  const byName = new Map(versions.map((v) => [v.version, v]));
-  const items = new Map<string, UnreportedPrediction>();
-  for (
-    let v: Version | undefined = stable.version;
-    v && items.size < limit;
-    v = v.meta.parent ? byName.get(v.meta.parent) : undefined
-  ) {
-    const page = await client.unreported(model, v.version, {
-      settledMs: o.settledMs ?? DEFAULT_SETTLED_MS,
-      limit: limit - items.size,
-    });
-    for (const i of page) if (!items.has(i.inputHash)) items.set(i.inputHash, i);
-  }
-  return decodeExamples(
-    [...items.values()].map(({ inputHash, input, label }) => ({ inputHash, input, label, split: 'train' as const })),
-    meta.labels,
-    meta.input,
-  ).bySplit.train;
 }
 
 /**

@@ -6,7 +6,9 @@
 import { newId, sha256Hex, type Event } from '@edgeloop/protocol';
 import {
   CollectorClient,
+  DEFAULT_POLICY,
   exampleSize,
+  mulberry32,
   pick,
   predictLogits,
   scoreLabelSets,
@@ -43,9 +45,12 @@ export function setOf(set: ExampleSet, i: number): string[] {
 }
 
 /**
- * Predicts `set` with the stable version of `model` and, for every example whose predicted tag set is wrong, sends the
- * `reported` prediction and a correction with `labelsOf(i)` (default: the true set) from one of 25 devices.
- * Resolves to how many were reported.
+ * Predicts `set` with the stable version of `model` (per-label sigmoids after the version's temperature, as the
+ * runtime scores them: every label at 0.5 or more, the least certain decision as the confidence) and, for every
+ * example whose predicted tag set is wrong, sends the `reported` prediction and a correction with `labelsOf(i)`
+ * (default: the true set) from one of 25 devices. With `keep`, the right predictions the version's policy keeps
+ * (under its low-confidence threshold, and a seeded sample of the rest) are uploaded too, with their input and
+ * predicted set, as the runtime does. Resolves to how many were reported.
  */
 export async function reportWrongSets(
   url: string,
@@ -53,17 +58,37 @@ export async function reportWrongSets(
   model: string,
   set: ExampleSet,
   labelsOf: (i: number) => string[] = (i) => setOf(set, i),
+  options: { keep?: boolean; devicePrefix?: string } = {},
 ): Promise<number> {
   const version = (await client.rollout(model))!.stable!;
-  const net = await (await storedModel(client, model, version)).load();
-  const scored = scoreLabelSets(await predictLogits(net, set), set);
+  const stored = await storedModel(client, model, version);
+  const { policy = DEFAULT_POLICY, output } = stored.version.meta;
+  const net = await stored.load();
+  const logits = await predictLogits(net, set);
+  const scored = scoreLabelSets(logits, set);
   net.dispose();
-  const wrong = [...Array(set.count).keys()].filter((i) => scored.perExample[i]! < 1);
+  const k = set.labels.length;
+  const temperature = output?.temperature ?? 1;
+  const prefix = options.devicePrefix ?? 'device';
+  const random = mulberry32([...prefix].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7));
   const size = exampleSize(set.shape);
   const events: Event[] = [];
-  for (const i of wrong) {
+  let wrong = 0;
+  for (let i = 0; i < set.count; i++) {
+    const probs = set.labels.map((_, j) => 1 / (1 + Math.exp(-logits[i * k + j]! / temperature)));
+    const confidence = Math.min(...probs.map((p) => Math.max(p, 1 - p)));
+    const top = probs.indexOf(Math.max(...probs));
+    const right = scored.perExample[i]! === 1;
+    const reason = right
+      ? confidence < policy.lowConfidence
+        ? ('low_confidence' as const)
+        : random() < policy.sampleRate
+          ? ('sample' as const)
+          : null
+      : ('reported' as const);
+    if (reason === null || (right && !options.keep)) continue;
     const bytes = new Uint8Array(set.x.slice(i * size, (i + 1) * size).buffer);
-    const deviceId = `device-${i % 25}`;
+    const deviceId = `${prefix}-${i % 25}`;
     const prediction = {
       id: newId(),
       model,
@@ -71,14 +96,22 @@ export async function reportWrongSets(
       deviceId,
       ts: Date.now(),
       type: 'prediction' as const,
-      reason: 'reported' as const,
+      reason,
       input: { dtype: 'float32' as const, shape: [...set.shape], data: Buffer.from(bytes).toString('base64') },
       inputHash: await sha256Hex(bytes),
-      output: { label: set.labels[0]!, confidence: 0.5, topK: [{ label: set.labels[0]!, p: 0.5 }] },
+      output: {
+        label: set.labels[top]!,
+        confidence,
+        topK: [{ label: set.labels[top]!, p: probs[top]! }],
+        labels: set.labels.filter((_, j) => probs[j]! >= 0.5),
+      },
       engine: 'test',
       latencyMs: 1,
     };
-    events.push(prediction, {
+    events.push(prediction);
+    if (right) continue;
+    wrong++;
+    events.push({
       id: newId(),
       model,
       version,
@@ -98,7 +131,7 @@ export async function reportWrongSets(
     const body = (await res.json()) as { accepted: number; rejected: unknown[] };
     if (!res.ok || body.rejected.length) throw new Error(`POST /v1/events: ${res.status} ${JSON.stringify(body)}`);
   }
-  return wrong.length;
+  return wrong;
 }
 
 /** The examples `from` … `to − 1`. */
