@@ -222,10 +222,12 @@ for (const name of drifts) {
       const round = cycle === 1 ? round1 : round2;
       const devices = multi
         ? {
-            corrections: await reportWrongSets(url, client, model, round, undefined, {
-              keep: true,
-              devicePrefix: `c${cycle}`,
-            }),
+            corrections: (
+              await reportWrongSets(url, client, model, round, undefined, {
+                keep: true,
+                devicePrefix: `c${cycle}`,
+              })
+            ).reported,
             predictions: round.count,
           }
         : await predictAndCorrect(url, client, model, round, `c${cycle}`);

@@ -4,7 +4,7 @@
  * tag sets; users report the right tag SET of rotated digits through POST /v1/events; one `train` cycle learns them
  * (binary cross-entropy, the multi-label gate, one sigmoid temperature) and publishes a canary that keeps the output
  * kind and the ONNX names; after its promotion a second cycle rehearses the first one's tag sets beside the new ones
- * and learns more of the drift. A cycle on shuffled tag sets is refused by the gain check, and the external-trainer path
+ * and the predicted sets of kept predictions no one reported, and learns more of the drift. A cycle on shuffled tag sets is refused by the gain check, and the external-trainer path
  * pulls multi-hot labels and gates an ONNX candidate with the same gate.
  */
 import assert from 'node:assert/strict';
@@ -125,7 +125,7 @@ test('register --onnx --output sigmoid publishes a multi-label PyTorch model wit
 });
 
 test('users report the right tag sets of rotated digits: one cycle learns them and v2 keeps kind sigmoid and the ONNX names', async (t) => {
-  const reported = await reportWrongSets(collector.url, client, MODEL, slice(rotated, 0, 600));
+  const { reported } = await reportWrongSets(collector.url, client, MODEL, slice(rotated, 0, 600));
   assert.ok(reported > 100, `v1 got ${reported} of 600 rotated tag sets wrong`);
   const started = performance.now();
   // Two candidates, one learning rate and at most 10 epochs keep the test short (the default searches 8).
@@ -196,13 +196,18 @@ test("a second cycle rehearses the first one's tag sets beside the new ones, and
   const admin = new CollectorClient({ url: collector.url, token: KEYS.admin });
   await admin.call(promoteCanary, { params: { model: MODEL }, body: { reason: 'test: the canary held up' } });
   assert.equal((await client.rollout(MODEL))?.stable, 'v2');
-  const reported = await reportWrongSets(collector.url, client, MODEL, slice(rotated, 600, 1000));
+  // The devices also upload the right predictions v2's policy keeps, with their predicted sets.
+  const { reported, kept } = await reportWrongSets(collector.url, client, MODEL, slice(rotated, 600, 1000), undefined, {
+    keep: true,
+  });
   assert.ok(reported > 20, `v2 got ${reported} of 400 rotated tag sets wrong`);
+  assert.ok(kept > 5, `v2's policy kept ${kept} right predictions`);
   const r = await retrain(client, {
     model: MODEL,
     seed: 3,
     backend: 'cpu',
     canary: false,
+    accepted: { settledMs: 0 },
     learningRate: 3e-3,
     epochs: 10,
     maxCandidates: 2,
@@ -210,11 +215,13 @@ test("a second cycle rehearses the first one's tag sets beside the new ones, and
   assert.ok(r.status !== 'nothing-new');
   // The first cycle's batch is trained on again (its held-out part is not) and gated on.
   assert.ok(r.metrics['earlier.examples']! > 100, `rehearsed ${r.metrics['earlier.examples']} earlier examples`);
-  const kept = r.gate.metrics.find((m) => m.name === 'earlier.jaccard');
-  assert.ok(kept, r.gate.metrics.map((m) => m.name).join(', '));
+  // Every kept prediction no one reported is learned as the set v2 predicted (one sent without its set would not be).
+  assert.equal(r.metrics['accepted.examples'], kept);
+  const rehearsed = r.gate.metrics.find((m) => m.name === 'earlier.jaccard');
+  assert.ok(rehearsed, r.gate.metrics.map((m) => m.name).join(', '));
   assert.ok(
-    (kept.stable ?? 0) > 0.5,
-    `v2 knows ${kept.stable} of the first batch's held-out sets (it trained on the rest)`,
+    (rehearsed.stable ?? 0) > 0.5,
+    `v2 knows ${rehearsed.stable} of the first batch's held-out sets (it trained on the rest)`,
   );
   assert.match(r.gate.notes!.join('\n'), /on the \d+ new and \d+ earlier held-out corrections/);
   t.diagnostic(

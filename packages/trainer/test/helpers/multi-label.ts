@@ -50,7 +50,7 @@ export function setOf(set: ExampleSet, i: number): string[] {
  * example whose predicted tag set is wrong, sends the `reported` prediction and a correction with `labelsOf(i)`
  * (default: the true set) from one of 25 devices. With `keep`, the right predictions the version's policy keeps
  * (under its low-confidence threshold, and a seeded sample of the rest) are uploaded too, with their input and
- * predicted set, as the runtime does. Resolves to how many were reported.
+ * predicted set, as the runtime does. Resolves to how many were reported, and how many right ones were kept.
  */
 export async function reportWrongSets(
   url: string,
@@ -59,7 +59,7 @@ export async function reportWrongSets(
   set: ExampleSet,
   labelsOf: (i: number) => string[] = (i) => setOf(set, i),
   options: { keep?: boolean; devicePrefix?: string } = {},
-): Promise<number> {
+): Promise<{ reported: number; kept: number }> {
   const version = (await client.rollout(model))!.stable!;
   const stored = await storedModel(client, model, version);
   const { policy = DEFAULT_POLICY, output } = stored.version.meta;
@@ -73,7 +73,7 @@ export async function reportWrongSets(
   const random = mulberry32([...prefix].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7));
   const size = exampleSize(set.shape);
   const events: Event[] = [];
-  let wrong = 0;
+  let [wrong, kept] = [0, 0];
   for (let i = 0; i < set.count; i++) {
     const probs = set.labels.map((_, j) => 1 / (1 + Math.exp(-logits[i * k + j]! / temperature)));
     const confidence = Math.min(...probs.map((p) => Math.max(p, 1 - p)));
@@ -109,7 +109,10 @@ export async function reportWrongSets(
       latencyMs: 1,
     };
     events.push(prediction);
-    if (right) continue;
+    if (right) {
+      kept++;
+      continue;
+    }
     wrong++;
     events.push({
       id: newId(),
@@ -131,7 +134,7 @@ export async function reportWrongSets(
     const body = (await res.json()) as { accepted: number; rejected: unknown[] };
     if (!res.ok || body.rejected.length) throw new Error(`POST /v1/events: ${res.status} ${JSON.stringify(body)}`);
   }
-  return wrong;
+  return { reported: wrong, kept };
 }
 
 /** The examples `from` … `to − 1`. */
