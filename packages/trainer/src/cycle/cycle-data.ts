@@ -137,7 +137,7 @@ export async function replayData(
  * a share large enough to tell its losses from chance takes most of them from training (with 30 % held out for the
  * gate, the first cycle on thick strokes was refused: BENCHMARKS.md).
  */
-export const ACCEPTED_SELECT = 30;
+const ACCEPTED_SELECT = 30;
 
 /**
  * The accepted predictions (see RetrainOptions.accepted) of stable, then of its parent, and so on up the lineage while
