@@ -46,7 +46,7 @@ export async function predictAndCorrect(
   const k = set.labels.length;
   const probs = applyTemperature(await predictProbs(net, set), k, output?.temperature ?? 1);
   net.dispose();
-  const random = mulberry32([...devicePrefix].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7));
+  const random = devicesRandom(devicePrefix);
   const events: Event[] = [];
   let corrections = 0;
   let kept = 0;
@@ -62,9 +62,7 @@ export async function predictAndCorrect(
     };
     const deviceId = `${devicePrefix}-${i % 25}`;
     const [prediction, correction] = await reportedPair(set, i, { model, version, deviceId, output });
-    // As the runtime's keepReason: every low-confidence prediction, and a sample of the rest.
-    const reason =
-      confidence < policy.lowConfidence ? 'low_confidence' : random() < policy.sampleRate ? 'sample' : null;
+    const reason = keepReason(policy, confidence, random);
     if (best !== set.y[i]) {
       events.push(prediction, correction);
       corrections++;
@@ -75,4 +73,18 @@ export async function predictAndCorrect(
   }
   await postEvents(url, events);
   return { version, predictions: set.count, corrections, kept };
+}
+
+/** The seeded random numbers of the devices named `prefix`-…: a round's sample is the same every run. */
+export function devicesRandom(prefix: string): () => number {
+  return mulberry32([...prefix].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7));
+}
+
+/** As the runtime's keepReason: every low-confidence prediction, and a sample of the rest (null: not kept). */
+export function keepReason(
+  policy: { lowConfidence: number; sampleRate: number },
+  confidence: number,
+  random: () => number,
+): 'low_confidence' | 'sample' | null {
+  return confidence < policy.lowConfidence ? 'low_confidence' : random() < policy.sampleRate ? 'sample' : null;
 }

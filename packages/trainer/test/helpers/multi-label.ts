@@ -8,14 +8,14 @@ import {
   CollectorClient,
   DEFAULT_POLICY,
   exampleSize,
-  mulberry32,
   pick,
   predictLogits,
   scoreLabelSets,
   storedModel,
   type ExampleSet,
 } from '../../src/index.js';
-import { KEYS } from './collector.js';
+import { postEvents } from './corrections.js';
+import { devicesRandom, keepReason } from './devices.js';
 
 export const TAGS: readonly string[] = ['even', 'ge5', 'loop', 'straight'];
 
@@ -70,7 +70,7 @@ export async function reportWrongSets(
   const k = set.labels.length;
   const temperature = output?.temperature ?? 1;
   const prefix = options.devicePrefix ?? 'device';
-  const random = mulberry32([...prefix].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7));
+  const random = devicesRandom(prefix);
   const size = exampleSize(set.shape);
   const events: Event[] = [];
   let [wrong, kept] = [0, 0];
@@ -79,13 +79,7 @@ export async function reportWrongSets(
     const confidence = Math.min(...probs.map((p) => Math.max(p, 1 - p)));
     const top = probs.indexOf(Math.max(...probs));
     const right = scored.perExample[i]! === 1;
-    const reason = right
-      ? confidence < policy.lowConfidence
-        ? ('low_confidence' as const)
-        : random() < policy.sampleRate
-          ? ('sample' as const)
-          : null
-      : ('reported' as const);
+    const reason = right ? keepReason(policy, confidence, random) : ('reported' as const);
     if (reason === null || (right && !options.keep)) continue;
     const bytes = new Uint8Array(set.x.slice(i * size, (i + 1) * size).buffer);
     const deviceId = `${prefix}-${i % 25}`;
@@ -125,15 +119,7 @@ export async function reportWrongSets(
       labels: labelsOf(i),
     });
   }
-  for (let at = 0; at < events.length; at += 200) {
-    const res = await fetch(`${url}/v1/events`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEYS.ingest}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ events: events.slice(at, at + 200) }),
-    });
-    const body = (await res.json()) as { accepted: number; rejected: unknown[] };
-    if (!res.ok || body.rejected.length) throw new Error(`POST /v1/events: ${res.status} ${JSON.stringify(body)}`);
-  }
+  await postEvents(url, events);
   return { reported: wrong, kept };
 }
 
